@@ -1,0 +1,1 @@
+"""The running service: configuration, CLI, web app and channel adapters."""

@@ -1,0 +1,149 @@
+"""`eoi-bot`: serve, chat, seed, import, announce, export, teams-package (DESIGN.md, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.service import Service, open_service
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eoi-bot", description="Essex Resourced Provision EOI bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3978)
+    chat = sub.add_parser("chat", help="talk to the bot in a terminal")
+    chat.add_argument("--as", dest="role", choices=("officer", "headteacher"), required=True)
+    chat.add_argument("--user")
+    chat.add_argument("--school")
+    seed = sub.add_parser("seed", help="load demo data")
+    seed.add_argument("--demo", action="store_true", required=True)
+    seed.add_argument("--if-empty", action="store_true", help="only when the register is empty")
+    imp = sub.add_parser("import", help="import the school register or identified need from CSV")
+    imp.add_argument("what", choices=("schools", "need"))
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--window", help="the window the need belongs to (default: open, else next)")
+    announce = sub.add_parser("announce", help="run due announcements and reminders once")
+    announce.add_argument("--dry-run", action="store_true")
+    export = sub.add_parser("export", help="CSV of EOIs")
+    export.add_argument("--window")
+    export.add_argument("--out", type=Path)
+    package = sub.add_parser("teams-package", help="build the Teams app package")
+    package.add_argument("--app-id", required=True)
+    package.add_argument("--out", default="eoi-bot.zip")
+    package.add_argument("--manifest-dir")
+    return parser
+
+
+async def _with_service(fn, *args):  # type: ignore[no-untyped-def]
+    service = await open_service(load_settings())
+    try:
+        return await fn(service, *args)
+    finally:
+        await service.close()
+
+
+async def _seed(service: Service, if_empty: bool) -> int:
+    from storage.seed import is_empty, seed_demo
+
+    async with service.db.session() as session:
+        if if_empty and not await is_empty(session):
+            print("Demo data already loaded.")
+            return 0
+        print(await seed_demo(session, now=service.clock.now()))
+    return 0
+
+
+async def _import(service: Service, what: str, file: Path, window_text: str | None) -> int:
+    from storage.register import import_need, import_schools
+    from storage.windows import current_or_next, find_window, window_name
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"Can't read {file}: {error}", file=sys.stderr)
+        return 2
+    now = service.clock.now()
+    async with service.db.session() as session:
+        if what == "schools":
+            result = await import_schools(session, text, actor="cli", now=now)
+            label = "schools"
+        else:
+            window = await (find_window(session, window_text) if window_text else current_or_next(session, now))
+            if window is None:
+                print("No window to attach the need to: add one first (or pass --window CODE).", file=sys.stderr)
+                return 2
+            result = await import_need(session, text, window=window, actor="cli", now=now)
+            label = f"need rows for {window_name(window)}"
+    if not result.ok:
+        print(f"{file}: nothing imported; fix these rows and try again:", file=sys.stderr)
+        for problem in result.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"Imported {result.rows} {label}.")
+    return 0
+
+
+async def _export(service: Service, window_text: str | None, out: Path | None) -> int:
+    from dialogs.officer_commands import export_csv
+    from storage.eois import Filters
+    from storage.windows import find_window
+
+    async with service.db.session() as session:
+        filters = Filters()
+        if window_text:
+            window = await find_window(session, window_text)
+            if window is None:
+                print(f"No window {window_text!r}.", file=sys.stderr)
+                return 2
+            filters = Filters(window_id=window.id)
+        text = await export_csv(session, filters)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        print(f"Wrote {text.count(chr(10)) - 1} EOIs to {out}.")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+async def _chat(service: Service, role: str, user: str | None, school: str | None) -> int:
+    from bot.console import open_console
+
+    console = await open_console(service, role=role, user=user, school_urn=school)
+    await console.run(sys.stdin)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            from bot.app import serve
+
+            return serve(load_settings(), host=args.host, port=args.port)
+        if args.command == "teams-package":
+            from bot import teams_package
+
+            extra = ["--manifest-dir", args.manifest_dir] if args.manifest_dir else []
+            return teams_package.main(["--app-id", args.app_id, "--out", args.out, *extra])
+        if args.command == "chat":
+            return asyncio.run(_with_service(_chat, args.role, args.user, args.school))
+        if args.command == "seed":
+            return asyncio.run(_with_service(_seed, args.if_empty))
+        if args.command == "import":
+            return asyncio.run(_with_service(_import, args.what, args.file, args.window))
+        if args.command == "export":
+            return asyncio.run(_with_service(_export, args.window, args.out))
+        if args.command == "announce":
+            from bot.announce import run_once
+
+            return asyncio.run(_with_service(run_once, args.dry_run))
+    except ValueError as error:  # a bad environment variable, e.g. EOI_NOW or EOI_OFFICERS
+        print(f"eoi-bot: {error}", file=sys.stderr)
+        return 2
+    return 2

@@ -1,0 +1,73 @@
+"""Settings read from the environment (DESIGN.md, "Environment")."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./eoi-bot.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
+    officers: tuple[tuple[str, str], ...] = ()
+    fixed_now: datetime | None = None
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = ""
+    microsoft_app_id: str = ""
+    microsoft_app_password: str = ""
+    microsoft_app_tenant_id: str = ""
+    microsoft_app_type: str = "MultiTenant"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def teams_emulator_mode(self) -> bool:
+        return not self.microsoft_app_id
+
+
+def parse_officers(raw: str) -> tuple[tuple[str, str], ...]:
+    """`slack:U1,msteams:29:1a2b` -> (("slack","U1"), ("msteams","29:1a2b")).
+
+    Split on the first colon only: Teams user ids contain colons.
+    """
+    entries = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        platform, sep, user_id = item.partition(":")
+        if not sep or not user_id:
+            raise ValueError(f"EOI_OFFICERS entry {item!r} should look like platform:user_id (e.g. slack:U0123)")
+        entries.append((platform.strip().lower(), user_id.strip()))
+    return tuple(entries)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    tz = ZoneInfo(env.get("EOI_TIMEZONE") or "Europe/London")
+    fixed_now = None
+    if env.get("EOI_NOW"):
+        fixed_now = datetime.fromisoformat(env["EOI_NOW"])
+        if fixed_now.tzinfo is None:
+            fixed_now = fixed_now.replace(tzinfo=tz)
+    return Settings(
+        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        timezone=tz,
+        officers=parse_officers(env.get("EOI_OFFICERS", "")),
+        fixed_now=fixed_now,
+        slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+        slack_api_url=env.get("SLACK_API_URL", ""),
+        microsoft_app_id=env.get("MICROSOFT_APP_ID", ""),
+        microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
+        microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", ""),
+        microsoft_app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
+    )

@@ -1,0 +1,149 @@
+"""The terminal channel: plain text out, one line in (DESIGN.md, "The terminal console")."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.service import Service
+from dialogs.replies import Choice, Reply
+from dialogs.turns import Speaker, Turn
+from storage import people
+from storage.models import School
+
+MARKUP = re.compile(r"(?<!\w)[*_](\S(?:.*?\S)?)[*_](?!\w)")
+
+
+def plain(text: str) -> str:
+    """Slack-style *bold* and _italic_ become plain text in a terminal."""
+    return MARKUP.sub(r"\1", text)
+
+
+def render(reply: Reply) -> tuple[str, list[Choice]]:
+    """The reply as text, and the choices in the order they are numbered."""
+    lines = []
+    if reply.title:
+        lines.append(f"== {plain(reply.title)} ==")
+    if reply.text:
+        lines.append(plain(reply.text))
+    for name, problem in reply.field_errors.items():
+        lines.append(f"  ! {name}: {plain(problem)}")
+    choices: list[Choice] = []
+    for fact in reply.facts:
+        value = plain(fact.value).replace("\n", "\n      ")
+        lines.append(f"  {fact.label}: {value}")
+    for fact in reply.facts:
+        if fact.change:
+            choices.append(fact.change)
+    choices.extend(reply.choices)
+    for n, choice in enumerate(choices, 1):
+        lines.append(f"{n}) {choice.label}")
+    if reply.multi:
+        lines.append("(choose one or more: numbers or codes separated by commas)")
+    return "\n".join(lines), choices
+
+
+NUMERIC_ANSWERS = ("number", "date", "phone")
+
+
+def pick(line: str, choices: list[Choice], *, answer_type: str) -> Choice | None:
+    """A number (unless the question itself takes numbers) or a label, any case."""
+    text = line.strip()
+    if text.isdigit() and answer_type not in NUMERIC_ANSWERS and 1 <= int(text) <= len(choices):
+        return choices[int(text) - 1]
+    return next((c for c in choices if c.label.casefold() == text.casefold()), None)
+
+
+class Console:
+    def __init__(self, service: Service, speaker: Speaker, *, school: School | None, out: TextIO) -> None:
+        self.service, self.speaker, self.school, self.out = service, speaker, school, out
+        self.choices: list[Choice] = []
+        self.answer_type = ""
+
+    def show(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            text, self.choices = render(reply)
+            self.answer_type = reply.answer_type
+            if reply.file:
+                name, content = reply.file
+                Path(name).write_text(content, encoding="utf-8")
+                text += f"\n(saved to {name})"
+            print(text, file=self.out)
+            print(file=self.out)
+
+    async def show_notices(self) -> None:
+        audience = "school" if self.school else "officers"
+        found = await self.service.conversations.pending_notices(
+            destination=f"console:{self.speaker.user_id}",
+            audience=audience,
+            school_urn=self.school.urn if self.school else None,
+        )
+        for notice in found:
+            text, _ = render(Reply.from_dict(notice.body))
+            print(f"[message for {'your school' if self.school else 'officers'}]\n{text}\n", file=self.out)
+
+    async def send(self, line: str) -> None:
+        choice = pick(line, self.choices, answer_type=self.answer_type)
+        if choice and choice.form:
+            fields = " ".join(
+                f"[{f.prefix}{f.name.upper()}]" if f.optional else f.name.upper() for f in choice.form.fields
+            )
+            print(f"Type: {choice.form.command} {fields}\n", file=self.out)
+            return
+        turn = Turn(self.speaker, action=choice.action) if choice else Turn(self.speaker, text=line)
+        self.show(await self.service.conversations.handle(turn))
+        await self.show_notices()
+
+    async def run(self, stdin: TextIO) -> None:
+        interactive = stdin.isatty()
+        await self.show_notices()
+        while True:
+            if interactive:
+                print("> ", end="", file=self.out, flush=True)
+            line = stdin.readline()
+            if not line:
+                break
+            line = line.rstrip("\n")
+            if line.strip().casefold() in ("quit", "exit"):
+                break
+            if not interactive:
+                print(f"> {line}", file=self.out)
+            await self.send(line)
+
+
+async def open_console(service: Service, *, role: str, user: str | None, school_urn: str | None) -> Console:
+    async with service.db.session() as session:
+        school = await session.get(School, school_urn) if school_urn else None
+        if role == "headteacher":
+            if school is None:
+                raise SystemExit(
+                    f"No school with URN {school_urn!r} in the register; pass --school URN "
+                    "(the demo register starts at 114000)."
+                )
+            user_id = user or f"head-{school.urn}"
+            await people.identify(session, platform="console", user_id=user_id)
+            await people.set_role(
+                session,
+                actor="console",
+                platform="console",
+                user_id=user_id,
+                role=people.HEADTEACHER,
+                school_urn=school.urn,
+                now=service.clock.now(),
+            )
+        else:
+            user_id = user or "officer"
+            # Whoever runs the console on the server already holds the database: they act as an officer.
+            await people.set_role(
+                session,
+                actor="console",
+                platform="console",
+                user_id=user_id,
+                role=people.OFFICER,
+                school_urn=None,
+                now=service.clock.now(),
+            )
+        await session.commit()
+    return Console(service, Speaker("console", user_id), school=school, out=sys.stdout)

@@ -1,0 +1,254 @@
+"""Reading a typed or tapped answer for each question type, and saying what would work when it fails.
+
+`read_answer` never raises on any text: it returns the stored value, or a Problem whose message always
+shows a valid answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from dialogs.dates import format_date, parse_date
+from dialogs.glossary import EOI_NEED_TYPES, NEED_TYPES
+from dialogs.questions import Question
+
+EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+OTHER_NEED = "other"
+MAX_INPUT = 10_000  # longer input is refused before any parsing
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    today: date
+    window_closes: date | None = None
+    key_stages: tuple[str, ...] = ()
+    priority_options: tuple[tuple[str, str], ...] = ()
+    defaults: dict[str, str] = field(default_factory=dict)  # "school.headteacher_name" -> value
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+
+
+def choices_for(q: Question, ctx: AnswerContext) -> list[tuple[str, str]]:
+    if q.choices_from == "need_types":
+        return [(code, f"{code}: {NEED_TYPES[code]}") for code in EOI_NEED_TYPES]
+    if q.choices_from == "key_stages":
+        return [(ks, ks) for ks in ctx.key_stages]
+    if q.choices_from == "priority_needs":
+        return [*ctx.priority_options, (OTHER_NEED, "Another need (explain)")]
+    if q.type == "yesno" and not q.choices:
+        return [("yes", "Yes"), ("no", "No")]
+    return list(q.choices)
+
+
+def _example_list(options: list[tuple[str, str]]) -> str:
+    shown = [f"“{label}”" for _, label in options[:3]]
+    return ", ".join(shown) + (" …" if len(options) > 3 else "")
+
+
+def match_choice(text: str, options: list[tuple[str, str]]) -> str | None:
+    """By number, value, label, code before a colon, or a unique beginning of a label (any case)."""
+    t = text.strip().strip(".").casefold()
+    if not t:
+        return None
+    if t.isdigit():
+        n = int(t)
+        return options[n - 1][0] if 1 <= n <= len(options) else None
+    for value, label in options:
+        if t in (value.casefold(), label.casefold(), label.split(":")[0].casefold()):
+            return value
+    starts = [value for value, label in options if label.casefold().startswith(t) and len(t) >= 3]
+    return starts[0] if len(starts) == 1 else None
+
+
+def read_answer(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any | Problem:
+    text = text.strip()
+    if len(text) > MAX_INPUT:
+        return Problem(f"That is too long to read ({len(text):,} characters). {_how(q, ctx, answers)}")
+    if not text:
+        return Problem(f"I didn't get an answer. {_how(q, ctx, answers)}")
+    reader = _READERS[q.type]
+    value = reader(q, text, ctx, answers)
+    if isinstance(value, Problem):
+        return value
+    problem = check_answer(q, value, ctx, answers)
+    return problem or value
+
+
+def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str, Any]) -> Problem | None:
+    """Limits that depend on other answers or on the date; also used to recheck stored answers at review."""
+    if q.type in ("single", "confirm", "yesno"):
+        if value not in [v for v, _ in choices_for(q, ctx)]:
+            return Problem(f"That option is no longer available. {_how(q, ctx, answers)}")
+    elif q.type == "multi":
+        allowed = {v for v, _ in choices_for(q, ctx)}
+        if not value and not q.optional:
+            return Problem(f"Please choose at least one. {_how(q, ctx, answers)}")
+        if any(v not in allowed for v in value):
+            return Problem(f"Some of those options are not available. {_how(q, ctx, answers)}")
+    elif q.type == "number":
+        low, high = q.limits(answers)
+        if (low is not None and value < low) or (high is not None and value > high):
+            return Problem(f"Please give a whole number from {low:,} to {high:,}, for example {low + 4}.")
+    elif q.type == "date":
+        return _check_date(q, date.fromisoformat(value), ctx)
+    elif q.type in ("short_text", "long_text"):
+        n = len(value)
+        if q.min is not None and n < q.min:
+            return Problem(
+                f"Please write a little more: at least {q.min:,} characters (you wrote {n:,})."
+                + (f" For example: {q.example}" if q.example else "")
+            )
+        if q.max is not None and n > q.max:
+            return Problem(f"Please keep it to {q.max:,} characters or fewer (you wrote {n:,}).")
+    return None
+
+
+def _how(q: Question, ctx: AnswerContext, answers: dict[str, Any]) -> str:
+    options = choices_for(q, ctx)
+    if q.type in ("single", "confirm", "yesno"):
+        return f"Please choose one of the options, e.g. {_example_list(options)}, or type its number."
+    if q.type == "multi":
+        extra = ", or “none”" if q.optional else ""
+        return f"Please choose from the list: numbers or codes separated by commas, e.g. “1, 3”{extra}."
+    if q.type == "number":
+        low, high = q.limits(answers)
+        return f"Please give a whole number from {low:,} to {high:,}."
+    if q.type == "date":
+        return f"Please give a date, for example {q.example or '“September 2027”'}."
+    if q.type == "email":
+        return f"Please give an email address, for example {q.example or '“name@school.org.uk”'}."
+    if q.type == "phone":
+        return f"Please give a UK phone number, for example {q.example}."
+    return "Please type your answer."
+
+
+def _read_choice(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    options = choices_for(q, ctx)
+    value = match_choice(text, options)
+    if value is None:
+        return Problem(f"I didn't recognise “{_clip(text)}” as an option. {_how(q, ctx, answers)}")
+    return value
+
+
+def _read_multi(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    options = choices_for(q, ctx)
+    if text.casefold() in ("none", "no", "none of these", q.none_label.casefold(), "-"):
+        if q.optional:
+            return []
+        return Problem(f"Please choose at least one. {_how(q, ctx, answers)}")
+    parts = [p for p in re.split(r"\s*(?:,|;|\band\b|&|/|\n)\s*", text) if p.strip()]
+    if len(parts) == 1 and " " in parts[0] and match_choice(parts[0], options) is None:
+        parts = parts[0].split()  # "ASD MLD" or "1 3"
+    chosen: list[str] = []
+    for part in parts:
+        value = match_choice(part, options)
+        if value is None:
+            return Problem(f"I didn't recognise “{_clip(part)}”. {_how(q, ctx, answers)}")
+        if value not in chosen:
+            chosen.append(value)
+    order = [v for v, _ in options]
+    return sorted(chosen, key=order.index)
+
+
+def _read_number(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    match = re.fullmatch(r"(?:about|around|approx\.?|c\.?)?\s*(\d{1,3}(?:,\d{3})+|\d+)\s*[a-zA-Z .]*", text)
+    if not match:
+        return Problem(f"“{_clip(text)}” isn't a whole number. {_how(q, ctx, answers)}")
+    return int(match.group(1).replace(",", ""))
+
+
+def _read_date(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    parsed = parse_date(text, today=ctx.today)
+    if parsed is None:
+        return Problem(f"I couldn't read “{_clip(text)}” as a date. {_how(q, ctx, answers)}")
+    return parsed.isoformat()
+
+
+def _check_date(q: Question, d: date, ctx: AnswerContext) -> Problem | None:
+    rules = q.dates
+    example = f" For example {q.example}." if q.example else ""
+    if rules.get("after") == "window_close":
+        earliest = ctx.window_closes or ctx.today
+        latest = earliest + relativedelta(years=int(rules.get("within_years", 3)))
+        if d <= earliest:
+            return Problem(
+                f"{format_date(d)} is too early: it must be after the window closes on "
+                f"{format_date(earliest)}.{example}"
+            )
+        if d > latest:
+            return Problem(f"{format_date(d)} is too far ahead: it must be by {format_date(latest)}.{example}")
+    if "within_months" in rules:
+        months = int(rules["within_months"])
+        low, high = ctx.today - relativedelta(months=months), ctx.today + relativedelta(months=months)
+        if not low <= d <= high:
+            return Problem(
+                f"{format_date(d)} is more than {months} months away; please give a date between "
+                f"{format_date(low)} and {format_date(high)}.{example}"
+            )
+    return None
+
+
+def _read_text(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def _read_email(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    candidate = text.strip().strip("<>").removeprefix("mailto:")
+    if "|" in candidate:  # Slack sends <mailto:a@b|a@b>
+        candidate = candidate.split("|", 1)[1]
+    if len(candidate) > 254 or not EMAIL.match(candidate):
+        return Problem(f"“{_clip(text)}” doesn't look like an email address. {_how(q, ctx, answers)}")
+    return candidate.lower()
+
+
+def _read_phone(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    digits = re.sub(r"[\s().-]", "", text)
+    if digits.startswith("+44"):
+        digits = "0" + digits[3:].lstrip("0")
+    if not re.fullmatch(r"0\d{9,10}", digits):
+        return Problem(f"“{_clip(text)}” doesn't look like a UK phone number. {_how(q, ctx, answers)}")
+    return digits
+
+
+def format_answer(q: Question, value: Any, ctx: AnswerContext) -> str:
+    if value is None:
+        return "(not answered)"
+    if q.type in ("single", "confirm", "yesno"):
+        return dict(choices_for(q, ctx)).get(value, str(value))
+    if q.type == "multi":
+        if not value:
+            return q.none_label
+        labels = dict(choices_for(q, ctx))
+        return ", ".join(labels.get(v, v).split(":")[0] for v in value)
+    if q.type == "date":
+        return format_date(date.fromisoformat(value))
+    if q.type == "number":
+        return f"{value:,}"
+    return str(value)
+
+
+def _clip(text: str, n: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+_READERS = {
+    "single": _read_choice,
+    "confirm": _read_choice,
+    "yesno": _read_choice,
+    "multi": _read_multi,
+    "number": _read_number,
+    "date": _read_date,
+    "short_text": _read_text,
+    "long_text": _read_text,
+    "email": _read_email,
+    "phone": _read_phone,
+}

@@ -1,0 +1,246 @@
+"""The one entry point for every channel: a Turn in, neutral Replies out, state committed per turn."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs import eoi_dialog, help, officer_commands
+from dialogs.commands import OFFICER_COMMANDS, has_prefix, parse_command
+from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
+from dialogs.questions import QuestionSet, eoi_questions
+from dialogs.replies import Choice, Reply, action, parse_action, refuse, say
+from storage import audit, eois, notices, people
+from storage.clock import Clock
+from storage.db import Database
+from storage.models import Notice, Person, School
+
+OfficerHandler = Callable[[officer_commands.OfficerTurn, str], Awaitable[list[Reply]]]
+
+
+class Conversations:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        officers: tuple[tuple[str, str], ...] = (),
+        questions: QuestionSet | None = None,
+        extra_officer_commands: dict[str, OfficerHandler] | None = None,
+    ) -> None:
+        self.db, self.clock, self.officers = db, clock, officers
+        self.questions = questions or eoi_questions()
+        self.officer_handlers: dict[str, OfficerHandler] = {
+            "list": officer_commands.list_command,
+            "show": officer_commands.show_command,
+            "shortlist": officer_commands.shortlist_command,
+            "not-shortlisted": officer_commands.not_shortlisted_command,
+            "schedule": officer_commands.schedule_command,
+            "decide": officer_commands.decide_command,
+            "export": officer_commands.export_command,
+            "link": officer_commands.link_command,
+            "officer": lambda t, rest: officer_commands.officer_command(t, rest, self.officers),
+            "window": lambda t, rest: officer_commands.window_list(t),
+            **(extra_officer_commands or {}),
+        }
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        async with self.db.session() as session:
+            person = await people.identify(
+                session,
+                platform=turn.speaker.platform,
+                user_id=turn.speaker.user_id,
+                display_name=turn.speaker.display_name,
+                email=turn.speaker.email,
+                officers=self.officers,
+            )
+            replies = await self._route(session, person, turn, self.clock.now())
+            await session.commit()
+            return replies
+
+    async def _route(self, session: AsyncSession, person: Person, turn: Turn, now: datetime) -> list[Reply]:
+        if turn.action:
+            return await self._on_action(session, person, turn.action, now)
+        text = (turn.text or "").strip()
+        notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(text) else []
+        school = await session.get(School, person.school_urn) if person.school_urn else None
+        explicit = turn.command or has_prefix(text)
+        if school and eoi_dialog.in_dialog(person) and not explicit:
+            eoi = await eois.school_eoi(session, school, now)
+            if eoi and eoi.status == eois.DRAFT:
+                t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
+                if text.casefold() in ("status", "start"):
+                    return [
+                        *notes,
+                        await eoi_dialog.status_reply(session, eoi, school, now, for_school=True),
+                        await eoi_dialog._resume(t, eoi),
+                    ]
+                return notes + await eoi_dialog.on_text(t, eoi, text)
+            eoi_dialog.leave(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
+        return notes + await self._command(session, person, school, text, now)
+
+    async def _command(
+        self, session: AsyncSession, person: Person, school: School | None, text: str, now: datetime
+    ) -> list[Reply]:
+        cmd = parse_command(text)
+        key = f"{person.platform}:{person.user_id}"
+        if cmd.name in OFFICER_COMMANDS:
+            if person.role != people.OFFICER:
+                audit.record(session, at=now, actor=key, action="refused", note=f"officer command: {text[:200]}")
+                return [refuse(f"Sorry, `{cmd.name}` is for ECC officers only. Type *help* to see what you can do.")]
+            handler = self.officer_handlers.get(cmd.name)
+            return await handler(officer_commands.OfficerTurn(session, person, now), cmd.rest)
+        if cmd.name == "help" or (not cmd.name and not text):
+            if person.role == people.OFFICER:
+                return [help.officer_help()]
+            return [help.headteacher_help() if school else help.stranger_help(key)]
+        if cmd.name in ("start", "status", "withdraw"):
+            if school is None:
+                if person.role == people.OFFICER:
+                    return [say("Officers don't fill in EOIs; try `list submitted`, or *help*.")]
+                return [help.stranger_help(key)]
+            t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
+            if cmd.name == "start":
+                return await eoi_dialog.start(t)
+            if cmd.name == "status":
+                return await self._status(t)
+            return await self._withdraw(t, cmd.rest)
+        if not cmd.name and (mentions_enhanced_provision(text)):
+            return []
+        if person.role == people.OFFICER:
+            return [refuse(f"I don't know the command “{cmd.word}”."), help.officer_help()]
+        if school:
+            hint = "Type *start* to begin or carry on your school's EOI, *status* to see where it is, or *help*."
+            return [refuse(f"I don't know “{cmd.word[:40]}”. {hint}")]
+        return [help.stranger_help(key)]
+
+    async def _status(self, t: eoi_dialog.EoiTurn) -> list[Reply]:
+        eoi = await eois.school_eoi(t.session, t.school, t.now)
+        if eoi is None:
+            return [
+                say(
+                    f"{t.school.name} has no EOI yet. Type *start* to begin one.",
+                    choices=[Choice("Start", action("cmd", "start"))],
+                )
+            ]
+        reply = await eoi_dialog.status_reply(t.session, eoi, t.school, t.now, for_school=True)
+        if eoi.status == eois.DRAFT:
+            reply.choices.append(Choice("Continue", action("cmd", "start"), style="primary"))
+        return [reply]
+
+    async def _withdraw(self, t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
+        eoi = await eois.school_eoi(t.session, t.school, t.now)
+        words = rest.split()
+        if words and words[0].upper().startswith("EOI-"):
+            other = await eois.by_ref(t.session, words[0])
+            if other is None or other.school_urn != t.school.urn:
+                audit.record(
+                    t.session,
+                    at=t.now,
+                    actor=t.actor,
+                    action="refused",
+                    note=f"withdraw of another school's EOI: {words[0][:40]}",
+                )
+                return [refuse(f"{t.school.name} has no EOI {words[0][:40]}.")]
+            eoi = other
+        if eoi is None:
+            return [say(f"{t.school.name} has no EOI to withdraw.")]
+        if not eois.can("withdraw", eoi.status):
+            return [refuse(f"{eoi.ref} is {eoi.status}, so it can't be withdrawn: {eois.NEXT_STEPS[eoi.status]}.")]
+        if "confirm" not in [w.casefold() for w in words]:
+            return [
+                Reply(
+                    text=f"Withdraw {eoi.ref}? ECC will stop considering it. This can't be undone.",
+                    kind="question",
+                    choices=[
+                        Choice("Yes, withdraw", action("cmd", f"withdraw {eoi.ref} confirm"), style="danger"),
+                        Choice("No, keep it", action("cmd", "status")),
+                    ],
+                )
+            ]
+        await eois.transition(t.session, eoi, "withdraw", actor=t.actor, now=t.now)
+        eoi_dialog.leave(t)
+        notices.to_officers(
+            t.session,
+            kind="withdrawn",
+            now=t.now,
+            eoi_id=eoi.id,
+            school_urn=t.school.urn,
+            body=say(f"{t.school.name} withdrew {eoi.ref}.", kind="notice").to_dict(),
+        )
+        return [say(f"{eoi.ref} is withdrawn. ECC has been told.")]
+
+    async def _on_action(self, session: AsyncSession, person: Person, raw: str, now: datetime) -> list[Reply]:
+        kind, parts = parse_action(raw)
+        school = await session.get(School, person.school_urn) if person.school_urn else None
+        if kind == "cmd":
+            return await self._command(session, person, school, " ".join(parts), now)
+        if kind == "reply":
+            return await self._discussion_reply(session, person, school, parts, now)
+        if kind == "form":
+            return [say("Use the form to fill that in.")]
+        if school is None:
+            audit.record(
+                session,
+                at=now,
+                actor=f"{person.platform}:{person.user_id}",
+                action="refused",
+                note=f"dialog action without a school: {raw[:200]}",
+            )
+            return [
+                refuse("That button is for a school's EOI, and you're not linked to a school."),
+                help.stranger_help(f"{person.platform}:{person.user_id}"),
+            ]
+        eoi = await eois.school_eoi(session, school, now)
+        t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
+        if eoi is None:
+            return [say("That button is from an earlier message."), *await eoi_dialog.start(t)]
+        return await eoi_dialog.on_action(t, eoi, kind, parts)
+
+    async def _discussion_reply(
+        self, session: AsyncSession, person: Person, school: School | None, parts: list[str], now: datetime
+    ) -> list[Reply]:
+        answer, ref = ([*parts, "", ""])[:2]
+        eoi = await eois.by_ref(session, ref) if ref else None
+        key = f"{person.platform}:{person.user_id}"
+        if eoi is None or school is None or eoi.school_urn != school.urn:
+            audit.record(session, at=now, actor=key, action="refused", note=f"discussion reply for {ref[:40]}")
+            return [refuse("That invitation isn't for your school.")]
+        discussion = await eois.current_discussion(session, eoi.id)
+        if discussion is None or eoi.status != eois.SCHEDULED:
+            return [say(f"{eoi.ref} has no discussion waiting for a reply (it is {eoi.status}).")]
+        discussion.response = "accepted" if answer == "accept" else "another time requested"
+        audit.record(session, at=now, actor=key, action=f"discussion {discussion.response}", eoi_id=eoi.id)
+        notices.to_officers(
+            session,
+            kind="discussion reply",
+            now=now,
+            eoi_id=eoi.id,
+            school_urn=school.urn,
+            body=say(
+                f"{school.name} {'accepted' if answer == 'accept' else 'asked for another time for'}"
+                f" the {eoi.ref} discussion.",
+                kind="notice",
+                choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
+            ).to_dict(),
+        )
+        if answer == "accept":
+            return [say("Thank you: you've accepted. ECC has been told.")]
+        return [say("Thank you: ECC has been asked to suggest another time.")]
+
+    async def pending_notices(self, *, destination: str, audience: str, school_urn: str | None) -> list[Notice]:
+        """Notices not yet delivered to this destination; marks them delivered (the console's outbox)."""
+        async with self.db.session() as session:
+            found = await notices.undelivered(
+                session, destination=destination, audience=audience, school_urn=school_urn
+            )
+            now = self.clock.now()
+            for notice in found:
+                notices.mark_delivered(session, notice, destination=destination, now=now)
+            await session.commit()
+            return found
+
+
+from dialogs.turns import Turn  # noqa: E402  (imported last: only for annotations above)

@@ -1,0 +1,564 @@
+"""Reading and writing the dates people type into eoi-bot.
+
+Headteachers type opening dates ("September 2027", "1/9/27", "start of the spring term
+2028"); officers type meeting times ("next Tuesday at 2pm", "3/12 10:30"). We lean on
+``dateparser`` for the long tail of English date phrases, but it misreads several things
+that matter here, so a thin layer of our own runs first and checks what comes back:
+
+* month + year ("September 2027") comes back as *today's day of month* in September 2027,
+  not the 1st; a bare month ("January") likewise, and "next month" is a month from today;
+* a bare year ("2027") or "next year" comes back as a full date (too vague for us);
+* "tomorrow at 9.30am" silently drops the minutes (10:00); "3.12" is read as the time 03:12;
+* "28/11" typed on 28 November jumps a whole year ahead, although today has not passed;
+* "9/27" becomes 9 November 2027 (the month is borrowed from today);
+* "at 10" becomes the 10th of the current month, and "the 10th" typed on the 28th is the
+  10th of *this* month, in the past despite PREFER_DATES_FROM="future";
+* "this Saturday" typed on a Saturday is today (officers mean next week);
+* school-term phrases are unknown to it.
+
+Everything here is channel-neutral and pure: callers pass ``today``/``now`` in, so tests
+and the ``EOI_NOW`` demo clock behave exactly like production.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from dateparser.date import DateDataParser
+from dateutil.easter import easter
+
+__all__ = [
+    "DATE_EXAMPLES",
+    "EXAMPLE_DATE",
+    "EXAMPLE_MEETING",
+    "LONDON",
+    "MEETING_EXAMPLES",
+    "format_date",
+    "format_datetime",
+    "parse_date",
+    "parse_meeting_time",
+    "plan_windows",
+    "term_start",
+    "warm_up",
+]
+
+LONDON = ZoneInfo("Europe/London")
+
+# Shown in re-ask messages, so a refused answer always comes with what a good one looks like.
+EXAMPLE_DATE = "September 2027"
+EXAMPLE_MEETING = "next Tuesday at 2pm"
+DATE_EXAMPLES = '"September 2027", "1/9/27" or "start of the spring term 2028"'
+MEETING_EXAMPLES = '"next Tuesday at 2pm" or "3/12 10:30"'
+
+# Nobody types a 200-character date; refusing early keeps junk (or abuse) cheap.
+_MAX_INPUT = 200
+
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+# Our own month/weekday tables rather than strftime("%B"), which follows the process locale.
+_MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3,
+    "apr": 4, "april": 4, "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7,
+    "aug": 8, "august": 8, "sep": 9, "sept": 9, "september": 9,
+    "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}  # fmt: skip
+_WEEKDAYS = {
+    "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1,
+    "wed": 2, "weds": 2, "wednesday": 2, "thu": 3, "thur": 3, "thurs": 3, "thursday": 3,
+    "fri": 4, "friday": 4, "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
+}  # fmt: skip
+
+# Longest alternatives first so "september" is not cut short at "sep".
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_WEEKDAY_RE = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
+
+# re.ASCII: after NFKC normalisation we only want ASCII digits; \d would otherwise accept
+# digits from other scripts that the rest of the pipeline does not expect.
+_A = re.ASCII
+
+_BARE_YEAR = re.compile(r"(?:in\s+)?\d{4}", _A)
+_MONTH_ONLY = re.compile(rf"(?:in\s+)?({_MONTH_RE})\.?", _A)
+_MONTH_YEAR = re.compile(rf"(?:in\s+)?({_MONTH_RE})\.?\s*,?\s*(?:of\s+)?(\d{{4}}|'\d{{2}})", _A)
+_TERM = re.compile(
+    r"(?:(?:at|from|for|in)\s+)?(?:the\s+)?"
+    r"(?:(?:start|beginning|first\s+day)\s+of\s+(?:the\s+)?)?"
+    r"(autumn|spring|summer)(?:\s+term)?"
+    r"(?:\s+(?:of\s+|in\s+)?(\d{4})(?:\s*[/-]\s*(\d{4}|\d{2}))?)?",
+    _A,
+)
+# Day/month[/year] written with digits. Our own because dateparser reads "3.12" as a time
+# and "9/27" as 9 November; with digits UK order is unambiguous enough to do by hand.
+_NUMERIC_DATE = re.compile(r"(\d{1,2})\s*([./-])\s*(\d{1,2})(?:\s*\2\s*(\d{4}|\d{2}))?", _A)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", _A)
+_NUMERIC_MONTH_YEAR = re.compile(r"(\d{1,2})\s*[/.-]\s*(\d{4})", _A)
+_LEADING_FILLER = re.compile(r"^(?:(?:on|from|by|at|for)\s+)+", _A)
+# "the 10th": dateparser returns this month's 10th even when it has passed.
+_ORDINAL_DAY = re.compile(r"(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)", _A)
+_YEAR_IN_TEXT = re.compile(r"(?<!\d)(\d{4})(?!\d)", _A)
+_MONTH_IN_TEXT = re.compile(rf"\b({_MONTH_RE})\b", _A)
+# Words that make a phrase relative ("in 53 weeks"), where the no-year fix must not apply.
+_RELATIVE_WORD = re.compile(r"\b(?:in|ago|next|last|after|before|week|weeks|days?)\b", _A)
+
+_RELATIVE_DAYS = {
+    "today": 0,
+    "tomorrow": 1,
+    "tmrw": 1,
+    "tmw": 1,
+    "the day after tomorrow": 2,
+    "day after tomorrow": 2,
+}
+
+# Clock times, strongest first. Each candidate is tried in turn: the first whose removal
+# leaves a readable date wins, so "3.12 14.00" and "14.00 on 3.12" both work.
+_NOT_BEFORE = r"(?<![\d:./])"
+_TIME_WORDS = re.compile(r"\b(noon|midday|midnight)\b", _A)
+_TIME_12H = re.compile(_NOT_BEFORE + r"(\d{1,2})(?:\s*[:.]\s*(\d{2}))?\s*(am|pm)\b", _A)
+# 24-hour forms must not be the front half of "10:30pm" (that is _TIME_12H's job).
+_NOT_AFTER = r"(?:\s*(?:hrs|hours|h)\b)?(?![\d:./])(?!\s*[ap]m\b)"
+_TIME_COLON = re.compile(_NOT_BEFORE + r"(\d{1,2}):(\d{2})" + _NOT_AFTER, _A)
+_TIME_DOT = re.compile(_NOT_BEFORE + r"(\d{1,2})\.(\d{2})" + _NOT_AFTER, _A)
+
+_WEEKDAY_PHRASE = re.compile(rf"(?:(?:on|this|next|coming|the|this\s+coming)\s+)*({_WEEKDAY_RE})\.?", _A)
+_WEEKDAY_WITH_DATE = re.compile(rf"(?:on\s+)?({_WEEKDAY_RE})\.?\s*,?\s+(?:the\s+)?(.+)", _A)
+# Joining words left behind once the clock time is cut out: "tomorrow at", "on 5 jan".
+_EDGE_FILLER = re.compile(r"^(?:(?:at|on|@|from|for|,|-)\s*)+|(?:\s*(?:at|on|@|from|for|,|-))+$", _A)
+
+
+# --------------------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------------------
+
+
+def format_date(d: date) -> str:
+    """'1 September 2027': day without a leading zero, the way UK letters write it."""
+    return f"{d.day} {_MONTH_NAMES[d.month - 1]} {d.year}"
+
+
+def format_datetime(dt: datetime) -> str:
+    """'Tuesday 1 December 2026 at 2:00pm', always on the London wall clock.
+
+    Naive datetimes are taken to be London time already (the only clock this service
+    uses), so formatting never shifts them by the host's own timezone.
+    """
+    local = dt.replace(tzinfo=LONDON) if dt.tzinfo is None else dt.astimezone(LONDON)
+    hour12 = local.hour % 12 or 12
+    suffix = "am" if local.hour < 12 else "pm"
+    weekday = _WEEKDAY_NAMES[local.weekday()]
+    return f"{weekday} {format_date(local.date())} at {hour12}:{local.minute:02d}{suffix}"
+
+
+# --------------------------------------------------------------------------------------
+# School terms and EOI windows
+# --------------------------------------------------------------------------------------
+
+
+def _first_weekday_on_or_after(d: date) -> date:
+    while d.weekday() >= 5:
+        d += timedelta(days=1)
+    return d
+
+
+def term_start(term: str, calendar_year: int) -> date:
+    """First day of an Essex school term (an approximation, good enough for planning).
+
+    Essex publishes term dates each year; these rules reproduce the usual pattern so the
+    bot can read "spring term 2028" years ahead without a table to maintain:
+
+    * autumn: the first weekday on or after 1 September of ``calendar_year``;
+    * spring: the first weekday on or after 4 January of ``calendar_year``;
+    * summer: Easter Monday + 7 days (schools take the two weeks around Easter off),
+      with Easter from ``dateutil.easter``.
+
+    ``calendar_year`` is the year the term starts in, so the spring term of 2027/28 is
+    ``term_start("spring", 2028)``. Raises ``ValueError`` for any other term name.
+    """
+    name = term.strip().lower()
+    if name == "autumn":
+        return _first_weekday_on_or_after(date(calendar_year, 9, 1))
+    if name == "spring":
+        return _first_weekday_on_or_after(date(calendar_year, 1, 4))
+    if name == "summer":
+        easter_monday = easter(calendar_year) + timedelta(days=1)
+        return easter_monday + timedelta(days=7)
+    raise ValueError(f"Unknown term {term!r}: expected autumn, spring or summer.")
+
+
+_ACADEMIC_YEAR = re.compile(r"(\d{4})\s*[/-]\s*(\d{4}|\d{2})", _A)
+
+
+def _academic_start_year(academic_year: str) -> int:
+    match = _ACADEMIC_YEAR.fullmatch(academic_year.strip())
+    if match:
+        first = int(match.group(1))
+        second = match.group(2)
+        expected = f"{(first + 1) % 100:02d}" if len(second) == 2 else str(first + 1)
+        if second == expected:
+            return first
+    raise ValueError(
+        f"Academic year {academic_year!r} not understood: write it like 2027/28 "
+        "(two consecutive years; 2027-28 and 2027/2028 also work)."
+    )
+
+
+def _at(d: date, hour: int) -> datetime:
+    return datetime.combine(d, time(hour), tzinfo=LONDON)
+
+
+def plan_windows(academic_year: str) -> list[tuple[str, datetime, datetime]]:
+    """The two EOI windows of an academic year, as London-aware (label, opens, closes).
+
+    * Autumn Term 1 opens 09:00 on the first day of the autumn term and closes 17:00 on
+      the Friday before October half-term (the week starting on the last Monday of
+      October).
+    * Spring Term 2 opens 09:00 on the Monday after February half-term (the week starting
+      on the Monday between 12 and 18 February) and closes 17:00 on the last weekday
+      before Good Friday.
+
+    ``academic_year`` is "2027/28" (or "2027-28", "2027/2028"); anything else raises
+    ``ValueError`` with a message that can be shown to an officer.
+    """
+    first = _academic_start_year(academic_year)
+    second = first + 1
+
+    october_31 = date(first, 10, 31)
+    half_term_monday = october_31 - timedelta(days=october_31.weekday())
+    autumn_closes = half_term_monday - timedelta(days=3)
+
+    february_12 = date(second, 2, 12)
+    feb_half_term_monday = february_12 + timedelta(days=(7 - february_12.weekday()) % 7)
+    spring_opens = feb_half_term_monday + timedelta(days=7)
+    good_friday = easter(second) - timedelta(days=2)
+    spring_closes = good_friday - timedelta(days=1)
+
+    return [
+        ("Autumn Term 1", _at(term_start("autumn", first), 9), _at(autumn_closes, 17)),
+        ("Spring Term 2", _at(spring_opens, 9), _at(spring_closes, 17)),
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Parsing helpers
+# --------------------------------------------------------------------------------------
+
+
+def _normalise(text: str) -> str:
+    """Lower-case, NFKC (full-width digits, odd spaces), one space, no trailing noise."""
+    s = unicodedata.normalize("NFKC", text).lower()
+    s = re.sub(r"[\u2010-\u2015]", "-", s)  # typographic dashes from Word/Outlook pastes
+    s = re.sub(r"\b([ap])\.\s*m\b\.?", r"\1m", s)  # "p.m." -> "pm" before "." is stripped
+    s = re.sub(r"\s+", " ", s)
+    return s.strip(" \t.,;:!?\"'()[]")
+
+
+@lru_cache(maxsize=16)
+def _parser(prefer: str, today: date) -> DateDataParser:
+    """One configured parser per (preference, day), reused across calls.
+
+    Constructing one is cheap, but the settings object is merged and validated each time;
+    caching by day (the only base we ever need: times are parsed by us) makes repeated
+    calls within a day pure parsing work.
+    """
+    return DateDataParser(
+        languages=["en"],
+        settings={
+            "DATE_ORDER": "DMY",
+            "PREFER_DATES_FROM": prefer,
+            "RELATIVE_BASE": datetime.combine(today, time()),
+        },
+    )
+
+
+def warm_up() -> None:
+    """Pay dateparser's one-off start-up cost (~80 ms of language data) now.
+
+    The first dateparser-backed parse in a process is two orders of magnitude slower than
+    the rest (~0.5 ms). Calling this at service start keeps that out of a user's turn.
+    """
+    _dateparser("1 January 2000", date(2000, 1, 1))
+
+
+def _dateparser(text: str, today: date) -> tuple[date, str] | None:
+    """dateparser's (date, period) for ``text``, or None; never raises."""
+    try:
+        data = _parser("future", today).get_date_data(text)
+    except Exception:  # dateparser has raised on odd inputs before; junk must not crash a turn
+        return None
+    if data is None or data.date_obj is None:
+        return None
+    return data.date_obj.date(), str(data.period or "day")
+
+
+def _valid_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _next_occurrence(month: int, day: int, today: date) -> date | None:
+    """The first day/month on or after today (29/2 waits for a leap year)."""
+    for year in range(today.year, today.year + 9):
+        candidate = _valid_date(year, month, day)
+        if candidate is not None and candidate >= today:
+            return candidate
+    return None
+
+
+def _next_day_of_month(day: int, today: date) -> date | None:
+    """The next '31st' (or any day number) on or after today, skipping short months."""
+    year, month = today.year, today.month
+    for _ in range(13):
+        candidate = _valid_date(year, month, day)
+        if candidate is not None and candidate >= today:
+            return candidate
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+def _numeric_date(s: str, today: date) -> date | None:
+    """'1/9/27', '01/09/2027', '3.12', '3-12': always day first, as in the UK."""
+    match = _NUMERIC_DATE.fullmatch(s)
+    if not match:
+        return None
+    day, month = int(match.group(1)), int(match.group(3))
+    year_text = match.group(4)
+    if year_text is None:
+        return _next_occurrence(month, day, today) if 1 <= month <= 12 else None
+    year = int(year_text)
+    if len(year_text) == 2:
+        year += 2000  # nobody is planning provision for the 1900s
+    return _valid_date(year, month, day)
+
+
+def _next_term_start(term: str, today: date) -> date:
+    for year in (today.year, today.year + 1):
+        start = term_start(term, year)
+        if start >= today:
+            return start
+    return term_start(term, today.year + 2)  # unreachable: a term starts every year
+
+
+def _term_date(s: str, today: date) -> date | None:
+    """'start of the spring term 2028', 'autumn term 2027', 'summer term 2027/28'."""
+    match = _TERM.fullmatch(s)
+    if not match:
+        return None
+    term, year_text, second_text = match.groups()
+    if year_text is None:
+        return _next_term_start(term, today)
+    year = int(year_text)
+    if second_text is not None:
+        # An academic year: autumn is in its first calendar year, spring and summer in
+        # its second. Refuse "2027/29" rather than guess which half was meant.
+        try:
+            year = _academic_start_year(f"{year_text}/{second_text}")
+        except ValueError:
+            return None
+        if term != "autumn":
+            year += 1
+    return term_start(term, year)
+
+
+def _month_year(s: str, today: date) -> date | None:  # today unused: same shape as its siblings
+    match = _MONTH_YEAR.fullmatch(s)
+    if not match:
+        return None
+    month = _MONTHS[match.group(1)]
+    year_text = match.group(2)
+    year = 2000 + int(year_text[1:]) if year_text.startswith("'") else int(year_text)
+    return _valid_date(year, month, 1)
+
+
+def _month_only(s: str, today: date) -> date | None:
+    match = _MONTH_ONLY.fullmatch(s)
+    if not match:
+        return None
+    month = _MONTHS[match.group(1)]
+    return _next_occurrence(month, 1, today)
+
+
+def _checked_dateparser(s: str, today: date, *, allow_month: bool, allow_week: bool) -> date | None:
+    """dateparser's answer, accepted only if it agrees with what was typed."""
+    parsed = _dateparser(s, today)
+    if parsed is None:
+        return None
+    result, period = parsed
+    if period == "month" and allow_month:
+        result = result.replace(day=1)  # dateparser borrows today's day; a month means the 1st
+    elif period == "week" and allow_week:
+        pass
+    elif period != "day":
+        return None  # "2027", "next year", "next week" when a day is needed: too vague
+
+    # A four-digit year that was typed must be the year we return.
+    years = {int(y) for y in _YEAR_IN_TEXT.findall(s)}
+    if years and result.year not in years:
+        return None
+    # A month that was named must be the month we return ("mid september" etc. misreads).
+    months = {_MONTHS[m] for m in _MONTH_IN_TEXT.findall(s)}
+    if len(months) == 1 and not _RELATIVE_WORD.search(s) and result.month not in months:
+        return None
+    # dateparser's "future" skips today itself: "28 Nov" typed on 28 November comes back as
+    # next year. A named date with no year means its next occurrence, today included.
+    if months and not years and not _RELATIVE_WORD.search(s) and result.year > today.year:
+        earlier = _valid_date(result.year - 1, result.month, result.day)
+        if earlier is not None and earlier >= today:
+            result = earlier
+    return result
+
+
+def _day_from_text(s: str, today: date, *, allow_month: bool, allow_week: bool) -> date | None:
+    """A calendar day from a phrase with no clock time left in it."""
+    if s in _RELATIVE_DAYS:
+        return today + timedelta(days=_RELATIVE_DAYS[s])
+    if _NUMERIC_DATE.fullmatch(s):
+        return _numeric_date(s, today)
+    match = _ORDINAL_DAY.fullmatch(s)
+    if match:
+        return _next_day_of_month(int(match.group(1)), today)
+    match = _ISO_DATE.fullmatch(s)
+    if match:
+        return _valid_date(*(int(part) for part in match.groups()))
+    match = _NUMERIC_MONTH_YEAR.fullmatch(s)
+    if match:
+        # "09/2027" names a month, not a day: the 1st where a month will do.
+        month = _valid_date(int(match.group(2)), int(match.group(1)), 1)
+        return month if allow_month else None
+    if re.fullmatch(r"[\d\s./-]*", s, _A):
+        # Only digits left but not a day/month ("9/27", "at 10" leftovers): dateparser
+        # invents the missing parts from today, so refuse instead of guessing.
+        return None
+    return _checked_dateparser(s, today, allow_month=allow_month, allow_week=allow_week)
+
+
+# --------------------------------------------------------------------------------------
+# Public parsers
+# --------------------------------------------------------------------------------------
+
+
+def parse_date(text: str, *, today: date) -> date | None:
+    """A calendar date typed by a headteacher, or None if it cannot be read.
+
+    Reads "September 2027" (the 1st of the month), "1/9/27" (day first), "1st Sept 2027",
+    "2027-09-01", "spring term 2028" / "start of the autumn term 2027" (see
+    ``term_start``), "today", "tomorrow", "next month" (the 1st), "January" (the next
+    1 January not in the past) and dateparser's relative phrases such as "in 2 weeks".
+    A bare year is refused as too vague. Past dates are returned: the caller decides
+    whether the past is allowed for its question. Never raises.
+    """
+    try:
+        return _parse_date(text, today)
+    except Exception:  # a date question must re-ask, never crash the conversation
+        return None
+
+
+def _parse_date(text: str, today: date) -> date | None:
+    if not isinstance(text, str) or len(text) > _MAX_INPUT:
+        return None
+    if isinstance(today, datetime):
+        today = today.date()  # comparing a datetime with a date raises; a clock's now() is easy to pass
+    s = _normalise(text)
+    if not s or _BARE_YEAR.fullmatch(s):
+        return None
+    # "by 1/9/27", "from September 2027"; also stops dateparser reading "at 10" as the 10th.
+    s = _LEADING_FILLER.sub("", s) or s
+    for reader in (_term_date, _month_year, _month_only):
+        result = reader(s, today)
+        if result is not None:
+            return result
+    return _day_from_text(s, today, allow_month=True, allow_week=True)
+
+
+def _clock_candidates(s: str) -> list[tuple[time, str]]:
+    """Every plausible clock time in ``s``, strongest first, each with the text left over."""
+    found: list[tuple[time, str]] = []
+
+    def add(match: re.Match[str], value: time | None) -> None:
+        if value is not None:
+            rest = (s[: match.start()] + " " + s[match.end() :]).strip()
+            found.append((value, re.sub(r"\s+", " ", rest)))
+
+    for match in _TIME_WORDS.finditer(s):
+        add(match, time(0) if match.group(1) == "midnight" else time(12))
+    for match in _TIME_12H.finditer(s):
+        hour, minute = int(match.group(1)), int(match.group(2) or 0)
+        if 1 <= hour <= 12 and minute < 60:
+            hour = hour % 12 + (12 if match.group(3) == "pm" else 0)
+            add(match, time(hour, minute))
+    for pattern in (_TIME_COLON, _TIME_DOT):
+        for match in pattern.finditer(s):
+            hour, minute = int(match.group(1)), int(match.group(2))
+            if hour < 24 and minute < 60:
+                add(match, time(hour, minute))
+    return found
+
+
+def _meeting_day(s: str, today: date) -> date | None:
+    """The day part of a meeting phrase, with the clock time already removed."""
+    s = _EDGE_FILLER.sub("", s).strip()
+    if not s:
+        return None  # a time with no day: meetings need both
+    if s in _RELATIVE_DAYS:
+        return today + timedelta(days=_RELATIVE_DAYS[s])
+
+    # "Tuesday", "next Tuesday", "this Tuesday": the first such day strictly after today.
+    # Officers booking "Tuesday" on a Tuesday mean next week, and dateparser's "this"
+    # would give today, so we do weekdays ourselves.
+    match = _WEEKDAY_PHRASE.fullmatch(s)
+    if match:
+        ahead = (_WEEKDAYS[match.group(1)] - today.weekday() - 1) % 7 + 1
+        return today + timedelta(days=ahead)
+
+    # "Tuesday 1 December": read the date, and insist the weekday agrees with it; a
+    # mismatch means a typo somewhere, and guessing which half is right books the wrong day.
+    match = _WEEKDAY_WITH_DATE.fullmatch(s)
+    if match:
+        day = _day_from_text(match.group(2), today, allow_month=False, allow_week=False)
+        if day is None or day.weekday() != _WEEKDAYS[match.group(1)]:
+            return None
+        return day
+
+    return _day_from_text(s, today, allow_month=False, allow_week=s.startswith("in "))
+
+
+def parse_meeting_time(text: str, *, now: datetime) -> datetime | None:
+    """A meeting date and time typed by an officer, as an aware Europe/London datetime.
+
+    Reads "next Tuesday at 2pm", "Tuesday 14:00", "tomorrow at 9.30am", "3/12 10:30"
+    (day/month; a date already past this year means next year), "5 January 2027 at
+    14:30", "14:30 on 5 Jan", "noon tomorrow", ... Weekdays, today/tomorrow and clock
+    times are ours; the remaining date text goes to dateparser and is checked.
+
+    The time is the London wall-clock time as typed, so a 2pm meeting is 2pm whether
+    the date falls in GMT or BST. Returns None without a readable date *and* time. The
+    past is not refused here (callers do), but relative phrases resolve forward from
+    ``now``. A naive ``now`` is taken as London time. Never raises.
+    """
+    try:
+        return _parse_meeting_time(text, now)
+    except Exception:  # an unreadable time must re-ask, never crash the conversation
+        return None
+
+
+def _parse_meeting_time(text: str, now: datetime) -> datetime | None:
+    if not isinstance(text, str) or len(text) > _MAX_INPUT:
+        return None
+    local_now = now.replace(tzinfo=LONDON) if now.tzinfo is None else now.astimezone(LONDON)
+    today = local_now.date()
+    s = _normalise(text)
+    for clock, rest in _clock_candidates(s):
+        day = _meeting_day(rest, today)
+        if day is not None:
+            wall = datetime.combine(day, clock, tzinfo=LONDON)
+            # Round-trip through UTC so a time inside the spring-forward gap (01:30 on the
+            # last Sunday of March) becomes a real instant instead of a non-existent one.
+            return wall.astimezone(ZoneInfo("UTC")).astimezone(LONDON)
+    return None

@@ -1,0 +1,487 @@
+"""The guided Expression of Interest: one question at a time, from the data in questions/eoi.yaml.
+
+State lives on the EOI row (answers, cursor) and the person (whether they are in the dialog, a pending
+confirmation), and is committed after every turn, so the dialog resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.answers import AnswerContext, Problem, check_answer, choices_for, format_answer, read_answer
+from dialogs.dates import format_date, format_datetime
+from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
+from dialogs.questions import Question, QuestionSet
+from dialogs.replies import Choice, Fact, Reply, action, refuse, say
+from storage import eois, notices
+from storage.models import EOI, Person, School, Window
+from storage.windows import LONDON, need_in_scope, need_key, window_name
+
+REVIEW, DECLARATION = "review", "declaration"
+CONTROLS = "Type *help*, *back*, *skip* (optional questions), *save*, *review* or *cancel* at any time."
+
+
+@dataclass
+class EoiTurn:
+    """Everything one turn of the dialog needs."""
+
+    session: AsyncSession
+    person: Person
+    school: School
+    now: datetime
+    questions: QuestionSet
+
+    @property
+    def actor(self) -> str:
+        return f"{self.person.platform}:{self.person.user_id}"
+
+
+async def answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
+    window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
+    options: list[tuple[str, str]] = []
+    if window:
+        for need in await need_in_scope(t.session, window, t.school):
+            place = need.district or f"{need.quadrant} quadrant"
+            options.append(
+                (
+                    need_key(need),
+                    f"{need_label(need.need_type)}, {PROVISION_NAMES[need.provision_type]}, "
+                    f"{place}, {need.phase} ({need.priority} priority)",
+                )
+            )
+    return AnswerContext(
+        today=t.now.astimezone(LONDON).date(),
+        window_closes=window.closes_at.astimezone(LONDON).date() if window else None,
+        key_stages=KEY_STAGES_BY_PHASE.get(t.school.phase, ()),
+        priority_options=tuple(dict(options).items()),  # one option per need key
+        defaults={
+            "school.headteacher_name": t.school.headteacher_name,
+            "school.headteacher_email": t.school.headteacher_email,
+        },
+    )
+
+
+def _enter(t: EoiTurn) -> None:
+    t.person.pending = {"dialog": "eoi"}
+
+
+def leave(t: EoiTurn) -> None:
+    t.person.pending = {}
+
+
+def in_dialog(person: Person) -> bool:
+    return (person.pending or {}).get("dialog") == "eoi"
+
+
+def _save(t: EoiTurn, eoi: EOI, answers: dict[str, Any], cursor: str) -> None:
+    effective = t.questions.effective_answers(answers)
+    eois.save_answers(eoi, answers, cursor=cursor, now=t.now, primary_need=str(effective.get("primary_need") or ""))
+
+
+def _position(t: EoiTurn, eoi: EOI, q: Question) -> tuple[int, int]:
+    applicable = t.questions.applicable(eoi.answers)
+    ids = [x.id for x in applicable]
+    return (ids.index(q.id) + 1 if q.id in ids else len(ids)), len(applicable)
+
+
+def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str = "") -> Reply:
+    n, total = _position(t, eoi, q)
+    lines = [intro] if intro else []
+    lines.append(f"*Question {n} of {total}.* {q.ask}")
+    if q.why:
+        lines.append(f"_{q.why.strip()}_")
+    choices = [Choice(label, action("a", q.id, value)) for value, label in choices_for(q, ctx)]
+    if q.type == "multi" and q.optional:
+        choices.append(Choice(q.none_label, action("a", q.id, "none")))
+    default = ctx.defaults.get(q.default_from, "") if q.default_from else ""
+    if default and q.id not in eoi.answers:
+        choices.append(Choice(f"Use {default}", action("a", q.id, default)))
+    current = eoi.answers.get(q.id)
+    if q.id in eoi.answers:
+        shown = "(skipped)" if current is None else format_answer(q, current, ctx)
+        lines.append(f"Current answer: {shown}")
+        choices.append(Choice("Keep this answer", action("keep", q.id)))
+    if q.type in ("short_text", "long_text", "email", "phone", "date", "number"):
+        limit = f" ({q.min:,}–{q.max:,} characters)" if q.type == "long_text" and q.min and q.max else ""
+        lines.append(f"Type your answer{limit}." if not q.optional else f"Type your answer{limit}, or *skip*.")
+    selected = list(current) if q.type == "multi" and isinstance(current, list) else []
+    return Reply(
+        text="\n".join(lines),
+        kind="question",
+        question_id=q.id,
+        choices=choices,
+        multi=q.type == "multi",
+        selected=selected,
+        answer_type=q.type,
+    )
+
+
+def _next_question(t: EoiTurn, answers: dict[str, Any], after: str | None, *, unanswered_only: bool) -> Question | None:
+    applicable = t.questions.applicable(answers)
+    ids = [q.id for q in applicable]
+    start = ids.index(after) + 1 if after in ids else 0
+    for q in applicable[start:]:
+        if not unanswered_only or q.id not in answers:
+            return q
+    if unanswered_only:
+        return next((q for q in applicable if q.id not in answers), None)
+    return None
+
+
+async def start(t: EoiTurn) -> list[Reply]:
+    eoi = await eois.school_eoi(t.session, t.school, t.now)
+    if eoi and eoi.status != eois.DRAFT:
+        leave(t)
+        return [await status_reply(t.session, eoi, t.school, t.now, for_school=True)]
+    intro = ""
+    if eoi is None:
+        eoi = await eois.start_draft(t.session, t.school, actor=t.actor, now=t.now)
+        intro = await _welcome(t, eoi)
+    elif eoi.answers:
+        intro = f"Welcome back. Carrying on with {t.school.name}'s draft {eoi.ref or ''}".rstrip() + "."
+    _enter(t)
+    return [await _resume(t, eoi, intro)]
+
+
+async def _welcome(t: EoiTurn, eoi: EOI) -> str:
+    window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
+    when = (
+        f"{window_name(window)} closes {format_datetime(window.closes_at)}."
+        if window
+        else "No window is open yet; you can save a draft and submit when one opens."
+    )
+    ref = f" Your reference is *{eoi.ref}*." if eoi.ref else ""
+    return (
+        f"Let's start {t.school.name}'s expression of interest in hosting a Resourced or Partnership "
+        f"Provision.{ref} {when} Your answers are saved after every step. {CONTROLS}"
+    )
+
+
+async def _resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
+    ctx = await answer_context(t, eoi)
+    if eoi.cursor == REVIEW:
+        return await review(t, eoi, intro=intro)
+    if eoi.cursor == DECLARATION:
+        return ask_declaration(t, intro=intro)
+    q = t.questions.get(eoi.cursor) if eoi.cursor else None
+    if q is None or not q.applies(eoi.answers):
+        q = _next_question(t, eoi.answers, None, unanswered_only=True)
+        if q is None:
+            eoi.cursor = REVIEW
+            return await review(t, eoi, intro=intro)
+        eoi.cursor = q.id
+    return ask(t, eoi, q, ctx, intro=intro)
+
+
+def ask_declaration(t: EoiTurn, *, intro: str = "") -> Reply:
+    q = t.questions.declaration
+    text = (intro + "\n" if intro else "") + q.ask
+    choices = [
+        Choice(label, action("a", q.id, value), style="primary" if value == "yes" else "") for value, label in q.choices
+    ]
+    return Reply(text=text, kind="question", question_id=q.id, choices=choices, answer_type=q.type)
+
+
+async def review(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
+    ctx = await answer_context(t, eoi)
+    facts = []
+    for q in t.questions.applicable(eoi.answers):
+        if q.id in eoi.answers:
+            value = eoi.answers[q.id]
+            shown = "(skipped)" if value is None else format_answer(q, value, ctx)
+        else:
+            shown = "(not answered yet)"
+        facts.append(Fact(q.label, shown, Choice(f"Change {q.label}", action("change", q.id))))
+    text = (intro + "\n" if intro else "") + "Here is everything you've told us. Change anything, then submit."
+    return Reply(
+        text=text,
+        kind="review",
+        title=f"{t.school.name}: {eoi.ref or 'draft'}",
+        facts=facts,
+        choices=[Choice("Submit", action("submit"), style="primary"), Choice("Save for later", action("save"))],
+    )
+
+
+async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
+    word = text.strip().casefold().rstrip(".!")
+    pending = (t.person.pending or {}).get("confirm")
+    if pending == "cancel":
+        if word in ("yes", "y", "1", "yes, delete the draft"):
+            return await _cancel(t, eoi)
+        t.person.pending = {"dialog": "eoi"}
+        return [say("Good: nothing was deleted."), await _resume(t, eoi)]
+    controls = {
+        "help": _help,
+        "back": _back,
+        "skip": _skip,
+        "save": _save_for_later,
+        "review": _review,
+        "cancel": _ask_cancel,
+        "submit": _submit,
+    }
+    if word in controls:
+        return await controls[word](t, eoi)
+    if eoi.cursor == REVIEW:
+        return [say("You're at the review. Choose an answer to change, or *submit*."), await review(t, eoi)]
+    if eoi.cursor == DECLARATION:
+        return await _declare(t, eoi, text)
+    return await _answer(t, eoi, eoi.cursor, text)
+
+
+async def on_action(t: EoiTurn, eoi: EOI, kind: str, parts: list[str]) -> list[Reply]:
+    if eoi.status != eois.DRAFT:
+        return [
+            say(f"That button is from an earlier message: {eoi.ref} has already been {eoi.status}."),
+            await status_reply(t.session, eoi, t.school, t.now, for_school=True),
+        ]
+    _enter(t)
+    if kind == "a" and parts:
+        qid, value = parts[0], parts[1] if len(parts) > 1 else ""
+        if qid == t.questions.declaration.id:
+            if eoi.cursor != DECLARATION:
+                return [say("That button is from an earlier message."), await _resume(t, eoi)]
+            return await _declare(t, eoi, value)
+        if qid == eoi.cursor:
+            return await _answer(t, eoi, qid, value)
+        return await _stale_answer(t, eoi, qid, value)
+    if kind == "keep" and parts:
+        if parts[0] == eoi.cursor:
+            return await _advance(t, eoi, parts[0], eoi.answers)
+        return [say("That button is from an earlier question."), await _resume(t, eoi)]
+    if kind == "change" and parts:
+        return await _change(t, eoi, parts[0])
+    handlers = {
+        "submit": _submit,
+        "save": _save_for_later,
+        "review": _review,
+        "back": _back,
+        "cancel-confirmed": _cancel,
+        "cancel-kept": _keep_going,
+    }
+    if kind in handlers:
+        return await handlers[kind](t, eoi)
+    return [refuse("I didn't understand that button."), await _resume(t, eoi)]
+
+
+async def _answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
+    q = t.questions.get(qid)
+    if q is None:
+        return [await _resume(t, eoi)]
+    ctx = await answer_context(t, eoi)
+    value = read_answer(q, text, ctx, eoi.answers)
+    if isinstance(value, Problem):
+        return [refuse(value.message), ask(t, eoi, q, ctx)]
+    answers = {**eoi.answers, q.id: value}
+    confirm = []
+    if q.type == "date":
+        confirm.append(say(f"Got it: {format_answer(q, value, ctx)}."))
+    return confirm + await _advance(t, eoi, q.id, answers)
+
+
+async def _advance(t: EoiTurn, eoi: EOI, qid: str, answers: dict[str, Any]) -> list[Reply]:
+    nxt = _next_question(t, answers, qid, unanswered_only=eoi.changing)
+    if eoi.changing and nxt is None:
+        eoi.changing = False
+    cursor = nxt.id if nxt else REVIEW
+    _save(t, eoi, answers, cursor)
+    return [await _resume(t, eoi)]
+
+
+async def _stale_answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
+    q = t.questions.get(qid)
+    if q is None or not q.applies(eoi.answers) or qid not in eoi.answers:
+        return [say("That button is from an earlier message; here is where we are."), await _resume(t, eoi)]
+    ctx = await answer_context(t, eoi)
+    value = read_answer(q, text, ctx, eoi.answers)
+    if isinstance(value, Problem):
+        return [refuse(value.message), await _resume(t, eoi)]
+    answers = {**eoi.answers, q.id: value}
+    _save(t, eoi, answers, eoi.cursor)
+    return [say(f"Changed {q.label.lower()} to {format_answer(q, value, ctx)}."), await _resume(t, eoi)]
+
+
+async def _change(t: EoiTurn, eoi: EOI, qid: str) -> list[Reply]:
+    q = t.questions.get(qid)
+    if q is None or not q.applies(eoi.answers):
+        return [say("That question doesn't apply any more."), await _resume(t, eoi)]
+    eoi.changing = True
+    _save(t, eoi, eoi.answers, q.id)
+    return [await _resume(t, eoi)]
+
+
+async def _help(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    q = t.questions.get(eoi.cursor)
+    text = (q.help.strip() + "\n" if q and q.help else "") + CONTROLS
+    return [say(text), await _resume(t, eoi)]
+
+
+async def _back(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    applicable = t.questions.applicable(eoi.answers)
+    ids = [q.id for q in applicable]
+    if eoi.cursor in (REVIEW, DECLARATION):
+        target = applicable[-1].id
+    elif eoi.cursor in ids and ids.index(eoi.cursor) > 0:
+        target = ids[ids.index(eoi.cursor) - 1]
+    else:
+        return [say("This is the first question."), await _resume(t, eoi)]
+    eoi.changing = False
+    _save(t, eoi, eoi.answers, target)
+    return [await _resume(t, eoi)]
+
+
+async def _skip(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    q = t.questions.get(eoi.cursor)
+    if q is None or not q.optional:
+        return [refuse("This question needs an answer, so it can't be skipped."), await _resume(t, eoi)]
+    return await _advance(t, eoi, q.id, {**eoi.answers, q.id: None})
+
+
+async def _save_for_later(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    leave(t)
+    eoi.changing = False
+    return [
+        say(
+            f"Saved. {eoi.ref or 'Your draft'} will be here when you come back: type *start* to carry on "
+            "where you left off (anyone from your school can)."
+        )
+    ]
+
+
+async def _review(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    eoi.changing = False
+    _save(t, eoi, eoi.answers, REVIEW)
+    return [await review(t, eoi)]
+
+
+async def _ask_cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    t.person.pending = {"dialog": "eoi", "confirm": "cancel"}
+    return [
+        Reply(
+            text="Cancel this draft? Every answer so far will be deleted.",
+            kind="question",
+            choices=[
+                Choice("Yes, delete the draft", action("cancel-confirmed"), style="danger"),
+                Choice("No, keep going", action("cancel-kept")),
+            ],
+        )
+    ]
+
+
+async def _keep_going(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    t.person.pending = {"dialog": "eoi"}
+    return [say("Good: nothing was deleted."), await _resume(t, eoi)]
+
+
+async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    from storage import audit
+
+    if (t.person.pending or {}).get("confirm") != "cancel":
+        return [say("That button is from an earlier message."), await _resume(t, eoi)]
+    eoi.changing = False
+    _save(t, eoi, {}, "")
+    audit.record(
+        t.session,
+        at=t.now,
+        actor=t.actor,
+        action="cancel draft",
+        eoi_id=eoi.id,
+        from_status=eois.DRAFT,
+        to_status=eois.DRAFT,
+        note="answers deleted",
+    )
+    leave(t)
+    return [say("Your draft's answers have been deleted. Type *start* whenever you want to begin again.")]
+
+
+async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    ctx = await answer_context(t, eoi)
+    for q in t.questions.applicable(eoi.answers):
+        if q.id not in eoi.answers:
+            _save(t, eoi, eoi.answers, q.id)
+            return [say("Before you submit, this question needs an answer."), await _resume(t, eoi)]
+        value = eoi.answers[q.id]
+        problem = None if value is None and q.optional else check_answer(q, value, ctx, eoi.answers)
+        if problem:
+            _save(t, eoi, eoi.answers, q.id)
+            eoi.changing = True
+            return [refuse(f"Before you submit, please check “{q.label}”: {problem.message}"), await _resume(t, eoi)]
+    try:
+        await eois.ensure_window_for_submit(t.session, eoi, t.now)
+    except eois.Refused as refused:
+        _save(t, eoi, eoi.answers, REVIEW)
+        leave(t)
+        return [refuse(str(refused))]
+    _save(t, eoi, eoi.answers, DECLARATION)
+    return [ask_declaration(t)]
+
+
+async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
+    q = t.questions.declaration
+    ctx = await answer_context(t, eoi)
+    value = read_answer(q, text, ctx, eoi.answers)
+    if isinstance(value, Problem):
+        return [refuse(value.message), ask_declaration(t)]
+    if value != "yes":
+        _save(t, eoi, eoi.answers, REVIEW)
+        return [say("Not submitted. Your draft is saved."), await review(t, eoi)]
+    try:
+        window = await eois.ensure_window_for_submit(t.session, eoi, t.now)
+    except eois.Refused as refused:
+        _save(t, eoi, eoi.answers, REVIEW)
+        leave(t)
+        return [refuse(str(refused))]
+    answers = {**eoi.answers, q.id: "yes"}
+    _save(t, eoi, answers, "")
+    await eois.transition(t.session, eoi, "submit", actor=t.actor, now=t.now)
+    leave(t)
+    notices.to_officers(
+        t.session,
+        kind="submitted",
+        now=t.now,
+        eoi_id=eoi.id,
+        school_urn=t.school.urn,
+        body=say(
+            f"{t.school.name} submitted {eoi.ref}.",
+            kind="notice",
+            choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
+        ).to_dict(),
+    )
+    return [
+        Reply(
+            kind="summary",
+            title=f"Submitted: {eoi.ref}",
+            text=(
+                f"Thank you. {t.school.name}'s expression of interest is submitted. Your reference is *{eoi.ref}*.\n"
+                f"What happens next: shortlisting starts after the window closes on "
+                f"{format_date(window.closes_at.astimezone(LONDON).date())}. Shortlisted schools are invited to "
+                "discuss operational standards and service level agreements with ECC.\n"
+                "Type *status* at any time to see where it is."
+            ),
+        )
+    ]
+
+
+async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: datetime, *, for_school: bool) -> Reply:
+    window = await session.get(Window, eoi.window_id) if eoi.window_id else None
+    facts = [
+        Fact("Reference", eoi.ref or "(given when a window opens)"),
+        Fact("School", school.name),
+        Fact("Status", eoi.status.capitalize()),
+    ]
+    if window:
+        facts.append(Fact("Window", window_name(window)))
+    if eoi.submitted_at:
+        facts.append(Fact("Submitted", format_datetime(eoi.submitted_at)))
+    discussion = await eois.current_discussion(session, eoi.id)
+    if discussion and eoi.status == eois.SCHEDULED:
+        where = f" at {discussion.place}" if discussion.place else ""
+        facts.append(Fact("Discussion", f"{format_datetime(discussion.starts_at)}{where} ({discussion.response})"))
+    choices = []
+    if for_school and eois.can("withdraw", eoi.status) and eoi.status != eois.DRAFT:
+        choices.append(Choice("Withdraw", action("cmd", f"withdraw {eoi.ref}"), style="danger"))
+    text = f"{eoi.ref or 'Your draft'} is *{eoi.status}*: {eois.NEXT_STEPS[eoi.status]}."
+    return Reply(text=text, kind="summary", title=f"{eoi.ref or 'Draft'}: {eoi.status}", facts=facts, choices=choices)

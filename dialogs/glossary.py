@@ -1,0 +1,64 @@
+"""The words users know (DESIGN.md), and the gentle correction for "enhanced provision"."""
+
+from __future__ import annotations
+
+import re
+
+NEED_TYPES: dict[str, str] = {
+    "ASD": "Autistic Spectrum Disorder",
+    "SLCN": "Speech, Language and Communication Needs",
+    "SEMH": "Social, Emotional and Mental Health",
+    "MLD": "Moderate Learning Difficulty",
+    "SpLD": "Specific Learning Difficulty",
+    "SLD": "Severe Learning Difficulty",
+    "PMLD": "Profound and Multiple Learning Difficulty",
+    "HI": "Hearing Impairment",
+    "VI": "Visual Impairment",
+    "MSI": "Multi-Sensory Impairment",
+    "PD": "Physical Disability",
+    "OTH": "Other Difficulty or Disability",
+}
+# The EOI asks about these (EOI-QUESTIONS.md); PMLD and OTH are never commissioned as a primary need here.
+EOI_NEED_TYPES = ("ASD", "SLCN", "SEMH", "MLD", "SpLD", "SLD", "HI", "VI", "MSI", "PD")
+
+KEY_STAGES_BY_PHASE: dict[str, tuple[str, ...]] = {
+    "primary": ("EYFS", "KS1", "KS2"),
+    "secondary": ("KS3", "KS4", "Post-16"),
+    "all-through": ("EYFS", "KS1", "KS2", "KS3", "KS4", "Post-16"),
+}
+
+PROVISION_NAMES = {"resourced": "Resourced Provision", "partnership": "Partnership Provision"}
+
+QUADRANTS: dict[str, tuple[str, ...]] = {
+    "North East": ("Colchester", "Tendring"),
+    "Mid": ("Braintree", "Chelmsford", "Maldon"),
+    "South": ("Basildon", "Brentwood", "Castle Point", "Rochford"),
+    "West": ("Epping Forest", "Harlow", "Uttlesford"),
+}
+DISTRICTS: dict[str, str] = {d: q for q, ds in QUADRANTS.items() for d in ds}
+PHASES = ("primary", "secondary", "all-through")
+
+ENHANCED = re.compile(r"\benhanced\s+provisions?\b", re.IGNORECASE)
+
+ENHANCED_PROVISION_NOTE = (
+    "“Enhanced Provision” is the old term; Essex no longer uses it. Today it is a *Resourced Provision* "
+    "(places in a mainstream school for pupils with an EHCP, and possibly pupils on SEN Support) or, for "
+    "SEMH, a *Partnership Provision* (children stay on roll at their own school and attend for a "
+    "time-limited placement)."
+)
+
+PROVISION_HELP = (
+    "*Resourced Provision (RP)*: places reserved in a mainstream school for pupils who need specialist "
+    "provision: pupils with an EHCP, and it may include pupils on SEN Support (Code K). Commissioned by ECC; "
+    "place-funded plus a per-pupil top-up.\n"
+    "*Partnership Provision (PP)*: an SEMH resourced provision; children stay on roll at their own school and "
+    "attend for a time-limited placement. Place-funded."
+)
+
+
+def need_label(code: str) -> str:
+    return f"{code}: {NEED_TYPES.get(code, code)}"
+
+
+def mentions_enhanced_provision(text: str) -> bool:
+    return bool(ENHANCED.search(text))

@@ -1,0 +1,579 @@
+"""What ECC officers can do: list, show, shortlist, schedule, decide, export, and manage people."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.answers import AnswerContext, format_answer
+from dialogs.dates import MEETING_EXAMPLES, format_datetime, parse_meeting_time
+from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_TYPES, PHASES, QUADRANTS
+from dialogs.questions import eoi_questions
+from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
+from storage import audit, eois, notices, people
+from storage.models import EOI, School, Window
+from storage.windows import LONDON, all_windows, find_window, window_code, window_name
+
+MEETING_TIME = re.compile(r"^(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?|noon|midday)\b", re.IGNORECASE)
+DURATION = re.compile(
+    r"\bfor\s+(?:(\d{1,3})\s*(m|min|mins|minutes|h|hr|hrs|hour|hours)\b|(an|one|half an)\s+hour\b)", re.IGNORECASE
+)
+
+
+@dataclass
+class OfficerTurn:
+    session: AsyncSession
+    person: people.Person
+    now: datetime
+
+    @property
+    def actor(self) -> str:
+        return f"{self.person.platform}:{self.person.user_id}"
+
+
+def ref_line(eoi: EOI, school: School) -> str:
+    need = f" · {eoi.primary_need}" if eoi.primary_need else ""
+    return f"*{eoi.ref or '(draft)'}* {school.name} ({school.district}, {school.phase}{need}) · {eoi.status}"
+
+
+def _multiword(text: str, names: list[str]) -> tuple[str, list[str]]:
+    found = []
+    for name in sorted(names, key=len, reverse=True):
+        pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+        if pattern.search(text):
+            found.append(name)
+            text = pattern.sub(" ", text)
+    return text, found
+
+
+async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters, int, str | None]:
+    """`list submitted ASD Colchester primary 2627A page 2`, or key=value pairs. Returns filters, page, problem."""
+    values: dict[str, str] = {}
+    page = 1
+    text = re.sub(
+        r"\bpage\s*[=:]?\s*(\d+)", lambda m: values.setdefault("page", m.group(1)) and " ", text, flags=re.IGNORECASE
+    )
+    for key, value in re.findall(r"(\w+)\s*=\s*(\"[^\"]*\"|\S+)", text):
+        values[key.lower()] = value.strip('"')
+    text = re.sub(r"(\w+)\s*=\s*(\"[^\"]*\"|\S+)", " ", text)
+    text, statuses = _multiword(text, list(eois.STATUSES))
+    text, quadrants = _multiword(text, list(QUADRANTS))
+    text, districts = _multiword(text, list(DISTRICTS))
+    for found, key in ((statuses, "status"), (quadrants, "quadrant"), (districts, "district")):
+        if found:
+            values.setdefault(key, found[0])
+    unknown = []
+    for word in text.split():
+        folded = word.casefold()
+        need = next((code for code in NEED_TYPES if code.casefold() == folded), None)
+        if need:
+            values.setdefault("need", need)
+        elif folded in PHASES:
+            values.setdefault("phase", folded)
+        elif await find_window(session, word):
+            values.setdefault("window", word)
+        else:
+            unknown.append(word)
+    if unknown:
+        return (
+            eois.Filters(),
+            1,
+            (
+                f"I don't know the filter “{' '.join(unknown)}”. Filters are a status ({', '.join(eois.STATUSES)}), a "
+                "quadrant or district, a need type (ASD, SEMH…), a phase, a window code (e.g. 2627A) and `page N`. "
+                "For example: `list submitted ASD Colchester`."
+            ),
+        )
+    window_id = None
+    if "window" in values:
+        window = await find_window(session, values["window"])
+        if not window:
+            return eois.Filters(), 1, f"There is no window “{values['window']}”. Try `window list`."
+        window_id = window.id
+    checks = {
+        "status": list(eois.STATUSES),
+        "quadrant": list(QUADRANTS),
+        "district": list(DISTRICTS),
+        "need": list(NEED_TYPES),
+        "phase": list(PHASES),
+    }
+    canonical: dict[str, str] = {}
+    for key, options in checks.items():
+        if key in values:
+            match = next((o for o in options if o.casefold() == values[key].casefold()), None)
+            if match is None:
+                return eois.Filters(), 1, f"“{values[key]}” isn't a {key}. Choose from: {', '.join(options)}."
+            canonical[key] = match
+    if "page" in values:
+        page = max(1, int(values["page"]) if values["page"].isdigit() else 1)
+    return (
+        eois.Filters(
+            window_id=window_id,
+            status=canonical.get("status"),
+            quadrant=canonical.get("quadrant"),
+            district=canonical.get("district"),
+            need_type=canonical.get("need"),
+            phase=canonical.get("phase"),
+        ),
+        page,
+        None,
+    )
+
+
+async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    filters, page, problem = await parse_filters(t.session, rest)
+    if problem:
+        return [refuse(problem)]
+    rows, total = await eois.list_eois(t.session, filters, page=page)
+    pages = max(1, -(-total // eois.PAGE_SIZE))
+    base = re.sub(r"\bpage\s*[=:]?\s*\d+", "", rest, flags=re.IGNORECASE).strip()
+    if not rows:
+        text = "No EOIs match." if page == 1 else f"There is no page {page}; there are {pages}."
+        return [say(text, kind="list")]
+    facts = [
+        Fact(
+            eoi.ref or "(draft)",
+            ref_line(eoi, school).split(" ", 1)[1],
+            Choice("Show", action("cmd", f"show {eoi.ref}")) if eoi.ref else None,
+        )
+        for eoi, school in rows
+    ]
+    choices = []
+    if page > 1:
+        choices.append(Choice("Previous page", action("cmd", f"list {base} page {page - 1}".replace("  ", " "))))
+    if page < pages:
+        choices.append(Choice("Next page", action("cmd", f"list {base} page {page + 1}".replace("  ", " "))))
+    return [
+        Reply(
+            text=f"{total} EOI{'s' if total != 1 else ''} · page {page} of {pages}",
+            kind="list",
+            title=f"EOIs{': ' + base if base else ''}",
+            facts=facts,
+            choices=choices,
+        )
+    ]
+
+
+async def _eoi_or_refuse(t: OfficerTurn, ref: str) -> tuple[EOI, School] | Reply:
+    if not ref:
+        return refuse("Which EOI? Give its reference, e.g. `show EOI-2627A-007`.")
+    eoi = await eois.by_ref(t.session, ref)
+    if eoi is None:
+        return refuse(f"There is no EOI “{ref}”. References look like EOI-2627A-007; `list` shows them.")
+    school = await t.session.get(School, eoi.school_urn)
+    assert school is not None
+    return eoi, school
+
+
+def officer_actions(eoi: EOI) -> list[Choice]:
+    ref = eoi.ref or ""
+    choices = []
+    if eois.can("shortlist", eoi.status):
+        choices.append(Choice("Shortlist", action("cmd", f"shortlist {ref}"), style="primary"))
+    if eois.can("not-shortlist", eoi.status):
+        choices.append(
+            Choice(
+                "Not shortlisted",
+                action("form", "not-shortlisted", ref),
+                form=Form(
+                    title=f"Not shortlisted: {ref}",
+                    command=f"not-shortlisted {ref}",
+                    submit_label="Send feedback",
+                    fields=(
+                        FormField(
+                            "note", "Feedback for the school", "What would strengthen a future EOI", multiline=True
+                        ),
+                    ),
+                ),
+            )
+        )
+    if eois.can("schedule", eoi.status):
+        choices.append(Choice("Schedule discussion", action("form", "schedule", ref), form=schedule_form(ref)))
+    if eois.can("approve", eoi.status):
+        choices.append(
+            Choice(
+                "Decide",
+                action("form", "decide", ref),
+                form=Form(
+                    title=f"Decision: {ref}",
+                    command=f"decide {ref}",
+                    submit_label="Record decision",
+                    fields=(
+                        FormField("outcome", "Decision", options=("approve", "decline")),
+                        FormField("note", "Note for the school", multiline=True, optional=True),
+                    ),
+                ),
+            )
+        )
+    return choices
+
+
+def schedule_form(ref: str) -> Form:
+    return Form(
+        title=f"Discussion: {ref}",
+        command=f"schedule {ref}",
+        submit_label="Send invitation",
+        fields=(
+            FormField("when", "When", f"e.g. {MEETING_EXAMPLES}"),
+            FormField("duration", "How long", "e.g. 1 hour (default) or 45 minutes", optional=True, prefix="for "),
+            FormField("place", "Where", "e.g. County Hall, Chelmsford, or Teams", optional=True, prefix="at "),
+        ),
+    )
+
+
+async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    found = await _eoi_or_refuse(t, rest.split()[0] if rest.split() else "")
+    if isinstance(found, Reply):
+        return [found]
+    eoi, school = found
+    questions = eoi_questions()
+    ctx = AnswerContext(today=t.now.astimezone(LONDON).date(), key_stages=KEY_STAGES_BY_PHASE.get(school.phase, ()))
+    facts = [
+        Fact("School", f"{school.name} (URN {school.urn}), {school.district}, {school.quadrant}, {school.phase}"),
+        Fact("Status", eoi.status),
+    ]
+    window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
+    if window:
+        facts.append(Fact("Window", window_name(window)))
+    effective = questions.effective_answers(eoi.answers)
+    for q in questions.questions:
+        if q.id in effective:
+            value = effective[q.id]
+            facts.append(
+                Fact(
+                    q.label,
+                    "(skipped)" if value is None else _priority_label(q.id, value) or format_answer(q, value, ctx),
+                )
+            )
+    history = [
+        f"{format_datetime(h.at)}: {h.action} by {h.actor}"
+        + (f" ({h.from_status or '-'} → {h.to_status})" if h.to_status else "")
+        + (f": {h.note}" if h.note else "")
+        for h in await audit.history(t.session, eoi.id)
+    ]
+    facts.append(Fact("History", "\n".join(history) or "(none)"))
+    return [
+        Reply(
+            text=ref_line(eoi, school),
+            kind="summary",
+            title=eoi.ref or "Draft",
+            facts=facts,
+            choices=officer_actions(eoi),
+        )
+    ]
+
+
+def _priority_label(qid: str, value: object) -> str:
+    if qid == "priority_need" and isinstance(value, str) and "/" in value:
+        need, provision, place, phase = value.split("/")
+        return f"{need}, {provision}, {place}, {phase}"
+    return ""
+
+
+async def _tell_school(t: OfficerTurn, eoi: EOI, school: School, kind: str, reply: Reply) -> None:
+    notices.to_school(t.session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=t.now, body=reply.to_dict())
+
+
+async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    ref, _, note = rest.partition(" ")
+    found = await _eoi_or_refuse(t, ref)
+    if isinstance(found, Reply):
+        return [found]
+    eoi, school = found
+    try:
+        await eois.transition(t.session, eoi, "shortlist", actor=t.actor, now=t.now, note=note.strip())
+    except eois.Refused as refused:
+        return [refuse(str(refused))]
+    await _tell_school(
+        t,
+        eoi,
+        school,
+        "shortlisted",
+        Reply(
+            kind="notice",
+            title=f"{eoi.ref}: shortlisted",
+            text=(
+                f"Good news: {school.name}'s expression of interest {eoi.ref} has been *shortlisted*. "
+                "ECC will invite you to discuss the opportunity: operational standards and service level agreements."
+                + (f"\nNote from ECC: {note.strip()}" if note.strip() else "")
+            ),
+        ),
+    )
+    return [say(f"{eoi.ref} is shortlisted. {school.name} has been told.", choices=officer_actions(eoi))]
+
+
+async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    ref, _, note = rest.partition(" ")
+    found = await _eoi_or_refuse(t, ref)
+    if isinstance(found, Reply):
+        return [found]
+    eoi, school = found
+    if len(note.strip()) < 5:
+        return [
+            refuse(
+                f"Please include feedback for the school: `not-shortlisted {eoi.ref} The need in your area "
+                "is met this year; please apply again in spring.`",
+                field_errors={"note": "Feedback is needed."},
+            )
+        ]
+    try:
+        await eois.transition(t.session, eoi, "not-shortlist", actor=t.actor, now=t.now, note=note.strip())
+    except eois.Refused as refused:
+        return [refuse(str(refused))]
+    await _tell_school(
+        t,
+        eoi,
+        school,
+        "not shortlisted",
+        Reply(
+            kind="notice",
+            title=f"{eoi.ref}: not shortlisted",
+            text=(
+                f"Thank you for {school.name}'s expression of interest {eoi.ref}. It has not been shortlisted this "
+                f"time.\nFeedback from ECC: {note.strip()}"
+            ),
+        ),
+    )
+    return [say(f"{eoi.ref} is marked not shortlisted. {school.name} has been sent your feedback.")]
+
+
+def split_schedule(rest: str) -> tuple[str, str, int | None, str, str | None]:
+    """REF WHEN [for DURATION] [at PLACE] -> ref, when, minutes, place, problem."""
+    ref, _, tail = rest.strip().partition(" ")
+    minutes: int | None = 60
+    match = DURATION.search(tail)
+    if match:
+        if match.group(1):
+            n, unit = int(match.group(1)), match.group(2).lower()
+            minutes = n * 60 if unit.startswith("h") else n
+        else:
+            minutes = 30 if match.group(3).lower() == "half an" else 60
+        tail = (tail[: match.start()] + " " + tail[match.end() :]).strip()
+    when, place = tail, ""
+    for at in re.finditer(r"\s+at\s+|\s+@\s+", tail, flags=re.IGNORECASE):
+        after = tail[at.end() :]
+        if not MEETING_TIME.match(after):
+            when, place = tail[: at.start()], after.strip()
+            break
+    problem = None
+    if minutes is not None and not 10 <= minutes <= 480:
+        problem = "A discussion should last between 10 minutes and 8 hours, e.g. `for 45 minutes` or `for 1 hour`."
+    return ref, when.strip(), minutes, place, problem
+
+
+async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    ref, when, minutes, place, problem = split_schedule(rest)
+    found = await _eoi_or_refuse(t, ref)
+    if isinstance(found, Reply):
+        return [found]
+    eoi, school = found
+    example = f"For example: `schedule {eoi.ref} next Tuesday at 2pm for 1 hour at County Hall`."
+    if problem:
+        return [refuse(problem, field_errors={"duration": problem})]
+    if not eois.can("schedule", eoi.status):
+        return [
+            refuse(f"{eoi.ref} is {eoi.status}, so a discussion can't be scheduled: {eois.NEXT_STEPS[eoi.status]}.")
+        ]
+    if not when:
+        return [refuse(f"When should the discussion be? {example}", field_errors={"when": "Say when."})]
+    starts = parse_meeting_time(when, now=t.now.astimezone(LONDON))
+    if starts is None:
+        message = f"I couldn't read “{when}” as a day and time. Try {MEETING_EXAMPLES}."
+        return [refuse(f"{message} {example}", field_errors={"when": message})]
+    if starts <= t.now:
+        message = f"{format_datetime(starts)} is in the past. Try {MEETING_EXAMPLES}."
+        return [refuse(message, field_errors={"when": message})]
+    if starts > t.now + timedelta(days=548):
+        message = f"{format_datetime(starts)} is more than 18 months away; is the year right?"
+        return [refuse(message, field_errors={"when": message})]
+    assert minutes is not None
+    rescheduled = eoi.status == eois.SCHEDULED
+    _discussion, nearby = await eois.schedule_discussion(
+        t.session, eoi, starts_at=starts, minutes=minutes, place=place, actor=t.actor, now=t.now
+    )
+    where = f" at {place}" if place else ""
+    invitation = Reply(
+        kind="notice",
+        title=f"{eoi.ref}: discussion {'moved' if rescheduled else 'invitation'}",
+        text=(
+            f"{'The discussion has moved' if rescheduled else 'ECC invites you to discuss'} {school.name}'s expression "
+            f"of interest {eoi.ref}: *{format_datetime(starts)}* for {minutes} minutes{where} (UK time). We'll talk "
+            "through operational standards and service level agreements."
+        ),
+        choices=[
+            Choice("Accept", action("reply", "accept", eoi.ref or ""), style="primary"),
+            Choice("Ask for another time", action("reply", "another", eoi.ref or "")),
+        ],
+    )
+    await _tell_school(t, eoi, school, "discussion", invitation)
+    replies = [
+        say(
+            f"{'Rescheduled' if rescheduled else 'Scheduled'}: {eoi.ref} with {school.name}, "
+            f"{format_datetime(starts)} for {minutes} minutes{where}. The school has been invited."
+        )
+    ]
+    for other, other_eoi in nearby:
+        replies.append(
+            say(
+                f"Heads up: {other_eoi.ref} is also being discussed at {format_datetime(other.starts_at)}, "
+                "within an hour of this one."
+            )
+        )
+    return replies
+
+
+async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    ref, _, tail = rest.strip().partition(" ")
+    outcome, _, note = tail.strip().partition(" ")
+    found = await _eoi_or_refuse(t, ref)
+    if isinstance(found, Reply):
+        return [found]
+    eoi, school = found
+    outcome = {"approve": "approve", "approved": "approve", "decline": "decline", "declined": "decline"}.get(
+        outcome.casefold(), ""
+    )
+    if not outcome:
+        message = f"Say approve or decline, e.g. `decide {eoi.ref} approve Opening September 2027`."
+        return [refuse(message, field_errors={"outcome": message})]
+    try:
+        decision = await eois.decide(t.session, eoi, outcome=outcome, note=note.strip(), actor=t.actor, now=t.now)
+    except eois.Refused as refused:
+        return [refuse(str(refused))]
+    text = (
+        f"ECC has *approved* {school.name}'s expression of interest {eoi.ref}. We'll be in touch about "
+        "implementation, and support continues from here."
+        if decision.outcome == eois.APPROVED
+        else f"ECC has decided not to go ahead with {school.name}'s expression of interest {eoi.ref} this time."
+    )
+    if note.strip():
+        text += f"\nNote from ECC: {note.strip()}"
+    await _tell_school(
+        t, eoi, school, "decision", Reply(kind="notice", title=f"{eoi.ref}: {decision.outcome}", text=text)
+    )
+    return [say(f"Recorded: {eoi.ref} {decision.outcome}. {school.name} has been told.")]
+
+
+EXPORT_COLUMNS = ("ref", "window", "urn", "school", "quadrant", "district", "phase", "status", "submitted_at")
+
+
+async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
+    questions = eoi_questions()
+    windows = {w.id: w for w in await all_windows(session)}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*EXPORT_COLUMNS, *(q.id for q in questions.questions)])
+    for eoi, school in await eois.all_for_export(session, filters):
+        effective = questions.effective_answers(eoi.answers)
+        window = windows.get(eoi.window_id or -1)
+        row = [
+            eoi.ref or "",
+            window_code(window) if window else "",
+            school.urn,
+            school.name,
+            school.quadrant,
+            school.district,
+            school.phase,
+            eoi.status,
+            eoi.submitted_at.isoformat() if eoi.submitted_at else "",
+        ]
+        for q in questions.questions:
+            value = effective.get(q.id)
+            row.append(";".join(value) if isinstance(value, list) else "" if value is None else str(value))
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+async def export_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    filters, _, problem = await parse_filters(t.session, rest)
+    if problem:
+        return [refuse(problem)]
+    content = export_csv_text = await export_csv(t.session, filters)
+    count = export_csv_text.count("\n") - 1
+    audit.record(t.session, at=t.now, actor=t.actor, action="export", note=f"{count} EOIs {rest}".strip())
+    name = f"eois-{t.now.astimezone(LONDON):%Y%m%d-%H%M}.csv"
+    return [Reply(text=f"Export of {count} EOI{'s' if count != 1 else ''}.", file=(name, content))]
+
+
+async def officer_command(t: OfficerTurn, rest: str, bootstrap: tuple[tuple[str, str], ...]) -> list[Reply]:
+    sub, _, target = rest.strip().partition(" ")
+    sub = sub.casefold() or "list"
+    if sub == "list":
+        listed = [
+            f"• {p.platform}:{p.user_id}{' (' + p.display_name + ')' if p.display_name else ''}"
+            for p in await people.officers(t.session)
+        ]
+        return [say("Officers:\n" + "\n".join(listed))]
+    platform, sep, user_id = target.strip().partition(":")
+    if sub not in ("add", "remove") or not sep or not user_id:
+        return [
+            refuse(
+                "Use `officer add PLATFORM:USER` or `officer remove PLATFORM:USER`, e.g. "
+                "`officer add slack:U0123ABCD` or `officer add msteams:29:1a2b…`."
+            )
+        ]
+    if sub == "remove" and (platform, user_id) in bootstrap:
+        return [refuse(f"{target} is an officer through EOI_OFFICERS; remove them there.")]
+    await people.set_role(
+        t.session,
+        actor=t.actor,
+        platform=platform.casefold(),
+        user_id=user_id,
+        role=people.OFFICER if sub == "add" else "",
+        school_urn=None,
+        now=t.now,
+    )
+    return [say(f"{target} is {'now an officer' if sub == 'add' else 'no longer an officer'}.")]
+
+
+async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    target, _, urn = rest.strip().partition(" ")
+    platform, sep, user_id = target.partition(":")
+    if not sep or not user_id or not urn.strip():
+        return [refuse("Use `link PLATFORM:USER URN`, e.g. `link slack:U0123ABCD 114000`.")]
+    school = await t.session.get(School, urn.strip())
+    if school is None:
+        return [refuse(f"There is no school with URN {urn.strip()} in the register.")]
+    await people.set_role(
+        t.session,
+        actor=t.actor,
+        platform=platform.casefold(),
+        user_id=user_id,
+        role=people.HEADTEACHER,
+        school_urn=school.urn,
+        now=t.now,
+    )
+    return [say(f"{target} is linked to {school.name} and can now use *start*.")]
+
+
+async def window_list(t: OfficerTurn) -> list[Reply]:
+    windows = await all_windows(t.session)
+    if not windows:
+        return [
+            say(
+                'No windows yet. Add one: `window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct '
+                "2027`, or `window plan 2027/28`."
+            )
+        ]
+    facts = []
+    for w in windows:
+        state = (
+            "cancelled"
+            if w.cancelled_at
+            else "open"
+            if w.opens_at <= t.now < w.closes_at
+            else "closed"
+            if w.closes_at <= t.now
+            else "planned"
+        )
+        facts.append(
+            Fact(
+                f"{window_code(w)} {window_name(w)}",
+                f"{format_datetime(w.opens_at)} → {format_datetime(w.closes_at)} ({state})",
+            )
+        )
+    return [Reply(text="Windows", kind="list", facts=facts)]

@@ -1,0 +1,107 @@
+"""The EOI questions as data (eoi.yaml), loaded into typed records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+QUESTIONS_FILE = Path(__file__).with_name("eoi.yaml")
+TYPES = {"single", "multi", "yesno", "number", "date", "short_text", "long_text", "email", "phone", "confirm"}
+SOURCES = {"need_types", "key_stages", "priority_needs"}
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    ask: str
+    type: str
+    label: str = ""
+    why: str = ""
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+    choices_from: str = ""
+    optional: bool = False
+    min: int | None = None
+    max: int | None = None
+    range_when: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    ask_when: dict[str, Any] = field(default_factory=dict)
+    skip_when: dict[str, Any] = field(default_factory=dict)
+    value_when_skipped: Any = None
+    dates: dict[str, Any] = field(default_factory=dict)
+    default_from: str = ""
+    none_label: str = "None"
+    example: str = ""
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        if self.ask_when and not _matches(self.ask_when, answers):
+            return False
+        return not (self.skip_when and _matches(self.skip_when, answers))
+
+    def limits(self, answers: dict[str, Any]) -> tuple[int | None, int | None]:
+        for answer_id, by_value in self.range_when.items():
+            rng = by_value.get(str(answers.get(answer_id)))
+            if rng:
+                return rng[0], rng[1]
+        return self.min, self.max
+
+
+def _matches(condition: dict[str, Any], answers: dict[str, Any]) -> bool:
+    for answer_id, wanted in condition.items():
+        options = wanted if isinstance(wanted, list) else [wanted]
+        if answers.get(answer_id) not in options:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    questions: tuple[Question, ...]
+    declaration: Question
+
+    def get(self, question_id: str) -> Question | None:
+        if question_id == self.declaration.id:
+            return self.declaration
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def applicable(self, answers: dict[str, Any]) -> list[Question]:
+        return [q for q in self.questions if q.applies(answers)]
+
+    def effective_answers(self, answers: dict[str, Any]) -> dict[str, Any]:
+        """What is submitted: answers to questions that apply, plus the values fixed by skip rules."""
+        result: dict[str, Any] = {}
+        for q in self.questions:
+            if q.applies(answers):
+                if q.id in answers:
+                    result[q.id] = answers[q.id]
+            elif q.skip_when and q.value_when_skipped is not None and _matches(q.skip_when, answers):
+                result[q.id] = q.value_when_skipped
+        return result
+
+
+def _question(raw: dict[str, Any]) -> Question:
+    data = dict(raw)
+    if data.get("type") not in TYPES:
+        raise ValueError(f"question {data.get('id')!r}: type must be one of {sorted(TYPES)}")
+    if data.get("choices_from") and data["choices_from"] not in SOURCES:
+        raise ValueError(f"question {data['id']!r}: choices_from must be one of {sorted(SOURCES)}")
+    data["choices"] = tuple((str(c["value"]), str(c["label"])) for c in data.get("choices", []))
+    data.setdefault("label", data["id"].replace("_", " ").capitalize())
+    return Question(**data)
+
+
+def load_questions(path: Path = QUESTIONS_FILE) -> QuestionSet:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    questions = tuple(_question(q) for q in raw["questions"])
+    ids = [q.id for q in questions]
+    if len(ids) != len(set(ids)):
+        raise ValueError("question ids must be unique")
+    return QuestionSet(questions=questions, declaration=_question(raw["declaration"]))
+
+
+@cache
+def eoi_questions() -> QuestionSet:
+    return load_questions()

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, sessions and every operation that changes state."""

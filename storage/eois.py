@@ -1,0 +1,263 @@
+"""The life of an EOI (DESIGN.md): drafts, answers, the allowed transitions, discussions and decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit
+from storage.models import EOI, Decision, Discussion, School, Window
+from storage.windows import current_or_next, window_code
+
+DRAFT, SUBMITTED, SHORTLISTED, NOT_SHORTLISTED = "draft", "submitted", "shortlisted", "not shortlisted"
+SCHEDULED, APPROVED, DECLINED, WITHDRAWN = "discussion scheduled", "approved", "declined", "withdrawn"
+STATUSES = (DRAFT, SUBMITTED, SHORTLISTED, NOT_SHORTLISTED, SCHEDULED, APPROVED, DECLINED, WITHDRAWN)
+
+# action -> {from status: to status}. Only the transitions drawn in DESIGN.md.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "submit": {DRAFT: SUBMITTED},
+    "shortlist": {SUBMITTED: SHORTLISTED},
+    "not-shortlist": {SUBMITTED: NOT_SHORTLISTED},
+    "schedule": {SHORTLISTED: SCHEDULED, SCHEDULED: SCHEDULED},
+    "approve": {SCHEDULED: APPROVED},
+    "decline": {SCHEDULED: DECLINED},
+    "withdraw": {s: WITHDRAWN for s in (DRAFT, SUBMITTED, SHORTLISTED, SCHEDULED)},
+}
+NEXT_STEPS = {
+    DRAFT: "the school can finish and submit it while a window is open, or withdraw it",
+    SUBMITTED: "an officer can shortlist it or mark it not shortlisted; the school can withdraw it",
+    SHORTLISTED: "an officer can schedule a discussion; the school can withdraw it",
+    SCHEDULED: "an officer can reschedule the discussion or record a decision; the school can withdraw it",
+    NOT_SHORTLISTED: "nothing further: it was not shortlisted",
+    APPROVED: "nothing further: a decision has been made",
+    DECLINED: "nothing further: a decision has been made",
+    WITHDRAWN: "nothing further: the school withdrew it",
+}
+PAGE_SIZE = 10
+
+
+class Refused(Exception):
+    """A request the rules do not allow; the message says why and what can happen instead."""
+
+
+def can(action: str, status: str) -> bool:
+    return status in TRANSITIONS[action]
+
+
+async def transition(
+    session: AsyncSession, eoi: EOI, action: str, *, actor: str, now: datetime, note: str = ""
+) -> tuple[str, str]:
+    before = eoi.status
+    after = TRANSITIONS[action].get(before)
+    if after is None:
+        raise Refused(f"{eoi.ref or 'This EOI'} is {before}, so it can't be {_past(action)}: {NEXT_STEPS[before]}.")
+    eoi.status, eoi.updated_at = after, now
+    if action == "submit":
+        eoi.submitted_at = now
+    audit.record(
+        session, at=now, actor=actor, action=action, eoi_id=eoi.id, from_status=before, to_status=after, note=note
+    )
+    return before, after
+
+
+def _past(action: str) -> str:
+    return {
+        "submit": "submitted",
+        "shortlist": "shortlisted",
+        "not-shortlist": "marked not shortlisted",
+        "schedule": "scheduled for discussion",
+        "approve": "approved",
+        "decline": "declined",
+        "withdraw": "withdrawn",
+    }[action]
+
+
+async def by_ref(session: AsyncSession, ref: str) -> EOI | None:
+    return await session.scalar(select(EOI).where(func.upper(EOI.ref) == ref.strip().upper()))
+
+
+async def _assign_ref(session: AsyncSession, eoi: EOI, window: Window) -> None:
+    # One atomic increment per window: two officers' schools starting at once never share a number.
+    number = await session.scalar(
+        update(Window)
+        .where(Window.id == window.id)
+        .values(eoi_counter=Window.eoi_counter + 1)
+        .returning(Window.eoi_counter)
+    )
+    eoi.window_id, eoi.ref = window.id, f"EOI-{window_code(window)}-{number:03d}"
+
+
+async def school_eoi(session: AsyncSession, school: School, now: datetime) -> EOI | None:
+    """The school's EOI that `start` and `status` are about, carrying an unsubmitted draft forward to the
+    window that is open or planned next."""
+    window = await current_or_next(session, now)
+    if window:
+        eoi = await session.scalar(select(EOI).where(EOI.school_urn == school.urn, EOI.window_id == window.id))
+        if eoi:
+            return eoi
+    latest = await session.scalar(
+        select(EOI).where(EOI.school_urn == school.urn).order_by(EOI.created_at.desc(), EOI.id.desc()).limit(1)
+    )
+    if latest and latest.status == DRAFT and window:
+        await _assign_ref(session, latest, window)
+        latest.updated_at = now
+    if latest and (latest.status != DRAFT or window is None or latest.window_id == window.id):
+        return latest
+    return None
+
+
+async def start_draft(session: AsyncSession, school: School, *, actor: str, now: datetime) -> EOI:
+    """A new draft for the open (or next) window; with none planned, a draft without a window yet."""
+    window = await current_or_next(session, now)
+    eoi = EOI(
+        school_urn=school.urn, status=DRAFT, answers={}, cursor="", started_by=actor, created_at=now, updated_at=now
+    )
+    session.add(eoi)
+    try:
+        async with session.begin_nested():
+            if window:
+                await _assign_ref(session, eoi, window)
+            await session.flush()
+    except IntegrityError:
+        # Another member of staff started one a moment ago: continue theirs.
+        existing = await school_eoi(session, school, now)
+        if existing is None:
+            raise
+        return existing
+    audit.record(session, at=now, actor=actor, action="start", eoi_id=eoi.id, to_status=DRAFT)
+    return eoi
+
+
+def save_answers(eoi: EOI, answers: dict[str, Any], *, cursor: str, now: datetime, primary_need: str) -> None:
+    eoi.answers = dict(answers)  # a new dict, so the JSON column sees the change
+    eoi.cursor, eoi.updated_at, eoi.primary_need = cursor, now, primary_need
+
+
+async def ensure_window_for_submit(session: AsyncSession, eoi: EOI, now: datetime) -> Window:
+    from storage.windows import is_open, next_window, window_name
+
+    window = await session.get(Window, eoi.window_id) if eoi.window_id else None
+    if window and is_open(window, now):
+        return window
+    upcoming = await next_window(session, now)
+    when = ""
+    if upcoming:
+        from dialogs.dates import format_datetime
+
+        when = (
+            f" The next window, {window_name(upcoming)}, opens {format_datetime(upcoming.opens_at)} and "
+            f"closes {format_datetime(upcoming.closes_at)}."
+        )
+    else:
+        when = " No further window has been announced yet; ECC will write to schools in scope when one is."
+    raise Refused(f"Submissions are closed: there is no window open now. Your draft is saved.{when}")
+
+
+@dataclass(frozen=True)
+class Filters:
+    window_id: int | None = None
+    status: str | None = None
+    quadrant: str | None = None
+    district: str | None = None
+    need_type: str | None = None
+    phase: str | None = None
+
+
+def _filtered(filters: Filters) -> Select[Any]:
+    query = select(EOI, School).join(School, School.urn == EOI.school_urn)
+    if filters.window_id is not None:
+        query = query.where(EOI.window_id == filters.window_id)
+    if filters.status:
+        query = query.where(EOI.status == filters.status)
+    if filters.quadrant:
+        query = query.where(School.quadrant == filters.quadrant)
+    if filters.district:
+        query = query.where(School.district == filters.district)
+    if filters.phase:
+        query = query.where(School.phase == filters.phase)
+    if filters.need_type:
+        query = query.where(EOI.primary_need == filters.need_type)
+    return query
+
+
+async def list_eois(
+    session: AsyncSession, filters: Filters, *, page: int = 1, page_size: int = PAGE_SIZE
+) -> tuple[list[tuple[EOI, School]], int]:
+    query = _filtered(filters)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.execute(
+        query.order_by(EOI.ref.is_(None), EOI.ref, EOI.id).offset((page - 1) * page_size).limit(page_size)
+    )
+    return [(eoi, school) for eoi, school in rows.tuples()], total
+
+
+async def all_for_export(session: AsyncSession, filters: Filters) -> list[tuple[EOI, School]]:
+    rows = await session.execute(_filtered(filters).order_by(EOI.ref, EOI.id))
+    return [(eoi, school) for eoi, school in rows.tuples()]
+
+
+async def current_discussion(session: AsyncSession, eoi_id: int) -> Discussion | None:
+    return await session.scalar(
+        select(Discussion)
+        .where(Discussion.eoi_id == eoi_id, Discussion.response != "replaced")
+        .order_by(Discussion.scheduled_at.desc(), Discussion.id.desc())
+        .limit(1)
+    )
+
+
+async def schedule_discussion(
+    session: AsyncSession, eoi: EOI, *, starts_at: datetime, minutes: int, place: str, actor: str, now: datetime
+) -> tuple[Discussion, list[tuple[Discussion, EOI]]]:
+    """Returns the discussion and any other discussions within the hour (for a warning)."""
+    previous = await current_discussion(session, eoi.id)
+    _before, _ = await transition(
+        session,
+        eoi,
+        "schedule",
+        actor=actor,
+        now=now,
+        note=f"{starts_at.isoformat()} for {minutes} min" + (f" at {place}" if place else ""),
+    )
+    if previous:
+        previous.response = "replaced"
+    discussion = Discussion(
+        eoi_id=eoi.id,
+        starts_at=starts_at,
+        duration_minutes=minutes,
+        place=place,
+        scheduled_by=actor,
+        scheduled_at=now,
+        response="invited",
+    )
+    session.add(discussion)
+    await session.flush()
+    nearby = await session.execute(
+        select(Discussion, EOI)
+        .join(EOI, EOI.id == Discussion.eoi_id)
+        .where(
+            Discussion.id != discussion.id,
+            Discussion.response != "replaced",
+            EOI.status == SCHEDULED,
+            Discussion.starts_at > starts_at - timedelta(hours=1),
+            Discussion.starts_at < starts_at + timedelta(hours=1),
+        )
+    )
+    return discussion, [(d, e) for d, e in nearby.tuples()]
+
+
+async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decision:
+    await transition(session, eoi, "approve" if outcome == "approve" else "decline", actor=actor, now=now, note=note)
+    decision = Decision(
+        eoi_id=eoi.id,
+        outcome=APPROVED if outcome == "approve" else DECLINED,
+        note=note,
+        decided_by=actor,
+        decided_at=now,
+    )
+    session.add(decision)
+    return decision

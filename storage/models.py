@@ -1,0 +1,192 @@
+"""The tables. Times are stored as UTC; people see them in Europe/London."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive storage) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class School(Base):
+    __tablename__ = "schools"
+    urn: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phase: Mapped[str] = mapped_column(String(20))
+    quadrant: Mapped[str] = mapped_column(String(40), index=True)
+    district: Mapped[str] = mapped_column(String(60), index=True)
+    headteacher_name: Mapped[str] = mapped_column(String(200), default="")
+    headteacher_email: Mapped[str] = mapped_column(String(320), default="", index=True)
+    slack_channel_id: Mapped[str] = mapped_column(String(40), default="")
+    teams_channel_id: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Window(Base):
+    __tablename__ = "windows"
+    __table_args__ = (UniqueConstraint("academic_year", "term"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    academic_year: Mapped[str] = mapped_column(String(7))  # "2026/27"
+    term: Mapped[str] = mapped_column(String(20))  # "autumn1" | "spring2"
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    eoi_counter: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NeedRow(Base):
+    __tablename__ = "need"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id"), index=True)
+    quadrant: Mapped[str] = mapped_column(String(40))
+    district: Mapped[str] = mapped_column(String(60), default="")
+    phase: Mapped[str] = mapped_column(String(20))
+    need_type: Mapped[str] = mapped_column(String(10))
+    provision_type: Mapped[str] = mapped_column(String(20))
+    places: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[str] = mapped_column(String(10))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str] = mapped_column(String(200))
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    role: Mapped[str] = mapped_column(String(20), default="")  # "officer" | "headteacher" | ""
+    school_urn: Mapped[str | None] = mapped_column(ForeignKey("schools.urn"), default=None)
+    # Where the dialog is waiting for something other than the current question (a cancel confirmation,
+    # a change picked from the review). Kept here so it survives restarts.
+    pending: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class EOI(Base):
+    __tablename__ = "eois"
+    __table_args__ = (UniqueConstraint("school_urn", "window_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(30), unique=True, default=None)
+    school_urn: Mapped[str] = mapped_column(ForeignKey("schools.urn"), index=True)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True, default=None)
+    status: Mapped[str] = mapped_column(String(30), default="draft", index=True)
+    # Copied from the answers (SEMH when the offer is a Partnership Provision) so `list need=ASD` is a query.
+    primary_need: Mapped[str] = mapped_column(String(10), default="", index=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The question the dialog is on: a question id, "review", or "declaration".
+    cursor: Mapped[str] = mapped_column(String(60), default="")
+    # Set while a single answer is being changed from the review, so the dialog returns there.
+    changing: Mapped[bool] = mapped_column(default=False)
+    started_by: Mapped[str] = mapped_column(String(230), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Discussion(Base):
+    __tablename__ = "discussions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eoi_id: Mapped[int] = mapped_column(ForeignKey("eois.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    place: Mapped[str] = mapped_column(String(300), default="")
+    scheduled_by: Mapped[str] = mapped_column(String(230))
+    scheduled_at: Mapped[datetime]
+    # "invited" | "accepted" | "another time requested" | "replaced"
+    response: Mapped[str] = mapped_column(String(40), default="invited")
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eoi_id: Mapped[int] = mapped_column(ForeignKey("eois.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(230))
+    decided_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(230))
+    action: Mapped[str] = mapped_column(String(60))
+    eoi_id: Mapped[int | None] = mapped_column(ForeignKey("eois.id"), index=True, default=None)
+    from_status: Mapped[str] = mapped_column(String(30), default="")
+    to_status: Mapped[str] = mapped_column(String(30), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Notice(Base):
+    """A message for a school (shortlisting, invitation, decision...) or for the officers (a school's reply,
+    a failed delivery), delivered by the channel adapters."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audience: Mapped[str] = mapped_column(String(20), index=True)  # "school" | "officers"
+    school_urn: Mapped[str | None] = mapped_column(ForeignKey("schools.urn"), index=True, default=None)
+    eoi_id: Mapped[int | None] = mapped_column(ForeignKey("eois.id"), default=None)
+    kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[dict[str, Any]] = mapped_column()  # a neutral reply, see dialogs.replies
+    created_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """One message to one destination, recorded so it is sent exactly once and failures are visible."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
+    school_urn: Mapped[str | None] = mapped_column(String(20), index=True, default=None)
+    destination: Mapped[str] = mapped_column(String(300))  # "slack:C123", "msteams:<conversation>", "console"
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ProcessedEvent(Base):
+    """Platform event ids already handled: Slack and Teams redeliver, we act once."""
+
+    __tablename__ = "processed_events"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    at: Mapped[datetime]

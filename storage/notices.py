@@ -1,0 +1,65 @@
+"""Messages for schools and officers, queued here and delivered by the channel adapters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Delivery, Notice
+
+
+def to_school(
+    session: AsyncSession,
+    *,
+    school_urn: str,
+    kind: str,
+    body: dict[str, Any],
+    now: datetime,
+    eoi_id: int | None = None,
+) -> Notice:
+    notice = Notice(audience="school", school_urn=school_urn, eoi_id=eoi_id, kind=kind, body=body, created_at=now)
+    session.add(notice)
+    return notice
+
+
+def to_officers(
+    session: AsyncSession,
+    *,
+    kind: str,
+    body: dict[str, Any],
+    now: datetime,
+    eoi_id: int | None = None,
+    school_urn: str | None = None,
+) -> Notice:
+    notice = Notice(audience="officers", school_urn=school_urn, eoi_id=eoi_id, kind=kind, body=body, created_at=now)
+    session.add(notice)
+    return notice
+
+
+async def undelivered(
+    session: AsyncSession, *, destination: str, audience: str, school_urn: str | None, after_id: int = 0
+) -> list[Notice]:
+    """Notices for this audience not yet delivered to this destination, oldest first."""
+    delivered = select(Delivery.notice_id).where(Delivery.destination == destination, Delivery.notice_id.is_not(None))
+    query = select(Notice).where(Notice.audience == audience, Notice.id > after_id, Notice.id.not_in(delivered))
+    if school_urn is not None:
+        query = query.where(Notice.school_urn == school_urn)
+    return list(await session.scalars(query.order_by(Notice.id)))
+
+
+def mark_delivered(session: AsyncSession, notice: Notice, *, destination: str, now: datetime) -> None:
+    session.add(
+        Delivery(
+            key=f"notice:{notice.id}:{destination}",
+            notice_id=notice.id,
+            school_urn=notice.school_urn,
+            destination=destination,
+            status="sent",
+            attempts=1,
+            created_at=now,
+            sent_at=now,
+        )
+    )

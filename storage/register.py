@@ -1,0 +1,206 @@
+"""The school register and the identified need, imported from CSV (DESIGN.md formats).
+
+A file with any invalid row is rejected whole: every bad row is named by line number and reason, and
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.glossary import DISTRICTS, NEED_TYPES, PHASES, QUADRANTS
+from storage import audit
+from storage.models import NeedRow, School, Window
+
+SCHOOL_COLUMNS = (
+    "urn",
+    "name",
+    "phase",
+    "quadrant",
+    "district",
+    "headteacher_name",
+    "headteacher_email",
+    "slack_channel_id",
+    "teams_channel_id",
+)
+NEED_COLUMNS = ("quadrant", "district", "phase", "need_type", "provision_type", "places", "priority", "notes")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _canonical(value: str, options: dict[str, str] | tuple[str, ...]) -> str | None:
+    folded = {o.casefold(): o for o in options}
+    return folded.get(value.strip().casefold())
+
+
+def _read_csv(text: str, columns: tuple[str, ...], result: ImportResult) -> list[tuple[int, dict[str, str]]]:
+    text = text.removeprefix("\ufeff")  # Excel writes a BOM
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in columns if c not in header and c not in ("notes",)]
+    if missing:
+        result.problems.append(
+            f"line 1: the header row is missing {', '.join(missing)} (expected: {','.join(columns)})"
+        )
+        return []
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            result.problems.append(f"line {line}: more values than columns")
+            continue
+        clean = {k: (v or "").strip() for k, v in row.items() if k}
+        if not any(clean.values()):
+            continue
+        rows.append((line, clean))
+    if not rows and not result.problems:
+        result.problems.append("the file has a header but no rows")
+    return rows
+
+
+def _school_from(row: dict[str, str]) -> tuple[School | None, list[str]]:
+    why: list[str] = []
+    urn = row.get("urn", "")
+    if not re.fullmatch(r"\d{5,8}", urn):
+        why.append(f"urn {urn!r} should be the school's 6-digit URN")
+    if not row.get("name"):
+        why.append("name is empty")
+    phase = _canonical(row.get("phase", ""), PHASES)
+    if not phase:
+        why.append(f"phase {row.get('phase', '')!r} should be primary, secondary or all-through")
+    quadrant = _canonical(row.get("quadrant", ""), tuple(QUADRANTS))
+    if not quadrant:
+        why.append(f"quadrant {row.get('quadrant', '')!r} should be one of {', '.join(QUADRANTS)}")
+    district = _canonical(row.get("district", ""), tuple(DISTRICTS))
+    if not district:
+        why.append(f"district {row.get('district', '')!r} is not an Essex district")
+    elif quadrant and DISTRICTS[district] != quadrant:
+        why.append(f"{district} is in the {DISTRICTS[district]} quadrant, not {quadrant}")
+    email = row.get("headteacher_email", "")
+    if email and not EMAIL.match(email):
+        why.append(f"headteacher_email {email!r} is not an email address")
+    if why:
+        return None, why
+    return School(
+        urn=urn,
+        name=row["name"],
+        phase=phase,
+        quadrant=quadrant,
+        district=district,
+        headteacher_name=row.get("headteacher_name", ""),
+        headteacher_email=email.lower(),
+        slack_channel_id=row.get("slack_channel_id", ""),
+        teams_channel_id=row.get("teams_channel_id", ""),
+    ), []
+
+
+async def import_schools(session: AsyncSession, text: str, *, actor: str, now: datetime) -> ImportResult:
+    result = ImportResult()
+    schools: list[School] = []
+    seen: dict[str, int] = {}
+    for line, row in _read_csv(text, SCHOOL_COLUMNS, result):
+        school, why = _school_from(row)
+        if school and school.urn in seen:
+            why = [f"urn {school.urn} is already on line {seen[school.urn]}"]
+        if why:
+            result.problems.append(f"line {line}: " + "; ".join(why))
+        elif school:
+            seen[school.urn] = line
+            schools.append(school)
+    if result.problems:
+        return result
+    for school in schools:
+        await session.merge(school)  # re-importing the register updates schools in place
+    audit.record(session, at=now, actor=actor, action="import schools", note=f"{len(schools)} schools")
+    await session.commit()
+    result.rows = len(schools)
+    return result
+
+
+def _need_from(row: dict[str, str]) -> tuple[dict[str, object] | None, list[str]]:
+    why: list[str] = []
+    quadrant = _canonical(row.get("quadrant", ""), tuple(QUADRANTS))
+    if not quadrant:
+        why.append(f"quadrant {row.get('quadrant', '')!r} should be one of {', '.join(QUADRANTS)}")
+    district = ""
+    if row.get("district"):
+        district = _canonical(row["district"], tuple(DISTRICTS)) or ""
+        if not district:
+            why.append(f"district {row['district']!r} is not an Essex district (leave it blank for the quadrant)")
+        elif quadrant and DISTRICTS[district] != quadrant:
+            why.append(f"{district} is in the {DISTRICTS[district]} quadrant, not {quadrant}")
+    phase = _canonical(row.get("phase", ""), PHASES)
+    if not phase:
+        why.append(f"phase {row.get('phase', '')!r} should be primary, secondary or all-through")
+    need_type = _canonical(row.get("need_type", ""), tuple(NEED_TYPES))
+    if not need_type:
+        why.append(f"need_type {row.get('need_type', '')!r} should be a DfE code such as ASD or SEMH")
+    provision = _canonical(row.get("provision_type", ""), ("resourced", "partnership"))
+    if not provision:
+        why.append(f"provision_type {row.get('provision_type', '')!r} should be resourced or partnership")
+    places = row.get("places", "")
+    if not places.isdigit() or not 1 <= int(places) <= 500:
+        why.append(f"places {places!r} should be a whole number from 1 to 500")
+    priority = _canonical(row.get("priority", ""), ("high", "medium", "low"))
+    if not priority:
+        why.append(f"priority {row.get('priority', '')!r} should be high, medium or low")
+    if why:
+        return None, why
+    return {
+        "quadrant": quadrant,
+        "district": district,
+        "phase": phase,
+        "need_type": need_type,
+        "provision_type": provision,
+        "places": int(places),
+        "priority": priority,
+        "notes": row.get("notes", ""),
+    }, []
+
+
+async def import_need(session: AsyncSession, text: str, *, window: Window, actor: str, now: datetime) -> ImportResult:
+    """Replace the window's identified need in one transaction."""
+    result = ImportResult()
+    rows = []
+    for line, row in _read_csv(text, NEED_COLUMNS, result):
+        need, why = _need_from(row)
+        if why:
+            result.problems.append(f"line {line}: " + "; ".join(why))
+        else:
+            rows.append(need)
+    if result.problems:
+        return result
+    await session.execute(delete(NeedRow).where(NeedRow.window_id == window.id))
+    for need in rows:
+        session.add(NeedRow(window_id=window.id, imported_at=now, imported_by=actor, **need))
+    audit.record(session, at=now, actor=actor, action="import need", note=f"{len(rows)} rows for window {window.id}")
+    await session.commit()
+    result.rows = len(rows)
+    return result
+
+
+async def school(session: AsyncSession, urn: str) -> School | None:
+    return await session.get(School, urn)
+
+
+async def school_by_email(session: AsyncSession, email: str) -> School | None:
+    if not email:
+        return None
+    return await session.scalar(select(School).where(School.headteacher_email == email.strip().lower()).limit(1))

@@ -1,0 +1,554 @@
+"""A fake Slack Web API on loopback, for end-to-end tests.
+
+Point slack_sdk at it with ``base_url=await fake.start()`` (or ``SLACK_API_URL``).
+Every request is recorded in ``calls``; answers follow Slack's documented shapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+JsonDict = dict[str, Any]
+
+BOT_USER_ID = "U0BOT0001"
+BOT_ID = "B0BOT0001"
+TEAM_ID = "T0001"
+APP_ID = "A0EOIBOT1"
+
+OAUTH_SCOPES = "chat:write,commands,im:write,users:read,users:read.email"
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+
+
+@dataclass
+class RecordedCall:
+    """One request the fake received, and how it answered."""
+
+    method: str
+    args: JsonDict
+    headers: dict[str, str]
+    http_method: str = "POST"
+    status: int = 200
+    response: JsonDict = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        """True when the fake answered 200 with ``ok: true``."""
+        return self.status == 200 and bool(self.response.get("ok"))
+
+
+@dataclass
+class _Failure:
+    status: int
+    retry_after: int | None
+    remaining: int
+    error: str | None
+
+
+class FakeSlackWebApi:
+    """An aiohttp server that answers like https://slack.com/api/."""
+
+    def __init__(self, *, team_id: str = TEAM_ID, bot_user_id: str = BOT_USER_ID) -> None:
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.calls: list[RecordedCall] = []
+        self.users: dict[str, JsonDict] = {}
+        self.responses: dict[str, list[JsonDict]] = {}
+        self.messages: dict[tuple[str, str], JsonDict] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self._rate_limit_seconds: float | None = None
+        self._last_post: dict[str, float] = {}
+        self._random_429: tuple[float, random.Random, tuple[str, ...], int] | None = None
+        self._ts_counter = itertools.count(1)
+        self._view_counter = itertools.count(1)
+        self._ts_base = int(time.time())
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Start listening; returns the base URL ending in '/' (slack_sdk ``base_url``)."""
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.router.add_route("*", "/response/{name}", self._handle_response_url)
+        app.router.add_route("*", "/{method}", self._handle_api)
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{bound_host}:{bound_port}/"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop the server."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeSlackWebApi:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ set-up helpers
+    def add_user(
+        self,
+        user_id: str,
+        email: str | None = None,
+        real_name: str = "Test User",
+        *,
+        tz: str = "Europe/London",
+        is_bot: bool = False,
+        deleted: bool = False,
+    ) -> JsonDict:
+        """Register a user that ``users.info`` will return."""
+        name = real_name.lower().replace(" ", ".") or user_id.lower()
+        profile: JsonDict = {
+            "real_name": real_name,
+            "real_name_normalized": real_name,
+            "display_name": real_name.split(" ")[0] if real_name else "",
+            "display_name_normalized": real_name.split(" ")[0] if real_name else "",
+            "first_name": real_name.split(" ")[0] if real_name else "",
+            "last_name": " ".join(real_name.split(" ")[1:]),
+            "team": self.team_id,
+        }
+        if email is not None:
+            profile["email"] = email
+        user: JsonDict = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name,
+            "deleted": deleted,
+            "real_name": real_name,
+            "tz": tz,
+            "tz_label": "Greenwich Mean Time",
+            "tz_offset": 0,
+            "profile": profile,
+            "is_admin": False,
+            "is_owner": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": self._ts_base,
+        }
+        self.users[user_id] = user
+        return user
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int | None = 1,
+        times: int = 1,
+        error: str | None = None,
+    ) -> None:
+        """Make the next ``times`` calls to ``method`` fail with ``status``.
+
+        429 answers carry ``Retry-After: retry_after`` and ``{"ok":false,"error":"ratelimited"}``.
+        Status 200 with ``error`` answers ``{"ok": false, "error": error}``.
+        Use method ``"response_url"`` to fail posts to response URLs.
+        """
+        self._failures.setdefault(method, []).append(
+            _Failure(status=status, retry_after=retry_after, remaining=times, error=error)
+        )
+
+    def enforce_rate_limit(self, per_channel_seconds: float = 1.0) -> None:
+        """Answer 429 to chat.postMessage to a channel posted to less than this ago."""
+        self._rate_limit_seconds = per_channel_seconds
+
+    def random_429_fraction(
+        self,
+        p: float,
+        seed: int = 0,
+        methods: tuple[str, ...] = ("chat.postMessage",),
+        retry_after: int = 1,
+    ) -> None:
+        """Answer a seeded random fraction ``p`` of calls to ``methods`` with 429."""
+        self._random_429 = (p, random.Random(seed), methods, retry_after) if p > 0 else None
+
+    def response_url(self, name: str) -> str:
+        """A URL on this fake whose POSTed JSON bodies land in ``responses[name]``."""
+        if not self.base_url:
+            raise RuntimeError("start() the fake first")
+        return f"{self.base_url}response/{name}"
+
+    # ------------------------------------------------------------------ inspection
+    def calls_to(self, method: str, *, ok_only: bool = False) -> list[JsonDict]:
+        """Arguments of every call to ``method`` (only successful ones with ``ok_only``)."""
+        return [c.args for c in self.calls if c.method == method and (c.ok or not ok_only)]
+
+    def recorded(self, method: str) -> list[RecordedCall]:
+        """Full records of every call to ``method``."""
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(
+        self, method: str, count: int = 1, timeout: float = 5.0, *, ok_only: bool = False
+    ) -> list[JsonDict]:
+        """Wait until ``method`` was called at least ``count`` times; returns their args."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = self.calls_to(method, ok_only=ok_only)
+            if len(found) >= count:
+                return found
+            if asyncio.get_running_loop().time() >= deadline:
+                seen = sorted({c.method for c in self.calls})
+                raise AssertionError(
+                    f"expected {count} call(s) to {method}, got {len(found)} within {timeout}s; methods seen: {seen}"
+                )
+            await asyncio.sleep(0.01)
+
+    async def wait_for_response(self, name: str, count: int = 1, timeout: float = 5.0) -> list[JsonDict]:
+        """Wait until ``count`` bodies were POSTed to ``response_url(name)``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.responses.get(name, [])) < count:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise AssertionError(
+                    f"expected {count} post(s) to response URL {name!r}, got {len(self.responses.get(name, []))}"
+                )
+            await asyncio.sleep(0.01)
+        return self.responses[name]
+
+    def reset(self) -> None:
+        """Forget recorded calls, responses, failures and limits (users are kept)."""
+        self.calls.clear()
+        self.responses.clear()
+        self.messages.clear()
+        self._failures.clear()
+        self._last_post.clear()
+        self._rate_limit_seconds = None
+        self._random_429 = None
+
+    # ------------------------------------------------------------------ HTTP handlers
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        raw = await request.text()
+        try:
+            body = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            body = {"_raw": raw}
+        headers = dict(request.headers)
+        failed = self._take_failure("response_url")
+        if failed is not None:
+            self.calls.append(
+                RecordedCall("response_url", {"name": name, **body}, headers, request.method, failed.status)
+            )
+            return failed
+        self.responses.setdefault(name, []).append(body)
+        self.calls.append(
+            RecordedCall("response_url", {"name": name, **body}, headers, request.method, 200, {"ok": True})
+        )
+        return web.json_response({"ok": True})
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _parse_args(request)
+        headers = dict(request.headers)
+        record = RecordedCall(method, args, headers, request.method)
+        self.calls.append(record)
+
+        token = _bearer(headers) or str(args.get("token", ""))
+        if not token:
+            return self._answer(record, {"ok": False, "error": "not_authed"})
+        if not token.startswith(("xoxb-", "xoxp-")):
+            return self._answer(record, {"ok": False, "error": "invalid_auth"})
+
+        failed = self._take_failure(method)
+        if failed is not None:
+            record.status = failed.status
+            try:
+                record.response = json.loads(failed.text or "{}")
+            except json.JSONDecodeError:
+                record.response = {}
+            return failed
+
+        limited = self._rate_limited(method, args)
+        if limited is not None:
+            record.status = 429
+            record.response = {"ok": False, "error": "ratelimited"}
+            return web.json_response(record.response, status=429, headers={"Retry-After": str(limited)})
+
+        handler = self._handlers().get(method)
+        body = handler(args) if handler is not None else {"ok": True}
+        return self._answer(record, body)
+
+    # ------------------------------------------------------------------ internals
+    def _answer(self, record: RecordedCall, body: JsonDict) -> web.Response:
+        record.status = 200
+        record.response = body
+        return web.json_response(body, headers={"X-OAuth-Scopes": OAUTH_SCOPES})
+
+    def _take_failure(self, method: str) -> web.Response | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            queue.pop(0)
+        headers: dict[str, str] = {}
+        if failure.retry_after is not None and failure.status == 429:
+            headers["Retry-After"] = str(failure.retry_after)
+        if failure.status == 429:
+            body: JsonDict = {"ok": False, "error": failure.error or "ratelimited"}
+        elif failure.status >= 500:
+            body = {"ok": False, "error": failure.error or "internal_error"}
+        else:
+            body = {"ok": False, "error": failure.error or "fatal_error"}
+        return web.json_response(body, status=failure.status, headers=headers)
+
+    def _rate_limited(self, method: str, args: JsonDict) -> int | None:
+        """Seconds to wait if this call should be rate limited, else None."""
+        if self._random_429 is not None:
+            p, rng, methods, retry_after = self._random_429
+            if method in methods and rng.random() < p:
+                return retry_after
+        if method == "chat.postMessage" and self._rate_limit_seconds is not None:
+            channel = str(args.get("channel", ""))
+            now = time.monotonic()
+            last = self._last_post.get(channel)
+            if last is not None and now - last < self._rate_limit_seconds:
+                return max(1, math.ceil(self._rate_limit_seconds - (now - last)))
+            self._last_post[channel] = now
+        return None
+
+    def _handlers(self) -> dict[str, Any]:
+        return {
+            "api.test": lambda a: {"ok": True, "args": a},
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "conversations.open": self._conversations_open,
+            "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
+            "views.open": lambda a: self._view(a, "views.open"),
+            "views.push": lambda a: self._view(a, "views.push"),
+            "views.update": lambda a: self._view(a, "views.update"),
+            "views.publish": lambda a: self._view(a, "views.publish"),
+        }
+
+    def _next_ts(self) -> str:
+        return f"{self._ts_base}.{next(self._ts_counter):06d}"
+
+    def _auth_test(self, _: JsonDict) -> JsonDict:
+        return {
+            "ok": True,
+            "url": "https://eoi-test.slack.com/",
+            "team": "EOI Test Workspace",
+            "user": "eoi-bot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _resolve_channel(self, channel: str) -> str:
+        # Posting to a user id delivers to the app's DM with that user.
+        if channel[:1] in ("U", "W"):
+            return "D" + channel
+        return channel
+
+    def _check_message(self, args: JsonDict) -> JsonDict | None:
+        if not args.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        blocks = _as_list(args.get("blocks"))
+        if blocks is None and args.get("blocks") not in (None, ""):
+            return {"ok": False, "error": "invalid_blocks_format"}
+        if blocks is not None and len(blocks) > MAX_MESSAGE_BLOCKS:
+            return {
+                "ok": False,
+                "error": "invalid_blocks",
+                "errors": [f"must provide no more than {MAX_MESSAGE_BLOCKS} items [json-pointer:/blocks]"],
+                "response_metadata": {
+                    "messages": [f"[ERROR] must provide no more than {MAX_MESSAGE_BLOCKS} items [json-pointer:/blocks]"]
+                },
+            }
+        if not args.get("text") and not blocks and not args.get("attachments"):
+            return {"ok": False, "error": "no_text"}
+        return None
+
+    def _message(self, args: JsonDict, ts: str) -> JsonDict:
+        message: JsonDict = {
+            "user": self.bot_user_id,
+            "type": "message",
+            "ts": ts,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "text": args.get("text", ""),
+            "team": self.team_id,
+            "bot_profile": {"id": BOT_ID, "app_id": APP_ID, "name": "EOI Bot", "team_id": self.team_id},
+        }
+        blocks = _as_list(args.get("blocks"))
+        if blocks is not None:
+            message["blocks"] = blocks
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        if args.get("metadata"):
+            message["metadata"] = args["metadata"]
+        return message
+
+    def _chat_post_message(self, args: JsonDict) -> JsonDict:
+        problem = self._check_message(args)
+        if problem:
+            return problem
+        channel = self._resolve_channel(str(args["channel"]))
+        ts = self._next_ts()
+        message = self._message(args, ts)
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _chat_post_ephemeral(self, args: JsonDict) -> JsonDict:
+        problem = self._check_message(args)
+        if problem:
+            return problem
+        if not args.get("user"):
+            return {"ok": False, "error": "user_not_in_channel"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _chat_update(self, args: JsonDict) -> JsonDict:
+        problem = self._check_message(args)
+        if problem:
+            return problem
+        channel = str(args["channel"])
+        ts = str(args.get("ts", ""))
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        message = self._message(args, ts)
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "text": message["text"], "message": message}
+
+    def _chat_delete(self, args: JsonDict) -> JsonDict:
+        channel = str(args.get("channel", ""))
+        ts = str(args.get("ts", ""))
+        if self.messages.pop((channel, ts), None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _conversations_open(self, args: JsonDict) -> JsonDict:
+        if args.get("channel"):
+            return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": args["channel"]}}
+        users = [u for u in str(args.get("users", "")).split(",") if u]
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))[:10]
+        return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": channel_id}}
+
+    def _users_info(self, args: JsonDict) -> JsonDict:
+        user = self.users.get(str(args.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _users_lookup_by_email(self, args: JsonDict) -> JsonDict:
+        email = str(args.get("email", "")).lower()
+        for user in self.users.values():
+            if str(user["profile"].get("email", "")).lower() == email:
+                return {"ok": True, "user": user}
+        return {"ok": False, "error": "users_not_found"}
+
+    def _view(self, args: JsonDict, method: str) -> JsonDict:
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                view = None
+        if not isinstance(view, dict):
+            return _invalid_arguments("missing required field: view")
+        if method in ("views.open", "views.push") and not args.get("trigger_id"):
+            return _invalid_arguments("missing required field: trigger_id")
+        if method == "views.publish" and not args.get("user_id"):
+            return _invalid_arguments("missing required field: user_id")
+        if method == "views.update" and not (args.get("view_id") or args.get("external_id")):
+            return _invalid_arguments("missing required field: view_id")
+        blocks = view.get("blocks") or []
+        if len(blocks) > MAX_VIEW_BLOCKS:
+            return {"ok": False, "error": "invalid_arguments"}
+        view_id = str(args.get("view_id") or f"V{next(self._view_counter):09d}")
+        default_type = "home" if method == "views.publish" else "modal"
+        full: JsonDict = {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": view.get("type", default_type),
+            "blocks": blocks,
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{view_id[-8:]}",
+            "title": view.get("title"),
+            "clear_on_close": view.get("clear_on_close", False),
+            "notify_on_close": view.get("notify_on_close", False),
+            "close": view.get("close"),
+            "submit": view.get("submit"),
+            "previous_view_id": None,
+            "root_view_id": view_id,
+            "app_id": APP_ID,
+            "external_id": view.get("external_id", args.get("external_id", "")),
+            "app_installed_team_id": self.team_id,
+            "bot_id": BOT_ID,
+        }
+        return {"ok": True, "view": full}
+
+
+def _invalid_arguments(message: str) -> JsonDict:
+    return {
+        "ok": False,
+        "error": "invalid_arguments",
+        "response_metadata": {"messages": [f"[ERROR] {message}"]},
+    }
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    for key, value in headers.items():
+        if key.lower() == "authorization" and value.startswith("Bearer "):
+            return value[len("Bearer ") :].strip()
+    return ""
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    """Blocks arrive as a list (JSON body) or a JSON string (form body)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+        return parsed if isinstance(parsed, list) else None
+    return None
+
+
+async def _parse_args(request: web.Request) -> JsonDict:
+    """Merge query string, form and JSON body arguments, as Slack does."""
+    args: JsonDict = dict(request.query)
+    raw = await request.text()
+    if not raw:
+        return args
+    content_type = request.headers.get("Content-Type", "")
+    if "json" in content_type or raw.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            args.update(parsed)
+            return args
+    args.update(dict(parse_qsl(raw, keep_blank_values=True)))
+    return args
