@@ -238,7 +238,8 @@ async def on_action(t: EoiTurn, eoi: EOI, kind: str, parts: list[str]) -> list[R
             say(f"That button is from an earlier message: {eoi.ref} has already been {eoi.status}."),
             await status_reply(t.session, eoi, t.school, t.now, for_school=True),
         ]
-    _enter(t)
+    if kind != "cancel-confirmed":
+        _enter(t)  # any other button leaves a pending cancel confirmation behind
     if kind == "a" and parts:
         qid, value = parts[0], parts[1] if len(parts) > 1 else ""
         if qid == t.questions.declaration.id:

@@ -166,22 +166,46 @@ class Notice(Base):
     kind: Mapped[str] = mapped_column(String(40))
     body: Mapped[dict[str, Any]] = mapped_column()  # a neutral reply, see dialogs.replies
     created_at: Mapped[datetime]
+    # Set once deliveries to every destination have been recorded for it (bot.delivery).
+    planned_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
 class Delivery(Base):
-    """One message to one destination, recorded so it is sent exactly once and failures are visible."""
+    """One message to one destination, recorded before it is sent so that it goes exactly once, survives a
+    crash mid fan-out, and failures stay visible to officers."""
 
     __tablename__ = "deliveries"
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(300), unique=True)
+    # Unique per (what, where): "notice:17:slack:C123", "announce:3:114000:msteams:19:abc@thread.tacv2".
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    kind: Mapped[str] = mapped_column(String(30), default="notice")  # notice | announcement | reminder | summary
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True, default=None)
     school_urn: Mapped[str | None] = mapped_column(String(20), index=True, default=None)
-    destination: Mapped[str] = mapped_column(String(300))  # "slack:C123", "msteams:<conversation>", "console"
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    destination: Mapped[str] = mapped_column(String(300))  # "slack:C123", "msteams:<conversation id>", "console:x"
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the neutral Reply to send
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ConversationRef(Base):
+    """Where the bot can reach someone later (Teams needs a stored conversation reference to message
+    proactively). Captured on install and whenever a user talks to the bot."""
+
+    __tablename__ = "conversation_refs"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(300))  # a user id (personal chat) or a channel/team conversation id
+    scope: Mapped[str] = mapped_column(String(20))  # "personal" | "channel" | "groupChat"
+    user_id: Mapped[str] = mapped_column(String(200), default="")
+    reference: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
 
 
 class ProcessedEvent(Base):

@@ -58,6 +58,7 @@ def mark_delivered(session: AsyncSession, notice: Notice, *, destination: str, n
             school_urn=notice.school_urn,
             destination=destination,
             status="sent",
+            payload=notice.body,
             attempts=1,
             created_at=now,
             sent_at=now,

@@ -1,0 +1,102 @@
+"""A small driver for dialog tests: talk to Conversations as a named user and read plain replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.console import render
+from bot.service import Service
+from dialogs.replies import Choice, Reply
+from dialogs.turns import Speaker, Turn
+from storage import people
+
+
+@dataclass
+class Chat:
+    service: Service
+    speaker: Speaker
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(render(r)[0] for r in self.replies)
+
+    @property
+    def last(self) -> Reply:
+        return self.replies[-1]
+
+    async def say(self, text: str, *, command: bool = False) -> str:
+        self.replies = await self.service.conversations.handle(Turn(self.speaker, text=text, command=command))
+        return self.text
+
+    async def press(self, label: str) -> str:
+        """Press the button whose label starts with `label` (any case) on the latest replies."""
+        choice = self.find(label)
+        self.replies = await self.service.conversations.handle(Turn(self.speaker, action=choice.action))
+        return self.text
+
+    def find(self, label: str) -> Choice:
+        options = [c for r in self.replies for c in [*(f.change for f in r.facts if f.change), *r.choices]]
+        for choice in options:
+            if choice.label.casefold().startswith(label.casefold()):
+                return choice
+        raise AssertionError(f"no button {label!r} in {[c.label for c in options]}")
+
+
+async def headteacher(service: Service, urn: str = "114000", user: str = "head-1") -> Chat:
+    async with service.db.session() as session:
+        await people.set_role(
+            session,
+            actor="test",
+            platform="console",
+            user_id=user,
+            role=people.HEADTEACHER,
+            school_urn=urn,
+            now=service.clock.now(),
+        )
+        await session.commit()
+    return Chat(service, Speaker("console", user))
+
+
+def officer(service: Service, user: str = "officer-1") -> Chat:
+    return Chat(service, Speaker("console", user))
+
+
+LONG_VISION = (
+    "Every child belongs here. The provision would sit at the heart of the school, with shared lunch, "
+    "assemblies and mainstream lessons whenever pupils are ready; success means confident, happy learners."
+)
+# A whole EOI as typed answers, in question order, for a primary school choosing a Resourced Provision.
+RESOURCED_ANSWERS = [
+    "Resourced Provision",
+    "ASD",
+    "none",
+    "KS1, KS2",
+    "12",
+    "September 2027",
+    "1",
+    "Dedicated space available now",
+    "Two adjoining classrooms on the ground floor, with a sensory room and garden.",
+    "Yes",
+    "Yes",
+    "Our SENCo and two TAs hold Level 3 autism training; all staff have annual Zones of Regulation training.",
+    "14",
+    "38",
+    LONG_VISION,
+    "Yes, approved",
+    "12 November 2026",
+    "Sam Patel",
+    "Headteacher",
+    "sam.patel@school.example",
+    "skip",
+]
+
+
+async def complete_eoi(chat: Chat, answers: list[str] = RESOURCED_ANSWERS) -> str:
+    await chat.say("start")
+    for answer in answers:
+        await chat.say(answer)
+    assert chat.last.kind == "review", chat.text
+    await chat.press("Submit")
+    await chat.press("I confirm")
+    return chat.text
