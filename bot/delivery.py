@@ -8,12 +8,27 @@ failure stays visible to officers.
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
 
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.replies import Reply
-from storage.models import School
+from dialogs.replies import Reply, say
+from storage.clock import Clock
+from storage.db import Database
+from storage.models import Delivery, Notice, School
+from storage.notices import to_officers
+
+log = logging.getLogger(__name__)
 
 
 class SendFailed(Exception):
@@ -44,3 +59,271 @@ class Sender(Protocol):
     async def send(self, destination: str, reply: Reply) -> None:
         """Send once; raise SendFailed on failure. Do not retry inside: the dispatcher decides."""
         ...
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    failed: int = 0
+    retries: int = 0
+    waited: float = 0.0  # seconds spent honouring Retry-After and back-off
+
+    def add(self, other: DispatchStats) -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.retries += other.retries
+        self.waited += other.waited
+
+
+@dataclass
+class Claimed:
+    id: int
+    key: str
+    kind: str
+    destination: str
+    payload: dict[str, Any]
+    attempts: int
+    school_urn: str | None
+
+
+async def record_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert deliveries, silently keeping the existing row for a key already recorded: planning the same
+    fan-out twice (a restart, a second replica) never doubles a message."""
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), 500):
+        await session.execute(
+            insert(Delivery).values(rows[start : start + 500]).on_conflict_do_nothing(index_elements=["key"])
+        )
+
+
+class Dispatcher:
+    """Sends recorded deliveries: one task per destination (so one Slack channel gets about one message a
+    second), many destinations at once, Retry-After honoured, bounded retries with back-off."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        senders: list[Sender],
+        *,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        max_wait: float = 60.0,
+        stale_after: timedelta = timedelta(minutes=2),
+        concurrency: int = 32,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.db, self.clock, self.senders = db, clock, senders
+        self.max_attempts, self.backoff, self.max_wait = max_attempts, backoff, max_wait
+        self.stale_after, self.concurrency, self.sleep = stale_after, concurrency, sleep
+        self._wake: asyncio.Event | None = None
+
+    def sender_for(self, destination: str) -> Sender | None:
+        platform = destination.split(":", 1)[0]
+        return next((s for s in self.senders if s.platform == platform), None)
+
+    def kick(self) -> None:
+        """Wake the background loop now (a turn just queued a notice)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
+        found: list[str] = []
+        for sender in self.senders:
+            found += await sender.school_destinations(session, school)
+        return found
+
+    async def plan_notices(self) -> int:
+        """Record a delivery for every destination of every notice not yet planned."""
+        now = self.clock.now()
+        planned = 0
+        async with self.db.session() as session:
+            found = list(
+                await session.scalars(
+                    select(Notice)
+                    .where(Notice.planned_at.is_(None))
+                    .order_by(Notice.id)
+                    .limit(500)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            officer_destinations: list[str] | None = None
+            for notice in found:
+                destinations: list[str] = []
+                if notice.audience == "school" and notice.school_urn:
+                    school = await session.get(School, notice.school_urn)
+                    for sender in self.senders:
+                        destinations += await sender.school_destinations(session, school) if school else []
+                else:
+                    if officer_destinations is None:
+                        officer_destinations = []
+                        for sender in self.senders:
+                            officer_destinations += await sender.officer_destinations(session)
+                    destinations = officer_destinations
+                await record_deliveries(
+                    session,
+                    [
+                        {
+                            "key": f"notice:{notice.id}:{d}",
+                            "kind": notice.kind[:30],
+                            "window_id": notice.window_id,
+                            "notice_id": notice.id,
+                            "school_urn": notice.school_urn,
+                            "destination": d,
+                            "payload": notice.body,
+                            "status": "pending",
+                            "attempts": 0,
+                            "created_at": now,
+                        }
+                        for d in dict.fromkeys(destinations)
+                    ],
+                )
+                notice.planned_at = now
+                planned += 1
+            await session.commit()
+        return planned
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        now = self.clock.now()
+        async with self.db.session() as session:
+            due = or_(
+                and_(
+                    Delivery.status == "pending",
+                    or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                ),
+                # A claim by a process that died mid-send: take it over.
+                and_(Delivery.status == "sending", Delivery.claimed_at < now - self.stale_after),
+            )
+            rows = list(
+                await session.scalars(
+                    select(Delivery).where(due).order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)
+                )
+            )
+            claimed = []
+            for row in rows:
+                row.status, row.claimed_at = "sending", now
+                claimed.append(
+                    Claimed(row.id, row.key, row.kind, row.destination, row.payload, row.attempts, row.school_urn)
+                )
+            await session.commit()
+            return claimed
+
+    async def run_due(self, *, limit: int = 2000) -> DispatchStats:
+        """Send everything due now; returns what happened. Safe to run in several processes at once."""
+        total = DispatchStats()
+        while True:
+            claimed = await self._claim(limit)
+            if not claimed:
+                return total
+            by_destination: dict[str, list[Claimed]] = defaultdict(list)
+            for item in claimed:
+                by_destination[item.destination].append(item)
+            gate = asyncio.Semaphore(self.concurrency)
+            results = await asyncio.gather(*(self._send_all(items, gate) for items in by_destination.values()))
+            for stats in results:
+                total.add(stats)
+            if len(claimed) < limit:
+                return total
+
+    async def _send_all(self, items: list[Claimed], gate: asyncio.Semaphore) -> DispatchStats:
+        stats = DispatchStats()
+        sender = self.sender_for(items[0].destination)
+        async with gate:
+            for n, item in enumerate(items):
+                if n and sender:
+                    await self.sleep(sender.min_interval)
+                await self._send_one(sender, item, stats)
+        return stats
+
+    async def _send_one(self, sender: Sender | None, item: Claimed, stats: DispatchStats) -> None:
+        attempts = item.attempts
+        while True:
+            attempts += 1
+            try:
+                if sender is None:
+                    raise SendFailed(f"no {item.destination.split(':', 1)[0]} sender is enabled", permanent=True)
+                await sender.send(item.destination, Reply.from_dict(item.payload))
+            except SendFailed as failure:
+                if failure.permanent or attempts >= self.max_attempts:
+                    await self._finish(item, "failed", attempts, failure.reason)
+                    stats.failed += 1
+                    return
+                wait = failure.retry_after if failure.retry_after is not None else self.backoff * 2 ** (attempts - 1)
+                wait = min(wait, self.max_wait)
+                stats.retries += 1
+                stats.waited += wait
+                await self._note_attempt(item, attempts, failure.reason)
+                await self.sleep(wait)
+                continue
+            except Exception as error:  # a bug or a network error in a sender must not stop the fan-out
+                log.exception("sending %s failed", item.key)
+                if attempts >= self.max_attempts:
+                    await self._finish(item, "failed", attempts, f"{type(error).__name__}: {error}")
+                    stats.failed += 1
+                    return
+                stats.retries += 1
+                await self.sleep(min(self.backoff * 2 ** (attempts - 1), self.max_wait))
+                continue
+            await self._finish(item, "sent", attempts, "")
+            stats.sent += 1
+            return
+
+    async def _note_attempt(self, item: Claimed, attempts: int, reason: str) -> None:
+        async with self.db.session() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == item.id)
+                .values(attempts=attempts, last_error=reason[:2000], claimed_at=self.clock.now())
+            )
+            await session.commit()
+
+    async def _finish(self, item: Claimed, status: str, attempts: int, reason: str) -> None:
+        now = self.clock.now()
+        async with self.db.session() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == item.id)
+                .values(
+                    status=status,
+                    attempts=attempts,
+                    last_error=reason[:2000],
+                    sent_at=now if status == "sent" else None,
+                )
+            )
+            if status == "failed" and item.kind != "delivery failed":
+                # Officers see failures where they work; a failed failure-report is not reported again.
+                school = f" for school {item.school_urn}" if item.school_urn else ""
+                to_officers(
+                    session,
+                    kind="delivery failed",
+                    now=now,
+                    school_urn=item.school_urn,
+                    body=say(
+                        f"A message{school} to {item.destination} could not be delivered after {attempts} "
+                        f"attempt{'s' if attempts != 1 else ''}: {reason}",
+                        kind="notice",
+                    ).to_dict(),
+                )
+            await session.commit()
+
+    async def run_forever(
+        self, *, interval: float = 2.0, before_each: Callable[[], Awaitable[Any]] | None = None
+    ) -> None:
+        """The background loop inside `eoi-bot serve`."""
+        self._wake = asyncio.Event()
+        while True:
+            try:
+                if before_each is not None:
+                    await before_each()
+                await self.plan_notices()
+                await self.run_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery loop")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            self._wake.clear()

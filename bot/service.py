@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.delivery import Dispatcher, Sender
 from dialogs.conversation import Conversations
 from storage.clock import Clock
 from storage.db import Database
@@ -16,6 +17,12 @@ class Service:
     db: Database
     clock: Clock
     conversations: Conversations
+    dispatcher: Dispatcher
+
+    @property
+    def senders(self) -> list[Sender]:
+        """Channel senders register here when their adapter is attached (bot.delivery.Sender)."""
+        return self.dispatcher.senders
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -25,6 +32,7 @@ async def open_service(settings: Settings, *, clock: Clock | None = None, db: Da
     db = db or Database(settings.database_url)
     await db.upgrade()
     clock = clock or Clock(settings.fixed_now)
-    return Service(
-        settings=settings, db=db, clock=clock, conversations=Conversations(db, clock, officers=settings.officers)
-    )
+    dispatcher = Dispatcher(db, clock, [])
+    # `window preview` asks the enabled channels where each school can be reached.
+    conversations = Conversations(db, clock, officers=settings.officers, reach=dispatcher.school_destinations)
+    return Service(settings=settings, db=db, clock=clock, conversations=conversations, dispatcher=dispatcher)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import eoi_dialog, help, officer_commands
+from dialogs import eoi_dialog, help, officer_commands, window_commands
 from dialogs.commands import OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.questions import QuestionSet, eoi_questions
@@ -28,7 +28,7 @@ class Conversations:
         *,
         officers: tuple[tuple[str, str], ...] = (),
         questions: QuestionSet | None = None,
-        extra_officer_commands: dict[str, OfficerHandler] | None = None,
+        reach: window_commands.Reach | None = None,
     ) -> None:
         self.db, self.clock, self.officers = db, clock, officers
         self.questions = questions or eoi_questions()
@@ -42,8 +42,9 @@ class Conversations:
             "export": officer_commands.export_command,
             "link": officer_commands.link_command,
             "officer": lambda t, rest: officer_commands.officer_command(t, rest, self.officers),
-            "window": lambda t, rest: officer_commands.window_list(t),
-            **(extra_officer_commands or {}),
+            "window": lambda t, rest: window_commands.window_command(t, rest, reach),
+            "need": window_commands.need_command,
+            "deliveries": window_commands.deliveries_command,
         }
 
     async def handle(self, turn: Turn) -> list[Reply]:

@@ -65,6 +65,12 @@ class Window(Base):
     closes_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     eoi_counter: Mapped[int] = mapped_column(Integer, default=0)
+    # When each automatic step was planned (bot.announce); set once, so restarts and replicas don't repeat it.
+    announced_at: Mapped[datetime | None] = mapped_column(default=None)
+    reminded_7_at: Mapped[datetime | None] = mapped_column(default=None)
+    reminded_1_at: Mapped[datetime | None] = mapped_column(default=None)
+    summarised_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str] = mapped_column(String(230), default="")
 
 
 class NeedRow(Base):
@@ -160,6 +166,9 @@ class Notice(Base):
 
     __tablename__ = "notices"
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Set for automatic notices ("announce:3:114000") so planning them twice records them once.
+    key: Mapped[str | None] = mapped_column(String(300), unique=True, default=None)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True, default=None)
     audience: Mapped[str] = mapped_column(String(20), index=True)  # "school" | "officers"
     school_urn: Mapped[str | None] = mapped_column(ForeignKey("schools.urn"), index=True, default=None)
     eoi_id: Mapped[int | None] = mapped_column(ForeignKey("eois.id"), default=None)

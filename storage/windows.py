@@ -79,3 +79,116 @@ async def need_in_scope(session: AsyncSession, window: Window, school: School) -
 def need_key(need: NeedRow) -> str:
     """Stable across re-imports of the same need, so a stored answer keeps meaning."""
     return f"{need.need_type}/{need.provision_type}/{need.district or need.quadrant}/{need.phase}"
+
+
+class WindowRefused(Exception):
+    """A window change the rules don't allow; the message says why."""
+
+
+async def overlapping(
+    session: AsyncSession, opens: datetime, closes: datetime, *, ignore: int | None = None
+) -> Window | None:
+    query = select(Window).where(Window.cancelled_at.is_(None), Window.opens_at < closes, Window.closes_at > opens)
+    if ignore is not None:
+        query = query.where(Window.id != ignore)
+    return await session.scalar(query.limit(1))
+
+
+async def add_window(
+    session: AsyncSession,
+    *,
+    academic_year: str,
+    term: str,
+    opens: datetime,
+    closes: datetime,
+    actor: str,
+    now: datetime,
+) -> Window:
+    from storage import audit
+
+    if closes <= opens:
+        raise WindowRefused("A window must close after it opens.")
+    existing = await session.scalar(select(Window).where(Window.academic_year == academic_year, Window.term == term))
+    if existing and existing.cancelled_at is None:
+        raise WindowRefused(f"{window_name(existing)} already exists ({window_code(existing)}); use `window change`.")
+    clash = await overlapping(session, opens, closes, ignore=existing.id if existing else None)
+    if clash:
+        raise WindowRefused(f"It would overlap {window_name(clash)} ({window_code(clash)}); windows never overlap.")
+    if existing:  # re-adding a cancelled window brings it back with the new dates
+        window = existing
+        window.opens_at, window.closes_at, window.cancelled_at = opens, closes, None
+        window.announced_at = window.reminded_7_at = window.reminded_1_at = window.summarised_at = None
+    else:
+        window = Window(
+            academic_year=academic_year, term=term, opens_at=opens, closes_at=closes, eoi_counter=0, created_by=actor
+        )
+        session.add(window)
+    await session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="window add",
+        note=f"{window_name(window)}: {opens.isoformat()} to {closes.isoformat()}",
+    )
+    return window
+
+
+async def change_window(
+    session: AsyncSession,
+    window: Window,
+    *,
+    opens: datetime | None,
+    closes: datetime | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Before it opens: any dates. While open: only the close (early or extended). Afterwards: nothing."""
+    from storage import audit
+
+    if window.cancelled_at is not None:
+        raise WindowRefused(f"{window_name(window)} is cancelled.")
+    if window.closes_at <= now:
+        raise WindowRefused(f"{window_name(window)} has already closed.")
+    if window.opens_at <= now and opens is not None and opens != window.opens_at:
+        raise WindowRefused(f"{window_name(window)} is open, so only its closing time can change.")
+    new_opens, new_closes = opens or window.opens_at, closes or window.closes_at
+    if new_closes <= new_opens:
+        raise WindowRefused("A window must close after it opens.")
+    if window.opens_at <= now and new_closes <= now:
+        raise WindowRefused("To close it now, give a time a little ahead, e.g. `closes today 5pm`.")
+    clash = await overlapping(session, new_opens, new_closes, ignore=window.id)
+    if clash:
+        raise WindowRefused(f"It would overlap {window_name(clash)} ({window_code(clash)}).")
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="window change",
+        note=f"{window_name(window)}: {new_opens.isoformat()} to {new_closes.isoformat()}",
+    )
+    if new_closes != window.closes_at:
+        # New closing date: the reminders are due again relative to it.
+        window.reminded_7_at = window.reminded_1_at = None
+    window.opens_at, window.closes_at = new_opens, new_closes
+
+
+async def cancel_window(session: AsyncSession, window: Window, *, actor: str, now: datetime) -> None:
+    from storage import audit
+
+    if window.cancelled_at is not None:
+        raise WindowRefused(f"{window_name(window)} is already cancelled.")
+    if window.closes_at <= now:
+        raise WindowRefused(f"{window_name(window)} has already closed; it can't be cancelled.")
+    window.cancelled_at = now
+    audit.record(session, at=now, actor=actor, action="window cancel", note=window_name(window))
+
+
+async def schools_in_scope(session: AsyncSession, window: Window) -> list[tuple[School, list[NeedRow]]]:
+    need = await need_for(session, window)
+    result = []
+    for school in await session.scalars(select(School).order_by(School.urn)):
+        rows = [n for n in need if covers(n, school)]
+        if rows:
+            result.append((school, rows))
+    return result

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 07:17:00.613925
+Create Date: 2026-11-28 07:19:35.769470
 """
 
 from collections.abc import Sequence
@@ -65,6 +65,11 @@ def upgrade() -> None:
         sa.Column("closes_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("cancelled_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("eoi_counter", sa.Integer(), nullable=False),
+        sa.Column("announced_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_7_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_1_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("summarised_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_by", sa.String(length=230), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("academic_year", "term"),
     )
@@ -201,6 +206,8 @@ def upgrade() -> None:
     op.create_table(
         "notices",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=300), nullable=True),
+        sa.Column("window_id", sa.Integer(), nullable=True),
         sa.Column("audience", sa.String(length=20), nullable=False),
         sa.Column("school_urn", sa.String(length=20), nullable=True),
         sa.Column("eoi_id", sa.Integer(), nullable=True),
@@ -216,12 +223,18 @@ def upgrade() -> None:
             ["school_urn"],
             ["schools.urn"],
         ),
+        sa.ForeignKeyConstraint(
+            ["window_id"],
+            ["windows.id"],
+        ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key"),
     )
     with op.batch_alter_table("notices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_notices_audience"), ["audience"], unique=False)
         batch_op.create_index(batch_op.f("ix_notices_planned_at"), ["planned_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_notices_school_urn"), ["school_urn"], unique=False)
+        batch_op.create_index(batch_op.f("ix_notices_window_id"), ["window_id"], unique=False)
 
     op.create_table(
         "deliveries",
@@ -268,6 +281,7 @@ def downgrade() -> None:
 
     op.drop_table("deliveries")
     with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notices_window_id"))
         batch_op.drop_index(batch_op.f("ix_notices_school_urn"))
         batch_op.drop_index(batch_op.f("ix_notices_planned_at"))
         batch_op.drop_index(batch_op.f("ix_notices_audience"))

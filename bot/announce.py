@@ -1,0 +1,156 @@
+"""The window scheduler: announce when a window opens, remind 7 days and 1 day before it closes, and
+summarise for officers when it closes. Each step records notices under unique keys, in one transaction
+with the window's flag, so a crash, a restart or a second replica never skips or repeats a school; the
+Dispatcher then delivers them within the platforms' limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.service import Service
+from dialogs import announcements
+from storage import eois
+from storage.models import EOI, Notice, School, Window
+from storage.windows import need_for, schools_in_scope, window_name
+
+REMINDERS = ((7, "reminded_7_at"), (1, "reminded_1_at"))
+
+
+@dataclass
+class Planned:
+    lines: list[str] = field(default_factory=list)
+    notices: int = 0
+
+
+async def _insert_notices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), 500):
+        await session.execute(
+            insert(Notice).values(rows[start : start + 500]).on_conflict_do_nothing(index_elements=["key"])
+        )
+
+
+def _school_notice(
+    key: str, window: Window, school: School, kind: str, body: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "audience": "school",
+        "school_urn": school.urn,
+        "window_id": window.id,
+        "kind": kind,
+        "body": body,
+        "created_at": now,
+    }
+
+
+async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = False) -> Planned:
+    planned = Planned()
+    windows = list(
+        await session.scalars(
+            select(Window)
+            .where(Window.cancelled_at.is_(None))
+            .order_by(Window.opens_at)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for window in windows:
+        rows: list[dict[str, Any]] = []
+        if window.announced_at is None and window.opens_at <= now < window.closes_at:
+            for school, needs in await schools_in_scope(session, window):
+                rows.append(
+                    _school_notice(
+                        f"announce:{window.id}:{school.urn}",
+                        window,
+                        school,
+                        "announcement",
+                        announcements.announcement(window, school, needs).to_dict(),
+                        now,
+                    )
+                )
+            planned.lines.append(f"{window_name(window)} opened: announcing to {len(rows)} schools in scope")
+            window.announced_at = now
+        for days, flag in REMINDERS:
+            due = window.closes_at - timedelta(days=days)
+            if getattr(window, flag) is None and window.announced_at and due <= now < window.closes_at:
+                reminded = await _remind(session, window, days, now)
+                rows += reminded
+                planned.lines.append(
+                    f"{window_name(window)} closes in {days} day{'s' if days > 1 else ''}: "
+                    f"reminding {len(reminded)} schools"
+                )
+                setattr(window, flag, now)
+        if window.summarised_at is None and window.closes_at <= now:
+            found = list(
+                (
+                    await session.execute(
+                        select(EOI, School).join(School, School.urn == EOI.school_urn).where(EOI.window_id == window.id)
+                    )
+                ).tuples()
+            )
+            body = announcements.closing_summary(window, found, await need_for(session, window)).to_dict()
+            rows.append(
+                {
+                    "key": f"summary:{window.id}",
+                    "audience": "officers",
+                    "window_id": window.id,
+                    "kind": "closing summary",
+                    "body": body,
+                    "created_at": now,
+                }
+            )
+            planned.lines.append(f"{window_name(window)} closed: summary to officers")
+            window.summarised_at = now
+        planned.notices += len(rows)
+        if not dry_run:
+            await _insert_notices(session, rows)
+    if dry_run:
+        await session.rollback()
+    else:
+        await session.commit()
+    return planned
+
+
+async def _remind(session: AsyncSession, window: Window, days: int, now: datetime) -> list[dict[str, Any]]:
+    """Schools in scope that haven't submitted, and any school holding a draft in this window."""
+    status = {e.school_urn: e.status for e in await session.scalars(select(EOI).where(EOI.window_id == window.id))}
+    targets = {s.urn: s for s, _ in await schools_in_scope(session, window) if status.get(s.urn) in (None, eois.DRAFT)}
+    for urn, state in status.items():
+        if state == eois.DRAFT and urn not in targets:
+            school = await session.get(School, urn)
+            if school:
+                targets[urn] = school
+    return [
+        _school_notice(
+            f"remind{days}:{window.id}:{urn}",
+            window,
+            school,
+            "reminder",
+            announcements.reminder(window, school, days=days, has_draft=status.get(urn) == eois.DRAFT).to_dict(),
+            now,
+        )
+        for urn, school in sorted(targets.items())
+    ]
+
+
+async def run_once(service: Service, dry_run: bool = False) -> int:
+    """`eoi-bot announce`: plan what is due, then deliver it (for cron; the server does this continuously)."""
+    async with service.db.session() as session:
+        planned = await plan_due(session, service.clock.now(), dry_run=dry_run)
+    for line in planned.lines or ["Nothing is due."]:
+        print(("(dry run) " if dry_run else "") + line)
+    if dry_run:
+        return 0
+    await service.dispatcher.plan_notices()
+    stats = await service.dispatcher.run_due()
+    print(f"Delivered {stats.sent}, failed {stats.failed}, retried {stats.retries}.")
+    return 0

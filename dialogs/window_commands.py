@@ -1,0 +1,298 @@
+"""Officers manage windows and identified need: add, plan, change, cancel, preview, deliveries, need."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.announcements import priority_lines, window_changed
+from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows
+from dialogs.officer_commands import OfficerTurn, window_list
+from dialogs.replies import Choice, Fact, Reply, action, refuse, say
+from storage import notices
+from storage.models import Delivery, Notice, School, Window
+from storage.windows import (
+    LONDON,
+    WindowRefused,
+    add_window,
+    cancel_window,
+    change_window,
+    current_or_next,
+    find_window,
+    need_for,
+    schools_in_scope,
+    window_code,
+    window_name,
+)
+
+Reach = Callable[[AsyncSession, School], Awaitable[list[str]]]
+TERM_WORDS = {"autumn": "autumn1", "spring": "spring2"}
+ADD_EXAMPLE = '`window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct 2027`'
+NAME = re.compile(r"(autumn|spring)(?:\s+term)?(?:\s+[12])?\s+(\d{4})\s*[/-]\s*(\d{2,4})", re.IGNORECASE)
+
+
+def _when(text: str, now: datetime, default_hour: int) -> datetime | None:
+    """A date, with a time if one is given ("1 Sep 2027", "1 Sep 2027 9am"), in London."""
+    text = text.strip()
+    timed = parse_meeting_time(text, now=now.astimezone(LONDON))
+    if timed:
+        return timed
+    day = parse_date(text, today=now.astimezone(LONDON).date())
+    if day is None:
+        return None
+    return datetime.combine(day, time(default_hour), tzinfo=LONDON)
+
+
+def _parts(rest: str) -> tuple[str, str | None, str | None]:
+    """'NAME opens X closes Y' -> name, opens text, closes text."""
+    match = re.search(r"\bopens?\b(.*?)(?=\bcloses?\b|$)", rest, re.IGNORECASE)
+    opens = match.group(1).strip() if match else None
+    match = re.search(r"\bcloses?\b(.*)$", rest, re.IGNORECASE)
+    closes = match.group(1).strip() if match else None
+    name = re.split(r"\bopens?\b|\bcloses?\b", rest, maxsplit=1, flags=re.IGNORECASE)[0]
+    return name.strip().strip('"“”'), opens, closes
+
+
+def _year(start: str, end: str) -> str | None:
+    first, last = int(start), int(end[-2:])
+    return f"{first}/{str(first + 1)[-2:]}" if (first + 1) % 100 == last else None
+
+
+async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) -> list[Reply]:
+    sub, _, tail = rest.strip().partition(" ")
+    sub = sub.casefold() or "list"
+    handlers = {
+        "list": lambda: window_list(t),
+        "add": lambda: _add(t, tail),
+        "plan": lambda: _plan(t, tail),
+        "change": lambda: _change(t, tail),
+        "cancel": lambda: _cancel(t, tail),
+        "preview": lambda: _preview(t, tail, reach),
+        "deliveries": lambda: deliveries_command(t, tail),
+    }
+    if sub not in handlers:
+        return [
+            refuse(
+                f"`window {sub}` isn't a window command. Try `window list`, {ADD_EXAMPLE}, `window plan "
+                "2027/28`, `window change CODE closes DATE`, `window cancel CODE`, `window preview CODE` or "
+                "`window deliveries CODE`."
+            )
+        ]
+    try:
+        return await handlers[sub]()
+    except WindowRefused as refused:
+        return [refuse(str(refused))]
+
+
+async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
+    name, opens_text, closes_text = _parts(tail)
+    match = NAME.search(name)
+    year = _year(match.group(2), match.group(3)) if match else None
+    if not match or not year or not opens_text or not closes_text:
+        return [refuse(f"Say which window and its dates, for example {ADD_EXAMPLE}.")]
+    opens, closes = _when(opens_text, t.now, 9), _when(closes_text, t.now, 17)
+    if opens is None or closes is None:
+        bad = opens_text if opens is None else closes_text
+        return [refuse(f"I couldn't read “{bad}” as a date. For example {ADD_EXAMPLE}.")]
+    window = await add_window(
+        t.session,
+        academic_year=year,
+        term=TERM_WORDS[match.group(1).casefold()],
+        opens=opens,
+        closes=closes,
+        actor=t.actor,
+        now=t.now,
+    )
+    return [
+        say(
+            f"Added {window_name(window)} ({window_code(window)}): opens {format_datetime(window.opens_at)}, "
+            f"closes {format_datetime(window.closes_at)}. Schools in scope are told when it opens; "
+            f"`window preview {window_code(window)}` shows who."
+        )
+    ]
+
+
+async def _plan(t: OfficerTurn, tail: str) -> list[Reply]:
+    year_text = tail.replace("confirm", "").strip()
+    try:
+        proposal = plan_windows(year_text)
+    except ValueError as error:
+        return [refuse(f"{error} For example `window plan 2027/28`.")]
+    match = re.match(r"(\d{4})", year_text)
+    assert match is not None
+    start = int(match.group(1))
+    year = f"{start}/{str(start + 1)[-2:]}"
+    if "confirm" in tail:
+        added = []
+        for name, opens, closes in proposal:
+            window = await add_window(
+                t.session,
+                academic_year=year,
+                term=TERM_WORDS[name.split()[0].casefold()],
+                opens=opens,
+                closes=closes,
+                actor=t.actor,
+                now=t.now,
+            )
+            added.append(f"{window_name(window)} ({window_code(window)})")
+        return [say(f"Added {' and '.join(added)}. Adjust either with `window change CODE opens … closes …`.")]
+    facts = [
+        Fact(f"{name} {year}", f"opens {format_datetime(opens)}, closes {format_datetime(closes)}")
+        for name, opens, closes in proposal
+    ]
+    return [
+        Reply(
+            kind="summary",
+            title=f"Proposed windows for {year}",
+            facts=facts,
+            text="Autumn Term 1 runs from the start of the autumn term to October half-term; Spring Term 2 "
+            "from February half-term to the Easter holiday. Check the dates against this year's term "
+            "calendar, then confirm or adjust.",
+            choices=[Choice("Add both windows", action("cmd", f"window plan {year} confirm"), style="primary")],
+        )
+    ]
+
+
+async def _window_or_refuse(t: OfficerTurn, code: str) -> Window:
+    window = await find_window(t.session, code) if code else await current_or_next(t.session, t.now)
+    if window is None:
+        raise WindowRefused(
+            f"There is no window “{code}”. `window list` shows them."
+            if code
+            else "There is no open or planned window; `window list` shows them."
+        )
+    return window
+
+
+async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
+    code, _, dates = tail.strip().partition(" ")
+    window = await _window_or_refuse(t, code)
+    _, opens_text, closes_text = _parts(dates)
+    if not opens_text and not closes_text:
+        return [refuse(f"Say what changes, e.g. `window change {window_code(window)} closes 30 Oct 2027`.")]
+    opens = _when(opens_text, t.now, 9) if opens_text else None
+    closes = _when(closes_text, t.now, 17) if closes_text else None
+    if (opens_text and opens is None) or (closes_text and closes is None):
+        return [
+            refuse(
+                f"I couldn't read that date. For example `window change {window_code(window)} closes 30 Oct 2027 5pm`."
+            )
+        ]
+    was_open = window.opens_at <= t.now
+    await change_window(t.session, window, opens=opens, closes=closes, actor=t.actor, now=t.now)
+    told = ""
+    if was_open and window.announced_at:
+        await _tell_in_scope(t, window, window_changed(window))
+        told = " Schools in scope have been told."
+    return [
+        say(
+            f"{window_name(window)} now opens {format_datetime(window.opens_at)} and closes "
+            f"{format_datetime(window.closes_at)}.{told}"
+        )
+    ]
+
+
+async def _cancel(t: OfficerTurn, tail: str) -> list[Reply]:
+    words = tail.split()
+    window = await _window_or_refuse(t, words[0] if words else "")
+    if "confirm" not in words:
+        return [
+            Reply(
+                kind="question",
+                text=f"Cancel {window_name(window)}? Schools already told will be told it "
+                "is cancelled; drafts are kept.",
+                choices=[
+                    Choice(
+                        "Yes, cancel it", action("cmd", f"window cancel {window_code(window)} confirm"), style="danger"
+                    )
+                ],
+            )
+        ]
+    announced = window.announced_at is not None
+    await cancel_window(t.session, window, actor=t.actor, now=t.now)
+    if announced:
+        await _tell_in_scope(t, window, window_changed(window, cancelled=True))
+    return [say(f"{window_name(window)} is cancelled." + (" Schools in scope have been told." if announced else ""))]
+
+
+async def _tell_in_scope(t: OfficerTurn, window: Window, reply: Reply) -> None:
+    for school, _ in await schools_in_scope(t.session, window):
+        notices.to_school(t.session, school_urn=school.urn, kind="window change", now=t.now, body=reply.to_dict())
+
+
+async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply]:
+    window = await _window_or_refuse(t, tail.strip())
+    in_scope = await schools_in_scope(t.session, window)
+    facts, unreachable = [], []
+    for school, needs in in_scope:
+        destinations = await reach(t.session, school) if reach else []
+        if not destinations:
+            unreachable.append(school)
+        where = ", ".join(destinations) or "no channel: unreachable (console outbox only)"
+        facts.append(Fact(f"{school.name} ({school.urn})", f"{where}\n" + "\n".join(priority_lines(needs))))
+    text = (
+        f"{len(in_scope)} schools are in scope of {window_name(window)}; {len(unreachable)} have no channel. "
+        f"Announcing opens {format_datetime(window.opens_at)}."
+    )
+    return [Reply(kind="list", title=f"Preview: {window_name(window)}", text=text, facts=facts)]
+
+
+async def deliveries_command(t: OfficerTurn, tail: str) -> list[Reply]:
+    window = await _window_or_refuse(t, tail.strip())
+    rows = (
+        await t.session.execute(
+            select(Delivery.status, func.count())
+            .join(Notice, Notice.id == Delivery.notice_id)
+            .where(Notice.window_id == window.id)
+            .group_by(Delivery.status)
+        )
+    ).tuples()
+    counts = Counter({status: n for status, n in rows})
+    failed = list(
+        await t.session.scalars(
+            select(Delivery)
+            .join(Notice, Notice.id == Delivery.notice_id)
+            .where(Notice.window_id == window.id, Delivery.status == "failed")
+            .order_by(Delivery.school_urn)
+            .limit(40)
+        )
+    )
+    facts = [Fact(f"Failed: school {d.school_urn or '-'}", f"{d.destination}: {d.last_error}") for d in failed]
+    return [
+        Reply(
+            kind="list",
+            title=f"Deliveries: {window_name(window)}",
+            facts=facts,
+            text=f"Delivered {counts['sent']}, pending {counts['pending'] + counts['sending']}, "
+            f"failed {counts['failed']}.",
+        )
+    ]
+
+
+async def need_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    try:
+        window = await _window_or_refuse(t, rest.strip())
+    except WindowRefused as refused:
+        return [refuse(str(refused))]
+    rows = await need_for(t.session, window)
+    if not rows:
+        return [
+            say(
+                f"No identified need is recorded for {window_name(window)}. Import it with "
+                f"`eoi-bot import need FILE.csv --window {window_code(window)}`."
+            )
+        ]
+    by = rows[0]
+    return [
+        Reply(
+            kind="list",
+            title=f"Identified need: {window_name(window)}",
+            text="\n".join(priority_lines(rows))
+            + f"\nImported by {by.imported_by}, {format_datetime(by.imported_at)}.",
+        )
+    ]
