@@ -90,13 +90,10 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
                 )
                 setattr(window, flag, now)
         if window.summarised_at is None and window.closes_at <= now:
-            found = list(
-                (
-                    await session.execute(
-                        select(EOI, School).join(School, School.urn == EOI.school_urn).where(EOI.window_id == window.id)
-                    )
-                ).tuples()
+            result = await session.execute(
+                select(EOI, School).join(School, School.urn == EOI.school_urn).where(EOI.window_id == window.id)
             )
+            found = [(eoi, school) for eoi, school in result]
             body = announcements.closing_summary(window, found, await need_for(session, window)).to_dict()
             rows.append(
                 {

@@ -195,7 +195,7 @@ class Dispatcher:
                     or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
                 ),
                 # A claim by a process that died mid-send: take it over.
-                and_(Delivery.status == "sending", Delivery.claimed_at < now - self.stale_after),
+                and_(Delivery.status == "sending", Delivery.claimed_at <= now - self.stale_after),
             )
             rows = list(
                 await session.scalars(

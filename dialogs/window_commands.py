@@ -251,7 +251,7 @@ async def deliveries_command(t: OfficerTurn, tail: str) -> list[Reply]:
             .where(Notice.window_id == window.id)
             .group_by(Delivery.status)
         )
-    ).tuples()
+    ).all()
     counts = Counter({status: n for status, n in rows})
     failed = list(
         await t.session.scalars(

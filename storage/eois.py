@@ -193,12 +193,12 @@ async def list_eois(
     rows = await session.execute(
         query.order_by(EOI.ref.is_(None), EOI.ref, EOI.id).offset((page - 1) * page_size).limit(page_size)
     )
-    return [(eoi, school) for eoi, school in rows.tuples()], total
+    return [(eoi, school) for eoi, school in rows], total
 
 
 async def all_for_export(session: AsyncSession, filters: Filters) -> list[tuple[EOI, School]]:
     rows = await session.execute(_filtered(filters).order_by(EOI.ref, EOI.id))
-    return [(eoi, school) for eoi, school in rows.tuples()]
+    return [(eoi, school) for eoi, school in rows]
 
 
 async def current_discussion(session: AsyncSession, eoi_id: int) -> Discussion | None:
@@ -247,7 +247,7 @@ async def schedule_discussion(
             Discussion.starts_at < starts_at + timedelta(hours=1),
         )
     )
-    return discussion, [(d, e) for d, e in nearby.tuples()]
+    return discussion, [(d, e) for d, e in nearby]
 
 
 async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decision:
