@@ -64,7 +64,12 @@ def match_choice(text: str, options: list[tuple[str, str]]) -> str | None:
     for value, label in options:
         if t in (value.casefold(), label.casefold(), label.split(":")[0].casefold()):
             return value
-    starts = [value for value, label in options if label.casefold().startswith(t) and len(t) >= 3]
+    # "speech" finds "SLCN: Speech, Language and Communication Needs"
+    starts = [
+        value
+        for value, label in options
+        if len(t) >= 3 and (label.casefold().startswith(t) or label.split(": ", 1)[-1].casefold().startswith(t))
+    ]
     return starts[0] if len(starts) == 1 else None
 
 
