@@ -33,6 +33,8 @@ async def _insert_notices(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     if not rows:
         return
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    columns = {key for row in rows for key in row}
+    rows = [{column: row.get(column) for column in columns} for row in rows]  # one multi-row INSERT shape
     for start in range(0, len(rows), 500):
         await session.execute(
             insert(Notice).values(rows[start : start + 500]).on_conflict_do_nothing(index_elements=["key"])
@@ -78,6 +80,16 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
                     )
                 )
             planned.lines.append(f"{window_name(window)} opened: announcing to {len(rows)} schools in scope")
+            rows.append(
+                {
+                    "key": f"opened:{window.id}",
+                    "audience": "officers",
+                    "window_id": window.id,
+                    "kind": "window opened",
+                    "created_at": now,
+                    "body": announcements.opened_for_officers(window, len(rows)).to_dict(),
+                }
+            )
             window.announced_at = now
         for days, flag in REMINDERS:
             due = window.closes_at - timedelta(days=days)

@@ -8,7 +8,7 @@ from dialogs.dates import format_datetime
 from dialogs.glossary import PROVISION_NAMES, need_label
 from dialogs.replies import Choice, Fact, Reply, action
 from storage.models import EOI, NeedRow, School, Window
-from storage.windows import window_name
+from storage.windows import window_code, window_name
 
 
 def priority_lines(needs: list[NeedRow]) -> list[str]:
@@ -35,6 +35,16 @@ def announcement(window: Window, school: School, needs: list[NeedRow]) -> Reply:
             "as you go."
         ),
         choices=[Choice("Start an EOI", action("cmd", "start"), style="primary")],
+    )
+
+
+def opened_for_officers(window: Window, schools: int) -> Reply:
+    code = window_code(window)
+    return Reply(
+        kind="notice",
+        title=f"{window_name(window)} is open",
+        text=f"Announcing to {schools} schools in scope. `window deliveries {code}` shows progress.",
+        choices=[Choice("Deliveries", action("cmd", f"window deliveries {code}"))],
     )
 
 

@@ -23,7 +23,7 @@ OFFICER_HELP = (
     f"• *schedule* REF WHEN [for DURATION] [at PLACE]: WHEN like {MEETING_EXAMPLES}\n"
     "• *decide* REF approve|decline [note]\n"
     "• *export* [window]: CSV of EOIs\n"
-    "• *window* list | add | change | cancel | plan | preview | deliveries   • *need* [window]\n"
+    "• *window* list | add | plan | preview | open | change | cancel | deliveries   • *need* [window]\n"
     "• *officer* list | add PLATFORM:USER | remove PLATFORM:USER   • *link* PLATFORM:USER URN"
 )
 

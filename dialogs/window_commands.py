@@ -71,6 +71,7 @@ async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) 
         "add": lambda: _add(t, tail),
         "plan": lambda: _plan(t, tail),
         "change": lambda: _change(t, tail),
+        "open": lambda: _open_now(t, tail),
         "cancel": lambda: _cancel(t, tail),
         "preview": lambda: _preview(t, tail, reach),
         "deliveries": lambda: deliveries_command(t, tail),
@@ -79,8 +80,8 @@ async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) 
         return [
             refuse(
                 f"`window {sub}` isn't a window command. Try `window list`, {ADD_EXAMPLE}, `window plan "
-                "2027/28`, `window change CODE closes DATE`, `window cancel CODE`, `window preview CODE` or "
-                "`window deliveries CODE`."
+                "2027/28`, `window change CODE closes DATE`, `window open CODE`, `window cancel CODE`, "
+                "`window preview CODE` or `window deliveries CODE`."
             )
         ]
     try:
@@ -193,6 +194,20 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
         say(
             f"{window_name(window)} now opens {format_datetime(window.opens_at)} and closes "
             f"{format_datetime(window.closes_at)}.{told}"
+        )
+    ]
+
+
+async def _open_now(t: OfficerTurn, tail: str) -> list[Reply]:
+    window = await _window_or_refuse(t, tail.strip())
+    if window.opens_at <= t.now:
+        raise WindowRefused(f"{window_name(window)} opened {format_datetime(window.opens_at)}.")
+    await change_window(t.session, window, opens=t.now, closes=None, actor=t.actor, now=t.now)
+    return [
+        say(
+            f"{window_name(window)} is open now, until {format_datetime(window.closes_at)}. Announcements to "
+            f"the schools in scope go out within a minute; `window deliveries {window_code(window)}` shows "
+            "progress."
         )
     ]
 

@@ -218,3 +218,29 @@ async def test_closing_early_or_extending_an_open_window_tells_the_schools(servi
 async def test_need_shows_the_identified_need_with_who_imported_it(service):
     text = await officer(service).say("need")
     assert "Imported by seed" in text and "high priority, 16 places" in text
+
+
+async def test_an_officer_plans_previews_and_opens_a_window_and_the_announcements_go_out(service):
+    desk = officer(service)
+    await desk.say("window plan 2027/28")
+    await desk.press("Add both")
+    assert "would overlap Autumn Term 1 2026/27" in await desk.say("window open 2728A")
+    await desk.say("window cancel 2627A")
+    assert "is cancelled" in await desk.press("Yes, cancel it")
+    await desk.say(f"import-free need check {0}")  # an unknown command is refused, nothing changes
+    assert "don't know the command" in desk.text
+    assert "is open now" in await desk.say("window open 2728A")
+    sender = RecordingSender()
+    async with service.db.session() as session:
+        # The demo need belongs to the demo window: give the new window the same need.
+        from storage.register import import_need
+        from storage.seed import demo_need_csv
+        from storage.windows import find_window
+
+        await import_need(
+            session, demo_need_csv(), window=await find_window(session, "2728A"), actor="t", now=service.clock.now()
+        )
+    await _announce(service, sender)
+    assert any(r.title == "Autumn Term 1 2027/28: expressions of interest are open" for _, r in sender.received)
+    assert any(r.title == "Autumn Term 1 2027/28 is open" for d, r in sender.received if "officer" in d)
+    assert "Delivered" in await desk.say("window deliveries 2728A")
