@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from aiohttp import web
@@ -28,6 +30,13 @@ def build_app(service: Service) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICE] = service
     app.router.add_get("/healthz", healthz)
+    if service.settings.slack_enabled:
+        from bot.slack_adapter import attach_slack
+
+        attach_slack(app, service)
+    from bot.teams_adapter import attach_teams
+
+    attach_teams(app, service)
     return app
 
 
@@ -38,15 +47,45 @@ def channel_summary(settings: Settings) -> list[str]:
         if settings.slack_enabled
         else "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable)"
     )
+    lines.append(
+        f"Teams: on at POST /api/messages (Microsoft App ID {settings.microsoft_app_id})"
+        if settings.microsoft_app_id
+        else "Teams: on at POST /api/messages in emulator mode, no authentication (set MICROSOFT_APP_ID for Teams)"
+    )
     return lines
+
+
+def background(service: Service):  # type: ignore[no-untyped-def]
+    """The scheduler and the delivery loop, running for as long as the web service runs."""
+
+    async def loop(_: web.Application):  # type: ignore[no-untyped-def]
+        from bot.announce import plan_due
+
+        async def due() -> None:
+            async with service.db.session() as session:
+                planned = await plan_due(session, service.clock.now())
+            for line in planned.lines:
+                log.info(line)
+
+        task = asyncio.create_task(service.dispatcher.run_forever(before_each=due))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return loop
 
 
 def serve(settings: Settings, *, host: str, port: int) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     async def make() -> web.Application:
+        from dialogs.dates import warm_up
+
         service = await open_service(settings)
+        warm_up()  # dateparser loads its language data on first use: pay that now, not in a user's turn
         app = build_app(service)
+        app.cleanup_ctx.append(background(service))
 
         async def close(_: web.Application) -> None:
             await service.close()

@@ -51,7 +51,7 @@ NUMERIC_ANSWERS = ("number", "date", "phone")
 def pick(line: str, choices: list[Choice], *, answer_type: str) -> Choice | None:
     """A number (unless the question itself takes numbers) or a label, any case."""
     text = line.strip()
-    if text.isdigit() and answer_type not in NUMERIC_ANSWERS and 1 <= int(text) <= len(choices):
+    if text.isdecimal() and answer_type not in NUMERIC_ANSWERS and 1 <= int(text) <= len(choices):
         return choices[int(text) - 1]
     return next((c for c in choices if c.label.casefold() == text.casefold()), None)
 

@@ -58,7 +58,7 @@ def match_choice(text: str, options: list[tuple[str, str]]) -> str | None:
     t = text.strip().strip(".").casefold()
     if not t:
         return None
-    if t.isdigit():
+    if t.isdecimal():
         n = int(t)
         return options[n - 1][0] if 1 <= n <= len(options) else None
     for value, label in options:

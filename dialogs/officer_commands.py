@@ -110,7 +110,7 @@ async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters,
                 return eois.Filters(), 1, f"“{values[key]}” isn't a {key}. Choose from: {', '.join(options)}."
             canonical[key] = match
     if "page" in values:
-        page = max(1, int(values["page"]) if values["page"].isdigit() else 1)
+        page = min(100_000, max(1, int(values["page"]) if values["page"].isdecimal() else 1))
     return (
         eois.Filters(
             window_id=window_id,

@@ -156,7 +156,7 @@ def _need_from(row: dict[str, str]) -> tuple[dict[str, object] | None, list[str]
     if not provision:
         why.append(f"provision_type {row.get('provision_type', '')!r} should be resourced or partnership")
     places = row.get("places", "")
-    if not places.isdigit() or not 1 <= int(places) <= 500:
+    if not places.isdecimal() or not 1 <= int(places) <= 500:
         why.append(f"places {places!r} should be a whole number from 1 to 500")
     priority = _canonical(row.get("priority", ""), ("high", "medium", "low"))
     if not priority:

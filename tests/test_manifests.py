@@ -28,10 +28,8 @@ SLACK_BOT_SCOPES = {
     "commands",
     "chat:write",
     "im:history",
-    "im:write",
     "users:read",
     "users:read.email",
-    "app_mentions:read",
 }
 
 
@@ -223,12 +221,7 @@ def test_slack_urls_all_on_slack_events(slack_manifest: dict[str, Any]) -> None:
     settings = slack_manifest["settings"]
     events = settings["event_subscriptions"]
     assert events["request_url"].startswith("https://") and events["request_url"].endswith("/slack/events")
-    assert set(events["bot_events"]) == {
-        "message.im",
-        "app_home_opened",
-        "app_mention",
-        "member_joined_channel",
-    }
+    assert set(events["bot_events"]) == {"message.im", "app_home_opened"}
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"] == events["request_url"]
     assert slack_manifest["features"]["slash_commands"][0]["url"] == events["request_url"]

@@ -25,7 +25,7 @@ BOT_ID = "B0BOT0001"
 TEAM_ID = "T0001"
 APP_ID = "A0EOIBOT1"
 
-OAUTH_SCOPES = "chat:write,commands,im:write,users:read,users:read.email"
+OAUTH_SCOPES = "chat:write,commands,im:history,users:read,users:read.email"  # manifest/slack/manifest.yaml
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100

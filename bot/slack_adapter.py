@@ -1,0 +1,431 @@
+"""The Slack channel: a slack-bolt AsyncApp at POST /slack/events inside the service's aiohttp app.
+
+Slack request -> Turn -> Conversations.handle -> Replies -> Block Kit (bot.slack_blocks) -> Slack.
+
+- Every request's signature is checked before anything else (401 otherwise); Bolt checks it again.
+- Slash commands and button clicks are acknowledged at once; the turn runs after the ack, one turn at a time
+  per user so answers keep their order.
+- Event retries (X-Slack-Retry-Num) and duplicate event_ids are handled once (storage.events.first_time).
+- The dialog happens in the user's DM with the app; replies to a command typed in a shared channel are
+  ephemeral (only that user sees them), and a dialog started there moves to the DM.
+- Proactive messages (notices to schools and officers) go through SlackSender, driven by bot.delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import logging
+import re
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import slack_blocks as kit
+from bot.delivery import SendFailed
+from bot.service import Service
+from dialogs.replies import Reply, say
+from dialogs.turns import Speaker, Turn
+from storage import people
+from storage.events import first_time
+from storage.models import School
+
+log = logging.getLogger("eoi-bot.slack")
+
+PLATFORM = "slack"
+DEFAULT_API_URL = "https://slack.com/api/"
+USER_CACHE_SECONDS = 300.0
+# Replies of these kinds belong to the guided dialog, which lives in the DM.
+DIALOG_KINDS = ("question", "review")
+# Errors after which sending to the same destination again cannot work.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "restricted_action",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "missing_scope",
+    }
+)
+
+
+def api_url(settings_url: str) -> str:
+    url = settings_url or DEFAULT_API_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if str(key).lower() == name.lower():
+            return value[0] if isinstance(value, list) and value else str(value)
+    return None
+
+
+def send_failure(error: Exception) -> SendFailed:
+    """A Web API failure as the dispatcher understands it."""
+    if isinstance(error, SlackApiError):
+        response = error.response
+        status = getattr(response, "status_code", 0)
+        code = str((response.data or {}).get("error", "")) if isinstance(response.data, dict) else ""
+        if status == 429 or code == "ratelimited":
+            raw = _header(response.headers, "Retry-After")
+            try:
+                wait = float(raw) if raw is not None else 1.0
+            except ValueError:
+                wait = 1.0
+            return SendFailed(f"Slack rate limit (429), retry after {wait:g}s", retry_after=wait)
+        if status >= 500:
+            return SendFailed(f"Slack server error {status}: {code or 'no detail'}")
+        return SendFailed(f"Slack refused: {code or status}", permanent=code in PERMANENT_ERRORS)
+    if isinstance(error, asyncio.TimeoutError | aiohttp.ClientError | OSError):
+        return SendFailed(f"Slack unreachable: {type(error).__name__}: {error}")
+    return SendFailed(f"{type(error).__name__}: {error}")
+
+
+class SlackSender:
+    """bot.delivery.Sender for Slack: schools hear in their channel and in their staff's DMs."""
+
+    platform = PLATFORM
+    min_interval = 1.0
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
+        found = [f"slack:{school.slack_channel_id}"] if school.slack_channel_id else []
+        found += [f"slack:{p.user_id}" for p in await people.staff_of(session, school.urn) if p.platform == PLATFORM]
+        return found
+
+    async def officer_destinations(self, session: AsyncSession) -> list[str]:
+        return [f"slack:{p.user_id}" for p in await people.officers(session) if p.platform == PLATFORM]
+
+    async def send(self, destination: str, reply: Reply) -> None:
+        platform, _, channel = destination.partition(":")
+        if platform != PLATFORM or not channel:
+            raise SendFailed(f"not a Slack destination: {destination}", permanent=True)
+        try:
+            text, blocks = kit.render(reply)
+        except ValueError as error:
+            raise SendFailed(f"cannot render for Slack: {error}", permanent=True) from error
+        try:
+            await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except Exception as error:
+            raise send_failure(error) from error
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a user spoke to us, so replies go back the right way."""
+
+    user_id: str
+    channel_id: str = ""
+    response_url: str = ""
+
+    @property
+    def in_dm(self) -> bool:
+        return not self.channel_id or self.channel_id.startswith("D")
+
+
+class SlackAdapter:
+    def __init__(self, service: Service, bolt: AsyncApp, client: AsyncWebClient, signing_secret: str) -> None:
+        self.service, self.bolt, self.client = service, bolt, client
+        self.verifier = SignatureVerifier(signing_secret)
+        self._people: dict[str, tuple[float, Speaker]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        bolt.middleware(self._once_per_event)
+        bolt.command("/eoi")(self.on_command)
+        bolt.event("message")(self.on_message)
+        bolt.event("app_home_opened")(self.on_home_opened)
+        bolt.action(_starts(kit.BUTTON))(self.on_button)
+        bolt.action(_starts(kit.FORM_BUTTON))(self.on_form_button)
+        bolt.action(_starts(kit.MULTI))(self.on_checkbox)
+        bolt.action(kit.DONE)(self.on_done)
+        bolt.view(kit.FORM_VIEW)(self.on_form_submitted)
+
+    # ------------------------------------------------------------------ HTTP
+    async def handle_http(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        if body.startswith("ssl_check=1"):
+            return web.Response(text="")  # Slack checking our certificate: nothing to do
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not (timestamp.isdecimal() and signature and self.verifier.is_valid(body, timestamp, signature)):
+            # Forged, stale (over 5 minutes) or unsigned: nothing is parsed, stored or sent.
+            return web.json_response({"error": "invalid signature"}, status=401)
+        if not _well_formed(body, request.headers.get("Content-Type", "")):
+            return web.json_response({"error": "malformed request"}, status=400)
+        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def drain(self, _: web.Application | None = None, *, timeout: float = 10.0) -> None:
+        """Wait for turns already acknowledged to finish (on shutdown; tests use it to settle)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._tasks and asyncio.get_running_loop().time() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=deadline - asyncio.get_running_loop().time())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ Bolt middleware and listeners
+    async def _once_per_event(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
+        """Slack redelivers an event it thinks we missed: handle each event_id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if (
+            isinstance(event_id, str)
+            and event_id
+            and not await first_time(self.service.db, f"slack:{event_id}", self.service.clock.now())
+        ):
+            log.info("event %s seen before; ignored", event_id)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        where = Where(
+            user_id=str(command.get("user_id", "")),
+            channel_id=str(command.get("channel_id", "")),
+            response_url=str(command.get("response_url", "")),
+        )
+        text = html.unescape(str(command.get("text", ""))).strip()
+        self._spawn(self._turn(where, text=text, command=True))
+        await ack()
+
+    async def on_message(self, event: dict[str, Any]) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return  # edits, joins, bot posts (ours included) and anything outside the DM
+        user, text = event.get("user"), event.get("text")
+        if not isinstance(user, str) or not isinstance(text, str):
+            return
+        where = Where(user_id=user, channel_id=str(event.get("channel", "")))
+        self._spawn(self._turn(where, text=html.unescape(text).strip()))
+
+    async def on_home_opened(self, event: dict[str, Any]) -> None:
+        """Greet someone the first time they open the app's Messages tab."""
+        user = event.get("user")
+        if not isinstance(user, str) or event.get("tab") not in (None, "messages"):
+            return
+        if await first_time(self.service.db, f"slack:greeted:{user}", self.service.clock.now()):
+            self._spawn(self._turn(Where(user_id=user), text="help", command=True))
+
+    async def on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        value = action.get("value")
+        if isinstance(value, str) and value:
+            self._spawn(self._turn(_where(body), action=value))
+        await ack()
+
+    async def on_done(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        prefix = action.get("value")
+        if isinstance(prefix, str) and prefix.startswith("a|"):
+            checked = kit.checked_values((body.get("state") or {}).get("values") or {})
+            self._spawn(self._turn(_where(body), action=prefix + ",".join(checked)))
+        await ack()
+
+    async def on_checkbox(self, ack: AsyncAck) -> None:
+        await ack()  # ticking a box changes nothing until Done
+
+    async def on_form_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        where = _where(body)
+        try:
+            form = kit.form_from_json(str(action.get("value", "")))
+            view = kit.form_view(form, {"channel": where.channel_id})
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("bad form button from %s: %s", where.user_id, error)
+            return
+        try:
+            await self.client.views_open(trigger_id=str(body.get("trigger_id", "")), view=view)
+        except SlackApiError as error:
+            log.warning("views.open failed: %s", error.response.get("error"))
+            self._spawn(self._post(where, [say("Sorry, that form couldn't open. Please try the button again.")]))
+
+    async def on_form_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = str((body.get("user") or {}).get("id", ""))
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            form = kit.form_from_json(meta["form"])
+        except (ValueError, KeyError, TypeError):
+            await ack()
+            return
+        values = kit.form_values(form, (view.get("state") or {}).get("values") or {})
+        speaker = await self.speaker(user)
+        async with self._lock(user):
+            replies = await self.service.conversations.handle(
+                Turn(speaker, text=form.command_for(values), command=True)
+            )
+        errors = replies[0].field_errors if replies else {}
+        if errors:
+            names = [f.name for f in form.fields]
+            on_fields = {k: v[:500] for k, v in errors.items() if k in names}
+            if not on_fields and names:
+                on_fields = {names[0]: replies[0].text[:500]}
+            await ack(response_action="errors", errors=on_fields)
+            return
+        await ack()
+        self.service.dispatcher.kick()
+        self._spawn(self._post(Where(user_id=user), replies))
+
+    # ------------------------------------------------------------------ turns
+    def _lock(self, user_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(user_id, asyncio.Lock())
+
+    async def speaker(self, user_id: str) -> Speaker:
+        """Who this is, with the email that matches them to a school; cached for a few minutes."""
+        cached = self._people.get(user_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        speaker, ttl = Speaker(PLATFORM, user_id), 30.0
+        try:
+            info = await self.client.users_info(user=user_id)
+            user = info.get("user") or {}
+            profile = user.get("profile") or {}
+            name = profile.get("real_name") or user.get("real_name") or profile.get("display_name") or ""
+            active = not user.get("deleted") and not user.get("is_bot")
+            email = str(profile.get("email") or "") if active else ""
+            speaker, ttl = Speaker(PLATFORM, user_id, display_name=str(name)[:200], email=email), USER_CACHE_SECONDS
+        except SlackApiError as error:
+            log.warning("users.info for %s failed: %s", user_id, error.response.get("error"))
+        if len(self._people) > 10_000:  # forget the expired, so a big workspace doesn't grow this forever
+            now = time.monotonic()
+            self._people = {k: v for k, v in self._people.items() if v[0] > now}
+        self._people[user_id] = (time.monotonic() + ttl, speaker)
+        return speaker
+
+    async def _turn(self, where: Where, *, text: str = "", action: str = "", command: bool = False) -> None:
+        try:
+            speaker = await self.speaker(where.user_id)
+            async with self._lock(where.user_id):
+                replies = await self.service.conversations.handle(
+                    Turn(speaker, text=text, action=action, command=command)
+                )
+                self.service.dispatcher.kick()
+                await self._post(where, replies)
+        except Exception:
+            log.exception("Slack turn for %s failed", where.user_id)
+            with contextlib.suppress(Exception):
+                await self._post(where, [say("Sorry, something went wrong on our side. Please try again.")])
+
+    async def _post(self, where: Where, replies: list[Reply]) -> None:
+        """Dialog replies go to the user's DM; others go where they asked, privately if that is a channel."""
+        moved = False
+        for reply in replies:
+            if where.in_dm or reply.kind in DIALOG_KINDS:
+                await self._to_dm(where.user_id, reply)
+                moved = moved or not where.in_dm
+            else:
+                await self._ephemeral(where, reply)
+        if moved:
+            await self._ephemeral(where, say("I've sent your EOI to our direct messages: carry on there."))
+
+    async def _to_dm(self, user_id: str, reply: Reply) -> None:
+        text, blocks = kit.render(reply)
+        try:
+            # A user id as the channel posts in the app's DM with that user (no im:write needed).
+            await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+        except SlackApiError as error:
+            log.warning("chat.postMessage to %s failed: %s", user_id, error.response.get("error"))
+
+    async def _ephemeral(self, where: Where, reply: Reply) -> None:
+        text, blocks = kit.render(reply)
+        try:
+            if where.response_url:
+                response = await AsyncWebhookClient(where.response_url).send(
+                    text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+                )
+                if response.status_code == 200:
+                    return
+                log.warning("response_url answered %s", response.status_code)
+            await self.client.chat_postEphemeral(channel=where.channel_id, user=where.user_id, text=text, blocks=blocks)
+        except (SlackApiError, aiohttp.ClientError, OSError) as error:
+            log.warning("ephemeral reply to %s failed: %s", where.user_id, error)
+
+
+def _starts(prefix: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(prefix))
+
+
+def _where(body: dict[str, Any]) -> Where:
+    user = str((body.get("user") or {}).get("id", ""))
+    container = body.get("container") or {}
+    channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+    return Where(user_id=user, channel_id=channel, response_url=str(body.get("response_url") or ""))
+
+
+def _well_formed(body: str, content_type: str) -> bool:
+    """What Bolt would parse is an object of the shape Slack sends; anything else is a 400, not a crash."""
+    if not body:
+        return False
+    try:
+        if content_type.startswith("application/json") or body.lstrip().startswith("{"):
+            data = json.loads(body)
+        else:
+            form = parse_qs(body, keep_blank_values=True)
+            if "payload" not in form:
+                return bool(form.get("command")) and bool(form.get("user_id"))
+            data = json.loads(form["payload"][0])
+    except (ValueError, UnicodeDecodeError):
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("type", ""), str):
+        return False
+    for key in ("user", "event", "view", "container", "state", "team", "channel", "message"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return False
+    actions = data.get("actions")
+    return actions is None or (isinstance(actions, list) and all(isinstance(a, dict) for a in actions))
+
+
+SLACK = web.AppKey("slack", SlackAdapter)
+
+
+def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
+    """Serve Slack at POST /slack/events and register the Slack sender."""
+    settings = service.settings
+    base_url = api_url(settings.slack_api_url)
+    # Replies to a user's own turn wait out a 429 (bounded) so the answer still arrives, once.
+    client = AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=base_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=False,
+    )
+    adapter = SlackAdapter(service, bolt, client, settings.slack_signing_secret)
+    # Proactive sends never retry inside: the dispatcher owns retries and records failures.
+    service.senders.append(
+        SlackSender(AsyncWebClient(token=settings.slack_bot_token, base_url=base_url, retry_handlers=[]))
+    )
+    app[SLACK] = adapter
+    app.router.add_post("/slack/events", adapter.handle_http)
+    app.on_shutdown.append(adapter.drain)
+    return adapter

@@ -1,0 +1,270 @@
+"""Neutral replies as Slack Block Kit, within Slack's limits, and modals built from dialog Forms.
+
+Limits honoured (https://docs.slack.dev/reference/block-kit): 50 blocks per message, section text under
+3,000 characters, header text 150, button text 75 and value 2,000, 25 elements per actions block,
+10 options per checkbox group, modal title and submit label 24, private_metadata 3,000.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from typing import Any
+
+from dialogs.replies import Choice, Fact, Form, FormField, Reply
+
+Block = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION = 2900  # Slack's limit is 3,000; leave room for markup we add
+MAX_BUTTON_TEXT = 75
+MAX_VALUE = 2000
+MAX_ACTIONS = 25
+MAX_CHECKBOXES = 10
+MAX_TITLE = 24
+MAX_METADATA = 3000
+
+BUTTON = "eoi_btn_"  # a Choice: value is Choice.action
+FORM_BUTTON = "eoi_form_"  # a Choice with a Form: value is the form (JSON), opened as a modal
+MULTI = "eoi_multi_"  # checkbox groups of a multiple-choice question
+DONE = "eoi_done"  # value "a|<question id>|"; the checked values are appended on click
+FORM_VIEW = "eoi_form"  # the modal's callback_id
+INPUT = "value"  # action_id of every input in a modal; the block_id is the field name
+
+_MARKUP = re.compile(r"(?<!\w)[*_](\S(?:.*?\S)?)[*_](?!\w)")
+
+
+def plain(text: str) -> str:
+    return _MARKUP.sub(r"\1", text)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chunks(text: str, limit: int = MAX_SECTION) -> list[str]:
+    """Split on line breaks (then hard) so each piece fits a section."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return [p for p in pieces if p.strip()]
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, MAX_SECTION)}}
+
+
+def _text(label: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _cut(plain(label), MAX_BUTTON_TEXT) or "…", "emoji": True}
+
+
+def form_to_json(form: Form) -> str:
+    return json.dumps(asdict(form), separators=(",", ":"))
+
+
+def form_from_json(raw: str) -> Form:
+    data = json.loads(raw)
+    return Form(
+        title=str(data["title"]),
+        command=str(data["command"]),
+        submit_label=str(data.get("submit_label") or "Submit"),
+        fields=tuple(
+            FormField(**{**f, "options": tuple(str(o) for o in f.get("options", ()))}) for f in data["fields"]
+        ),
+    )
+
+
+def button(choice: Choice, n: int) -> Block:
+    if choice.form is not None:
+        action_id, value = f"{FORM_BUTTON}{n}", form_to_json(choice.form)
+    else:
+        action_id, value = f"{BUTTON}{n}", choice.action
+    element: Block = {"type": "button", "action_id": action_id, "text": _text(choice.label), "value": value}
+    if len(value) > MAX_VALUE:
+        raise ValueError(f"button value over {MAX_VALUE} characters: {choice.label!r}")
+    if choice.style in ("primary", "danger"):
+        element["style"] = choice.style
+    return element
+
+
+def _actions(elements: list[Block], tag: str) -> list[Block]:
+    return [
+        {"type": "actions", "block_id": f"{tag}_{i}", "elements": elements[i : i + MAX_ACTIONS]}
+        for i in range(0, len(elements), MAX_ACTIONS)
+    ]
+
+
+def _fact_line(fact: Fact) -> str:
+    value = fact.value if "\n" not in fact.value else "\n" + fact.value
+    return f"*{fact.label}*: {value}"
+
+
+def _multi_blocks(reply: Reply) -> tuple[list[Block], list[Choice]]:
+    """Checkbox groups for a multiple-choice question, a Done button, and the choices left as buttons."""
+    prefix = f"a|{reply.question_id}|"
+    options, rest = [], []
+    for choice in reply.choices:
+        value = choice.action[len(prefix) :] if choice.action.startswith(prefix) else ""
+        if value and value != "none" and not choice.form:
+            options.append((value, choice.label))
+        else:
+            rest.append(choice)
+    if not options:
+        return [], reply.choices
+    groups = []
+    for g, start in enumerate(range(0, len(options), MAX_CHECKBOXES)):
+        group = [
+            {"text": _text(label), "value": _cut(value, 150)}
+            for value, label in options[start : start + MAX_CHECKBOXES]
+        ]
+        element: Block = {"type": "checkboxes", "action_id": f"{MULTI}{g}", "options": group}
+        chosen = [o for o in group if o["value"] in reply.selected]
+        if chosen:
+            element["initial_options"] = chosen
+        groups.append(element)
+    done = {
+        "type": "button",
+        "action_id": DONE,
+        "text": _text("Done"),
+        "value": prefix,
+        "style": "primary",
+    }
+    blocks = [{"type": "actions", "block_id": f"multi_{i}", "elements": [element]} for i, element in enumerate(groups)]
+    blocks.append({"type": "actions", "block_id": "multi_done", "elements": [done]})
+    return blocks, rest
+
+
+def _file_blocks(name: str, content: str, room: int) -> list[Block]:
+    """A small file as code blocks; one that does not fit says so instead of being cut silently."""
+    pieces = _chunks(content.replace("\r\n", "\n").strip("\n"), MAX_SECTION - 8)
+    if len(pieces) > room - 1:
+        return [
+            section(
+                f"`{name}` is too large to show in Slack ({len(content):,} characters). "
+                "Narrow it (e.g. `export` with a window) or run `eoi-bot export` on the server."
+            )
+        ]
+    return [section(f"`{name}`"), *(section(f"```{p}```") for p in pieces)]
+
+
+def render(reply: Reply) -> tuple[str, list[Block]]:
+    """(fallback text for notifications, blocks) for one reply."""
+    head: list[Block] = []
+    if reply.title:
+        head.append({"type": "header", "text": {"type": "plain_text", "text": _cut(plain(reply.title), 150)}})
+    head.extend(section(piece) for piece in _chunks(reply.text))
+    for name, problem in reply.field_errors.items():
+        head.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(f"⚠️ {name}: {problem}", 2900)}]})
+
+    multi, choices = _multi_blocks(reply) if reply.multi else ([], list(reply.choices))
+    buttons = [button(c, n) for n, c in enumerate(choices)]
+    tail = multi + _actions(buttons, "choices")
+
+    fact_blocks: list[Block] = []
+    changes = [f for f in reply.facts if f.change]
+    room = MAX_BLOCKS - len(head) - len(tail)
+    if changes and len(reply.facts) <= room - 1:
+        # One section per fact, its Change/Show button beside it.
+        offset = len(buttons)
+        for i, fact in enumerate(reply.facts):
+            block = section(_fact_line(fact))
+            if fact.change:
+                block["accessory"] = button(fact.change, offset + i)
+            fact_blocks.append(block)
+    else:
+        lines = "\n".join(_fact_line(f) for f in reply.facts)
+        fact_blocks = [section(p) for p in _chunks(lines)]
+        if changes:
+            offset = len(buttons)
+            fact_blocks += _actions([button(f.change, offset + i) for i, f in enumerate(changes) if f.change], "facts")
+    blocks = head + fact_blocks
+    if reply.file:
+        blocks += _file_blocks(*reply.file, room=MAX_BLOCKS - len(blocks) - len(tail))
+    blocks += tail
+    if len(blocks) > MAX_BLOCKS:
+        keep = MAX_BLOCKS - len(tail) - 1
+        blocks = [*blocks[:keep], section("_(cut short: too long for one Slack message)_"), *tail]
+    fallback = plain(" ".join(x for x in (reply.title, reply.text) if x)) or "EOI Bot"
+    return _cut(fallback, 3000), blocks
+
+
+def form_view(form: Form, metadata: dict[str, Any]) -> Block:
+    """A modal for a Form. Each input's block_id is the field name, so Slack's `errors` land on the field."""
+    blocks: list[Block] = []
+    if len(form.title) > MAX_TITLE:
+        blocks.append(section(f"*{form.title}*"))
+    for f in form.fields:
+        if f.options:
+            element: Block = {
+                "type": "static_select",
+                "action_id": INPUT,
+                "options": [{"text": _text(o), "value": o} for o in f.options],
+            }
+        else:
+            element = {"type": "plain_text_input", "action_id": INPUT, "multiline": f.multiline}
+        if f.placeholder:
+            element["placeholder"] = {"type": "plain_text", "text": _cut(f.placeholder, 150)}
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f.name,
+                "label": {"type": "plain_text", "text": _cut(f.label, 2000)},
+                "optional": f.optional,
+                "element": element,
+            }
+        )
+    meta = json.dumps({**metadata, "form": form_to_json(form)}, separators=(",", ":"))
+    if len(meta) > MAX_METADATA:
+        raise ValueError("form too large for a modal's private_metadata")
+    return {
+        "type": "modal",
+        "callback_id": FORM_VIEW,
+        "title": {"type": "plain_text", "text": _cut(form.title, MAX_TITLE)},
+        "submit": {"type": "plain_text", "text": _cut(form.submit_label, MAX_TITLE)},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": meta,
+        "blocks": blocks,
+    }
+
+
+def form_values(form: Form, state: dict[str, Any]) -> dict[str, str]:
+    """The typed or chosen value of each field from a view_submission's `view.state.values`."""
+    values: dict[str, str] = {}
+    for f in form.fields:
+        element = (state.get(f.name) or {}).get(INPUT) or {}
+        if not isinstance(element, dict):
+            continue
+        chosen = element.get("selected_option")
+        value = chosen.get("value") if isinstance(chosen, dict) else element.get("value")
+        if isinstance(value, str):
+            values[f.name] = value
+    return values
+
+
+def checked_values(state: dict[str, Any]) -> list[str]:
+    """Every checked option of the multiple-choice checkbox groups in a block_actions `state.values`."""
+    found: list[str] = []
+    for block in state.values() if isinstance(state, dict) else ():
+        if not isinstance(block, dict):
+            continue
+        for action_id, element in block.items():
+            if str(action_id).startswith(MULTI) and isinstance(element, dict):
+                for option in element.get("selected_options") or []:
+                    if isinstance(option, dict) and isinstance(option.get("value"), str):
+                        found.append(option["value"])
+    return found

@@ -1,0 +1,481 @@
+"""Microsoft Teams through botbuilder-core's CloudAdapter: `POST /api/messages` in, neutral turns to
+dialogs.conversation.Conversations, Adaptive Cards (bot.teams_cards) out, and a bot.delivery.Sender for
+proactive messages from stored conversation references.
+
+Every botbuilder import lives in this module, so a move to Microsoft's successor SDK touches one file.
+
+    Teams -> handle_request (parse, authenticate, de-duplicate) -> CloudAdapter.process_activity
+          -> _on_turn -> Conversations.handle(Turn) -> render -> connector (reply to the user)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    BotFrameworkAuthentication,
+    ClaimsIdentity,
+    ConnectorFactory,
+)
+from msrest.exceptions import HttpOperationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import teams_cards
+from bot.delivery import SendFailed
+from bot.service import Service
+from dialogs.replies import Form, Reply, action, refuse
+from dialogs.turns import Speaker, Turn
+from storage import conversation_refs, events, people
+from storage.models import School
+
+log = logging.getLogger("eoi-bot.teams")
+
+PLATFORM = "msteams"
+MAX_BODY = 256 * 1024
+# Reactive replies: a 429 or 5xx from the connector is retried this many times, waiting at most this long.
+REPLY_ATTEMPTS = 3
+MAX_REPLY_WAIT = 5.0
+_AT_TAG = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
+
+
+# ----------------------------------------------------------------------------------------------- clients
+class _Config:
+    """What ConfigurationBotFrameworkAuthentication reads (the names of botbuilder's config.py)."""
+
+    def __init__(self, app_id: str, password: str, tenant_id: str, app_type: str) -> None:
+        self.APP_ID, self.APP_PASSWORD = app_id, password
+        self.APP_TENANTID, self.APP_TYPE = tenant_id, app_type or "MultiTenant"
+
+
+class _ClientCache:
+    """Connector clients per (app id, service URL, audience), reused across turns and proactive sends.
+
+    CloudAdapter's own factories build a new ConnectorClient (msrest configuration, pipeline, session) for
+    every activity; that is most of a turn's CPU. The credentials object refreshes its token by itself, so a
+    client stays valid. Bounded, because in emulator mode anyone may name a serviceUrl."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.clients: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+        self.token_clients: dict[str, Any] = {}
+
+    async def get(self, key: tuple[str, str, str], make: Callable[[], Awaitable[Any]]) -> Any:
+        client = self.clients.get(key)
+        if client is None:
+            client = await make()
+            # The dispatcher (proactive) and _send_replies (in a turn) decide about retries, never msrest:
+            # a retried POST after a timeout is how a message arrives twice.
+            client.config.retry_policy.retries = 0
+            self.clients[key] = client
+            while len(self.clients) > self.size:
+                self.clients.popitem(last=False)
+        else:
+            self.clients.move_to_end(key)
+        return client
+
+
+def _app_id(claims: ClaimsIdentity | None) -> str:
+    values = (claims.claims if claims else None) or {}
+    return str(values.get("aud") or values.get("appid") or values.get("azp") or "")
+
+
+class _ReusingConnectorFactory(ConnectorFactory):
+    def __init__(self, inner: ConnectorFactory, cache: _ClientCache, app_id: str) -> None:
+        self.inner, self.cache, self.app_id = inner, cache, app_id
+
+    async def create(self, service_url: str, audience: str | None = None) -> Any:
+        key = (self.app_id, service_url or "", audience or "")
+        return await self.cache.get(key, lambda: self.inner.create(service_url, audience))
+
+
+class _ReusingAuthentication(BotFrameworkAuthentication):
+    """Botbuilder's authentication, unchanged, except that connector clients are reused."""
+
+    def __init__(self, inner: BotFrameworkAuthentication, cache: _ClientCache) -> None:
+        self.inner, self.cache = inner, cache
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        result = await self.inner.authenticate_request(activity, auth_header)
+        if result.connector_factory is not None:
+            result.connector_factory = _ReusingConnectorFactory(
+                result.connector_factory, self.cache, _app_id(result.claims_identity)
+            )
+        return result
+
+    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str) -> Any:
+        return await self.inner.authenticate_streaming_request(auth_header, channel_id_header)
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        inner = self.inner.create_connector_factory(claims_identity)
+        return _ReusingConnectorFactory(inner, self.cache, _app_id(claims_identity))
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> Any:
+        app_id = _app_id(claims_identity)
+        client = self.cache.token_clients.get(app_id)
+        if client is None:
+            client = await self.inner.create_user_token_client(claims_identity)
+            self.cache.token_clients[app_id] = client
+        return client
+
+    def create_bot_framework_client(self) -> Any:
+        return self.inner.create_bot_framework_client()
+
+    def get_originating_audience(self) -> str:
+        return self.inner.get_originating_audience()
+
+    async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
+        return await self.inner.authenticate_channel_request(auth_header)
+
+
+def _status_of(error: BaseException) -> tuple[int | None, float | None]:
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    retry_after = None
+    headers = getattr(response, "headers", None) or {}
+    raw = headers.get("Retry-After") if hasattr(headers, "get") else None
+    if raw:
+        try:
+            retry_after = max(0.0, float(raw))
+        except ValueError:
+            retry_after = None
+    return (int(status) if status else None), retry_after
+
+
+def send_failed(error: BaseException) -> SendFailed:
+    """A connector error as the dispatcher understands it."""
+    status, retry_after = _status_of(error)
+    reason = f"Teams connector {status}: {str(error)[:200]}" if status else f"Teams connector: {str(error)[:200]}"
+    if status == 429:
+        return SendFailed(reason, retry_after=retry_after or 1.0)
+    if status in (400, 401, 403, 404, 413):
+        # Not in the roster, conversation gone, message too big, refused: trying again changes nothing.
+        return SendFailed(reason, permanent=True)
+    return SendFailed(reason, retry_after=retry_after)
+
+
+# ----------------------------------------------------------------------------------------------- turns
+def strip_mentions(activity: Activity) -> str:
+    """The text without the @mention of the bot (Teams puts `<at>EOI Bot</at>` in channel messages)."""
+    text = activity.text or ""
+    bot_id = getattr(activity.recipient, "id", None)
+    for entity in activity.entities or []:
+        if (entity.type or "").lower() != "mention":
+            continue
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned") or {}
+        if mentioned.get("id") == bot_id and props.get("text"):
+            text = text.replace(props["text"], " ")
+    if ((activity.conversation and activity.conversation.conversation_type) or "personal") != "personal":
+        text = _AT_TAG.sub(" ", text)
+    return " ".join(text.replace("&nbsp;", " ").split())
+
+
+def turn_for_value(speaker: Speaker, value: Any) -> tuple[Turn | None, Form | None, dict[str, str], str]:
+    """A card submit as a turn: (turn, the form if one was submitted, its values, a message if unusable)."""
+    if not isinstance(value, dict):
+        return None, None, {}, ""
+    if "eoi_form" in value:
+        form = teams_cards.form_from_data(value.get("eoi_form_def"))
+        if form is None or form.command != value.get("eoi_form"):
+            return None, None, {}, "That form is from an older version of the bot; open it again from the EOI."
+        values = {f.name: str(value.get(teams_cards.FIELD_PREFIX + f.name) or "") for f in form.fields}
+        return Turn(speaker, text=form.command_for(values), command=True), form, values, ""
+    if "eoi_multi" in value:
+        chosen = [v.strip() for v in str(value.get("eoi_values") or "").replace("|", ",").split(",") if v.strip()]
+        return Turn(speaker, action=action("a", str(value["eoi_multi"]), ",".join(chosen))), None, {}, ""
+    if "eoi_pick" in value:
+        picked = str(value.get("eoi_choice") or "")
+        if not picked:
+            return None, None, {}, "Choose one of the options first, then press Choose."
+        return Turn(speaker, action=picked), None, {}, ""
+    if "eoi_action" in value:
+        return Turn(speaker, action=str(value["eoi_action"])), None, {}, ""
+    return None, None, {}, ""
+
+
+def _conversation_key(activity: Activity) -> tuple[str, str]:
+    """(key, scope) under which to remember where this activity came from."""
+    conversation = activity.conversation
+    kind = (conversation.conversation_type if conversation else "") or "personal"
+    if kind == "personal":
+        return activity.from_property.id, "personal"
+    if kind == "channel":
+        channel = (
+            ((activity.channel_data or {}).get("channel") or {}).get("id")
+            if isinstance(activity.channel_data, dict)
+            else None
+        )
+        return (channel or conversation.id).split(";")[0], "channel"
+    return conversation.id.split(";")[0], "groupChat"
+
+
+def _reference(activity: Activity, key: str, scope: str) -> dict[str, Any]:
+    reference = TurnContext.get_conversation_reference(activity)
+    reference.activity_id = None
+    if scope != "personal":
+        # Proactive messages start a new thread in the channel, not a reply to the message that taught us.
+        reference.conversation.id = key
+        reference.user = None
+    return reference.serialize()
+
+
+class TeamsChannel:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        settings = service.settings
+        self.app_id = settings.microsoft_app_id
+        config = _Config(
+            settings.microsoft_app_id,
+            settings.microsoft_app_password,
+            settings.microsoft_app_tenant_id,
+            settings.microsoft_app_type,
+        )
+        self.clients = _ClientCache()
+        self.auth = _ReusingAuthentication(ConfigurationBotFrameworkAuthentication(config), self.clients)
+        self.adapter = CloudAdapter(self.auth)
+        self.members: OrderedDict[str, tuple[str, str]] = OrderedDict()  # user id -> (name, email)
+        self.known_refs: dict[str, str] = {}  # key -> reference JSON last stored (skips needless writes)
+        self.sender = TeamsSender(self)
+
+    # ------------------------------------------------------------------------------------- HTTP
+    async def handle(self, request: web.Request) -> web.Response:
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return web.json_response({"error": "expected application/json"}, status=415)
+        raw = await request.read()
+        if len(raw) > MAX_BODY:
+            return web.json_response({"error": "too large"}, status=413)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": "body is not JSON"}, status=400)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
+            return web.json_response({"error": "not a Bot Framework activity"}, status=400)
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:  # msrest raises several kinds on odd shapes
+            return web.json_response({"error": "not a Bot Framework activity"}, status=400)
+        if not activity.service_url or not activity.conversation or not activity.conversation.id:
+            return web.json_response({"error": "activity without serviceUrl or conversation"}, status=400)
+        if activity.from_property is None or not activity.from_property.id:
+            return web.json_response({"error": "activity without from"}, status=400)
+
+        header = request.headers.get("Authorization") or None
+        if self.app_id and not header:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        try:
+            auth = await self.auth.authenticate_request(activity, header)  # type: ignore[arg-type]
+        except Exception as error:  # PermissionError, malformed JWTs, unknown issuers...
+            log.info("Teams request refused: %s", str(error)[:200])
+            return web.json_response({"error": "unauthorized"}, status=401)
+
+        if activity.id:
+            key = f"{PLATFORM}:{activity.conversation.id.split(';')[0]}:{activity.id}"
+            if not await events.first_time(self.service.db, key, self.service.clock.now()):
+                log.info("Teams activity %s delivered again; ignored", activity.id)
+                return web.Response(status=200)
+
+        invoke = await self.adapter.process_activity(auth, activity, self._on_turn)
+        if invoke is not None:
+            return web.json_response(invoke.body, status=invoke.status)
+        return web.Response(status=200)
+
+    # ------------------------------------------------------------------------------------- turns
+    async def _on_turn(self, context: TurnContext) -> None:
+        activity = context.activity
+        try:
+            if activity.type == ActivityTypes.message:
+                await self._on_message(context)
+            elif activity.type == ActivityTypes.conversation_update:
+                await self._on_conversation_update(context)
+            elif activity.type == ActivityTypes.installation_update:
+                if (activity.action or "").startswith("add"):
+                    await self._on_installed(context)
+            elif activity.type == ActivityTypes.invoke:
+                # We use Action.Submit only; answer other invokes politely so Teams doesn't show an error.
+                await context.send_activity(
+                    Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body={}))
+                )
+        except Exception:
+            log.exception("Teams turn failed (%s %s)", activity.type, activity.id)
+            if activity.type == ActivityTypes.message:
+                try:
+                    await context.send_activity("Sorry, something went wrong on our side. Please try again.")
+                except Exception:
+                    log.exception("Could not tell the user about the failure")
+
+    async def _on_message(self, context: TurnContext) -> None:
+        activity = context.activity
+        speaker = await self.speaker(context)
+        await self.remember(activity)
+        personal = (activity.conversation.conversation_type or "personal") == "personal"
+        if activity.value is not None and not (activity.text or "").strip():
+            turn, form, values, problem = turn_for_value(speaker, activity.value)
+        else:
+            text = strip_mentions(activity)
+            turn, form, values, problem = (Turn(speaker, text=text, command=not personal), None, {}, "")
+        if turn is None:
+            if problem:
+                await self.send_replies(context, [teams_cards.render(refuse(problem))])
+            return
+        replies = await self.service.conversations.handle(turn)
+        rendered = []
+        if form is not None and replies and replies[0].field_errors:
+            rendered.append(teams_cards.render_form_errors(form, values, replies[0]))
+            replies = replies[1:]
+        rendered.extend(teams_cards.render(r) for r in replies)
+        await self.send_replies(context, rendered)
+
+    async def _on_conversation_update(self, context: TurnContext) -> None:
+        activity = context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        if any(m.id == bot_id for m in activity.members_added or []):
+            await self._on_installed(context)
+
+    async def _on_installed(self, context: TurnContext) -> None:
+        activity = context.activity
+        _, scope = await self.remember(activity)
+        if scope == "personal":
+            speaker = await self.speaker(context)
+            replies = await self.service.conversations.handle(Turn(speaker, text="help", command=True))
+            await self.send_replies(context, [teams_cards.render(r) for r in replies])
+        else:
+            hello = Reply(
+                text=(
+                    "Hello! I'm the EOI Bot for Essex County Council's Resourced and Partnership Provision. "
+                    "I'll post ECC's announcements and updates about your school's Expression of Interest here. "
+                    "To fill in an EOI, message me directly; officers can @mention me with *help*."
+                )
+            )
+            await self.send_replies(context, [teams_cards.render(hello)])
+
+    async def send_replies(self, context: TurnContext, rendered: list[dict[str, Any]]) -> None:
+        """Send in order; a throttled or failing connector is retried a few times within the turn."""
+        for fields in rendered:
+            for attempt in range(1, REPLY_ATTEMPTS + 1):
+                try:
+                    await context.send_activity(Activity().deserialize(fields))
+                    break
+                except HttpOperationError as error:
+                    failed = send_failed(error)
+                    if failed.permanent or attempt == REPLY_ATTEMPTS:
+                        log.warning("Teams reply not sent: %s", failed.reason)
+                        return
+                    await asyncio.sleep(min(MAX_REPLY_WAIT, failed.retry_after or 0.5 * attempt))
+
+    # ------------------------------------------------------------------------------------- people
+    async def speaker(self, context: TurnContext) -> Speaker:
+        """Who is talking: Teams member information (email or UPN) matches staff to the school register."""
+        user = context.activity.from_property
+        known = self.members.get(user.id)
+        if known is None and context.activity.channel_id == PLATFORM:
+            try:
+                member = await TeamsInfo.get_member(context, user.id)
+                email = member.email or member.user_principal_name or ""
+                known = (member.name or user.name or "", email if "@" in email else "")
+                self.members[user.id] = known
+                while len(self.members) > 10_000:
+                    self.members.popitem(last=False)
+            except Exception as error:  # not found, no connector (emulator), throttled: ask again next time
+                log.info("Teams member lookup for %s failed: %s", user.id, str(error)[:200])
+        name, email = known or (user.name or "", "")
+        return Speaker(PLATFORM, user.id, display_name=name, email=email)
+
+    async def remember(self, activity: Activity) -> tuple[str, str]:
+        key, scope = _conversation_key(activity)
+        reference = _reference(activity, key, scope)
+        fingerprint = json.dumps(reference, sort_keys=True)
+        if self.known_refs.get(key) != fingerprint:
+            async with self.service.db.session() as session:
+                await conversation_refs.remember(
+                    session,
+                    platform=PLATFORM,
+                    key=key,
+                    scope=scope,
+                    reference=reference,
+                    now=self.service.clock.now(),
+                    user_id=activity.from_property.id if scope == "personal" else "",
+                )
+                await session.commit()
+            self.known_refs[key] = fingerprint
+        return key, scope
+
+
+# ----------------------------------------------------------------------------------------------- sending
+class TeamsSender:
+    """bot.delivery.Sender for Teams: proactive messages through stored conversation references, so they
+    work after a restart from the database alone."""
+
+    platform = PLATFORM
+    min_interval = 0.15  # Teams allows about 7 messages a second per conversation
+
+    def __init__(self, channel: TeamsChannel) -> None:
+        self.channel = channel
+
+    async def _reachable(self, session: AsyncSession, key: str) -> bool:
+        return await conversation_refs.find(session, platform=PLATFORM, key=key) is not None
+
+    async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
+        found = []
+        channel = (school.teams_channel_id or "").split(";")[0].strip()
+        if channel and await self._reachable(session, channel):
+            found.append(f"{PLATFORM}:{channel}")
+        for person in await people.staff_of(session, school.urn):
+            if person.platform == PLATFORM and await self._reachable(session, person.user_id):
+                found.append(f"{PLATFORM}:{person.user_id}")
+        return found
+
+    async def officer_destinations(self, session: AsyncSession) -> list[str]:
+        return [
+            f"{PLATFORM}:{person.user_id}"
+            for person in await people.officers(session)
+            if person.platform == PLATFORM and await self._reachable(session, person.user_id)
+        ]
+
+    async def send(self, destination: str, reply: Reply) -> None:
+        platform, _, key = destination.partition(":")
+        if platform != PLATFORM or not key:
+            raise SendFailed(f"not a Teams destination: {destination}", permanent=True)
+        async with self.channel.service.db.session() as session:
+            stored = await conversation_refs.find(session, platform=PLATFORM, key=key)
+            reference_json = dict(stored.reference) if stored else None
+        if reference_json is None:
+            raise SendFailed(f"no stored Teams conversation for {key}", permanent=True)
+        reference = ConversationReference().deserialize(reference_json)
+        fields = teams_cards.render(reply)
+
+        async def post(context: TurnContext) -> None:
+            context.activity.id = None  # a new message, not a reply to the continuation event
+            await context.send_activity(Activity().deserialize(fields))
+
+        try:
+            await self.channel.adapter.continue_conversation(reference, post, bot_app_id=self.channel.app_id)
+        except HttpOperationError as error:
+            raise send_failed(error) from error
+        except SendFailed:
+            raise
+        except Exception as error:  # connection refused, timeouts, token endpoint down: try again later
+            raise SendFailed(f"Teams send failed: {type(error).__name__}: {str(error)[:200]}") from error
+
+
+TEAMS = web.AppKey("teams", TeamsChannel)
+
+
+def attach_teams(app: web.Application, service: Service) -> TeamsChannel:
+    """Serve Teams at POST /api/messages and register its sender for proactive messages."""
+    channel = TeamsChannel(service)
+    app[TEAMS] = channel
+    app.router.add_post("/api/messages", channel.handle)
+    service.senders.append(channel.sender)
+    return channel

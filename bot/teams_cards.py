@@ -1,0 +1,240 @@
+"""Neutral replies as Teams messages: markdown text, or an Adaptive Card (schema 1.4) when there is
+something to press or fill in. Plain dicts only (no botbuilder here): bot.teams_adapter turns them into
+activities, and tests read them as Teams would show them.
+
+What a card sends back (an Action.Submit's `data`, merged by Teams with the card's input values):
+  {"eoi_action": "<Choice.action>"}                      a button
+  {"eoi_pick": 1, "eoi_choice": "<Choice.action>"}       a long list of options shown as a drop-down
+  {"eoi_multi": "<question id>", "eoi_values": "A,B"}     several options ticked, then Done
+  {"eoi_form": "<Form.command>", "eoi_form_def": {...}, "f_<field>": "..."}   a form (schedule, decide...)
+bot.teams_adapter.turn_for_value reads these back into neutral turns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from typing import Any
+
+from dialogs.replies import Choice, Form, FormField, Reply, parse_action
+
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.4"
+# Teams refuses a message over about 100 KB (413); stay far below it.
+MAX_CARD_BYTES = 40_000
+# More options than this become a drop-down instead of a row of buttons (Teams shows few buttons well).
+MAX_BUTTONS = 6
+FIELD_PREFIX = "f_"
+STYLES = {"primary": "positive", "danger": "destructive"}
+
+_BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*?\S)?)\*(?![\w*])")
+_CODE = re.compile(r"`([^`\n]+)`")
+_NEWLINE = re.compile(r"(?<!\n)\n(?!\n)")
+
+
+def markdown(text: str, *, card: bool = False) -> str:
+    """Slack-style *bold* becomes **bold**; _italic_ is the same in Teams. Cards have no `code`."""
+    text = _BOLD.sub(r"**\1**", text or "")
+    if card:
+        text = _CODE.sub(r"\1", text)
+    # Teams drops a single line break in markdown; a blank line keeps it.
+    return _NEWLINE.sub("\n\n", text)
+
+
+def _text_block(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": markdown(text, card=True), "wrap": True, **extra}
+
+
+def _title(label: str) -> str:
+    return label if len(label) <= 60 else label[:59].rstrip() + "…"
+
+
+def _submit(title: str, data: dict[str, Any], style: str = "") -> dict[str, Any]:
+    action: dict[str, Any] = {"type": "Action.Submit", "title": _title(title), "data": data}
+    if style in STYLES:
+        action["style"] = STYLES[style]
+    return action
+
+
+def choice_action(choice: Choice) -> dict[str, Any]:
+    """A button; a choice that needs input (schedule, decide...) opens its form inside the card."""
+    if choice.form is not None:
+        return {"type": "Action.ShowCard", "title": _title(choice.label), "card": form_card(choice.form)}
+    return _submit(choice.label, {"eoi_action": choice.action}, choice.style)
+
+
+def form_card(form: Form, values: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    """The form's inputs; with `values` and `errors`, filled in as submitted and each problem in red under its
+    field."""
+    values, errors = values or {}, errors or {}
+    body: list[dict[str, Any]] = [_text_block(form.title, weight="Bolder")]
+    for f in form.fields:
+        body.append(_input(f, values.get(f.name, "")))
+        if f.name in errors:
+            body.append(_text_block(errors[f.name], color="Attention", spacing="None", size="Small"))
+    for name, problem in errors.items():
+        if name not in {f.name for f in form.fields}:
+            body.append(_text_block(problem, color="Attention"))
+    # JSON round trip: the dataclass holds tuples, and the card must be plain JSON.
+    data = {"eoi_form": form.command, "eoi_form_def": json.loads(json.dumps(asdict(form)))}
+    return {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA,
+        "version": VERSION,
+        "body": body,
+        "actions": [_submit(form.submit_label, data, "primary")],
+    }
+
+
+def _input(f: FormField, value: str) -> dict[str, Any]:
+    element: dict[str, Any] = {"id": FIELD_PREFIX + f.name, "label": f.label + ("" if f.optional else " *")}
+    if f.options:
+        element.update(
+            type="Input.ChoiceSet",
+            style="compact",
+            choices=[{"title": o.capitalize(), "value": o} for o in f.options],
+        )
+    else:
+        element.update(type="Input.Text", isMultiline=f.multiline, maxLength=2000)
+        if f.placeholder:
+            element["placeholder"] = f.placeholder
+    if value:
+        element["value"] = value
+    if not f.optional:
+        element.update(isRequired=True, errorMessage=f"{f.label} is needed.")
+    return element
+
+
+def form_from_data(data: Any) -> Form | None:
+    """The Form a submitted card carried, or None if it isn't one we made."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        fields = tuple(FormField(**{**f, "options": tuple(f.get("options") or ())}) for f in data.get("fields") or ())
+        return Form(
+            title=str(data["title"]),
+            fields=fields,
+            command=str(data["command"]),
+            submit_label=str(data.get("submit_label") or "Submit"),
+        )
+    except (KeyError, TypeError):
+        return None
+
+
+def _multi_elements(reply: Reply) -> tuple[list[dict[str, Any]], list[Choice]]:
+    """A multiple-choice question: one checkbox list plus Done; the remaining choices stay buttons."""
+    options, others = [], []
+    for choice in reply.choices:
+        kind, parts = parse_action(choice.action)
+        if kind == "a" and len(parts) >= 2 and parts[0] == reply.question_id and parts[1] != "none":
+            options.append({"title": choice.label, "value": parts[1]})
+        else:
+            others.append(choice)
+    checks: dict[str, Any] = {
+        "type": "Input.ChoiceSet",
+        "id": "eoi_values",
+        "isMultiSelect": True,
+        "style": "expanded",
+        "choices": options,
+    }
+    if reply.selected:
+        checks["value"] = ",".join(reply.selected)
+    done = _submit("Done", {"eoi_multi": reply.question_id}, "primary")
+    return [checks, {"type": "ActionSet", "actions": [done]}], others
+
+
+def _fact_rows(reply: Reply) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    plain = [f for f in reply.facts if f.change is None]
+    if plain and len(plain) == len(reply.facts):
+        return [
+            {
+                "type": "FactSet",
+                "facts": [{"title": f.label, "value": markdown(f.value, card=True)} for f in reply.facts],
+            }
+        ]
+    for fact in reply.facts:
+        items: list[dict[str, Any]] = [
+            _text_block(fact.label, weight="Bolder", spacing="Small"),
+            _text_block(fact.value, spacing="None", isSubtle=True),
+        ]
+        column: list[dict[str, Any]] = [{"type": "Column", "width": "stretch", "items": items}]
+        if fact.change is not None:
+            column.append(
+                {
+                    "type": "Column",
+                    "width": "auto",
+                    "verticalContentAlignment": "Center",
+                    "items": [{"type": "ActionSet", "actions": [choice_action(fact.change)]}],
+                }
+            )
+        rows.append({"type": "ColumnSet", "separator": True, "columns": column})
+    return rows
+
+
+def reply_card(reply: Reply) -> dict[str, Any]:
+    body: list[dict[str, Any]] = []
+    if reply.title:
+        body.append(_text_block(reply.title, weight="Bolder", size="Medium"))
+    if reply.text:
+        body.append(_text_block(reply.text, color="Attention" if reply.kind == "error" else "Default"))
+    body.extend(_fact_rows(reply))
+    choices = list(reply.choices)
+    if reply.multi:
+        elements, choices = _multi_elements(reply)
+        body.extend(elements)
+    actions: list[dict[str, Any]]
+    if len(choices) > MAX_BUTTONS and not any(c.form for c in choices):
+        body.append(
+            {
+                "type": "Input.ChoiceSet",
+                "id": "eoi_choice",
+                "style": "compact",
+                "placeholder": "Choose…",
+                "choices": [{"title": c.label, "value": c.action} for c in choices],
+            }
+        )
+        actions = [_submit("Choose", {"eoi_pick": 1}, "primary")]
+    else:
+        actions = [choice_action(c) for c in choices]
+    card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def needs_card(reply: Reply) -> bool:
+    return bool(reply.choices or reply.facts or reply.multi or reply.title)
+
+
+def attachment(card: dict[str, Any]) -> dict[str, Any]:
+    return {"contentType": CARD_TYPE, "content": card}
+
+
+def render(reply: Reply) -> dict[str, Any]:
+    """The activity fields (text, attachments) for one reply."""
+    if reply.file:
+        name, content = reply.file
+        clipped = content if len(content) <= 20_000 else content[:20_000] + "\n…"
+        text = markdown(reply.text) + f"\n\n**{name}**\n\n```\n{clipped}\n```"
+        return {"type": "message", "text": text, "textFormat": "markdown"}
+    if not needs_card(reply):
+        return {"type": "message", "text": markdown(reply.text), "textFormat": "markdown"}
+    card = reply_card(reply)
+    if len(json.dumps(card)) > MAX_CARD_BYTES:
+        # Too big to send safely: the text, the facts as lines, and only the reply's own buttons.
+        lines = [reply.title, reply.text, *(f"{f.label}: {f.value}" for f in reply.facts)]
+        card = reply_card(Reply(text="\n".join(x for x in lines if x)[:20_000], choices=reply.choices[:MAX_BUTTONS]))
+    # `text` too, so notifications and screen readers have something to say.
+    summary = reply.title or reply.text.split("\n", 1)[0]
+    return {"type": "message", "summary": markdown(summary)[:200], "attachments": [attachment(card)]}
+
+
+def render_form_errors(form: Form, values: dict[str, str], reply: Reply) -> dict[str, Any]:
+    """A refused form submit: the same form again, as it was filled in, each problem under its field."""
+    card = form_card(form, values, reply.field_errors)
+    if not any(reply.text.startswith(problem) for problem in reply.field_errors.values()):
+        card["body"].insert(1, _text_block(reply.text, color="Attention"))
+    return {"type": "message", "summary": markdown(reply.text)[:200], "attachments": [attachment(card)]}

@@ -1,0 +1,199 @@
+"""Replies become Block Kit within Slack's limits, forms become modals, and Slack's failures become the
+dispatcher's SendFailed; the Slack sender finds a school's channel and staff."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot import slack_blocks as kit
+from bot.service import Service
+from bot.slack_adapter import SlackSender
+from dialogs.officer_commands import schedule_form
+from dialogs.replies import Choice, Fact, Form, FormField, Reply
+from storage import people
+from storage.models import School
+from tests.fakes.slack_web_api import FakeSlackWebApi
+
+
+def sections(blocks: list[dict]) -> list[str]:
+    return [b["text"]["text"] for b in blocks if b["type"] == "section"]
+
+
+def buttons(blocks: list[dict]) -> list[dict]:
+    found = []
+    for b in blocks:
+        found += [b["accessory"]] if "accessory" in b else [e for e in b.get("elements", []) if e["type"] == "button"]
+    return found
+
+
+def test_long_text_is_split_into_sections_under_3000_characters() -> None:
+    text = "\n".join(f"Line {n}: " + "x" * 180 for n in range(60))
+    fallback, blocks = kit.render(Reply(text=text + "\n" + "y" * 7000))
+    assert all(len(s) < 3000 for s in sections(blocks))
+    assert "".join(sections(blocks)).replace("\n", "") == (text + "y" * 7000).replace("\n", "")
+    assert len(fallback) <= 3000
+
+
+def test_many_choices_fill_actions_blocks_of_at_most_25_with_short_labels() -> None:
+    choices = [Choice(f"Option {n} " + "with a very long label " * 5, f"a|q|{n}") for n in range(30)]
+    _, blocks = kit.render(Reply(text="Pick", choices=choices))
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert [len(a["elements"]) for a in actions] == [25, 5]
+    assert all(len(b["text"]["text"]) <= 75 for b in buttons(blocks))
+    assert [b["value"] for b in buttons(blocks)] == [f"a|q|{n}" for n in range(30)]
+    assert len({b["action_id"] for b in buttons(blocks)}) == 30  # unique within the message
+
+
+def test_a_huge_list_never_exceeds_50_blocks() -> None:
+    facts = [
+        Fact(f"EOI-2627A-{n:03d}", "School " * 20, Choice("Show", f"cmd|show EOI-2627A-{n:03d}")) for n in range(80)
+    ]
+    reply = Reply(text="80 EOIs", title="EOIs", facts=facts, choices=[Choice("Next page", "cmd|list page 2")])
+    _, blocks = kit.render(reply)
+    assert len(blocks) <= 50
+    assert all(len(s) < 3000 for s in sections(blocks))
+    assert any(b["value"] == "cmd|list page 2" for b in buttons(blocks))
+    assert any(b["value"] == "cmd|show EOI-2627A-079" for b in buttons(blocks))
+
+
+def test_review_has_a_change_button_beside_each_answer_and_submit() -> None:
+    facts = [Fact("Places", "12", Choice("Change Places", "change|places")), Fact("Vision", "Every child belongs")]
+    reply = Reply(
+        text="Here is everything",
+        kind="review",
+        title="School: EOI-1",
+        facts=facts,
+        choices=[Choice("Submit", "submit", style="primary")],
+    )
+    _, blocks = kit.render(reply)
+    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "School: EOI-1"}}
+    places = next(b for b in blocks if b.get("text", {}).get("text") == "*Places*: 12")
+    assert places["accessory"]["value"] == "change|places"
+    (submit,) = [b for b in buttons(blocks) if b["value"] == "submit"]
+    assert submit["style"] == "primary" and blocks[-1]["elements"] == [submit]
+
+
+def test_multiple_choice_becomes_checkbox_groups_of_ten_and_done() -> None:
+    codes = [f"N{n}" for n in range(12)]
+    choices = [Choice(f"{c}: need", f"a|needs|{c}") for c in codes] + [Choice("None", "a|needs|none")]
+    reply = Reply(
+        text="Which?", kind="question", question_id="needs", choices=choices, multi=True, selected=["N1", "N11"]
+    )
+    _, blocks = kit.render(reply)
+    groups = [e for b in blocks for e in b.get("elements", []) if e["type"] == "checkboxes"]
+    assert [len(g["options"]) for g in groups] == [10, 2]
+    assert [o["value"] for g in groups for o in g.get("initial_options", [])] == ["N1", "N11"]
+    assert [b["value"] for b in buttons(blocks)] == ["a|needs|", "a|needs|none"]  # Done, then None
+    state = {
+        "multi_0": {"eoi_multi_0": {"type": "checkboxes", "selected_options": [{"value": "N2"}]}},
+        "multi_1": {"eoi_multi_1": {"type": "checkboxes", "selected_options": [{"value": "N10"}]}},
+        "other": {"x": {"type": "plain_text_input", "value": "ignored"}},
+    }
+    assert kit.checked_values(state) == ["N2", "N10"]
+    assert kit.checked_values({"bad": "shape"}) == []  # type: ignore[dict-item]
+
+
+def test_a_form_button_opens_a_modal_whose_errors_land_on_fields() -> None:
+    form = schedule_form("EOI-2627A-001")
+    _, blocks = kit.render(Reply(text="x", choices=[Choice("Schedule discussion", "form|schedule|X", form=form)]))
+    button = buttons(blocks)[0]
+    assert button["action_id"].startswith(kit.FORM_BUTTON) and len(button["value"]) <= 2000
+    assert kit.form_from_json(button["value"]) == form
+    view = kit.form_view(form, {"channel": "D1"})
+    assert len(view["title"]["text"]) <= 24 and len(view["submit"]["text"]) <= 24
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["when", "duration", "place"]
+    assert json.loads(view["private_metadata"])["channel"] == "D1"
+    state = {"when": {"value": {"value": "next Tuesday at 2pm"}}, "place": {"value": {"value": "County Hall"}}}
+    assert form.command_for(kit.form_values(form, state)) == "schedule EOI-2627A-001 next Tuesday at 2pm at County Hall"
+
+
+def test_a_choice_field_becomes_a_static_select() -> None:
+    form = Form(
+        "Decision: EOI-2627A-001", (FormField("outcome", "Decision", options=("approve", "decline")),), "decide X"
+    )
+    element = kit.form_view(form, {})["blocks"][-1]["element"]
+    assert element["type"] == "static_select" and [o["value"] for o in element["options"]] == ["approve", "decline"]
+    state = {"outcome": {"value": {"type": "static_select", "selected_option": {"value": "decline"}}}}
+    assert kit.form_values(form, state) == {"outcome": "decline"}
+
+
+def test_an_export_is_shown_as_csv_code_or_says_it_is_too_large() -> None:
+    _, blocks = kit.render(Reply(text="Export of 1 EOI.", file=("eois.csv", "ref,urn\nEOI-1,114000\n")))
+    assert "```ref,urn\nEOI-1,114000```" in sections(blocks)
+    _, blocks = kit.render(Reply(text="Export", file=("eois.csv", "x" * 200_000)))
+    assert len(blocks) <= 50 and "too large" in sections(blocks)[-1]
+
+
+# ---------------------------------------------------------------------------------------- sender
+
+
+@pytest.fixture
+async def fake() -> FakeSlackWebApi:
+    async with FakeSlackWebApi() as fake:
+        yield fake
+
+
+def sender(fake: FakeSlackWebApi) -> SlackSender:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    return SlackSender(AsyncWebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[]))
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "permanent", "retry_after"),
+    [
+        (429, None, False, 7.0),
+        (500, None, False, None),
+        (503, None, False, None),
+        (200, "channel_not_found", True, None),
+        (200, "not_in_channel", True, None),
+        (200, "is_archived", True, None),
+        (200, "account_inactive", True, None),
+        (200, "invalid_blocks", True, None),
+    ],
+)
+async def test_slack_failures_become_send_failed(
+    fake: FakeSlackWebApi, status: int, error: str | None, permanent: bool, retry_after: float | None
+) -> None:
+    from bot.delivery import SendFailed
+
+    fake.fail_next("chat.postMessage", status=status, retry_after=7, error=error)
+    with pytest.raises(SendFailed) as failed:
+        await sender(fake).send("slack:C1", Reply(text="hello"))
+    assert failed.value.permanent is permanent
+    assert failed.value.retry_after == retry_after
+    assert len(fake.calls_to("chat.postMessage")) == 1  # no retry inside send
+
+
+async def test_sender_sends_once_and_refuses_other_platforms(fake: FakeSlackWebApi) -> None:
+    from bot.delivery import SendFailed
+
+    await sender(fake).send("slack:C1", Reply(text="Shortlisted", title="EOI-1: shortlisted"))
+    (call,) = fake.calls_to("chat.postMessage")
+    assert call["channel"] == "C1" and "Shortlisted" in call["text"]
+    with pytest.raises(SendFailed) as failed:
+        await sender(fake).send("msteams:19:abc", Reply(text="x"))
+    assert failed.value.permanent
+
+
+async def test_school_and_officer_destinations(service: Service, fake: FakeSlackWebApi) -> None:
+    async with service.db.session() as session:
+        school = await session.get(School, "114000")
+        assert school is not None
+        school.slack_channel_id = "C0SCHOOL"
+        for platform, user, role, urn in (
+            ("slack", "U1", people.HEADTEACHER, "114000"),
+            ("msteams", "29:x", people.HEADTEACHER, "114000"),
+            ("slack", "U2", people.HEADTEACHER, "114001"),
+            ("slack", "U9", people.OFFICER, None),
+            ("console", "o", people.OFFICER, None),
+        ):
+            await people.set_role(
+                session, actor="t", platform=platform, user_id=user, role=role, school_urn=urn, now=service.clock.now()
+            )
+        await session.flush()
+        s = sender(fake)
+        assert await s.school_destinations(session, school) == ["slack:C0SCHOOL", "slack:U1"]
+        assert await s.officer_destinations(session) == ["slack:U9"]
