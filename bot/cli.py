@@ -111,6 +111,16 @@ async def _export(service: Service, window_text: str | None, out: Path | None) -
     return 0
 
 
+async def _announce(service: Service, dry_run: bool) -> int:
+    from bot.announce import run_once
+    from bot.app import build_app
+
+    # Register the enabled channels' senders as `serve` does (nothing is served): without them every notice
+    # would be planned with no destination, and so never sent.
+    build_app(service)
+    return await run_once(service, dry_run)
+
+
 async def _chat(service: Service, role: str, user: str | None, school: str | None) -> int:
     from bot.console import open_console
 
@@ -140,9 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             return asyncio.run(_with_service(_export, args.window, args.out))
         if args.command == "announce":
-            from bot.announce import run_once
-
-            return asyncio.run(_with_service(run_once, args.dry_run))
+            return asyncio.run(_with_service(_announce, args.dry_run))
     except ValueError as error:  # a bad environment variable, e.g. EOI_NOW or EOI_OFFICERS
         print(f"eoi-bot: {error}", file=sys.stderr)
         return 2

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,9 +55,23 @@ class Sender(Protocol):
         """Direct messages to every officer known on this platform."""
         ...
 
-    async def send(self, destination: str, reply: Reply) -> None:
-        """Send once; raise SendFailed on failure. Do not retry inside: the dispatcher decides."""
+    async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
+        """Send once; raise SendFailed on failure. Do not retry inside: the dispatcher decides. `key` names
+        the delivery; a sender that can attach it to the message can later answer `already_sent`."""
         ...
+
+
+async def _went_already(sender: Sender, item: Claimed) -> bool:
+    """After a crash mid-send, ask the platform whether the message went (senders that can tell implement
+    `already_sent(destination, key) -> bool | None`); otherwise it is sent again."""
+    check = getattr(sender, "already_sent", None)
+    if check is None:
+        return False
+    try:
+        return bool(await check(item.destination, item.key))
+    except Exception:
+        log.warning("could not check whether %s was already sent", item.key, exc_info=True)
+        return False
 
 
 @dataclass
@@ -84,6 +97,7 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     school_urn: str | None
+    reclaimed: bool = False  # a claim left by a process that stopped mid-send
 
 
 async def record_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -112,7 +126,7 @@ class Dispatcher:
         max_attempts: int = 5,
         backoff: float = 1.0,
         max_wait: float = 60.0,
-        stale_after: timedelta = timedelta(minutes=2),
+        stale_after: timedelta = timedelta(seconds=60),
         concurrency: int = 32,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -186,55 +200,74 @@ class Dispatcher:
             await session.commit()
         return planned
 
-    async def _claim(self, limit: int) -> list[Claimed]:
+    def _due(self, now: datetime) -> ColumnElement[bool]:
+        return or_(
+            and_(
+                Delivery.status == "pending", or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
+            ),
+            # Claimed by a process that died mid-send: take it over (after checking whether it went).
+            and_(Delivery.status == "sending", Delivery.claimed_at <= now - self.stale_after),
+        )
+
+    async def _due_destinations(self) -> list[str]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Delivery.destination)
+                .where(self._due(self.clock.now()))
+                .distinct()
+                .order_by(Delivery.destination)
+            )
+            return list(rows)
+
+    async def _claim_next(self, destination: str) -> Claimed | None:
+        """Claim one delivery right before sending it, so a claim is only ever as old as one send: a
+        second replica skips it (SKIP LOCKED), and one left by a crash is soon seen as stale."""
         now = self.clock.now()
         async with self.db.session() as session:
-            due = or_(
-                and_(
-                    Delivery.status == "pending",
-                    or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-                ),
-                # A claim by a process that died mid-send: take it over.
-                and_(Delivery.status == "sending", Delivery.claimed_at <= now - self.stale_after),
+            row = await session.scalar(
+                select(Delivery)
+                .where(Delivery.destination == destination, self._due(now))
+                .order_by(Delivery.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
             )
-            rows = list(
-                await session.scalars(
-                    select(Delivery).where(due).order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)
-                )
+            if row is None:
+                return None
+            reclaimed = row.status == "sending"
+            row.status, row.claimed_at = "sending", now
+            claimed = Claimed(
+                row.id, row.key, row.kind, row.destination, row.payload, row.attempts, row.school_urn, reclaimed
             )
-            claimed = []
-            for row in rows:
-                row.status, row.claimed_at = "sending", now
-                claimed.append(
-                    Claimed(row.id, row.key, row.kind, row.destination, row.payload, row.attempts, row.school_urn)
-                )
             await session.commit()
             return claimed
 
-    async def run_due(self, *, limit: int = 2000) -> DispatchStats:
+    async def run_due(self) -> DispatchStats:
         """Send everything due now; returns what happened. Safe to run in several processes at once."""
         total = DispatchStats()
-        while True:
-            claimed = await self._claim(limit)
-            if not claimed:
-                return total
-            by_destination: dict[str, list[Claimed]] = defaultdict(list)
-            for item in claimed:
-                by_destination[item.destination].append(item)
+        while destinations := await self._due_destinations():
             gate = asyncio.Semaphore(self.concurrency)
-            results = await asyncio.gather(*(self._send_all(items, gate) for items in by_destination.values()))
+            results = await asyncio.gather(*(self._drain(d, gate) for d in destinations))
+            progress = 0
             for stats in results:
                 total.add(stats)
-            if len(claimed) < limit:
-                return total
+                progress += stats.sent + stats.failed
+            if not progress:  # everything left is claimed by another replica
+                break
+        return total
 
-    async def _send_all(self, items: list[Claimed], gate: asyncio.Semaphore) -> DispatchStats:
+    async def _drain(self, destination: str, gate: asyncio.Semaphore) -> DispatchStats:
         stats = DispatchStats()
-        sender = self.sender_for(items[0].destination)
+        sender = self.sender_for(destination)
         async with gate:
-            for n, item in enumerate(items):
-                if n and sender:
+            first = True
+            while item := await self._claim_next(destination):
+                if not first and sender:
                     await self.sleep(sender.min_interval)
+                first = False
+                if item.reclaimed and sender and await _went_already(sender, item):
+                    await self._finish(item, "sent", item.attempts, "found already delivered after a restart")
+                    stats.sent += 1
+                    continue
                 await self._send_one(sender, item, stats)
         return stats
 
@@ -245,7 +278,7 @@ class Dispatcher:
             try:
                 if sender is None:
                     raise SendFailed(f"no {item.destination.split(':', 1)[0]} sender is enabled", permanent=True)
-                await sender.send(item.destination, Reply.from_dict(item.payload))
+                await sender.send(item.destination, Reply.from_dict(item.payload), key=item.key)
             except SendFailed as failure:
                 if failure.permanent or attempts >= self.max_attempts:
                     await self._finish(item, "failed", attempts, failure.reason)
@@ -255,7 +288,7 @@ class Dispatcher:
                 wait = min(wait, self.max_wait)
                 stats.retries += 1
                 stats.waited += wait
-                await self._note_attempt(item, attempts, failure.reason)
+                await self._note_attempt(item, attempts, failure.reason, wait)
                 await self.sleep(wait)
                 continue
             except Exception as error:  # a bug or a network error in a sender must not stop the fan-out
@@ -271,12 +304,15 @@ class Dispatcher:
             stats.sent += 1
             return
 
-    async def _note_attempt(self, item: Claimed, attempts: int, reason: str) -> None:
+    async def _note_attempt(self, item: Claimed, attempts: int, reason: str, wait: float) -> None:
+        # The claim stays fresh for as long as we wait, so nobody takes it over meanwhile.
         async with self.db.session() as session:
             await session.execute(
                 update(Delivery)
                 .where(Delivery.id == item.id)
-                .values(attempts=attempts, last_error=reason[:2000], claimed_at=self.clock.now())
+                .values(
+                    attempts=attempts, last_error=reason[:2000], claimed_at=self.clock.now() + timedelta(seconds=wait)
+                )
             )
             await session.commit()
 

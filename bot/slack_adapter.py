@@ -109,6 +109,9 @@ def send_failure(error: Exception) -> SendFailed:
     return SendFailed(f"{type(error).__name__}: {error}")
 
 
+DELIVERY_EVENT = "eoi_delivery"
+
+
 class SlackSender:
     """bot.delivery.Sender for Slack: schools hear in their channel and in their staff's DMs."""
 
@@ -126,7 +129,7 @@ class SlackSender:
     async def officer_destinations(self, session: AsyncSession) -> list[str]:
         return [f"slack:{p.user_id}" for p in await people.officers(session) if p.platform == PLATFORM]
 
-    async def send(self, destination: str, reply: Reply) -> None:
+    async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
         platform, _, channel = destination.partition(":")
         if platform != PLATFORM or not channel:
             raise SendFailed(f"not a Slack destination: {destination}", permanent=True)
@@ -135,9 +138,25 @@ class SlackSender:
         except ValueError as error:
             raise SendFailed(f"cannot render for Slack: {error}", permanent=True) from error
         try:
-            await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            # The delivery key rides along as message metadata, so that after a crash mid-send
+            # already_sent() can tell whether this message went.
+            metadata = {"event_type": DELIVERY_EVENT, "event_payload": {"key": key}} if key else None
+            await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata)
         except Exception as error:
             raise send_failure(error) from error
+
+    async def already_sent(self, destination: str, key: str) -> bool | None:
+        """Whether a message with this delivery key is in the channel's recent history. Only channels
+        can be asked (channels:history, groups:history); for a DM (a user id) we can't tell: None."""
+        channel = destination.partition(":")[2]
+        if channel[:1] not in ("C", "G"):
+            return None
+        response = await self.client.conversations_history(channel=channel, limit=200, include_all_metadata=True)
+        for message in response.get("messages", []):
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return True
+        return False
 
 
 @dataclass(frozen=True)

@@ -336,6 +336,7 @@ class TeamsChannel:
             replies = replies[1:]
         rendered.extend(teams_cards.render(r) for r in replies)
         await self.send_replies(context, rendered)
+        self.service.dispatcher.kick()  # a turn may have queued a message for a school or the officers
 
     async def _on_conversation_update(self, context: TurnContext) -> None:
         activity = context.activity
@@ -443,15 +444,17 @@ class TeamsSender:
             if person.platform == PLATFORM and await self._reachable(session, person.user_id)
         ]
 
-    async def send(self, destination: str, reply: Reply) -> None:
-        platform, _, key = destination.partition(":")
-        if platform != PLATFORM or not key:
+    async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
+        """`key` (the delivery's name) is not used: the Bot Connector cannot be asked later whether a message
+        went, so there is no `already_sent` for Teams and a send interrupted by a crash may be repeated."""
+        platform, _, ref_key = destination.partition(":")
+        if platform != PLATFORM or not ref_key:
             raise SendFailed(f"not a Teams destination: {destination}", permanent=True)
         async with self.channel.service.db.session() as session:
-            stored = await conversation_refs.find(session, platform=PLATFORM, key=key)
+            stored = await conversation_refs.find(session, platform=PLATFORM, key=ref_key)
             reference_json = dict(stored.reference) if stored else None
         if reference_json is None:
-            raise SendFailed(f"no stored Teams conversation for {key}", permanent=True)
+            raise SendFailed(f"no stored Teams conversation for {ref_key}", permanent=True)
         reference = ConversationReference().deserialize(reference_json)
         fields = teams_cards.render(reply)
 

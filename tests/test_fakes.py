@@ -248,3 +248,24 @@ async def test_connector_works_with_botframework_client(connector: FakeBotConnec
     assert activities[0]["reply_to_id"] == msg["id"] and activities[0]["activity_id"] == reply_id
     assert activities[1]["conversation_id"] == new_conv and activities[1]["text"] == "proactive"
     assert connector.texts() == ["hi back", "proactive"]
+
+
+@pytest.mark.asyncio
+async def test_listeners_hear_each_answered_call_and_delivered_activity(
+    slack: FakeSlackWebApi, connector: FakeBotConnector
+) -> None:
+    heard: list[tuple[str, int]] = []
+    slack.listeners.append(lambda call: heard.append((call.method, call.status)))
+    slack.fail_next("chat.postMessage", status=429)
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+    with pytest.raises(SlackApiError):
+        await client.chat_postMessage(channel="C1", text="first")
+    await client.chat_postMessage(channel="C1", text="second")
+    assert heard == [("chat.postMessage", 429), ("chat.postMessage", 200)]
+
+    delivered: list[str] = []
+    connector.listeners.append(lambda activity: delivered.append(activity["text"]))
+    url = f"{connector.service_url}v3/conversations/a%3A1abc/activities/1700"
+    async with aiohttp.ClientSession() as session, session.post(url, json={"type": "message", "text": "hi"}) as resp:
+        assert resp.status == 200
+    assert delivered == ["hi"]

@@ -27,6 +27,8 @@ COMMANDS = ["help", "start", "status", "list", "show", "shortlist", "schedule", 
 SLACK_BOT_SCOPES = {
     "commands",
     "chat:write",
+    "channels:history",
+    "groups:history",
     "im:history",
     "users:read",
     "users:read.email",

@@ -62,7 +62,9 @@ async def test_a_crash_in_the_middle_of_a_fan_out_neither_skips_nor_repeats_a_sc
     dying.crash_after(7)  # the process "dies" at the eighth send and sends nothing more
     with pytest.raises(SimulatedCrash):
         await _announce(service, dying, dispatcher=Dispatcher(service.db, service.clock, [dying], concurrency=1))
-    await asyncio.sleep(0.05)  # let the dead process's other tasks hit the crash too
+    # The rest of the dead process's tasks hit the crash too; wait until every one of them has ended.
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    await asyncio.gather(*others, return_exceptions=True)
     assert len(dying.received) == 7
     restarted = RecordingSender()
     restarted.received = dying.received  # the same channels, seen from the restarted process
@@ -86,7 +88,7 @@ async def test_two_schedulers_at_once_announce_each_school_once(service, test_db
             async with db.session() as session:
                 await plan_due(session, service.clock.now())
             await dispatcher.plan_notices()
-            return await dispatcher.run_due(limit=5)
+            return await dispatcher.run_due()
 
         await asyncio.gather(run(service.db, first), run(other_db, second))
     finally:

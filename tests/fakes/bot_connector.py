@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,8 @@ class FakeBotConnector:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.service_url = ""
+        # Called with each activity as it is delivered (benchmarks wait on these instead of polling).
+        self.listeners: list[Callable[[JsonDict], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -184,6 +187,10 @@ class FakeBotConnector:
         self._rate_limit = None
 
     # ------------------------------------------------------------------ internals
+    def _notify(self, activity: JsonDict) -> None:
+        for listener in list(self.listeners):
+            listener(activity)
+
     def _new_id(self) -> str:
         return str(1_700_000_000_000 + next(self._ids))
 
@@ -264,6 +271,7 @@ class FakeBotConnector:
             }
         )
         self._log(request, 200, body)
+        self._notify(self.activities[-1])
         return web.json_response({"id": activity_id})
 
     async def _update(self, request: web.Request) -> web.Response:
@@ -292,6 +300,7 @@ class FakeBotConnector:
             }
         )
         self._log(request, 200, body)
+        self._notify(self.activities[-1])
         return web.json_response({"id": aid})
 
     async def _delete(self, request: web.Request) -> web.Response:

@@ -40,7 +40,7 @@ class RecordingSender:
     def crash_after(self, sends: int) -> None:
         self._crash_after = sends
 
-    async def send(self, destination: str, reply: Reply) -> None:
+    async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
         await asyncio.sleep(0)
         if self._failures:
             raise self._failures.pop(0)

@@ -12,6 +12,7 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -25,7 +26,8 @@ BOT_ID = "B0BOT0001"
 TEAM_ID = "T0001"
 APP_ID = "A0EOIBOT1"
 
-OAUTH_SCOPES = "chat:write,commands,im:history,users:read,users:read.email"  # manifest/slack/manifest.yaml
+# As in manifest/slack/manifest.yaml.
+OAUTH_SCOPES = "channels:history,chat:write,commands,groups:history,im:history,users:read,users:read.email"
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -76,6 +78,8 @@ class FakeSlackWebApi:
         self._ts_base = int(time.time())
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        # Called with each call once it has been answered (benchmarks wait on these instead of polling).
+        self.listeners: list[Callable[[RecordedCall], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -243,14 +247,14 @@ class FakeSlackWebApi:
         headers = dict(request.headers)
         failed = self._take_failure("response_url")
         if failed is not None:
-            self.calls.append(
-                RecordedCall("response_url", {"name": name, **body}, headers, request.method, failed.status)
-            )
+            record = RecordedCall("response_url", {"name": name, **body}, headers, request.method, failed.status)
+            self.calls.append(record)
+            self._notify(record)
             return failed
         self.responses.setdefault(name, []).append(body)
-        self.calls.append(
-            RecordedCall("response_url", {"name": name, **body}, headers, request.method, 200, {"ok": True})
-        )
+        record = RecordedCall("response_url", {"name": name, **body}, headers, request.method, 200, {"ok": True})
+        self.calls.append(record)
+        self._notify(record)
         return web.json_response({"ok": True})
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -273,12 +277,14 @@ class FakeSlackWebApi:
                 record.response = json.loads(failed.text or "{}")
             except json.JSONDecodeError:
                 record.response = {}
+            self._notify(record)
             return failed
 
         limited = self._rate_limited(method, args)
         if limited is not None:
             record.status = 429
             record.response = {"ok": False, "error": "ratelimited"}
+            self._notify(record)
             return web.json_response(record.response, status=429, headers={"Retry-After": str(limited)})
 
         handler = self._handlers().get(method)
@@ -286,9 +292,14 @@ class FakeSlackWebApi:
         return self._answer(record, body)
 
     # ------------------------------------------------------------------ internals
+    def _notify(self, record: RecordedCall) -> None:
+        for listener in list(self.listeners):
+            listener(record)
+
     def _answer(self, record: RecordedCall, body: JsonDict) -> web.Response:
         record.status = 200
         record.response = body
+        self._notify(record)
         return web.json_response(body, headers={"X-OAuth-Scopes": OAUTH_SCOPES})
 
     def _take_failure(self, method: str) -> web.Response | None:
@@ -334,6 +345,7 @@ class FakeSlackWebApi:
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": lambda a: self._view(a, "views.open"),
@@ -411,6 +423,16 @@ class FakeSlackWebApi:
         message = self._message(args, ts)
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _conversations_history(self, args: JsonDict) -> JsonDict:
+        """Newest first, like Slack; metadata only when include_all_metadata is asked for."""
+        channel = str(args.get("channel") or "")
+        found = [m for (c, _), m in self.messages.items() if c == channel]
+        found.sort(key=lambda m: m["ts"], reverse=True)
+        limit = int(args.get("limit") or 100)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found[:limit]]
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit}
 
     def _chat_post_ephemeral(self, args: JsonDict) -> JsonDict:
         problem = self._check_message(args)
