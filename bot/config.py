@@ -23,6 +23,8 @@ class Settings:
     microsoft_app_password: str = ""
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: str = "MultiTenant"
+    # How long a delivery claimed by a process may go unfinished before another takes it over (after a crash).
+    delivery_stale_seconds: float = 60.0
 
     @property
     def slack_enabled(self) -> bool:
@@ -70,4 +72,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
         microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", ""),
         microsoft_app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
+        delivery_stale_seconds=float(env.get("EOI_DELIVERY_STALE_SECONDS") or 60),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.config import Settings
 from bot.delivery import Dispatcher, Sender
@@ -32,7 +33,7 @@ async def open_service(settings: Settings, *, clock: Clock | None = None, db: Da
     db = db or Database(settings.database_url)
     await db.upgrade()
     clock = clock or Clock(settings.fixed_now)
-    dispatcher = Dispatcher(db, clock, [])
+    dispatcher = Dispatcher(db, clock, [], stale_after=timedelta(seconds=settings.delivery_stale_seconds))
     # `window preview` asks the enabled channels where each school can be reached.
     conversations = Conversations(db, clock, officers=settings.officers, reach=dispatcher.school_destinations)
     return Service(settings=settings, db=db, clock=clock, conversations=conversations, dispatcher=dispatcher)

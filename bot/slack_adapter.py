@@ -191,7 +191,10 @@ class SlackAdapter:
 
     # ------------------------------------------------------------------ HTTP
     async def handle_http(self, request: web.Request) -> web.Response:
-        body = await request.text()
+        try:
+            body = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="the body is not UTF-8")
         if body.startswith("ssl_check=1"):
             return web.Response(text="")  # Slack checking our certificate: nothing to do
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
@@ -418,7 +421,16 @@ def _well_formed(body: str, content_type: str) -> bool:
         if data.get(key) is not None and not isinstance(data[key], dict):
             return False
     actions = data.get("actions")
-    return actions is None or (isinstance(actions, list) and all(isinstance(a, dict) for a in actions))
+    if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
+        return False
+    # The fields we read from an event must have the types Slack gives them.
+    event = data.get("event") or {}
+    strings = ("type", "user", "text", "channel", "channel_type", "ts", "subtype", "bot_id")
+    if any(event.get(key) is not None and not isinstance(event[key], str) for key in strings):
+        return False
+    return all(
+        data.get(key) is None or isinstance(data[key], str) for key in ("event_id", "token", "team_id", "api_app_id")
+    )
 
 
 SLACK = web.AppKey("slack", SlackAdapter)

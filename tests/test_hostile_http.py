@@ -1,0 +1,171 @@
+"""Hostile input from outside: malformed, truncated, oversized and wrongly typed requests to both chat
+endpoints always get a 4xx, never a 5xx, and change nothing; arbitrary text never breaks a dialog; a
+crafted button naming another school's EOI is refused and audited."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from dialogs.replies import action
+from dialogs.turns import Turn
+from storage.models import EOI, AuditEntry, ConversationRef, Notice, Person, ProcessedEvent
+from tests.chat import Chat, complete_eoi, headteacher, officer
+from tests.fakes import slack_requests as sr
+from tests.slack_fixtures import SECRET, Workspace, slack_workspace
+
+TABLES = (Person, EOI, AuditEntry, Notice, ProcessedEvent, ConversationRef)
+MEGABYTE = 1024 * 1024
+
+
+@pytest.fixture
+async def ws(test_db, clock) -> AsyncIterator[Workspace]:
+    async with slack_workspace(test_db, clock) as workspace:
+        yield workspace
+
+
+async def _counts(ws: Workspace) -> dict[str, int]:
+    async with ws.service.db.session() as session:
+        return {t.__tablename__: await session.scalar(select(func.count()).select_from(t)) for t in TABLES}
+
+
+def _slack_bodies() -> list[tuple[str, str, str | None]]:
+    """(what, body, content type); each is signed correctly, so only the content is hostile."""
+    event = json.loads(sr.message_im_event_body("U0HEAD", "hello"))
+    return [
+        ("truncated JSON", sr.message_im_event_body("U0HEAD", "hi")[:40], "application/json"),
+        ("a JSON list", "[1, 2, 3]", "application/json"),
+        ("event is a string", json.dumps({**event, "event": "message"}), "application/json"),
+        ("event text is a number", json.dumps({**event, "event": {**event["event"], "text": 7}}), "application/json"),
+        ("payload is not JSON", "payload=%7Bnot-json", "application/x-www-form-urlencoded"),
+        ("payload is a number", "payload=42", "application/x-www-form-urlencoded"),
+        ("empty body", "", "application/json"),
+        ("bytes that are not UTF-8", "\udcff\udcfe", "application/json"),
+        ("oversized", json.dumps({**event, "pad": "x" * (MEGABYTE + 10)}), "application/json"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_slack_bodies())), ids=[c[0] for c in _slack_bodies()])
+async def test_hostile_slack_bodies_get_a_4xx_and_change_nothing(ws, case):
+    what, body, content_type = _slack_bodies()[case]
+    before = await _counts(ws)
+    raw = body.encode("utf-8", "surrogateescape")
+    headers = sr.signed_headers(SECRET, raw.decode("utf-8", "replace"))
+    headers["Content-Type"] = content_type or headers.get("Content-Type", "application/json")
+    response = await ws.client.post("/slack/events", data=raw, headers=headers)
+    assert 400 <= response.status < 500, (what, response.status, await response.text())
+    await ws.settle()
+    assert await _counts(ws) == before, what
+
+
+@pytest.mark.parametrize(
+    ("what", "body", "content_type"),
+    [
+        ("not JSON", b"{this is not json", "application/json"),
+        ("truncated", b'{"type": "message", "text": "hi", "from": {"id"', "application/json"),
+        ("a JSON list", b"[]", "application/json"),
+        ("type is a number", b'{"type": 3}', "application/json"),
+        (
+            "from is a string",
+            json.dumps(
+                {
+                    "type": "message",
+                    "text": "hi",
+                    "from": "me",
+                    "conversation": "x",
+                    "serviceUrl": "http://127.0.0.1:9/",
+                }
+            ).encode(),
+            "application/json",
+        ),
+        ("plain text", b"hello", "text/plain"),
+        ("oversized", json.dumps({"type": "message", "text": "x" * (MEGABYTE + 10)}).encode(), "application/json"),
+    ],
+)
+async def test_hostile_bot_framework_bodies_get_a_4xx_and_change_nothing(ws, what, body, content_type):
+    before = await _counts(ws)
+    response = await ws.client.post("/api/messages", data=body, headers={"Content-Type": content_type})
+    assert 400 <= response.status < 500, (what, response.status, await response.text())
+    assert await _counts(ws) == before, what
+
+
+async def test_unknown_routes_and_methods_are_4xx(ws):
+    assert (await ws.client.get("/slack/events")).status == 405
+    assert (await ws.client.post("/nowhere", data=b"x")).status == 404
+
+
+def _junk(rng: random.Random) -> str:
+    alphabet = "abcXYZ019 ,.;:/|*_~`<>@#&%$!?()[]{}\\\"'\n\t\u00a0²½é漢🙂\u202e\x00\x1b"
+    kind = rng.randrange(6)
+    if kind == 0:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+    if kind == 1:
+        return rng.choice(
+            ["a|", "a|places|", "change|nope", "reply|accept|", "cmd|", "|||", "form|x|y"]
+        ) + "x" * rng.randrange(3)
+    if kind == 2:
+        return "x" * rng.randrange(3000, 12000)
+    if kind == 3:
+        return rng.choice(
+            [
+                "/eoi",
+                "/eoi list page 99999999999999999999",
+                "schedule",
+                "decide EOI-1 maybe",
+                "window add",
+                "window change",
+                "link",
+                "officer add :",
+                "list page=-1",
+            ]
+        )
+    if kind == 4:
+        return rng.choice(["help", "back", "skip", "save", "review", "cancel", "submit", "start", "status"])
+    return str(rng.randrange(-10, 100))
+
+
+async def test_arbitrary_text_and_actions_never_break_a_dialog_or_a_command(service):
+    rng = random.Random(2026)
+    head = await headteacher(service)
+    desk = officer(service)
+    await head.say("start")
+    for _ in range(150):
+        for chat in (head, desk):
+            junk = _junk(rng)
+            if rng.random() < 0.3:
+                chat.replies = await service.conversations.handle(_turn(chat, action=junk))
+            else:
+                await chat.say(junk)
+            assert chat.replies, junk  # always an answer, never silence or an exception
+    # The dialog still works afterwards.
+    await head.say("save")
+    assert "Question" in await head.say("start") or "Here is everything" in head.text
+
+
+def _turn(chat: Chat, *, action: str) -> Turn:
+    return Turn(chat.speaker, action=action)
+
+
+async def test_a_crafted_button_naming_another_schools_eoi_is_refused_and_audited(service):
+    other = await headteacher(service, urn="114001", user="other")
+    text = await complete_eoi(other)
+    ref = next(word.strip("*.") for word in text.split() if word.strip("*.").startswith("EOI-"))
+    await officer(service).say(f"shortlist {ref}")
+    await officer(service).say(f"schedule {ref} 3/12 10am")
+    head = await headteacher(service)
+    for crafted in (
+        action("reply", "accept", ref),
+        action("cmd", f"shortlist {ref}"),
+        action("cmd", f"withdraw {ref}"),
+    ):
+        replies = await service.conversations.handle(_turn(head, action=crafted))
+        assert replies[0].kind == "error", crafted
+    async with service.db.session() as session:
+        refused = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "refused"))).all()
+        eoi = await session.scalar(select(EOI).where(EOI.ref == ref))
+    assert len(refused) == 3
+    assert eoi.status == "discussion scheduled"
