@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
 
 from aiohttp import web
 from sqlalchemy import text
@@ -96,6 +98,7 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
     for line in channel_summary(settings):
         print(line)
     print(f"Serving on http://{host}:{port}  (health: /healthz)")
-    print("Try the bot in a terminal: eoi-bot chat --as headteacher --school 114000  |  eoi-bot chat --as officer")
+    command = os.path.relpath(sys.argv[0]) if sys.argv[0].endswith("eoi-bot") else "eoi-bot"
+    print(f"Try the bot in a terminal: {command} chat --as headteacher --school 114000  |  {command} chat --as officer")
     web.run_app(make(), host=host, port=port, print=None)
     return 0

@@ -250,9 +250,10 @@ async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply
             unreachable.append(school)
         where = ", ".join(destinations) or "no channel: unreachable (console outbox only)"
         facts.append(Fact(f"{school.name} ({school.urn})", f"{where}\n" + "\n".join(priority_lines(needs))))
-    text = (
-        f"{len(in_scope)} schools are in scope of {window_name(window)}; {len(unreachable)} have no channel. "
-        f"Announcing opens {format_datetime(window.opens_at)}."
+    text = f"{len(in_scope)} schools are in scope of {window_name(window)}; {len(unreachable)} have no channel. " + (
+        f"It opened {format_datetime(window.opens_at)}."
+        if window.opens_at <= t.now
+        else f"Announcements go out when it opens, {format_datetime(window.opens_at)}."
     )
     return [Reply(kind="list", title=f"Preview: {window_name(window)}", text=text, facts=facts)]
 

@@ -56,9 +56,9 @@ def demo_schools_csv() -> str:
     urn = 114000
     for quadrant, districts in QUADRANTS.items():
         for district in districts:
-            for i in range(5):
+            for i, prefix in enumerate(rng.sample(PREFIXES, 5)):  # no two alike in a district
                 phase = "secondary" if i in (3, 4) else "primary"
-                name = f"{rng.choice(PREFIXES)} {'Academy' if phase == 'secondary' else 'Primary School'}, {district}"
+                name = f"{prefix} {'Academy' if phase == 'secondary' else 'Primary School'}, {district}"
                 slug = f"head{urn}"
                 writer.writerow(
                     [urn, name, phase, quadrant, district, f"Head Teacher {urn}", f"{slug}@demo-school.example", "", ""]
