@@ -39,9 +39,15 @@ TARGETS = {
 
 def plan(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"users": [1, 5], "fanout": [(110, True)], "list": {"schools": 200, "windows": 5, "rounds": 5}}
+        return {
+            "users": [1, 5],
+            "think": 0.0,
+            "fanout": [(110, True)],
+            "list": {"schools": 200, "windows": 5, "rounds": 5},
+        }
     return {
         "users": [1, 10, 50],
+        "think": 1.0,
         "fanout": [(550, False), (550, True)],
         "list": {"schools": 2000, "windows": 5, "rounds": 30},
     }
@@ -71,27 +77,32 @@ async def dialog_runs(
     users: list[int],
     log_dir: Path,
     profile: Path | None = None,
+    think: float = 0.0,
 ) -> list[dict]:
     out = []
+    runs = [(n, 0.0) for n in users] + ([(max(users), think)] if think else [])
     for name in ("slack", "teams"):
-        for n in users:
+        for n, pause in runs:
             url = await backend.fresh()
             try:
                 async with serve(base_env(url, slack_api_url=fake.base_url), log_dir=log_dir) as served:
-                    spy = profile / f"{backend.name}-{name}-{n}.txt" if profile and n == max(users) else None
+                    flat_out_max = n == max(users) and not pause
+                    spy = profile / f"{backend.name}-{name}-{n}.txt" if profile and flat_out_max else None
                     cpu = cpu_seconds(served.pid)
                     async with profiled(served.pid, spy):
-                        result = await run_load(name, served.url, n, fake, connector, target="eoi-bot")
+                        result = await run_load(name, served.url, n, fake, connector, target="eoi-bot", think=pause)
                     result.cpu_seconds = cpu_seconds(served.pid) - cpu
                     result.peak_rss_mb = served.peak_rss_mb()
+                    service_errors = served.errors()
             finally:
                 await backend.drop(url)
-            row = {"backend": backend.name, **result.to_dict()}
+            row = {"backend": backend.name, **result.to_dict(), "service_errors": service_errors}
             out.append(row)
             print(
-                f"  {backend.name:8} {name:5} N={n:<3} {row['turns_per_second']:7.1f} turns/s  "
+                f"  {backend.name:8} {name:5} N={n:<3} think {pause:g}s {row['turns_per_second']:7.1f} turns/s  "
                 f"p99 {row['latency']['p99_ms']} ms  completed {row['completed']}/{n}"
-                + (f"  errors: {row['errors'][:2]}" if row["errors"] else ""),
+                + (f"  errors: {row['errors'][:2]}" if row["errors"] else "")
+                + (f"  service errors: {service_errors[:2]}" if service_errors else ""),
                 flush=True,
             )
     return out
@@ -100,6 +111,8 @@ async def dialog_runs(
 def ratio_to_bare(rows: list[dict], bare: list[dict]) -> None:
     floor = {(b["platform"], b["concurrent_users"]): b["turns_per_second"] for b in bare}
     for row in rows:
+        if row["think_seconds"]:
+            continue
         base = floor.get((row["platform"], row["concurrent_users"]))
         row["vs_bare"] = round(row["turns_per_second"] / base, 2) if base else None
 
@@ -123,6 +136,7 @@ def report(results: dict[str, Any]) -> str:
                 r["platform"],
                 r["target"],
                 r["concurrent_users"],
+                f"{r['think_seconds']:g} s" if r.get("think_seconds") else "none",
                 f"{r['completed']}/{r['concurrent_users']}",
                 r["turns"],
                 r["turns_per_second"],
@@ -141,6 +155,7 @@ def report(results: dict[str, Any]) -> str:
                 "platform",
                 "target",
                 "N",
+                "think",
                 "EOIs done",
                 "turns",
                 "turns/s",
@@ -218,9 +233,13 @@ def targets(results: dict[str, Any]) -> list[list[Any]]:
         top = max((r["concurrent_users"] for r in dialog), default=0)
         for r in [r for r in dialog if r["concurrent_users"] == top]:
             p99 = r["latency"]["p99_ms"]
-            out.append([f"p99 turn < 100 ms at N={top} ({r['platform']})", db, p99, p99 < TARGETS["p99_turn_ms_at_50"]])
-            v = r.get("vs_bare")
-            out.append([f"throughput >= 0.5 x bare ({r['platform']}, N={top})", db, v, bool(v and v >= 0.5)])
+            how = f"think {r['think_seconds']:g} s" if r["think_seconds"] else "flat out"
+            out.append(
+                [f"p99 turn < 100 ms at N={top} ({r['platform']}, {how})", db, p99, p99 < TARGETS["p99_turn_ms_at_50"]]
+            )
+            if not r["think_seconds"]:
+                v = r.get("vs_bare")
+                out.append([f"throughput >= 0.5 x bare ({r['platform']}, N={top})", db, v, bool(v and v >= 0.5)])
         for f in [f for f in results["fanout"] if f["backend"] == db]:
             ok = f["duplicates"] == 0 and f["losses"] == 0 and (f["ratio"] is None or f["ratio"] <= 1.2)
             out.append(
@@ -280,7 +299,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await backend.prepare()
                 if "dialog" in args.only:
                     print(f"Dialog turns on {name}:", flush=True)
-                    results["dialog"] += await dialog_runs(backend, fake, connector, p["users"], work, args.profile)
+                    results["dialog"] += await dialog_runs(
+                        backend, fake, connector, p["users"], work, args.profile, p["think"]
+                    )
                 for schools, shared in p["fanout"] if "fanout" in args.only else []:
                     print(f"Fan-out on {name}: {schools} schools, {'shared' if shared else 'own'} channels", flush=True)
                     row = await run_fanout(backend, fake, work, schools=schools, shared=shared)

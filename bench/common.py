@@ -247,6 +247,16 @@ class Served:
     def peak_rss_mb(self) -> float | None:
         return peak_rss_mb(self.proc.pid)
 
+    def errors(self, limit: int = 5) -> list[str]:
+        """ERROR lines the service logged so far, each with the exception that followed it."""
+        found: list[str] = []
+        lines = self.log.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            if " ERROR " in line and len(found) < limit:
+                tail = next((x for x in lines[i + 1 : i + 80] if x and not x.startswith((" ", "Traceback"))), "")
+                found.append(f"{line[:200]} | {tail[:300]}")
+        return found
+
 
 @contextlib.asynccontextmanager
 async def serve(

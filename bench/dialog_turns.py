@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,6 +125,7 @@ class LoadResult:
     latencies: list[float]
     completed: int
     errors: list[str]
+    think: float = 0.0  # mean pause between a reply and the next message (0: flat out)
     peak_rss_mb: float | None = None
     cpu_seconds: float | None = None  # the server's CPU time during the load
 
@@ -132,6 +134,7 @@ class LoadResult:
             "platform": self.platform,
             "target": self.target,
             "concurrent_users": self.users,
+            "think_seconds": self.think,
             "completed": self.completed,
             "turns": self.turns,
             "seconds": round(self.seconds, 2),
@@ -151,8 +154,8 @@ class Load:
 
     platform = ""
 
-    def __init__(self, url: str, users: list[User], *, echo: bool) -> None:
-        self.url, self.users, self.echo = url, users, echo
+    def __init__(self, url: str, users: list[User], *, echo: bool, think: float = 0.0) -> None:
+        self.url, self.users, self.echo, self.think = url, users, echo, think
 
     # The platform fake calls this with each message the bot sent to `user`.
     def heard(self, user: User, blob: str) -> None:
@@ -172,7 +175,10 @@ class Load:
         script = iter(ECHO_SCRIPT[1:])  # the first, "start", is sent below
         text, previous = "start", ""
         loop = asyncio.get_running_loop()
-        for _ in range(MAX_TURNS):
+        pause = random.Random(user.user_id)
+        for turn in range(MAX_TURNS):
+            if self.think and turn:
+                await asyncio.sleep(self.think * pause.uniform(0.5, 1.5))  # reading and typing; not timed
             user.waiter = loop.create_future()
             started = time.perf_counter()
             await self.send(http, user, text)
@@ -217,8 +223,10 @@ class Load:
 class SlackLoad(Load):
     platform = "slack"
 
-    def __init__(self, url: str, users: list[User], fake: FakeSlackWebApi, *, echo: bool = False) -> None:
-        super().__init__(url + "/slack/events", users, echo=echo)
+    def __init__(
+        self, url: str, users: list[User], fake: FakeSlackWebApi, *, echo: bool = False, think: float = 0.0
+    ) -> None:
+        super().__init__(url + "/slack/events", users, echo=echo, think=think)
         self.fake = fake
         self.by_id = {u.user_id: u for u in users}
 
@@ -246,8 +254,10 @@ class SlackLoad(Load):
 class TeamsLoad(Load):
     platform = "teams"
 
-    def __init__(self, url: str, users: list[User], connector: FakeBotConnector, *, echo: bool = False) -> None:
-        super().__init__(url + "/api/messages", users, echo=echo)
+    def __init__(
+        self, url: str, users: list[User], connector: FakeBotConnector, *, echo: bool = False, think: float = 0.0
+    ) -> None:
+        super().__init__(url + "/api/messages", users, echo=echo, think=think)
         self.connector = connector
         self.by_conversation = {ta.personal_conversation_id(u.user_id): u for u in users}
 
@@ -299,13 +309,14 @@ async def run_load(
     *,
     target: str,
     echo: bool = False,
+    think: float = 0.0,
 ) -> LoadResult:
     users = users_for(platform, n)
     if platform == "slack":
-        load: SlackLoad | TeamsLoad = SlackLoad(url, users, fake, echo=echo)
+        load: SlackLoad | TeamsLoad = SlackLoad(url, users, fake, echo=echo, think=think)
         fake.listeners.append(load.listener)  # type: ignore[arg-type]
     else:
-        load = TeamsLoad(url, users, connector, echo=echo)
+        load = TeamsLoad(url, users, connector, echo=echo, think=think)
         connector.listeners.append(load.listener)  # type: ignore[arg-type]
     try:
         seconds, errors = await load.run()
@@ -318,4 +329,5 @@ async def run_load(
             connector.activities.clear()
             connector.requests.clear()
     latencies = [x for u in users for x in u.latencies]
-    return LoadResult(platform, target, n, len(latencies), seconds, latencies, sum(u.done for u in users), errors)
+    done = sum(u.done for u in users)
+    return LoadResult(platform, target, n, len(latencies), seconds, latencies, done, errors, think=think)

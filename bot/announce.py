@@ -159,7 +159,8 @@ async def run_once(service: Service, dry_run: bool = False) -> int:
         print(("(dry run) " if dry_run else "") + line)
     if dry_run:
         return 0
-    await service.dispatcher.plan_notices()
+    while await service.dispatcher.plan_notices():  # 500 notices a call: a whole register is several calls
+        pass
     stats = await service.dispatcher.run_due()
     print(f"Delivered {stats.sent}, failed {stats.failed}, retried {stats.retries}.")
     return 0
