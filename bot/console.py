@@ -122,28 +122,18 @@ async def open_console(service: Service, *, role: str, user: str | None, school_
                     f"No school with URN {school_urn!r} in the register; pass --school URN "
                     "(the demo register starts at 114000)."
                 )
-            user_id = user or f"head-{school.urn}"
-            await people.identify(session, platform="console", user_id=user_id)
-            await people.set_role(
-                session,
-                actor="console",
-                platform="console",
-                user_id=user_id,
-                role=people.HEADTEACHER,
-                school_urn=school.urn,
-                now=service.clock.now(),
-            )
+            user_id, role = user or f"head-{school.urn}", people.HEADTEACHER
         else:
-            user_id = user or "officer"
             # Whoever runs the console on the server already holds the database: they act as an officer.
-            await people.set_role(
-                session,
-                actor="console",
-                platform="console",
-                user_id=user_id,
-                role=people.OFFICER,
-                school_urn=None,
-                now=service.clock.now(),
-            )
+            user_id, role, school = user or "officer", people.OFFICER, None
+        await people.set_role(
+            session,
+            actor="console",
+            platform="console",
+            user_id=user_id,
+            role=role,
+            school_urn=school.urn if school else None,
+            now=service.clock.now(),
+        )
         await session.commit()
     return Console(service, Speaker("console", user_id), school=school, out=sys.stdout)

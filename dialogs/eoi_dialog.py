@@ -212,8 +212,7 @@ async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     if pending == "cancel":
         if word in ("yes", "y", "1", "yes, delete the draft"):
             return await _cancel(t, eoi)
-        t.person.pending = {"dialog": "eoi"}
-        return [say("Good: nothing was deleted."), await _resume(t, eoi)]
+        return await _keep_going(t, eoi)
     controls = {
         "help": _help,
         "back": _back,
