@@ -177,8 +177,10 @@ class Load:
         loop = asyncio.get_running_loop()
         pause = random.Random(user.user_id)
         for turn in range(MAX_TURNS):
-            if self.think and turn:
-                await asyncio.sleep(self.think * pause.uniform(0.5, 1.5))  # reading and typing; not timed
+            if self.think:
+                # Reading and typing, not timed. Before the first turn too: people don't all arrive in the
+                # same millisecond, so paced users start spread over about one think time.
+                await asyncio.sleep(self.think * (pause.uniform(0, 1.5) if turn == 0 else pause.uniform(0.5, 1.5)))
             user.waiter = loop.create_future()
             started = time.perf_counter()
             await self.send(http, user, text)

@@ -6,7 +6,7 @@ confirmation), and is committed after every turn, so the dialog resumes exactly 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,8 @@ class EoiTurn:
     school: School
     now: datetime
     questions: QuestionSet
+    # The answer context depends only on the school, the window and the day: work it out once a turn.
+    contexts: dict[int | None, AnswerContext] = field(default_factory=dict)
 
     @property
     def actor(self) -> str:
@@ -41,6 +43,12 @@ class EoiTurn:
 
 
 async def answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
+    if eoi.window_id not in t.contexts:
+        t.contexts[eoi.window_id] = await _answer_context(t, eoi)
+    return t.contexts[eoi.window_id]
+
+
+async def _answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
     window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
     options: list[tuple[str, str]] = []
     if window:

@@ -37,6 +37,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, **engine_args)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -56,6 +57,8 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # We issue BEGIN ourselves (below), so the driver must not open transactions of its own.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the web service and a console (or cron `announce`) share the file; busy_timeout waits
     # for a writer instead of failing at once.
@@ -63,3 +66,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    """Take the write lock at the start of every transaction. A deferred transaction that reads and then
+    writes can't wait for a concurrent writer (SQLite answers "database is locked" at once, to avoid a
+    deadlock); an immediate one waits its turn under busy_timeout. Writers queue instead of failing."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
