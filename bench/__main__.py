@@ -179,8 +179,10 @@ def report(results: dict[str, Any]) -> str:
                 "channels",
                 "max/channel",
                 "seconds",
+                "sending s",
                 "bound s",
                 "ratio",
+                "sending/bound",
                 "duplicates",
                 "losses",
                 "429s",
@@ -194,8 +196,10 @@ def report(results: dict[str, Any]) -> str:
                     f["channels"],
                     f["max_per_channel"],
                     f["seconds"],
+                    f["send_span_seconds"],
                     f["bound_seconds"],
                     f["ratio"],
+                    f.get("span_ratio"),
                     f["duplicates"],
                     f["losses"],
                     f["refused_429"],
@@ -241,12 +245,13 @@ def targets(results: dict[str, Any]) -> list[list[Any]]:
                 v = r.get("vs_bare")
                 out.append([f"throughput >= 0.5 x bare ({r['platform']}, N={top})", db, v, bool(v and v >= 0.5)])
         for f in [f for f in results["fanout"] if f["backend"] == db]:
-            ok = f["duplicates"] == 0 and f["losses"] == 0 and (f["ratio"] is None or f["ratio"] <= 1.2)
+            # The fan-out itself, first message to last; process start-up is in "seconds" and "ratio".
+            ok = f["duplicates"] == 0 and f["losses"] == 0 and (f["span_ratio"] is None or f["span_ratio"] <= 1.2)
             out.append(
                 [
                     f"fan-out <= 1.2 x bound, 0 dup, 0 lost ({f['variant']})",
                     db,
-                    f"{f['seconds']} s / {f['bound_seconds']} s, {f['duplicates']} dup, {f['losses']} lost",
+                    f"{f['send_span_seconds']} s / {f['bound_seconds']} s, {f['duplicates']} dup, {f['losses']} lost",
                     ok,
                 ]
             )

@@ -166,6 +166,7 @@ async def run_fanout(
             "send_span_seconds": round(span, 2),
             "bound_seconds": bound,
             "ratio": round(wall / bound, 2) if bound else None,
+            "span_ratio": round(span / bound, 2) if bound else None,
             "duplicates": duplicates,
             "losses": len(lost),
             "lost_examples": lost[:5],
