@@ -118,8 +118,10 @@ class SlackSender:
     platform = PLATFORM
     min_interval = 1.0
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, bootstrap_officers: tuple[str, ...] = ()) -> None:
         self.client = client
+        # Officers named in EOI_OFFICERS hear from us even before they first talk to the bot.
+        self.bootstrap_officers = bootstrap_officers
 
     async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
         found = [f"slack:{school.slack_channel_id}"] if school.slack_channel_id else []
@@ -127,7 +129,8 @@ class SlackSender:
         return found
 
     async def officer_destinations(self, session: AsyncSession) -> list[str]:
-        return [f"slack:{p.user_id}" for p in await people.officers(session) if p.platform == PLATFORM]
+        known = [p.user_id for p in await people.officers(session) if p.platform == PLATFORM]
+        return [f"slack:{user_id}" for user_id in dict.fromkeys([*self.bootstrap_officers, *known])]
 
     async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
         platform, _, channel = destination.partition(":")
@@ -458,7 +461,10 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     adapter = SlackAdapter(service, bolt, client, settings.slack_signing_secret)
     # Proactive sends never retry inside: the dispatcher owns retries and records failures.
     service.senders.append(
-        SlackSender(AsyncWebClient(token=settings.slack_bot_token, base_url=base_url, retry_handlers=[], session=http))  # type: ignore[arg-type]
+        SlackSender(
+            AsyncWebClient(token=settings.slack_bot_token, base_url=base_url, retry_handlers=[], session=http),  # type: ignore[arg-type]
+            bootstrap_officers=tuple(user for platform, user in settings.officers if platform == PLATFORM),
+        )
     )
     app[SLACK] = adapter
     app.router.add_post("/slack/events", adapter.handle_http)

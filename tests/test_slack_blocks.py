@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack_blocks as kit
 from bot.service import Service
@@ -197,3 +198,19 @@ async def test_school_and_officer_destinations(service: Service, fake: FakeSlack
         s = sender(fake)
         assert await s.school_destinations(session, school) == ["slack:C0SCHOOL", "slack:U1"]
         assert await s.officer_destinations(session) == ["slack:U9"]
+
+
+async def test_officers_named_in_eoi_officers_hear_from_us_before_they_first_talk(service: Service) -> None:
+    s = SlackSender(AsyncWebClient(token="xoxb-test"), bootstrap_officers=("U0BOOT",))
+    async with service.db.session() as session:
+        await people.set_role(
+            session,
+            actor="t",
+            platform="slack",
+            user_id="U9",
+            role=people.OFFICER,
+            school_urn=None,
+            now=service.clock.now(),
+        )
+        await session.flush()
+        assert await s.officer_destinations(session) == ["slack:U0BOOT", "slack:U9"]
