@@ -27,6 +27,7 @@ from typing import Any
 
 from bench.common import EOI_NOW, Backend, base_env, run_cli
 from dialogs.glossary import DISTRICTS, QUADRANTS
+from storage.register import SCHOOL_COLUMNS
 from tests.fakes.slack_web_api import FakeSlackWebApi, RecordedCall
 
 FIRST_URN = 114000
@@ -39,19 +40,7 @@ _KEY = re.compile(r"announce:\d+:(\d+)")
 def register_csv(schools: int, *, shared: bool) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            "urn",
-            "name",
-            "phase",
-            "quadrant",
-            "district",
-            "headteacher_name",
-            "headteacher_email",
-            "slack_channel_id",
-            "teams_channel_id",
-        ]
-    )
+    writer.writerow(SCHOOL_COLUMNS)
     districts = list(DISTRICTS)
     for i in range(schools):
         urn = FIRST_URN + i
