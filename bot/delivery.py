@@ -172,8 +172,7 @@ class Dispatcher:
                 destinations: list[str] = []
                 if notice.audience == "school" and notice.school_urn:
                     school = await session.get(School, notice.school_urn)
-                    for sender in self.senders:
-                        destinations += await sender.school_destinations(session, school) if school else []
+                    destinations = await self.school_destinations(session, school) if school else []
                 else:
                     if officer_destinations is None:
                         officer_destinations = []
