@@ -98,7 +98,10 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
     for line in channel_summary(settings):
         print(line)
     print(f"Serving on http://{host}:{port}  (health: /healthz)")
-    command = os.path.relpath(sys.argv[0]) if sys.argv[0].endswith("eoi-bot") else "eoi-bot"
+    command = "eoi-bot"
+    if sys.argv[0].endswith("eoi-bot"):  # e.g. `make run` starts .venv/bin/eoi-bot: show that path
+        relative = os.path.relpath(sys.argv[0])
+        command = relative if not relative.startswith("..") else sys.argv[0]
     print(f"Try the bot in a terminal: {command} chat --as headteacher --school 114000  |  {command} chat --as officer")
     # No per-request access log: it cost about 3% of a turn, and the audit log records what matters.
     web.run_app(make(), host=host, port=port, print=None, access_log=None)

@@ -12,6 +12,7 @@ from dialogs.commands import OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.questions import QuestionSet, eoi_questions
 from dialogs.replies import Choice, Reply, action, parse_action, refuse, say
+from dialogs.turns import Turn
 from storage import audit, eois, notices, people
 from storage.clock import Clock
 from storage.db import Database
@@ -76,7 +77,7 @@ class Conversations:
                     return [
                         *notes,
                         await eoi_dialog.status_reply(session, eoi, school, now, for_school=True),
-                        await eoi_dialog._resume(t, eoi),
+                        await eoi_dialog.resume(t, eoi),
                     ]
                 return notes + await eoi_dialog.on_text(t, eoi, text)
             eoi_dialog.leave(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
@@ -242,6 +243,3 @@ class Conversations:
                 notices.mark_delivered(session, notice, destination=destination, now=now)
             await session.commit()
             return found
-
-
-from dialogs.turns import Turn  # noqa: E402  (imported last: only for annotations above)

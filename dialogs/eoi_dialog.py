@@ -152,7 +152,7 @@ async def start(t: EoiTurn) -> list[Reply]:
     elif eoi.answers:
         intro = f"Welcome back. Carrying on with {t.school.name}'s draft {eoi.ref or ''}".rstrip() + "."
     _enter(t)
-    return [await _resume(t, eoi, intro)]
+    return [await resume(t, eoi, intro)]
 
 
 async def _welcome(t: EoiTurn, eoi: EOI) -> str:
@@ -169,7 +169,7 @@ async def _welcome(t: EoiTurn, eoi: EOI) -> str:
     )
 
 
-async def _resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
+async def resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
     ctx = await answer_context(t, eoi)
     if eoi.cursor == REVIEW:
         return await review(t, eoi, intro=intro)
@@ -251,7 +251,7 @@ async def on_action(t: EoiTurn, eoi: EOI, kind: str, parts: list[str]) -> list[R
         qid, value = parts[0], parts[1] if len(parts) > 1 else ""
         if qid == t.questions.declaration.id:
             if eoi.cursor != DECLARATION:
-                return [say("That button is from an earlier message."), await _resume(t, eoi)]
+                return [say("That button is from an earlier message."), await resume(t, eoi)]
             return await _declare(t, eoi, value)
         if qid == eoi.cursor:
             return await _answer(t, eoi, qid, value)
@@ -259,7 +259,7 @@ async def on_action(t: EoiTurn, eoi: EOI, kind: str, parts: list[str]) -> list[R
     if kind == "keep" and parts:
         if parts[0] == eoi.cursor:
             return await _advance(t, eoi, parts[0], eoi.answers)
-        return [say("That button is from an earlier question."), await _resume(t, eoi)]
+        return [say("That button is from an earlier question."), await resume(t, eoi)]
     if kind == "change" and parts:
         return await _change(t, eoi, parts[0])
     handlers = {
@@ -272,13 +272,13 @@ async def on_action(t: EoiTurn, eoi: EOI, kind: str, parts: list[str]) -> list[R
     }
     if kind in handlers:
         return await handlers[kind](t, eoi)
-    return [refuse("I didn't understand that button."), await _resume(t, eoi)]
+    return [refuse("I didn't understand that button."), await resume(t, eoi)]
 
 
 async def _answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     q = t.questions.get(qid)
     if q is None:
-        return [await _resume(t, eoi)]
+        return [await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
     value = read_answer(q, text, ctx, eoi.answers)
     if isinstance(value, Problem):
@@ -296,35 +296,35 @@ async def _advance(t: EoiTurn, eoi: EOI, qid: str, answers: dict[str, Any]) -> l
         eoi.changing = False
     cursor = nxt.id if nxt else REVIEW
     _save(t, eoi, answers, cursor)
-    return [await _resume(t, eoi)]
+    return [await resume(t, eoi)]
 
 
 async def _stale_answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     q = t.questions.get(qid)
     if q is None or not q.applies(eoi.answers) or qid not in eoi.answers:
-        return [say("That button is from an earlier message; here is where we are."), await _resume(t, eoi)]
+        return [say("That button is from an earlier message; here is where we are."), await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
     value = read_answer(q, text, ctx, eoi.answers)
     if isinstance(value, Problem):
-        return [refuse(value.message), await _resume(t, eoi)]
+        return [refuse(value.message), await resume(t, eoi)]
     answers = {**eoi.answers, q.id: value}
     _save(t, eoi, answers, eoi.cursor)
-    return [say(f"Changed {q.label.lower()} to {format_answer(q, value, ctx)}."), await _resume(t, eoi)]
+    return [say(f"Changed {q.label.lower()} to {format_answer(q, value, ctx)}."), await resume(t, eoi)]
 
 
 async def _change(t: EoiTurn, eoi: EOI, qid: str) -> list[Reply]:
     q = t.questions.get(qid)
     if q is None or not q.applies(eoi.answers):
-        return [say("That question doesn't apply any more."), await _resume(t, eoi)]
+        return [say("That question doesn't apply any more."), await resume(t, eoi)]
     eoi.changing = True
     _save(t, eoi, eoi.answers, q.id)
-    return [await _resume(t, eoi)]
+    return [await resume(t, eoi)]
 
 
 async def _help(t: EoiTurn, eoi: EOI) -> list[Reply]:
     q = t.questions.get(eoi.cursor)
     text = (q.help.strip() + "\n" if q and q.help else "") + CONTROLS
-    return [say(text), await _resume(t, eoi)]
+    return [say(text), await resume(t, eoi)]
 
 
 async def _back(t: EoiTurn, eoi: EOI) -> list[Reply]:
@@ -335,16 +335,16 @@ async def _back(t: EoiTurn, eoi: EOI) -> list[Reply]:
     elif eoi.cursor in ids and ids.index(eoi.cursor) > 0:
         target = ids[ids.index(eoi.cursor) - 1]
     else:
-        return [say("This is the first question."), await _resume(t, eoi)]
+        return [say("This is the first question."), await resume(t, eoi)]
     eoi.changing = False
     _save(t, eoi, eoi.answers, target)
-    return [await _resume(t, eoi)]
+    return [await resume(t, eoi)]
 
 
 async def _skip(t: EoiTurn, eoi: EOI) -> list[Reply]:
     q = t.questions.get(eoi.cursor)
     if q is None or not q.optional:
-        return [refuse("This question needs an answer, so it can't be skipped."), await _resume(t, eoi)]
+        return [refuse("This question needs an answer, so it can't be skipped."), await resume(t, eoi)]
     return await _advance(t, eoi, q.id, {**eoi.answers, q.id: None})
 
 
@@ -381,14 +381,14 @@ async def _ask_cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 async def _keep_going(t: EoiTurn, eoi: EOI) -> list[Reply]:
     t.person.pending = {"dialog": "eoi"}
-    return [say("Good: nothing was deleted."), await _resume(t, eoi)]
+    return [say("Good: nothing was deleted."), await resume(t, eoi)]
 
 
 async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
     from storage import audit
 
     if (t.person.pending or {}).get("confirm") != "cancel":
-        return [say("That button is from an earlier message."), await _resume(t, eoi)]
+        return [say("That button is from an earlier message."), await resume(t, eoi)]
     eoi.changing = False
     _save(t, eoi, {}, "")
     audit.record(
@@ -410,13 +410,13 @@ async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
     for q in t.questions.applicable(eoi.answers):
         if q.id not in eoi.answers:
             _save(t, eoi, eoi.answers, q.id)
-            return [say("Before you submit, this question needs an answer."), await _resume(t, eoi)]
+            return [say("Before you submit, this question needs an answer."), await resume(t, eoi)]
         value = eoi.answers[q.id]
         problem = None if value is None and q.optional else check_answer(q, value, ctx, eoi.answers)
         if problem:
             _save(t, eoi, eoi.answers, q.id)
             eoi.changing = True
-            return [refuse(f"Before you submit, please check “{q.label}”: {problem.message}"), await _resume(t, eoi)]
+            return [refuse(f"Before you submit, please check “{q.label}”: {problem.message}"), await resume(t, eoi)]
     try:
         await eois.ensure_window_for_submit(t.session, eoi, t.now)
     except eois.Refused as refused:
