@@ -225,6 +225,8 @@ class SlackAdapter:
     async def _once_per_event(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
         """Slack redelivers an event it thinks we missed: handle each event_id once."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if (body.get("event") or {}).get("type") == "message":
+            return await next()  # a typed answer records its event_id with the turn itself (on_message)
         if (
             isinstance(event_id, str)
             and event_id
@@ -244,14 +246,16 @@ class SlackAdapter:
         self._spawn(self._turn(where, text=text, command=True))
         await ack()
 
-    async def on_message(self, event: dict[str, Any]) -> None:
+    async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return  # edits, joins, bot posts (ours included) and anything outside the DM
         user, text = event.get("user"), event.get("text")
         if not isinstance(user, str) or not isinstance(text, str):
             return
         where = Where(user_id=user, channel_id=str(event.get("channel", "")))
-        self._spawn(self._turn(where, text=html.unescape(text).strip()))
+        # Handled before Slack gets its 200 (process_before_response), with the event_id recorded in the
+        # turn's own transaction: if we die mid-turn, Slack's retry is handled, and nothing twice.
+        await self._turn(where, text=html.unescape(text).strip(), once=f"slack:{body.get('event_id') or ''}")
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
         """Greet someone the first time they open the app's Messages tab."""
@@ -344,13 +348,17 @@ class SlackAdapter:
         self._people[user_id] = (time.monotonic() + ttl, speaker)
         return speaker
 
-    async def _turn(self, where: Where, *, text: str = "", action: str = "", command: bool = False) -> None:
+    async def _turn(
+        self, where: Where, *, text: str = "", action: str = "", command: bool = False, once: str = ""
+    ) -> None:
         try:
             speaker = await self.speaker(where.user_id)
             async with self._lock(where.user_id):
-                replies = await self.service.conversations.handle(
-                    Turn(speaker, text=text, action=action, command=command)
-                )
+                turn = Turn(speaker, text=text, action=action, command=command)
+                replies = await self.service.conversations.handle_once(turn, once if once != "slack:" else "")
+                if replies is None:
+                    log.info("Slack delivery %s seen before; ignored", once)
+                    return
                 self.service.dispatcher.kick()
                 await self._post(where, replies)
         except Exception:
@@ -456,7 +464,8 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret,
-        process_before_response=False,
+        # Listeners finish before Slack gets its 200; commands and buttons ack at once and work afterwards.
+        process_before_response=True,
     )
     adapter = SlackAdapter(service, bolt, client, settings.slack_signing_secret)
     # Proactive sends never retry inside: the dispatcher owns retries and records failures.

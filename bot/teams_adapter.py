@@ -166,6 +166,11 @@ def send_failed(error: BaseException) -> SendFailed:
 
 
 # ----------------------------------------------------------------------------------------------- turns
+def delivery_key(activity: Activity) -> str:
+    """Teams activity ids are millisecond timestamps, unique only within a conversation."""
+    return f"{PLATFORM}:{activity.conversation.id.split(';')[0]}:{activity.id}"
+
+
 def strip_mentions(activity: Activity) -> str:
     """The text without the @mention of the bot (Teams puts `<at>EOI Bot</at>` in channel messages)."""
     text = activity.text or ""
@@ -280,11 +285,12 @@ class TeamsChannel:
             log.info("Teams request refused: %s", str(error)[:200])
             return web.json_response({"error": "unauthorized"}, status=401)
 
-        if activity.id:
-            key = f"{PLATFORM}:{activity.conversation.id.split(';')[0]}:{activity.id}"
-            if not await events.first_time(self.service.db, key, self.service.clock.now()):
-                log.info("Teams activity %s delivered again; ignored", activity.id)
-                return web.Response(status=200)
+        # A message records its id with the turn itself (_on_message): if we die mid-turn, Teams' redelivery
+        # is handled. Anything else is marked seen first.
+        once = activity.id and activity.type != ActivityTypes.message
+        if once and not await events.first_time(self.service.db, delivery_key(activity), self.service.clock.now()):
+            log.info("Teams activity %s delivered again; ignored", activity.id)
+            return web.Response(status=200)
 
         invoke = await self.adapter.process_activity(auth, activity, self._on_turn)
         if invoke is not None:
@@ -329,7 +335,10 @@ class TeamsChannel:
             if problem:
                 await self.send_replies(context, [teams_cards.render(refuse(problem))])
             return
-        replies = await self.service.conversations.handle(turn)
+        replies = await self.service.conversations.handle_once(turn, delivery_key(activity) if activity.id else "")
+        if replies is None:
+            log.info("Teams activity %s delivered again; ignored", activity.id)
+            return
         rendered = []
         if form is not None and replies and replies[0].field_errors:
             rendered.append(teams_cards.render_form_errors(form, values, replies[0]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import eoi_dialog, help, officer_commands, window_commands
@@ -16,7 +17,7 @@ from dialogs.turns import Turn
 from storage import audit, eois, notices, people
 from storage.clock import Clock
 from storage.db import Database
-from storage.models import Notice, Person, School
+from storage.models import Notice, Person, ProcessedEvent, School
 
 OfficerHandler = Callable[[officer_commands.OfficerTurn, str], Awaitable[list[Reply]]]
 
@@ -49,7 +50,20 @@ class Conversations:
         }
 
     async def handle(self, turn: Turn) -> list[Reply]:
+        replies = await self.handle_once(turn, "")
+        assert replies is not None
+        return replies
+
+    async def handle_once(self, turn: Turn, key: str) -> list[Reply] | None:
+        """Handle a platform delivery identified by `key` ("slack:Ev123") at most once: the key is recorded in
+        the same transaction as the turn's changes. A redelivery returns None; a crash before the commit
+        records neither, so the platform's own retry is handled as if it were the first."""
         async with self.db.session() as session:
+            now = self.clock.now()
+            if key:
+                if await session.get(ProcessedEvent, key[:300]):
+                    return None
+                session.add(ProcessedEvent(key=key[:300], at=now))
             person = await people.identify(
                 session,
                 platform=turn.speaker.platform,
@@ -58,8 +72,13 @@ class Conversations:
                 email=turn.speaker.email,
                 officers=self.officers,
             )
-            replies = await self._route(session, person, turn, self.clock.now())
-            await session.commit()
+            replies = await self._route(session, person, turn, now)
+            try:
+                await session.commit()
+            except IntegrityError:
+                if not key:
+                    raise
+                return None  # the same delivery, handled by another worker a moment ago
             return replies
 
     async def _route(self, session: AsyncSession, person: Person, turn: Turn, now: datetime) -> list[Reply]:

@@ -169,3 +169,40 @@ async def test_a_crafted_button_naming_another_schools_eoi_is_refused_and_audite
         eoi = await session.scalar(select(EOI).where(EOI.ref == ref))
     assert len(refused) == 3
     assert eoi.status == "discussion scheduled"
+
+
+async def test_a_redelivered_answer_is_applied_once(service):
+    head = await headteacher(service)
+    await head.say("start")
+    turn = Turn(head.speaker, text="Resourced Provision")
+    first = await service.conversations.handle_once(turn, "slack:Ev0001")
+    assert first and "Question 2 of" in first[-1].text
+    # The same delivery again (a retry): nothing happens, so "Resourced Provision" is not read as the answer to
+    # question 2.
+    assert await service.conversations.handle_once(turn, "slack:Ev0001") is None
+    async with service.db.session() as session:
+        eoi = await session.scalar(select(EOI))
+    assert (eoi.answers, eoi.cursor) == ({"provision_type": "resourced"}, "primary_need")
+
+
+async def test_a_turn_that_dies_before_its_commit_leaves_the_delivery_free_for_the_platforms_retry(
+    service, monkeypatch
+):
+    head = await headteacher(service)
+    await head.say("start")
+    turn = Turn(head.speaker, text="Resourced Provision")
+    real_route = service.conversations._route
+
+    async def dies(*args, **kwargs):
+        await real_route(*args, **kwargs)  # the answer is applied in the session...
+        raise RuntimeError("the process died here")  # ...and never committed
+
+    monkeypatch.setattr(service.conversations, "_route", dies)
+    with pytest.raises(RuntimeError):
+        await service.conversations.handle_once(turn, "slack:Ev0002")
+    monkeypatch.setattr(service.conversations, "_route", real_route)
+    retried = await service.conversations.handle_once(turn, "slack:Ev0002")  # Slack retries: handled now
+    assert retried and "Question 2 of" in retried[-1].text
+    async with service.db.session() as session:
+        eoi = await session.scalar(select(EOI))
+    assert eoi.answers == {"provision_type": "resourced"}
