@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +43,25 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sqlite_turns: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def session(self) -> AsyncSession:
-        return self.sessions()
+    def session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """`async with db.session() as session:`. On SQLite, sessions in this process take turns (FIFO):
+        SQLite has one writer at a time anyway, and queueing here is fairer and cheaper than many
+        connections polling for the lock, which under load gave up with "database is locked"."""
+        if self._sqlite_turns is None:
+            return self.sessions()
+        return self._sqlite_session()
+
+    @contextlib.asynccontextmanager
+    async def _sqlite_session(self) -> AsyncIterator[AsyncSession]:
+        assert self._sqlite_turns is not None
+        async with self._sqlite_turns, self.sessions() as session:
+            yield session
 
     async def upgrade(self) -> None:
         """Create or upgrade the schema in place (Alembic)."""
