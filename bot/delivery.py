@@ -113,7 +113,7 @@ async def record_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
         )
 
 
-SPACING_MARGIN = 0.01  # seconds added to a sender's min_interval, for jitter on the way
+SPACING_MARGIN = 0.005  # seconds added to a sender's min_interval, for jitter on the way
 
 
 class Dispatcher:
@@ -262,38 +262,41 @@ class Dispatcher:
         sender = self.sender_for(destination)
         clock = asyncio.get_running_loop().time
         async with gate:
-            last_start: float | None = None
+            last_answer: float | None = None
             while item := await self._claim_next(destination):
                 if item.reclaimed and sender and await _went_already(sender, item):
                     await self._finish(item, "sent", item.attempts, "found already delivered after a restart")
                     stats.sent += 1
                     continue
-                if last_start is not None and sender:
-                    # Space sends from the start of the previous one (plus a little, for jitter on the way),
-                    # so a channel gets one a second, not one a second plus the time each send takes.
-                    wait = sender.min_interval + SPACING_MARGIN - (clock() - last_start)
+                if last_answer is not None and sender:
+                    # Space sends from the platform's answer to the previous one (our own bookkeeping in between
+                    # overlaps the wait), so a channel gets one a second, not one a second plus our overhead.
+                    wait = sender.min_interval + SPACING_MARGIN - (clock() - last_answer)
                     if wait > 0:
                         await self.sleep(wait)
-                last_start = await self._send_one(sender, item, stats)
+                last_answer = await self._send_one(sender, item, stats)
         return stats
 
     async def _send_one(self, sender: Sender | None, item: Claimed, stats: DispatchStats) -> float:
-        """Send with retries; returns when (loop time) the last attempt started, for spacing the next."""
+        """Send with retries; returns when (loop time) the platform answered the last attempt: the next send
+        to this destination is spaced from then, so the platform sees them at least min_interval apart."""
         clock = asyncio.get_running_loop().time
-        started = clock()
+        answered = clock()
         attempts = item.attempts
         while True:
             attempts += 1
             try:
                 if sender is None:
                     raise SendFailed(f"no {item.destination.split(':', 1)[0]} sender is enabled", permanent=True)
-                started = clock()
-                await sender.send(item.destination, Reply.from_dict(item.payload), key=item.key)
+                try:
+                    await sender.send(item.destination, Reply.from_dict(item.payload), key=item.key)
+                finally:
+                    answered = clock()
             except SendFailed as failure:
                 if failure.permanent or attempts >= self.max_attempts:
                     await self._finish(item, "failed", attempts, failure.reason)
                     stats.failed += 1
-                    return started
+                    return answered
                 wait = failure.retry_after if failure.retry_after is not None else self.backoff * 2 ** (attempts - 1)
                 wait = min(wait, self.max_wait)
                 stats.retries += 1
@@ -306,13 +309,13 @@ class Dispatcher:
                 if attempts >= self.max_attempts:
                     await self._finish(item, "failed", attempts, f"{type(error).__name__}: {error}")
                     stats.failed += 1
-                    return started
+                    return answered
                 stats.retries += 1
                 await self.sleep(min(self.backoff * 2 ** (attempts - 1), self.max_wait))
                 continue
             await self._finish(item, "sent", attempts, "")
             stats.sent += 1
-            return started
+            return answered
 
     async def _note_attempt(self, item: Claimed, attempts: int, reason: str, wait: float) -> None:
         # The claim stays fresh for as long as we wait, so nobody takes it over meanwhile.
