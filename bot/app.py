@@ -62,12 +62,20 @@ def background(service: Service):  # type: ignore[no-untyped-def]
 
     async def loop(_: web.Application):  # type: ignore[no-untyped-def]
         from bot.announce import plan_due
+        from storage import events
+
+        pruned_at = 0.0
 
         async def due() -> None:
+            nonlocal pruned_at
             async with service.db.session() as session:
                 planned = await plan_due(session, service.clock.now())
             for line in planned.lines:
                 log.info(line)
+            if asyncio.get_running_loop().time() - pruned_at > 3600:
+                # Platform delivery ids are kept a week: far longer than Slack or Teams redeliver.
+                await events.forget_older_than(service.db, service.clock.now(), days=7)
+                pruned_at = asyncio.get_running_loop().time()
 
         task = asyncio.create_task(service.dispatcher.run_forever(before_each=due))
         yield

@@ -30,9 +30,6 @@ class Settings:
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
 
-    @property
-    def teams_emulator_mode(self) -> bool:
-        return not self.microsoft_app_id
 
 
 def parse_officers(raw: str) -> tuple[tuple[str, str], ...]:
@@ -54,7 +51,12 @@ def parse_officers(raw: str) -> tuple[tuple[str, str], ...]:
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
-    tz = ZoneInfo(env.get("EOI_TIMEZONE") or "Europe/London")
+    zone = env.get("EOI_TIMEZONE") or "Europe/London"
+    if zone != "Europe/London":
+        # Essex works in UK time; dates, windows and term rules are written for it. Say so rather than
+        # quietly showing people a different clock.
+        raise ValueError(f"EOI_TIMEZONE={zone!r}: only Europe/London is supported")
+    tz = ZoneInfo(zone)
     fixed_now = None
     if env.get("EOI_NOW"):
         fixed_now = datetime.fromisoformat(env["EOI_NOW"])

@@ -105,3 +105,22 @@ async def test_the_migrations_match_the_models(service):
     """A model change without a migration fails here, so an existing database always upgrades in place."""
     async with service.db.engine.connect() as conn:
         await conn.run_sync(lambda sync: command.check(alembic_config(sync)))
+
+
+def test_a_time_zone_other_than_london_is_refused_with_a_clear_message(monkeypatch, capsys):
+    monkeypatch.setenv("EOI_TIMEZONE", "America/New_York")
+    assert cli.main(["export"]) == 2
+    assert "only Europe/London is supported" in capsys.readouterr().err
+
+
+async def test_platform_delivery_ids_are_forgotten_after_a_week(service):
+    from datetime import timedelta
+
+    from storage.events import first_time, forget_older_than
+
+    now = service.clock.now()
+    assert await first_time(service.db, "slack:EvOld", now - timedelta(days=8))
+    assert await first_time(service.db, "slack:EvNew", now)
+    assert await forget_older_than(service.db, now, days=7) == 1
+    assert await first_time(service.db, "slack:EvOld", now)
+    assert not await first_time(service.db, "slack:EvNew", now)
