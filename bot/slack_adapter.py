@@ -149,10 +149,14 @@ class SlackSender:
             raise send_failure(error) from error
 
     async def already_sent(self, destination: str, key: str) -> bool | None:
-        """Whether a message with this delivery key is in the channel's recent history. Only channels
-        can be asked (channels:history, groups:history); for a DM (a user id) we can't tell: None."""
+        """Whether a message with this delivery key is in the conversation's recent history: a channel's
+        (channels:history, groups:history) or, for a person, the DM we share with them (conversations.open
+        with im:write finds it; im:history reads it)."""
         channel = destination.partition(":")[2]
-        if channel[:1] not in ("C", "G"):
+        if channel[:1] in ("U", "W"):
+            opened = await self.client.conversations_open(users=channel)
+            channel = str((opened.get("channel") or {}).get("id") or "")
+        if channel[:1] not in ("C", "G", "D"):
             return None
         response = await self.client.conversations_history(channel=channel, limit=200, include_all_metadata=True)
         for message in response.get("messages", []):

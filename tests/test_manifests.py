@@ -30,6 +30,7 @@ SLACK_BOT_SCOPES = {
     "channels:history",
     "groups:history",
     "im:history",
+    "im:write",
     "users:read",
     "users:read.email",
 }

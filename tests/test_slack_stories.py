@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -397,3 +398,22 @@ async def test_a_429_on_a_notice_is_waited_out_and_the_school_hears_once(slack: 
     async with slack.service.db.session() as session:
         row = await session.scalar(select(Delivery).where(Delivery.destination == f"slack:{SCHOOL_CHANNEL}"))
         assert row is not None and row.status == "sent" and row.attempts == 2
+
+
+async def test_a_bot_that_died_just_after_dming_an_officer_does_not_dm_them_again(slack: Workspace) -> None:
+    await submitted_eoi_and_drafts(slack, drafts=0)
+    await slack.deliver_notices()  # the officer is DMed about the submission
+    assert len(slack.posted_to(OFFICER_ID)) == 1
+    # As if the process died after Slack took the message but before we recorded it as sent.
+    async with slack.service.db.session() as session:
+        row = await session.scalar(select(Delivery).where(Delivery.destination == f"slack:{OFFICER_ID}"))
+        assert row is not None
+        row.status, row.sent_at = "sending", None
+        row.claimed_at = slack.service.clock.now() - timedelta(hours=1)
+        await session.commit()
+    await slack.deliver_notices()
+    assert len(slack.posted_to(OFFICER_ID)) == 1  # found in the DM's history: not sent twice
+    assert slack.fake.recorded("conversations.open")[-1].args["users"] == OFFICER_ID
+    async with slack.service.db.session() as session:
+        row = await session.scalar(select(Delivery).where(Delivery.destination == f"slack:{OFFICER_ID}"))
+        assert row is not None and row.status == "sent"
