@@ -31,7 +31,6 @@ class Settings:
         return bool(self.slack_bot_token and self.slack_signing_secret)
 
 
-
 def parse_officers(raw: str) -> tuple[tuple[str, str], ...]:
     """`slack:U1,msteams:29:1a2b` -> (("slack","U1"), ("msteams","29:1a2b")).
 
