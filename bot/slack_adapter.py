@@ -30,7 +30,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -372,15 +372,21 @@ class SlackAdapter:
 
     async def _post(self, where: Where, replies: list[Reply]) -> None:
         """Dialog replies go to the user's DM; others go where they asked, privately if that is a channel."""
-        moved = False
+        moved = exported = False
         for reply in replies:
-            if where.in_dm or reply.kind in DIALOG_KINDS:
+            if reply.file:
+                # A file (an export) is private to the person who asked: always their DM.
+                await self._file_to_dm(where.user_id, reply)
+                exported = exported or not where.in_dm
+            elif where.in_dm or reply.kind in DIALOG_KINDS:
                 await self._to_dm(where.user_id, reply)
                 moved = moved or not where.in_dm
             else:
                 await self._ephemeral(where, reply)
         if moved:
             await self._ephemeral(where, say("I've sent your EOI to our direct messages: carry on there."))
+        if exported:
+            await self._ephemeral(where, say("I've sent the file to our direct messages."))
 
     async def _to_dm(self, user_id: str, reply: Reply) -> None:
         text, blocks = kit.render(reply)
@@ -389,6 +395,25 @@ class SlackAdapter:
             await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         except SlackApiError as error:
             log.warning("chat.postMessage to %s failed: %s", user_id, error.response.get("error"))
+
+    async def _file_to_dm(self, user_id: str, reply: Reply) -> None:
+        """Upload the reply's file to the DM with this person (files:write), the reply's text as its comment.
+        If Slack refuses the upload (an install from before files:write, say), the file is shown in the
+        message instead, as far as it fits."""
+        assert reply.file is not None
+        name, content = reply.file
+        try:
+            opened = await self.client.conversations_open(users=user_id)
+            await self.client.files_upload_v2(
+                channel=opened["channel"]["id"],
+                filename=name,
+                title=name,
+                content=content,
+                initial_comment=reply.text,
+            )
+        except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError) as error:
+            log.warning("uploading %s to %s failed (%s); showing it in the message", name, user_id, error)
+            await self._to_dm(user_id, reply)
 
     async def _ephemeral(self, where: Where, reply: Reply) -> None:
         text, blocks = kit.render(reply)

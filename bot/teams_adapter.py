@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import teams_cards
 from bot.delivery import SendFailed
 from bot.service import Service
-from dialogs.replies import Form, Reply, action, refuse
+from dialogs.replies import Form, Reply, action, refuse, say
 from dialogs.turns import Speaker, Turn
 from storage import conversation_refs, events, people
 from storage.models import School
@@ -309,7 +310,9 @@ class TeamsChannel:
                 if (activity.action or "").startswith("add"):
                     await self._on_installed(context)
             elif activity.type == ActivityTypes.invoke:
-                # We use Action.Submit only; answer other invokes politely so Teams doesn't show an error.
+                if activity.name == "fileConsent/invoke":
+                    await self._on_file_consent(context)
+                # Cards use Action.Submit only; answer other invokes politely so Teams doesn't show an error.
                 await context.send_activity(
                     Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body={}))
                 )
@@ -343,9 +346,61 @@ class TeamsChannel:
         if form is not None and replies and replies[0].field_errors:
             rendered.append(teams_cards.render_form_errors(form, values, replies[0]))
             replies = replies[1:]
-        rendered.extend(teams_cards.render(r) for r in replies)
+        in_teams = activity.channel_id == PLATFORM
+        rendered.extend(self._render(r, turn, personal=personal, in_teams=in_teams) for r in replies)
         await self.send_replies(context, rendered)
         self.service.dispatcher.kick()  # a turn may have queued a message for a school or the officers
+
+    @staticmethod
+    def _render(reply: Reply, turn: Turn, *, personal: bool, in_teams: bool) -> dict[str, Any]:
+        if not reply.file:
+            return teams_cards.render(reply)
+        # Teams takes files from a bot in personal chat only, once the person allows it; a file (all the EOIs)
+        # is never posted in a channel. The Emulator shows it in the message.
+        if not personal:
+            return teams_cards.file_elsewhere(reply)
+        if in_teams and turn.text:
+            return teams_cards.file_consent(reply, turn.text)
+        return teams_cards.render(reply)
+
+    async def _on_file_consent(self, context: TurnContext) -> None:
+        """Someone answered a file consent card. On "Allow", the file is made afresh for them (so their role
+        is checked now, and the export is audited) and PUT to the OneDrive upload session Teams gave."""
+        value = context.activity.value if isinstance(context.activity.value, dict) else {}
+        offered = value.get("context") if isinstance(value.get("context"), dict) else {}
+        command = offered.get(teams_cards.EXPORT_CONTEXT)
+        if not isinstance(command, str) or not command.strip().casefold().startswith("export"):
+            await self.send_replies(context, [teams_cards.render(refuse("I don't recognise that file any more."))])
+            return
+        if value.get("action") != "accept":
+            declined = say("No file sent. Ask for `export` again any time.")
+            await self.send_replies(context, [teams_cards.render(declined)])
+            return
+        upload = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
+        upload_url = str(upload.get("uploadUrl") or "")
+        if not upload_url.startswith(("https://", "http://")):
+            await self.send_replies(context, [teams_cards.render(refuse("Teams gave me nowhere to put the file."))])
+            return
+        speaker = await self.speaker(context)
+        replies = await self.service.conversations.handle(Turn(speaker, text=command, command=True))
+        made = next((r for r in replies if r.file), None)
+        if made is None or made.file is None:  # no longer allowed, say: tell them why
+            await self.send_replies(context, [teams_cards.render(r) for r in replies])
+            return
+        name, content = made.file
+        status = await _upload(upload_url, content.encode("utf-8"))
+        if status not in (200, 201):
+            problem = f"I couldn't put {name} in your OneDrive (it answered {status}). Please ask for `export` again."
+            await self.send_replies(context, [teams_cards.render(refuse(problem))])
+            return
+        card = teams_cards.file_info(
+            made.text,
+            str(upload.get("name") or name),
+            str(upload.get("contentUrl") or ""),
+            str(upload.get("uniqueId") or ""),
+            str(upload.get("fileType") or name.rsplit(".", 1)[-1]),
+        )
+        await self.send_replies(context, [card])
 
     async def _on_conversation_update(self, context: TurnContext) -> None:
         activity = context.activity
@@ -420,6 +475,20 @@ class TeamsChannel:
                 await session.commit()
             self.known_refs[key] = fingerprint
         return key, scope
+
+
+async def _upload(url: str, data: bytes) -> int:
+    """PUT a whole file to a OneDrive upload session; the HTTP status (0 when it could not be reached)."""
+    headers = {"Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"}
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http,
+            http.put(url, data=data, headers=headers) as response,
+        ):
+            return response.status
+    except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        log.warning("upload to OneDrive failed: %s", error)
+        return 0
 
 
 # ----------------------------------------------------------------------------------------------- sending

@@ -8,6 +8,10 @@ What a card sends back (an Action.Submit's `data`, merged by Teams with the card
   {"eoi_multi": "<question id>", "eoi_values": "A,B"}     several options ticked, then Done
   {"eoi_form": "<Form.command>", "eoi_form_def": {...}, "f_<field>": "..."}   a form (schedule, decide...)
 bot.teams_adapter.turn_for_value reads these back into neutral turns.
+
+A file (an export) is offered with a file consent card in personal chat; its acceptContext carries the
+command that made it, {"eoi_export": "export ..."}, so that on "Allow" the file is made afresh for the
+person who allowed it and uploaded to their OneDrive.
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from typing import Any
 from dialogs.replies import Choice, Form, FormField, Reply, parse_action
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+FILE_CONSENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO_TYPE = "application/vnd.microsoft.teams.card.file.info"
+EXPORT_CONTEXT = "eoi_export"
+# Where a file cannot be offered as a file (the Bot Framework Emulator), this much is shown in the message.
+MAX_INLINE_FILE = 20_000
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.4"
 # Teams refuses a message over about 100 KB (413); stay far below it.
@@ -217,8 +226,13 @@ def render(reply: Reply) -> dict[str, Any]:
     """The activity fields (text, attachments) for one reply."""
     if reply.file:
         name, content = reply.file
-        clipped = content if len(content) <= 20_000 else content[:20_000] + "\n…"
-        text = markdown(reply.text) + f"\n\n**{name}**\n\n```\n{clipped}\n```"
+        if len(content) > MAX_INLINE_FILE:
+            note = (
+                f"**{name}** is too long to show here ({len(content):,} characters): in Teams I send it as a "
+                "file, or run `eoi-bot export` on the server."
+            )
+            return {"type": "message", "text": markdown(reply.text) + "\n\n" + note, "textFormat": "markdown"}
+        text = markdown(reply.text) + f"\n\n**{name}**\n\n```\n{content}\n```"
         return {"type": "message", "text": text, "textFormat": "markdown"}
     if not needs_card(reply):
         return {"type": "message", "text": markdown(reply.text), "textFormat": "markdown"}
@@ -238,3 +252,45 @@ def render_form_errors(form: Form, values: dict[str, str], reply: Reply) -> dict
     if not any(reply.text.startswith(problem) for problem in reply.field_errors.values()):
         card["body"].insert(1, _text_block(reply.text, color="Attention"))
     return {"type": "message", "summary": markdown(reply.text)[:200], "attachments": [attachment(card)]}
+
+
+def file_consent(reply: Reply, command: str) -> dict[str, Any]:
+    """Offer the reply's file: Teams asks the person to allow it into their OneDrive (personal chat only)."""
+    assert reply.file is not None
+    name, content = reply.file
+    context = {EXPORT_CONTEXT: command}
+    consent = {
+        "description": markdown(reply.text)[:200],
+        "sizeInBytes": len(content.encode("utf-8")),
+        "acceptContext": context,
+        "declineContext": context,
+    }
+    return {
+        "type": "message",
+        "summary": f"{name}: allow it into your OneDrive to download it",
+        "attachments": [{"contentType": FILE_CONSENT_TYPE, "name": name, "content": consent}],
+    }
+
+
+def file_elsewhere(reply: Reply) -> dict[str, Any]:
+    """A file asked for in a channel or group chat: never shown there; it comes in personal chat."""
+    assert reply.file is not None
+    note = f"I send files such as **{reply.file[0]}** in our personal chat only: message me `export` there."
+    return {"type": "message", "text": markdown(reply.text) + "\n\n" + note, "textFormat": "markdown"}
+
+
+def file_info(text: str, name: str, content_url: str, unique_id: str, file_type: str) -> dict[str, Any]:
+    """The uploaded file, as a card the person opens or downloads from their OneDrive."""
+    return {
+        "type": "message",
+        "text": markdown(text),
+        "textFormat": "markdown",
+        "attachments": [
+            {
+                "contentType": FILE_INFO_TYPE,
+                "contentUrl": content_url,
+                "name": name,
+                "content": {"uniqueId": unique_id, "fileType": file_type},
+            }
+        ],
+    }

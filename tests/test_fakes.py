@@ -82,6 +82,22 @@ async def test_slack_users_conversations_and_views(slack: FakeSlackWebApi) -> No
 
 
 @pytest.mark.asyncio
+async def test_slack_file_upload_v2_is_shared_in_the_channel(slack: FakeSlackWebApi) -> None:
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+    await client.files_upload_v2(channel="DU1", filename="a.csv", content="ref\nEOI-1\n", initial_comment="Here")
+    [shared] = slack.shared_files("DU1")
+    assert (shared["name"], shared["content"], shared["initial_comment"]) == ("a.csv", "ref\nEOI-1\n", "Here")
+
+
+@pytest.mark.asyncio
+async def test_slack_refuses_a_method_whose_scope_the_manifest_does_not_ask_for(slack: FakeSlackWebApi) -> None:
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+    with pytest.raises(SlackApiError) as err:
+        await client.reactions_add(channel="C1", timestamp="1.000001", name="tada")
+    assert err.value.response["error"] == "missing_scope" and err.value.response["needed"] == "reactions:write"
+
+
+@pytest.mark.asyncio
 async def test_slack_requires_bearer_token(slack: FakeSlackWebApi) -> None:
     url = slack.base_url + "chat.postMessage"
     async with aiohttp.ClientSession() as session, session.post(url, json={"channel": "C1"}) as resp:

@@ -31,6 +31,7 @@ SLACK_BOT_SCOPES = {
     "groups:history",
     "im:history",
     "im:write",
+    "files:write",
     "users:read",
     "users:read.email",
 }
@@ -88,7 +89,8 @@ def test_template_content() -> None:
         assert m["developer"][key].startswith("https://")
     bot = m["bots"][0]
     assert bot["scopes"] == ["personal", "team", "groupChat"]
-    assert bot["supportsFiles"] is False and bot["isNotificationOnly"] is False
+    assert bot["supportsFiles"] is True  # an export arrives as a file in personal chat
+    assert bot["isNotificationOnly"] is False
     scopes = sorted(s for cl in bot["commandLists"] for s in cl["scopes"])
     assert scopes == ["personal", "team"]
     for command_list in bot["commandLists"]:

@@ -3,6 +3,8 @@ Slack Web API that records everything the bot sends. Each test is a story a user
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,6 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from dialogs.officer_commands import export_csv
 from storage import eois
 from storage.clock import Clock
 from storage.models import EOI, AuditEntry, Delivery, Person, ProcessedEvent, School
@@ -274,10 +277,26 @@ async def test_officer_lists_shortlists_schedules_and_decides_and_the_school_hea
     assert await count(slack, Delivery, Delivery.status != "sent") == 0
 
 
-async def test_officer_export_arrives_as_csv_in_the_dm(slack: Workspace) -> None:
+async def test_officer_export_from_a_channel_arrives_whole_as_a_csv_file_in_their_dm(slack: Workspace) -> None:
+    ref = await submitted_eoi_and_drafts(slack)
+    officer = slack.person(OFFICER_ID)
+    await officer.slash("export", channel=SHARED_CHANNEL)
+    [shared] = slack.fake.shared_files(f"D{OFFICER_ID}")
+    assert shared["name"].endswith(".csv") and "Export of 12 EOIs" in shared["initial_comment"]
+    rows = list(csv.DictReader(io.StringIO(shared["content"])))
+    assert len(rows) == 12 and ref in {row["ref"] for row in rows}
+    async with slack.service.db.session() as session:
+        assert shared["content"] == await export_csv(session, eois.Filters())
+    assert "sent the file to our direct messages" in text_of(slack.ephemeral(f"cmd-{OFFICER_ID}")[-1])
+    assert no_posts_in(slack, SHARED_CHANNEL)
+
+
+async def test_an_export_slack_will_not_take_as_a_file_is_shown_in_the_dm_instead(slack: Workspace) -> None:
     await submitted_eoi_and_drafts(slack, drafts=0)
     officer = slack.person(OFFICER_ID)
+    slack.fake.fail_next("files.getUploadURLExternal", status=200, error="not_allowed_token_type")
     await officer.slash("export")
+    assert not slack.fake.shared_files(f"D{OFFICER_ID}")
     shown = text_of(officer.last)
     assert ".csv" in shown and "```ref,window,urn" in shown
 

@@ -19,10 +19,12 @@ import aiohttp
 import jwt
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import build_app
 from bot.service import Service, open_service
+from bot.teams_cards import FILE_CONSENT_TYPE, FILE_INFO_TYPE
+from dialogs.officer_commands import export_csv
 from dialogs.replies import Reply
 from storage import eois, notices, people
 from storage.clock import Clock
@@ -336,6 +338,88 @@ async def test_officer_in_a_channel_lists_and_shortlists_by_mentioning_the_bot(t
     # Not for everyone: a headteacher typing an officer command in the channel is refused.
     head = teams.user(HEAD_ID, "Pat Head", conversation_type="channel")
     assert "for ECC officers only" in await head.say(f"shortlist {ref}")
+
+
+def consent_card(activity: JsonDict) -> JsonDict:
+    [offer] = [a for a in activity["body"].get("attachments") or [] if a["contentType"] == FILE_CONSENT_TYPE]
+    return offer
+
+
+async def answer_file_offer(teams: Teams, user: User, offer: JsonDict, value: JsonDict) -> list[JsonDict]:
+    """Press Allow or Decline on a file consent card: Teams sends the card's context back in an invoke."""
+    invoke = ta.file_consent_invoke(
+        {**value, "context": consent_card(offer)["content"]["acceptContext"]},
+        user.user_id,
+        user.name,
+        service_url=teams.connector.service_url,
+        reply_to_id=offer["activity_id"],
+    )
+    return await teams.post(invoke)
+
+
+async def test_an_officer_exports_and_the_csv_lands_whole_in_their_onedrive(teams: Teams) -> None:
+    await chat.complete_eoi(await chat.headteacher(teams.service))
+    officer = teams.user(OFFICER_ID, "Olu Officer")
+    await officer.say("export")
+    [offer] = officer.seen
+    consent = consent_card(offer)
+    assert consent["name"].endswith(".csv") and consent["content"]["sizeInBytes"] > 0
+    assert "ref,window,urn" not in json.dumps(offer)  # offered, not shown
+
+    replies = await answer_file_offer(teams, officer, offer, teams.connector.file_consent_accepted(consent["name"]))
+    uploaded = teams.connector.uploads[consent["name"]].decode("utf-8")
+    async with teams.service.db.session() as session:
+        assert uploaded == await export_csv(session, eois.Filters())
+    assert len(uploaded.encode("utf-8")) == consent["content"]["sizeInBytes"]
+    [info] = replies[-1]["attachments"]
+    assert info["contentType"] == FILE_INFO_TYPE and info["name"] == consent["name"]
+    assert info["content"]["uniqueId"].startswith("01UNIQUE") and "Export of 1 EOI" in replies[-1]["text"]
+
+
+async def test_a_declined_or_forged_file_offer_uploads_nothing(teams: Teams) -> None:
+    await chat.complete_eoi(await chat.headteacher(teams.service))
+    officer = teams.user(OFFICER_ID, "Olu Officer")
+    await officer.say("export")
+    [offer] = officer.seen
+    replies = await answer_file_offer(teams, officer, offer, {"type": "fileUpload", "action": "decline"})
+    assert "No file sent" in shown_text(replies[-1]) and not teams.connector.uploads
+
+    # A headteacher replaying the officer's offer with their own "Allow" is refused, and nothing is uploaded.
+    head = teams.user(HEAD_ID, "Pat Head")
+    name = consent_card(offer)["name"]
+    replies = await answer_file_offer(teams, head, offer, teams.connector.file_consent_accepted(name))
+    assert "for ECC officers only" in shown_text(replies[-1]) and not teams.connector.uploads
+
+
+async def test_odd_file_consent_invokes_are_answered_and_upload_nothing(teams: Teams) -> None:
+    officer = teams.user(OFFICER_ID, "Olu Officer")
+    odd_values: list[Any] = [
+        "accept",
+        {"action": "accept"},
+        {"action": "accept", "context": ["export"]},
+        {"action": "accept", "context": {"eoi_export": "decide EOI-2627A-001 approve"}},
+        {"action": "accept", "context": {"eoi_export": "export"}, "uploadInfo": {"uploadUrl": "file:///etc/passwd"}},
+        {"action": "accept", "context": {"eoi_export": "export"}, "uploadInfo": "nowhere"},
+    ]
+    for value in odd_values:
+        invoke = ta.file_consent_invoke(value, officer.user_id, officer.name, service_url=teams.connector.service_url)
+        async with teams.http.post(teams.url, json=invoke, headers=teams.headers) as response:
+            assert response.status == 200, value
+    assert not teams.connector.uploads
+    assert all("something went wrong" not in (a.get("text") or "") for a in teams.connector.activities)
+    async with teams.service.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(EOI).where(EOI.status != eois.DRAFT)) == 0
+
+
+async def test_an_export_asked_for_in_a_channel_is_not_posted_there(teams: Teams) -> None:
+    await chat.complete_eoi(await chat.headteacher(teams.service))
+    officer = teams.user(OFFICER_ID, "Olu Officer", conversation_type="channel")
+    text = await officer.say("export")
+    assert "personal chat" in text and "ref,window,urn" not in text and not consent_attachments(officer.seen)
+
+
+def consent_attachments(activities: list[JsonDict]) -> list[JsonDict]:
+    return [a for x in activities for a in x["body"].get("attachments") or [] if a["contentType"] == FILE_CONSENT_TYPE]
 
 
 async def test_list_pages_with_buttons(teams: Teams) -> None:

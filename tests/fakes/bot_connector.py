@@ -59,6 +59,8 @@ class FakeBotConnector:
         self.requests: list[JsonDict] = []
         # Conversations created through POST /v3/conversations.
         self.conversations: list[JsonDict] = []
+        # Files PUT to upload_url() (OneDrive upload sessions offered with a file consent card): name -> bytes.
+        self.uploads: dict[str, bytes] = {}
         # conversation id (or "*") -> member id -> TeamsChannelAccount JSON.
         self.members: dict[str, dict[str, JsonDict]] = {}
         self._failures: deque[_Failure] = deque()
@@ -86,6 +88,7 @@ class FakeBotConnector:
         r.add_get("/v3/conversations/{cid}/members/{mid}", self._get_member)
         r.add_get("/v3/teams/{tid}", self._get_team)
         r.add_get("/v3/teams/{tid}/conversations", self._get_team_channels)
+        r.add_put("/onedrive/upload/{name}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
@@ -177,10 +180,29 @@ class FakeBotConnector:
                 )
             await asyncio.sleep(0.01)
 
+    def upload_url(self, name: str) -> str:
+        """A OneDrive-like upload session URL, as Teams puts in a file consent invoke's uploadInfo."""
+        return f"{self.service_url}onedrive/upload/{name}"
+
+    def file_consent_accepted(self, name: str) -> JsonDict:
+        """The `value` of the invoke Teams sends when someone allows a file consent card (uploadInfo filled)."""
+        return {
+            "type": "fileUpload",
+            "action": "accept",
+            "uploadInfo": {
+                "contentUrl": f"https://contoso.sharepoint.com/personal/user/Documents/Applications/EOI Bot/{name}",
+                "name": name,
+                "uploadUrl": self.upload_url(name),
+                "uniqueId": f"01UNIQUE{len(self.uploads):04d}",
+                "fileType": name.rsplit(".", 1)[-1],
+            },
+        }
+
     def reset(self) -> None:
         """Forget activities, requests, failures and limits (members are kept)."""
         self.activities.clear()
         self.requests.clear()
+        self.uploads.clear()
         self.conversations.clear()
         self._failures.clear()
         self._sent_at.clear()
@@ -273,6 +295,20 @@ class FakeBotConnector:
         self._log(request, 200, body)
         self._notify(self.activities[-1])
         return web.json_response({"id": activity_id})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """A whole file in one PUT, as OneDrive's upload session takes it: Content-Range must match the body."""
+        data = await request.read()
+        refused = self._injected(request)
+        expected = f"bytes 0-{len(data) - 1}/{len(data)}"
+        if refused is None and request.headers.get("Content-Range") != expected:
+            refused = self._error(400, f"Content-Range should be {expected!r}")
+        if refused is not None:
+            self._log(request, refused.status, {"length": len(data)})
+            return refused
+        self.uploads[request.match_info["name"]] = data
+        self._log(request, 201, {"length": len(data)})
+        return web.json_response({"id": "01ITEM", "name": request.match_info["name"], "size": len(data)}, status=201)
 
     async def _update(self, request: web.Request) -> web.Response:
         cid, aid = request.match_info["cid"], request.match_info["aid"]

@@ -14,9 +14,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import yaml
 from aiohttp import web
 
 JsonDict = dict[str, Any]
@@ -26,8 +28,25 @@ BOT_ID = "B0BOT0001"
 TEAM_ID = "T0001"
 APP_ID = "A0EOIBOT1"
 
-# As in manifest/slack/manifest.yaml.
-OAUTH_SCOPES = "channels:history,chat:write,commands,groups:history,im:history,users:read,users:read.email"
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest" / "slack" / "manifest.yaml"
+# The bot token has exactly the scopes the manifest asks for, so a call the manifest forgot fails here as it
+# would in a real workspace.
+BOT_SCOPES = frozenset(yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["oauth_config"]["scopes"]["bot"])
+OAUTH_SCOPES = ",".join(sorted(BOT_SCOPES))
+# The bot-token scope(s) each method needs (any one of them will do).
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "conversations.open": ("im:write", "mpim:write", "channels:manage", "groups:write"),
+    "users.info": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+    "reactions.add": ("reactions:write",),
+}
+HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -69,6 +88,9 @@ class FakeSlackWebApi:
         self.users: dict[str, JsonDict] = {}
         self.responses: dict[str, list[JsonDict]] = {}
         self.messages: dict[tuple[str, str], JsonDict] = {}
+        self.uploads: dict[str, bytes] = {}  # file id -> the bytes POSTed to its upload URL
+        self.files: dict[str, JsonDict] = {}  # file id -> the shared file (channel, name, title, content)
+        self._file_counter = itertools.count(1)
         self._failures: dict[str, list[_Failure]] = {}
         self._rate_limit_seconds: float | None = None
         self._last_post: dict[str, float] = {}
@@ -86,6 +108,7 @@ class FakeSlackWebApi:
         """Start listening; returns the base URL ending in '/' (slack_sdk ``base_url``)."""
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/response/{name}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_route("*", "/{method}", self._handle_api)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         self._runner = web.AppRunner(app, access_log=None)
@@ -199,6 +222,10 @@ class FakeSlackWebApi:
         """Full records of every call to ``method``."""
         return [c for c in self.calls if c.method == method]
 
+    def shared_files(self, channel: str) -> list[JsonDict]:
+        """Files shared in this channel (or DM id), oldest first."""
+        return [f for f in self.files.values() if f.get("channel") == channel]
+
     async def wait_for(
         self, method: str, count: int = 1, timeout: float = 5.0, *, ok_only: bool = False
     ) -> list[JsonDict]:
@@ -231,6 +258,8 @@ class FakeSlackWebApi:
         self.calls.clear()
         self.responses.clear()
         self.messages.clear()
+        self.uploads.clear()
+        self.files.clear()
         self._failures.clear()
         self._last_post.clear()
         self._rate_limit_seconds = None
@@ -257,6 +286,21 @@ class FakeSlackWebApi:
         self._notify(record)
         return web.json_response({"ok": True})
 
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """Step 2 of files.upload v2: the file's bytes POSTed to the URL files.getUploadURLExternal gave."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        record = RecordedCall("upload", {"file_id": file_id, "length": len(data)}, dict(request.headers))
+        self.calls.append(record)
+        if file_id not in self.uploads:
+            record.status = 404
+            self._notify(record)
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id] = data
+        record.status, record.response = 200, {"ok": True}
+        self._notify(record)
+        return web.Response(text=f"OK - {len(data)}")
+
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _parse_args(request)
@@ -269,6 +313,12 @@ class FakeSlackWebApi:
             return self._answer(record, {"ok": False, "error": "not_authed"})
         if not token.startswith(("xoxb-", "xoxp-")):
             return self._answer(record, {"ok": False, "error": "invalid_auth"})
+
+        needed = self._missing_scope(method, args)
+        if needed:
+            return self._answer(
+                record, {"ok": False, "error": "missing_scope", "needed": needed, "provided": OAUTH_SCOPES}
+            )
 
         failed = self._take_failure(method)
         if failed is not None:
@@ -301,6 +351,16 @@ class FakeSlackWebApi:
         record.response = body
         self._notify(record)
         return web.json_response(body, headers={"X-OAuth-Scopes": OAUTH_SCOPES})
+
+    def _missing_scope(self, method: str, args: JsonDict) -> str | None:
+        """The scope this call needs and the token lacks, if any."""
+        if method == "conversations.history":
+            wanted: tuple[str, ...] = (HISTORY_SCOPES.get(str(args.get("channel", ""))[:1], "channels:history"),)
+        else:
+            wanted = METHOD_SCOPES.get(method, ())
+        if wanted and not BOT_SCOPES.intersection(wanted):
+            return ",".join(wanted)
+        return None
 
     def _take_failure(self, method: str) -> web.Response | None:
         queue = self._failures.get(method)
@@ -346,6 +406,8 @@ class FakeSlackWebApi:
             "chat.delete": self._chat_delete,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": lambda a: self._view(a, "views.open"),
@@ -469,6 +531,47 @@ class FakeSlackWebApi:
             return {"ok": False, "error": "users_list_not_supplied"}
         channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))[:10]
         return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": channel_id}}
+
+    def _files_get_upload_url(self, args: JsonDict) -> JsonDict:
+        if not args.get("filename"):
+            return _invalid_arguments("missing required field: filename")
+        try:
+            length = int(args.get("length", ""))
+        except ValueError:
+            return _invalid_arguments("missing required field: length")
+        file_id = f"F{next(self._file_counter):09d}"
+        self.uploads[file_id] = b""
+        self.files[file_id] = {"id": file_id, "name": str(args["filename"]), "length": length}
+        return {"ok": True, "upload_url": f"{self.base_url}upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, args: JsonDict) -> JsonDict:
+        """Share the uploaded files in `channel_id`, with `initial_comment` as the message, as Slack does."""
+        listed = _as_list(args.get("files"))
+        if not listed:
+            return _invalid_arguments("missing required field: files")
+        channel = str(args.get("channel_id") or "")
+        shared: list[JsonDict] = []
+        for item in listed:
+            file_id = str(item.get("id", "")) if isinstance(item, dict) else ""
+            meta = self.files.get(file_id)
+            if meta is None:
+                return {"ok": False, "error": "file_not_found"}
+            data = self.uploads.get(file_id, b"")
+            if len(data) != meta["length"]:
+                return {"ok": False, "error": "file_upload_size_mismatch"}
+            meta.update(
+                title=item.get("title") or meta["name"],
+                content=data.decode("utf-8", errors="replace"),
+                channel=channel,
+                initial_comment=str(args.get("initial_comment") or ""),
+            )
+            shared.append({"id": file_id, "name": meta["name"], "title": meta["title"], "size": len(data)})
+        if channel:
+            ts = self._next_ts()
+            message = self._message({"text": args.get("initial_comment") or ""}, ts)
+            message["files"] = shared
+            self.messages[(channel, ts)] = message
+        return {"ok": True, "files": shared}
 
     def _users_info(self, args: JsonDict) -> JsonDict:
         user = self.users.get(str(args.get("user", "")))

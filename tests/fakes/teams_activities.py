@@ -190,6 +190,25 @@ def card_submit_activity(
     return activity
 
 
+def file_consent_invoke(
+    value: JsonDict,
+    from_id: str,
+    from_name: str = "Test User",
+    service_url: str = SERVICE_URL,
+    reply_to_id: str | None = None,
+    activity_id: str | None = None,
+    **kwargs: Any,
+) -> JsonDict:
+    """What Teams sends when someone presses Allow or Decline on a file consent card in personal chat: an
+    ``invoke`` named ``fileConsent/invoke`` whose value has ``action``, the card's ``context`` and, on
+    accept, ``uploadInfo`` (a OneDrive upload session)."""
+    activity = message_activity(
+        None, from_id, from_name, service_url=service_url, activity_id=activity_id, reply_to_id=reply_to_id, **kwargs
+    )
+    activity.update(type="invoke", name="fileConsent/invoke", value=value)
+    return activity
+
+
 def conversation_update_installed(
     team_id: str = TEAM_ID,
     channel_id: str | None = None,
