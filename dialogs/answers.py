@@ -14,7 +14,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from dialogs.dates import format_date, parse_date
-from dialogs.glossary import EOI_NEED_TYPES, NEED_TYPES
+from dialogs.glossary import EOI_NEED_TYPES, NEED_ALIASES, NEED_TYPES
 from dialogs.questions import Question
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -53,8 +53,13 @@ def _example_list(options: list[tuple[str, str]]) -> str:
     return ", ".join(shown) + (" …" if len(options) > 3 else "")
 
 
-def match_choice(text: str, options: list[tuple[str, str]]) -> str | None:
-    """By number, value, label, code before a colon, or a unique beginning of a label (any case)."""
+def aliases_for(q: Question) -> tuple[tuple[str, str], ...]:
+    """Other words people type for the question's choices: from the question data, or the need types'."""
+    return NEED_ALIASES if q.choices_from == "need_types" else q.aliases
+
+
+def match_choice(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...] = ()) -> str | None:
+    """By number, value, label, code before a colon, alias, or a unique beginning of a label (any case)."""
     t = text.strip().strip(".").casefold()
     if not t:
         return None
@@ -63,6 +68,10 @@ def match_choice(text: str, options: list[tuple[str, str]]) -> str | None:
         return options[n - 1][0] if 1 <= n <= len(options) else None
     for value, label in options:
         if t in (value.casefold(), label.casefold(), label.split(":")[0].casefold()):
+            return value
+    offered = {value for value, _ in options}
+    for alias, value in aliases:
+        if t == alias.casefold() and value in offered:
             return value
     # "speech" finds "SLCN: Speech, Language and Communication Needs"
     starts = [
@@ -137,7 +146,7 @@ def _how(q: Question, ctx: AnswerContext, answers: dict[str, Any]) -> str:
 
 def _read_choice(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
     options = choices_for(q, ctx)
-    value = match_choice(text, options)
+    value = match_choice(text, options, aliases_for(q))
     if value is None:
         return Problem(f"I didn't recognise “{_clip(text)}” as an option. {_how(q, ctx, answers)}")
     return value
@@ -149,12 +158,18 @@ def _read_multi(q: Question, text: str, ctx: AnswerContext, answers: dict[str, A
         if q.optional:
             return []
         return Problem(f"Please choose at least one. {_how(q, ctx, answers)}")
+    if text.casefold().rstrip(".!") in ("all", "all of them", "all of these", "all of the above"):
+        return [v for v, _ in options]
+    aliases = aliases_for(q)
+    whole = match_choice(text, options, aliases)  # "speech and language" is one need, not two
+    if whole is not None:
+        return [whole]
     parts = [p for p in re.split(r"\s*(?:,|;|\band\b|&|/|\n)\s*", text) if p.strip()]
-    if len(parts) == 1 and " " in parts[0] and match_choice(parts[0], options) is None:
+    if len(parts) == 1 and " " in parts[0] and match_choice(parts[0], options, aliases) is None:
         parts = parts[0].split()  # "ASD MLD" or "1 3"
     chosen: list[str] = []
     for part in parts:
-        value = match_choice(part, options)
+        value = match_choice(part, options, aliases)
         if value is None:
             return Problem(f"I didn't recognise “{_clip(part)}”. {_how(q, ctx, answers)}")
         if value not in chosen:
@@ -163,11 +178,32 @@ def _read_multi(q: Question, text: str, ctx: AnswerContext, answers: dict[str, A
     return sorted(chosen, key=order.index)
 
 
+def _number_words() -> dict[str, int]:
+    """Number words people type: twelve -> 12, twenty-four (or twenty four) -> 24, up to ninety-nine."""
+    units = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"]
+    units += ["twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+    tens = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+    words = {word: n for n, word in enumerate(units)} | {"none": 0, "a dozen": 12}
+    for n, ten in enumerate(tens, start=2):
+        words[ten] = n * 10
+        for u in range(1, 10):
+            words[f"{ten}-{units[u]}"] = words[f"{ten} {units[u]}"] = n * 10 + u
+    return words
+
+
+NUMBER_WORDS = _number_words()
+_NUMBER = re.compile(r"(?:about|around|approx\.?|c\.?)?\s*(\d{1,3}(?:,\d{3})+|\d+)\s*[a-zA-Z .]*")
+_WORDS = re.compile(r"(?:about|around|approximately|roughly)?\s*([a-z]+(?:[ -][a-z]+)?)(?:\s+(?:places|pupils))?\.?")
+
+
 def _read_number(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
-    match = re.fullmatch(r"(?:about|around|approx\.?|c\.?)?\s*(\d{1,3}(?:,\d{3})+|\d+)\s*[a-zA-Z .]*", text)
-    if not match:
-        return Problem(f"“{_clip(text)}” isn't a whole number. {_how(q, ctx, answers)}")
-    return int(match.group(1).replace(",", ""))
+    match = _NUMBER.fullmatch(text)
+    if match:
+        return int(match.group(1).replace(",", ""))
+    words = _WORDS.fullmatch(text.strip().casefold())
+    if words and words.group(1) in NUMBER_WORDS:  # "twelve", "twenty-four places"
+        return NUMBER_WORDS[words.group(1)]
+    return Problem(f"“{_clip(text)}” isn't a whole number. {_how(q, ctx, answers)}")
 
 
 def _read_date(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:

@@ -22,6 +22,8 @@ from storage.models import EOI, Person, School, Window
 from storage.windows import LONDON, need_in_scope, need_key, window_name
 
 REVIEW, DECLARATION = "review", "declaration"
+# Answers typed in full, where a question mark may be part of the answer.
+FREE_TEXT = ("short_text", "long_text")
 CONTROLS = "Type *help*, *back*, *skip* (optional questions), *save*, *review* or *cancel* at any time."
 
 
@@ -234,6 +236,10 @@ async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
         return await controls[word](t, eoi)
     if eoi.cursor == REVIEW:
         return [say("You're at the review. Choose an answer to change, or *submit*."), await review(t, eoi)]
+    asked = t.questions.get(eoi.cursor)
+    if word.endswith("?") and asked and asked.type not in FREE_TEXT:
+        # "What is RP?" is a question about the question, not an answer to it.
+        return await _help(t, eoi)
     if eoi.cursor == DECLARATION:
         return await _declare(t, eoi, text)
     return await _answer(t, eoi, eoi.cursor, text)

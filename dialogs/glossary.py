@@ -18,6 +18,26 @@ NEED_TYPES: dict[str, str] = {
     "PD": "Physical Disability",
     "OTH": "Other Difficulty or Disability",
 }
+# Everyday words for the need types, so "autism" or "dyslexia" is understood as well as the code.
+NEED_ALIASES: tuple[tuple[str, str], ...] = (
+    ("autism", "ASD"),
+    ("autistic", "ASD"),
+    ("asc", "ASD"),
+    ("autism spectrum condition", "ASD"),
+    ("speech and language", "SLCN"),
+    ("speech, language and communication", "SLCN"),
+    ("social emotional and mental health", "SEMH"),
+    ("social, emotional and mental health", "SEMH"),
+    ("mental health", "SEMH"),
+    ("dyslexia", "SpLD"),
+    ("dyscalculia", "SpLD"),
+    ("deaf", "HI"),
+    ("hearing", "HI"),
+    ("blind", "VI"),
+    ("sight", "VI"),
+    ("deafblind", "MSI"),
+    ("physical", "PD"),
+)
 # The EOI asks about these (EOI-QUESTIONS.md); PMLD and OTH are never commissioned as a primary need here.
 EOI_NEED_TYPES = ("ASD", "SLCN", "SEMH", "MLD", "SpLD", "SLD", "HI", "VI", "MSI", "PD")
 

@@ -117,6 +117,15 @@ async def test_help_back_skip_and_cancel_work_mid_dialog(service):
     assert "Question 1 of" in await head.say("start")
 
 
+async def test_a_question_about_the_question_gets_its_help_not_a_refusal(service):
+    head = await headteacher(service)
+    await head.say("start")
+    answer = await head.say("What's the difference between RP and PP?")
+    assert "Partnership Provision (PP) is an SEMH resourced provision" in answer
+    assert "didn't recognise" not in answer and "Which kind of provision" in answer
+    assert "Which primary need" in await head.say("RP")
+
+
 async def test_enhanced_provision_is_understood_and_answered_with_todays_terms(service):
     head = await headteacher(service)
     text = await head.say("Can we apply for an enhanced provision?")

@@ -23,6 +23,7 @@ class Question:
     why: str = ""
     help: str = ""
     choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+    aliases: tuple[tuple[str, str], ...] = ()  # (what people also type, value), e.g. ("RP", "resourced")
     choices_from: str = ""
     optional: bool = False
     min: int | None = None
@@ -88,7 +89,9 @@ def _question(raw: dict[str, Any]) -> Question:
         raise ValueError(f"question {data.get('id')!r}: type must be one of {sorted(TYPES)}")
     if data.get("choices_from") and data["choices_from"] not in SOURCES:
         raise ValueError(f"question {data['id']!r}: choices_from must be one of {sorted(SOURCES)}")
-    data["choices"] = tuple((str(c["value"]), str(c["label"])) for c in data.get("choices", []))
+    choices = data.get("choices", [])
+    data["choices"] = tuple((str(c["value"]), str(c["label"])) for c in choices)
+    data["aliases"] = tuple((str(a), str(c["value"])) for c in choices for a in c.get("aliases", []))
     data.setdefault("label", data["id"].replace("_", " ").capitalize())
     return Question(**data)
 
