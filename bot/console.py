@@ -29,7 +29,8 @@ def render(reply: Reply) -> tuple[str, list[Choice]]:
     if reply.text:
         lines.append(plain(reply.text))
     for name, problem in reply.field_errors.items():
-        lines.append(f"  ! {name}: {plain(problem)}")
+        if problem != reply.text:  # a form's problem is often the whole message already shown
+            lines.append(f"  ! {name}: {plain(problem)}")
     choices: list[Choice] = []
     for fact in reply.facts:
         value = plain(fact.value).replace("\n", "\n      ")
