@@ -61,9 +61,12 @@ class Conversations:
         async with self.db.session() as session:
             now = self.clock.now()
             if key:
-                if await session.get(ProcessedEvent, key[:300]):
-                    return None
+                # Inserting is the check: a key seen before breaks the unique constraint (one query, not two).
                 session.add(ProcessedEvent(key=key[:300], at=now))
+                try:
+                    await session.flush()
+                except IntegrityError:
+                    return None
             person = await people.identify(
                 session,
                 platform=turn.speaker.platform,

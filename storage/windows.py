@@ -49,7 +49,12 @@ async def next_window(session: AsyncSession, now: datetime) -> Window | None:
 
 async def current_or_next(session: AsyncSession, now: datetime) -> Window | None:
     """The window a draft belongs to: the open one, else the next one planned."""
-    return await open_window(session, now) or await next_window(session, now)
+    window = await open_window(session, now) or await next_window(session, now)
+    if window is not None:
+        # The session's identity map holds objects weakly, and a turn looks this window up again by id
+        # (session.get) after the caller has let go of it: holding it here saves that query.
+        session.info.setdefault("windows", []).append(window)
+    return window
 
 
 async def find_window(session: AsyncSession, text: str) -> Window | None:
