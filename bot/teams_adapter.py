@@ -211,6 +211,10 @@ def turn_for_value(speaker: Speaker, value: Any) -> tuple[Turn | None, Form | No
     return None, None, {}, ""
 
 
+def _channel_data(activity: Activity) -> dict[str, Any]:
+    return activity.channel_data if isinstance(activity.channel_data, dict) else {}
+
+
 def _conversation_key(activity: Activity) -> tuple[str, str]:
     """(key, scope) under which to remember where this activity came from."""
     conversation = activity.conversation
@@ -218,11 +222,7 @@ def _conversation_key(activity: Activity) -> tuple[str, str]:
     if kind == "personal":
         return activity.from_property.id, "personal"
     if kind == "channel":
-        channel = (
-            ((activity.channel_data or {}).get("channel") or {}).get("id")
-            if isinstance(activity.channel_data, dict)
-            else None
-        )
+        channel = (_channel_data(activity).get("channel") or {}).get("id")
         return (channel or conversation.id).split(";")[0], "channel"
     return conversation.id.split(";")[0], "groupChat"
 
@@ -407,10 +407,17 @@ class TeamsChannel:
         bot_id = activity.recipient.id if activity.recipient else None
         if any(m.id == bot_id for m in activity.members_added or []):
             await self._on_installed(context)
+        elif _channel_data(activity).get("eventType") in ("channelCreated", "channelRenamed", "channelRestored"):
+            created = _channel_data(activity).get("channel") or {}
+            if isinstance(created, dict) and isinstance(created.get("id"), str):
+                await self.remember_channels(activity, [created["id"]])
 
     async def _on_installed(self, context: TurnContext) -> None:
         activity = context.activity
         _, scope = await self.remember(activity)
+        if scope == "channel":
+            # Every channel of the team, so the register may name any of them as a school's channel.
+            await self.remember_channels(activity, await self._team_channels(context))
         if scope == "personal":
             speaker = await self.speaker(context)
             replies = await self.service.conversations.handle(Turn(speaker, text="help", command=True))
@@ -456,6 +463,39 @@ class TeamsChannel:
                 log.info("Teams member lookup for %s failed: %s", user.id, str(error)[:200])
         name, email = known or (user.name or "", "")
         return Speaker(PLATFORM, user.id, display_name=name, email=email)
+
+    async def _team_channels(self, context: TurnContext) -> list[str]:
+        """The ids of the team's channels (the connector's teams API), or none if it can't be asked."""
+        team = (_channel_data(context.activity).get("team") or {}).get("id")
+        if not team:
+            return []
+        try:
+            client = await TeamsInfo.get_teams_connector_client(context)
+            # msrest's Teams operations are synchronous: keep them off the event loop.
+            listed = await asyncio.to_thread(client.teams.get_teams_channels, team)
+        except Exception as error:  # not Teams, no rights, throttled: the General channel still works
+            log.info("Teams channel list for %s failed: %s", team, str(error)[:200])
+            return []
+        return [c.id for c in listed.conversations or [] if c.id]
+
+    async def remember_channels(self, activity: Activity, channel_ids: list[str]) -> None:
+        """Store a reference for each channel of the team this activity came from (same service URL and
+        tenant, the channel's own conversation id), so proactive messages can start a thread there."""
+        if not channel_ids:
+            return
+        async with self.service.db.session() as session:
+            for channel_id in dict.fromkeys(channel_ids):
+                key = channel_id.split(";")[0]
+                await conversation_refs.remember(
+                    session,
+                    platform=PLATFORM,
+                    key=key,
+                    scope="channel",
+                    reference=_reference(activity, key, "channel"),
+                    now=self.service.clock.now(),
+                )
+                self.known_refs.pop(key, None)
+            await session.commit()
 
     async def remember(self, activity: Activity) -> tuple[str, str]:
         key, scope = _conversation_key(activity)

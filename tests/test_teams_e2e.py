@@ -470,6 +470,34 @@ async def test_school_team_hears_an_announcement_after_a_restart(
     assert "**Spring Term 2** is open" in message["text"]
 
 
+async def test_a_school_hears_in_the_channel_its_register_names_not_only_general(teams: Teams) -> None:
+    senco, staffroom = "19:senco00000000000000000000000@thread.tacv2", "19:staff00000000000000000000000@thread.tacv2"
+    teams.connector.team_channels[ta.TEAM_ID] = [{"id": senco, "name": "SENCo"}]
+    await teams.post(ta.conversation_update_installed(service_url=teams.connector.service_url))
+    # A channel added later is learnt from Teams' channelCreated event.
+    created = ta.conversation_update_channel_created(staffroom, "Staff room", service_url=teams.connector.service_url)
+    await teams.post(created)
+    for urn, channel in (("114000", senco), ("114001", f"{staffroom};messageid=1")):
+        async with teams.service.db.session() as session:
+            school = await session.get(School, urn)
+            school.teams_channel_id = channel
+            notices.to_school(
+                session,
+                school_urn=urn,
+                kind="announcement",
+                body=Reply(text="*Spring Term 2* is open.", kind="notice").to_dict(),
+                now=teams.service.clock.now(),
+            )
+            await session.commit()
+    teams.connector.reset()
+    await teams.service.dispatcher.plan_notices()
+    stats = await teams.service.dispatcher.run_due()
+    assert stats.sent == 2 and stats.failed == 0, stats
+    assert [m["conversation_id"] for m in teams.connector.activities_in(senco)] == [senco]
+    assert [m["conversation_id"] for m in teams.connector.activities_in(staffroom)] == [staffroom]
+    assert not teams.connector.activities_in(ta.TEAM_ID)  # nothing in General
+
+
 async def test_an_eoi_started_in_teams_is_what_the_officer_sees_in_the_console(teams: Teams) -> None:
     head = teams.user(HEAD_ID, "Pat Head")
     await head.say("start")

@@ -59,6 +59,9 @@ class FakeBotConnector:
         self.requests: list[JsonDict] = []
         # Conversations created through POST /v3/conversations.
         self.conversations: list[JsonDict] = []
+        # team id -> its channels other than General (whose id is the team id), as GET /v3/teams/{id}/conversations
+        # lists them.
+        self.team_channels: dict[str, list[JsonDict]] = {}
         # Files PUT to upload_url() (OneDrive upload sessions offered with a file consent card): name -> bytes.
         self.uploads: dict[str, bytes] = {}
         # conversation id (or "*") -> member id -> TeamsChannelAccount JSON.
@@ -458,4 +461,4 @@ class FakeBotConnector:
     async def _get_team_channels(self, request: web.Request) -> web.Response:
         tid = request.match_info["tid"]
         self._log(request, 200, None)
-        return web.json_response({"conversations": [{"id": tid, "name": None}]})
+        return web.json_response({"conversations": [{"id": tid, "name": None}, *self.team_channels.get(tid, [])]})

@@ -254,6 +254,21 @@ def conversation_update_installed(
     }
 
 
+def conversation_update_channel_created(
+    channel_id: str,
+    channel_name: str,
+    team_id: str = TEAM_ID,
+    service_url: str = SERVICE_URL,
+    tenant_id: str = TENANT_ID,
+    **kwargs: Any,
+) -> JsonDict:
+    """``conversationUpdate`` sent to a bot installed in a team when someone adds a channel to it."""
+    activity = conversation_update_installed(team_id, None, service_url, tenant_id, **kwargs)
+    del activity["membersAdded"]
+    activity["channelData"].update(eventType="channelCreated", channel={"id": channel_id, "name": channel_name})
+    return activity
+
+
 def conversation_update_personal_installed(
     user_id: str,
     service_url: str = SERVICE_URL,
