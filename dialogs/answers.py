@@ -36,7 +36,15 @@ class Problem:
     message: str
 
 
-def choices_for(q: Question, ctx: AnswerContext) -> list[tuple[str, str]]:
+def choices_for(q: Question, ctx: AnswerContext, answers: dict[str, Any] | None = None) -> list[tuple[str, str]]:
+    """The options offered; given the answers so far, without the one an earlier answer already took
+    (`except_answer`: no "other need" that is the primary need)."""
+    options = _all_choices(q, ctx)
+    taken = (answers or {}).get(q.except_answer) if q.except_answer else None
+    return [(v, label) for v, label in options if v != taken] if taken else options
+
+
+def _all_choices(q: Question, ctx: AnswerContext) -> list[tuple[str, str]]:
     if q.choices_from == "need_types":
         return [(code, f"{code}: {NEED_TYPES[code]}") for code in EOI_NEED_TYPES]
     if q.choices_from == "key_stages":
@@ -99,10 +107,10 @@ def read_answer(q: Question, text: str, ctx: AnswerContext, answers: dict[str, A
 def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str, Any]) -> Problem | None:
     """Limits that depend on other answers or on the date; also used to recheck stored answers at review."""
     if q.type in ("single", "confirm", "yesno"):
-        if value not in [v for v, _ in choices_for(q, ctx)]:
+        if value not in [v for v, _ in choices_for(q, ctx, answers)]:
             return Problem(f"That option is no longer available. {_how(q, ctx, answers)}")
     elif q.type == "multi":
-        allowed = {v for v, _ in choices_for(q, ctx)}
+        allowed = {v for v, _ in choices_for(q, ctx, answers)}
         if not value and not q.optional:
             return Problem(f"Please choose at least one. {_how(q, ctx, answers)}")
         if any(v not in allowed for v in value):
@@ -126,7 +134,7 @@ def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str,
 
 
 def _how(q: Question, ctx: AnswerContext, answers: dict[str, Any]) -> str:
-    options = choices_for(q, ctx)
+    options = choices_for(q, ctx, answers)
     if q.type in ("single", "confirm", "yesno"):
         return f"Please choose one of the options, e.g. {_example_list(options)}, or type its number."
     if q.type == "multi":
@@ -145,7 +153,7 @@ def _how(q: Question, ctx: AnswerContext, answers: dict[str, Any]) -> str:
 
 
 def _read_choice(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
-    options = choices_for(q, ctx)
+    options = choices_for(q, ctx, answers)
     value = match_choice(text, options, aliases_for(q))
     if value is None:
         return Problem(f"I didn't recognise “{_clip(text)}” as an option. {_how(q, ctx, answers)}")
@@ -153,7 +161,7 @@ def _read_choice(q: Question, text: str, ctx: AnswerContext, answers: dict[str, 
 
 
 def _read_multi(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
-    options = choices_for(q, ctx)
+    options = choices_for(q, ctx, answers)
     if text.casefold() in ("none", "no", "none of these", q.none_label.casefold(), "-"):
         if q.optional:
             return []

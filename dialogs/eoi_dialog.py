@@ -104,7 +104,7 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str = "
     lines.append(f"*Question {n} of {total}.* {q.ask}")
     if q.why:
         lines.append(f"_{q.why.strip()}_")
-    choices = [Choice(label, action("a", q.id, value)) for value, label in choices_for(q, ctx)]
+    choices = [Choice(label, action("a", q.id, value)) for value, label in choices_for(q, ctx, eoi.answers)]
     if q.type == "multi" and q.optional:
         choices.append(Choice(q.none_label, action("a", q.id, "none")))
     default = ctx.defaults.get(q.default_from, "") if q.default_from else ""

@@ -83,6 +83,14 @@ def test_answers_people_really_type_are_understood(question_id, typed, stored):
     assert ask(question_id, typed) == stored
 
 
+def test_other_needs_leave_out_the_primary_need():
+    answers = {"primary_need": "ASD"}
+    assert ask("other_needs", "1", answers) == ["SLCN"]  # numbers follow the list shown, which starts at SLCN
+    refused = ask("other_needs", "ASD, MLD", answers)
+    assert isinstance(refused, Problem) and "ASD" in refused.message
+    assert ask("other_needs", "MLD", answers) == ["MLD"]
+
+
 def test_partnership_provision_narrows_the_places_range():
     result = ask("places", "20", {"provision_type": "partnership"})
     assert isinstance(result, Problem) and "from 4 to 16" in result.message

@@ -25,6 +25,7 @@ class Question:
     choices: tuple[tuple[str, str], ...] = ()  # (value, label)
     aliases: tuple[tuple[str, str], ...] = ()  # (what people also type, value), e.g. ("RP", "resourced")
     choices_from: str = ""
+    except_answer: str = ""  # leave out the option an earlier answer (this id) chose
     optional: bool = False
     min: int | None = None
     max: int | None = None
