@@ -38,7 +38,8 @@ def render(reply: Reply) -> tuple[str, list[Choice]]:
     for fact in reply.facts:
         if fact.change:
             choices.append(fact.change)
-    choices.extend(reply.choices)
+    # A form on a question only offers a larger box to write in; a terminal's line is all there is.
+    choices.extend(c for c in reply.choices if not (c.form and reply.kind == "question"))
     for n, choice in enumerate(choices, 1):
         lines.append(f"{n}) {choice.label}")
     if reply.multi:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-HEADTEACHER_COMMANDS = ("help", "start", "status", "withdraw")
+# "answer QID TEXT" is what a long answer written in a form (a Slack modal, a Teams card) sends.
+HEADTEACHER_COMMANDS = ("help", "start", "status", "withdraw", "answer")
 OFFICER_COMMANDS = (
     "list",
     "show",

@@ -120,7 +120,7 @@ class Conversations:
             if person.role == people.OFFICER:
                 return [help.officer_help()]
             return [help.headteacher_help() if school else help.stranger_help(key)]
-        if cmd.name in ("start", "status", "withdraw"):
+        if cmd.name in ("start", "status", "withdraw", "answer"):
             if school is None:
                 if person.role == people.OFFICER:
                     return [say("Officers don't fill in EOIs; try `list submitted`, or *help*.")]
@@ -130,6 +130,8 @@ class Conversations:
                 return await eoi_dialog.start(t)
             if cmd.name == "status":
                 return await self._status(t)
+            if cmd.name == "answer":
+                return await self._answer_from_form(t, cmd.rest)
             return await self._withdraw(t, cmd.rest)
         if not cmd.name and (mentions_enhanced_provision(text)):
             return []
@@ -139,6 +141,13 @@ class Conversations:
             hint = "Type *start* to begin or carry on your school's EOI, *status* to see where it is, or *help*."
             return [refuse(f"I don't know “{cmd.word[:40]}”. {hint}")]
         return [help.stranger_help(key)]
+
+    async def _answer_from_form(self, t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
+        eoi = await eois.school_eoi(t.session, t.school, t.now)
+        if eoi is None or eoi.status != eois.DRAFT:
+            return [say("There is no draft to answer: type *start* to begin, or *status*.")]
+        qid, _, text = rest.partition(" ")
+        return await eoi_dialog.answer_from_form(t, eoi, qid, text)
 
     async def _status(self, t: eoi_dialog.EoiTurn) -> list[Reply]:
         eoi = await eois.school_eoi(t.session, t.school, t.now)

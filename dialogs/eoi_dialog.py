@@ -16,12 +16,13 @@ from dialogs.answers import AnswerContext, Problem, check_answer, choices_for, f
 from dialogs.dates import format_date, format_datetime
 from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
 from dialogs.questions import Question, QuestionSet
-from dialogs.replies import Choice, Fact, Reply, action, refuse, say
+from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
 from storage import eois, notices
 from storage.models import EOI, Person, School, Window
 from storage.windows import LONDON, need_in_scope, need_key, window_name
 
 REVIEW, DECLARATION = "review", "declaration"
+ANSWER_FIELD = "answer"
 # Answers typed in full, where a question mark may be part of the answer.
 FREE_TEXT = ("short_text", "long_text")
 CONTROLS = "Type *help*, *back*, *skip* (optional questions), *save*, *review* or *cancel* at any time."
@@ -118,6 +119,8 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str = "
     if q.type in ("short_text", "long_text", "email", "phone", "date", "number"):
         limit = f" ({q.min:,}–{q.max:,} characters)" if q.type == "long_text" and q.min and q.max else ""
         lines.append(f"Type your answer{limit}." if not q.optional else f"Type your answer{limit}, or *skip*.")
+    if q.type == "long_text":
+        choices.append(Choice("Write it in a larger box", action("form", "answer", q.id), form=answer_form(q)))
     selected = list(current) if q.type == "multi" and isinstance(current, list) else []
     return Reply(
         text="\n".join(lines),
@@ -128,6 +131,33 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str = "
         selected=selected,
         answer_type=q.type,
     )
+
+
+def answer_form(q: Question) -> Form:
+    """A long answer written in a form (a Slack modal, a Teams card): room for paragraphs, and a problem is
+    shown on the form with the text still in it."""
+    return Form(
+        title=q.label,
+        command=f"answer {q.id}",
+        submit_label="Save answer",
+        fields=(FormField(ANSWER_FIELD, q.ask, q.example.strip('"') if q.example else "", multiline=True),),
+    )
+
+
+async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
+    """What answer_form sends: the answer to the question being asked, or a change to an earlier one."""
+    q = t.questions.get(qid)
+    if q is None or not q.applies(eoi.answers) or (qid != eoi.cursor and qid not in eoi.answers):
+        return [say("That form is from an earlier message; here is where we are."), await resume(t, eoi)]
+    ctx = await answer_context(t, eoi)
+    value = read_answer(q, text, ctx, eoi.answers)
+    if isinstance(value, Problem):
+        return [refuse(value.message, field_errors={ANSWER_FIELD: value.message})]
+    _enter(t)
+    if qid == eoi.cursor:
+        return await _advance(t, eoi, q.id, {**eoi.answers, q.id: value})
+    _save(t, eoi, {**eoi.answers, q.id: value}, eoi.cursor)
+    return [say(f"Changed {q.label.lower()}."), await resume(t, eoi)]
 
 
 def _next_question(t: EoiTurn, answers: dict[str, Any], after: str | None, *, unanswered_only: bool) -> Question | None:

@@ -43,7 +43,11 @@ class Form:
     def command_for(self, values: dict[str, str]) -> str:
         parts = [self.command]
         for f in self.fields:
-            value = " ".join((values.get(f.name) or "").split())
+            raw = values.get(f.name) or ""
+            if f.multiline:  # the lines of a multi-line answer are kept
+                value = "\n".join(" ".join(line.split()) for line in raw.strip().splitlines())
+            else:
+                value = " ".join(raw.split())
             if value:
                 parts.append(f.prefix + value)
         return " ".join(parts)

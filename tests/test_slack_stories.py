@@ -127,6 +127,29 @@ async def test_headteacher_completes_an_eoi_in_the_dm_with_buttons_and_typed_ans
     assert len(slack.fake.calls_to("users.info")) == 1
 
 
+async def test_a_long_answer_can_be_written_in_a_modal_and_a_problem_shows_on_the_field(slack: Workspace) -> None:
+    head = slack.person(HEAD_ID)
+    await head.slash("start")
+    for value in chat.RESOURCED_ANSWERS[:8]:
+        await answer(head, value)
+    assert "Describe the space" in head.text
+    await head.press("Write it in a larger box")
+    view = (await slack.fake.wait_for("views.open"))[-1]["view"]
+    [field] = [b for b in view["blocks"] if b["type"] == "input"]
+    assert field["block_id"] == "answer" and field["element"]["multiline"] is True
+
+    too_short = await head.submit_modal({"answer": {"value": "A room."}})
+    problem = (await too_short.json())["errors"]["answer"]
+    assert "at least 20 characters" in problem
+
+    space = "Two adjoining classrooms on the ground floor.\n\nA sensory room and a fenced garden next to them."
+    done = await head.submit_modal({"answer": {"value": space}})
+    assert done.status == 200 and not await done.text()  # the modal closes
+    assert "Question 10 of" in head.text  # the next question, in the DM
+    stored = (await school_eoi(slack)).answers["accommodation_details"]
+    assert stored.splitlines()[0] == "Two adjoining classrooms on the ground floor." and "fenced garden" in stored
+
+
 async def test_a_stale_question_button_is_answered_kindly(slack: Workspace) -> None:
     head = slack.person(HEAD_ID)
     await head.slash("start")
