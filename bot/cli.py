@@ -117,8 +117,12 @@ async def _announce(service: Service, dry_run: bool) -> int:
 
     # Register the enabled channels' senders as `serve` does (nothing is served): without them every notice
     # would be planned with no destination, and so never sent.
-    build_app(service)
-    return await run_once(service, dry_run)
+    app = build_app(service)
+    try:
+        return await run_once(service, dry_run)
+    finally:
+        app.freeze()
+        await app.on_cleanup.send(app)  # the channels' connection pools, as `serve` closes them on exit
 
 
 async def _chat(service: Service, role: str, user: str | None, school: str | None) -> int:

@@ -492,6 +492,7 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     )
     bolt = AsyncApp(
         client=client,
+        logger=_bolt_logger(),
         signing_secret=settings.slack_signing_secret,
         # Listeners finish before Slack gets its 200; commands and buttons ack at once and work afterwards.
         process_before_response=True,
@@ -509,6 +510,15 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     app.on_shutdown.append(adapter.drain)
     app.on_cleanup.append(http.close_pool)
     return adapter
+
+
+def _bolt_logger() -> logging.Logger:
+    """Bolt's own logger, less one warning: it reads SLACK_BOT_TOKEN from the environment itself and warns
+    that it goes unused when a client is given, which here carries that very token."""
+    bolt_log = logging.getLogger("eoi-bot.slack.bolt")
+    if not bolt_log.filters:
+        bolt_log.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
+    return bolt_log
 
 
 class SharedSession:
