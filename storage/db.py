@@ -89,3 +89,9 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     writes can't wait for a concurrent writer (SQLite answers "database is locked" at once, to avoid a
     deadlock); an immediate one waits its turn under busy_timeout. Writers queue instead of failing."""
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def hold(session: AsyncSession, obj: object) -> None:
+    """Keep `obj` alive for as long as the session: its identity map holds objects only weakly, so a turn
+    that lets go of a row and later asks for it by id (session.get) would otherwise query it again."""
+    session.info.setdefault("held", []).append(obj)

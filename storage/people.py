@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
+from storage.db import hold
 from storage.models import Person, School
 from storage.register import school_by_email
 
@@ -25,8 +26,7 @@ async def identify(
     officers: tuple[tuple[str, str], ...] = (),
 ) -> Person:
     """Find or create the person; bootstrap officers from EOI_OFFICERS; match staff to a school by email."""
-    # The person's school comes in the same query: nearly every turn needs it, and holding it in the session
-    # (whose identity map keeps objects only weakly) lets the turn's session.get(School, urn) skip the database.
+    # The person's school comes in the same query: nearly every turn needs it (session.get(School, urn)).
     row = (
         await session.execute(
             select(Person, School)
@@ -36,7 +36,7 @@ async def identify(
     ).first()
     person = row[0] if row else None
     if row and row[1] is not None:
-        session.info.setdefault("schools", []).append(row[1])
+        hold(session, row[1])
     if person is None:
         person = Person(platform=platform, user_id=user_id, pending={})
         session.add(person)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import hold
 from storage.models import NeedRow, School, Window
 
 LONDON = ZoneInfo("Europe/London")
@@ -51,9 +52,7 @@ async def current_or_next(session: AsyncSession, now: datetime) -> Window | None
     """The window a draft belongs to: the open one, else the next one planned."""
     window = await open_window(session, now) or await next_window(session, now)
     if window is not None:
-        # The session's identity map holds objects weakly, and a turn looks this window up again by id
-        # (session.get) after the caller has let go of it: holding it here saves that query.
-        session.info.setdefault("windows", []).append(window)
+        hold(session, window)  # a turn looks it up again by id (session.get) after the caller lets go
     return window
 
 
