@@ -262,12 +262,28 @@ class SlackAdapter:
         await self._turn(where, text=html.unescape(text).strip(), once=f"slack:{body.get('event_id') or ''}")
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
-        """Greet someone the first time they open the app's Messages tab."""
+        """The Home tab shows where things stand; the first time someone opens the Messages tab, a greeting."""
         user = event.get("user")
-        if not isinstance(user, str) or event.get("tab") not in (None, "messages"):
+        if not isinstance(user, str):
+            return
+        if event.get("tab") == "home":
+            self._spawn(self._publish_home(user))
+            return
+        if event.get("tab") not in (None, "messages"):
             return
         if await first_time(self.service.db, f"slack:greeted:{user}", self.service.clock.now()):
             self._spawn(self._turn(Where(user_id=user), text="help", command=True))
+
+    async def _publish_home(self, user_id: str) -> None:
+        """A headteacher's Home tab is their school's EOI status; anyone else's, what they can do. Its buttons
+        answer in the DM, like the same buttons there."""
+        try:
+            replies = await self.service.conversations.home(await self.speaker(user_id))
+            await self.client.views_publish(user_id=user_id, view=kit.home_view(replies))
+        except SlackApiError as error:
+            log.warning("views.publish for %s failed: %s", user_id, error.response.get("error"))
+        except Exception:
+            log.exception("Home tab for %s failed", user_id)
 
     async def on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         value = action.get("value")

@@ -17,6 +17,7 @@ from dialogs.replies import Choice, Fact, Form, FormField, Reply
 Block = dict[str, Any]
 
 MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100  # a Home tab view
 MAX_SECTION = 2900  # Slack's limit is 3,000; leave room for markup we add
 MAX_BUTTON_TEXT = 75
 MAX_VALUE = 2000
@@ -201,6 +202,18 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
         blocks = [*blocks[:keep], section("_(cut short: too long for one Slack message)_"), *tail]
     fallback = plain(" ".join(x for x in (reply.title, reply.text) if x)) or "EOI Bot"
     return _cut(fallback, 3000), blocks
+
+
+def home_view(replies: list[Reply]) -> Block:
+    """The app's Home tab: the replies one under another (a divider between), within a view's 100 blocks."""
+    blocks: list[Block] = []
+    for reply in replies:
+        if blocks:
+            blocks.append({"type": "divider"})
+        blocks.extend(render(reply)[1])
+    if len(blocks) > MAX_HOME_BLOCKS:
+        blocks = [*blocks[: MAX_HOME_BLOCKS - 1], section("_(more in our direct messages)_")]
+    return {"type": "home", "blocks": blocks}
 
 
 def form_view(form: Form, metadata: dict[str, Any]) -> Block:

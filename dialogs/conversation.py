@@ -13,7 +13,7 @@ from dialogs.commands import OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.questions import QuestionSet, eoi_questions
 from dialogs.replies import Choice, Reply, action, parse_action, refuse, say
-from dialogs.turns import Turn
+from dialogs.turns import Speaker, Turn
 from storage import audit, eois, notices, people
 from storage.clock import Clock
 from storage.db import Database
@@ -82,6 +82,29 @@ class Conversations:
                 if not key:
                     raise
                 return None  # the same delivery, handled by another worker a moment ago
+            return replies
+
+    async def home(self, speaker: Speaker) -> list[Reply]:
+        """Where things stand for this person, for a platform's home page: a headteacher sees their school's
+        EOI status; an officer, what they can do; anyone else, how to get linked."""
+        async with self.db.session() as session:
+            now = self.clock.now()
+            person = await people.identify(
+                session,
+                platform=speaker.platform,
+                user_id=speaker.user_id,
+                display_name=speaker.display_name,
+                email=speaker.email,
+                officers=self.officers,
+            )
+            school = await session.get(School, person.school_urn) if person.school_urn else None
+            if school is not None:
+                replies = await self._status(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
+            elif person.role == people.OFFICER:
+                replies = [help.officer_help()]
+            else:
+                replies = [help.stranger_help(f"{person.platform}:{person.user_id}")]
+            await session.commit()
             return replies
 
     async def _route(self, session: AsyncSession, person: Person, turn: Turn, now: datetime) -> list[Reply]:

@@ -195,6 +195,31 @@ async def test_app_home_greets_once(slack: Workspace) -> None:
     assert len(slack.posted_to(HEAD_ID)) == 1
 
 
+async def test_the_home_tab_shows_a_headteacher_their_schools_eoi_and_an_officer_their_commands(
+    slack: Workspace,
+) -> None:
+    head, officer = slack.person(HEAD_ID), slack.person(OFFICER_ID)
+    await slack.post(sr.app_home_opened_body(HEAD_ID, tab="home"))
+    await slack.settle()
+    home = (await slack.fake.wait_for("views.publish"))[-1]
+    assert home["user_id"] == HEAD_ID and home["view"]["type"] == "home"
+    assert "no EOI yet" in text_of(home["view"])
+    await head.press("Start", messages=[home["view"]])  # a Home tab button answers in the DM
+    assert "Question 1 of" in head.text and slack.posted_to(HEAD_ID)
+
+    await slack.post(sr.app_home_opened_body(HEAD_ID, tab="home"))
+    await slack.settle()
+    home = (await slack.fake.wait_for("views.publish", count=2))[-1]
+    assert "draft" in text_of(home["view"]) and "EOI-" in text_of(home["view"])
+    assert len(home["view"]["blocks"]) <= 100
+
+    await slack.post(sr.app_home_opened_body(OFFICER_ID, tab="home"))
+    await slack.settle()
+    home = (await slack.fake.wait_for("views.publish", count=3))[-1]
+    assert home["user_id"] == OFFICER_ID and "list" in text_of(home["view"])
+    assert not officer.seen  # opening Home posts nothing in the DM
+
+
 # ---------------------------------------------------------------------------------------- officers
 
 
