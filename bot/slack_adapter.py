@@ -112,6 +112,12 @@ def send_failure(error: Exception) -> SendFailed:
 DELIVERY_EVENT = "eoi_delivery"
 
 
+async def dm_channel(client: AsyncWebClient, user_id: str) -> str:
+    """The id (D…) of the app's DM with this person (conversations.open, im:write)."""
+    opened = await client.conversations_open(users=user_id)
+    return str((opened.get("channel") or {}).get("id") or "")
+
+
 class SlackSender:
     """bot.delivery.Sender for Slack: schools hear in their channel and in their staff's DMs."""
 
@@ -154,8 +160,7 @@ class SlackSender:
         with im:write finds it; im:history reads it)."""
         channel = destination.partition(":")[2]
         if channel[:1] in ("U", "W"):
-            opened = await self.client.conversations_open(users=channel)
-            channel = str((opened.get("channel") or {}).get("id") or "")
+            channel = await dm_channel(self.client, channel)
         if channel[:1] not in ("C", "G", "D"):
             return None
         response = await self.client.conversations_history(channel=channel, limit=200, include_all_metadata=True)
@@ -419,9 +424,8 @@ class SlackAdapter:
         assert reply.file is not None
         name, content = reply.file
         try:
-            opened = await self.client.conversations_open(users=user_id)
             await self.client.files_upload_v2(
-                channel=opened["channel"]["id"],
+                channel=await dm_channel(self.client, user_id),
                 filename=name,
                 title=name,
                 content=content,

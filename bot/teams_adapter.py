@@ -366,33 +366,32 @@ class TeamsChannel:
     async def _on_file_consent(self, context: TurnContext) -> None:
         """Someone answered a file consent card. On "Allow", the file is made afresh for them (so their role
         is checked now, and the export is audited) and PUT to the OneDrive upload session Teams gave."""
+
+        async def tell(*replies: Reply) -> None:
+            await self.send_replies(context, [teams_cards.render(r) for r in replies])
+
         value = context.activity.value if isinstance(context.activity.value, dict) else {}
         offered = value.get("context") if isinstance(value.get("context"), dict) else {}
         command = offered.get(teams_cards.EXPORT_CONTEXT)
         if not isinstance(command, str) or not command.strip().casefold().startswith("export"):
-            await self.send_replies(context, [teams_cards.render(refuse("I don't recognise that file any more."))])
-            return
+            return await tell(refuse("I don't recognise that file any more."))
         if value.get("action") != "accept":
-            declined = say("No file sent. Ask for `export` again any time.")
-            await self.send_replies(context, [teams_cards.render(declined)])
-            return
+            return await tell(say("No file sent. Ask for `export` again any time."))
         upload = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
         upload_url = str(upload.get("uploadUrl") or "")
         if not upload_url.startswith(("https://", "http://")):
-            await self.send_replies(context, [teams_cards.render(refuse("Teams gave me nowhere to put the file."))])
-            return
+            return await tell(refuse("Teams gave me nowhere to put the file."))
         speaker = await self.speaker(context)
         replies = await self.service.conversations.handle(Turn(speaker, text=command, command=True))
         made = next((r for r in replies if r.file), None)
         if made is None or made.file is None:  # no longer allowed, say: tell them why
-            await self.send_replies(context, [teams_cards.render(r) for r in replies])
-            return
+            return await tell(*replies)
         name, content = made.file
         status = await _upload(upload_url, content.encode("utf-8"))
         if status not in (200, 201):
-            problem = f"I couldn't put {name} in your OneDrive (it answered {status}). Please ask for `export` again."
-            await self.send_replies(context, [teams_cards.render(refuse(problem))])
-            return
+            return await tell(
+                refuse(f"I couldn't put {name} in your OneDrive (it answered {status}). Please ask for `export` again.")
+            )
         card = teams_cards.file_info(
             made.text,
             str(upload.get("name") or name),
@@ -481,28 +480,25 @@ class TeamsChannel:
     async def remember_channels(self, activity: Activity, channel_ids: list[str]) -> None:
         """Store a reference for each channel of the team this activity came from (same service URL and
         tenant, the channel's own conversation id), so proactive messages can start a thread there."""
-        if not channel_ids:
-            return
-        async with self.service.db.session() as session:
-            for channel_id in dict.fromkeys(channel_ids):
-                key = channel_id.split(";")[0]
-                await conversation_refs.remember(
-                    session,
-                    platform=PLATFORM,
-                    key=key,
-                    scope="channel",
-                    reference=_reference(activity, key, "channel"),
-                    now=self.service.clock.now(),
-                )
-                self.known_refs.pop(key, None)
-            await session.commit()
+        await self._store(activity, [channel_id.split(";")[0] for channel_id in channel_ids], "channel")
 
     async def remember(self, activity: Activity) -> tuple[str, str]:
         key, scope = _conversation_key(activity)
-        reference = _reference(activity, key, scope)
-        fingerprint = json.dumps(reference, sort_keys=True)
-        if self.known_refs.get(key) != fingerprint:
-            async with self.service.db.session() as session:
+        await self._store(activity, [key], scope, user_id=activity.from_property.id if scope == "personal" else "")
+        return key, scope
+
+    async def _store(self, activity: Activity, keys: list[str], scope: str, *, user_id: str = "") -> None:
+        """Store these conversations' references, skipping any stored just as it is (no needless writes)."""
+        changed: dict[str, tuple[dict[str, Any], str]] = {}
+        for key in dict.fromkeys(keys):
+            reference = _reference(activity, key, scope)
+            fingerprint = json.dumps(reference, sort_keys=True)
+            if self.known_refs.get(key) != fingerprint:
+                changed[key] = (reference, fingerprint)
+        if not changed:
+            return
+        async with self.service.db.session() as session:
+            for key, (reference, _) in changed.items():
                 await conversation_refs.remember(
                     session,
                     platform=PLATFORM,
@@ -510,11 +506,10 @@ class TeamsChannel:
                     scope=scope,
                     reference=reference,
                     now=self.service.clock.now(),
-                    user_id=activity.from_property.id if scope == "personal" else "",
+                    user_id=user_id,
                 )
-                await session.commit()
-            self.known_refs[key] = fingerprint
-        return key, scope
+            await session.commit()
+        self.known_refs.update({key: fingerprint for key, (_, fingerprint) in changed.items()})
 
 
 async def _upload(url: str, data: bytes) -> int:

@@ -67,14 +67,7 @@ class Conversations:
                     await session.flush()
                 except IntegrityError:
                     return None
-            person = await people.identify(
-                session,
-                platform=turn.speaker.platform,
-                user_id=turn.speaker.user_id,
-                display_name=turn.speaker.display_name,
-                email=turn.speaker.email,
-                officers=self.officers,
-            )
+            person = await self._identify(session, turn.speaker)
             replies = await self._route(session, person, turn, now)
             try:
                 await session.commit()
@@ -84,19 +77,22 @@ class Conversations:
                 return None  # the same delivery, handled by another worker a moment ago
             return replies
 
+    async def _identify(self, session: AsyncSession, speaker: Speaker) -> Person:
+        return await people.identify(
+            session,
+            platform=speaker.platform,
+            user_id=speaker.user_id,
+            display_name=speaker.display_name,
+            email=speaker.email,
+            officers=self.officers,
+        )
+
     async def home(self, speaker: Speaker) -> list[Reply]:
         """Where things stand for this person, for a platform's home page: a headteacher sees their school's
         EOI status; an officer, what they can do; anyone else, how to get linked."""
         async with self.db.session() as session:
             now = self.clock.now()
-            person = await people.identify(
-                session,
-                platform=speaker.platform,
-                user_id=speaker.user_id,
-                display_name=speaker.display_name,
-                email=speaker.email,
-                officers=self.officers,
-            )
+            person = await self._identify(session, speaker)
             school = await session.get(School, person.school_urn) if person.school_urn else None
             if school is not None:
                 replies = await self._status(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
