@@ -76,6 +76,12 @@ async def _answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
     )
 
 
+def known(t: EoiTurn, eoi: EOI) -> dict[str, Any]:
+    """The answers that hold, with those skip rules fix (a Partnership Provision's need is SEMH): what an
+    answer is checked against, and what decides the options offered."""
+    return t.questions.effective_answers(eoi.answers)
+
+
 def _enter(t: EoiTurn) -> None:
     t.person.pending = {"dialog": "eoi"}
 
@@ -105,7 +111,7 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str = "
     lines.append(f"*Question {n} of {total}.* {q.ask}")
     if q.why:
         lines.append(f"_{q.why.strip()}_")
-    choices = [Choice(label, action("a", q.id, value)) for value, label in choices_for(q, ctx, eoi.answers)]
+    choices = [Choice(label, action("a", q.id, value)) for value, label in choices_for(q, ctx, known(t, eoi))]
     if q.type == "multi" and q.optional:
         choices.append(Choice(q.none_label, action("a", q.id, "none")))
     default = ctx.defaults.get(q.default_from, "") if q.default_from else ""
@@ -150,7 +156,7 @@ async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Re
     if q is None or not q.applies(eoi.answers) or (qid != eoi.cursor and qid not in eoi.answers):
         return [say("That form is from an earlier message; here is where we are."), await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
-    value = read_answer(q, text, ctx, eoi.answers)
+    value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
         return [refuse(value.message, field_errors={ANSWER_FIELD: value.message})]
     _enter(t)
@@ -316,7 +322,7 @@ async def _answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     if q is None:
         return [await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
-    value = read_answer(q, text, ctx, eoi.answers)
+    value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
         return [refuse(value.message), ask(t, eoi, q, ctx)]
     answers = {**eoi.answers, q.id: value}
@@ -340,7 +346,7 @@ async def _stale_answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply
     if q is None or not q.applies(eoi.answers) or qid not in eoi.answers:
         return [say("That button is from an earlier message; here is where we are."), await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
-    value = read_answer(q, text, ctx, eoi.answers)
+    value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
         return [refuse(value.message), await resume(t, eoi)]
     answers = {**eoi.answers, q.id: value}
@@ -448,7 +454,7 @@ async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
             _save(t, eoi, eoi.answers, q.id)
             return [say("Before you submit, this question needs an answer."), await resume(t, eoi)]
         value = eoi.answers[q.id]
-        problem = None if value is None and q.optional else check_answer(q, value, ctx, eoi.answers)
+        problem = None if value is None and q.optional else check_answer(q, value, ctx, known(t, eoi))
         if problem:
             _save(t, eoi, eoi.answers, q.id)
             eoi.changing = True
@@ -466,7 +472,7 @@ async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
 async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     q = t.questions.declaration
     ctx = await answer_context(t, eoi)
-    value = read_answer(q, text, ctx, eoi.answers)
+    value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
         return [refuse(value.message), ask_declaration(t)]
     if value != "yes":

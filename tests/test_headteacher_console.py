@@ -117,6 +117,13 @@ async def test_help_back_skip_and_cancel_work_mid_dialog(service):
     assert "Question 1 of" in await head.say("start")
 
 
+async def test_a_partnership_provision_is_not_offered_semh_again_as_another_need(service):
+    head = await headteacher(service, urn="114003")  # a Colchester secondary
+    await head.say("start")
+    asked = await head.say("PP")
+    assert "Any other needs" in asked and "ASD" in asked and "SEMH" not in asked
+
+
 async def test_a_question_about_the_question_gets_its_help_not_a_refusal(service):
     head = await headteacher(service)
     await head.say("start")
