@@ -292,30 +292,25 @@ class Dispatcher:
                     await sender.send(item.destination, Reply.from_dict(item.payload), key=item.key)
                 finally:
                     answered = clock()
-            except SendFailed as failure:
-                if failure.permanent or attempts >= self.max_attempts:
-                    await self._finish(item, "failed", attempts, failure.reason)
-                    stats.failed += 1
-                    return answered
-                wait = failure.retry_after if failure.retry_after is not None else self.backoff * 2 ** (attempts - 1)
-                wait = min(wait, self.max_wait)
-                stats.retries += 1
-                stats.waited += wait
-                await self._note_attempt(item, attempts, failure.reason, wait)
-                await self.sleep(wait)
-                continue
+            except SendFailed as refused:
+                failure = refused
             except Exception as error:  # a bug or a network error in a sender must not stop the fan-out
                 log.exception("sending %s failed", item.key)
-                if attempts >= self.max_attempts:
-                    await self._finish(item, "failed", attempts, f"{type(error).__name__}: {error}")
-                    stats.failed += 1
-                    return answered
-                stats.retries += 1
-                await self.sleep(min(self.backoff * 2 ** (attempts - 1), self.max_wait))
-                continue
-            await self._finish(item, "sent", attempts, "")
-            stats.sent += 1
-            return answered
+                failure = SendFailed(f"{type(error).__name__}: {error}")
+            else:
+                await self._finish(item, "sent", attempts, "")
+                stats.sent += 1
+                return answered
+            if failure.permanent or attempts >= self.max_attempts:
+                await self._finish(item, "failed", attempts, failure.reason)
+                stats.failed += 1
+                return answered
+            wait = failure.retry_after if failure.retry_after is not None else self.backoff * 2 ** (attempts - 1)
+            wait = min(wait, self.max_wait)
+            stats.retries += 1
+            stats.waited += wait
+            await self._note_attempt(item, attempts, failure.reason, wait)
+            await self.sleep(wait)
 
     async def _note_attempt(self, item: Claimed, attempts: int, reason: str, wait: float) -> None:
         # The claim stays fresh for as long as we wait, so nobody takes it over meanwhile.
