@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.service import Service
 from dialogs import announcements
 from storage import eois
+from storage.db import insert_new
 from storage.models import EOI, Notice, School, Window
 from storage.windows import need_for, schools_in_scope, window_name
 
@@ -27,18 +26,6 @@ REMINDERS = ((7, "reminded_7_at"), (1, "reminded_1_at"))
 class Planned:
     lines: list[str] = field(default_factory=list)
     notices: int = 0
-
-
-async def _insert_notices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    columns = {key for row in rows for key in row}
-    rows = [{column: row.get(column) for column in columns} for row in rows]  # one multi-row INSERT shape
-    for start in range(0, len(rows), 500):
-        await session.execute(
-            insert(Notice).values(rows[start : start + 500]).on_conflict_do_nothing(index_elements=["key"])
-        )
 
 
 def _school_notice(
@@ -53,6 +40,10 @@ def _school_notice(
         "body": body,
         "created_at": now,
     }
+
+
+def _officer_notice(key: str, window: Window, kind: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {"key": key, "audience": "officers", "window_id": window.id, "kind": kind, "body": body, "created_at": now}
 
 
 async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = False) -> Planned:
@@ -80,16 +71,8 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
                     )
                 )
             planned.lines.append(f"{window_name(window)} opened: announcing to {len(rows)} schools in scope")
-            rows.append(
-                {
-                    "key": f"opened:{window.id}",
-                    "audience": "officers",
-                    "window_id": window.id,
-                    "kind": "window opened",
-                    "created_at": now,
-                    "body": announcements.opened_for_officers(window, len(rows)).to_dict(),
-                }
-            )
+            body = announcements.opened_for_officers(window, len(rows)).to_dict()
+            rows.append(_officer_notice(f"opened:{window.id}", window, "window opened", body, now))
             window.announced_at = now
         for days, flag in REMINDERS:
             due = window.closes_at - timedelta(days=days)
@@ -107,21 +90,12 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
             )
             found = [(eoi, school) for eoi, school in result]
             body = announcements.closing_summary(window, found, await need_for(session, window)).to_dict()
-            rows.append(
-                {
-                    "key": f"summary:{window.id}",
-                    "audience": "officers",
-                    "window_id": window.id,
-                    "kind": "closing summary",
-                    "body": body,
-                    "created_at": now,
-                }
-            )
+            rows.append(_officer_notice(f"summary:{window.id}", window, "closing summary", body, now))
             planned.lines.append(f"{window_name(window)} closed: summary to officers")
             window.summarised_at = now
         planned.notices += len(rows)
         if not dry_run:
-            await _insert_notices(session, rows)
+            await insert_new(session, Notice, rows)
     if dry_run:
         await session.rollback()
     else:

@@ -17,13 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.replies import Reply, say
 from storage.clock import Clock
-from storage.db import Database
+from storage.db import Database, insert_new
 from storage.models import Delivery, Notice, School
 from storage.notices import to_officers
 
@@ -100,19 +98,6 @@ class Claimed:
     reclaimed: bool = False  # a claim left by a process that stopped mid-send
 
 
-async def record_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert deliveries, silently keeping the existing row for a key already recorded: planning the same
-    fan-out twice (a restart, a second replica) never doubles a message."""
-    if not rows:
-        return
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    for start in range(0, len(rows), 500):
-        await session.execute(
-            insert(Delivery).values(rows[start : start + 500]).on_conflict_do_nothing(index_elements=["key"])
-        )
-
-
 SPACING_MARGIN = 0.005  # seconds added to a sender's min_interval, for jitter on the way
 
 
@@ -179,8 +164,9 @@ class Dispatcher:
                         for sender in self.senders:
                             officer_destinations += await sender.officer_destinations(session)
                     destinations = officer_destinations
-                await record_deliveries(
+                await insert_new(
                     session,
+                    Delivery,
                     [
                         {
                             "key": f"notice:{notice.id}:{d}",

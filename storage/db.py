@@ -12,6 +12,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -95,3 +97,17 @@ def hold(session: AsyncSession, obj: object) -> None:
     """Keep `obj` alive for as long as the session: its identity map holds objects only weakly, so a turn
     that lets go of a row and later asks for it by id (session.get) would otherwise query it again."""
     session.info.setdefault("held", []).append(obj)
+
+
+async def insert_new(session: AsyncSession, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert rows, keeping the existing row wherever the unique `key` is already recorded: planning the same
+    notices or deliveries twice (a restart, a second replica) never doubles a message."""
+    if not rows:
+        return
+    insert = pg_insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite_insert
+    columns = {column for row in rows for column in row}
+    rows = [{column: row.get(column) for column in columns} for row in rows]  # one multi-row INSERT shape
+    for start in range(0, len(rows), 500):
+        await session.execute(
+            insert(model).values(rows[start : start + 500]).on_conflict_do_nothing(index_elements=["key"])
+        )
