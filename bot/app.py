@@ -24,8 +24,10 @@ async def healthz(request: web.Request) -> web.Response:
         async with service.db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as error:  # the point of a health check is to report, not raise
-        return web.json_response({"status": "unhealthy", "database": str(error)[:200]}, status=503)
-    return web.json_response({"status": "ok", "slack": service.settings.slack_enabled, "teams": True})
+        # The driver's words can name hosts, users and paths: they go to the log (the type only), never out.
+        log.warning("health check: the database did not answer (%s)", type(error).__name__)
+        return web.json_response({"status": "not ok"}, status=503)
+    return web.json_response({"status": "ok"})
 
 
 def build_app(service: Service) -> web.Application:
@@ -36,24 +38,31 @@ def build_app(service: Service) -> web.Application:
         from bot.slack_adapter import attach_slack
 
         attach_slack(app, service)
-    from bot.teams_adapter import attach_teams
+    if service.settings.teams_enabled:
+        from bot.teams_adapter import attach_teams
 
-    attach_teams(app, service)
+        attach_teams(app, service)
     return app
 
 
 def channel_summary(settings: Settings) -> list[str]:
-    lines = [f"Database: {settings.database_url}"]
+    lines = [f"Database: {settings.database_url_masked}"]
     lines.append(
         "Slack: on at POST /slack/events"
         if settings.slack_enabled
         else "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable)"
     )
-    lines.append(
-        f"Teams: on at POST /api/messages (Microsoft App ID {settings.microsoft_app_id})"
-        if settings.microsoft_app_id
-        else "Teams: on at POST /api/messages in emulator mode, no authentication (set MICROSOFT_APP_ID for Teams)"
-    )
+    if settings.microsoft_app_id:
+        lines.append(f"Teams: on at POST /api/messages (Microsoft App ID {settings.microsoft_app_id})")
+    elif settings.teams_emulator:
+        lines.append(
+            "WARNING: Teams in EMULATOR MODE (EOI_TEAMS_EMULATOR=1): POST /api/messages has NO AUTHENTICATION and "
+            "accepts only loopback serviceUrls. For local testing only: never expose this port."
+        )
+    else:
+        lines.append("Teams: off (set MICROSOFT_APP_ID, or EOI_TEAMS_EMULATOR=1 for local testing)")
+    if settings.teams_enabled and settings.teams_tenants:
+        lines.append(f"Teams tenants allowed: {', '.join(sorted(settings.teams_tenants))}")
     return lines
 
 
@@ -105,6 +114,8 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
 
     for line in channel_summary(settings):
         print(line)
+    if settings.teams_emulator:
+        log.warning("Teams emulator mode: /api/messages is unauthenticated (loopback serviceUrls only)")
     print(f"Serving on http://{host}:{port}  (health: /healthz)")
     command = "eoi-bot"
     if sys.argv[0].endswith("eoi-bot"):  # e.g. `make run` starts .venv/bin/eoi-bot: show that path

@@ -23,12 +23,45 @@ class Settings:
     microsoft_app_password: str = ""
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: str = "MultiTenant"
+    # Teams without an app id, for the Bot Framework Emulator and tests: unauthenticated, loopback only.
+    teams_emulator: bool = False
+    # Tenant ids allowed to use the bot in Teams; empty means any tenant the Azure registration admits.
+    teams_tenants: frozenset[str] = frozenset()
     # How long a delivery claimed by a process may go unfinished before another takes it over (after a crash).
     delivery_stale_seconds: float = 60.0
 
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def teams_enabled(self) -> bool:
+        """`/api/messages` exists only when Teams is configured, or emulator mode is asked for by name."""
+        return bool(self.microsoft_app_id) or self.teams_emulator
+
+    @property
+    def database_url_masked(self) -> str:
+        """The database URL as it may be shown or logged: never the password."""
+        return mask_url(self.database_url)
+
+
+def mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().casefold()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name}={env[name]!r}: use 1 or 0")
 
 
 def parse_officers(raw: str) -> tuple[tuple[str, str], ...]:
@@ -61,6 +94,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         fixed_now = datetime.fromisoformat(env["EOI_NOW"])
         if fixed_now.tzinfo is None:
             fixed_now = fixed_now.replace(tzinfo=tz)
+    app_id = env.get("MICROSOFT_APP_ID", "").strip()
+    emulator = _flag(env, "EOI_TEAMS_EMULATOR")
+    if emulator and app_id:
+        # Two answers to "who may post to /api/messages": refuse rather than guess which was meant.
+        raise ValueError("EOI_TEAMS_EMULATOR=1 is for running without MICROSOFT_APP_ID; unset one of them")
+    tenants = frozenset(t.strip().lower() for t in env.get("EOI_TEAMS_TENANTS", "").split(",") if t.strip())
     return Settings(
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         timezone=tz,
@@ -69,9 +108,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         slack_api_url=env.get("SLACK_API_URL", ""),
-        microsoft_app_id=env.get("MICROSOFT_APP_ID", ""),
+        microsoft_app_id=app_id,
         microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
         microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", ""),
         microsoft_app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
+        teams_emulator=emulator,
+        teams_tenants=tenants,
         delivery_stale_seconds=float(env.get("EOI_DELIVERY_STALE_SECONDS") or 60),
     )

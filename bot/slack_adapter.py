@@ -473,7 +473,7 @@ def _well_formed(body: str, content_type: str) -> bool:
             if "payload" not in form:
                 return bool(form.get("command")) and bool(form.get("user_id"))
             data = json.loads(form["payload"][0])
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: thousands of nested `[`
         return False
     if not isinstance(data, dict) or not isinstance(data.get("type", ""), str):
         return False

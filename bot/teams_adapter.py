@@ -33,7 +33,7 @@ from botframework.connector.auth import (
 from msrest.exceptions import HttpOperationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import teams_cards
+from bot import teams_cards, teams_trust
 from bot.delivery import SendFailed
 from bot.service import Service
 from dialogs.replies import Form, Reply, action, refuse, say
@@ -242,6 +242,8 @@ class TeamsChannel:
         self.service = service
         settings = service.settings
         self.app_id = settings.microsoft_app_id
+        self.emulator = not self.app_id  # attach_teams is called only when Teams is configured or emulated
+        self.tenants = settings.teams_tenants
         config = _Config(
             settings.microsoft_app_id,
             settings.microsoft_app_password,
@@ -264,7 +266,7 @@ class TeamsChannel:
             return web.json_response({"error": "too large"}, status=413)
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: thousands of nested `[`
             return web.json_response({"error": "body is not JSON"}, status=400)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
             return web.json_response({"error": "not a Bot Framework activity"}, status=400)
@@ -281,10 +283,20 @@ class TeamsChannel:
         if self.app_id and not header:
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
+            # With an app id, botbuilder checks the token, and that its serviceurl claim is this activity's.
             auth = await self.auth.authenticate_request(activity, header)  # type: ignore[arg-type]
         except Exception as error:  # PermissionError, malformed JWTs, unknown issuers...
             log.info("Teams request refused: %s", str(error)[:200])
             return web.json_response({"error": "unauthorized"}, status=401)
+        if not teams_trust.service_url_allowed(activity.service_url, emulator=self.emulator):
+            # Before anything is stored or any request made: the bot would otherwise ask that server who the
+            # person is, and believe it.
+            log.warning("Teams activity refused: serviceUrl %s is not allowed", activity.service_url[:200])
+            return web.json_response({"error": "serviceUrl not allowed"}, status=403)
+        tenant = teams_trust.tenant_of(activity.conversation.tenant_id, activity.channel_data)
+        if not teams_trust.tenant_allowed(tenant, self.tenants):
+            log.warning("Teams activity refused: tenant %r is not in EOI_TEAMS_TENANTS", tenant[:80])
+            return web.json_response({"error": "tenant not allowed"}, status=403)
 
         # A message records its id with the turn itself (_on_message): if we die mid-turn, Teams' redelivery
         # is handled. Anything else is marked seen first.
@@ -379,7 +391,8 @@ class TeamsChannel:
             return await tell(say("No file sent. Ask for `export` again any time."))
         upload = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
         upload_url = str(upload.get("uploadUrl") or "")
-        if not upload_url.startswith(("https://", "http://")):
+        if not teams_trust.upload_url_allowed(upload_url, emulator=self.emulator):
+            log.warning("file consent refused: upload URL %s is not a OneDrive address", upload_url[:200])
             return await tell(refuse("Teams gave me nowhere to put the file."))
         speaker = await self.speaker(context)
         replies = await self.service.conversations.handle(Turn(speaker, text=command, command=True))
@@ -569,6 +582,9 @@ class TeamsSender:
         if reference_json is None:
             raise SendFailed(f"no stored Teams conversation for {ref_key}", permanent=True)
         reference = ConversationReference().deserialize(reference_json)
+        if not teams_trust.service_url_allowed(reference.service_url or "", emulator=self.channel.emulator):
+            # Stored before serviceUrls were checked, or under another mode: never send there.
+            raise SendFailed(f"the stored Teams conversation for {ref_key} names a serviceUrl not allowed", permanent=True)
         fields = teams_cards.render(reply)
 
         async def post(context: TurnContext) -> None:
@@ -589,7 +605,10 @@ TEAMS = web.AppKey("teams", TeamsChannel)
 
 
 def attach_teams(app: web.Application, service: Service) -> TeamsChannel:
-    """Serve Teams at POST /api/messages and register its sender for proactive messages."""
+    """Serve Teams at POST /api/messages and register its sender for proactive messages. Only when Teams is
+    configured (an app id) or emulator mode is asked for (EOI_TEAMS_EMULATOR=1): see bot.app.build_app."""
+    if not service.settings.teams_enabled:
+        raise ValueError("Teams is not configured: set MICROSOFT_APP_ID, or EOI_TEAMS_EMULATOR=1 for local tests")
     channel = TeamsChannel(service)
     app[TEAMS] = channel
     app.router.add_post("/api/messages", channel.handle)

@@ -106,7 +106,10 @@ def clock() -> Clock:
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
+    """Settings as the tests run the service: Teams in emulator mode (its fake connector is on loopback)
+    unless a test gives an app id."""
     values: dict[str, object] = {"database_url": url, "officers": (OFFICER,)}
+    values["teams_emulator"] = not overrides.get("microsoft_app_id")
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -93,6 +93,24 @@ async def test_hostile_bot_framework_bodies_get_a_4xx_and_change_nothing(ws, wha
     assert await _counts(ws) == before, what
 
 
+DEEP = b"[" * 100_000  # 100 kB of `[`: json.loads recurses until Python's limit
+
+
+async def test_deeply_nested_json_gets_a_4xx_on_both_routes_before_or_after_authentication(ws):
+    before = await _counts(ws)
+    teams = await ws.client.post("/api/messages", data=DEEP, headers={"Content-Type": "application/json"})
+    assert teams.status == 400, await teams.text()
+    payload = b"payload=" + b"%5B" * 30_000
+    for body, content_type in ((DEEP, "application/json"), (payload, "application/x-www-form-urlencoded")):
+        headers = sr.signed_headers(SECRET, body.decode())  # signed, so it reaches the parser
+        headers["Content-Type"] = content_type
+        slack = await ws.client.post("/slack/events", data=body, headers=headers)
+        assert slack.status == 400, (content_type, slack.status, await slack.text())
+    unsigned = await ws.client.post("/slack/events", data=DEEP, headers={"Content-Type": "application/json"})
+    assert unsigned.status == 401
+    assert await _counts(ws) == before
+
+
 async def test_unknown_routes_and_methods_are_4xx(ws):
     assert (await ws.client.get("/slack/events")).status == 405
     assert (await ws.client.post("/nowhere", data=b"x")).status == 404
