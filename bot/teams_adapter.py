@@ -584,7 +584,7 @@ class TeamsSender:
         reference = ConversationReference().deserialize(reference_json)
         if not teams_trust.service_url_allowed(reference.service_url or "", emulator=self.channel.emulator):
             # Stored before serviceUrls were checked, or under another mode: never send there.
-            raise SendFailed(f"the stored Teams conversation for {ref_key} names a serviceUrl not allowed", permanent=True)
+            raise SendFailed(f"the stored Teams conversation {ref_key} names a serviceUrl not allowed", permanent=True)
         fields = teams_cards.render(reply)
 
         async def post(context: TurnContext) -> None:
