@@ -111,6 +111,26 @@ async def test_deeply_nested_json_gets_a_4xx_on_both_routes_before_or_after_auth
     assert await _counts(ws) == before
 
 
+async def test_an_unsigned_activity_naming_a_server_elsewhere_is_refused_before_anything_is_asked_of_it(ws):
+    """Emulator mode (the tests' Teams) has no authentication, so it talks only to this machine: an outsider's
+    serviceUrl would otherwise be asked for the member's email, and believed."""
+    before = await _counts(ws)
+    for service_url in ("https://attacker.invalid/", "http://attacker.invalid:80/", "ftp://127.0.0.1/"):
+        activity = {
+            "type": "message",
+            "id": "1",
+            "text": "withdraw EOI-2627A-001 confirm",
+            "from": {"id": "29:mallory"},
+            "conversation": {"id": "a:mallory", "conversationType": "personal"},
+            "recipient": {"id": "28:bot"},
+            "channelId": "msteams",
+            "serviceUrl": service_url,
+        }
+        response = await ws.client.post("/api/messages", json=activity)
+        assert response.status == 403, (service_url, response.status)
+    assert await _counts(ws) == before
+
+
 async def test_unknown_routes_and_methods_are_4xx(ws):
     assert (await ws.client.get("/slack/events")).status == 405
     assert (await ws.client.post("/nowhere", data=b"x")).status == 404
