@@ -28,6 +28,9 @@ class AnswerContext:
     window_closes: date | None = None
     key_stages: tuple[str, ...] = ()
     priority_options: tuple[tuple[str, str], ...] = ()
+    # What each option stands for, by the answer it must agree with (Question.choices_match):
+    # {"ASD/resourced/Colchester/primary": {"provision_type": "resourced", "primary_need": "ASD"}}
+    option_facts: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)  # "school.headteacher_name" -> value
 
 
@@ -39,9 +42,19 @@ class Problem:
 def choices_for(q: Question, ctx: AnswerContext, answers: dict[str, Any] | None = None) -> list[tuple[str, str]]:
     """The options offered; given the answers so far, without the one an earlier answer already took
     (`except_answer`: no "other need" that is the primary need)."""
+    answers = answers or {}
     options = _all_choices(q, ctx)
-    taken = (answers or {}).get(q.except_answer) if q.except_answer else None
-    return [(v, label) for v, label in options if v != taken] if taken else options
+    taken = answers.get(q.except_answer) if q.except_answer else None
+    if taken:
+        options = [(v, label) for v, label in options if v != taken]
+    if q.choices_match:
+        options = [(v, label) for v, label in options if _agrees(ctx.option_facts.get(v, {}), q.choices_match, answers)]
+    return options
+
+
+def _agrees(facts: dict[str, str], answer_ids: tuple[str, ...], answers: dict[str, Any]) -> bool:
+    """An option without facts ("Another need") always holds; one with facts, when each answered one agrees."""
+    return all(answers.get(a) is None or a not in facts or facts[a] == answers[a] for a in answer_ids)
 
 
 def _all_choices(q: Question, ctx: AnswerContext) -> list[tuple[str, str]]:

@@ -54,6 +54,7 @@ async def answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
 async def _answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
     window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
     options: list[tuple[str, str]] = []
+    facts: dict[str, dict[str, str]] = {}
     if window:
         for need in await need_in_scope(t.session, window, t.school):
             place = need.district or f"{need.quadrant} quadrant"
@@ -64,11 +65,13 @@ async def _answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
                     f"{place}, {need.phase} ({need.priority} priority)",
                 )
             )
+            facts[need_key(need)] = {"provision_type": need.provision_type, "primary_need": need.need_type}
     return AnswerContext(
         today=t.now.astimezone(LONDON).date(),
         window_closes=window.closes_at.astimezone(LONDON).date() if window else None,
         key_stages=KEY_STAGES_BY_PHASE.get(t.school.phase, ()),
         priority_options=tuple(dict(options).items()),  # one option per need key
+        option_facts=facts,
         defaults={
             "school.headteacher_name": t.school.headteacher_name,
             "school.headteacher_email": t.school.headteacher_email,
@@ -97,6 +100,55 @@ def in_dialog(person: Person) -> bool:
 def _save(t: EoiTurn, eoi: EOI, answers: dict[str, Any], cursor: str) -> None:
     effective = t.questions.effective_answers(answers)
     eois.save_answers(eoi, answers, cursor=cursor, now=t.now, primary_need=str(effective.get("primary_need") or ""))
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """An answer that stopped holding when an answer it depends on changed."""
+
+    question: Question
+    reason: str  # why it no longer holds; "" when the question no longer applies at all
+
+
+def with_answer(
+    t: EoiTurn, eoi: EOI, q: Question, value: Any, ctx: AnswerContext
+) -> tuple[dict[str, Any], list[Cleared]]:
+    """The answers with `q` answered `value`, and every answer that depends on it (Question.depends_on)
+    checked again at once: one whose question no longer applies is removed, one that no longer holds is
+    cleared so the dialog asks it again."""
+    answers = {**eoi.answers, q.id: value}
+    if q.id not in eoi.answers or eoi.answers[q.id] == value:
+        return answers, []  # asked for the first time (nothing after it is answered yet), or unchanged
+    cleared = []
+    for dependent in t.questions.dependents(q.id):
+        if dependent.id not in answers:
+            continue
+        if not dependent.applies(answers):
+            del answers[dependent.id]
+            cleared.append(Cleared(dependent, ""))
+            continue
+        current = answers[dependent.id]
+        if current is None and dependent.optional:
+            continue  # skipped, and still may be
+        problem = check_answer(dependent, current, ctx, t.questions.effective_answers(answers))
+        if problem:
+            del answers[dependent.id]
+            cleared.append(Cleared(dependent, problem.message))
+    return answers, cleared
+
+
+def _told(changed: Question, cleared: list[Cleared]) -> list[Reply]:
+    """What the headteacher is told when a change clears answers that depended on it."""
+    asked_again = [c for c in cleared if c.reason]
+    removed = [c for c in cleared if not c.reason]
+    if not cleared:
+        return []
+    lines = [f"Because you changed *{changed.label}*:"]
+    lines += [f"• *{c.question.label}* no longer holds, so I've cleared it: {c.reason}" for c in asked_again]
+    lines += [f"• *{c.question.label}* is no longer needed, so I've removed it." for c in removed]
+    if asked_again:
+        lines.append("I'll ask " + ("it" if len(asked_again) == 1 else "those") + " again now, before the review.")
+    return [say("\n".join(lines))]
 
 
 def _position(t: EoiTurn, eoi: EOI, q: Question) -> tuple[int, int]:
@@ -160,10 +212,10 @@ async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Re
     if isinstance(value, Problem):
         return [refuse(value.message, field_errors={ANSWER_FIELD: value.message})]
     _enter(t)
+    answers, cleared = with_answer(t, eoi, q, value, ctx)
     if qid == eoi.cursor:
-        return await _advance(t, eoi, q.id, {**eoi.answers, q.id: value})
-    _save(t, eoi, {**eoi.answers, q.id: value}, eoi.cursor)
-    return [say(f"Changed {q.label.lower()}."), await resume(t, eoi)]
+        return _told(q, cleared) + await _advance(t, eoi, q.id, answers)
+    return [say(f"Changed {q.label.lower()}."), *_told(q, cleared), await _ask_cleared(t, eoi, answers, cleared)]
 
 
 def _next_question(t: EoiTurn, answers: dict[str, Any], after: str | None, *, unanswered_only: bool) -> Question | None:
@@ -212,7 +264,7 @@ async def resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
     if eoi.cursor == REVIEW:
         return await review(t, eoi, intro=intro)
     if eoi.cursor == DECLARATION:
-        return ask_declaration(t, intro=intro)
+        return ask_declaration(t, eoi, intro=intro)
     q = t.questions.get(eoi.cursor) if eoi.cursor else None
     if q is None or not q.applies(eoi.answers):
         q = _next_question(t, eoi.answers, None, unanswered_only=True)
@@ -223,9 +275,9 @@ async def resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
     return ask(t, eoi, q, ctx, intro=intro)
 
 
-def ask_declaration(t: EoiTurn, *, intro: str = "") -> Reply:
+def ask_declaration(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
     q = t.questions.declaration
-    text = (intro + "\n" if intro else "") + q.ask
+    text = (intro + "\n" if intro else "") + q.ask_for(known(t, eoi))  # the words follow the governance answer
     choices = [
         Choice(label, action("a", q.id, value), style="primary" if value == "yes" else "") for value, label in q.choices
     ]
@@ -325,11 +377,11 @@ async def _answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
         return [refuse(value.message), ask(t, eoi, q, ctx)]
-    answers = {**eoi.answers, q.id: value}
+    answers, cleared = with_answer(t, eoi, q, value, ctx)
     confirm = []
     if q.type == "date":
         confirm.append(say(f"Got it: {format_answer(q, value, ctx)}."))
-    return confirm + await _advance(t, eoi, q.id, answers)
+    return confirm + _told(q, cleared) + await _advance(t, eoi, q.id, answers)
 
 
 async def _advance(t: EoiTurn, eoi: EOI, qid: str, answers: dict[str, Any]) -> list[Reply]:
@@ -349,9 +401,24 @@ async def _stale_answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply
     value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
         return [refuse(value.message), await resume(t, eoi)]
-    answers = {**eoi.answers, q.id: value}
-    _save(t, eoi, answers, eoi.cursor)
-    return [say(f"Changed {q.label.lower()} to {format_answer(q, value, ctx)}."), await resume(t, eoi)]
+    answers, cleared = with_answer(t, eoi, q, value, ctx)
+    return [
+        say(f"Changed {q.label.lower()} to {format_answer(q, value, ctx)}."),
+        *_told(q, cleared),
+        await _ask_cleared(t, eoi, answers, cleared),
+    ]
+
+
+async def _ask_cleared(t: EoiTurn, eoi: EOI, answers: dict[str, Any], cleared: list[Cleared]) -> Reply:
+    """After a change made away from the question being asked: ask the cleared answers first (then back to
+    the review), or carry on where the dialog was."""
+    cursor = eoi.cursor
+    if any(c.reason for c in cleared):
+        first = _next_question(t, answers, None, unanswered_only=True)
+        if first is not None:
+            cursor, eoi.changing = first.id, True
+    _save(t, eoi, answers, cursor)
+    return await resume(t, eoi)
 
 
 async def _change(t: EoiTurn, eoi: EOI, qid: str) -> list[Reply]:
@@ -466,7 +533,7 @@ async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
         leave(t)
         return [refuse(str(refused))]
     _save(t, eoi, eoi.answers, DECLARATION)
-    return [ask_declaration(t)]
+    return [ask_declaration(t, eoi)]
 
 
 async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
@@ -474,7 +541,7 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     ctx = await answer_context(t, eoi)
     value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
-        return [refuse(value.message), ask_declaration(t)]
+        return [refuse(value.message), ask_declaration(t, eoi)]
     if value != "yes":
         _save(t, eoi, eoi.answers, REVIEW)
         return [say("Not submitted. Your draft is saved."), await review(t, eoi)]

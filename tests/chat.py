@@ -92,10 +92,17 @@ RESOURCED_ANSWERS = [
 ]
 
 
+OTHER_NEED_EXPLAINED = "Local special schools report a waiting list of autistic pupils in this district."
+
+
 async def complete_eoi(chat: Chat, answers: list[str] = RESOURCED_ANSWERS) -> str:
+    """Type `answers` in order. A school whose identified need doesn't match the offer is offered only
+    "Another need" as option 1, and explains it."""
     await chat.say("start")
     for answer in answers:
         await chat.say(answer)
+        if chat.last.question_id == "priority_need_other":
+            await chat.say(OTHER_NEED_EXPLAINED)
     assert chat.last.kind == "review", chat.text
     await chat.press("Submit")
     await chat.press("I confirm")

@@ -37,6 +37,28 @@ class Question:
     default_from: str = ""
     none_label: str = "None"
     example: str = ""
+    # Offer only the options whose facts agree with these earlier answers (a priority need row offered for a
+    # Resourced Provision for ASD only to a school offering that).
+    choices_match: tuple[str, ...] = ()
+    # Other words for the question, by an earlier answer: {answer_id: {value: ask}} (the declaration says
+    # what the governing body has actually done).
+    ask_by_answer: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def depends_on(self) -> frozenset[str]:
+        """The answers this question's asking, choices, limits or words depend on: when one of them changes,
+        this question's answer is checked again."""
+        ids = {*self.ask_when, *self.skip_when, *self.range_when, *self.choices_match, *self.ask_by_answer}
+        if self.except_answer:
+            ids.add(self.except_answer)
+        return frozenset(ids)
+
+    def ask_for(self, answers: dict[str, Any]) -> str:
+        for answer_id, by_value in self.ask_by_answer.items():
+            words = by_value.get(str(answers.get(answer_id)))
+            if words:
+                return words
+        return self.ask
 
     def applies(self, answers: dict[str, Any]) -> bool:
         if self.ask_when and not _matches(self.ask_when, answers):
@@ -72,6 +94,16 @@ class QuestionSet:
     def applicable(self, answers: dict[str, Any]) -> list[Question]:
         return [q for q in self.questions if q.applies(answers)]
 
+    def dependents(self, question_id: str) -> list[Question]:
+        """Every question whose answer may stop holding when `question_id`'s answer changes, directly or
+        through another answer, in the order they are asked."""
+        changed, found = {question_id}, []
+        for q in self.questions:  # dependencies point backwards (checked at load), so one pass is enough
+            if q.depends_on & changed:
+                found.append(q)
+                changed.add(q.id)
+        return found
+
     def effective_answers(self, answers: dict[str, Any]) -> dict[str, Any]:
         """What is submitted: answers to questions that apply, plus the values fixed by skip rules."""
         result: dict[str, Any] = {}
@@ -93,6 +125,7 @@ def _question(raw: dict[str, Any]) -> Question:
     choices = data.get("choices", [])
     data["choices"] = tuple((str(c["value"]), str(c["label"])) for c in choices)
     data["aliases"] = tuple((str(a), str(c["value"])) for c in choices for a in c.get("aliases", []))
+    data["choices_match"] = tuple(data.get("choices_match", ()))
     data.setdefault("label", data["id"].replace("_", " ").capitalize())
     return Question(**data)
 
@@ -103,7 +136,14 @@ def load_questions(path: Path = QUESTIONS_FILE) -> QuestionSet:
     ids = [q.id for q in questions]
     if len(ids) != len(set(ids)):
         raise ValueError("question ids must be unique")
-    return QuestionSet(questions=questions, declaration=_question(raw["declaration"]))
+    declaration = _question(raw["declaration"])
+    for position, q in enumerate([*questions, declaration]):
+        # A question may depend only on answers asked before it: then the dialog's order is also the order
+        # in which a change is re-checked, and asking again never loops.
+        later = sorted(q.depends_on - set(ids[:position]))
+        if later:
+            raise ValueError(f"question {q.id!r} depends on {later}, which are not asked before it")
+    return QuestionSet(questions=questions, declaration=declaration)
 
 
 @cache

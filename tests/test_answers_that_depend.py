@@ -1,0 +1,258 @@
+"""Answers that depend on answers: each question declares what it depends on (dialogs/questions/eoi.yaml);
+when an answer changes, every answer depending on it is checked again at once, the ones that no longer hold
+are cleared and asked again, and the headteacher is told which and why, before the review. The choices
+offered are always the ones that hold for the answers so far, and the declaration's words follow the
+governance answer. A property-based test changes answers at random at the review and proves that no
+submitted EOI breaks a rule."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot.service import open_service
+from dialogs.answers import check_answer
+from dialogs.eoi_dialog import EoiTurn, answer_context
+from dialogs.questions import QUESTIONS_FILE, eoi_questions, load_questions
+from dialogs.replies import parse_action
+from storage import eois
+from storage.clock import Clock
+from storage.db import Database
+from storage.models import EOI, Person, School
+from storage.seed import seed_demo
+from tests.chat import RESOURCED_ANSWERS, Chat, headteacher, officer
+from tests.conftest import NOW, make_settings
+
+COLCHESTER_PRIMARY, COLCHESTER_SECONDARY = "114000", "114003"
+
+
+def _question_choices(chat: Chat) -> list[str]:
+    return [c.label for c in chat.last.choices if parse_action(c.action)[0] == "a"]
+
+
+async def _to_review(chat: Chat, answers: list[str]) -> None:
+    await chat.say("start")
+    for answer in answers:
+        await chat.say(answer)
+    assert chat.last.kind == "review", chat.text
+
+
+async def test_a_head_who_changes_resourced_to_partnership_is_asked_again_what_no_longer_holds(service):
+    head = await headteacher(service, urn=COLCHESTER_PRIMARY)
+    answers = list(RESOURCED_ANSWERS)
+    answers[4] = "24"  # places: fine for a Resourced Provision (4-30), too many for a Partnership one (4-16)
+    await _to_review(head, answers)
+    await head.press("Change Provision type")
+    told = await head.say("Partnership Provision")
+    # Told at once, before the review, which answers no longer hold and why.
+    assert "Because you changed Provision type" in told
+    assert "Primary need is no longer needed" in told  # a Partnership Provision is for SEMH
+    assert "Places no longer holds" in told and "4 to 16" in told
+    assert "Priority need answered no longer holds" in told
+    # ...and asked again, one at a time, before the review.
+    assert head.last.question_id == "places"
+    await head.say("12")
+    assert head.last.question_id == "priority_need"
+    # Only what holds for a Partnership Provision in a Colchester primary: no identified PP need there.
+    assert _question_choices(head) == ["Another need (explain)"]
+    await head.say("1")
+    await head.say("Three local primaries have asked for SEMH outreach this year; exclusions are rising.")
+    assert head.last.kind == "review"
+    await head.press("Submit")
+    await head.press("I confirm")
+    assert "submitted" in head.text
+    ref = re.search(r"EOI-\w+-\d{3}", head.text).group(0)
+    shown = await officer(service).say(f"show {ref}")
+    assert "Partnership Provision" in shown and "Another need" in shown
+    assert "ASD, Resourced" not in shown
+
+
+async def test_a_colchester_secondary_offering_an_autism_rp_is_offered_only_needs_that_fit(service):
+    head = await headteacher(service, urn=COLCHESTER_SECONDARY)
+    await head.say("start")
+    for answer in ("Resourced Provision", "ASD", "none", "KS3", "12", "September 2027"):
+        await head.say(answer)
+    assert head.last.question_id == "priority_need"
+    # The only identified need in scope is an SEMH Partnership Provision: it doesn't fit an ASD RP.
+    assert _question_choices(head) == ["Another need (explain)"]
+    # Offering a Partnership Provision instead, the SEMH need is offered.
+    for _ in range(6):
+        await head.say("back")
+    assert head.last.question_id == "provision_type"
+    await head.say("Partnership Provision")
+    while head.last.question_id != "priority_need":
+        await head.press("Keep this answer")
+    assert _question_choices(head)[0].startswith("SEMH: Social, Emotional and Mental Health, Partnership")
+
+
+async def test_after_not_yet_discussed_the_declaration_does_not_claim_the_governors_support(service):
+    head = await headteacher(service)
+    answers = [a for a in RESOURCED_ANSWERS if a != "12 November 2026"]  # no date when not discussed
+    answers[answers.index("Yes, approved")] = "Not yet discussed"
+    await _to_review(head, answers)
+    text = await head.press("Submit")
+    assert "has not discussed it yet" in text
+    assert "governing body (or trust) support" not in text
+    # Changed to approved: the date is asked (it now applies), and the declaration says they support it.
+    await head.press("Not yet")
+    await head.press("Change Governing body")
+    await head.say("Yes, approved")
+    assert head.last.question_id == "governance_date"
+    await head.say("12 November 2026")
+    assert "support this expression of interest" in await head.press("Submit")
+
+
+def test_a_question_may_depend_only_on_answers_asked_before_it(tmp_path: Path) -> None:
+    source = QUESTIONS_FILE.read_text(encoding="utf-8")
+    swapped = source.replace("skip_when: {provision_type: partnership}", "skip_when: {places: 12}")
+    (tmp_path / "eoi.yaml").write_text(swapped, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"primary_need.*places"):
+        load_questions(tmp_path / "eoi.yaml")
+
+
+def test_what_each_question_depends_on_is_read_from_the_data() -> None:
+    questions = eoi_questions()
+    assert {q.id for q in questions.dependents("provision_type")} >= {
+        "primary_need",
+        "other_needs",
+        "places",
+        "priority_need",
+        "priority_need_other",
+    }
+    assert [q.id for q in questions.dependents("governance")] == ["governance_date"]
+    assert questions.declaration.depends_on == {"governance"}
+
+
+# ------------------------------------------------------------------------------ the property
+SCHOOLS = ("114000", "114003", "114015", "114045")  # primaries and a secondary, in and out of identified need
+TEXTS = {
+    "priority_need_other": "Local special schools report a waiting list for this need in our district.",
+    "accommodation_details": "Two adjoining classrooms on the ground floor, with a sensory room and garden.",
+    "accessible_site_details": "A ramp at the side entrance.",
+    "staff_expertise": "Our SENCo and two TAs hold Level 3 autism training; all staff have annual training.",
+    "inclusion_vision": RESOURCED_ANSWERS[14],
+    "contact_name": "Sam Patel",
+    "contact_role": "Headteacher",
+    "contact_email": "sam.patel@school.example",
+    "contact_phone": "01245 123456",
+}
+NUMBERS = ("2", "4", "12", "16", "20", "30", "31", "0", "38")
+DATES = ("September 2027", "January 2028", "12 November 2026", "next month", "1/9/27", "2031")
+CHANGEABLE = [q.id for q in eoi_questions().questions]
+
+
+async def _answer_what_is_asked(head: Chat, draw: Any) -> None:
+    """Answer the question on screen with a drawn answer (sometimes one the bot refuses and re-asks)."""
+    reply = head.last
+    options = [c for c in reply.choices if parse_action(c.action)[0] == "a"]
+    if reply.answer_type in ("single", "confirm", "yesno") and options:
+        await head.press(options[draw(st.integers(0, len(options) - 1))].label)
+    elif reply.answer_type == "multi":
+        picks = [str(i + 1) for i in range(len(options)) if draw(st.booleans())]
+        await head.say(", ".join(picks) or ("none" if any(c.label == "None" for c in options) else "1"))
+    elif reply.answer_type == "number":
+        await head.say(draw(st.sampled_from(NUMBERS)))
+    elif reply.answer_type == "date":
+        await head.say(draw(st.sampled_from(DATES)))
+    elif reply.question_id in TEXTS:
+        await head.say(TEXTS[reply.question_id])
+    else:
+        await head.say("skip")
+
+
+async def _scenario(data: st.DataObject, folder: str) -> None:
+    clock = Clock(NOW)
+    url = f"sqlite+aiosqlite:///{folder}/eoi.db"
+    db = Database(url)
+    await db.upgrade()
+    async with db.session() as session:
+        await seed_demo(session, now=clock.now())
+    service = await open_service(make_settings(url), clock=clock, db=db)
+    try:
+        urn = data.draw(st.sampled_from(SCHOOLS))
+        head = await headteacher(service, urn=urn)
+        await complete_eoi_to_review(head)
+        for _ in range(data.draw(st.integers(1, 6))):
+            qid = data.draw(st.sampled_from(CHANGEABLE))
+            change = next((f.change for f in head.last.facts if f.change and f.change.action == f"change|{qid}"), None)
+            if head.last.kind != "review" or change is None:
+                continue  # that question doesn't apply to these answers
+            await head.press(change.label)
+            for _ in range(40):  # the change, then whatever it cleared, until back at the review
+                if head.last.kind == "review":
+                    break
+                await _answer_what_is_asked(head, data.draw)
+            assert head.last.kind == "review", head.text
+        await head.press("Submit")
+        for _ in range(40):  # a refused submit names the question to fix; answer until the declaration
+            if head.last.question_id == "declaration":
+                break
+            if head.last.kind == "review":
+                await head.press("Submit")
+                continue
+            await _answer_what_is_asked(head, data.draw)
+        await head.press("I confirm")
+        await _assert_submitted_eoi_keeps_every_rule(service, urn)
+    finally:
+        await service.close()
+
+
+async def complete_eoi_to_review(head: Chat) -> None:
+    await head.say("start")
+    for _ in range(80):
+        if head.last.kind == "review":
+            return
+        qid = head.last.question_id
+        answer = {"provision_type": "1", "primary_need": "ASD", "other_needs": "none", "places": "12"}.get(qid)
+        if answer is None and qid in TEXTS:
+            answer = TEXTS[qid]
+        if answer is None:
+            answer = {"date": "September 2027", "number": "14"}.get(head.last.answer_type, "1")
+            if qid == "governance_date":
+                answer = "12 November 2026"
+            if head.last.answer_type == "multi":
+                answer = "all"
+        await head.say(answer)
+    raise AssertionError(head.text)
+
+
+async def _assert_submitted_eoi_keeps_every_rule(service: Any, urn: str) -> None:
+    questions = eoi_questions()
+    async with service.db.session() as session:
+        eoi = await session.scalar(select(EOI).where(EOI.school_urn == urn))
+        school = await session.get(School, urn)
+        person = await session.scalar(select(Person).where(Person.school_urn == urn))
+        assert eoi is not None and school is not None and person is not None
+        assert eoi.status == eois.SUBMITTED, eoi.status
+        ctx = await answer_context(EoiTurn(session, person, school, service.clock.now(), questions), eoi)
+    effective = questions.effective_answers(eoi.answers)
+    applicable = {q.id for q in questions.applicable(eoi.answers)}
+    stale = set(eoi.answers) - applicable - {questions.declaration.id}
+    assert not stale, f"answers kept for questions that don't apply: {stale}"
+    for q in questions.applicable(eoi.answers):
+        assert q.id in eoi.answers, f"{q.id} unanswered"
+        value = eoi.answers[q.id]
+        if value is None:
+            assert q.optional, q.id
+            continue
+        assert check_answer(q, value, ctx, effective) is None, (q.id, value, effective)
+    assert eoi.primary_need == effective.get("primary_need")
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_no_sequence_of_changes_at_the_review_submits_an_eoi_that_breaks_a_rule(data: st.DataObject) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(_scenario(data, folder))
