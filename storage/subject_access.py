@@ -67,6 +67,18 @@ async def _identities(session: AsyncSession, subject: Subject) -> dict[str, Pers
     return found
 
 
+def _their_conversations(actors: list[str]) -> Any:
+    """Stored references to each identity's personal chat (keyed, on Teams, by the user id)."""
+    pairs = [identity.partition(":")[::2] for identity in actors]
+    return or_(
+        False,
+        *(
+            and_(ConversationRef.platform == platform, or_(ConversationRef.user_id == uid, ConversationRef.key == uid))
+            for platform, uid in pairs
+        ),
+    )
+
+
 # ------------------------------------------------------------------------------------------- finding text
 def _text_columns(table: Table) -> list[str]:
     return [c.name for c in table.columns if isinstance(c.type, String | JSON)]
@@ -121,7 +133,7 @@ async def export(session: AsyncSession, subject: Subject, *, now: datetime) -> d
     """Everything held about the subject, as plain JSON-ready data."""
     identities = await _identities(session, subject)
     actors = list(identities)
-    mentions = await scan(session, [subject.email, *actors])
+    mentions = await scan(session, [subject.email, *actors, *(a.partition(":")[2] for a in actors)])
     mentioned: dict[str, set[Any]] = {}
     for m in mentions:
         mentioned.setdefault(m.table, set()).add(next(iter(m.key.values())))
@@ -193,7 +205,7 @@ async def export(session: AsyncSession, subject: Subject, *, now: datetime) -> d
         "conversation_references": [
             _row(r)
             for r in await session.scalars(
-                select(ConversationRef).where(ConversationRef.id.in_(mentioned.get("conversation_refs", set())))
+                select(ConversationRef).where(_their_conversations(actors)).order_by(ConversationRef.id)
             )
         ],
         # Every place their email or an identity appears, including the sections above.
@@ -271,17 +283,10 @@ async def erase(session: AsyncSession, subject: Subject, *, actor: str, now: dat
     result.counts["messages to them"] = (
         await session.execute(delete(Delivery).where(Delivery.destination.in_(actors)))
     ).rowcount or 0
-    refs = events = 0
+    refs = (await session.execute(delete(ConversationRef).where(_their_conversations(actors)))).rowcount or 0
+    events = 0
     for identity in actors:
         platform, _, user_id = identity.partition(":")
-        refs += (
-            await session.execute(
-                delete(ConversationRef).where(
-                    ConversationRef.platform == platform,
-                    or_(ConversationRef.user_id == user_id, ConversationRef.key == user_id),
-                )
-            )
-        ).rowcount or 0
         # Delivery ids that name them (e.g. "slack:greeted:U123"); losing them only forgets a greeting.
         events += (
             await session.execute(
