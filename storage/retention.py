@@ -206,9 +206,10 @@ async def _delivery_log(session: AsyncSession, outcome: Outcome, now: datetime) 
     unsent = aliased(Delivery)  # not the rows being deleted: a notice's other deliveries
     still_to_send = exists().where(unsent.notice_id == Notice.id, unsent.status.in_(UNFINISHED))
     old_notices = select(Notice.id).where(Notice.created_at < cutoff, ~still_to_send)
-    # A notice goes with its deliveries: the console shows again any notice it has no delivery for.
+    # A notice and its deliveries go together: the console shows again any notice it has no delivery for.
+    announcements = and_(Delivery.notice_id.is_(None), Delivery.created_at < cutoff)
     deliveries = await _count_delete(
-        session, Delivery, and_(finished, or_(Delivery.created_at < cutoff, Delivery.notice_id.in_(old_notices)))
+        session, Delivery, and_(finished, or_(announcements, Delivery.notice_id.in_(old_notices)))
     )
     notices = await _count_delete(
         session,

@@ -161,3 +161,51 @@ async def test_the_running_service_applies_retention_when_it_starts_and_then_dai
         assert await session.scalar(select(func.count()).select_from(EOI)) == 0
         note = await session.scalar(select(AuditEntry.note).where(AuditEntry.action == "retention remove"))
     assert note.startswith("EOI-2627A-001 (drafts never submitted, kept 365 days)")
+
+
+async def test_the_scheduler_applies_retention_once_a_day_not_every_round(service, monkeypatch):
+    from storage import retention
+
+    runs = []
+    real_apply = retention.apply
+
+    async def counted(*args, **kwargs):
+        runs.append(service.clock.now())
+        return await real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(retention, "apply", counted)
+    due = housekeeping(service)
+    await due()
+    await due()
+    service.clock.advance(timedelta(hours=23))
+    await due()
+    assert len(runs) == 1
+    service.clock.advance(timedelta(hours=1))
+    await due()
+    assert len(runs) == 2
+
+
+async def test_a_message_still_waiting_to_be_sent_is_never_forgotten(service, test_db, monkeypatch, capsys):
+    from storage import notices
+
+    now = service.clock.now()
+    async with service.db.session() as session:
+        waiting = notices.to_school(session, school_urn="114000", kind="test", body={"text": "waiting"}, now=now)
+        sent = notices.to_school(session, school_urn="114001", kind="test", body={"text": "sent"}, now=now)
+        await session.flush()
+        for notice, status in ((waiting, "pending"), (sent, "sent")):
+            session.add(
+                Delivery(
+                    key=f"notice:{notice.id}:slack:C{notice.id}",
+                    notice_id=notice.id,
+                    destination=f"slack:C{notice.id}",
+                    status=status,
+                    created_at=now,
+                )
+            )
+        await session.commit()
+    text = await _retention(monkeypatch, capsys, test_db, now + timedelta(days=91), EOI_RETAIN_DELIVERY_LOG_DAYS="90")
+    assert re.search(r"delivery log .*: 1 deliveries, 1 notices$", text, re.M)
+    async with service.db.session() as session:
+        left = (await session.execute(select(Notice.body, Delivery.status).join(Delivery))).all()
+    assert left == [({"text": "waiting"}, "pending")]
