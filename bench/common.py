@@ -102,6 +102,10 @@ def base_env(database_url: str, *, slack_api_url: str = "") -> dict[str, str]:
         SLACK_BOT_TOKEN=TOKEN if slack_api_url else "",
         SLACK_SIGNING_SECRET=SECRET if slack_api_url else "",
         SLACK_API_URL=slack_api_url,
+        # The officer-list benchmark's 10,000 EOIs are synthetic history from 2021 on: retention (which runs when
+        # the service starts) would remove the unsuccessful ones and change what `list` measures.
+        EOI_RETAIN_DRAFTS_DAYS="36500",
+        EOI_RETAIN_UNSUCCESSFUL_DAYS="36500",
     )
     return env
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import sys
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy import text
@@ -66,27 +67,42 @@ def channel_summary(settings: Settings) -> list[str]:
     return lines
 
 
+def housekeeping(service: Service):  # type: ignore[no-untyped-def]
+    """What the scheduler does before each delivery round: plan due announcements, forget platform delivery ids
+    hourly, and apply the retention periods (storage.retention) once a day."""
+    from bot.announce import plan_due
+    from storage import events, retention
+
+    pruned_at = 0.0
+    retained_at: datetime | None = None
+
+    async def due() -> None:
+        nonlocal pruned_at, retained_at
+        async with service.db.session() as session:
+            planned = await plan_due(session, service.clock.now())
+        for line in planned.lines:
+            log.info(line)
+        if asyncio.get_running_loop().time() - pruned_at > 3600:
+            # Platform delivery ids are kept a week: far longer than Slack or Teams redeliver.
+            await events.forget_older_than(service.db, service.clock.now(), days=7)
+            pruned_at = asyncio.get_running_loop().time()
+        now = service.clock.now()
+        if retained_at is None or now - retained_at >= timedelta(days=1):
+            # Daily by the service's clock, and on start-up: periods are in days, so that is soon enough.
+            async with service.db.session() as session:
+                report = await retention.apply(session, now, service.settings.retention_days)
+            for line in report.lines:
+                log.info(line)
+            retained_at = now
+
+    return due
+
+
 def background(service: Service):  # type: ignore[no-untyped-def]
     """The scheduler and the delivery loop, running for as long as the web service runs."""
 
     async def loop(_: web.Application):  # type: ignore[no-untyped-def]
-        from bot.announce import plan_due
-        from storage import events
-
-        pruned_at = 0.0
-
-        async def due() -> None:
-            nonlocal pruned_at
-            async with service.db.session() as session:
-                planned = await plan_due(session, service.clock.now())
-            for line in planned.lines:
-                log.info(line)
-            if asyncio.get_running_loop().time() - pruned_at > 3600:
-                # Platform delivery ids are kept a week: far longer than Slack or Teams redeliver.
-                await events.forget_older_than(service.db, service.clock.now(), days=7)
-                pruned_at = asyncio.get_running_loop().time()
-
-        task = asyncio.create_task(service.dispatcher.run_forever(before_each=due))
+        task = asyncio.create_task(service.dispatcher.run_forever(before_each=housekeeping(service)))
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

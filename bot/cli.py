@@ -1,9 +1,12 @@
-"""`eoi-bot`: serve, chat, seed, import, announce, export, teams-package (DESIGN.md, "Command line")."""
+"""`eoi-bot`: serve, chat, seed, import, announce, export, retention, person, teams-package (DESIGN.md,
+"Command line")."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +36,25 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="CSV of EOIs")
     export.add_argument("--window")
     export.add_argument("--out", type=Path)
+    retention = sub.add_parser("retention", help="remove records kept longer than their retention period")
+    retention.add_argument("--dry-run", action="store_true", help="only show what would be removed")
+    person = sub.add_parser("person", help="subject access and erasure for one person, by email")
+    person_sub = person.add_subparsers(dest="person_command", required=True)
+    person_export = person_sub.add_parser("export", help="everything held about the person, as JSON")
+    person_export.add_argument("email")
+    person_export.add_argument("--out", type=Path, help="write to this file (created readable by you only)")
+    person_erase = person_sub.add_parser("erase", help="remove or pseudonymise everything about the person")
+    person_erase.add_argument("email")
+    person_erase.add_argument("--confirm", action="store_true", help="do it (without: show what would change)")
+    for each in (person_export, person_erase):
+        each.add_argument(
+            "--id",
+            dest="identities",
+            action="append",
+            default=[],
+            metavar="PLATFORM:USER",
+            help="also a chat identity with no email on record (e.g. console:head-114000); repeatable",
+        )
     package = sub.add_parser("teams-package", help="build the Teams app package")
     package.add_argument("--app-id", required=True)
     package.add_argument("--out", default="eoi-bot.zip")
@@ -125,6 +147,52 @@ async def _announce(service: Service, dry_run: bool) -> int:
         await app.on_cleanup.send(app)  # the channels' connection pools, as `serve` closes them on exit
 
 
+async def _retention(service: Service, dry_run: bool) -> int:
+    from storage import retention
+
+    async with service.db.session() as session:
+        report = await retention.apply(
+            session, service.clock.now(), service.settings.retention_days, dry_run=dry_run
+        )
+    print("\n".join(report.lines))
+    return 0
+
+
+def _write_private(out: Path, text: str) -> None:
+    """Personal data goes to a file only its owner can read, also when the file was already there."""
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+async def _person(
+    service: Service, what: str, email: str, identities: list[str], out: Path | None, confirm: bool
+) -> int:
+    from storage import subject_access
+
+    try:
+        subject = subject_access.Subject.parse(email, identities)
+    except ValueError as error:
+        print(f"eoi-bot: {error}", file=sys.stderr)
+        return 2
+    now = service.clock.now()
+    async with service.db.session() as session:
+        if what == "export":
+            text = json.dumps(await subject_access.export(session, subject, now=now), indent=2, ensure_ascii=False)
+        else:
+            result = await subject_access.erase(session, subject, actor="cli", now=now, confirm=confirm)
+    if what == "export":
+        if out:
+            _write_private(out, text + "\n")
+            print(f"Wrote everything held about {subject.email} to {out}.")
+        else:
+            sys.stdout.write(text + "\n")
+        return 0
+    print("\n".join(result.lines))
+    return 0
+
+
 async def _chat(service: Service, role: str, user: str | None, school: str | None) -> int:
     from bot.console import open_console
 
@@ -155,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_with_service(_export, args.window, args.out))
         if args.command == "announce":
             return asyncio.run(_with_service(_announce, args.dry_run))
+        if args.command == "retention":
+            return asyncio.run(_with_service(_retention, args.dry_run))
+        if args.command == "person":
+            out, confirm = getattr(args, "out", None), getattr(args, "confirm", False)
+            return asyncio.run(
+                _with_service(_person, args.person_command, args.email, args.identities, out, confirm)
+            )
     except ValueError as error:  # a bad environment variable, e.g. EOI_NOW or EOI_OFFICERS
         print(f"eoi-bot: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from storage.retention import RULES, parse_days
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./eoi-bot.db"
 
 
@@ -29,6 +31,8 @@ class Settings:
     teams_tenants: frozenset[str] = frozenset()
     # How long a delivery claimed by a process may go unfinished before another takes it over (after a crash).
     delivery_stale_seconds: float = 60.0
+    # Days each kind of record is kept (storage.retention.RULES, EOI_RETAIN_*_DAYS); a kind not named keeps its default.
+    retention_days: dict[str, int] = field(default_factory=dict)
 
     @property
     def slack_enabled(self) -> bool:
@@ -115,4 +119,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         teams_emulator=emulator,
         teams_tenants=tenants,
         delivery_stale_seconds=float(env.get("EOI_DELIVERY_STALE_SECONDS") or 60),
+        retention_days={rule.kind: parse_days(rule, env.get(rule.setting)) for rule in RULES},
     )

@@ -1,0 +1,253 @@
+"""How long each kind of record is kept (UK GDPR storage limitation), and removing what has outlived it.
+
+The rules are a table: each kind names which rows it covers, the time its age is measured from, the setting
+that holds its period and the default. `apply` runs them in order inside one transaction, so a dry run is the
+real run rolled back and shows exactly what the real one would remove.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage import audit
+from storage.eois import DECLINED, DRAFT, NOT_SHORTLISTED, WITHDRAWN
+from storage.models import EOI, AuditEntry, Decision, Delivery, Discussion, Notice, Window
+
+ACTOR = "retention"
+# Deliveries still to be sent are never removed: a message is sent or given up on before it is forgotten.
+UNFINISHED = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # the name people read in the output, and the key of its period in Settings.retention_days
+    rows: str  # which rows, in words
+    measured_from: str  # the time the age counts from, in words
+    setting: str  # the environment variable holding the period in days
+    default_days: int
+    why: str  # the reasoning, shown in the README
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        kind="drafts never submitted",
+        rows="EOIs still in draft (with their discussions, decisions, notices, deliveries and audit entries)",
+        measured_from="the later of the close of the draft's window and its last change",
+        setting="EOI_RETAIN_DRAFTS_DAYS",
+        default_days=365,
+        why="a draft not submitted a year after its window closed will not be; a school that comes back "
+        "sooner keeps its draft, carried to the next window",
+    ),
+    Rule(
+        kind="unsuccessful EOIs",
+        rows="EOIs declined, withdrawn or not shortlisted (with everything attached to them, as above)",
+        measured_from="the decision or withdrawal (the EOI's last change)",
+        setting="EOI_RETAIN_UNSUCCESSFUL_DAYS",
+        default_days=730,
+        why="councils keep unsuccessful applications for about one to two years: long enough for a complaint "
+        "or a reapplication in the next round to be handled. Approved EOIs are the commissioning record "
+        "and are never removed by retention",
+    ),
+    Rule(
+        kind="audit entries",
+        rows="entries in the audit log, about any EOI or none",
+        measured_from="when the entry was recorded",
+        setting="EOI_RETAIN_AUDIT_DAYS",
+        default_days=2190,
+        why="six years, the limitation period for a claim about a decision",
+    ),
+    Rule(
+        kind="delivery log",
+        rows="messages sent or given up on (deliveries), and notices with no message still to send",
+        measured_from="when the message or notice was recorded",
+        setting="EOI_RETAIN_DELIVERY_LOG_DAYS",
+        default_days=90,
+        why='enough to answer "did the school get the message?" for a term; a delivery that finally '
+        "failed was reported to officers at the time",
+    ),
+)
+BY_KIND = {rule.kind: rule for rule in RULES}
+
+
+def parse_days(rule: Rule, raw: str | None) -> int:
+    """The period from the environment: a whole number of days, at least 1 (empty: the default)."""
+    if raw is None or not raw.strip():
+        return rule.default_days
+    text = raw.strip()
+    if not text.isdecimal() or int(text) < 1:
+        raise ValueError(f"{rule.setting}={raw!r} should be a whole number of days, at least 1")
+    return int(text)
+
+
+@dataclass
+class Outcome:
+    rule: Rule
+    days: int
+    cutoff: datetime
+    counts: dict[str, int] = field(default_factory=dict)  # "EOIs", "audit entries", "notices", ...
+    refs: list[str] = field(default_factory=list)  # the EOIs removed, by reference
+
+    def line(self) -> str:
+        counted = ", ".join(f"{n} {what}" for what, n in self.counts.items() if n) or "nothing"
+        refs = f": {', '.join(self.refs)}" if self.refs else ""
+        return (
+            f"{self.rule.kind} ({self.rule.setting}={self.days} days from {self.rule.measured_from}; "
+            f"before {self.cutoff.date().isoformat()}): {counted}{refs}"
+        )
+
+
+@dataclass
+class Report:
+    dry_run: bool
+    outcomes: list[Outcome]
+
+    @property
+    def lines(self) -> list[str]:
+        head = "Retention (dry run: nothing removed)" if self.dry_run else "Retention: removed"
+        return [head, *(f"  {o.line()}" for o in self.outcomes)]
+
+
+async def _count_delete(session: AsyncSession, model: type, where: ColumnElement[bool]) -> int:
+    result = await session.execute(delete(model).where(where).execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+async def remove_eois(session: AsyncSession, ids: list[int]) -> dict[int, dict[str, int]]:
+    """Delete these EOIs and everything that refers to them, children first so foreign keys hold on every
+    database; returns what went with each EOI. In batches, so a first run over years of data stays quick."""
+    counted: dict[int, dict[str, int]] = {
+        i: {"audit entries": 0, "notices": 0, "deliveries": 0, "discussions": 0, "decisions": 0} for i in ids
+    }
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        per_eoi = {
+            "audit entries": select(AuditEntry.eoi_id, func.count()).where(AuditEntry.eoi_id.in_(batch)),
+            "notices": select(Notice.eoi_id, func.count()).where(Notice.eoi_id.in_(batch)),
+            "deliveries": select(Notice.eoi_id, func.count())
+            .select_from(Delivery)
+            .join(Notice, Notice.id == Delivery.notice_id)
+            .where(Notice.eoi_id.in_(batch)),
+            "discussions": select(Discussion.eoi_id, func.count()).where(Discussion.eoi_id.in_(batch)),
+            "decisions": select(Decision.eoi_id, func.count()).where(Decision.eoi_id.in_(batch)),
+        }
+        for what, query in per_eoi.items():
+            for eoi_id, n in await session.execute(query.group_by(query.selected_columns[0])):
+                counted[eoi_id][what] = n
+        notices = select(Notice.id).where(Notice.eoi_id.in_(batch))
+        await _count_delete(session, Delivery, Delivery.notice_id.in_(notices))
+        for model in (Notice, Discussion, Decision, AuditEntry):
+            await _count_delete(session, model, model.eoi_id.in_(batch))
+        await _count_delete(session, EOI, EOI.id.in_(batch))
+    return counted
+
+
+async def _remove_eois(session: AsyncSession, outcome: Outcome, query: ColumnElement[bool], now: datetime) -> None:
+    found = (
+        await session.execute(
+            select(EOI.id, EOI.ref, EOI.school_urn, EOI.status)
+            .outerjoin(Window, Window.id == EOI.window_id)
+            .where(query)
+            .order_by(EOI.ref, EOI.id)
+        )
+    ).all()
+    counted = await remove_eois(session, [row.id for row in found])
+    totals = {"EOIs": len(found), "audit entries": 0, "notices": 0, "deliveries": 0, "discussions": 0, "decisions": 0}
+    for row in found:
+        label = row.ref or f"an unreferenced draft of school {row.school_urn}"
+        outcome.refs.append(label)
+        for what, n in counted[row.id].items():
+            totals[what] += n
+        # What went, by reference and count only: the removed record's content and people stay gone.
+        audit.record(
+            session,
+            at=now,
+            actor=ACTOR,
+            action="retention remove",
+            from_status=row.status,
+            note=f"{label} ({outcome.rule.kind}, kept {outcome.days} days): removed with "
+            + ", ".join(f"{n} {what}" for what, n in counted[row.id].items()),
+        )
+    outcome.counts = totals
+
+
+async def _drafts(session: AsyncSession, outcome: Outcome, now: datetime) -> None:
+    cutoff = outcome.cutoff
+    window_closed = or_(EOI.window_id.is_(None), Window.closes_at < cutoff)
+    await _remove_eois(session, outcome, and_(EOI.status == DRAFT, EOI.updated_at < cutoff, window_closed), now)
+
+
+async def _unsuccessful(session: AsyncSession, outcome: Outcome, now: datetime) -> None:
+    unsuccessful = EOI.status.in_((DECLINED, WITHDRAWN, NOT_SHORTLISTED))
+    await _remove_eois(session, outcome, and_(unsuccessful, EOI.updated_at < outcome.cutoff), now)
+
+
+async def _audit(session: AsyncSession, outcome: Outcome, now: datetime) -> None:
+    removed = await _count_delete(session, AuditEntry, AuditEntry.at < outcome.cutoff)
+    outcome.counts = {"audit entries": removed}
+    if removed:
+        audit.record(
+            session,
+            at=now,
+            actor=ACTOR,
+            action="retention remove",
+            note=f"{removed} audit entries recorded before {outcome.cutoff.date().isoformat()}",
+        )
+
+
+async def _delivery_log(session: AsyncSession, outcome: Outcome, now: datetime) -> None:
+    cutoff = outcome.cutoff
+    finished = Delivery.status.not_in(UNFINISHED)
+    unsent = aliased(Delivery)  # not the rows being deleted: a notice's other deliveries
+    still_to_send = exists().where(unsent.notice_id == Notice.id, unsent.status.in_(UNFINISHED))
+    old_notices = select(Notice.id).where(Notice.created_at < cutoff, ~still_to_send)
+    # A notice and its deliveries go together: the console shows again any notice it has no delivery for.
+    announcements = and_(Delivery.notice_id.is_(None), Delivery.created_at < cutoff)
+    deliveries = await _count_delete(
+        session, Delivery, and_(finished, or_(announcements, Delivery.notice_id.in_(old_notices)))
+    )
+    notices = await _count_delete(
+        session,
+        Notice,
+        and_(Notice.created_at < cutoff, ~exists().where(Delivery.notice_id == Notice.id)),
+    )
+    outcome.counts = {"deliveries": deliveries, "notices": notices}
+    if deliveries or notices:
+        audit.record(
+            session,
+            at=now,
+            actor=ACTOR,
+            action="retention remove",
+            note=f"{deliveries} deliveries and {notices} notices recorded before {cutoff.date().isoformat()}",
+        )
+
+
+APPLY: dict[str, Callable[[AsyncSession, Outcome, datetime], Awaitable[None]]] = {
+    "drafts never submitted": _drafts,
+    "unsuccessful EOIs": _unsuccessful,
+    "audit entries": _audit,
+    "delivery log": _delivery_log,
+}
+
+
+async def apply(
+    session: AsyncSession, now: datetime, days: Mapping[str, int] | None = None, *, dry_run: bool = False
+) -> Report:
+    """Remove what each rule says has outlived its period (or, dry run, only say what would go)."""
+    days = days or {}
+    outcomes = []
+    for rule in RULES:
+        period = days.get(rule.kind, rule.default_days)
+        outcome = Outcome(rule, period, now - timedelta(days=period))
+        await APPLY[rule.kind](session, outcome, now)
+        outcomes.append(outcome)
+    if dry_run:
+        await session.rollback()
+    else:
+        await session.commit()
+    return Report(dry_run, outcomes)

@@ -1,0 +1,211 @@
+"""Records are kept only as long as the council needs them (UK GDPR storage limitation): `eoi-bot retention`
+shows and removes what has outlived its period, and the running service applies the same rules daily."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot import cli
+from bot.app import housekeeping
+from storage.models import EOI, AuditEntry, Decision, Delivery, Discussion, Notice
+from tests.chat import complete_eoi, headteacher, officer
+from tests.cli_db import use_test_database
+
+
+async def _submitted(service, urn: str, user: str) -> str:
+    head = await headteacher(service, urn=urn, user=user)
+    return re.search(r"EOI-2627A-\d{3}", await complete_eoi(head)).group(0)
+
+
+async def _a_year_of_eois(service) -> dict[str, str]:
+    """One approved, one not shortlisted, one withdrawn, one still submitted and one draft never submitted."""
+    refs = {
+        "approved": await _submitted(service, "114000", "head-a"),
+        "not shortlisted": await _submitted(service, "114001", "head-b"),
+        "withdrawn": await _submitted(service, "114015", "head-c"),
+        "submitted": await _submitted(service, "114016", "head-d"),
+    }
+    desk = officer(service)
+    await desk.say(f"shortlist {refs['approved']}")
+    await desk.say(f"schedule {refs['approved']} next Tuesday at 2pm")
+    assert "Recorded" in await desk.say(f"decide {refs['approved']} approve Opening September 2027")
+    assert "is marked not shortlisted" in await desk.say(
+        f"not-shortlisted {refs['not shortlisted']} The need in your area is met this year."
+    )
+    withdrawer = await headteacher(service, urn="114015", user="head-c")
+    await withdrawer.say("withdraw")
+    assert "withdrawn" in await withdrawer.press("Yes, withdraw")
+    drafter = await headteacher(service, urn="114002", user="head-e")
+    await drafter.say("start")
+    await drafter.say("Resourced Provision")
+    async with service.db.session() as session:
+        refs["draft"] = await session.scalar(select(EOI.ref).where(EOI.school_urn == "114002"))
+    # The schools read their messages in the console: the delivery log has entries.
+    for user, urn in (("head-a", "114000"), ("head-b", "114001")):
+        await service.conversations.pending_notices(destination=f"console:{user}", audience="school", school_urn=urn)
+    return refs
+
+
+async def _retention(monkeypatch, capsys, test_db, now, *args: str, **env: str) -> str:
+    use_test_database(monkeypatch, test_db, now)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    assert await asyncio.to_thread(cli.main, ["retention", *args]) == 0
+    return capsys.readouterr().out
+
+
+async def _counts(service) -> dict[str, int]:
+    async with service.db.session() as session:
+        return {
+            model.__tablename__: await session.scalar(select(func.count()).select_from(model))
+            for model in (EOI, AuditEntry, Notice, Delivery, Discussion, Decision)
+        }
+
+
+async def test_unsuccessful_eois_and_old_drafts_go_after_their_periods_and_approved_ones_stay(
+    service, test_db, monkeypatch, capsys
+):
+    refs = await _a_year_of_eois(service)
+    now = service.clock.now()
+    before = await _counts(service)
+
+    # 400 days on: the draft's window closed more than a year ago; unsuccessful EOIs are kept two years.
+    text = await _retention(monkeypatch, capsys, test_db, now + timedelta(days=400), "--dry-run")
+    assert text.startswith("Retention (dry run: nothing removed)")
+    assert re.search(
+        rf"drafts never submitted \(EOI_RETAIN_DRAFTS_DAYS=365 .*\): 1 EOIs.*: {refs['draft']}$", text, re.M
+    )
+    assert re.search(r"unsuccessful EOIs \(EOI_RETAIN_UNSUCCESSFUL_DAYS=730 .*\): nothing$", text, re.M)
+    assert re.search(r"delivery log \(EOI_RETAIN_DELIVERY_LOG_DAYS=90 .*\): 4 deliveries, \d+ notices$", text, re.M)
+    assert await _counts(service) == before  # a dry run changes nothing
+
+    # (The delivery log is kept longer here, to see notices and deliveries go with the EOIs they are about.)
+    text = await _retention(
+        monkeypatch, capsys, test_db, now + timedelta(days=400), EOI_RETAIN_DELIVERY_LOG_DAYS="3650"
+    )
+    assert text.startswith("Retention: removed")
+    async with service.db.session() as session:
+        left = dict((await session.execute(select(EOI.ref, EOI.status))).all())
+    assert refs["draft"] not in left and refs["withdrawn"] in left
+
+    # 800 days on: the not shortlisted and withdrawn EOIs go too, with everything that refers to them.
+    text = await _retention(
+        monkeypatch, capsys, test_db, now + timedelta(days=800), EOI_RETAIN_DELIVERY_LOG_DAYS="3650"
+    )
+    line = next(line for line in text.splitlines() if "unsuccessful EOIs" in line)
+    assert "2 EOIs" in line and refs["not shortlisted"] in line and refs["withdrawn"] in line
+    async with service.db.session() as session:
+        left = dict((await session.execute(select(EOI.ref, EOI.status))).all())
+        removals = list(
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "retention remove", AuditEntry.eoi_id.is_(None))
+            )
+        )
+        approved_id = await session.scalar(select(EOI.id).where(EOI.ref == refs["approved"]))
+        approved_history = await session.scalar(select(func.count()).where(AuditEntry.eoi_id == approved_id))
+    assert left == {refs["approved"]: "approved", refs["submitted"]: "submitted"}
+    assert approved_history >= 4  # the commissioning record keeps its audit trail (six years)
+    notes = {e.note.split(" ")[0]: e for e in removals if e.note.startswith("EOI-")}
+    assert set(notes) == {refs["draft"], refs["not shortlisted"], refs["withdrawn"]}
+    withdrawn = notes[refs["withdrawn"]]
+    assert withdrawn.actor == "retention" and withdrawn.from_status == "withdrawn"
+    assert withdrawn.note.endswith("removed with 3 audit entries, 2 notices, 0 deliveries, 0 discussions, 0 decisions")
+    told = "removed with 3 audit entries, 2 notices, 1 deliveries, 0 discussions, 0 decisions"
+    assert notes[refs["not shortlisted"]].note.endswith(told)
+    assert "@" not in withdrawn.note and "console:" not in withdrawn.note  # by reference and count only
+
+    # Its discussion, decision and messages stay with the approved EOI, until the delivery log's 90 days apply.
+    counts = await _counts(service)
+    assert (counts["discussions"], counts["decisions"], counts["deliveries"]) == (1, 1, 3)
+    text = await _retention(monkeypatch, capsys, test_db, now + timedelta(days=800), EOI_RETAIN_DELIVERY_LOG_DAYS="90")
+    assert re.search(r"delivery log .*: 3 deliveries, \d+ notices$", text, re.M)
+    counts = await _counts(service)
+    assert (counts["discussions"], counts["decisions"], counts["deliveries"], counts["notices"]) == (1, 1, 0, 0)
+
+    # The approved EOI still reads whole for an officer.
+    show = await officer(service).say(f"show {refs['approved']}")
+    assert "approved" in show and "approve by console:officer-1" in show
+
+
+async def test_the_audit_period_is_set_by_environment_and_a_bad_value_is_refused(service, test_db, monkeypatch, capsys):
+    ref = await _submitted(service, "114000", "head-a")
+    later = service.clock.now() + timedelta(days=31)
+    text = await _retention(monkeypatch, capsys, test_db, later, EOI_RETAIN_AUDIT_DAYS="30")
+    assert re.search(r"audit entries \(EOI_RETAIN_AUDIT_DAYS=30 .*\): \d+ audit entries", text)
+    async with service.db.session() as session:
+        eoi = await session.scalar(select(EOI).where(EOI.ref == ref))
+        kept = [e.action for e in await session.scalars(select(AuditEntry))]
+    assert eoi.status == "submitted"  # a submitted EOI is not removed by the audit period
+    assert kept == ["retention remove"]  # only the note of what retention removed
+
+    monkeypatch.setenv("EOI_RETAIN_AUDIT_DAYS", "six years")
+    assert await asyncio.to_thread(cli.main, ["retention", "--dry-run"]) == 2
+    assert "EOI_RETAIN_AUDIT_DAYS='six years' should be a whole number of days" in capsys.readouterr().err
+
+
+async def test_the_running_service_applies_retention_when_it_starts_and_then_daily(service):
+    drafter = await headteacher(service, urn="114002", user="head-e")
+    await drafter.say("start")
+    due = housekeeping(service)
+    await due()  # at start-up: nothing has outlived its period
+    async with service.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(EOI)) == 1
+    service.clock.advance(timedelta(days=400))
+    await due()
+    async with service.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(EOI)) == 0
+        note = await session.scalar(select(AuditEntry.note).where(AuditEntry.action == "retention remove"))
+    assert note.startswith("EOI-2627A-001 (drafts never submitted, kept 365 days)")
+
+
+async def test_the_scheduler_applies_retention_once_a_day_not_every_round(service, monkeypatch):
+    from storage import retention
+
+    runs = []
+    real_apply = retention.apply
+
+    async def counted(*args, **kwargs):
+        runs.append(service.clock.now())
+        return await real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(retention, "apply", counted)
+    due = housekeeping(service)
+    await due()
+    await due()
+    service.clock.advance(timedelta(hours=23))
+    await due()
+    assert len(runs) == 1
+    service.clock.advance(timedelta(hours=1))
+    await due()
+    assert len(runs) == 2
+
+
+async def test_a_message_still_waiting_to_be_sent_is_never_forgotten(service, test_db, monkeypatch, capsys):
+    from storage import notices
+
+    now = service.clock.now()
+    async with service.db.session() as session:
+        waiting = notices.to_school(session, school_urn="114000", kind="test", body={"text": "waiting"}, now=now)
+        sent = notices.to_school(session, school_urn="114001", kind="test", body={"text": "sent"}, now=now)
+        await session.flush()
+        for notice, status in ((waiting, "pending"), (sent, "sent")):
+            session.add(
+                Delivery(
+                    key=f"notice:{notice.id}:slack:C{notice.id}",
+                    notice_id=notice.id,
+                    destination=f"slack:C{notice.id}",
+                    status=status,
+                    created_at=now,
+                )
+            )
+        await session.commit()
+    text = await _retention(monkeypatch, capsys, test_db, now + timedelta(days=91), EOI_RETAIN_DELIVERY_LOG_DAYS="90")
+    assert re.search(r"delivery log .*: 1 deliveries, 1 notices$", text, re.M)
+    async with service.db.session() as session:
+        left = (await session.execute(select(Notice.body, Delivery.status).join(Delivery))).all()
+    assert left == [({"text": "waiting"}, "pending")]

@@ -1,0 +1,150 @@
+"""A headteacher asks what the council holds about them, then asks to be erased (UK GDPR articles 15 and 17):
+`eoi-bot person export EMAIL` and `eoi-bot person erase EMAIL --confirm`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import stat
+
+from sqlalchemy import Text, cast, func, select
+
+from bot import cli
+from dialogs.turns import Speaker
+from storage import conversation_refs, events
+from storage.models import EOI, AuditEntry, Base, Person, School
+from tests.chat import RESOURCED_ANSWERS, Chat, headteacher, officer
+from tests.cli_db import use_test_database
+
+EMAIL = "head114000@demo-school.example"  # the register's headteacher of 114000 (demo data)
+SLACK, TEAMS, CONSOLE = "U0ANNHEAD", "29:1ann-head-teams", "head-114000"
+
+
+async def _ann_fills_in_her_eoi_in_slack_and_the_console(service) -> str:
+    slack = Chat(service, Speaker("slack", SLACK, "Ann Head", email=EMAIL))
+    await slack.say("start")
+    for answer in RESOURCED_ANSWERS[:5]:
+        await slack.say(answer)
+    # She carries on at the console (`eoi-bot chat --as headteacher --school 114000` links it to the school).
+    console = await headteacher(service, urn="114000", user=CONSOLE)
+    await console.say("start")
+    answers = [*RESOURCED_ANSWERS[5:17], "Ann Head", "Headteacher", EMAIL, "01245 123456"]
+    for answer in answers:
+        await console.say(answer)
+    assert console.last.kind == "review", console.text
+    await console.press("Submit")
+    ref = re.search(r"EOI-2627A-\d{3}", await console.press("I confirm")).group(0)
+    # She also says hello in Teams, where the bot keeps a reference to her personal chat.
+    await Chat(service, Speaker("msteams", TEAMS, "Ann Head", email=EMAIL)).say("status")
+    async with service.db.session() as session:
+        await conversation_refs.remember(
+            session,
+            platform="msteams",
+            key=TEAMS,
+            scope="personal",
+            user_id=TEAMS,
+            reference={"user": {"id": TEAMS, "name": "Ann Head"}, "conversation": {"id": "a:1ann"}},
+            now=service.clock.now(),
+        )
+        await session.commit()
+    await events.first_time(service.db, f"slack:greeted:{SLACK}", service.clock.now())  # as the Slack adapter does
+    assert "is shortlisted" in await officer(service).say(f"shortlist {ref}")
+    await service.conversations.pending_notices(
+        destination=f"console:{CONSOLE}", audience="school", school_urn="114000"
+    )
+    return ref
+
+
+async def _person(monkeypatch, capsys, test_db, service, *args: str) -> tuple[int, str, str]:
+    use_test_database(monkeypatch, test_db, service.clock.now())
+    capsys.readouterr()
+    code = await asyncio.to_thread(cli.main, ["person", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+async def _mentions(service, needles: list[str]) -> list[str]:
+    """Every text column of every table, searched for each needle: where any is still found."""
+    found = []
+    async with service.db.session() as session:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if column.type.python_type not in (str, dict):
+                    continue
+                for needle in needles:
+                    query = select(func.count()).select_from(table).where(cast(column, Text).ilike(f"%{needle}%"))
+                    if await session.scalar(query):
+                        found.append(f"{table.name}.{column.name} has {needle}")
+    return found
+
+
+async def test_a_head_gets_everything_held_about_her_and_then_is_erased_keeping_the_eoi_and_its_trail(
+    service, test_db, monkeypatch, capsys, tmp_path
+):
+    ref = await _ann_fills_in_her_eoi_in_slack_and_the_console(service)
+
+    # Subject access: by her email, plus the console identity the council knows is hers.
+    out = tmp_path / "ann.json"
+    code, text, _ = await _person(
+        monkeypatch, capsys, test_db, service, "export", EMAIL, "--id", f"console:{CONSOLE}", "--out", str(out)
+    )
+    assert code == 0 and f"to {out}" in text
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    held = json.loads(out.read_text())
+    assert sorted(f"{p['platform']}:{p['user_id']}" for p in held["people"]) == sorted(
+        [f"slack:{SLACK}", f"msteams:{TEAMS}", f"console:{CONSOLE}"]
+    )
+    assert [s["urn"] for s in held["register_as_headteacher"]] == ["114000"]
+    [eoi] = held["eois"]
+    assert eoi["ref"] == ref and eoi["why"] == ["named as the contact", "started by them"]
+    assert eoi["answers"]["contact_email"] == EMAIL and eoi["answers"]["places"] == 12
+    actions = {(a["actor"], a["action"], a["eoi"]) for a in held["audit"]}
+    assert (f"slack:{SLACK}", "start", ref) in actions and (f"console:{CONSOLE}", "submit", ref) in actions
+    assert [m["destination"] for m in held["messages_to_them"]] == [f"console:{CONSOLE}"]
+    assert [r["key"] for r in held["conversation_references"]] == [TEAMS]
+    assert {"table": "processed_events", "column": "key", "row": {"key": f"slack:greeted:{SLACK}"}} in held["mentions"]
+
+    # Without --confirm, erasure only says what it would change.
+    code, text, _ = await _person(monkeypatch, capsys, test_db, service, "erase", EMAIL, "--id", f"console:{CONSOLE}")
+    assert code == 0 and text.startswith("Would erase (nothing changed; run again with --confirm to do it):")
+    assert f"slack:{SLACK} -> [erased person" in text
+    async with service.db.session() as session:
+        assert await session.scalar(select(func.count()).where(Person.email == EMAIL)) == 2
+
+    code, text, _ = await _person(
+        monkeypatch, capsys, test_db, service, "erase", EMAIL, "--id", f"console:{CONSOLE}", "--confirm"
+    )
+    assert code == 0 and text.startswith("Erased:")
+    assert "headteacher name and email blanked for 114000" in text and "Correct the council's source register" in text
+    assert "nothing else in the database mentions them" in text
+
+    # Nothing in the database holds her email, any of her user ids or her name any more.
+    assert await _mentions(service, [EMAIL, SLACK, TEAMS, CONSOLE, "Ann Head", "Head Teacher 114000"]) == []
+    async with service.db.session() as session:
+        console_person = await session.scalar(select(Person).where(Person.platform == "console", Person.role == ""))
+        eoi_row = await session.scalar(select(EOI).where(EOI.ref == ref))
+        school = await session.get(School, "114000")
+        erased = await session.scalar(select(AuditEntry).where(AuditEntry.action == "erase person"))
+    # The EOI is the school's: kept, with only the contact's details erased.
+    assert eoi_row.status == "shortlisted" and eoi_row.answers["places"] == 12
+    assert eoi_row.answers["contact_email"] == "[erased]" and eoi_row.answers["contact_role"] == "Headteacher"
+    assert (school.headteacher_name, school.headteacher_email) == ("", "")
+    assert erased.actor == "cli" and "[erased person" in erased.note and "@" not in erased.note
+
+    # The audit trail still reads, and an officer can still see the EOI.
+    show = await officer(service).say(f"show {ref}")
+    assert f"submit by [erased person {console_person.id}] (draft → submitted)" in show
+    assert re.search(r"start by \[erased person \d+\]", show) and "shortlist by console:officer-1" in show
+
+
+async def test_a_person_command_needs_an_email_address_and_says_when_nothing_is_held(
+    service, test_db, monkeypatch, capsys
+):
+    code, _, err = await _person(monkeypatch, capsys, test_db, service, "export", "not-an-email")
+    assert code == 2 and "'not-an-email' is not an email address" in err
+    code, text, _ = await _person(monkeypatch, capsys, test_db, service, "erase", "nobody@example.org", "--confirm")
+    assert code == 0 and "Nothing held about that person" in text
+    code, text, _ = await _person(monkeypatch, capsys, test_db, service, "export", "nobody@example.org")
+    held = json.loads(text)
+    assert held["people"] == [] and held["eois"] == [] and held["mentions"] == []
