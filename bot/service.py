@@ -31,7 +31,11 @@ class Service:
 
 async def open_service(settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> Service:
     db = db or Database(settings.database_url)
-    await db.upgrade()
+    try:
+        await db.upgrade()
+    except BaseException:
+        await db.dispose()  # a refused database (storage.db.SchemaMismatch) leaves no connection behind
+        raise
     clock = clock or Clock(settings.fixed_now)
     dispatcher = Dispatcher(db, clock, [], stale_after=timedelta(seconds=settings.delivery_stale_seconds))
     # `window preview` asks the enabled channels where each school can be reached.

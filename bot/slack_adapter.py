@@ -6,6 +6,8 @@ Slack request -> Turn -> Conversations.handle -> Replies -> Block Kit (bot.slack
 - Slash commands and button clicks are acknowledged at once; the turn runs after the ack, one turn at a time
   per user so answers keep their order.
 - Event retries (X-Slack-Retry-Num) and duplicate event_ids are handled once (storage.events.first_time).
+- A slash command, button press or form submission posted again (a replay inside the 5-minute signature
+  window) is acknowledged and does nothing: each is keyed by its signature (request_key).
 - The dialog happens in the user's DM with the app; replies to a command typed in a shared channel are
   ephemeral (only that user sees them), and a dialog started there moves to the DM.
 - Proactive messages (notices to schools and officers) go through SlackSender, driven by bot.delivery.
@@ -29,6 +31,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -245,14 +248,14 @@ class SlackAdapter:
             return BoltResponse(status=200, body="")
         return await next()
 
-    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any], request: AsyncBoltRequest) -> None:
         where = Where(
             user_id=str(command.get("user_id", "")),
             channel_id=str(command.get("channel_id", "")),
             response_url=str(command.get("response_url", "")),
         )
         text = html.unescape(str(command.get("text", ""))).strip()
-        self._spawn(self._turn(where, text=text, command=True))
+        self._spawn(self._turn(where, text=text, command=True, once=request_key(request)))
         await ack()
 
     async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -290,25 +293,35 @@ class SlackAdapter:
         except Exception:
             log.exception("Home tab for %s failed", user_id)
 
-    async def on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         value = action.get("value")
         if isinstance(value, str) and value:
-            self._spawn(self._turn(_where(body), action=value))
+            self._spawn(self._turn(_where(body), action=value, once=request_key(request)))
         await ack()
 
-    async def on_done(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_done(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         prefix = action.get("value")
         if isinstance(prefix, str) and prefix.startswith("a|"):
             checked = kit.checked_values((body.get("state") or {}).get("values") or {})
-            self._spawn(self._turn(_where(body), action=prefix + ",".join(checked)))
+            self._spawn(self._turn(_where(body), action=prefix + ",".join(checked), once=request_key(request)))
         await ack()
 
     async def on_checkbox(self, ack: AsyncAck) -> None:
         await ack()  # ticking a box changes nothing until Done
 
-    async def on_form_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_form_button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         await ack()
         where = _where(body)
+        key = request_key(request)
+        if key and not await first_time(self.service.db, key, self.service.clock.now()):
+            log.info("Slack request %s seen before; ignored", key)
+            return  # a replay: opening the form again changes nothing, but neither should it happen twice
         try:
             form = kit.form_from_json(str(action.get("value", "")))
             view = kit.form_view(form, {"channel": where.channel_id})
@@ -321,7 +334,9 @@ class SlackAdapter:
             log.warning("views.open failed: %s", error.response.get("error"))
             self._spawn(self._post(where, [say("Sorry, that form couldn't open. Please try the button again.")]))
 
-    async def on_form_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_form_submitted(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         user = str((body.get("user") or {}).get("id", ""))
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
@@ -332,9 +347,13 @@ class SlackAdapter:
         values = kit.form_values(form, (view.get("state") or {}).get("values") or {})
         speaker = await self.speaker(user)
         async with self._lock(user):
-            replies = await self.service.conversations.handle(
-                Turn(speaker, text=form.command_for(values), command=True)
+            replies = await self.service.conversations.handle_once(
+                Turn(speaker, text=form.command_for(values), command=True), request_key(request)
             )
+        if replies is None:
+            log.info("Slack request %s seen before; ignored", request_key(request))
+            await ack()
+            return
         errors = replies[0].field_errors if replies else {}
         if errors:
             names = [f.name for f in form.fields]
@@ -382,7 +401,7 @@ class SlackAdapter:
                 turn = Turn(speaker, text=text, action=action, command=command)
                 replies = await self.service.conversations.handle_once(turn, once if once != "slack:" else "")
                 if replies is None:
-                    log.info("Slack delivery %s seen before; ignored", once)
+                    log.info("Slack request %s seen before; ignored", once)
                     return
                 self.service.dispatcher.kick()
                 await self._post(where, replies)
@@ -448,6 +467,15 @@ class SlackAdapter:
             await self.client.chat_postEphemeral(channel=where.channel_id, user=where.user_id, text=text, blocks=blocks)
         except (SlackApiError, aiohttp.ClientError, OSError) as error:
             log.warning("ephemeral reply to %s failed: %s", where.user_id, error)
+
+
+def request_key(request: AsyncBoltRequest) -> str:
+    """What makes a slash command, button press or form submission handled once: its signature, an HMAC of
+    the request's timestamp and body. A replay carries the same one (changing either breaks it); every real
+    request differs (its own timestamp, trigger_id and action_ts). Recorded with the turn, so a turn that
+    dies before its commit leaves the key free."""
+    signature = (request.headers.get("x-slack-signature") or [""])[0]
+    return f"slack:request:{signature}" if signature else ""
 
 
 def _starts(prefix: str) -> re.Pattern[str]:

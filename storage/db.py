@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,8 +29,65 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+class SchemaMismatch(ValueError):
+    """The database's tables differ from this build's models. A ValueError, like a bad setting: the CLI prints
+    it and exits without starting."""
+
+
 def _upgrade(connection: Connection) -> None:
+    """Upgrade to the newest revision, then check that the tables are what the models expect. A database made
+    by an earlier build whose migration was later edited is recorded as current but lacks what the edit
+    added: it is refused here, with the upgrade rolled back, rather than failing later in a user's turn."""
+    revision = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(alembic_config(connection), "head")
+    if revision is None:
+        return  # just made by these migrations, which the tests compare with the models: nothing to check
+    differences = schema_differences(connection)
+    if differences:
+        listed = "\n".join(f"  - {difference}" for difference in differences)
+        raise SchemaMismatch(
+            f"the database's tables do not match this version of eoi-bot (it was at migration {revision}):\n"
+            f"{listed}\n"
+            "This happens when a database was made by an earlier build whose migration was changed afterwards. "
+            "eoi-bot has not started and has changed nothing. Back up the database, then either add the missing "
+            "parts by hand (or ask for a migration revision that repairs them), or start on a new, empty database "
+            "(DATABASE_URL) and import the schools and need again."
+        )
+
+
+def schema_differences(connection: Connection) -> list[str]:
+    """How the database's tables differ from the models (alembic's autogenerate comparison), in words. Tables
+    that are not ours and indexes added for speed do not count: they break nothing."""
+    from storage.models import Base  # the models import nothing from here; imported late all the same
+
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    found: list[str] = []
+    for difference in compare_metadata(context, Base.metadata):
+        described = _describe(difference)
+        if described:
+            found.append(described)
+    return found
+
+
+def _describe(difference: Any) -> str:
+    if isinstance(difference, list):  # column changes come as a list of ("modify_...", ...) tuples
+        return "; ".join(
+            f"column {d[2]}.{d[3]}: {d[0].removeprefix('modify_')} is {d[5]!s}, expected {d[6]!s}" for d in difference
+        )
+    kind, subject = difference[0], difference[-1]
+    if kind == "remove_table" or (kind == "remove_index" and not subject.unique):
+        return ""
+    if kind == "add_table":
+        return f"table {subject.name} is missing"
+    if kind in ("add_column", "remove_column"):
+        state = "is missing" if kind == "add_column" else "is not in this version's models"
+        return f"column {difference[2]}.{subject.name} {state}"
+    if kind in ("add_index", "remove_index", "add_constraint", "remove_constraint", "add_fk", "remove_fk"):
+        what = {"add": "is missing", "remove": "is not in this version's models"}[kind.split("_")[0]]
+        columns = ", ".join(c.name for c in subject.columns)
+        name = type(subject).__name__.replace("Constraint", " constraint").replace("ForeignKey", "foreign key")
+        return f"{name.lower()} on {subject.table.name}({columns}) {what}"
+    return repr(difference)
 
 
 class Database:
@@ -66,7 +125,8 @@ class Database:
             yield session
 
     async def upgrade(self) -> None:
-        """Create or upgrade the schema in place (Alembic)."""
+        """Create or upgrade the schema in place (Alembic); SchemaMismatch if the tables then differ from the
+        models."""
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
 

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -77,8 +76,15 @@ def _past(action: str) -> str:
     }[action]
 
 
+def _for_this_turn(query: Select[tuple[EOI]]) -> Select[tuple[EOI]]:
+    """One turn per EOI at a time: the row stays locked until the turn commits (SELECT ... FOR UPDATE), so a
+    second turn on the same EOI (a double click, another member of staff, another replica) waits, then sees
+    what the first did. PostgreSQL needs this; SQLite's writers take turns anyway and it ignores FOR UPDATE."""
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
 async def by_ref(session: AsyncSession, ref: str) -> EOI | None:
-    return await session.scalar(select(EOI).where(func.upper(EOI.ref) == ref.strip().upper()))
+    return await session.scalar(_for_this_turn(select(EOI).where(func.upper(EOI.ref) == ref.strip().upper())))
 
 
 async def _assign_ref(session: AsyncSession, eoi: EOI, window: Window) -> None:
@@ -97,13 +103,18 @@ async def school_eoi(session: AsyncSession, school: School, now: datetime) -> EO
     window that is open or planned next."""
     window = await current_or_next(session, now)
     if window:
-        eoi = await session.scalar(select(EOI).where(EOI.school_urn == school.urn, EOI.window_id == window.id))
+        eoi = await session.scalar(
+            _for_this_turn(select(EOI).where(EOI.school_urn == school.urn, EOI.window_id == window.id))
+        )
         if eoi:
             return eoi
     latest = await session.scalar(
-        select(EOI).where(EOI.school_urn == school.urn).order_by(EOI.created_at.desc(), EOI.id.desc()).limit(1)
+        _for_this_turn(
+            select(EOI).where(EOI.school_urn == school.urn).order_by(EOI.created_at.desc(), EOI.id.desc()).limit(1)
+        )
     )
-    if latest and latest.status == DRAFT and window:
+    # Carried forward once: a turn that waited for the lock may find another turn has just done it.
+    if latest and latest.status == DRAFT and window and latest.window_id != window.id:
         await _assign_ref(session, latest, window)
         latest.updated_at = now
     if latest and (latest.status != DRAFT or window is None or latest.window_id == window.id):
@@ -112,23 +123,22 @@ async def school_eoi(session: AsyncSession, school: School, now: datetime) -> EO
 
 
 async def start_draft(session: AsyncSession, school: School, *, actor: str, now: datetime) -> EOI:
-    """A new draft for the open (or next) window; with none planned, a draft without a window yet."""
+    """A new draft for the open (or next) window; with none planned, a draft without a window yet.
+
+    Staff of one school starting at once take turns on the school's row (there is no EOI row to lock yet):
+    the second finds the first's draft and continues it."""
+    await session.execute(select(School.urn).where(School.urn == school.urn).with_for_update())
+    existing = await school_eoi(session, school, now)
+    if existing is not None:
+        return existing
     window = await current_or_next(session, now)
     eoi = EOI(
         school_urn=school.urn, status=DRAFT, answers={}, cursor="", started_by=actor, created_at=now, updated_at=now
     )
+    if window:
+        await _assign_ref(session, eoi, window)
     session.add(eoi)
-    try:
-        async with session.begin_nested():
-            if window:
-                await _assign_ref(session, eoi, window)
-            await session.flush()
-    except IntegrityError:
-        # Another member of staff started one a moment ago: continue theirs.
-        existing = await school_eoi(session, school, now)
-        if existing is None:
-            raise
-        return existing
+    await session.flush()
     audit.record(session, at=now, actor=actor, action="start", eoi_id=eoi.id, to_status=DRAFT)
     return eoi
 

@@ -58,7 +58,8 @@ class TestDatabase:
         else:
             self.url = PG_URL
 
-    async def create(self) -> Database:
+    async def create(self, *, upgrade: bool = True) -> Database:
+        """The database (schema) for this test, at the newest migration unless `upgrade` is False (empty)."""
         if self.backend == "postgres":
             import asyncpg
 
@@ -66,7 +67,8 @@ class TestDatabase:
             await conn.execute(f'CREATE SCHEMA "{self.schema}"')
             await conn.close()
         db = self.open()
-        await db.upgrade()
+        if upgrade:
+            await db.upgrade()
         return db
 
     def open(self) -> Database:
