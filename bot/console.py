@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bot.files import write_private
 from bot.service import Service
 from dialogs.replies import Choice, Reply
 from dialogs.turns import Speaker, Turn
@@ -70,8 +71,11 @@ class Console:
             self.answer_type = reply.answer_type
             if reply.file:
                 name, content = reply.file
-                Path(name).write_text(content, encoding="utf-8")
-                text += f"\n(saved to {name})"
+                try:
+                    write_private(Path(name), content)
+                    text += f"\n(saved to {name})"
+                except OSError as error:
+                    text += f"\n(couldn't save {name} here: {error.strerror or error})"
             print(text, file=self.out)
             print(file=self.out)
 

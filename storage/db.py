@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700  # the database holds personal data: this account only
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -42,6 +44,7 @@ class Database:
             connect_args["server_settings"] = {"search_path": schema}
         self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, **engine_args)
         if self.engine.dialect.name == "sqlite":
+            _create_private_sqlite_file(self.engine.url.database)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -72,6 +75,25 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _create_private_sqlite_file(database: str | None) -> None:
+    """Create a new SQLite database file (and any folders it needs) readable by this account only, before the
+    driver would create it with the process umask (usually readable by everyone). SQLite gives its -wal, -shm
+    and -journal files the mode of the database file itself, whatever the umask, so they are private too.
+    Chosen over a process-wide umask (`os.umask(0o077)` in `main`): it holds however the database is opened
+    (serve, chat, cron, tests) and changes nothing else in the process. An existing file keeps its mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        return
+    missing = [folder for folder in [path.parent, *path.parent.parents] if not folder.exists()]
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=PRIVATE_FOLDER)
+    with contextlib.suppress(FileExistsError):  # SQLite takes an empty file as a new, empty database
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
