@@ -132,14 +132,15 @@ async def open_console(service: Service, *, role: str, user: str | None, school_
         else:
             # Whoever runs the console on the server already holds the database: they act as an officer.
             user_id, role, school = user or "officer", people.OFFICER, None
+        speaker = Speaker("console", user_id)  # --user cleaned as any channel's user id is
         await people.set_role(
             session,
             actor="console",
             platform="console",
-            user_id=user_id,
+            user_id=speaker.user_id,
             role=role,
             school_urn=school.urn if school else None,
             now=service.clock.now(),
         )
         await session.commit()
-    return Console(service, Speaker("console", user_id), school=school, out=sys.stdout)
+    return Console(service, speaker, school=school, out=sys.stdout)

@@ -5,13 +5,17 @@ database, the log says where, but never a person's email, an answer, or the SQL 
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
+from bot import cli
 from bot.service import Service
 from dialogs.turns import Speaker, Turn
 from storage.clock import Clock
@@ -127,3 +131,15 @@ async def test_a_teams_turn_the_database_refuses_logs_no_email_or_parameters(
     assert "Teams turn failed" in caplog.text and "SELECT" in caplog.text
     for secret in (HEAD_EMAIL, "every pupil belongs", "[parameters"):
         assert secret not in caplog.text, secret
+
+
+def test_a_console_user_name_too_long_to_store_still_works_as_an_officer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'eoi-bot.db'}")
+    monkeypatch.setenv("EOI_NOW", "2026-11-30T10:00:00+00:00")
+    assert cli.main(["seed", "--demo"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("list\n"))
+    assert cli.main(["chat", "--as", "officer", "--user", "officer-" + "o" * 300]) == 0
+    out = capsys.readouterr().out
+    assert "EOIs" in out and "for ECC officers only" not in out, out
