@@ -112,6 +112,7 @@ async def _import(service: Service, what: str, file: Path, window_text: str | No
 
 
 async def _export(service: Service, window_text: str | None, out: Path | None) -> int:
+    from bot.files import write_private
     from dialogs.officer_commands import export_csv
     from storage.eois import Filters
     from storage.windows import find_window
@@ -126,7 +127,11 @@ async def _export(service: Service, window_text: str | None, out: Path | None) -
             filters = Filters(window_id=window.id)
         text = await export_csv(session, filters)
     if out:
-        out.write_text(text, encoding="utf-8")
+        try:
+            write_private(out, text)
+        except OSError as error:
+            print(f"Can't write {out}: {error.strerror or error}", file=sys.stderr)
+            return 2
         print(f"Wrote {text.count(chr(10)) - 1} EOIs to {out}.")
     else:
         sys.stdout.write(text)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bot.files import write_private
 from bot.service import Service
 from dialogs.replies import Choice, Reply
 from dialogs.turns import Speaker, Turn
@@ -70,8 +71,11 @@ class Console:
             self.answer_type = reply.answer_type
             if reply.file:
                 name, content = reply.file
-                Path(name).write_text(content, encoding="utf-8")
-                text += f"\n(saved to {name})"
+                try:
+                    write_private(Path(name), content)
+                    text += f"\n(saved to {name})"
+                except OSError as error:
+                    text += f"\n(couldn't save {name} here: {error.strerror or error})"
             print(text, file=self.out)
             print(file=self.out)
 
@@ -128,14 +132,15 @@ async def open_console(service: Service, *, role: str, user: str | None, school_
         else:
             # Whoever runs the console on the server already holds the database: they act as an officer.
             user_id, role, school = user or "officer", people.OFFICER, None
+        speaker = Speaker("console", user_id)  # --user cleaned as any channel's user id is
         await people.set_role(
             session,
             actor="console",
             platform="console",
-            user_id=user_id,
+            user_id=speaker.user_id,
             role=role,
             school_urn=school.urn if school else None,
             now=service.clock.now(),
         )
         await session.commit()
-    return Console(service, Speaker("console", user_id), school=school, out=sys.stdout)
+    return Console(service, speaker, school=school, out=sys.stdout)

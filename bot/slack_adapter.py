@@ -46,6 +46,7 @@ from bot.service import Service
 from dialogs.replies import Reply, say
 from dialogs.turns import Speaker, Turn
 from storage import people
+from storage.db import failure_report
 from storage.events import first_time
 from storage.models import School
 
@@ -290,8 +291,8 @@ class SlackAdapter:
             await self.client.views_publish(user_id=user_id, view=kit.home_view(replies))
         except SlackApiError as error:
             log.warning("views.publish for %s failed: %s", user_id, error.response.get("error"))
-        except Exception:
-            log.exception("Home tab for %s failed", user_id)
+        except Exception as error:
+            log.error("Home tab for %s failed: %s", user_id, failure_report(error))
 
     async def on_button(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
@@ -405,8 +406,8 @@ class SlackAdapter:
                     return
                 self.service.dispatcher.kick()
                 await self._post(where, replies)
-        except Exception:
-            log.exception("Slack turn for %s failed", where.user_id)
+        except Exception as error:
+            log.error("Slack turn for %s failed: %s", where.user_id, failure_report(error))
             with contextlib.suppress(Exception):
                 await self._post(where, [say("Sorry, something went wrong on our side. Please try again.")])
 

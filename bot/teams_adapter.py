@@ -39,6 +39,7 @@ from bot.service import Service
 from dialogs.replies import Form, Reply, action, refuse, say
 from dialogs.turns import Speaker, Turn
 from storage import conversation_refs, events, people
+from storage.db import failure_report
 from storage.models import School
 
 log = logging.getLogger("eoi-bot.teams")
@@ -328,8 +329,8 @@ class TeamsChannel:
                 await context.send_activity(
                     Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body={}))
                 )
-        except Exception:
-            log.exception("Teams turn failed (%s %s)", activity.type, activity.id)
+        except Exception as error:
+            log.error("Teams turn failed (%s %s): %s", activity.type, activity.id, failure_report(error))
             if activity.type == ActivityTypes.message:
                 try:
                     await context.send_activity("Sorry, something went wrong on our side. Please try again.")

@@ -16,6 +16,7 @@ from dateutil.relativedelta import relativedelta
 from dialogs.dates import format_date, parse_date
 from dialogs.glossary import EOI_NEED_TYPES, NEED_ALIASES, NEED_TYPES
 from dialogs.questions import Question
+from dialogs.turns import visible_length
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 OTHER_NEED = "other"
@@ -106,7 +107,7 @@ def match_choice(text: str, options: list[tuple[str, str]], aliases: tuple[tuple
 def read_answer(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any | Problem:
     text = text.strip()
     if len(text) > MAX_INPUT:
-        return Problem(f"That is too long to read ({len(text):,} characters). {_how(q, ctx, answers)}")
+        return Problem(f"That is too long to read (over {MAX_INPUT:,} characters). {_how(q, ctx, answers)}")
     if not text:
         return Problem(f"I didn't get an answer. {_how(q, ctx, answers)}")
     reader = _READERS[q.type]
@@ -135,14 +136,14 @@ def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str,
     elif q.type == "date":
         return _check_date(q, date.fromisoformat(value), ctx)
     elif q.type in ("short_text", "long_text"):
-        n = len(value)
+        n = visible_length(value)  # zero-width and direction characters don't make an answer longer
         if q.min is not None and n < q.min:
             return Problem(
                 f"Please write a little more: at least {q.min:,} characters (you wrote {n:,})."
                 + (f" For example: {q.example}" if q.example else "")
             )
-        if q.max is not None and n > q.max:
-            return Problem(f"Please keep it to {q.max:,} characters or fewer (you wrote {n:,}).")
+        if q.max is not None and len(value) > q.max:
+            return Problem(f"Please keep it to {q.max:,} characters or fewer (you wrote {len(value):,}).")
     return None
 
 

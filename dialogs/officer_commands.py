@@ -459,14 +459,25 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
 
 
 EXPORT_COLUMNS = ("ref", "window", "urn", "school", "quadrant", "district", "phase", "status", "submitted_at")
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (=HYPERLINK(...) that
+# sends data away, a DDE command). Full-width forms are included: some spreadsheets read them the same way.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_text(value: str) -> str:
+    """A cell a spreadsheet shows as text, as OWASP's "CSV Injection" page recommends: a single quote before
+    anything that would start a formula (leading spaces don't hide it). A negative number or an international
+    phone number (+44…) also gains the quote; nothing we export is a signed number, and the text stays readable."""
+    return "'" + value if value.lstrip(" ").startswith(FORMULA_START) else value
 
 
 async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
     questions = eoi_questions()
     windows = {w.id: w for w in await all_windows(session)}
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([*EXPORT_COLUMNS, *(q.id for q in questions.questions)])
+    csv.writer(buffer).writerow([*EXPORT_COLUMNS, *(q.id for q in questions.questions)])  # our own names
+    # Every data cell quoted, so a separator or quote inside an answer can never start a cell of its own.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     for eoi, school in await eois.all_for_export(session, filters):
         effective = questions.effective_answers(eoi.answers)
         window = windows.get(eoi.window_id or -1)
@@ -484,7 +495,7 @@ async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
         for q in questions.questions:
             value = effective.get(q.id)
             row.append(";".join(value) if isinstance(value, list) else "" if value is None else str(value))
-        writer.writerow(row)
+        writer.writerow([spreadsheet_text(cell) for cell in row])  # every cell: answers, register names, all
     return buffer.getvalue()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -17,9 +19,11 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700  # the database holds personal data: this account only
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -99,8 +103,12 @@ class Database:
         if url.startswith("postgresql") and schema:
             # Tests run each in a schema of their own; production uses the default search path.
             connect_args["server_settings"] = {"search_path": schema}
-        self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, **engine_args)
+        # hide_parameters: SQLAlchemy's errors and logs never show the values (emails, answers), only the SQL.
+        self.engine: AsyncEngine = create_async_engine(
+            url, connect_args=connect_args, hide_parameters=True, **engine_args
+        )
         if self.engine.dialect.name == "sqlite":
+            _create_private_sqlite_file(self.engine.url.database)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -134,6 +142,25 @@ class Database:
         await self.engine.dispose()
 
 
+def _create_private_sqlite_file(database: str | None) -> None:
+    """Create a new SQLite database file (and any folders it needs) readable by this account only, before the
+    driver would create it with the process umask (usually readable by everyone). SQLite gives its -wal, -shm
+    and -journal files the mode of the database file itself, whatever the umask, so they are private too.
+    Chosen over a process-wide umask (`os.umask(0o077)` in `main`): it holds however the database is opened
+    (serve, chat, cron, tests) and changes nothing else in the process. An existing file keeps its mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        return
+    missing = [folder for folder in [path.parent, *path.parent.parents] if not folder.exists()]
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=PRIVATE_FOLDER)
+    with contextlib.suppress(FileExistsError):  # SQLite takes an empty file as a new, empty database
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # We issue BEGIN ourselves (below), so the driver must not open transactions of its own.
     dbapi_connection.isolation_level = None
@@ -151,6 +178,24 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     writes can't wait for a concurrent writer (SQLite answers "database is locked" at once, to avoid a
     deadlock); an immediate one waits its turn under busy_timeout. Writers queue instead of failing."""
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def failure_report(error: BaseException) -> str:
+    """A failed turn, for the log: each exception's type and where it was raised, and for a database error its
+    SQL (placeholders, never values) and SQLSTATE; no exception's message, since drivers repeat the values they
+    refused in theirs (PostgreSQL: 'invalid input syntax for type integer: "head@school…"', 'Key (…)=(…)')."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        what = type(current).__qualname__
+        if isinstance(current, StatementError):
+            code = getattr(current.orig, "sqlstate", None) or getattr(current.orig, "sqlite_errorname", None)
+            what += f" ({type(current.orig).__name__}{', ' + str(code) if code else ''}) in: {current.statement}"[:600]
+        parts.append(f"{what}\n{''.join(traceback.format_tb(current.__traceback__))}".rstrip())
+        current = current.__cause__ or current.__context__
+    return "\n(caused by) ".join(parts)
 
 
 def hold(session: AsyncSession, obj: object) -> None:

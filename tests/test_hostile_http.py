@@ -12,14 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from dialogs.replies import action
-from dialogs.turns import Turn
+from dialogs.turns import Speaker, Turn
 from storage.models import EOI, AuditEntry, ConversationRef, Notice, Person, ProcessedEvent
 from tests.chat import Chat, complete_eoi, headteacher, officer
 from tests.fakes import slack_requests as sr
-from tests.slack_fixtures import SECRET, Workspace, slack_workspace
+from tests.slack_fixtures import HEAD_ID, SECRET, Workspace, slack_workspace
 
 TABLES = (Person, EOI, AuditEntry, Notice, ProcessedEvent, ConversationRef)
 MEGABYTE = 1024 * 1024
+HEAD_EMAIL = "head114000@demo-school.example"
 
 
 @pytest.fixture
@@ -182,6 +183,33 @@ async def test_arbitrary_text_and_actions_never_break_a_dialog_or_a_command(serv
     # The dialog still works afterwards.
     await head.say("save")
     assert "Question" in await head.say("start") or "Here is everything" in head.text
+
+
+async def test_nul_bytes_control_characters_and_lone_surrogates_in_a_slack_message_get_an_ordinary_answer(ws):
+    head = ws.person(HEAD_ID)
+    await head.types("list submitted\x00\x1b[2J\ud800")  # what PostgreSQL refuses, and what no database stores
+    assert "for ECC officers only" in head.text, head.text
+    async with ws.service.db.session() as session:
+        note = await session.scalar(select(AuditEntry.note).where(AuditEntry.action == "refused"))
+    assert note == "officer command: list submitted[2J\ufffd"
+
+
+async def test_an_overlong_name_email_or_user_id_from_any_channel_is_bounded_not_a_failure(service):
+    same_start = "29:" + "x" * 300  # two ids alike in their first 300 characters
+    speakers = [
+        Speaker("msteams", same_start + "a", display_name="N" * 500, email="e" * 400 + "@school.example"),
+        Speaker("msteams", same_start + "b", display_name="\x00Sam\u202e", email=HEAD_EMAIL + "\x00"),
+    ]
+    for speaker in speakers:
+        replies = await service.conversations.handle(Turn(speaker, text="help\x00"))
+        assert replies and replies[0].kind != "error"
+    async with service.db.session() as session:
+        people = (await session.scalars(select(Person).where(Person.platform == "msteams"))).all()
+    assert len(people) == 2  # still two people
+    assert all(len(p.user_id) <= 200 and len(p.display_name) <= 200 and len(p.email) <= 320 for p in people)
+    assert sorted(p.display_name for p in people) == ["N" * 200, "Sam"]
+    # An address that can't be stored as it is isn't edited into one that matches a school.
+    assert [p.school_urn for p in people] == [None, None]
 
 
 def _turn(chat: Chat, *, action: str) -> Turn:

@@ -1,0 +1,88 @@
+"""The files the bot writes hold personal data (heads' names and emails, every answer), so only the account
+that runs it can read them: the SQLite database and its WAL/SHM files, the folder made for them, and every
+CSV export, whatever the umask of the shell that started it."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.console import Console
+from dialogs.turns import Speaker
+from storage.db import Database
+from storage.seed import seed_demo
+from tests.conftest import NOW
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def generous_umask() -> Iterator[None]:
+    """A shell that leaves new files readable by everyone (the usual 022)."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_the_database_its_folder_and_a_command_line_export_are_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], generous_umask: None
+) -> None:
+    folder = tmp_path / "eoi-data"  # not there yet: the bot makes it
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{folder / 'eoi-bot.db'}")
+    monkeypatch.setenv("EOI_NOW", "2026-11-30T10:00:00+00:00")
+    assert cli.main(["seed", "--demo"]) == 0
+    assert mode(folder) == 0o700
+    assert mode(folder / "eoi-bot.db") == 0o600
+    for extra in ("eoi-bot.db-wal", "eoi-bot.db-shm"):
+        if (folder / extra).exists():
+            assert mode(folder / extra) == 0o600, extra
+
+    out = tmp_path / "eois.csv"
+    assert cli.main(["export", "--out", str(out)]) == 0
+    assert mode(out) == 0o600 and out.read_text(encoding="utf-8").startswith("ref,window,urn")
+
+    # An old export someone left readable by all is private once written again.
+    out.chmod(0o644)
+    assert cli.main(["export", "--out", str(out)]) == 0
+    assert mode(out) == 0o600
+
+    # A file that can't be written is a clear message, not a traceback.
+    capsys.readouterr()
+    assert cli.main(["export", "--out", str(tmp_path / "no-such-folder" / "eois.csv")]) == 2
+    assert "Can't write" in capsys.readouterr().err
+
+
+async def test_the_sqlite_write_ahead_log_and_shared_memory_files_are_private(tmp_path: Path, generous_umask: None):
+    path = tmp_path / "eoi-bot.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        await db.upgrade()
+        async with db.session() as session:
+            await seed_demo(session, now=NOW)
+            await session.commit()
+        async with db.session() as session:  # while a connection is open, the WAL and SHM files exist
+            await session.connection()
+            wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+            assert wal.exists() and shm.exists()
+            assert (mode(path), mode(wal), mode(shm)) == (0o600, 0o600, 0o600)
+    finally:
+        await db.dispose()
+
+
+async def test_an_export_the_console_saves_is_private(service, tmp_path, monkeypatch, generous_umask):
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    await Console(service, Speaker("console", "officer-1"), school=None, out=out).send("export")
+    [saved] = list(tmp_path.glob("eois-*.csv"))
+    assert f"(saved to {saved.name})" in out.getvalue()
+    assert mode(saved) == 0o600
