@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import sys
 
@@ -57,6 +58,19 @@ def channel_summary(settings: Settings) -> list[str]:
     return lines
 
 
+async def recheck_school_links(service: Service) -> list[str]:
+    """The daily re-check of headteachers' register links (imports re-check too): a head whose email the register
+    no longer names loses the school, and someone it now names gains it."""
+    from storage import people
+
+    async with service.db.session() as session:
+        lines = await people.recheck_register_links(session, now=service.clock.now(), actor="daily register check")
+        await session.commit()
+    for line in lines:
+        log.info(line)
+    return lines
+
+
 def background(service: Service):  # type: ignore[no-untyped-def]
     """The scheduler and the delivery loop, running for as long as the web service runs."""
 
@@ -65,9 +79,10 @@ def background(service: Service):  # type: ignore[no-untyped-def]
         from storage import events
 
         pruned_at = 0.0
+        rechecked_at = -math.inf  # at start-up, then daily
 
         async def due() -> None:
-            nonlocal pruned_at
+            nonlocal pruned_at, rechecked_at
             async with service.db.session() as session:
                 planned = await plan_due(session, service.clock.now())
             for line in planned.lines:
@@ -76,6 +91,9 @@ def background(service: Service):  # type: ignore[no-untyped-def]
                 # Platform delivery ids are kept a week: far longer than Slack or Teams redeliver.
                 await events.forget_older_than(service.db, service.clock.now(), days=7)
                 pruned_at = asyncio.get_running_loop().time()
+            if asyncio.get_running_loop().time() - rechecked_at > 24 * 3600:
+                await recheck_school_links(service)
+                rechecked_at = asyncio.get_running_loop().time()
 
         task = asyncio.create_task(service.dispatcher.run_forever(before_each=due))
         yield
