@@ -135,7 +135,7 @@ class Conversations:
             if len(schools) == 1:
                 return [say(f"You act for {schools[0].name} (URN {schools[0].urn}).")]
             return await self._which_school(session, person)
-        school = next((s for s in schools if wanted in (s.urn, s.name)), None)
+        school = next((s for s in schools if s.urn == wanted), None)
         if school is None:
             audit.record(session, at=now, actor=key, action="refused", note=f"school {wanted[:40]}: not linked")
             return [

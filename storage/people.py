@@ -179,6 +179,8 @@ async def recheck_register_links(session: AsyncSession, *, now: datetime, actor:
             SchoolLink.source == FROM_REGISTER,
             or_(Person.email == "", School.headteacher_email != Person.email),
         )
+        # A concurrent check (another replica, an import) waits here; links it removed are then not returned.
+        .with_for_update(of=SchoolLink)
     )
     for link, person, school in stale.all():
         lines.append(await _remove_link(session, person, link, school, actor=actor, now=now))

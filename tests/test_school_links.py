@@ -94,6 +94,7 @@ async def test_an_executive_head_picks_a_school_fills_an_eoi_for_it_then_switche
     text = await head.say("status")
     assert "Which school is this about?" in text
     assert sorted(c.label for c in head.last.choices) == sorted([first, second])
+    assert f"1) {min(first, second)}" in text  # numbered in the console, buttons in Slack and Teams
     assert "now acting for" in await head.press(first) and f"{first} has no EOI yet" in head.text
     text = await complete_eoi(head)
     ref = re.search(r"EOI-2627A-\d{3}", text).group(0)
