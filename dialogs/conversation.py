@@ -298,7 +298,7 @@ class Conversations:
         if kind == "cmd":
             return await self._command(session, person, school, " ".join(parts), now)
         if kind == "reply":
-            return await self._discussion_reply(session, person, school, parts, now)
+            return await self._discussion_reply(session, person, parts, now)
         if kind == "form":
             return [say("Use the form to fill that in.")]
         if school is None and person.role == people.HEADTEACHER:
@@ -322,7 +322,7 @@ class Conversations:
         return await eoi_dialog.on_action(t, eoi, kind, parts)
 
     async def _discussion_reply(
-        self, session: AsyncSession, person: Person, school: School | None, parts: list[str], now: datetime
+        self, session: AsyncSession, person: Person, parts: list[str], now: datetime
     ) -> list[Reply]:
         answer, ref = ([*parts, "", ""])[:2]
         eoi = await eois.by_ref(session, ref) if ref else None

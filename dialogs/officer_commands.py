@@ -539,9 +539,7 @@ async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if school is None:
         return [refuse(f"There is no school with URN {urn.strip()} in the register.")]
     # An officer's link is explicit: the register's email re-check never removes it.
-    await people.link(
-        t.session, actor=t.actor, platform=platform.casefold(), user_id=user_id, school=school, now=t.now
-    )
+    await people.link(t.session, actor=t.actor, platform=platform.casefold(), user_id=user_id, school=school, now=t.now)
     return [say(f"{target} is linked to {school.name} and can now use *start*.")]
 
 

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from bot.app import recheck_school_links
 from bot.slack_adapter import SlackSender
+from dialogs.replies import Reply
 from dialogs.turns import Speaker
 from storage import people
-from storage.models import EOI, AuditEntry, School
+from storage.models import EOI, AuditEntry, Notice, School
 from storage.register import import_schools
 from storage.seed import demo_schools_csv
 from tests.chat import Chat, complete_eoi, officer
@@ -134,3 +135,21 @@ async def test_the_daily_recheck_removes_a_stale_link_but_not_one_an_officer_mad
     assert entry.actor == "daily register check"
     assert "no longer linked to" in await stale.say("status")
     assert await recheck_school_links(service) == []  # nothing more to do
+
+
+async def test_an_executive_head_answers_an_invitation_for_either_school_without_switching(service):
+    await reimport(service, {"114001": OLD_EMAIL})
+    head = Chat(service, Speaker("slack", "UEXEC", email=OLD_EMAIL))
+    await head.say("school 114000")
+    ref = re.search(r"EOI-2627A-\d{3}", await complete_eoi(head)).group(0)
+    desk = officer(service)
+    await desk.say(f"shortlist {ref}")
+    await desk.say(f"schedule {ref} 3/12 10:30")
+    await head.say("school 114001")
+    async with service.db.session() as session:
+        invitation = await session.scalar(select(Notice).where(Notice.kind == "discussion"))
+    head.replies = [Reply.from_dict(invitation.body)]
+    assert "you've accepted" in await head.press("Accept")
+    stranger = Chat(service, Speaker("slack", "UOTHER", email="head114002@demo-school.example"))
+    stranger.replies = [Reply.from_dict(invitation.body)]
+    assert "isn't for your school" in await stranger.press("Accept")

@@ -75,9 +75,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_school_links_person_id"), ["person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_school_links_school_urn"), ["school_urn"], unique=False)
     with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("officer_granted_by", sa.String(length=230), server_default="", nullable=False)
-        )
+        batch_op.add_column(sa.Column("officer_granted_by", sa.String(length=230), server_default="", nullable=False))
         batch_op.add_column(sa.Column("officer_granted_at", storage.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("lost_schools", sa.JSON(), server_default="[]", nullable=False))
     _keep_links_and_grants(op.get_bind())
