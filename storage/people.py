@@ -152,6 +152,8 @@ async def match_register(session: AsyncSession, person: Person, *, now: datetime
     if person.id is None:
         await session.flush()
     wanted = {school.urn: school for school in await schools_by_email(session, person.email)}
+    if not wanted and not person.role:
+        return  # someone with no role has no links (_settle keeps it so): nothing to add or remove
     links = await _links(session, person)
     for link in links:
         if link.source == FROM_REGISTER and link.school_urn not in wanted:
