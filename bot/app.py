@@ -67,9 +67,23 @@ def channel_summary(settings: Settings) -> list[str]:
     return lines
 
 
+async def recheck_school_links(service: Service) -> list[str]:
+    """The daily re-check of headteachers' register links (imports re-check too): a head whose email the register
+    no longer names loses the school, and someone it now names gains it."""
+    from storage import people
+
+    async with service.db.session() as session:
+        lines = await people.recheck_register_links(session, now=service.clock.now(), actor="daily register check")
+        await session.commit()
+    for line in lines:
+        log.info(line)
+    return lines
+
+
 def housekeeping(service: Service):  # type: ignore[no-untyped-def]
     """What the scheduler does before each delivery round: plan due announcements, forget platform delivery ids
-    hourly, and apply the retention periods (storage.retention) once a day."""
+    hourly, and once a day (and at start-up) re-check headteachers' register links and apply the retention
+    periods (storage.retention)."""
     from bot.announce import plan_due
     from storage import events, retention
 
@@ -89,6 +103,7 @@ def housekeeping(service: Service):  # type: ignore[no-untyped-def]
         now = service.clock.now()
         if retained_at is None or now - retained_at >= timedelta(days=1):
             # Daily by the service's clock, and on start-up: periods are in days, so that is soon enough.
+            await recheck_school_links(service)
             async with service.db.session() as session:
                 report = await retention.apply(session, now, service.settings.retention_days)
             for line in report.lines:

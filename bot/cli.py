@@ -108,6 +108,8 @@ async def _import(service: Service, what: str, file: Path, window_text: str | No
             print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"Imported {result.rows} {label}.")
+    for line in result.links:  # headteachers the new register links or no longer links
+        print(line)
     return 0
 
 

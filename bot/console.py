@@ -122,25 +122,26 @@ class Console:
 async def open_console(service: Service, *, role: str, user: str | None, school_urn: str | None) -> Console:
     async with service.db.session() as session:
         school = await session.get(School, school_urn) if school_urn else None
+        now = service.clock.now()
         if role == "headteacher":
             if school is None:
                 raise SystemExit(
                     f"No school with URN {school_urn!r} in the register; pass --school URN "
                     "(the demo register starts at 114000)."
                 )
-            user_id, role = user or f"head-{school.urn}", people.HEADTEACHER
+            speaker = Speaker("console", user or f"head-{school.urn}")  # --user cleaned as any channel's user id
+            # Named on the command line, so an explicit link (as an officer's `link`), which the register's email
+            # re-check leaves alone; the console then acts for this school.
+            person = await people.link(
+                session, actor="console", platform="console", user_id=speaker.user_id, school=school, now=now
+            )
+            people.choose_school(person, school)
         else:
-            # Whoever runs the console on the server already holds the database: they act as an officer.
-            user_id, role, school = user or "officer", people.OFFICER, None
-        speaker = Speaker("console", user_id)  # --user cleaned as any channel's user id is
-        await people.set_role(
-            session,
-            actor="console",
-            platform="console",
-            user_id=speaker.user_id,
-            role=role,
-            school_urn=school.urn if school else None,
-            now=service.clock.now(),
-        )
+            # Whoever runs the console on the server already holds the database, so they may act as an officer.
+            # That is recorded as a grant by "console", like `officer add`: the one rule (EOI_OFFICERS or a
+            # recorded grant) then covers them at every start-up, `officer list` shows where the role came from,
+            # and `officer remove console:ID` revokes it.
+            speaker, school = Speaker("console", user or "officer"), None
+            await people.grant_officer(session, actor="console", platform="console", user_id=speaker.user_id, now=now)
         await session.commit()
     return Console(service, speaker, school=school, out=sys.stdout)

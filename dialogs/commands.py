@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 # "answer QID TEXT" is what a long answer written in a form (a Slack modal, a Teams card) sends.
-HEADTEACHER_COMMANDS = ("help", "start", "status", "withdraw", "answer")
+HEADTEACHER_COMMANDS = ("help", "start", "status", "withdraw", "answer", "school")
 OFFICER_COMMANDS = (
     "list",
     "show",
@@ -30,6 +30,7 @@ ALIASES = {
     "resume": "start",
     "windows": "window",
     "officers": "officer",
+    "schools": "school",
     "?": "help",
     "hi": "help",
     "hello": "help",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -19,6 +20,8 @@ from storage.clock import Clock
 from storage.db import Database
 from storage.models import Notice, Person, ProcessedEvent, School
 
+# `school` or `school URN` switches school even in the middle of a dialog (no answer is just that).
+SWITCH_SCHOOL = re.compile(r"^\s*(?:/?eoi\s+)?schools?(?:\s+\d{5,8})?\s*$", re.IGNORECASE)
 OfficerHandler = Callable[[officer_commands.OfficerTurn, str], Awaitable[list[Reply]]]
 
 
@@ -67,8 +70,8 @@ class Conversations:
                     await session.flush()
                 except IntegrityError:
                     return None
-            person = await self._identify(session, turn.speaker)
-            replies = await self._route(session, person, turn, now)
+            person = await self._identify(session, turn.speaker, now)
+            replies = self._lost_schools(person) + await self._route(session, person, turn, now)
             try:
                 await session.commit()
             except IntegrityError:
@@ -77,7 +80,7 @@ class Conversations:
                 return None  # the same delivery, handled by another worker a moment ago
             return replies
 
-    async def _identify(self, session: AsyncSession, speaker: Speaker) -> Person:
+    async def _identify(self, session: AsyncSession, speaker: Speaker, now: datetime) -> Person:
         return await people.identify(
             session,
             platform=speaker.platform,
@@ -85,21 +88,82 @@ class Conversations:
             display_name=speaker.display_name,
             email=speaker.email,
             officers=self.officers,
+            now=now,
         )
+
+    @staticmethod
+    def _lost_schools(person: Person) -> list[Reply]:
+        """Schools this person was unlinked from since their last turn (storage.people), said once."""
+        key = f"{person.platform}:{person.user_id}"
+        told = [
+            say(
+                f"You're no longer linked to {lost['name']}: the school register now names a different headteacher "
+                f"email. Ask an ECC officer to link you (`link {key} {lost['urn']}`) if you still act for the school."
+            )
+            for lost in person.lost_schools or []
+        ]
+        if told:
+            person.lost_schools = []
+        return told
+
+    async def _which_school(self, session: AsyncSession, person: Person, then: str = "") -> list[Reply]:
+        """Someone who acts for several schools chooses which one their turns are about."""
+        schools = await people.schools_of(session, person)
+        current = next((s for s in schools if s.urn == person.school_urn), None)
+        text = (
+            f"You're acting for *{current.name}*. You also act for the other schools below: choose one to switch."
+            if current
+            else "You act for more than one school. Which school is this about?"
+        )
+        choices = [
+            Choice(s.name, action("cmd", f"school {s.urn} {then}".strip()), style="primary" if s is current else "")
+            for s in schools
+        ]
+        return [Reply(text=text, kind="question", choices=choices)]
+
+    async def _school_command(self, session: AsyncSession, person: Person, rest: str, now: datetime) -> list[Reply]:
+        """`school` lists the schools this person acts for; `school URN` switches to one (and `school URN start`,
+        what the choice buttons send, carries on with what they asked for)."""
+        schools = await people.schools_of(session, person)
+        key = f"{person.platform}:{person.user_id}"
+        if not schools:
+            if person.role == people.OFFICER:
+                return [say("Officers don't act for a school; try `list submitted`, or *help*.")]
+            return [help.stranger_help(key)]
+        wanted, _, then = rest.strip().partition(" ")
+        if not wanted:
+            if len(schools) == 1:
+                return [say(f"You act for {schools[0].name} (URN {schools[0].urn}).")]
+            return await self._which_school(session, person)
+        school = next((s for s in schools if s.urn == wanted), None)
+        if school is None:
+            audit.record(session, at=now, actor=key, action="refused", note=f"school {wanted[:40]}: not linked")
+            return [
+                refuse(f"You're not linked to a school with URN {wanted[:20]}."),
+                *(await self._which_school(session, person) if len(schools) > 1 else []),
+            ]
+        people.choose_school(person, school)
+        replies = [say(f"You're now acting for *{school.name}*. Type *school* to switch.")]
+        if then.strip() in ("start", "status"):
+            replies += await self._command(session, person, school, then.strip(), now)
+        return replies
 
     async def home(self, speaker: Speaker) -> list[Reply]:
         """Where things stand for this person, for a platform's home page: a headteacher sees their school's
         EOI status; an officer, what they can do; anyone else, how to get linked."""
         async with self.db.session() as session:
             now = self.clock.now()
-            person = await self._identify(session, speaker)
+            person = await self._identify(session, speaker, now)
             school = await session.get(School, person.school_urn) if person.school_urn else None
+            replies = self._lost_schools(person)
             if school is not None:
-                replies = await self._status(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
+                replies += await self._status(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
+            elif person.role == people.HEADTEACHER:
+                replies += await self._which_school(session, person, "status")
             elif person.role == people.OFFICER:
-                replies = [help.officer_help()]
+                replies += [help.officer_help()]
             else:
-                replies = [help.stranger_help(f"{person.platform}:{person.user_id}")]
+                replies += [help.stranger_help(f"{person.platform}:{person.user_id}")]
             await session.commit()
             return replies
 
@@ -110,7 +174,7 @@ class Conversations:
         notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(text) else []
         school = await session.get(School, person.school_urn) if person.school_urn else None
         explicit = turn.command or has_prefix(text)
-        if school and eoi_dialog.in_dialog(person) and not explicit:
+        if school and eoi_dialog.in_dialog(person) and not explicit and not SWITCH_SCHOOL.match(text):
             eoi = await eois.school_eoi(session, school, now)
             if eoi and eoi.status == eois.DRAFT:
                 t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
@@ -138,9 +202,13 @@ class Conversations:
         if cmd.name == "help" or (not cmd.name and not text):
             if person.role == people.OFFICER:
                 return [help.officer_help()]
-            return [help.headteacher_help() if school else help.stranger_help(key)]
+            return [help.headteacher_help() if person.role == people.HEADTEACHER else help.stranger_help(key)]
+        if cmd.name == "school":
+            return await self._school_command(session, person, cmd.rest, now)
         if cmd.name in ("start", "status", "withdraw", "answer"):
             if school is None:
+                if person.role == people.HEADTEACHER:  # acts for several schools and hasn't chosen one yet
+                    return await self._which_school(session, person, cmd.name if cmd.name != "answer" else "start")
                 if person.role == people.OFFICER:
                     return [say("Officers don't fill in EOIs; try `list submitted`, or *help*.")]
                 return [help.stranger_help(key)]
@@ -156,7 +224,7 @@ class Conversations:
             return []
         if person.role == people.OFFICER:
             return [refuse(f"I don't know the command “{cmd.word}”."), help.officer_help()]
-        if school:
+        if person.role == people.HEADTEACHER:
             hint = "Type *start* to begin or carry on your school's EOI, *status* to see where it is, or *help*."
             return [refuse(f"I don't know “{cmd.word[:40]}”. {hint}")]
         return [help.stranger_help(key)]
@@ -230,9 +298,11 @@ class Conversations:
         if kind == "cmd":
             return await self._command(session, person, school, " ".join(parts), now)
         if kind == "reply":
-            return await self._discussion_reply(session, person, school, parts, now)
+            return await self._discussion_reply(session, person, parts, now)
         if kind == "form":
             return [say("Use the form to fill that in.")]
+        if school is None and person.role == people.HEADTEACHER:
+            return [say("Which school is that for?"), *await self._which_school(session, person, "start")]
         if school is None:
             audit.record(
                 session,
@@ -252,12 +322,14 @@ class Conversations:
         return await eoi_dialog.on_action(t, eoi, kind, parts)
 
     async def _discussion_reply(
-        self, session: AsyncSession, person: Person, school: School | None, parts: list[str], now: datetime
+        self, session: AsyncSession, person: Person, parts: list[str], now: datetime
     ) -> list[Reply]:
         answer, ref = ([*parts, "", ""])[:2]
         eoi = await eois.by_ref(session, ref) if ref else None
         key = f"{person.platform}:{person.user_id}"
-        if eoi is None or school is None or eoi.school_urn != school.urn:
+        # The invitation names its EOI, so any school this person acts for may answer it, chosen or not.
+        school = next((s for s in await people.schools_of(session, person) if eoi and s.urn == eoi.school_urn), None)
+        if eoi is None or school is None:
             audit.record(session, at=now, actor=key, action="refused", note=f"discussion reply for {ref[:40]}")
             return [refuse("That invitation isn't for your school.")]
         discussion = await eois.current_discussion(session, eoi.id)

@@ -11,7 +11,8 @@ HEADTEACHER_HELP = (
     "Provision or a Partnership Provision.\n"
     "• *start*: begin or carry on your school's EOI (one question at a time; saved as you go)\n"
     "• *status*: where your EOI is, and what happens next\n"
-    "• *withdraw*: withdraw a submitted EOI (before a decision)\n\n" + PROVISION_HELP
+    "• *withdraw*: withdraw a submitted EOI (before a decision)\n"
+    "• *school*: if you act for more than one school, which one you're working on\n\n" + PROVISION_HELP
 )
 
 OFFICER_HELP = (

@@ -514,12 +514,17 @@ async def officer_command(t: OfficerTurn, rest: str, bootstrap: tuple[tuple[str,
     sub, _, target = rest.strip().partition(" ")
     sub = sub.casefold() or "list"
     if sub == "list":
-        listed = [
-            f"• {p.platform}:{p.user_id}{' (' + p.display_name + ')' if p.display_name else ''}"
-            for p in await people.officers(t.session)
-        ]
+        listed = []
+        for p in await people.officers(t.session):
+            name = f" ({p.display_name})" if p.display_name else ""
+            sources = ["EOI_OFFICERS"] if (p.platform, p.user_id) in bootstrap else []
+            if p.officer_granted_at is not None:
+                by = "the console" if p.officer_granted_by == "console" else p.officer_granted_by
+                sources.append(f"added by {by} on {format_datetime(p.officer_granted_at)}")
+            listed.append(f"• {p.platform}:{p.user_id}{name}: {' and '.join(sources) or 'EOI_OFFICERS'}")
         return [say("Officers:\n" + "\n".join(listed))]
     platform, sep, user_id = target.strip().partition(":")
+    platform = platform.casefold()
     if sub not in ("add", "remove") or not sep or not user_id:
         return [
             refuse(
@@ -527,18 +532,13 @@ async def officer_command(t: OfficerTurn, rest: str, bootstrap: tuple[tuple[str,
                 "`officer add slack:U0123ABCD` or `officer add msteams:29:1a2b…`."
             )
         ]
-    if sub == "remove" and (platform, user_id) in bootstrap:
+    if sub == "add":
+        await people.grant_officer(t.session, actor=t.actor, platform=platform, user_id=user_id, now=t.now)
+        return [say(f"{target} is now an officer.")]
+    if (platform, user_id) in bootstrap:
         return [refuse(f"{target} is an officer through EOI_OFFICERS; remove them there.")]
-    await people.set_role(
-        t.session,
-        actor=t.actor,
-        platform=platform.casefold(),
-        user_id=user_id,
-        role=people.OFFICER if sub == "add" else "",
-        school_urn=None,
-        now=t.now,
-    )
-    return [say(f"{target} is {'now an officer' if sub == 'add' else 'no longer an officer'}.")]
+    await people.revoke_officer(t.session, actor=t.actor, platform=platform, user_id=user_id, now=t.now)
+    return [say(f"{target} is no longer an officer.")]
 
 
 async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
@@ -549,15 +549,8 @@ async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
     school = await t.session.get(School, urn.strip())
     if school is None:
         return [refuse(f"There is no school with URN {urn.strip()} in the register.")]
-    await people.set_role(
-        t.session,
-        actor=t.actor,
-        platform=platform.casefold(),
-        user_id=user_id,
-        role=people.HEADTEACHER,
-        school_urn=school.urn,
-        now=t.now,
-    )
+    # An officer's link is explicit: the register's email re-check never removes it.
+    await people.link(t.session, actor=t.actor, platform=platform.casefold(), user_id=user_id, school=school, now=t.now)
     return [say(f"{target} is linked to {school.name} and can now use *start*.")]
 
 

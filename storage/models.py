@@ -98,10 +98,34 @@ class Person(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
     role: Mapped[str] = mapped_column(String(20), default="")  # "officer" | "headteacher" | ""
+    # The school this person's turns are about: their only linked school, or the one they chose among several
+    # (an executive head). Always one of their school links (SchoolLink), or None.
     school_urn: Mapped[str | None] = mapped_column(ForeignKey("schools.urn"), default=None)
     # Where the dialog is waiting for something other than the current question (a cancel confirmation,
     # a change picked from the review). Kept here so it survives restarts.
     pending: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Who gave this person the officer role with `officer add` (or "console"), and when. Officers are those
+    # named in EOI_OFFICERS plus those granted here: anyone else loses the role when the service starts.
+    officer_granted_by: Mapped[str] = mapped_column(String(230), default="", server_default="")
+    officer_granted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Schools this person was unlinked from since their last turn ({"urn", "name"}): they are told then.
+    lost_schools: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
+
+
+class SchoolLink(Base):
+    """A person acting for a school; one person may act for several (executive heads). `source` says why:
+    "register" (their email is the school's headteacher_email: re-checked whenever the register is imported and
+    daily, and removed when it no longer matches) or "officer" (an officer's `link`, or the console: explicit,
+    so the email re-check leaves it alone)."""
+
+    __tablename__ = "school_links"
+    __table_args__ = (UniqueConstraint("person_id", "school_urn"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    school_urn: Mapped[str] = mapped_column(ForeignKey("schools.urn"), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    linked_by: Mapped[str] = mapped_column(String(230))
+    linked_at: Mapped[datetime]
 
 
 class EOI(Base):

@@ -1,19 +1,33 @@
-"""People, their roles, and how a chat user is matched to a school."""
+"""People, their roles, and which schools they act for.
+
+Officers are those named in EOI_OFFICERS plus those granted the role with `officer add` (or by running the
+console as an officer); `enforce_officers` removes the role from anyone else when the service starts.
+
+A person acts for a school through a SchoolLink: made from the register (their email is the school's
+headteacher_email), or explicitly by an officer's `link` (or the console). Register links are re-checked when
+the register is imported, daily, and when the person's email changes; one that no longer matches is removed
+and the person is told at their next turn. Explicit links stay until an officer changes them.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage.db import hold
-from storage.models import Person, School
-from storage.register import school_by_email
+from storage.models import Person, School, SchoolLink
 
 OFFICER = "officer"
 HEADTEACHER = "headteacher"
+FROM_REGISTER = "register"  # the register's headteacher_email is theirs
+FROM_OFFICER = "officer"  # an officer's `link` or the console: explicit, never removed by the email re-check
+
+
+def key_of(person: Person) -> str:
+    return f"{person.platform}:{person.user_id}"
 
 
 async def identify(
@@ -24,9 +38,11 @@ async def identify(
     display_name: str = "",
     email: str = "",
     officers: tuple[tuple[str, str], ...] = (),
+    now: datetime | None = None,
 ) -> Person:
-    """Find or create the person; bootstrap officers from EOI_OFFICERS; match staff to a school by email."""
-    # The person's school comes in the same query: nearly every turn needs it (session.get(School, urn)).
+    """Find or create the person; bootstrap officers from EOI_OFFICERS; match staff to their schools by email
+    (at first contact, and again whenever the email the platform gives changes)."""
+    # The person's chosen school comes in the same query: nearly every turn needs it (session.get(School, urn)).
     row = (
         await session.execute(
             select(Person, School)
@@ -38,38 +54,261 @@ async def identify(
     if row and row[1] is not None:
         hold(session, row[1])
     if person is None:
-        person = Person(platform=platform, user_id=user_id, pending={})
+        person = Person(platform=platform, user_id=user_id, pending={}, lost_schools=[])
         session.add(person)
     if display_name:
         person.display_name = display_name
+    email = email.strip().lower()
+    email_changed = bool(email) and email != person.email
     if email:
-        person.email = email.strip().lower()
+        person.email = email
     if (platform, user_id) in officers:
         person.role = OFFICER
-    elif not person.role and person.email:
-        school = await school_by_email(session, person.email)
-        if school:
-            person.role, person.school_urn = HEADTEACHER, school.urn
+    elif person.role != OFFICER and person.email and (email_changed or not person.role):
+        await match_register(session, person, now=now or datetime.now(UTC), actor="register")
     await session.flush()
     return person
+
+
+async def _person(session: AsyncSession, platform: str, user_id: str) -> Person:
+    person = await session.scalar(select(Person).where(Person.platform == platform, Person.user_id == user_id))
+    if person is None:
+        person = Person(platform=platform, user_id=user_id, pending={}, lost_schools=[])
+        session.add(person)
+        await session.flush()
+    return person
+
+
+async def schools_by_email(session: AsyncSession, email: str) -> list[School]:
+    """Every school whose register entry names this headteacher email (an executive head may have several)."""
+    if not email.strip():
+        return []
+    found = await session.scalars(
+        select(School).where(School.headteacher_email == email.strip().lower()).order_by(School.name, School.urn)
+    )
+    return list(found)
+
+
+async def schools_of(session: AsyncSession, person: Person) -> list[School]:
+    """The schools this person acts for, by name."""
+    if person.id is None:
+        return []
+    found = await session.scalars(
+        select(School)
+        .join(SchoolLink, SchoolLink.school_urn == School.urn)
+        .where(SchoolLink.person_id == person.id)
+        .order_by(School.name, School.urn)
+    )
+    return list(found)
+
+
+async def _links(session: AsyncSession, person: Person) -> list[SchoolLink]:
+    return list(await session.scalars(select(SchoolLink).where(SchoolLink.person_id == person.id)))
+
+
+def _add_link(session: AsyncSession, person: Person, school: School, *, source: str, actor: str, now: datetime) -> None:
+    session.add(SchoolLink(person_id=person.id, school_urn=school.urn, source=source, linked_by=actor, linked_at=now))
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="school link",
+        to_status=source,
+        note=f"{key_of(person)} to {school.urn} {school.name}",
+    )
+
+
+async def _remove_link(
+    session: AsyncSession, person: Person, link: SchoolLink, school: School, *, actor: str, now: datetime
+) -> str:
+    await session.delete(link)
+    person.lost_schools = [*(person.lost_schools or []), {"urn": school.urn, "name": school.name}]
+    why = "the register's headteacher email for the school is no longer theirs"
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="school link removed",
+        from_status=link.source,
+        note=f"{key_of(person)} from {school.urn} {school.name}: {why}",
+    )
+    return f"Unlinked {key_of(person)} from {school.urn} {school.name}: {why}."
+
+
+async def _settle(session: AsyncSession, person: Person) -> None:
+    """Keep the chosen school one of the person's links (their only one, else theirs to choose), and the role
+    in step: someone with links is a headteacher unless they are an officer."""
+    await session.flush()
+    urns = [link.school_urn for link in await _links(session, person)]
+    if person.school_urn not in urns:
+        person.school_urn = urns[0] if len(urns) == 1 else None
+        person.pending = {}  # a dialog for a school they no longer act for (or haven't chosen) ends here
+    if person.role != OFFICER:
+        person.role = HEADTEACHER if urns else ""
+
+
+async def match_register(session: AsyncSession, person: Person, *, now: datetime, actor: str) -> None:
+    """Make this person's register links what the register says for their email."""
+    if person.id is None:
+        await session.flush()
+    wanted = {school.urn: school for school in await schools_by_email(session, person.email)}
+    if not wanted and not person.role:
+        return  # someone with no role has no links (_settle keeps it so): nothing to add or remove
+    links = await _links(session, person)
+    for link in links:
+        if link.source == FROM_REGISTER and link.school_urn not in wanted:
+            school = await session.get(School, link.school_urn)
+            assert school is not None  # the foreign key holds it
+            await _remove_link(session, person, link, school, actor=actor, now=now)
+    have = {link.school_urn for link in links}
+    for urn, school in wanted.items():
+        if urn not in have:
+            _add_link(session, person, school, source=FROM_REGISTER, actor=actor, now=now)
+    await _settle(session, person)
+
+
+async def recheck_register_links(session: AsyncSession, *, now: datetime, actor: str) -> list[str]:
+    """Re-check every register link against the register: remove those whose email no longer matches (audited;
+    the person is told at their next turn), and link people already known whose email the register now names.
+    Run after every register import and daily. Returns a line per change, for the log."""
+    lines: list[str] = []
+    touched: dict[int, Person] = {}
+    stale = await session.execute(
+        select(SchoolLink, Person, School)
+        .join(Person, Person.id == SchoolLink.person_id)
+        .join(School, School.urn == SchoolLink.school_urn)
+        .where(
+            SchoolLink.source == FROM_REGISTER,
+            or_(Person.email == "", School.headteacher_email != Person.email),
+        )
+        # A concurrent check (another replica, an import) waits here; links it removed are then not returned.
+        .with_for_update(of=SchoolLink)
+    )
+    for link, person, school in stale.all():
+        lines.append(await _remove_link(session, person, link, school, actor=actor, now=now))
+        touched[person.id] = person
+    fresh = await session.execute(
+        select(Person, School)
+        .join(School, School.headteacher_email == Person.email)
+        .outerjoin(SchoolLink, and_(SchoolLink.person_id == Person.id, SchoolLink.school_urn == School.urn))
+        .where(Person.email != "", Person.role != OFFICER, SchoolLink.id.is_(None))
+    )
+    for person, school in fresh.all():
+        _add_link(session, person, school, source=FROM_REGISTER, actor=actor, now=now)
+        lines.append(f"Linked {key_of(person)} to {school.urn} {school.name}: the register names their email.")
+        touched[person.id] = person
+    for person in touched.values():
+        await _settle(session, person)
+    return lines
+
+
+async def link(
+    session: AsyncSession, *, actor: str, platform: str, user_id: str, school: School, now: datetime
+) -> Person:
+    """An officer's (or the console's) explicit link: kept whatever the register later says."""
+    person = await _person(session, platform, user_id)
+    existing = next((k for k in await _links(session, person) if k.school_urn == school.urn), None)
+    if existing is None:
+        _add_link(session, person, school, source=FROM_OFFICER, actor=actor, now=now)
+    elif existing.source != FROM_OFFICER:
+        existing.source, existing.linked_by, existing.linked_at = FROM_OFFICER, actor, now
+        note = f"{platform}:{user_id} to {school.urn} {school.name} (was from the register)"
+        audit.record(session, at=now, actor=actor, action="school link", to_status=FROM_OFFICER, note=note)
+    await _settle(session, person)
+    return person
+
+
+def choose_school(person: Person, school: School) -> None:
+    """The school this person's turns are about from now on (one of their links: callers check)."""
+    if person.school_urn != school.urn:
+        person.school_urn = school.urn
+        person.pending = {}
+
+
+async def grant_officer(session: AsyncSession, *, actor: str, platform: str, user_id: str, now: datetime) -> Person:
+    """`officer add` (or the console): the grant is recorded, so it lasts across restarts."""
+    person = await _person(session, platform, user_id)
+    if person.role == OFFICER and person.officer_granted_at is not None:
+        return person
+    before = person.role or "none"
+    person.role, person.officer_granted_by, person.officer_granted_at = OFFICER, actor, now
+    audit.record(
+        session, at=now, actor=actor, action="officer add", from_status=before, to_status=OFFICER, note=key_of(person)
+    )
+    return person
+
+
+async def revoke_officer(session: AsyncSession, *, actor: str, platform: str, user_id: str, now: datetime) -> Person:
+    """`officer remove`: the grant goes, and with it the role (EOI_OFFICERS entries are refused before this)."""
+    person = await _person(session, platform, user_id)
+    before = person.role or "none"
+    person.officer_granted_by, person.officer_granted_at = "", None
+    if person.role == OFFICER:
+        person.role = ""
+    await _settle(session, person)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="officer remove",
+        from_status=before,
+        to_status=person.role or "none",
+        note=key_of(person),
+    )
+    return person
+
+
+async def enforce_officers(
+    session: AsyncSession, *, bootstrap: tuple[tuple[str, str], ...], now: datetime
+) -> list[str]:
+    """At start-up: the officers are those named in EOI_OFFICERS plus recorded grants. Anyone else with the
+    role loses it (audited); people EOI_OFFICERS names who are already known get it. Returns what changed."""
+    lines = []
+    named_people = [and_(Person.platform == p, Person.user_id == u) for p, u in bootstrap]
+    found = await session.scalars(select(Person).where(or_(Person.role == OFFICER, *named_people)).order_by(Person.id))
+    for person in list(found):
+        named = (person.platform, person.user_id) in bootstrap
+        if person.role == OFFICER and not named and person.officer_granted_at is None:
+            person.role = ""
+            await _settle(session, person)
+            audit.record(
+                session,
+                at=now,
+                actor="start-up",
+                action="officer role removed",
+                from_status=OFFICER,
+                to_status=person.role or "none",
+                note=f"{key_of(person)}: not in EOI_OFFICERS and not added with `officer add`",
+            )
+            lines.append(f"Officer role removed from {key_of(person)}: not in EOI_OFFICERS nor added by an officer.")
+        elif named and person.role != OFFICER:
+            before = person.role or "none"
+            person.role = OFFICER
+            audit.record(
+                session,
+                at=now,
+                actor="start-up",
+                action="officer role given",
+                from_status=before,
+                to_status=OFFICER,
+                note=f"{key_of(person)}: named in EOI_OFFICERS",
+            )
+    return lines
 
 
 async def set_role(
     session: AsyncSession, *, actor: str, platform: str, user_id: str, role: str, school_urn: str | None, now: datetime
 ) -> Person:
-    person = await identify(session, platform=platform, user_id=user_id)
-    before = person.role or "none"
-    person.role, person.school_urn = role, school_urn
-    audit.record(
-        session,
-        at=now,
-        actor=actor,
-        action="set role",
-        from_status=before,
-        to_status=role or "none",
-        note=f"{platform}:{user_id}" + (f" school {school_urn}" if school_urn else ""),
-    )
-    return person
+    """Give someone a role in one call (scripts, tests): officer is a recorded grant, headteacher of a school an
+    explicit link, no role revokes an officer grant."""
+    if role == OFFICER:
+        return await grant_officer(session, actor=actor, platform=platform, user_id=user_id, now=now)
+    if role == HEADTEACHER and school_urn:
+        school = await session.get(School, school_urn)
+        if school is None:
+            raise ValueError(f"no school with URN {school_urn}")
+        return await link(session, actor=actor, platform=platform, user_id=user_id, school=school, now=now)
+    return await revoke_officer(session, actor=actor, platform=platform, user_id=user_id, now=now)
 
 
 async def officers(session: AsyncSession) -> list[Person]:
@@ -77,4 +316,12 @@ async def officers(session: AsyncSession) -> list[Person]:
 
 
 async def staff_of(session: AsyncSession, school_urn: str) -> list[Person]:
-    return list(await session.scalars(select(Person).where(Person.school_urn == school_urn).order_by(Person.id)))
+    """Who hears for a school: everyone linked to it."""
+    return list(
+        await session.scalars(
+            select(Person)
+            .join(SchoolLink, SchoolLink.person_id == Person.id)
+            .where(SchoolLink.school_urn == school_urn)
+            .order_by(Person.id)
+        )
+    )

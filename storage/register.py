@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.glossary import DISTRICTS, NEED_TYPES, PHASES, QUADRANTS
-from storage import audit
+from storage import audit, people
 from storage.models import NeedRow, School, Window
 
 SCHOOL_COLUMNS = (
@@ -38,6 +38,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class ImportResult:
     rows: int = 0
     problems: list[str] = field(default_factory=list)
+    # Headteacher links the import changed (a new head's email, an old head's removed), one line each.
+    links: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -129,6 +131,8 @@ async def import_schools(session: AsyncSession, text: str, *, actor: str, now: d
     for school in schools:
         await session.merge(school)  # re-importing the register updates schools in place
     audit.record(session, at=now, actor=actor, action="import schools", note=f"{len(schools)} schools")
+    # The register decides who heads each school: links made from it follow it, in the same transaction.
+    result.links = await people.recheck_register_links(session, now=now, actor=actor)
     await session.commit()
     result.rows = len(schools)
     return result
@@ -198,9 +202,3 @@ async def import_need(session: AsyncSession, text: str, *, window: Window, actor
 
 async def school(session: AsyncSession, urn: str) -> School | None:
     return await session.get(School, urn)
-
-
-async def school_by_email(session: AsyncSession, email: str) -> School | None:
-    if not email:
-        return None
-    return await session.scalar(select(School).where(School.headteacher_email == email.strip().lower()).limit(1))

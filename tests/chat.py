@@ -9,6 +9,7 @@ from bot.service import Service
 from dialogs.replies import Choice, Reply
 from dialogs.turns import Speaker, Turn
 from storage import people
+from storage.models import School
 
 
 @dataclass
@@ -45,15 +46,11 @@ class Chat:
 
 async def headteacher(service: Service, urn: str = "114000", user: str = "head-1") -> Chat:
     async with service.db.session() as session:
-        await people.set_role(
-            session,
-            actor="test",
-            platform="console",
-            user_id=user,
-            role=people.HEADTEACHER,
-            school_urn=urn,
-            now=service.clock.now(),
-        )
+        school = await session.get(School, urn)
+        assert school is not None, urn
+        now = service.clock.now()
+        person = await people.link(session, actor="test", platform="console", user_id=user, school=school, now=now)
+        people.choose_school(person, school)
         await session.commit()
     return Chat(service, Speaker("console", user))
 
