@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.config import Settings
-from bot.service import Service, open_service
+from bot.service import Service, enforce_officers, open_service
 
 log = logging.getLogger("eoi-bot")
 SERVICE = web.AppKey("service", Service)
@@ -133,6 +133,7 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
         from dialogs.dates import warm_up
 
         service = await open_service(settings)
+        await enforce_officers(service)
         warm_up()  # dateparser loads its language data on first use: pay that now, not in a user's turn
         app = build_app(service)
         app.cleanup_ctx.append(background(service))

@@ -41,12 +41,20 @@ async def open_service(settings: Settings, *, clock: Clock | None = None, db: Da
         await db.dispose()  # a refused database (storage.db.SchemaMismatch) leaves no connection behind
         raise
     clock = clock or Clock(settings.fixed_now)
-    async with db.session() as session:
-        # EOI_OFFICERS plus recorded `officer add` grants are the officers; anyone else loses the role now.
-        for line in await people.enforce_officers(session, bootstrap=settings.officers, now=clock.now()):
-            log.warning(line)
-        await session.commit()
     dispatcher = Dispatcher(db, clock, [], stale_after=timedelta(seconds=settings.delivery_stale_seconds))
     # `window preview` asks the enabled channels where each school can be reached.
     conversations = Conversations(db, clock, officers=settings.officers, reach=dispatcher.school_destinations)
     return Service(settings=settings, db=db, clock=clock, conversations=conversations, dispatcher=dispatcher)
+
+
+async def enforce_officers(service: Service) -> list[str]:
+    """When the service starts (`eoi-bot serve`): EOI_OFFICERS plus recorded `officer add` grants are the
+    officers; anyone else loses the role now, audited. Only the service does this, with its own configuration:
+    a one-off command (an export, `retention`, cron's `announce`) started with another environment must not
+    change who the officers are."""
+    async with service.db.session() as session:
+        lines = await people.enforce_officers(session, bootstrap=service.settings.officers, now=service.clock.now())
+        await session.commit()
+    for line in lines:
+        log.warning(line)
+    return lines

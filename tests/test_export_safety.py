@@ -77,7 +77,8 @@ def test_a_formula_typed_as_an_answer_reaches_the_command_line_export_as_text(
     assert cli.main(["seed", "--demo"]) == 0
     register = tmp_path / "schools.csv"
     register.write_text(
-        SCHOOLS_HEADER + f'114000,"{SCHOOL_NAME}",primary,Mid,Chelmsford,Pat Head,head114000@demo-school.example,,\n',
+        SCHOOLS_HEADER
+        + f'114000,"{SCHOOL_NAME}",primary,North East,Colchester,Pat Head,head114000@demo-school.example,,\n',
         encoding="utf-8",
     )
     assert cli.main(["import", "schools", str(register)]) == 0

@@ -32,6 +32,7 @@ from tests.conftest import make_settings
 #     sha256sum storage/migrations/versions/<revision file>.py
 RELEASED = {
     "0001": "387c2f96e812ba263ab7bdd3a5d61b8b7093ff7e7e16d2b8625583483b45f1fa",
+    "0002": "258b599ff089e4a7cfc3cebb23df5b7ff6b16d88358f5fb4e32b799c7c8c3f91",
 }
 NEVER_EDITED = "a released migration is never edited: add a new revision"
 

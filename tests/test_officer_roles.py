@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
-from bot.service import open_service
+from bot.service import enforce_officers, open_service
 from bot.slack_adapter import SlackSender
 from dialogs.replies import say
 from dialogs.turns import Speaker
@@ -43,6 +43,7 @@ async def test_an_officer_taken_out_of_eoi_officers_loses_the_role_at_restart_an
 
     # EOI_OFFICERS no longer names Alice; the service restarts on the same database.
     restarted = await open_service(make_settings(test_db.url, officers=(OFFICER,)), clock=clock, db=test_db.open())
+    await enforce_officers(restarted)  # as `eoi-bot serve` does when it starts
     try:
         alice = Chat(restarted, Speaker(*ALICE))
         assert "for ECC officers only" in await alice.say("export")
