@@ -142,18 +142,20 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
             await service.close()
 
         app.on_cleanup.append(close)
+        # Said once the database has answered, so a service that can't start never claims to be serving.
+        print(f"Serving on http://{host}:{port}  (health: /healthz)")
+        try_it = f"{command} chat --as headteacher --school 114000  |  {command} chat --as officer"
+        print(f"Try the bot in a terminal: {try_it}")
         return app
 
     for line in channel_summary(settings):
         print(line)
     if settings.teams_emulator:
         log.warning("Teams emulator mode: /api/messages is unauthenticated (loopback serviceUrls only)")
-    print(f"Serving on http://{host}:{port}  (health: /healthz)")
     command = "eoi-bot"
     if sys.argv[0].endswith("eoi-bot"):  # e.g. `make run` starts .venv/bin/eoi-bot: show that path
         relative = os.path.relpath(sys.argv[0])
         command = relative if not relative.startswith("..") else sys.argv[0]
-    print(f"Try the bot in a terminal: {command} chat --as headteacher --school 114000  |  {command} chat --as officer")
     # No per-request access log: it cost about 3% of a turn, and the audit log records what matters.
     web.run_app(make(), host=host, port=port, print=None, access_log=None)
     return 0

@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.config import Settings
+from sqlalchemy.exc import DBAPIError
+
+from bot.config import Settings, mask_url
 from bot.delivery import Dispatcher, Sender
 from dialogs.conversation import Conversations
 from storage import people
@@ -14,6 +16,10 @@ from storage.clock import Clock
 from storage.db import Database
 
 log = logging.getLogger("eoi-bot")
+
+
+class DatabaseUnavailable(ValueError):
+    """The database could not be reached at start-up (the CLI says so and exits 2)."""
 
 
 @dataclass
@@ -37,6 +43,13 @@ async def open_service(settings: Settings, *, clock: Clock | None = None, db: Da
     db = db or Database(settings.database_url)
     try:
         await db.upgrade()
+    except (OSError, TimeoutError, DBAPIError) as error:
+        await db.dispose()
+        # Said plainly, with the password masked: the driver's traceback helps nobody running the service.
+        raise DatabaseUnavailable(
+            f"the database at {mask_url(settings.database_url)} could not be opened ({type(error).__name__}). "
+            "Check DATABASE_URL, and that the database is running and reachable."
+        ) from None
     except BaseException:
         await db.dispose()  # a refused database (storage.db.SchemaMismatch) leaves no connection behind
         raise

@@ -74,13 +74,6 @@ class TestDatabase:
     def open(self) -> Database:
         return Database(self.url, schema=self.schema if self.backend == "postgres" else None)
 
-    @property
-    def env_url(self) -> str:
-        """What a child process (eoi-bot serve) needs to reach the same data."""
-        if self.backend == "postgres":
-            return f"{self.url}?options=-csearch_path%3D{self.schema}"
-        return self.url
-
     async def drop(self) -> None:
         if self.backend == "postgres":
             import asyncpg
