@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import EOI_NOW, Backend, base_env, run_cli
-from dialogs.glossary import DISTRICTS, QUADRANTS
 from storage.register import SCHOOL_COLUMNS
+from storage.vocabulary import DISTRICTS, QUADRANTS
 from tests.fakes.slack_web_api import FakeSlackWebApi, RecordedCall
 
 FIRST_URN = 114000

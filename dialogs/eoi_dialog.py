@@ -528,10 +528,10 @@ async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
             return [refuse(f"Before you submit, please check “{q.label}”: {problem.message}"), await resume(t, eoi)]
     try:
         await eois.ensure_window_for_submit(t.session, eoi, t.now)
-    except eois.Refused as refused:
+    except eois.SubmissionsClosed as closed:
         _save(t, eoi, eoi.answers, REVIEW)
         leave(t)
-        return [refuse(str(refused))]
+        return [refuse(submissions_closed(closed.upcoming))]
     _save(t, eoi, eoi.answers, DECLARATION)
     return [ask_declaration(t, eoi)]
 
@@ -547,10 +547,10 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
         return [say("Not submitted. Your draft is saved."), await review(t, eoi)]
     try:
         window = await eois.ensure_window_for_submit(t.session, eoi, t.now)
-    except eois.Refused as refused:
+    except eois.SubmissionsClosed as closed:
         _save(t, eoi, eoi.answers, REVIEW)
         leave(t)
-        return [refuse(str(refused))]
+        return [refuse(submissions_closed(closed.upcoming))]
     answers = {**eoi.answers, q.id: "yes"}
     _save(t, eoi, answers, "")
     await eois.transition(t.session, eoi, "submit", actor=t.actor, now=t.now)
@@ -580,6 +580,17 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
             ),
         )
     ]
+
+
+def submissions_closed(upcoming: Window | None) -> str:
+    if upcoming:
+        when = (
+            f"The next window, {window_name(upcoming)}, opens {format_datetime(upcoming.opens_at)} and "
+            f"closes {format_datetime(upcoming.closes_at)}."
+        )
+    else:
+        when = "No further window has been announced yet; ECC will write to schools in scope when one is."
+    return f"Submissions are closed: there is no window open now. Your draft is saved. {when}"
 
 
 async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: datetime, *, for_school: bool) -> Reply:

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import re
 
-NEED_TYPES: dict[str, str] = {
-    "ASD": "Autistic Spectrum Disorder",
-    "SLCN": "Speech, Language and Communication Needs",
-    "SEMH": "Social, Emotional and Mental Health",
-    "MLD": "Moderate Learning Difficulty",
-    "SpLD": "Specific Learning Difficulty",
-    "SLD": "Severe Learning Difficulty",
-    "PMLD": "Profound and Multiple Learning Difficulty",
-    "HI": "Hearing Impairment",
-    "VI": "Visual Impairment",
-    "MSI": "Multi-Sensory Impairment",
-    "PD": "Physical Disability",
-    "OTH": "Other Difficulty or Disability",
-}
+from storage.vocabulary import DISTRICTS, NEED_TYPES, PHASES, QUADRANTS
+
+__all__ = ["DISTRICTS", "NEED_TYPES", "PHASES", "QUADRANTS"]  # the register's words, shown by the dialogs
+
 # Everyday words for the need types, so "autism" or "dyslexia" is understood as well as the code.
 NEED_ALIASES: tuple[tuple[str, str], ...] = (
     ("autism", "ASD"),
@@ -49,14 +39,6 @@ KEY_STAGES_BY_PHASE: dict[str, tuple[str, ...]] = {
 
 PROVISION_NAMES = {"resourced": "Resourced Provision", "partnership": "Partnership Provision"}
 
-QUADRANTS: dict[str, tuple[str, ...]] = {
-    "North East": ("Colchester", "Tendring"),
-    "Mid": ("Braintree", "Chelmsford", "Maldon"),
-    "South": ("Basildon", "Brentwood", "Castle Point", "Rochford"),
-    "West": ("Epping Forest", "Harlow", "Uttlesford"),
-}
-DISTRICTS: dict[str, str] = {d: q for q, ds in QUADRANTS.items() for d in ds}
-PHASES = ("primary", "secondary", "all-through")
 
 ENHANCED = re.compile(r"\benhanced\s+provisions?\b", re.IGNORECASE)
 

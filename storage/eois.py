@@ -148,24 +148,21 @@ def save_answers(eoi: EOI, answers: dict[str, Any], *, cursor: str, now: datetim
     eoi.cursor, eoi.updated_at, eoi.primary_need = cursor, now, primary_need
 
 
+class SubmissionsClosed(Refused):
+    """No window is open to submit in; `upcoming` is the next one, if any is planned (the dialog words it)."""
+
+    def __init__(self, upcoming: Window | None) -> None:
+        super().__init__("submissions are closed: no window is open")
+        self.upcoming = upcoming
+
+
 async def ensure_window_for_submit(session: AsyncSession, eoi: EOI, now: datetime) -> Window:
-    from storage.windows import is_open, next_window, window_name
+    from storage.windows import is_open, next_window
 
     window = await session.get(Window, eoi.window_id) if eoi.window_id else None
     if window and is_open(window, now):
         return window
-    upcoming = await next_window(session, now)
-    when = ""
-    if upcoming:
-        from dialogs.dates import format_datetime
-
-        when = (
-            f" The next window, {window_name(upcoming)}, opens {format_datetime(upcoming.opens_at)} and "
-            f"closes {format_datetime(upcoming.closes_at)}."
-        )
-    else:
-        when = " No further window has been announced yet; ECC will write to schools in scope when one is."
-    raise Refused(f"Submissions are closed: there is no window open now. Your draft is saved.{when}")
+    raise SubmissionsClosed(await next_window(session, now))
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.glossary import DISTRICTS, NEED_TYPES, PHASES, QUADRANTS
 from storage import audit, people
 from storage.models import NeedRow, School, Window
+from storage.vocabulary import DISTRICTS, NEED_TYPES, PHASES, QUADRANTS
 
 SCHOOL_COLUMNS = (
     "urn",

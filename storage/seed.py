@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.glossary import QUADRANTS
 from storage import audit
 from storage.models import School, Window
 from storage.register import NEED_COLUMNS, SCHOOL_COLUMNS, import_need, import_schools
+from storage.vocabulary import QUADRANTS
 from storage.windows import LONDON
 
 # Fictional names: any resemblance to a real Essex school is accidental.

@@ -1,0 +1,31 @@
+"""The register's vocabulary (DESIGN.md, "Words"): need types, phases, and Essex's quadrants and districts.
+
+Kept with the record, not the conversation: the register and the need rows are checked against these words
+(storage/register.py) and the dialogs show them (dialogs/glossary.py re-exports them).
+"""
+
+from __future__ import annotations
+
+NEED_TYPES: dict[str, str] = {
+    "ASD": "Autistic Spectrum Disorder",
+    "SLCN": "Speech, Language and Communication Needs",
+    "SEMH": "Social, Emotional and Mental Health",
+    "MLD": "Moderate Learning Difficulty",
+    "SpLD": "Specific Learning Difficulty",
+    "SLD": "Severe Learning Difficulty",
+    "PMLD": "Profound and Multiple Learning Difficulty",
+    "HI": "Hearing Impairment",
+    "VI": "Visual Impairment",
+    "MSI": "Multi-Sensory Impairment",
+    "PD": "Physical Disability",
+    "OTH": "Other Difficulty or Disability",
+}
+
+QUADRANTS: dict[str, tuple[str, ...]] = {
+    "North East": ("Colchester", "Tendring"),
+    "Mid": ("Braintree", "Chelmsford", "Maldon"),
+    "South": ("Basildon", "Brentwood", "Castle Point", "Rochford"),
+    "West": ("Epping Forest", "Harlow", "Uttlesford"),
+}
+DISTRICTS: dict[str, str] = {d: q for q, ds in QUADRANTS.items() for d in ds}
+PHASES = ("primary", "secondary", "all-through")
