@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import eoi_dialog, help, officer_commands, window_commands
 from dialogs.commands import OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
+from dialogs.lifecycle_words import next_steps
 from dialogs.questions import QuestionSet, eoi_questions
 from dialogs.replies import Choice, Reply, action, parse_action, refuse, say
 from dialogs.turns import Speaker, Turn
 from storage import audit, eois, notices, people
 from storage.clock import Clock
 from storage.db import Database
+from storage.lifecycle import SCHOOL
 from storage.models import Notice, Person, ProcessedEvent, School
 
 # `school` or `school URN` switches school even in the middle of a dialog (no answer is just that).
@@ -267,8 +269,8 @@ class Conversations:
             eoi = other
         if eoi is None:
             return [say(f"{t.school.name} has no EOI to withdraw.")]
-        if not eois.can("withdraw", eoi.status):
-            return [refuse(f"{eoi.ref} is {eoi.status}, so it can't be withdrawn: {eois.NEXT_STEPS[eoi.status]}.")]
+        if not eois.can("withdraw", eoi.status, SCHOOL):
+            return [refuse(f"{eoi.ref} is {eoi.status}, so it can't be withdrawn: {next_steps(eoi.status)}.")]
         if "confirm" not in [w.casefold() for w in words]:
             return [
                 Reply(
@@ -280,7 +282,7 @@ class Conversations:
                     ],
                 )
             ]
-        await eois.transition(t.session, eoi, "withdraw", actor=t.actor, now=t.now)
+        await eois.transition(t.session, eoi, "withdraw", by=SCHOOL, actor=t.actor, now=t.now)
         eoi_dialog.leave(t)
         notices.to_officers(
             t.session,

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.answers import AnswerContext, Problem, check_answer, choices_for, format_answer, read_answer
 from dialogs.dates import format_date, format_datetime
 from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
+from dialogs.lifecycle_words import next_steps
 from dialogs.questions import Question, QuestionSet
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
 from storage import eois, notices
+from storage.lifecycle import SCHOOL
 from storage.models import EOI, Person, School, Window
 from storage.windows import LONDON, need_in_scope, need_key, window_name
 
@@ -553,7 +555,7 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
         return [refuse(submissions_closed(closed.upcoming))]
     answers = {**eoi.answers, q.id: "yes"}
     _save(t, eoi, answers, "")
-    await eois.transition(t.session, eoi, "submit", actor=t.actor, now=t.now)
+    await eois.transition(t.session, eoi, "submit", by=SCHOOL, actor=t.actor, now=t.now)
     leave(t)
     notices.to_officers(
         t.session,
@@ -609,7 +611,7 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
         where = f" at {discussion.place}" if discussion.place else ""
         facts.append(Fact("Discussion", f"{format_datetime(discussion.starts_at)}{where} ({discussion.response})"))
     choices = []
-    if for_school and eois.can("withdraw", eoi.status) and eoi.status != eois.DRAFT:
+    if for_school and eois.can("withdraw", eoi.status, SCHOOL) and eoi.status != eois.DRAFT:
         choices.append(Choice("Withdraw", action("cmd", f"withdraw {eoi.ref}"), style="danger"))
-    text = f"{eoi.ref or 'Your draft'} is *{eoi.status}*: {eois.NEXT_STEPS[eoi.status]}."
+    text = f"{eoi.ref or 'Your draft'} is *{eoi.status}*: {next_steps(eoi.status)}."
     return Reply(text=text, kind="summary", title=f"{eoi.ref or 'Draft'}: {eoi.status}", facts=facts, choices=choices)

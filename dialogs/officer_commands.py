@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.answers import AnswerContext, format_answer
 from dialogs.dates import MEETING_EXAMPLES, format_datetime, parse_meeting_time
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_TYPES, PHASES, QUADRANTS
+from dialogs.lifecycle_words import next_steps, refusal
 from dialogs.questions import eoi_questions
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
 from storage import audit, eois, notices, people
+from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
 
@@ -61,7 +63,7 @@ async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters,
     for key, value in re.findall(r"(\w+)\s*=\s*(\"[^\"]*\"|\S+)", text):
         values[key.lower()] = value.strip('"')
     text = re.sub(r"(\w+)\s*=\s*(\"[^\"]*\"|\S+)", " ", text)
-    text, statuses = _multiword(text, list(eois.STATUSES))
+    text, statuses = _multiword(text, list(eois.STATES))
     text, quadrants = _multiword(text, list(QUADRANTS))
     text, districts = _multiword(text, list(DISTRICTS))
     for found, key in ((statuses, "status"), (quadrants, "quadrant"), (districts, "district")):
@@ -84,7 +86,7 @@ async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters,
             eois.Filters(),
             1,
             (
-                f"I don't know the filter “{' '.join(unknown)}”. Filters are a status ({', '.join(eois.STATUSES)}), a "
+                f"I don't know the filter “{' '.join(unknown)}”. Filters are a status ({', '.join(eois.STATES)}), a "
                 "quadrant or district, a need type (ASD, SEMH…), a phase, a window code (e.g. 2627A) and `page N`. "
                 "For example: `list submitted ASD Colchester`."
             ),
@@ -96,7 +98,7 @@ async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters,
             return eois.Filters(), 1, f"There is no window “{values['window']}”. Try `window list`."
         window_id = window.id
     checks = {
-        "status": list(eois.STATUSES),
+        "status": list(eois.STATES),
         "quadrant": list(QUADRANTS),
         "district": list(DISTRICTS),
         "need": list(NEED_TYPES),
@@ -286,9 +288,9 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return [found]
     eoi, school = found
     try:
-        await eois.transition(t.session, eoi, "shortlist", actor=t.actor, now=t.now, note=note.strip())
+        await eois.transition(t.session, eoi, "shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip())
     except eois.Refused as refused:
-        return [refuse(str(refused))]
+        return [refuse(refusal(refused))]
     await _tell_school(
         t,
         eoi,
@@ -322,9 +324,11 @@ async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
             )
         ]
     try:
-        await eois.transition(t.session, eoi, "not-shortlist", actor=t.actor, now=t.now, note=note.strip())
+        await eois.transition(
+            t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip()
+        )
     except eois.Refused as refused:
-        return [refuse(str(refused))]
+        return [refuse(refusal(refused))]
     await _tell_school(
         t,
         eoi,
@@ -377,7 +381,7 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return [refuse(problem, field_errors={"duration": problem})]
     if not eois.can("schedule", eoi.status):
         return [
-            refuse(f"{eoi.ref} is {eoi.status}, so a discussion can't be scheduled: {eois.NEXT_STEPS[eoi.status]}.")
+            refuse(f"{eoi.ref} is {eoi.status}, so a discussion can't be scheduled: {next_steps(eoi.status)}.")
         ]
     if not when:
         return [refuse(f"When should the discussion be? {example}", field_errors={"when": "Say when."})]
@@ -443,7 +447,7 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
     try:
         decision = await eois.decide(t.session, eoi, outcome=outcome, note=note.strip(), actor=t.actor, now=t.now)
     except eois.Refused as refused:
-        return [refuse(str(refused))]
+        return [refuse(refusal(refused))]
     text = (
         f"ECC has *approved* {school.name}'s expression of interest {eoi.ref}. We'll be in touch about "
         "implementation, and support continues from here."

@@ -10,70 +10,63 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
+from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage.eois.DRAFT reads well)
+    APPROVED,
+    DECLINED,
+    DRAFT,
+    FINISHED,
+    NOT_SHORTLISTED,
+    OFFICER,
+    SCHEDULED,
+    SHORTLISTED,
+    STATES,
+    SUBMITTED,
+    WITHDRAWN,
+    NotAllowed,
+    Refused,
+    Step,
+    step,
+)
 from storage.models import EOI, Decision, Discussion, School, Window
 from storage.windows import current_or_next, window_code
 
-DRAFT, SUBMITTED, SHORTLISTED, NOT_SHORTLISTED = "draft", "submitted", "shortlisted", "not shortlisted"
-SCHEDULED, APPROVED, DECLINED, WITHDRAWN = "discussion scheduled", "approved", "declined", "withdrawn"
-STATUSES = (DRAFT, SUBMITTED, SHORTLISTED, NOT_SHORTLISTED, SCHEDULED, APPROVED, DECLINED, WITHDRAWN)
-
-# action -> {from status: to status}. Only the transitions drawn in DESIGN.md.
-TRANSITIONS: dict[str, dict[str, str]] = {
-    "submit": {DRAFT: SUBMITTED},
-    "shortlist": {SUBMITTED: SHORTLISTED},
-    "not-shortlist": {SUBMITTED: NOT_SHORTLISTED},
-    "schedule": {SHORTLISTED: SCHEDULED, SCHEDULED: SCHEDULED},
-    "approve": {SCHEDULED: APPROVED},
-    "decline": {SCHEDULED: DECLINED},
-    "withdraw": {s: WITHDRAWN for s in (DRAFT, SUBMITTED, SHORTLISTED, SCHEDULED)},
-}
-NEXT_STEPS = {
-    DRAFT: "the school can finish and submit it while a window is open, or withdraw it",
-    SUBMITTED: "an officer can shortlist it or mark it not shortlisted; the school can withdraw it",
-    SHORTLISTED: "an officer can schedule a discussion; the school can withdraw it",
-    SCHEDULED: "an officer can reschedule the discussion or record a decision; the school can withdraw it",
-    NOT_SHORTLISTED: "nothing further: it was not shortlisted",
-    APPROVED: "nothing further: a decision has been made",
-    DECLINED: "nothing further: a decision has been made",
-    WITHDRAWN: "nothing further: the school withdrew it",
-}
 PAGE_SIZE = 10
 
 
-class Refused(Exception):
-    """A request the rules do not allow; the message says why and what can happen instead."""
-
-
-def can(action: str, status: str) -> bool:
-    return status in TRANSITIONS[action]
+def can(event: str, status: str, by: str | None = None) -> bool:
+    """Whether the table has `event` from `status` (for `by`, when given); time and window are checked when
+    it happens (transition)."""
+    found = step(event, status)
+    return found is not None and (by is None or found.by == by)
 
 
 async def transition(
-    session: AsyncSession, eoi: EOI, action: str, *, actor: str, now: datetime, note: str = ""
-) -> tuple[str, str]:
+    session: AsyncSession, eoi: EOI, event: str, *, by: str, actor: str, now: datetime, note: str = ""
+) -> Step:
+    """Move the EOI as the table (storage.lifecycle.LIFE) says, or raise NotAllowed saying why not. Audited."""
+    from storage.windows import is_open
+
+    found = step(event, eoi.status)
+    ref = eoi.ref or ""
+    if found is None:
+        raise NotAllowed(ref, eoi.status, event, "state")
+    if found.by != by:
+        raise NotAllowed(ref, eoi.status, event, "who")
+    if found.while_open:
+        window = await session.get(Window, eoi.window_id) if eoi.window_id else None
+        if window is None or not is_open(window, now):
+            raise NotAllowed(ref, eoi.status, event, "window")
+    if found.within_days is not None and now - eoi.updated_at > timedelta(days=found.within_days):
+        raise NotAllowed(ref, eoi.status, event, "too late")
     before = eoi.status
-    after = TRANSITIONS[action].get(before)
-    if after is None:
-        raise Refused(f"{eoi.ref or 'This EOI'} is {before}, so it can't be {_past(action)}: {NEXT_STEPS[before]}.")
-    eoi.status, eoi.updated_at = after, now
-    if action == "submit":
+    eoi.status, eoi.updated_at = found.target, now
+    if event == "submit":
         eoi.submitted_at = now
     audit.record(
-        session, at=now, actor=actor, action=action, eoi_id=eoi.id, from_status=before, to_status=after, note=note
+        session, at=now, actor=actor, action=found.audit, eoi_id=eoi.id, from_status=before, to_status=found.target,
+        note=note,
     )
-    return before, after
-
-
-def _past(action: str) -> str:
-    return {
-        "submit": "submitted",
-        "shortlist": "shortlisted",
-        "not-shortlist": "marked not shortlisted",
-        "schedule": "scheduled for discussion",
-        "approve": "approved",
-        "decline": "declined",
-        "withdraw": "withdrawn",
-    }[action]
+    return found
 
 
 def _for_this_turn(query: Select[tuple[EOI]]) -> Select[tuple[EOI]]:
@@ -222,10 +215,11 @@ async def schedule_discussion(
 ) -> tuple[Discussion, list[tuple[Discussion, EOI]]]:
     """Returns the discussion and any other discussions within the hour (for a warning)."""
     previous = await current_discussion(session, eoi.id)
-    _before, _ = await transition(
+    await transition(
         session,
         eoi,
         "schedule",
+        by=OFFICER,
         actor=actor,
         now=now,
         note=f"{starts_at.isoformat()} for {minutes} min" + (f" at {place}" if place else ""),
@@ -258,7 +252,8 @@ async def schedule_discussion(
 
 
 async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decision:
-    await transition(session, eoi, "approve" if outcome == "approve" else "decline", actor=actor, now=now, note=note)
+    event = "approve" if outcome == "approve" else "decline"
+    await transition(session, eoi, event, by=OFFICER, actor=actor, now=now, note=note)
     decision = Decision(
         eoi_id=eoi.id,
         outcome=APPROVED if outcome == "approve" else DECLINED,

@@ -1,0 +1,83 @@
+"""The EOI's life (storage/lifecycle.py) in words: what each event is called, what can happen next from a
+state, and why a request is refused. Generated from the table, so the words can't drift from the rules."""
+
+from __future__ import annotations
+
+from storage.lifecycle import (
+    APPROVED,
+    DECLINED,
+    EVENTS,
+    NOT_SHORTLISTED,
+    OFFICER,
+    REOPEN_DAYS,
+    SCHOOL,
+    NotAllowed,
+    Refused,
+    step,
+    steps_from,
+)
+
+PAST = {
+    "submit": "submitted",
+    "amend": "reopened for changes",
+    "withdraw": "withdrawn",
+    "restart": "restarted",
+    "shortlist": "shortlisted",
+    "not-shortlist": "marked not shortlisted",
+    "schedule": "scheduled for discussion",
+    "approve": "approved",
+    "decline": "declined",
+    "reopen": "reopened",
+}
+# What each kind of person can do next, as the end of "the school can ..." / "an officer can ...".
+CAN = {
+    "submit": "finish and submit it while its window is open",
+    "amend": "change its answers while its window is open (type *review*)",
+    "withdraw": "withdraw it",
+    "restart": "start it again while its window is open (type *start*)",
+    "shortlist": "shortlist it",
+    "not-shortlist": "mark it not shortlisted",
+    "schedule": "schedule a discussion",
+    "approve": "approve it",
+    "decline": "decline it",
+    "reopen": f"reopen the decision within {REOPEN_DAYS} days of it",
+}
+FINAL = {
+    NOT_SHORTLISTED: "it was not shortlisted",
+    APPROVED: "a decision has been made",
+    DECLINED: "a decision has been made",
+}
+assert set(PAST) == set(EVENTS) == set(CAN), "every event in storage.lifecycle.LIFE needs its words here"
+
+
+def _either(phrases: list[str]) -> str:
+    return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " or " + phrases[-1]
+
+
+def next_steps(state: str) -> str:
+    """What can happen next to an EOI in `state`, as the table allows."""
+    parts = []
+    for by, who in ((SCHOOL, "the school"), (OFFICER, "an officer")):
+        phrases = list(dict.fromkeys(CAN[s.event] for s in steps_from(state, by)))
+        if phrases:
+            parts.append(f"{who} can {_either(phrases)}")
+    said = "; ".join(parts)
+    if state in FINAL:
+        return f"nothing further: {FINAL[state]}" + (f" (though {said})" if said else "")
+    return said or "nothing further"
+
+
+def refusal(refused: Refused) -> str:
+    """Why a request was refused, and what can happen instead."""
+    if isinstance(refused, NotAllowed):
+        name = refused.ref or "This EOI"
+        if refused.reason == "who":
+            found = step(refused.event, refused.state)
+            who = "the school" if found and found.by == SCHOOL else "an ECC officer"
+            return f"Only {who} can do that: {name} is {refused.state}."
+        if refused.reason == "window":
+            return f"{name} can be {PAST[refused.event]} only while its window is open, and it isn't now."
+        if refused.reason == "too late":
+            return f"{name} can be {PAST[refused.event]} only within {REOPEN_DAYS} days of the decision."
+        return f"{name} is {refused.state}, so it can't be {PAST[refused.event]}: {next_steps(refused.state)}."
+    return str(refused)

@@ -1,0 +1,44 @@
+"""The EOI's life is one table (storage/lifecycle.py): these check the table itself; the stories that walk
+through it live with the dialogs' tests."""
+
+from __future__ import annotations
+
+from dialogs.lifecycle_words import CAN, PAST, next_steps, refusal
+from storage.lifecycle import DRAFT, EVENTS, FINISHED, LIFE, OFFICER, SCHOOL, STATES, NotAllowed, steps_from
+
+
+def test_every_state_is_reachable_from_a_draft() -> None:
+    reached, frontier = {DRAFT}, [DRAFT]
+    while frontier:
+        for step in steps_from(frontier.pop()):
+            if step.target not in reached:
+                reached.add(step.target)
+                frontier.append(step.target)
+    assert reached == set(STATES)
+
+
+def test_no_state_is_a_dead_end_before_a_decision() -> None:
+    for state in STATES:
+        if state not in FINISHED:
+            assert steps_from(state), f"{state} has no way forward"
+    # Each step is the school's or an officer's, and an event leads from each state to one place.
+    assert {step.by for step in LIFE} == {SCHOOL, OFFICER}
+    assert len({(s.event, s.source) for s in LIFE}) == len(LIFE)
+
+
+def test_every_event_has_its_words_and_every_state_says_what_can_happen_next() -> None:
+    assert set(PAST) == set(CAN) == set(EVENTS)
+    assert next_steps("submitted") == (
+        "the school can change its answers while its window is open (type *review*) or withdraw it; "
+        "an officer can shortlist it or mark it not shortlisted"
+    )
+    assert next_steps("approved").startswith("nothing further: a decision has been made (though an officer can")
+
+
+def test_a_refusal_says_why_from_the_data() -> None:
+    assert refusal(NotAllowed("EOI-2627A-001", "withdrawn", "shortlist", "state")).startswith(
+        "EOI-2627A-001 is withdrawn, so it can't be shortlisted: "
+    )
+    assert "only while its window is open" in refusal(NotAllowed("EOI-2627A-001", "submitted", "amend", "window"))
+    assert "within 14 days" in refusal(NotAllowed("EOI-2627A-001", "approved", "reopen", "too late"))
+    assert refusal(NotAllowed("EOI-2627A-001", "submitted", "shortlist", "who")).startswith("Only an ECC officer")
