@@ -9,8 +9,9 @@ from typing import TextIO
 
 from bot.files import write_private
 from bot.service import Service
+from bot.turn_runner import Inbound
 from dialogs.replies import Choice, Reply
-from dialogs.turns import Speaker, Turn
+from dialogs.turns import Speaker
 from storage import people
 from storage.models import School
 
@@ -60,6 +61,10 @@ def pick(line: str, choices: list[Choice], *, answer_type: str) -> Choice | None
 
 
 class Console:
+    """The terminal channel: the same turn runner as Slack and Teams, printing plain text."""
+
+    platform = "console"
+
     def __init__(self, service: Service, speaker: Speaker, *, school: School | None, out: TextIO) -> None:
         self.service, self.speaker, self.school, self.out = service, speaker, school, out
         self.choices: list[Choice] = []
@@ -98,9 +103,19 @@ class Console:
             )
             print(f"Type: {choice.form.command} {fields}\n", file=self.out)
             return
-        turn = Turn(self.speaker, action=choice.action) if choice else Turn(self.speaker, text=line)
-        self.show(await self.service.conversations.handle(turn))
+        inbound = (
+            Inbound(self.speaker.user_id, None, action=choice.action)
+            if choice
+            else Inbound(self.speaker.user_id, None, text=line)
+        )
+        await self.service.runner.run(self, inbound)
         await self.show_notices()
+
+    async def identify(self, inbound: Inbound[None]) -> Speaker:
+        return self.speaker  # who runs the console is who they said (`--as`, `--user`)
+
+    async def deliver(self, where: None, replies: list[Reply]) -> None:
+        self.show(replies)
 
     async def run(self, stdin: TextIO) -> None:
         interactive = stdin.isatty()

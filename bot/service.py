@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings, mask_url
 from bot.delivery import Dispatcher, Sender
+from bot.turn_runner import TurnRunner
 from dialogs.conversation import Conversations
 from storage import people
 from storage.clock import Clock
@@ -29,6 +30,7 @@ class Service:
     clock: Clock
     conversations: Conversations
     dispatcher: Dispatcher
+    runner: TurnRunner  # every channel's turns go through it (bot/turn_runner.py)
 
     @property
     def senders(self) -> list[Sender]:
@@ -57,7 +59,10 @@ async def open_service(settings: Settings, *, clock: Clock | None = None, db: Da
     dispatcher = Dispatcher(db, clock, [], stale_after=timedelta(seconds=settings.delivery_stale_seconds))
     # `window preview` asks the enabled channels where each school can be reached.
     conversations = Conversations(db, clock, officers=settings.officers, reach=dispatcher.school_destinations)
-    return Service(settings=settings, db=db, clock=clock, conversations=conversations, dispatcher=dispatcher)
+    runner = TurnRunner(conversations, after_turn=dispatcher.kick)
+    return Service(
+        settings=settings, db=db, clock=clock, conversations=conversations, dispatcher=dispatcher, runner=runner
+    )
 
 
 async def enforce_officers(service: Service) -> list[str]:

@@ -16,7 +16,6 @@ Slack request -> Turn -> Conversations.handle -> Replies -> Block Kit (bot.slack
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import json
 import logging
@@ -43,8 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import slack_blocks as kit
 from bot.delivery import SendFailed
 from bot.service import Service
+from bot.turn_runner import Inbound
 from dialogs.replies import Reply, say
-from dialogs.turns import Speaker, Turn
+from dialogs.turns import Speaker
 from storage import people
 from storage.db import failure_report
 from storage.events import first_time
@@ -189,11 +189,12 @@ class Where:
 
 
 class SlackAdapter:
+    platform = PLATFORM
+
     def __init__(self, service: Service, bolt: AsyncApp, client: AsyncWebClient, signing_secret: str) -> None:
         self.service, self.bolt, self.client = service, bolt, client
         self.verifier = SignatureVerifier(signing_secret)
         self._people: dict[str, tuple[float, Speaker]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         bolt.middleware(self._once_per_event)
         bolt.command("/eoi")(self.on_command)
@@ -346,13 +347,11 @@ class SlackAdapter:
             await ack()
             return
         values = kit.form_values(form, (view.get("state") or {}).get("values") or {})
-        speaker = await self.speaker(user)
-        async with self._lock(user):
-            replies = await self.service.conversations.handle_once(
-                Turn(speaker, text=form.command_for(values), command=True), request_key(request)
-            )
+        # Answered inside the acknowledgement: a problem is shown on the form, with what was typed still there.
+        command = form.command_for(values)
+        inbound = Inbound(user, Where(user_id=user), text=command, command=True, key=request_key(request))
+        replies = await self.service.runner.run(self, inbound, deliver=False)
         if replies is None:
-            log.info("Slack request %s seen before; ignored", request_key(request))
             await ack()
             return
         errors = replies[0].field_errors if replies else {}
@@ -364,13 +363,9 @@ class SlackAdapter:
             await ack(response_action="errors", errors=on_fields)
             return
         await ack()
-        self.service.dispatcher.kick()
         self._spawn(self._post(Where(user_id=user), replies))
 
     # ------------------------------------------------------------------ turns
-    def _lock(self, user_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(user_id, asyncio.Lock())
-
     async def speaker(self, user_id: str) -> Speaker:
         """Who this is, with the email that matches them to a school; cached for a few minutes."""
         cached = self._people.get(user_id)
@@ -393,23 +388,18 @@ class SlackAdapter:
         self._people[user_id] = (time.monotonic() + ttl, speaker)
         return speaker
 
+    async def identify(self, inbound: Inbound[Where]) -> Speaker:
+        return await self.speaker(inbound.user_id)
+
+    async def deliver(self, where: Where, replies: list[Reply]) -> None:
+        await self._post(where, replies)
+
     async def _turn(
         self, where: Where, *, text: str = "", action: str = "", command: bool = False, once: str = ""
     ) -> None:
-        try:
-            speaker = await self.speaker(where.user_id)
-            async with self._lock(where.user_id):
-                turn = Turn(speaker, text=text, action=action, command=command)
-                replies = await self.service.conversations.handle_once(turn, once if once != "slack:" else "")
-                if replies is None:
-                    log.info("Slack request %s seen before; ignored", once)
-                    return
-                self.service.dispatcher.kick()
-                await self._post(where, replies)
-        except Exception as error:
-            log.error("Slack turn for %s failed: %s", where.user_id, failure_report(error))
-            with contextlib.suppress(Exception):
-                await self._post(where, [say("Sorry, something went wrong on our side. Please try again.")])
+        key = once if once != "slack:" else ""
+        inbound = Inbound(where.user_id, where, text=text, action=action, command=command, key=key)
+        await self.service.runner.run(self, inbound)
 
     async def _post(self, where: Where, replies: list[Reply]) -> None:
         """Dialog replies go to the user's DM; others go where they asked, privately if that is a channel."""

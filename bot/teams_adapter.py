@@ -16,6 +16,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import teams_cards, teams_trust
 from bot.delivery import SendFailed
 from bot.service import Service
+from bot.turn_runner import APOLOGY, Inbound
 from dialogs.replies import Form, Reply, action, refuse, say
 from dialogs.turns import Speaker, Turn
 from storage import conversation_refs, events, people
@@ -238,7 +240,20 @@ def _reference(activity: Activity, key: str, scope: str) -> dict[str, Any]:
     return reference.serialize()
 
 
+@dataclass(frozen=True)
+class TeamsWhere:
+    """Where a Teams turn is answered: its TurnContext (replies go back through it), and what rendering needs."""
+
+    context: TurnContext
+    text: str  # what was typed or the form's command (a file consent card carries it, to make the file again)
+    form: Form | None = None  # the form submitted, if any: its problems are shown on it
+    values: dict[str, str] = field(default_factory=dict)
+    personal: bool = True
+
+
 class TeamsChannel:
+    platform = PLATFORM
+
     def __init__(self, service: Service) -> None:
         self.service = service
         settings = service.settings
@@ -333,47 +348,53 @@ class TeamsChannel:
             log.error("Teams turn failed (%s %s): %s", activity.type, activity.id, failure_report(error))
             if activity.type == ActivityTypes.message:
                 try:
-                    await context.send_activity("Sorry, something went wrong on our side. Please try again.")
+                    await context.send_activity(APOLOGY)
                 except Exception:
                     log.exception("Could not tell the user about the failure")
 
     async def _on_message(self, context: TurnContext) -> None:
         activity = context.activity
-        speaker = await self.speaker(context)
-        await self.remember(activity)
         personal = (activity.conversation.conversation_type or "personal") == "personal"
+        sender = Speaker(PLATFORM, activity.from_property.id)  # who they are is asked of Teams in identify
         if activity.value is not None and not (activity.text or "").strip():
-            turn, form, values, problem = turn_for_value(speaker, activity.value)
+            turn, form, values, problem = turn_for_value(sender, activity.value)
         else:
             text = strip_mentions(activity)
-            turn, form, values, problem = (Turn(speaker, text=text, command=not personal), None, {}, "")
+            turn, form, values, problem = (Turn(sender, text=text, command=not personal), None, {}, "")
         if turn is None:
+            await self.remember(activity)
             if problem:
                 await self.send_replies(context, [teams_cards.render(refuse(problem))])
             return
-        replies = await self.service.conversations.handle_once(turn, delivery_key(activity) if activity.id else "")
-        if replies is None:
-            log.info("Teams activity %s delivered again; ignored", activity.id)
-            return
+        where = TeamsWhere(context, turn.text, form, values, personal)
+        key = delivery_key(activity) if activity.id else ""
+        inbound = Inbound(sender.user_id, where, text=turn.text, action=turn.action, command=turn.command, key=key)
+        await self.service.runner.run(self, inbound)
+
+    async def identify(self, inbound: Inbound[TeamsWhere]) -> Speaker:
+        """Teams member information (email or UPN) for the speaker; and where they can be reached later."""
+        await self.remember(inbound.where.context.activity)
+        return await self.speaker(inbound.where.context)
+
+    async def deliver(self, where: TeamsWhere, replies: list[Reply]) -> None:
         rendered = []
-        if form is not None and replies and replies[0].field_errors:
-            rendered.append(teams_cards.render_form_errors(form, values, replies[0]))
+        if where.form is not None and replies and replies[0].field_errors:
+            rendered.append(teams_cards.render_form_errors(where.form, where.values, replies[0]))
             replies = replies[1:]
-        in_teams = activity.channel_id == PLATFORM
-        rendered.extend(self._render(r, turn, personal=personal, in_teams=in_teams) for r in replies)
-        await self.send_replies(context, rendered)
-        self.service.dispatcher.kick()  # a turn may have queued a message for a school or the officers
+        in_teams = where.context.activity.channel_id == PLATFORM
+        rendered.extend(self._render(r, where.text, personal=where.personal, in_teams=in_teams) for r in replies)
+        await self.send_replies(where.context, rendered)
 
     @staticmethod
-    def _render(reply: Reply, turn: Turn, *, personal: bool, in_teams: bool) -> dict[str, Any]:
+    def _render(reply: Reply, text: str, *, personal: bool, in_teams: bool) -> dict[str, Any]:
         if not reply.file:
             return teams_cards.render(reply)
         # Teams takes files from a bot in personal chat only, once the person allows it; a file (all the EOIs)
         # is never posted in a channel. The Emulator shows it in the message.
         if not personal:
             return teams_cards.file_elsewhere(reply)
-        if in_teams and turn.text:
-            return teams_cards.file_consent(reply, turn.text)
+        if in_teams and text:
+            return teams_cards.file_consent(reply, text)
         return teams_cards.render(reply)
 
     async def _on_file_consent(self, context: TurnContext) -> None:

@@ -1,0 +1,114 @@
+"""One turn, handled the same way on every channel (Slack, Teams, the console, and any added later).
+
+A channel turns a platform request into an `Inbound` (who, what they said or pressed, the platform's delivery
+id, and where to answer, which only the channel understands), and gives it to the runner. The runner does what
+is the same everywhere, once:
+
+    identify the speaker (the channel asks its platform) -> keep one person's turns in order ->
+    handle the delivery once and run the dialog, committed in one transaction (Conversations.handle_once) ->
+    wake the dispatcher (the turn may have queued messages for others) -> the channel delivers the replies;
+    any failure: logged once, and the same apology on every channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from dialogs.conversation import Conversations
+from dialogs.replies import Reply, refuse
+from dialogs.turns import Speaker, Turn
+from storage.db import failure_report
+
+log = logging.getLogger("eoi-bot.turns")
+
+APOLOGY = "Sorry, something went wrong on our side. Please try again."
+
+Where = TypeVar("Where")
+Where_contra = TypeVar("Where_contra", contravariant=True)
+
+
+@dataclass(frozen=True)
+class Inbound(Generic[Where]):
+    """A platform request as a neutral turn, plus where to answer (the channel's own business)."""
+
+    user_id: str
+    where: Where
+    text: str = ""
+    action: str = ""
+    command: bool = False  # invoked explicitly (`/eoi …`, a form): never read as an answer
+    key: str = ""  # the platform's id for this delivery ("slack:Ev…"): a redelivery is handled once
+
+
+class Channel(Protocol[Where_contra]):
+    """What a channel does for the runner; everything else about the platform stays inside the channel."""
+
+    platform: str
+
+    async def identify(self, inbound: Inbound[Where_contra]) -> Speaker:
+        """Who is speaking, with the email the platform gives for them (it matches staff to schools)."""
+        ...
+
+    async def deliver(self, where: Where_contra, replies: list[Reply]) -> None:
+        """Render the replies for the platform and send them where the turn came from."""
+        ...
+
+
+class _PersonLocks:
+    """One lock per person, forgotten when nobody holds or waits for it (so the map never grows unbounded)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class TurnRunner:
+    def __init__(self, conversations: Conversations, *, after_turn: Callable[[], None] | None = None) -> None:
+        self.conversations = conversations
+        self._after_turn = after_turn  # called after every handled turn: the dispatcher's kick
+        self._locks = _PersonLocks()
+
+    async def run(
+        self, channel: Channel[Where], inbound: Inbound[Where], *, deliver: bool = True
+    ) -> list[Reply] | None:
+        """Handle one inbound turn. Returns its replies (delivered unless `deliver` is False, for a channel
+        that must answer inside its own acknowledgement), or None for a delivery already handled."""
+        try:
+            # One person's turns keep their order (two quick messages, a double click): the second waits, from
+            # before the platform is asked who they are (that takes a moment, and could let it overtake).
+            async with self._locks.hold(f"{channel.platform}:{inbound.user_id}"):
+                speaker = await channel.identify(inbound)
+                turn = Turn(speaker, text=inbound.text, action=inbound.action, command=inbound.command)
+                replies = await self.conversations.handle_once(turn, inbound.key)
+                if replies is None:
+                    log.info("%s delivery %s seen before; ignored", channel.platform, inbound.key)
+                    return None
+                if self._after_turn is not None:
+                    self._after_turn()
+                if deliver:
+                    await channel.deliver(inbound.where, replies)
+                return replies
+        except Exception as error:
+            log.error("%s turn for %s failed: %s", channel.platform, inbound.user_id, failure_report(error))
+            apology = [refuse(APOLOGY)]
+            if deliver:
+                with contextlib.suppress(Exception):
+                    await channel.deliver(inbound.where, apology)
+            return apology
