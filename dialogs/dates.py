@@ -767,7 +767,8 @@ def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> Meeting
             return MeetingReading(
                 problem=f"I read {_WEEKDAY_NAMES[day.weekday()]} {format_date(day)} but no time: add one. {example}."
             )
-    return MeetingReading(problem=f"I couldn't read “{text.strip()[:60]}” as a day and time. Try {_examples()}.")
+    shown = " ".join(text.split())[:60].replace("`", "'")  # their words, never mistaken for our example
+    return MeetingReading(problem=f"I couldn't read “{shown}” as a day and time. Try {_examples()}.")
 
 
 def _working_example(phrases: list[str], now: datetime, hours: WorkingHours) -> str:
