@@ -569,6 +569,7 @@ def _clock_words(clock: time) -> str:
 class _Clock:
     value: time
     rest: str  # the text with the time cut out, for the day
+    bare: bool  # a lone number ("Tuesday 3"), which may yet be part of the date ("December 3")
     assumed: str = ""  # how a time typed without am/pm was read, said back to the officer
     unsure: str = ""  # an hour that is neither am nor pm inside working hours: the officer must say which
 
@@ -580,24 +581,24 @@ _BARE_LAST = re.compile(r"(?<![\d:./])(?<=\s)(\d{1,2})$", _A)
 
 
 def _working_hour(hour: int, minute: int, typed: str, hours: WorkingHours) -> tuple[time, str, str]:
-    """(time, assumed, unsure) for an hour written without am/pm: as typed when that is inside working hours
-    (or written as 24-hour, "14:00", "09:30"), else the afternoon hour when that is."""
-    as_typed = time(hour, minute)
-    if hours.contains(as_typed) or not 1 <= hour <= 11 or typed.startswith("0"):
-        return as_typed, "", ""
-    afternoon = time(hour + 12, minute)
-    if hours.contains(afternoon):
-        return afternoon, f"I read “{typed}” as {_clock_words(afternoon)}, within working hours.", ""
-    return as_typed, "", typed
+    """(time, assumed, unsure) for an hour written without am/pm: the one of its morning and afternoon hours
+    that is inside working hours, said back; `unsure` when neither or both are. "14:00" and "09:30" are
+    24-hour times, kept as typed."""
+    if not 1 <= hour <= 12 or typed.startswith("0"):
+        return time(hour, minute), "", ""
+    inside = [t for t in (time(hour % 12, minute), time(hour % 12 + 12, minute)) if hours.contains(t)]
+    if len(inside) == 1:
+        return inside[0], f"I read “{typed}” as {_clock_words(inside[0])}, within working hours.", ""
+    return time(hour, minute), "", typed
 
 
 def _clock_candidates(s: str, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> list[_Clock]:
     """Every plausible clock time in ``s``, strongest first, each with the text left over."""
     found: list[_Clock] = []
 
-    def add(match: re.Match[str], value: time, assumed: str = "", unsure: str = "") -> None:
+    def add(match: re.Match[str], value: time, assumed: str = "", unsure: str = "", *, bare: bool = False) -> None:
         rest = (s[: match.start()] + " " + s[match.end() :]).strip()
-        found.append(_Clock(value, re.sub(r"\s+", " ", rest), assumed, unsure))
+        found.append(_Clock(value, re.sub(r"\s+", " ", rest), bare, assumed, unsure))
 
     for match in _TIME_WORDS.finditer(s):
         add(match, time(0) if match.group(1) == "midnight" else time(12))
@@ -616,7 +617,7 @@ def _clock_candidates(s: str, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> li
             for match in pattern.finditer(s):
                 hour = int(match.group(1))
                 if 1 <= hour <= 12:  # "Tuesday 14" is as likely the 14th as 2pm: not guessed
-                    add(match, *_working_hour(hour, 0, match.group(1), hours))
+                    add(match, *_working_hour(hour, 0, match.group(1), hours), bare=True)
     return found
 
 
@@ -745,8 +746,7 @@ def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> Meeting
             hour = int(clock.unsure.split(":")[0].split(".")[0])
             return MeetingReading(
                 problem=(
-                    f"Is “{clock.unsure}” in the morning or the evening? Neither is within working hours "
-                    f"({hours}): say which. "
+                    f"Is “{clock.unsure}” in the morning or the evening? Working hours are {hours}: say which. "
                     + _working_example([_day_example(day, f"{hour}am"), _day_example(day, f"{hour}pm")], now, hours)
                     + "."
                 )
@@ -755,7 +755,7 @@ def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> Meeting
         # Round-trip through UTC so a time inside the spring-forward gap (01:30 on the
         # last Sunday of March) becomes a real instant instead of a non-existent one.
         return MeetingReading(wall.astimezone(ZoneInfo("UTC")).astimezone(LONDON), assumed=clock.assumed)
-    if candidates:
+    if candidates and not all(clock.bare for clock in candidates):
         if not _EDGE_FILLER.sub("", candidates[0].rest).strip():
             said = _clock_words(candidates[0].value).replace(":00", "")
             example = _working_example([f"tomorrow at {said}", f"next Tuesday at {said}"], now, hours)

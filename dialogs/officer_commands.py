@@ -447,7 +447,9 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         reading = read_meeting_time(when, now=now, hours=t.hours)
         if reading.problem or reading.starts is None:
             message = reading.problem or f"I couldn't read “{when}” as a day and time. Try {MEETING_EXAMPLES}."
-            return [refuse(f"{message} {example}", field_errors={"when": message})]
+            # In chat the examples are whole commands; a form's "When" field wants only the time.
+            whole = re.sub(r"`([^`]+)`", lambda m: f"`schedule {eoi.ref} {m.group(1)}`", message)
+            return [refuse(whole, field_errors={"when": message})]
         starts, assumed = reading.starts, reading.assumed
     where = f" at {place}" if place else ""
     booking = f"{format_datetime(starts)} for {minutes} minutes{where}"
@@ -517,6 +519,8 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if isinstance(found, Reply):
         return [refuse(f"{found.text} For example: `cancel discussion EOI-2627A-007 The head is unwell`.")]
     eoi, school = found
+    if not eois.can("cancel-discussion", eoi.status):
+        return [refuse(f"{eoi.ref} has no discussion to cancel: it is {eoi.status}, and {next_steps(eoi.status)}.")]
     reason = " ".join(reason.split())
     try:
         discussion = await eois.cancel_discussion(t.session, eoi, reason=reason, actor=t.actor, now=t.now)
