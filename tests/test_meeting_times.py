@@ -356,3 +356,11 @@ async def test_working_hours_are_passed_from_the_settings_to_the_officer(service
     desk = officer(early)
     text = await desk.say(f"schedule {ref} Tuesday 7pm for 30 minutes")
     assert "Scheduled" in text and "Tuesday 1 December 2026 at 7:00pm" in text
+
+
+async def test_a_place_too_long_to_keep_is_refused_before_anything_is_booked(service):
+    ref = await _shortlisted(service)
+    desk = officer(service)
+    text = await desk.say(f"schedule {ref} Tuesday 2pm at {'County Hall ' * 30}")
+    assert "under 300 characters" in text and desk.last.field_errors["place"]
+    assert await _discussions(service) == []
