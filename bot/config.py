@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from storage.retention import RULES, parse_days
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./eoi-bot.db"
@@ -33,6 +34,8 @@ class Settings:
     delivery_stale_seconds: float = 60.0
     # Days each kind of record is kept (storage.retention.RULES, EOI_RETAIN_*_DAYS); a kind not named keeps its default.
     retention_days: dict[str, int] = field(default_factory=dict)
+    # EOI_WORKING_HOURS: a discussion outside them (or on a weekend or bank holiday) is booked only once confirmed.
+    working_hours: WorkingHours = DEFAULT_WORKING_HOURS
 
     @property
     def slack_enabled(self) -> bool:
@@ -103,6 +106,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if emulator and app_id:
         # Two answers to "who may post to /api/messages": refuse rather than guess which was meant.
         raise ValueError("EOI_TEAMS_EMULATOR=1 is for running without MICROSOFT_APP_ID; unset one of them")
+    raw_hours = env.get("EOI_WORKING_HOURS", "").strip()
     tenants = frozenset(t.strip().lower() for t in env.get("EOI_TEAMS_TENANTS", "").split(",") if t.strip())
     return Settings(
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -120,4 +124,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         teams_tenants=tenants,
         delivery_stale_seconds=float(env.get("EOI_DELIVERY_STALE_SECONDS") or 60),
         retention_days={rule.kind: parse_days(rule, env.get(rule.setting)) for rule in RULES},
+        working_hours=WorkingHours.parse(raw_hours) if raw_hours else DEFAULT_WORKING_HOURS,
     )

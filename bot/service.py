@@ -58,7 +58,13 @@ async def open_service(settings: Settings, *, clock: Clock | None = None, db: Da
     clock = clock or Clock(settings.fixed_now)
     dispatcher = Dispatcher(db, clock, [], stale_after=timedelta(seconds=settings.delivery_stale_seconds))
     # `window preview` asks the enabled channels where each school can be reached.
-    conversations = Conversations(db, clock, officers=settings.officers, reach=dispatcher.school_destinations)
+    conversations = Conversations(
+        db,
+        clock,
+        officers=settings.officers,
+        reach=dispatcher.school_destinations,
+        working_hours=settings.working_hours,
+    )
     runner = TurnRunner(conversations, after_turn=dispatcher.kick)
     return Service(
         settings=settings, db=db, clock=clock, conversations=conversations, dispatcher=dispatcher, runner=runner

@@ -13,6 +13,7 @@ OFFICER_COMMANDS = (
     "shortlist",
     "not-shortlisted",
     "schedule",
+    "cancel-discussion",
     "decide",
     "export",
     "window",
@@ -49,6 +50,7 @@ class Command:
 def parse_command(text: str) -> Command:
     body = PREFIX.sub("", text or "", count=1).strip()
     body = re.sub(r"^not\s+shortlist(?:ed)?\b", "not-shortlisted", body, flags=re.IGNORECASE)
+    body = re.sub(r"^cancel\s+(?:the\s+)?(?:discussion|meeting)\b", "cancel-discussion", body, flags=re.IGNORECASE)
     word, _, rest = body.partition(" ")
     name = word.casefold()
     name = ALIASES.get(name, name)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import eoi_dialog, help, officer_commands, window_commands
 from dialogs.commands import OFFICER_COMMANDS, has_prefix, parse_command
+from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.lifecycle_words import next_steps
 from dialogs.questions import QuestionSet, eoi_questions
@@ -36,8 +37,10 @@ class Conversations:
         officers: tuple[tuple[str, str], ...] = (),
         questions: QuestionSet | None = None,
         reach: window_commands.Reach | None = None,
+        working_hours: WorkingHours = DEFAULT_WORKING_HOURS,
     ) -> None:
         self.db, self.clock, self.officers = db, clock, officers
+        self.working_hours = working_hours
         self.questions = questions or eoi_questions()
         self.officer_handlers: dict[str, OfficerHandler] = {
             "list": officer_commands.list_command,
@@ -45,6 +48,7 @@ class Conversations:
             "shortlist": officer_commands.shortlist_command,
             "not-shortlisted": officer_commands.not_shortlisted_command,
             "schedule": officer_commands.schedule_command,
+            "cancel-discussion": officer_commands.cancel_discussion_command,
             "decide": officer_commands.decide_command,
             "export": officer_commands.export_command,
             "link": officer_commands.link_command,
@@ -200,7 +204,7 @@ class Conversations:
                 audit.record(session, at=now, actor=key, action="refused", note=f"officer command: {text[:200]}")
                 return [refuse(f"Sorry, `{cmd.name}` is for ECC officers only. Type *help* to see what you can do.")]
             handler = self.officer_handlers.get(cmd.name)
-            return await handler(officer_commands.OfficerTurn(session, person, now), cmd.rest)
+            return await handler(officer_commands.OfficerTurn(session, person, now, self.working_hours), cmd.rest)
         if cmd.name == "help" or (not cmd.name and not text):
             if person.role == people.OFFICER:
                 return [help.officer_help()]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -33,15 +34,22 @@ from dateutil.easter import easter
 
 __all__ = [
     "DATE_EXAMPLES",
+    "DEFAULT_WORKING_HOURS",
     "EXAMPLE_DATE",
     "EXAMPLE_MEETING",
     "LONDON",
     "MEETING_EXAMPLES",
+    "MeetingReading",
+    "WorkingHours",
+    "bank_holiday",
     "format_date",
     "format_datetime",
+    "format_meeting_day",
     "parse_date",
     "parse_meeting_time",
     "plan_windows",
+    "read_meeting_time",
+    "reasons_to_confirm",
     "term_start",
     "warm_up",
 ]
@@ -477,14 +485,120 @@ def _parse_date(text: str, today: date) -> date | None:
     return _day_from_text(s, today, allow_month=True, allow_week=True)
 
 
-def _clock_candidates(s: str) -> list[tuple[time, str]]:
-    """Every plausible clock time in ``s``, strongest first, each with the text left over."""
-    found: list[tuple[time, str]] = []
+_WORD_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_COUNT_RE = r"(\d{1,2}|" + "|".join(_WORD_NUMBERS) + ")"
+_UNIT_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "fortnight": 14, "fortnights": 14}
+_ANCHOR_RE = rf"(?:(?:next|this|coming|this\s+coming)\s+)?({_WEEKDAY_RE}|today|tomorrow|tmrw|tmw)"
+# The relative phrases officers use, read by us (dateparser knows none of the weekday ones):
+# "in two weeks", "in 3 days", "in a fortnight"
+_IN_SO_LONG = re.compile(rf"(?:in|after)\s+{_COUNT_RE}\s+(days?|weeks?|fortnights?)(?:\s+time)?", _A)
+# "a week on Tuesday", "a week from Friday", "a fortnight on Monday", "a week today", "a week tomorrow"
+_A_WEEK_ON = re.compile(rf"(?:a|one)\s+(week|fortnight)\s+(?:on|from|after)?\s*{_ANCHOR_RE}", _A)
+# "Friday week", "next Friday week", "Tuesday fortnight", "today week", "Tuesday after next"
+_DAY_WEEK = re.compile(rf"{_ANCHOR_RE}\.?\s+(week|fortnight|after\s+next)", _A)
+# "next week Wednesday", "next week on Wednesday", "Wednesday next week", "Wednesday of next week", "this week Friday"
+_WEEK_DAY = re.compile(rf"(next|this)\s+week\s*,?\s+(?:on\s+)?({_WEEKDAY_RE})\.?", _A)
+_DAY_OF_WEEK = re.compile(rf"(?:on\s+)?({_WEEKDAY_RE})\.?\s+(?:of\s+|in\s+)?(next|this)\s+week", _A)
 
-    def add(match: re.Match[str], value: time | None) -> None:
-        if value is not None:
-            rest = (s[: match.start()] + " " + s[match.end() :]).strip()
-            found.append((value, re.sub(r"\s+", " ", rest)))
+
+def _anchor_day(word: str, today: date) -> date:
+    """'tuesday' (the first one strictly after today), 'today' or 'tomorrow'."""
+    if word in _RELATIVE_DAYS:
+        return today + timedelta(days=_RELATIVE_DAYS[word])
+    return today + timedelta(days=(_WEEKDAYS[word] - today.weekday() - 1) % 7 + 1)
+
+
+def _relative_meeting_day(s: str, today: date) -> date | None:
+    match = _IN_SO_LONG.fullmatch(s)
+    if match:
+        count = _WORD_NUMBERS.get(match.group(1)) or int(match.group(1))
+        return today + timedelta(days=count * _UNIT_DAYS[match.group(2)])
+    match = _A_WEEK_ON.fullmatch(s)
+    if match:
+        return _anchor_day(match.group(2), today) + timedelta(days=_UNIT_DAYS[match.group(1)])
+    match = _DAY_WEEK.fullmatch(s)
+    if match:
+        later = 14 if match.group(2) == "fortnight" else 7
+        return _anchor_day(match.group(1), today) + timedelta(days=later)
+    match = _WEEK_DAY.fullmatch(s) or _DAY_OF_WEEK.fullmatch(s)
+    if match:
+        which, name = (match.group(1), match.group(2)) if match.re is _WEEK_DAY else (match.group(2), match.group(1))
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7 if which == "next" else 0)
+        return monday + timedelta(days=_WEEKDAYS[name])
+    return None
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """When meetings are normally held (EOI_WORKING_HOURS, "08:00-18:00"): a meeting outside them is booked
+    only once the officer confirms, and an hour typed without am/pm is read as the one inside them."""
+
+    starts: time = time(8)
+    ends: time = time(18)
+
+    @classmethod
+    def parse(cls, text: str) -> WorkingHours:
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text or "", _A)
+        if match:
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            if h1 < 24 and m1 < 60 and (h2, m2) <= (24, 0) and m2 < 60 and (h1, m1) < (h2, m2):
+                return cls(time(h1, m1), time.max if h2 == 24 else time(h2, m2))
+        raise ValueError(f"EOI_WORKING_HOURS={text!r}: write it like 08:00-18:00 (24-hour, start before end)")
+
+    def contains(self, clock: time) -> bool:
+        return self.starts <= clock < self.ends
+
+    def __str__(self) -> str:
+        return f"{_clock_words(self.starts)}–{_clock_words(self.ends)}"
+
+
+DEFAULT_WORKING_HOURS = WorkingHours()
+
+
+def _clock_words(clock: time) -> str:
+    """'2:00pm', '9:30am': how the bot says a time back."""
+    if clock == time.max:
+        return "midnight"
+    return f"{clock.hour % 12 or 12}:{clock.minute:02d}{'am' if clock.hour < 12 else 'pm'}"
+
+
+@dataclass(frozen=True)
+class _Clock:
+    value: time
+    rest: str  # the text with the time cut out, for the day
+    bare: bool  # a lone number ("Tuesday 3"), which may yet be part of the date ("December 3")
+    assumed: str = ""  # how a time typed without am/pm was read, said back to the officer
+    unsure: str = ""  # an hour that is neither am nor pm inside working hours: the officer must say which
+
+
+# An hour with no am/pm: "at 3", "@ 3", or the last word ("Tuesday 3"). Anywhere else a lone number is
+# more likely part of the date ("5 January 2027").
+_BARE_AT = re.compile(r"(?:\bat|@)\s*(\d{1,2})(?![\d:./])(?!\s*(?:st|nd|rd|th|am|pm)\b)", _A)
+_BARE_LAST = re.compile(r"(?<![\d:./])(?<=\s)(\d{1,2})$", _A)
+
+
+def _working_hour(hour: int, minute: int, typed: str, hours: WorkingHours) -> tuple[time, str, str]:
+    """(time, assumed, unsure) for an hour written without am/pm: the one of its morning and afternoon hours
+    that is inside working hours, said back; `unsure` when neither or both are. "14:00" and "09:30" are
+    24-hour times, kept as typed."""
+    if not 1 <= hour <= 12 or typed.startswith("0"):
+        return time(hour, minute), "", ""
+    inside = [t for t in (time(hour % 12, minute), time(hour % 12 + 12, minute)) if hours.contains(t)]
+    if len(inside) == 1:
+        return inside[0], f"I read “{typed}” as {_clock_words(inside[0])}, within working hours.", ""
+    return time(hour, minute), "", typed
+
+
+def _clock_candidates(s: str, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> list[_Clock]:
+    """Every plausible clock time in ``s``, strongest first, each with the text left over."""
+    found: list[_Clock] = []
+
+    def add(match: re.Match[str], value: time, assumed: str = "", unsure: str = "", *, bare: bool = False) -> None:
+        rest = (s[: match.start()] + " " + s[match.end() :]).strip()
+        found.append(_Clock(value, re.sub(r"\s+", " ", rest), bare, assumed, unsure))
 
     for match in _TIME_WORDS.finditer(s):
         add(match, time(0) if match.group(1) == "midnight" else time(12))
@@ -497,7 +611,13 @@ def _clock_candidates(s: str) -> list[tuple[time, str]]:
         for match in pattern.finditer(s):
             hour, minute = int(match.group(1)), int(match.group(2))
             if hour < 24 and minute < 60:
-                add(match, time(hour, minute))
+                add(match, *_working_hour(hour, minute, match.group(0).strip(), hours))
+    if not found:  # a lone hour only when nothing more definite was typed ("2pm or 3" stays refused)
+        for pattern in (_BARE_AT, _BARE_LAST):
+            for match in pattern.finditer(s):
+                hour = int(match.group(1))
+                if 1 <= hour <= 12:  # "Tuesday 14" is as likely the 14th as 2pm: not guessed
+                    add(match, *_working_hour(hour, 0, match.group(1), hours), bare=True)
     return found
 
 
@@ -517,6 +637,10 @@ def _meeting_day(s: str, today: date) -> date | None:
         ahead = (_WEEKDAYS[match.group(1)] - today.weekday() - 1) % 7 + 1
         return today + timedelta(days=ahead)
 
+    relative = _relative_meeting_day(s, today) or _named_holiday(s, today)
+    if relative is not None:
+        return relative
+
     # "Tuesday 1 December": read the date, and insist the weekday agrees with it; a
     # mismatch means a typo somewhere, and guessing which half is right books the wrong day.
     match = _WEEKDAY_WITH_DATE.fullmatch(s)
@@ -529,36 +653,189 @@ def _meeting_day(s: str, today: date) -> date | None:
     return _day_from_text(s, today, allow_month=False, allow_week=s.startswith("in "))
 
 
-def parse_meeting_time(text: str, *, now: datetime) -> datetime | None:
+@dataclass(frozen=True)
+class MeetingReading:
+    """What the bot made of a meeting time: ``starts`` when a day and time were read; ``problem`` (with an
+    example that works) when it must not be booked as typed; ``assumed`` says back an hour typed without
+    am/pm."""
+
+    starts: datetime | None = None
+    problem: str = ""
+    assumed: str = ""
+
+
+# The furthest ahead a discussion is booked: further is more likely a wrong year than a plan.
+MEETING_HORIZON = timedelta(days=548)
+
+
+def parse_meeting_time(
+    text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS
+) -> datetime | None:
     """A meeting date and time typed by an officer, as an aware Europe/London datetime.
 
     Reads "next Tuesday at 2pm", "Tuesday 14:00", "tomorrow at 9.30am", "3/12 10:30"
     (day/month; a date already past this year means next year), "5 January 2027 at
-    14:30", "14:30 on 5 Jan", "noon tomorrow", ... Weekdays, today/tomorrow and clock
-    times are ours; the remaining date text goes to dateparser and is checked.
+    14:30", "14:30 on 5 Jan", "noon tomorrow", "Friday week 2pm", "a week on Tuesday at 10",
+    "in two weeks at 11am", "next week Wednesday 3pm"... Weekdays, relative phrases, today/tomorrow
+    and clock times are ours; the remaining date text goes to dateparser and is checked. An hour
+    typed without am/pm ("Tuesday 3", "at 3:30") is the one inside working ``hours`` (3:00pm).
 
     The time is the London wall-clock time as typed, so a 2pm meeting is 2pm whether
     the date falls in GMT or BST. Returns None without a readable date *and* time. The
-    past is not refused here (callers do), but relative phrases resolve forward from
-    ``now``. A naive ``now`` is taken as London time. Never raises.
+    past is not refused here (``read_meeting_time`` does), but relative phrases resolve forward
+    from ``now``. A naive ``now`` is taken as London time. Never raises.
     """
     try:
-        return _parse_meeting_time(text, now)
+        return _read_meeting_time(text, now, hours).starts
     except Exception:  # an unreadable time must re-ask, never crash the conversation
         return None
 
 
-def _parse_meeting_time(text: str, now: datetime) -> datetime | None:
-    if not isinstance(text, str) or len(text) > _MAX_INPUT:
-        return None
-    local_now = now.replace(tzinfo=LONDON) if now.tzinfo is None else now.astimezone(LONDON)
-    today = local_now.date()
+def read_meeting_time(
+    text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS
+) -> MeetingReading:
+    """``parse_meeting_time`` with its reasons: a refusal (unreadable, no day, no time, an hour that is
+    neither am nor pm in working hours, the past, over 18 months ahead) always carries an example that
+    this reader accepts. Never raises."""
+    try:
+        reading = _read_meeting_time(text, now, hours)
+    except Exception:  # an unreadable time must re-ask, never crash the conversation
+        return MeetingReading(problem=f"I couldn't read that as a day and time. Try {_examples()}.")
+    if reading.problem or reading.starts is None:
+        return reading
+    local_now = _london(now)
+    if reading.starts <= local_now:
+        return MeetingReading(
+            reading.starts, f"{format_datetime(reading.starts)} is in the past. Try {_examples()}.", reading.assumed
+        )
+    if reading.starts > local_now + MEETING_HORIZON:
+        return MeetingReading(
+            reading.starts,
+            f"{format_datetime(reading.starts)} is more than 18 months away; is the year right? Try {_examples()}.",
+            reading.assumed,
+        )
+    return reading
+
+
+def _examples() -> str:
+    return " or ".join(f"`{example.strip(chr(34))}`" for example in MEETING_EXAMPLES.split(" or "))
+
+
+def _london(now: datetime) -> datetime:
+    return now.replace(tzinfo=LONDON) if now.tzinfo is None else now.astimezone(LONDON)
+
+
+def _day_example(day: date, clock: str = "2pm") -> str:
+    """A phrase for ``day`` that the reader reads back as that day: "Tuesday 1 December 2026 at 2pm"."""
+    return f"{_WEEKDAY_NAMES[day.weekday()]} {format_date(day)} at {clock}"
+
+
+def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> MeetingReading:
+    if not isinstance(text, str) or not text.strip():
+        return MeetingReading(problem=f"When should the discussion be? Try {_examples()}.")
+    if len(text) > _MAX_INPUT:
+        return MeetingReading(problem=f"That's too long for a day and time. Try {_examples()}.")
+    today = _london(now).date()
     s = _normalise(text)
-    for clock, rest in _clock_candidates(s):
-        day = _meeting_day(rest, today)
+    candidates = _clock_candidates(s, hours)
+    for clock in candidates:
+        day = _meeting_day(clock.rest, today)
+        if day is None:
+            continue
+        if clock.unsure:
+            hour = int(clock.unsure.split(":")[0].split(".")[0])
+            return MeetingReading(
+                problem=(
+                    f"Is “{clock.unsure}” in the morning or the evening? Working hours are {hours}: say which. "
+                    + _working_example([_day_example(day, f"{hour}am"), _day_example(day, f"{hour}pm")], now, hours)
+                    + "."
+                )
+            )
+        wall = datetime.combine(day, clock.value, tzinfo=LONDON)
+        # Round-trip through UTC so a time inside the spring-forward gap (01:30 on the
+        # last Sunday of March) becomes a real instant instead of a non-existent one.
+        return MeetingReading(wall.astimezone(ZoneInfo("UTC")).astimezone(LONDON), assumed=clock.assumed)
+    if candidates and not all(clock.bare for clock in candidates):
+        if not _EDGE_FILLER.sub("", candidates[0].rest).strip():
+            said = _clock_words(candidates[0].value).replace(":00", "")
+            example = _working_example([f"tomorrow at {said}", f"next Tuesday at {said}"], now, hours)
+            return MeetingReading(problem=f"I read {_clock_words(candidates[0].value)} but not which day. {example}.")
+    else:
+        day = _meeting_day(s, today)
         if day is not None:
-            wall = datetime.combine(day, clock, tzinfo=LONDON)
-            # Round-trip through UTC so a time inside the spring-forward gap (01:30 on the
-            # last Sunday of March) becomes a real instant instead of a non-existent one.
-            return wall.astimezone(ZoneInfo("UTC")).astimezone(LONDON)
+            example = _working_example([_day_example(day)], now, hours)
+            return MeetingReading(
+                problem=f"I read {_WEEKDAY_NAMES[day.weekday()]} {format_date(day)} but no time: add one. {example}."
+            )
+    shown = " ".join(text.split())[:60].replace("`", "'")  # their words, never mistaken for our example
+    return MeetingReading(problem=f"I couldn't read “{shown}” as a day and time. Try {_examples()}.")
+
+
+def _working_example(phrases: list[str], now: datetime, hours: WorkingHours) -> str:
+    """'e.g. `…`' with the first phrase that would be booked from ``now``, else the usual examples: a refusal
+    never suggests something that would be refused in turn."""
+    local_now = _london(now)
+    for phrase in phrases:
+        starts = _read_meeting_time(phrase, now, hours).starts
+        if starts is not None and local_now < starts <= local_now + MEETING_HORIZON:
+            return f"For example `{phrase}`"
+    return f"Try {_examples()}"
+
+
+# --------------------------------------------------------------------------------------
+# Times to check with the officer before booking
+# --------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _bank_holidays(year: int) -> dict[date, str]:
+    """England's bank holidays in ``year``, from the ``holidays`` package (kept up to date by its maintainers,
+    including one-off days such as coronations), so we keep no list of our own."""
+    import holidays
+
+    return dict(holidays.country_holidays("GB", subdiv="ENG", years=year).items())
+
+
+def _holiday_key(name: str) -> str:
+    return re.sub(r"['’]", "", name.casefold()).strip()
+
+
+def _named_holiday(s: str, today: date) -> date | None:
+    """'Christmas Day', 'Boxing Day', 'Easter Monday': the next one from today (the day itself, not the
+    day off in lieu), by the ``holidays`` package's names."""
+    wanted = _holiday_key(re.sub(r"^(?:on\s+|the\s+|next\s+|this\s+)+", "", s))
+    for year in (today.year, today.year + 1):
+        for day, name in sorted(_bank_holidays(year).items()):
+            if day >= today and "observed" not in name and _holiday_key(name) == wanted:
+                return day
     return None
+
+
+def bank_holiday(day: date) -> str | None:
+    """The name of the bank holiday in England on ``day`` ("Christmas Day"), or None."""
+    return _bank_holidays(day.year).get(day)
+
+
+def reasons_to_confirm(starts: datetime, minutes: int, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> list[str]:
+    """Why a meeting at ``starts`` lasting ``minutes`` should be checked before it is booked: a weekend, a bank
+    holiday in England, or outside working hours. Empty when it is an ordinary working time."""
+    local = _london(starts)
+    ends = local + timedelta(minutes=minutes)
+    reasons = []
+    if local.weekday() >= 5:
+        reasons.append(f"it's a {_WEEKDAY_NAMES[local.weekday()]}")
+    holiday = bank_holiday(local.date())
+    if holiday:
+        reasons.append(f"it's {holiday}, a bank holiday in England")
+    if not hours.contains(local.time()):
+        reasons.append(f"it starts at {_clock_words(local.time())}, outside working hours ({hours})")
+    elif ends.date() != local.date() or ends.time() > hours.ends:
+        reasons.append(f"it ends at {_clock_words(ends.time())}, after working hours ({hours})")
+    return reasons
+
+
+def format_meeting_day(dt: datetime) -> str:
+    """'Sunday 6 December at 10:00am': a meeting time short enough for a button."""
+    local = _london(dt)
+    day = f"{_WEEKDAY_NAMES[local.weekday()]} {local.day} {_MONTH_NAMES[local.month - 1]}"
+    return f"{day} at {_clock_words(local.time())}"

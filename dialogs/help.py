@@ -22,6 +22,7 @@ OFFICER_HELP = (
     "• *show* REF: answers and history\n"
     "• *shortlist* REF [note]   • *not-shortlisted* REF feedback\n"
     f"• *schedule* REF WHEN [for DURATION] [at PLACE]: WHEN like {MEETING_EXAMPLES}\n"
+    "• *cancel discussion* REF [reason]: call it off; the school is told\n"
     "• *decide* REF approve|decline [note]\n"
     "• *export* [window]: CSV of EOIs\n"
     "• *window* list | add | plan | preview | open | change | cancel | deliveries   • *need* [window]\n"

@@ -6,12 +6,21 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.answers import AnswerContext, format_answer
-from dialogs.dates import MEETING_EXAMPLES, format_datetime, parse_meeting_time
+from dialogs.dates import (
+    DEFAULT_WORKING_HOURS,
+    MEETING_EXAMPLES,
+    MEETING_HORIZON,
+    WorkingHours,
+    format_datetime,
+    format_meeting_day,
+    read_meeting_time,
+    reasons_to_confirm,
+)
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_TYPES, PHASES, QUADRANTS
 from dialogs.lifecycle_words import next_steps, refusal
 from dialogs.questions import eoi_questions
@@ -22,6 +31,9 @@ from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
 
 MEETING_TIME = re.compile(r"^(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?|noon|midday)\b", re.IGNORECASE)
+# What the "Yes, book …" button sends: the exact London time the officer was shown, so a replayed or stale
+# button books that time or nothing, never a fresh reading of words like "tomorrow".
+CONFIRMED_TIME = re.compile(r"confirm\s+(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})", re.ASCII | re.IGNORECASE)
 DURATION = re.compile(
     r"\bfor\s+(?:(\d{1,3})\s*(m|min|mins|minutes|h|hr|hrs|hour|hours)\b|(an|one|half an)\s+hour\b)", re.IGNORECASE
 )
@@ -32,6 +44,7 @@ class OfficerTurn:
     session: AsyncSession
     person: people.Person
     now: datetime
+    hours: WorkingHours = DEFAULT_WORKING_HOURS  # EOI_WORKING_HOURS: meetings outside them are confirmed first
 
     @property
     def actor(self) -> str:
@@ -196,6 +209,20 @@ def officer_actions(eoi: EOI) -> list[Choice]:
         )
     if eois.can("schedule", eoi.status):
         choices.append(Choice("Schedule discussion", action("form", "schedule", ref), form=schedule_form(ref)))
+    if eois.can("cancel-discussion", eoi.status):
+        choices.append(
+            Choice(
+                "Cancel discussion",
+                action("form", "cancel-discussion", ref),
+                form=Form(
+                    title=f"Cancel the discussion: {ref}",
+                    command=f"cancel-discussion {ref}",
+                    submit_label="Cancel it and tell the school",
+                    fields=(FormField("reason", "Reason, for the school", multiline=True, optional=True),),
+                ),
+                style="danger",
+            )
+        )
     if eois.can("approve", eoi.status):
         choices.append(
             Choice(
@@ -367,7 +394,19 @@ def split_schedule(rest: str) -> tuple[str, str, int | None, str, str | None]:
     problem = None
     if minutes is not None and not 10 <= minutes <= 480:
         problem = "A discussion should last between 10 minutes and 8 hours, e.g. `for 45 minutes` or `for 1 hour`."
+    elif len(place) > 300:
+        problem = "Please keep the place short (under 300 characters), e.g. `at County Hall, Chelmsford`."
     return ref, when.strip(), minutes, place, problem
+
+
+def _confirmed_time(match: re.Match[str]) -> datetime | None:
+    """The London time a "Yes, book …" button carries, or None if it isn't a real date and time."""
+    year, month, day, hour, minute = (int(g) for g in match.groups())
+    try:
+        wall = datetime(year, month, day, hour, minute, tzinfo=LONDON)
+    except ValueError:
+        return None
+    return wall.astimezone(UTC).astimezone(LONDON)  # a time in the spring-forward gap becomes a real one
 
 
 async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
@@ -378,29 +417,70 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     eoi, school = found
     example = f"For example: `schedule {eoi.ref} next Tuesday at 2pm for 1 hour at County Hall`."
     if problem:
-        return [refuse(problem, field_errors={"duration": problem})]
+        field = "place" if "place" in problem else "duration"
+        return [refuse(problem, field_errors={field: problem})]
     if not eois.can("schedule", eoi.status):
         return [
             refuse(f"{eoi.ref} is {eoi.status}, so a discussion can't be scheduled: {next_steps(eoi.status)}.")
         ]
     if not when:
         return [refuse(f"When should the discussion be? {example}", field_errors={"when": "Say when."})]
-    starts = parse_meeting_time(when, now=t.now.astimezone(LONDON))
-    if starts is None:
-        message = f"I couldn't read “{when}” as a day and time. Try {MEETING_EXAMPLES}."
-        return [refuse(f"{message} {example}", field_errors={"when": message})]
-    if starts <= t.now:
-        message = f"{format_datetime(starts)} is in the past. Try {MEETING_EXAMPLES}."
-        return [refuse(message, field_errors={"when": message})]
-    if starts > t.now + timedelta(days=548):
-        message = f"{format_datetime(starts)} is more than 18 months away; is the year right?"
-        return [refuse(message, field_errors={"when": message})]
     assert minutes is not None
+    now = t.now.astimezone(LONDON)
+    confirmed = CONFIRMED_TIME.fullmatch(when)
+    assumed = ""
+    if confirmed:
+        starts = _confirmed_time(confirmed)
+        if starts is None or not now < starts <= now + MEETING_HORIZON:
+            message = (
+                f"That time can't be booked now ({'not a real date' if starts is None else format_datetime(starts)}"
+                f"{'' if starts is None else ' is past or too far ahead'}). {example}"
+            )
+            return [refuse(message, field_errors={"when": message})]
+    elif when.casefold().startswith("confirm"):
+        message = (
+            "`confirm` takes the exact time from the “Yes, book…” button, like "
+            f"`schedule {eoi.ref} confirm 2027-01-05 14:00`. Or just say when. {example}"
+        )
+        return [refuse(message, field_errors={"when": message})]
+    else:
+        reading = read_meeting_time(when, now=now, hours=t.hours)
+        if reading.problem or reading.starts is None:
+            message = reading.problem or f"I couldn't read “{when}” as a day and time. Try {MEETING_EXAMPLES}."
+            # In chat the examples are whole commands; a form's "When" field wants only the time.
+            whole = re.sub(r"`([^`]+)`", lambda m: f"`schedule {eoi.ref} {m.group(1)}`", message)
+            return [refuse(whole, field_errors={"when": message})]
+        starts, assumed = reading.starts, reading.assumed
+    where = f" at {place}" if place else ""
+    booking = f"{format_datetime(starts)} for {minutes} minutes{where}"
+    current = await eois.current_discussion(t.session, eoi.id) if eoi.status == eois.SCHEDULED else None
+    if eois.same_discussion(current, starts_at=starts, minutes=minutes, place=place):
+        return [
+            say(
+                f"{assumed} {eoi.ref} is already booked for {booking}. Nothing has changed, so {school.name} "
+                "hasn't been sent it again.".strip()
+            )
+        ]
+    reasons = [] if confirmed else reasons_to_confirm(starts, minutes, t.hours)
+    if reasons:
+        exact = f"schedule {eoi.ref} confirm {starts.astimezone(LONDON):%Y-%m-%d %H:%M} for {minutes} minutes{where}"
+        return [
+            Reply(
+                text=(
+                    f"{assumed} Book {eoi.ref} with {school.name} for {booking}? Please check: "
+                    f"{'; '.join(reasons)}. Nothing is booked until you say yes."
+                ).strip(),
+                kind="question",
+                choices=[
+                    Choice(f"Yes, book {format_meeting_day(starts)}", action("cmd", exact), style="primary"),
+                    Choice("No", action("cmd", f"show {eoi.ref}")),
+                ],
+            )
+        ]
     rescheduled = eoi.status == eois.SCHEDULED
     _discussion, nearby = await eois.schedule_discussion(
         t.session, eoi, starts_at=starts, minutes=minutes, place=place, actor=t.actor, now=t.now
     )
-    where = f" at {place}" if place else ""
     invitation = Reply(
         kind="notice",
         title=f"{eoi.ref}: discussion {'moved' if rescheduled else 'invitation'}",
@@ -417,8 +497,8 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     await _tell_school(t, eoi, school, "discussion", invitation)
     replies = [
         say(
-            f"{'Rescheduled' if rescheduled else 'Scheduled'}: {eoi.ref} with {school.name}, "
-            f"{format_datetime(starts)} for {minutes} minutes{where}. The school has been invited."
+            f"{assumed} {'Rescheduled' if rescheduled else 'Scheduled'}: {eoi.ref} with {school.name}, "
+            f"{booking}. The school has been invited.".strip()
         )
     ]
     for other, other_eoi in nearby:
@@ -429,6 +509,46 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
             )
         )
     return replies
+
+
+async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    """`cancel discussion REF [reason]`: the discussion is called off, the EOI is shortlisted again, the school
+    is told (with the reason) and the history shows it."""
+    ref, _, reason = rest.strip().partition(" ")
+    found = await _eoi_or_refuse(t, ref)
+    if isinstance(found, Reply):
+        return [refuse(f"{found.text} For example: `cancel discussion EOI-2627A-007 The head is unwell`.")]
+    eoi, school = found
+    if not eois.can("cancel-discussion", eoi.status):
+        return [refuse(f"{eoi.ref} has no discussion to cancel: it is {eoi.status}, and {next_steps(eoi.status)}.")]
+    reason = " ".join(reason.split())
+    try:
+        discussion = await eois.cancel_discussion(t.session, eoi, reason=reason, actor=t.actor, now=t.now)
+    except eois.Refused as refused:
+        return [refuse(refusal(refused))]
+    when = f" on *{format_datetime(discussion.starts_at)}*" if discussion else ""
+    await _tell_school(
+        t,
+        eoi,
+        school,
+        "discussion cancelled",
+        Reply(
+            kind="notice",
+            title=f"{eoi.ref}: discussion cancelled",
+            text=(
+                f"ECC has cancelled the discussion of {school.name}'s expression of interest {eoi.ref}{when}."
+                + (f"\nReason: {reason}" if reason else "")
+                + "\nYour EOI is still shortlisted; ECC will be in touch if another discussion is arranged."
+            ),
+        ),
+    )
+    return [
+        say(
+            f"Cancelled: the {eoi.ref} discussion{when.replace('*', '')}. {school.name} has been told. {eoi.ref} is "
+            f"shortlisted again; `schedule {eoi.ref} WHEN` books a new discussion.",
+            choices=officer_actions(eoi),
+        )
+    ]
 
 
 async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:

@@ -201,10 +201,15 @@ async def all_for_export(session: AsyncSession, filters: Filters) -> list[tuple[
     return [(eoi, school) for eoi, school in rows]
 
 
+# A discussion that no longer stands: moved to another time, or called off.
+REPLACED, CANCELLED = "replaced", "cancelled"
+GONE = (REPLACED, CANCELLED)
+
+
 async def current_discussion(session: AsyncSession, eoi_id: int) -> Discussion | None:
     return await session.scalar(
         select(Discussion)
-        .where(Discussion.eoi_id == eoi_id, Discussion.response != "replaced")
+        .where(Discussion.eoi_id == eoi_id, Discussion.response.notin_(GONE))
         .order_by(Discussion.scheduled_at.desc(), Discussion.id.desc())
         .limit(1)
     )
@@ -225,7 +230,7 @@ async def schedule_discussion(
         note=f"{starts_at.isoformat()} for {minutes} min" + (f" at {place}" if place else ""),
     )
     if previous:
-        previous.response = "replaced"
+        previous.response = REPLACED
     discussion = Discussion(
         eoi_id=eoi.id,
         starts_at=starts_at,
@@ -242,13 +247,35 @@ async def schedule_discussion(
         .join(EOI, EOI.id == Discussion.eoi_id)
         .where(
             Discussion.id != discussion.id,
-            Discussion.response != "replaced",
+            Discussion.response.notin_(GONE),
             EOI.status == SCHEDULED,
             Discussion.starts_at > starts_at - timedelta(hours=1),
             Discussion.starts_at < starts_at + timedelta(hours=1),
         )
     )
     return discussion, [(d, e) for d, e in nearby]
+
+
+def same_discussion(discussion: Discussion | None, *, starts_at: datetime, minutes: int, place: str) -> bool:
+    """Whether `discussion` is already this one (start, length and place): booking it again changes nothing."""
+    return (
+        discussion is not None
+        and discussion.starts_at == starts_at
+        and discussion.duration_minutes == minutes
+        and discussion.place == place
+    )
+
+
+async def cancel_discussion(
+    session: AsyncSession, eoi: EOI, *, reason: str, actor: str, now: datetime
+) -> Discussion | None:
+    """Call off the EOI's discussion: it is marked cancelled and the EOI is shortlisted again (the table's
+    `cancel-discussion`, audited with the reason). Returns the discussion that was cancelled."""
+    discussion = await current_discussion(session, eoi.id)
+    await transition(session, eoi, "cancel-discussion", by=OFFICER, actor=actor, now=now, note=reason)
+    if discussion is not None:
+        discussion.response = CANCELLED
+    return discussion
 
 
 async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decision:

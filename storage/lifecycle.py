@@ -8,6 +8,7 @@ next state, who is told, and what the audit log records. Every change of an EOI'
       +----restart------ withdrawn <--withdraw-- (any state before a decision) -------+
     approved / declined --reopen (an officer, within REOPEN_DAYS)--> discussion scheduled
     not shortlisted     --reopen (an officer, within REOPEN_DAYS)--> submitted
+    discussion scheduled --cancel-discussion (an officer)--> shortlisted
 
 A school's EOI belongs to one window. A finished EOI (approved, declined, not shortlisted, withdrawn once its
 window has closed) never stops the school starting a new one in a later window.
@@ -64,6 +65,8 @@ LIFE: tuple[Step, ...] = (
     *_steps("shortlist", (SUBMITTED,), SHORTLISTED, OFFICER, tell_school=True),
     *_steps("not-shortlist", (SUBMITTED,), NOT_SHORTLISTED, OFFICER, tell_school=True),
     *_steps("schedule", (SHORTLISTED, SCHEDULED), SCHEDULED, OFFICER, tell_school=True),
+    # A discussion called off (`cancel discussion REF reason`): the EOI is shortlisted again, ready for a new one.
+    *_steps("cancel-discussion", (SCHEDULED,), SHORTLISTED, OFFICER, tell_school=True),
     *_steps("approve", (SCHEDULED,), APPROVED, OFFICER, tell_school=True),
     *_steps("decline", (SCHEDULED,), DECLINED, OFFICER, tell_school=True),
     *_steps("reopen", (APPROVED, DECLINED), SCHEDULED, OFFICER, within_days=REOPEN_DAYS, tell_school=True),

@@ -158,7 +158,7 @@ class Discussion(Base):
     place: Mapped[str] = mapped_column(String(300), default="")
     scheduled_by: Mapped[str] = mapped_column(String(230))
     scheduled_at: Mapped[datetime]
-    # "invited" | "accepted" | "another time requested" | "replaced"
+    # "invited" | "accepted" | "another time requested" | "replaced" | "cancelled"
     response: Mapped[str] = mapped_column(String(40), default="invited")
 
 

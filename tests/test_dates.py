@@ -239,7 +239,7 @@ def test_relative_meeting_days_can_come_from_dateparser() -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["2pm", "tomorrow", "next Tuesday", "5 January 2027", "next week 2pm", "December 2pm", "at 2 tomorrow"],
+    ["2pm", "tomorrow", "next Tuesday", "5 January 2027", "next week 2pm", "December 2pm"],  # "at 2 tomorrow": 2pm
 )
 def test_a_meeting_needs_both_a_day_and_a_time(typed: str) -> None:
     assert meeting(typed) is None
