@@ -5,38 +5,146 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# "answer QID TEXT" is what a long answer written in a form (a Slack modal, a Teams card) sends.
-HEADTEACHER_COMMANDS = ("help", "start", "status", "withdraw", "answer", "school")
-OFFICER_COMMANDS = (
-    "list",
-    "show",
-    "shortlist",
-    "not-shortlisted",
-    "schedule",
-    "cancel-discussion",
-    "decide",
-    "export",
-    "window",
-    "need",
-    "officer",
-    "link",
-    "deliveries",
+ANYONE, HEADTEACHER, OFFICER = "anyone", "headteacher", "officer"
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command, registered once: its words, who may run it, its help line and an example. Help, the
+    parser, the Slack slash command's hint and the Teams command menu all come from (or are checked against)
+    this registry, and the turn runner refuses to start with a registered command that has no handler."""
+
+    name: str
+    who: str  # ANYONE, HEADTEACHER or OFFICER
+    usage: str  # how it is typed, for help: "shortlist REF [note]"
+    help: str  # what it does, one line
+    example: str = ""  # one that works
+    aliases: tuple[str, ...] = ()  # other words for it; a phrase ("cancel discussion") is matched as one word
+    hint: str = ""  # the short form for the platforms' command menus; set only for commands offered there
+    hidden: bool = False  # sent by forms and buttons, never typed or listed
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "help",
+        ANYONE,
+        "help",
+        "what I can do, and what words like RP, PP and EHCP mean",
+        aliases=("?", "hi", "hello", "menu"),
+        hint="help",
+    ),
+    CommandSpec(
+        "start",
+        HEADTEACHER,
+        "start",
+        "begin or carry on your school's EOI (one question at a time; saved as you go)",
+        aliases=("begin", "continue", "resume"),
+        hint="start",
+    ),
+    CommandSpec("status", HEADTEACHER, "status", "where your EOI is, and what happens next", hint="status"),
+    CommandSpec("withdraw", HEADTEACHER, "withdraw", "withdraw a submitted EOI (before a decision)"),
+    CommandSpec(
+        "school",
+        HEADTEACHER,
+        "school [URN]",
+        "if you act for more than one school, which one you're working on",
+        example="school 114000",
+        aliases=("schools",),
+    ),
+    # What a long answer written in a form (a Slack modal, a Teams card) sends.
+    CommandSpec("answer", HEADTEACHER, "answer QID TEXT", "a long answer written in a form", hidden=True),
+    CommandSpec(
+        "list",
+        OFFICER,
+        "list [status] [quadrant or district] [need type] [phase] [window] [page N]",
+        "EOIs, filtered",
+        example="list submitted ASD Colchester",
+        hint="list",
+    ),
+    CommandSpec("show", OFFICER, "show REF", "answers and history", example="show EOI-2627A-001", hint="show REF"),
+    CommandSpec(
+        "shortlist",
+        OFFICER,
+        "shortlist REF [note]",
+        "shortlist a submitted EOI; the school is told",
+        example="shortlist EOI-2627A-001 Strong offer",
+        hint="shortlist REF",
+    ),
+    CommandSpec(
+        "not-shortlisted",
+        OFFICER,
+        "not-shortlisted REF feedback",
+        "not shortlisted, with feedback for the school",
+        example="not-shortlisted EOI-2627A-001 Need in the district is met this year",
+        aliases=("not-shortlist", "notshortlisted", "reject", "not shortlisted", "not shortlist"),
+    ),
+    CommandSpec(
+        "schedule",
+        OFFICER,
+        "schedule REF WHEN [for DURATION] [at PLACE]",
+        "book the discussion; the school is invited",
+        example="schedule EOI-2627A-001 next Tuesday at 2pm for 1 hour at County Hall",
+        hint="schedule REF WHEN",
+    ),
+    CommandSpec(
+        "cancel-discussion",
+        OFFICER,
+        "cancel discussion REF [reason]",
+        "call the discussion off; the school is told",
+        example="cancel discussion EOI-2627A-001 The panel is unwell",
+        aliases=("cancel discussion", "cancel the discussion", "cancel meeting", "cancel the meeting"),
+    ),
+    CommandSpec(
+        "decide",
+        OFFICER,
+        "decide REF approve|decline [note]",
+        "record the decision; the school is told",
+        example="decide EOI-2627A-001 approve Opening September 2027",
+        hint="decide REF approve|decline",
+    ),
+    CommandSpec(
+        "window",
+        OFFICER,
+        "window list | add | plan | preview | open | change | cancel | deliveries",
+        "submission windows",
+        example="window list",
+        aliases=("windows",),
+        hint="window",
+    ),
+    CommandSpec("export", OFFICER, "export [window]", "CSV of EOIs", example="export 2627A", hint="export"),
+    CommandSpec("need", OFFICER, "need [window]", "the identified need and who imported it", example="need"),
+    CommandSpec(
+        "officer",
+        OFFICER,
+        "officer list | add PLATFORM:USER | remove PLATFORM:USER",
+        "who the officers are",
+        example="officer add slack:U0123ABCD",
+        aliases=("officers",),
+    ),
+    CommandSpec(
+        "link", OFFICER, "link PLATFORM:USER URN", "link someone to a school", example="link slack:U0123ABCD 114000"
+    ),
+    CommandSpec(
+        "deliveries", OFFICER, "deliveries [window]", "what was sent, what waits, what failed", example="deliveries"
+    ),
 )
-ALIASES = {
-    "not-shortlist": "not-shortlisted",
-    "notshortlisted": "not-shortlisted",
-    "reject": "not-shortlisted",
-    "begin": "start",
-    "continue": "start",
-    "resume": "start",
-    "windows": "window",
-    "officers": "officer",
-    "schools": "school",
-    "?": "help",
-    "hi": "help",
-    "hello": "help",
-    "menu": "help",
-}
+BY_NAME = {c.name: c for c in COMMANDS}
+HEADTEACHER_COMMANDS = tuple(c.name for c in COMMANDS if c.who in (ANYONE, HEADTEACHER))
+OFFICER_COMMANDS = tuple(c.name for c in COMMANDS if c.who == OFFICER)
+_WORDS = {alias: c.name for c in COMMANDS for alias in c.aliases} | {c.name: c.name for c in COMMANDS}
+# Phrases of several words first, longest first, so "cancel the discussion" wins over "cancel".
+_PHRASES = sorted((w for w in _WORDS if " " in w), key=len, reverse=True)
+
+
+def menu() -> list[CommandSpec]:
+    """The commands offered in the platforms' command menus, in the registry's order."""
+    return [c for c in COMMANDS if c.hint]
+
+
+def slack_usage_hint() -> str:
+    return " | ".join(c.hint for c in menu())
+
+
 PREFIX = re.compile(r"^\s*(?:/eoi\b|eoi\b)\s*", re.IGNORECASE)
 
 
@@ -49,12 +157,15 @@ class Command:
 
 def parse_command(text: str) -> Command:
     body = PREFIX.sub("", text or "", count=1).strip()
-    body = re.sub(r"^not\s+shortlist(?:ed)?\b", "not-shortlisted", body, flags=re.IGNORECASE)
-    body = re.sub(r"^cancel\s+(?:the\s+)?(?:discussion|meeting)\b", "cancel-discussion", body, flags=re.IGNORECASE)
+    folded = " ".join(body.split()).casefold()
+    for phrase in _PHRASES:
+        if folded == phrase or folded.startswith(phrase + " "):
+            words = len(phrase.split())
+            parts = body.split(None, words)
+            return Command(_WORDS[phrase], parts[words].strip() if len(parts) > words else "", " ".join(parts[:words]))
     word, _, rest = body.partition(" ")
-    name = word.casefold()
-    name = ALIASES.get(name, name)
-    if name not in HEADTEACHER_COMMANDS + OFFICER_COMMANDS:
+    name = _WORDS.get(word.casefold(), "")
+    if not name:
         return Command("", body, word)
     return Command(name, rest.strip(), word)
 

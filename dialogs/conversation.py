@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import eoi_dialog, help, officer_commands, window_commands
-from dialogs.commands import OFFICER_COMMANDS, has_prefix, parse_command
+from dialogs.commands import COMMANDS, OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.lifecycle_words import next_steps
@@ -25,6 +25,7 @@ from storage.models import Notice, Person, ProcessedEvent, School
 
 # `school` or `school URN` switches school even in the middle of a dialog (no answer is just that).
 SWITCH_SCHOOL = re.compile(r"^\s*(?:/?eoi\s+)?schools?(?:\s+\d{5,8})?\s*$", re.IGNORECASE)
+SchoolHandler = Callable[[eoi_dialog.EoiTurn, str], Awaitable[list[Reply]]]
 OfficerHandler = Callable[[officer_commands.OfficerTurn, str], Awaitable[list[Reply]]]
 
 
@@ -57,6 +58,22 @@ class Conversations:
             "need": window_commands.need_command,
             "deliveries": window_commands.deliveries_command,
         }
+        # What a school's staff can do; each takes the turn at their school and the rest of the command.
+        self.school_handlers: dict[str, SchoolHandler] = {
+            "start": lambda t, rest: eoi_dialog.start(t),
+            "status": lambda t, rest: self._status(t),
+            "withdraw": self._withdraw,
+            "answer": self._answer_from_form,
+        }
+        # Every registered command has exactly one handler (dialogs.commands.COMMANDS): checked here, once, so
+        # no command can reach a missing one.
+        handled = {*self.officer_handlers, *self.school_handlers, "help", "school"}
+        registered = {c.name for c in COMMANDS}
+        if handled != registered:
+            raise ValueError(
+                f"commands without a handler: {sorted(registered - handled)}; "
+                f"handlers without a command: {sorted(handled - registered)}"
+            )
 
     async def handle(self, turn: Turn) -> list[Reply]:
         replies = await self.handle_once(turn, "")
@@ -203,7 +220,7 @@ class Conversations:
             if person.role != people.OFFICER:
                 audit.record(session, at=now, actor=key, action="refused", note=f"officer command: {text[:200]}")
                 return [refuse(f"Sorry, `{cmd.name}` is for ECC officers only. Type *help* to see what you can do.")]
-            handler = self.officer_handlers.get(cmd.name)
+            handler = self.officer_handlers[cmd.name]
             return await handler(officer_commands.OfficerTurn(session, person, now, self.working_hours), cmd.rest)
         if cmd.name == "help" or (not cmd.name and not text):
             if person.role == people.OFFICER:
@@ -211,7 +228,7 @@ class Conversations:
             return [help.headteacher_help() if person.role == people.HEADTEACHER else help.stranger_help(key)]
         if cmd.name == "school":
             return await self._school_command(session, person, cmd.rest, now)
-        if cmd.name in ("start", "status", "withdraw", "answer"):
+        if cmd.name in self.school_handlers:
             if school is None:
                 if person.role == people.HEADTEACHER:  # acts for several schools and hasn't chosen one yet
                     return await self._which_school(session, person, cmd.name if cmd.name != "answer" else "start")
@@ -219,13 +236,7 @@ class Conversations:
                     return [say("Officers don't fill in EOIs; try `list submitted`, or *help*.")]
                 return [help.stranger_help(key)]
             t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
-            if cmd.name == "start":
-                return await eoi_dialog.start(t)
-            if cmd.name == "status":
-                return await self._status(t)
-            if cmd.name == "answer":
-                return await self._answer_from_form(t, cmd.rest)
-            return await self._withdraw(t, cmd.rest)
+            return await self.school_handlers[cmd.name](t, cmd.rest)
         if not cmd.name and (mentions_enhanced_provision(text)):
             return []
         if person.role == people.OFFICER:

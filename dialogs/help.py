@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
+from dialogs.commands import COMMANDS, HEADTEACHER, OFFICER, CommandSpec
 from dialogs.dates import MEETING_EXAMPLES
 from dialogs.glossary import PROVISION_HELP
 from dialogs.replies import Choice, Reply, action
 
+
+def _line(command: CommandSpec, *, with_example: bool) -> str:
+    words = command.usage.split(" ")
+    typed = {command.name, *command.aliases}
+    lead = max(k for k in range(1, len(words) + 1) if k == 1 or " ".join(words[:k]) in typed)
+    shown = " ".join([f"*{' '.join(words[:lead])}*", *words[lead:]])
+    line = f"• {shown}: {command.help}"
+    if command.name == "schedule":
+        line += f"; WHEN like {MEETING_EXAMPLES}"
+    elif with_example and command.example:
+        line += f", e.g. `{command.example}`"
+    return line
+
+
 HEADTEACHER_HELP = (
     "I help your school send Essex County Council an *Expression of Interest* in hosting a Resourced "
     "Provision or a Partnership Provision.\n"
-    "• *start*: begin or carry on your school's EOI (one question at a time; saved as you go)\n"
-    "• *status*: where your EOI is, and what happens next\n"
-    "• *withdraw*: withdraw a submitted EOI (before a decision)\n"
-    "• *school*: if you act for more than one school, which one you're working on\n\n" + PROVISION_HELP
+    + "\n".join(_line(c, with_example=False) for c in COMMANDS if c.who == HEADTEACHER and not c.hidden)
+    + "\n\n"
+    + PROVISION_HELP
 )
 
-OFFICER_HELP = (
-    "Officer commands:\n"
-    "• *list* [status] [quadrant or district] [need type] [phase] [window] [page N]: e.g. `list submitted ASD "
-    "Colchester`\n"
-    "• *show* REF: answers and history\n"
-    "• *shortlist* REF [note]   • *not-shortlisted* REF feedback\n"
-    f"• *schedule* REF WHEN [for DURATION] [at PLACE]: WHEN like {MEETING_EXAMPLES}\n"
-    "• *cancel discussion* REF [reason]: call it off; the school is told\n"
-    "• *decide* REF approve|decline [note]\n"
-    "• *export* [window]: CSV of EOIs\n"
-    "• *window* list | add | plan | preview | open | change | cancel | deliveries   • *need* [window]\n"
-    "• *officer* list | add PLATFORM:USER | remove PLATFORM:USER   • *link* PLATFORM:USER URN"
+OFFICER_HELP = "Officer commands:\n" + "\n".join(
+    _line(c, with_example=True) for c in COMMANDS if c.who == OFFICER and not c.hidden
 )
 
 

@@ -19,11 +19,13 @@ if str(ROOT) not in sys.path:  # allow `pytest tests/...` without installing the
     sys.path.insert(0, str(ROOT))
 
 from bot import teams_package  # noqa: E402
+from dialogs import commands as command_registry  # noqa: E402
 
 TEAMS_DIR = ROOT / "manifest" / "teams"
 SLACK_MANIFEST = ROOT / "manifest" / "slack" / "manifest.yaml"
 APP_ID = "3f2b6c1e-9a4d-4e7b-8c21-5d0f7a9b1c2e"
-COMMANDS = ["help", "start", "status", "list", "show", "shortlist", "schedule", "decide", "window", "export"]
+# The platforms' command menus list what the command registry offers there (dialogs.commands).
+COMMANDS = [c.name for c in command_registry.menu()]
 SLACK_BOT_SCOPES = {
     "commands",
     "chat:write",
@@ -219,7 +221,7 @@ def test_slack_slash_command(slack_manifest: dict[str, Any]) -> None:
     eoi = commands[0]
     assert eoi["url"].startswith("https://") and eoi["url"].endswith("/slack/events")
     assert eoi["should_escape"] is False
-    assert eoi["usage_hint"]
+    assert eoi["usage_hint"] == command_registry.slack_usage_hint()  # from the command registry
 
 
 def test_slack_urls_all_on_slack_events(slack_manifest: dict[str, Any]) -> None:
