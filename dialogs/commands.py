@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 # "answer QID TEXT" is what a long answer written in a form (a Slack modal, a Teams card) sends.
-HEADTEACHER_COMMANDS = ("help", "start", "status", "withdraw", "answer", "school")
+HEADTEACHER_COMMANDS = ("help", "start", "status", "review", "amend", "withdraw", "answer", "school")
 OFFICER_COMMANDS = (
     "list",
     "show",
@@ -14,6 +14,7 @@ OFFICER_COMMANDS = (
     "not-shortlisted",
     "schedule",
     "decide",
+    "reopen",
     "export",
     "window",
     "need",
