@@ -286,6 +286,8 @@ class Conversations:
         reply = await eoi_dialog.status_reply(t.session, eoi, t.school, t.now, for_school=True)
         if eoi.status == eois.DRAFT:
             reply.choices.append(Choice("Continue", action("cmd", "start"), style="primary"))
+        for other in await eois.in_progress_elsewhere(t.session, t.school, eoi):
+            reply.text += f"\n{t.school.name}'s EOI {other.ref} from an earlier window is {other.status}."
         return [reply]
 
     async def _withdraw(self, t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
@@ -359,7 +361,8 @@ class Conversations:
         eoi = await eois.school_eoi(session, school, now)
         t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
         if eoi is None:
-            return [say("That button is from an earlier message."), *await eoi_dialog.start(t)]
+            # Nothing in this window to answer for: where things stand (a new EOI is begun only when asked for).
+            return [say("That button is from an earlier message."), *await self._status(t)]
         return await eoi_dialog.on_action(t, eoi, kind, parts)
 
     async def _discussion_reply(

@@ -119,6 +119,17 @@ async def latest_eoi(session: AsyncSession, school: School) -> EOI | None:
     )
 
 
+async def in_progress_elsewhere(session: AsyncSession, school: School, eoi: EOI) -> list[EOI]:
+    """The school's EOIs other than `eoi` still being considered (submitted up to a discussion), oldest first."""
+    return list(
+        await session.scalars(
+            select(EOI)
+            .where(EOI.school_urn == school.urn, EOI.id != eoi.id, EOI.status.in_((SUBMITTED, SHORTLISTED, SCHEDULED)))
+            .order_by(EOI.created_at, EOI.id)
+        )
+    )
+
+
 async def school_eoi(session: AsyncSession, school: School, now: datetime) -> EOI | None:
     """The school's EOI that `start` and `status` are about: one EOI per school per window, so its EOI in the
     window open now (or planned next). A draft left in an earlier window, or started before any window, is

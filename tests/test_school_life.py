@@ -102,6 +102,31 @@ async def test_an_approved_or_withdrawn_eoi_from_an_earlier_window_leaves_start_
     assert (await _eoi(service, withdrawn)).status == eois.WITHDRAWN
 
 
+async def test_an_eoi_still_being_considered_stays_in_view_when_the_school_starts_in_the_next_window(service, clock):
+    head = await headteacher(service)
+    await head.say("start")
+    for answer in RESOURCED_ANSWERS:
+        await head.say(answer)
+    old_review = head.replies
+    await head.press("Submit")
+    autumn = _ref(await head.press("I confirm"))
+    await officer(service).say(f"shortlist {autumn}")
+    await _spring_window_opens(service, clock)
+
+    head.replies = old_review  # a button on last window's review starts nothing: it says where things stand
+    assert "earlier message" in await head.press("Change Places")
+    assert f"{autumn} is shortlisted" in head.text
+    async with service.db.session() as session:
+        assert (await session.scalar(select(EOI).where(EOI.ref == "EOI-2627S-001"))) is None
+
+    assert f"{autumn} is shortlisted" in await head.say("status")
+    assert "EOI-2627S-001" in await head.say("start")
+    await head.say("save")
+    status = await head.say("status")
+    assert "EOI-2627S-001 is draft" in status
+    assert f"EOI {autumn} from an earlier window is shortlisted" in status
+
+
 # ------------------------------------------------------------------ withdraw, then change your mind
 
 
