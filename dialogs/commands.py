@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from storage.lifecycle import REOPEN_DAYS
+
 ANYONE, HEADTEACHER, OFFICER = "anyone", "headteacher", "officer"
 
 
@@ -42,7 +44,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         hint="start",
     ),
     CommandSpec("status", HEADTEACHER, "status", "where your EOI is, and what happens next", hint="status"),
-    CommandSpec("withdraw", HEADTEACHER, "withdraw", "withdraw a submitted EOI (before a decision)"),
+    CommandSpec("review", HEADTEACHER, "review", "see your EOI's answers (and change them, while you still can)"),
+    CommandSpec("amend", HEADTEACHER, "amend", "change a submitted EOI's answers, then submit it again"),
+    CommandSpec(
+        "withdraw",
+        HEADTEACHER,
+        "withdraw",
+        "withdraw a submitted EOI (before a decision); *start* restarts it while the window is open",
+    ),
     CommandSpec(
         "school",
         HEADTEACHER,
@@ -101,6 +110,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "record the decision; the school is told",
         example="decide EOI-2627A-001 approve Opening September 2027",
         hint="decide REF approve|decline",
+    ),
+    CommandSpec(
+        "reopen",
+        OFFICER,
+        "reopen REF REASON",
+        f"undo a decision or a not shortlisted within {REOPEN_DAYS} days; the school is told",
+        example="reopen EOI-2627A-001 The panel had the wrong figures",
     ),
     CommandSpec(
         "window",

@@ -22,6 +22,7 @@ from storage.clock import Clock
 from storage.db import Database
 from storage.lifecycle import SCHOOL
 from storage.models import Notice, Person, ProcessedEvent, School
+from storage.windows import current_or_next, window_name
 
 # `school` or `school URN` switches school even in the middle of a dialog (no answer is just that).
 SWITCH_SCHOOL = re.compile(r"^\s*(?:/?eoi\s+)?schools?(?:\s+\d{5,8})?\s*$", re.IGNORECASE)
@@ -51,6 +52,7 @@ class Conversations:
             "schedule": officer_commands.schedule_command,
             "cancel-discussion": officer_commands.cancel_discussion_command,
             "decide": officer_commands.decide_command,
+            "reopen": officer_commands.reopen_command,
             "export": officer_commands.export_command,
             "link": officer_commands.link_command,
             "officer": lambda t, rest: officer_commands.officer_command(t, rest, self.officers),
@@ -64,6 +66,8 @@ class Conversations:
             "status": lambda t, rest: self._status(t),
             "withdraw": self._withdraw,
             "answer": self._answer_from_form,
+            "review": lambda t, rest: eoi_dialog.review_command(t),
+            "amend": lambda t, rest: eoi_dialog.amend(t),
         }
         # Every registered command has exactly one handler (dialogs.commands.COMMANDS): checked here, once, so
         # no command can reach a missing one.
@@ -94,7 +98,8 @@ class Conversations:
                 except IntegrityError:
                     return None
             person = await self._identify(session, turn.speaker, now)
-            replies = self._lost_schools(person) + await self._route(session, person, turn, now)
+            routed = await self._route(session, person, turn, now)
+            replies = self._lost_schools(person) + self._carried_forward(session, now) + routed
             try:
                 await session.commit()
             except IntegrityError:
@@ -127,6 +132,24 @@ class Conversations:
         ]
         if told:
             person.lost_schools = []
+        return told
+
+    @staticmethod
+    def _carried_forward(session: AsyncSession, now: datetime) -> list[Reply]:
+        """Drafts this turn moved to the next window (storage.eois.school_eoi): said to whoever triggered it,
+        and to the school (its channel and staff) as a notice."""
+        told = []
+        for carried in eois.take_carried(session):
+            reply = eoi_dialog.carried_forward(carried, now)
+            notices.to_school(
+                session,
+                school_urn=carried.school.urn,
+                eoi_id=carried.eoi.id,
+                kind="carried forward",
+                now=now,
+                body=reply.to_dict(),
+            )
+            told.append(say(reply.text))
         return told
 
     async def _which_school(self, session: AsyncSession, person: Person, then: str = "") -> list[Reply]:
@@ -180,7 +203,8 @@ class Conversations:
             school = await session.get(School, person.school_urn) if person.school_urn else None
             replies = self._lost_schools(person)
             if school is not None:
-                replies += await self._status(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
+                status = await self._status(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
+                replies += self._carried_forward(session, now) + status
             elif person.role == people.HEADTEACHER:
                 replies += await self._which_school(session, person, "status")
             elif person.role == people.OFFICER:
@@ -255,20 +279,32 @@ class Conversations:
 
     async def _status(self, t: eoi_dialog.EoiTurn) -> list[Reply]:
         eoi = await eois.school_eoi(t.session, t.school, t.now)
+        start = Choice("Start a new EOI", action("cmd", "start"), style="primary")
         if eoi is None:
-            return [
-                say(
-                    f"{t.school.name} has no EOI yet. Type *start* to begin one.",
-                    choices=[Choice("Start", action("cmd", "start"))],
-                )
-            ]
+            # None in this window: the school's last EOI, wherever it ended, and a way to begin one here.
+            latest = await eois.latest_eoi(t.session, t.school)
+            if latest is None:
+                return [
+                    say(
+                        f"{t.school.name} has no EOI yet. Type *start* to begin one.",
+                        choices=[Choice("Start", action("cmd", "start"))],
+                    )
+                ]
+            window = await current_or_next(t.session, t.now)
+            reply = await eoi_dialog.status_reply(t.session, latest, t.school, t.now, for_school=True)
+            here = f"in {window_name(window)}" if window else "for the next window"
+            reply.text += f"\n{t.school.name} has no EOI {here} yet: type *start* to begin a new one."
+            reply.choices.insert(0, start)
+            return [reply]
         reply = await eoi_dialog.status_reply(t.session, eoi, t.school, t.now, for_school=True)
         if eoi.status == eois.DRAFT:
             reply.choices.append(Choice("Continue", action("cmd", "start"), style="primary"))
+        for other in await eois.in_progress_elsewhere(t.session, t.school, eoi):
+            reply.text += f"\n{t.school.name}'s EOI {other.ref} from an earlier window is {other.status}."
         return [reply]
 
     async def _withdraw(self, t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
-        eoi = await eois.school_eoi(t.session, t.school, t.now)
+        eoi = await eois.school_eoi(t.session, t.school, t.now) or await eois.latest_eoi(t.session, t.school)
         words = rest.split()
         if words and words[0].upper().startswith("EOI-"):
             other = await eois.by_ref(t.session, words[0])
@@ -289,7 +325,10 @@ class Conversations:
         if "confirm" not in [w.casefold() for w in words]:
             return [
                 Reply(
-                    text=f"Withdraw {eoi.ref}? ECC will stop considering it. This can't be undone.",
+                    text=(
+                        f"Withdraw {eoi.ref}? ECC will stop considering it. While its window is open you can "
+                        "change your mind: type *start* to restart it."
+                    ),
                     kind="question",
                     choices=[
                         Choice("Yes, withdraw", action("cmd", f"withdraw {eoi.ref} confirm"), style="danger"),
@@ -307,7 +346,7 @@ class Conversations:
             school_urn=t.school.urn,
             body=say(f"{t.school.name} withdrew {eoi.ref}.", kind="notice").to_dict(),
         )
-        return [say(f"{eoi.ref} is withdrawn. ECC has been told.")]
+        return [say(f"{eoi.ref} is withdrawn. ECC has been told. {next_steps(eoi.status).capitalize()}.")]
 
     async def _on_action(self, session: AsyncSession, person: Person, raw: str, now: datetime) -> list[Reply]:
         kind, parts = parse_action(raw)
@@ -335,7 +374,8 @@ class Conversations:
         eoi = await eois.school_eoi(session, school, now)
         t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
         if eoi is None:
-            return [say("That button is from an earlier message."), *await eoi_dialog.start(t)]
+            # Nothing in this window to answer for: where things stand (a new EOI is begun only when asked for).
+            return [say("That button is from an earlier message."), *await self._status(t)]
         return await eoi_dialog.on_action(t, eoi, kind, parts)
 
     async def _discussion_reply(

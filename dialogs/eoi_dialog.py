@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.answers import AnswerContext, Problem, check_answer, choices_for, format_answer, read_answer
 from dialogs.dates import format_date, format_datetime
 from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
-from dialogs.lifecycle_words import next_steps
+from dialogs.lifecycle_words import SHORTLISTING_RULE, next_steps, refusal
 from dialogs.questions import Question, QuestionSet
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
 from storage import eois, notices
 from storage.lifecycle import SCHOOL
 from storage.models import EOI, Person, School, Window
-from storage.windows import LONDON, need_in_scope, need_key, window_name
+from storage.windows import LONDON, is_open, need_in_scope, need_key, window_name
 
 REVIEW, DECLARATION = "review", "declaration"
 ANSWER_FIELD = "answer"
@@ -233,21 +233,27 @@ def _next_question(t: EoiTurn, answers: dict[str, Any], after: str | None, *, un
 
 
 async def start(t: EoiTurn) -> list[Reply]:
+    """Begin or carry on the school's EOI in the window open now (or planned next). A withdrawn one is restarted
+    while its window is open; one submitted or finished in an earlier window leaves the school free to begin a
+    new one here (one EOI per school per window)."""
     eoi = await eois.school_eoi(t.session, t.school, t.now)
+    if eoi and eoi.status == eois.WITHDRAWN:
+        return await _restart(t, eoi)
     if eoi and eoi.status != eois.DRAFT:
         leave(t)
         return [await status_reply(t.session, eoi, t.school, t.now, for_school=True)]
     intro = ""
     if eoi is None:
+        earlier = await eois.latest_eoi(t.session, t.school)
         eoi = await eois.start_draft(t.session, t.school, actor=t.actor, now=t.now)
-        intro = await _welcome(t, eoi)
+        intro = await _welcome(t, eoi, earlier)
     elif eoi.answers:
         intro = f"Welcome back. Carrying on with {t.school.name}'s draft {eoi.ref or ''}".rstrip() + "."
     _enter(t)
     return [await resume(t, eoi, intro)]
 
 
-async def _welcome(t: EoiTurn, eoi: EOI) -> str:
+async def _welcome(t: EoiTurn, eoi: EOI, earlier: EOI | None = None) -> str:
     window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
     when = (
         f"{window_name(window)} closes {format_datetime(window.closes_at)}."
@@ -255,10 +261,136 @@ async def _welcome(t: EoiTurn, eoi: EOI) -> str:
         else "No window is open yet; you can save a draft and submit when one opens."
     )
     ref = f" Your reference is *{eoi.ref}*." if eoi.ref else ""
+    before = (
+        f" This is a new EOI: your earlier one, {earlier.ref}, is {earlier.status} (type *status* to see it)."
+        if earlier is not None and earlier.id != eoi.id and earlier.ref
+        else ""
+    )
     return (
         f"Let's start {t.school.name}'s expression of interest in hosting a Resourced or Partnership "
-        f"Provision.{ref} {when} Your answers are saved after every step. {CONTROLS}"
+        f"Provision.{ref}{before} {when} Your answers are saved after every step. {CONTROLS}"
     )
+
+
+async def _closes(t: EoiTurn, eoi: EOI) -> str:
+    window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
+    return f"{window_name(window)} closes {format_datetime(window.closes_at)}" if window else "the window closes"
+
+
+def _back_to_draft(t: EoiTurn, eoi: EOI) -> None:
+    """Answers kept, the declaration to be made again, the dialog at the review."""
+    answers = {k: v for k, v in eoi.answers.items() if k != t.questions.declaration.id}
+    eoi.changing = False
+    _save(t, eoi, answers, REVIEW)
+    _enter(t)
+
+
+async def _restart(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    """LIFE's "restart": a school that withdrew changes its mind while the window is open."""
+    try:
+        await eois.transition(t.session, eoi, "restart", by=SCHOOL, actor=t.actor, now=t.now)
+    except eois.Refused as refused:
+        leave(t)
+        return [refuse(refusal(refused)), await status_reply(t.session, eoi, t.school, t.now, for_school=True)]
+    _back_to_draft(t, eoi)
+    _tell_officers(
+        t, eoi, "restarted", f"{t.school.name} restarted {eoi.ref}, which it had withdrawn: it is a draft again."
+    )
+    intro = (
+        f"{eoi.ref} is a draft again, with your answers: check them, then submit it before "
+        f"{await _closes(t, eoi)}. ECC has been told."
+    )
+    return [await review(t, eoi, intro=intro)]
+
+
+async def amend(t: EoiTurn) -> list[Reply]:
+    """LIFE's "amend": a submitted EOI back to draft, while its window is open and it isn't shortlisted yet, to
+    be submitted again under the same reference."""
+    eoi = await eois.school_eoi(t.session, t.school, t.now) or await eois.latest_eoi(t.session, t.school)
+    if eoi is None:
+        return [say(f"{t.school.name} has no EOI yet. Type *start* to begin one.")]
+    if eoi.status == eois.DRAFT:
+        _enter(t)
+        return await _review(t, eoi)
+    try:
+        await eois.transition(t.session, eoi, "amend", by=SCHOOL, actor=t.actor, now=t.now)
+    except eois.Refused as refused:
+        return [refuse(refusal(refused)), await submitted_review(t, eoi)]
+    _back_to_draft(t, eoi)
+    _tell_officers(
+        t, eoi, "changing", f"{t.school.name} is changing {eoi.ref}: it is a draft until they submit it again."
+    )
+    intro = (
+        f"{eoi.ref} is open for changes, and ECC has been told. Change what you need, then submit it again "
+        f"(same reference) before {await _closes(t, eoi)}: until then ECC sees it as a draft."
+    )
+    return [await review(t, eoi, intro=intro)]
+
+
+async def review_command(t: EoiTurn) -> list[Reply]:
+    """`review` outside the dialog: a draft's review (in the dialog), or the answers as the school submitted them."""
+    eoi = await eois.school_eoi(t.session, t.school, t.now) or await eois.latest_eoi(t.session, t.school)
+    if eoi is None:
+        start_one = Choice("Start", action("cmd", "start"))
+        return [say(f"{t.school.name} has no EOI yet. Type *start* to begin one.", choices=[start_one])]
+    if eoi.status == eois.DRAFT:
+        _enter(t)
+        return await _review(t, eoi)
+    return [await submitted_review(t, eoi)]
+
+
+async def can_amend(t: EoiTurn, eoi: EOI) -> bool:
+    window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
+    return eois.can("amend", eoi.status, SCHOOL) and window is not None and is_open(window, t.now)
+
+
+async def submitted_review(t: EoiTurn, eoi: EOI) -> Reply:
+    """The answers as submitted, read-only; with a way to change them while LIFE allows it."""
+    ctx = await answer_context(t, eoi)
+    facts = [Fact(q.label, shown) for q, shown in _answer_facts(t, eoi, ctx)]
+    choices = []
+    if await can_amend(t, eoi):
+        text = (
+            f"{eoi.ref} as you submitted it. {SHORTLISTING_RULE} Press *Change my answers* to change them "
+            f"before {await _closes(t, eoi)}."
+        )
+        choices.append(Choice("Change my answers", action("cmd", "amend"), style="primary"))
+    else:
+        text = f"{eoi.ref} as you submitted it. It is {eoi.status}, so its answers can't be changed now: " + (
+            f"{next_steps(eoi.status)}."
+        )
+    title = f"{t.school.name}: {eoi.ref} ({eoi.status})"
+    return Reply(text=text, kind="summary", title=title, facts=facts, choices=choices)
+
+
+def _tell_officers(t: EoiTurn, eoi: EOI, kind: str, text: str) -> None:
+    notices.to_officers(
+        t.session,
+        kind=kind,
+        now=t.now,
+        eoi_id=eoi.id,
+        school_urn=t.school.urn,
+        body=say(text, kind="notice", choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))]).to_dict(),
+    )
+
+
+def carried_forward(carried: eois.Carried, now: datetime) -> Reply:
+    """What the school is told when its unsubmitted draft moves to the next window."""
+    window, ref, school = carried.window, carried.eoi.ref, carried.school
+    if carried.old_ref:
+        text = (
+            f"{school.name}'s draft {carried.old_ref} wasn't submitted before its window closed, so it has moved to "
+            f"{window_name(window)} with a new reference, *{ref}*. Your answers are kept."
+        )
+    else:
+        text = (
+            f"{school.name}'s draft now belongs to {window_name(window)}: its reference is *{ref}*. "
+            "Your answers are kept."
+        )
+    if window.opens_at > now:
+        text += f" {window_name(window)} opens {format_datetime(window.opens_at)}."
+    text += f" Submit it before {window_name(window)} closes {format_datetime(window.closes_at)}."
+    return Reply(kind="notice", title=f"{ref}: your draft has a new reference", text=text)
 
 
 async def resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
@@ -286,16 +418,25 @@ def ask_declaration(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
     return Reply(text=text, kind="question", question_id=q.id, choices=choices, answer_type=q.type)
 
 
-async def review(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
-    ctx = await answer_context(t, eoi)
-    facts = []
+def _answer_facts(t: EoiTurn, eoi: EOI, ctx: AnswerContext) -> list[tuple[Question, str]]:
+    """Each question that applies, with its answer as the school reads it."""
+    shown_facts = []
     for q in t.questions.applicable(eoi.answers):
         if q.id in eoi.answers:
             value = eoi.answers[q.id]
             shown = "(skipped)" if value is None else format_answer(q, value, ctx)
         else:
             shown = "(not answered yet)"
-        facts.append(Fact(q.label, shown, Choice(f"Change {q.label}", action("change", q.id))))
+        shown_facts.append((q, shown))
+    return shown_facts
+
+
+async def review(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
+    ctx = await answer_context(t, eoi)
+    facts = [
+        Fact(q.label, shown, Choice(f"Change {q.label}", action("change", q.id)))
+        for q, shown in _answer_facts(t, eoi, ctx)
+    ]
     text = (intro + "\n" if intro else "") + "Here is everything you've told us. Change anything, then submit."
     return Reply(
         text=text,
@@ -555,29 +696,24 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
         return [refuse(submissions_closed(closed.upcoming))]
     answers = {**eoi.answers, q.id: "yes"}
     _save(t, eoi, answers, "")
+    again = eoi.submitted_at is not None  # amended, or restarted after a withdrawal: the same reference
     await eois.transition(t.session, eoi, "submit", by=SCHOOL, actor=t.actor, now=t.now)
     leave(t)
-    notices.to_officers(
-        t.session,
-        kind="submitted",
-        now=t.now,
-        eoi_id=eoi.id,
-        school_urn=t.school.urn,
-        body=say(
-            f"{t.school.name} submitted {eoi.ref}.",
-            kind="notice",
-            choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
-        ).to_dict(),
-    )
+    if again:
+        _tell_officers(t, eoi, "resubmitted", f"{t.school.name} resubmitted {eoi.ref} (the same reference).")
+    else:
+        _tell_officers(t, eoi, "submitted", f"{t.school.name} submitted {eoi.ref}.")
+    closes = format_date(window.closes_at.astimezone(LONDON).date())
     return [
         Reply(
             kind="summary",
-            title=f"Submitted: {eoi.ref}",
+            title=f"{'Resubmitted' if again else 'Submitted'}: {eoi.ref}",
             text=(
-                f"Thank you. {t.school.name}'s expression of interest is submitted. Your reference is *{eoi.ref}*.\n"
-                f"What happens next: shortlisting starts after the window closes on "
-                f"{format_date(window.closes_at.astimezone(LONDON).date())}. Shortlisted schools are invited to "
-                "discuss operational standards and service level agreements with ECC.\n"
+                f"Thank you. {t.school.name}'s expression of interest is {'resubmitted' if again else 'submitted'}. "
+                f"Your reference is *{eoi.ref}*.\n"
+                f"What happens next: {SHORTLISTING_RULE} The window closes on {closes}; type *review* to see or "
+                "change your answers. Shortlisted schools are invited to discuss operational standards and service "
+                "level agreements with ECC.\n"
                 "Type *status* at any time to see where it is."
             ),
         )
@@ -611,7 +747,11 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
         where = f" at {discussion.place}" if discussion.place else ""
         facts.append(Fact("Discussion", f"{format_datetime(discussion.starts_at)}{where} ({discussion.response})"))
     choices = []
+    if for_school and eoi.status != eois.DRAFT:
+        choices.append(Choice("See the answers", action("cmd", "review")))
     if for_school and eois.can("withdraw", eoi.status, SCHOOL) and eoi.status != eois.DRAFT:
         choices.append(Choice("Withdraw", action("cmd", f"withdraw {eoi.ref}"), style="danger"))
     text = f"{eoi.ref or 'Your draft'} is *{eoi.status}*: {next_steps(eoi.status)}."
+    if eoi.status in (eois.DRAFT, eois.SUBMITTED):
+        text += f"\n{SHORTLISTING_RULE}"
     return Reply(text=text, kind="summary", title=f"{eoi.ref or 'Draft'}: {eoi.status}", facts=facts, choices=choices)

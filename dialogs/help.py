@@ -5,6 +5,7 @@ from __future__ import annotations
 from dialogs.commands import COMMANDS, HEADTEACHER, OFFICER, CommandSpec
 from dialogs.dates import MEETING_EXAMPLES
 from dialogs.glossary import PROVISION_HELP
+from dialogs.lifecycle_words import SHORTLISTING_RULE
 from dialogs.replies import Choice, Reply, action
 
 
@@ -25,12 +26,14 @@ HEADTEACHER_HELP = (
     "I help your school send Essex County Council an *Expression of Interest* in hosting a Resourced "
     "Provision or a Partnership Provision.\n"
     + "\n".join(_line(c, with_example=False) for c in COMMANDS if c.who == HEADTEACHER and not c.hidden)
-    + "\n\n"
+    + f"\n{SHORTLISTING_RULE}\n\n"
     + PROVISION_HELP
 )
 
-OFFICER_HELP = "Officer commands:\n" + "\n".join(
-    _line(c, with_example=True) for c in COMMANDS if c.who == OFFICER and not c.hidden
+OFFICER_HELP = (
+    "Officer commands:\n"
+    + "\n".join(_line(c, with_example=True) for c in COMMANDS if c.who == OFFICER and not c.hidden)
+    + f"\n{SHORTLISTING_RULE}"
 )
 
 

@@ -51,6 +51,13 @@ FINAL = {
 }
 assert set(PAST) == set(EVENTS) == set(CAN), "every event in storage.lifecycle.LIFE needs its words here"
 
+# The shortlisting rule as LIFE has it ("shortlist" from submitted at any time; "amend" from submitted while the
+# window is open), said in the same words to schools (submit confirmation, help, status) and officers (help).
+SHORTLISTING_RULE = (
+    "Shortlisting may begin as soon as an EOI is submitted; a school can change its answers until it is "
+    "shortlisted or its window closes."
+)
+
 
 def _either(phrases: list[str]) -> str:
     return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " or " + phrases[-1]

@@ -239,6 +239,19 @@ def officer_actions(eoi: EOI) -> list[Choice]:
                 ),
             )
         )
+    if eois.can("reopen", eoi.status):
+        choices.append(
+            Choice(
+                "Reopen",
+                action("form", "reopen", ref),
+                form=Form(
+                    title=f"Reopen: {ref}",
+                    command=f"reopen {ref}",
+                    submit_label="Reopen",
+                    fields=(FormField("reason", "Why (the school is told)", multiline=True),),
+                ),
+            )
+        )
     return choices
 
 
@@ -580,6 +593,52 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
         t, eoi, school, "decision", Reply(kind="notice", title=f"{eoi.ref}: {decision.outcome}", text=text)
     )
     return [say(f"Recorded: {eoi.ref} {decision.outcome}. {school.name} has been told.")]
+
+
+async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    """LIFE's "reopen": an officer undoes a decision (or a not shortlisted) within REOPEN_DAYS, with a reason the
+    school is told."""
+    ref, _, reason = rest.strip().partition(" ")
+    found = await _eoi_or_refuse(t, ref)
+    if isinstance(found, Reply):
+        return [found]
+    eoi, school = found
+    reason = reason.strip()
+    if len(reason) < 5:
+        message = f"Please say why, for the school: `reopen {eoi.ref} The panel had the wrong number of places.`"
+        return [refuse(message, field_errors={"reason": "Say why."})]
+    before = eoi.status
+    try:
+        await eois.transition(t.session, eoi, "reopen", by=OFFICER, actor=t.actor, now=t.now, note=reason)
+    except eois.Refused as refused:
+        return [refuse(refusal(refused))]
+    what = "decision on" if before in (eois.APPROVED, eois.DECLINED) else "shortlisting of"
+    then = (
+        "ECC will be in touch about the discussion and a new decision."
+        if eoi.status == eois.SCHEDULED
+        else "It will be considered for shortlisting again."
+    )
+    await _tell_school(
+        t,
+        eoi,
+        school,
+        "reopened",
+        Reply(
+            kind="notice",
+            title=f"{eoi.ref}: reopened",
+            text=(
+                f"ECC has reopened the {what} {school.name}'s expression of interest {eoi.ref} (it was {before}); "
+                f"it is *{eoi.status}* again. {then}\nWhy: {reason}"
+            ),
+        ),
+    )
+    return [
+        say(
+            f"Reopened: {eoi.ref} is {eoi.status} again (it was {before}). {school.name} has been told. "
+            f"Next: {next_steps(eoi.status)}.",
+            choices=officer_actions(eoi),
+        )
+    ]
 
 
 EXPORT_COLUMNS = ("ref", "window", "urn", "school", "quadrant", "district", "phase", "status", "submitted_at")

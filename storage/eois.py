@@ -1,4 +1,4 @@
-"""The life of an EOI (DESIGN.md): drafts, answers, the allowed transitions, discussions and decisions."""
+"""The life of an EOI (docs/ARCHITECTURE.md): drafts, answers, the allowed transitions, discussions and decisions."""
 
 from __future__ import annotations
 
@@ -91,9 +91,51 @@ async def _assign_ref(session: AsyncSession, eoi: EOI, window: Window) -> None:
     eoi.window_id, eoi.ref = window.id, f"EOI-{window_code(window)}-{number:03d}"
 
 
+@dataclass(frozen=True)
+class Carried:
+    """A draft left in a window that closed (or started before any window), moved to the window open or planned
+    next under that window's reference: the turn that moved it tells the school (`take_carried`)."""
+
+    eoi: EOI
+    school: School
+    old_ref: str  # "" for a draft that had no window, so no reference, yet
+    window: Window
+
+
+_CARRIED = "eois.carried"  # session.info key: what this turn moved, for the dialog to word
+
+
+def take_carried(session: AsyncSession) -> list[Carried]:
+    """The drafts this turn carried forward (each reported once)."""
+    return session.info.pop(_CARRIED, [])
+
+
+async def latest_eoi(session: AsyncSession, school: School) -> EOI | None:
+    """The school's newest EOI in any window."""
+    return await session.scalar(
+        _for_this_turn(
+            select(EOI).where(EOI.school_urn == school.urn).order_by(EOI.created_at.desc(), EOI.id.desc()).limit(1)
+        )
+    )
+
+
+async def in_progress_elsewhere(session: AsyncSession, school: School, eoi: EOI) -> list[EOI]:
+    """The school's EOIs other than `eoi` still being considered (submitted up to a discussion), oldest first."""
+    return list(
+        await session.scalars(
+            select(EOI)
+            .where(EOI.school_urn == school.urn, EOI.id != eoi.id, EOI.status.in_((SUBMITTED, SHORTLISTED, SCHEDULED)))
+            .order_by(EOI.created_at, EOI.id)
+        )
+    )
+
+
 async def school_eoi(session: AsyncSession, school: School, now: datetime) -> EOI | None:
-    """The school's EOI that `start` and `status` are about, carrying an unsubmitted draft forward to the
-    window that is open or planned next."""
+    """The school's EOI that `start` and `status` are about: one EOI per school per window, so its EOI in the
+    window open now (or planned next). A draft left in an earlier window, or started before any window, is
+    carried forward to that window under a new reference (audited; `take_carried` says so to the turn). A
+    school whose EOI in an earlier window was submitted or finished has none here: `start` begins a new one.
+    With no window open or planned, its draft, if it has one."""
     window = await current_or_next(session, now)
     if window:
         eoi = await session.scalar(
@@ -101,18 +143,28 @@ async def school_eoi(session: AsyncSession, school: School, now: datetime) -> EO
         )
         if eoi:
             return eoi
-    latest = await session.scalar(
-        _for_this_turn(
-            select(EOI).where(EOI.school_urn == school.urn).order_by(EOI.created_at.desc(), EOI.id.desc()).limit(1)
-        )
-    )
-    # Carried forward once: a turn that waited for the lock may find another turn has just done it.
-    if latest and latest.status == DRAFT and window and latest.window_id != window.id:
-        await _assign_ref(session, latest, window)
-        latest.updated_at = now
-    if latest and (latest.status != DRAFT or window is None or latest.window_id == window.id):
+    latest = await latest_eoi(session, school)
+    if latest is None or latest.status != DRAFT:
+        return None
+    if window is None or latest.window_id == window.id:
+        # Kept where it is until a window is planned; or another turn carried it forward while this one waited
+        # for the lock on it (then it is already in this window, and told).
         return latest
-    return None
+    old_ref = latest.ref or ""
+    await _assign_ref(session, latest, window)
+    latest.updated_at, latest.submitted_at = now, None  # an amended draft is a new EOI in the new window
+    audit.record(
+        session,
+        at=now,
+        actor="system",
+        action="carry forward",
+        eoi_id=latest.id,
+        from_status=DRAFT,
+        to_status=DRAFT,
+        note=f"{old_ref or 'draft without a window'} -> {latest.ref}",
+    )
+    session.info.setdefault(_CARRIED, []).append(Carried(latest, school, old_ref, window))
+    return latest
 
 
 async def start_draft(session: AsyncSession, school: School, *, actor: str, now: datetime) -> EOI:

@@ -3,8 +3,21 @@ through it live with the dialogs' tests."""
 
 from __future__ import annotations
 
-from dialogs.lifecycle_words import CAN, PAST, next_steps, refusal
-from storage.lifecycle import DRAFT, EVENTS, FINISHED, LIFE, OFFICER, SCHOOL, STATES, NotAllowed, steps_from
+from dialogs.lifecycle_words import CAN, PAST, SHORTLISTING_RULE, next_steps, refusal
+from storage.lifecycle import (
+    DRAFT,
+    EVENTS,
+    FINISHED,
+    LIFE,
+    OFFICER,
+    SCHOOL,
+    SHORTLISTED,
+    STATES,
+    SUBMITTED,
+    NotAllowed,
+    steps_from,
+)
+from storage.lifecycle import step as table_step
 
 
 def test_every_state_is_reachable_from_a_draft() -> None:
@@ -42,3 +55,15 @@ def test_a_refusal_says_why_from_the_data() -> None:
     assert "only while its window is open" in refusal(NotAllowed("EOI-2627A-001", "submitted", "amend", "window"))
     assert "within 14 days" in refusal(NotAllowed("EOI-2627A-001", "approved", "reopen", "too late"))
     assert refusal(NotAllowed("EOI-2627A-001", "submitted", "shortlist", "who")).startswith("Only an ECC officer")
+
+
+def test_the_shortlisting_rule_said_to_schools_and_officers_is_the_tables() -> None:
+    # "Shortlisting may begin as soon as an EOI is submitted": no wait for the window to close.
+    assert "as soon as an EOI is submitted" in SHORTLISTING_RULE
+    shortlist = table_step("shortlist", SUBMITTED)
+    assert shortlist is not None and not shortlist.while_open and shortlist.within_days is None
+    # "a school can change its answers until it is shortlisted or its window closes".
+    assert "until it is shortlisted or its window closes" in SHORTLISTING_RULE
+    amend = table_step("amend", SUBMITTED)
+    assert amend is not None and amend.by == SCHOOL and amend.while_open
+    assert table_step("amend", SHORTLISTED) is None

@@ -220,6 +220,20 @@ async def test_the_home_tab_shows_a_headteacher_their_schools_eoi_and_an_officer
     assert not officer.seen  # opening Home posts nothing in the DM
 
 
+async def test_a_headteacher_sees_a_submitted_eoi_and_reopens_it_for_changes_from_slack(slack: Workspace) -> None:
+    await chat.complete_eoi(await chat.headteacher(slack.service, SCHOOL_URN))
+    ref = (await school_eoi(slack)).ref
+    head = slack.person(HEAD_ID)
+    await head.types("review")
+    assert f"{ref} as you submitted it" in head.heard and "I don't know" not in head.heard
+    await head.press("Change my answers")
+    assert f"{ref} is open for changes" in head.heard
+    head.button("Change Places")  # the review, with its answers to change
+    assert (await school_eoi(slack)).status == eois.DRAFT
+    await slack.deliver_notices()
+    assert f"is changing {ref}" in text_of(slack.posted_to(OFFICER_ID)[-1])
+
+
 # ---------------------------------------------------------------------------------------- officers
 
 
