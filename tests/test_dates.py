@@ -7,6 +7,7 @@ on its own gets it wrong, so a dateparser upgrade that changes behaviour shows u
 
 from __future__ import annotations
 
+import itertools
 import time as timer
 from datetime import UTC, date, datetime, timedelta
 
@@ -460,7 +461,7 @@ def test_the_published_terms_name_their_source_and_no_two_overlap() -> None:
     assert "essex.gov.uk" in TERM_DATES_FILE.read_text(encoding="utf-8")
     terms = essex_terms()
     assert terms, "no published terms"
-    for earlier, later in zip(terms, terms[1:], strict=False):
+    for earlier, later in itertools.pairwise(terms):
         assert earlier.last_day < later.first_day, (earlier, later)
     for term in terms:
         assert term.first_day.weekday() < 5 and term.last_day.weekday() < 5, term
