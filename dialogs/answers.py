@@ -246,7 +246,8 @@ def _choice_in_words(q: Question, text: str, options: list[tuple[str, str]], ans
                     "(type *back* to change it).",
                     also={details.id: kept},
                 )
-        return Understood(value, confirm=f"Do you mean “{label}”? (Only the choice is saved, not “{_clip(rest)}”.)")
+        said = " ".join(words[n:]).strip(",;:.!-–— ")
+        return Understood(value, confirm=f"Do you mean “{label}”? (Only the choice is saved, not “{_clip(said)}”.)")
     return None
 
 

@@ -693,16 +693,21 @@ def _term_answer(match: re.Match[str], today: date, expects: str) -> DateAnswer:
             year = _academic_start_year(f"{year_text}/{second_text}") + (0 if term == "autumn" else 1)
         except ValueError:
             return DateAnswer(
-                None, problem=f"I couldn't tell which year you meant. Please write it like “{term} term 2027/28”."
+                None,
+                problem="I couldn't tell which year you meant. Please write two years in a row, for example "
+                f"“{term} term 2027/28”.",
             )
     else:
         year = int(year_text)
     start, estimated = term_start_and_estimate(term, year)
+    # "summer 2027" may mean the summer holidays: only "summer term" is taken as the term without asking.
+    doubt = "" if " term" in match.group(0) else f"the start of the {term} term, {format_date(start)}"
     if not estimated:
-        return DateAnswer(start)
+        return DateAnswer(start, doubt=doubt)
     academic = _academic_year_of(term, year)
     return DateAnswer(
         start,
+        doubt=doubt + (f" (an estimate: Essex hasn't published its {academic} term dates yet)" if doubt else ""),
         note=f"That is an estimate of the start of the {term} term {year}: Essex hasn't published its {academic} "
         "term dates yet. Check it when they are published.",
     )

@@ -112,6 +112,13 @@ async def test_a_term_essex_has_not_published_is_stored_as_a_labelled_estimate(s
     assert "estimate" in told and "hasn't published its 2027/28 term dates" in told
 
 
+async def test_summer_2027_without_the_word_term_is_asked_back_as_the_start_of_the_summer_term(service):
+    head = await headteacher(service)
+    await _at(head, "start")
+    assert "Do you mean the start of the summer term, 12 April 2027?" in await head.say("summer 2027")
+    assert "Got it: 12 April 2027." in await head.say("yes")
+
+
 async def test_october_for_an_approval_already_given_is_last_october(service):
     head = await headteacher(service)
     await _at(head, "governance_date")
@@ -207,6 +214,17 @@ async def test_when_nothing_fits_the_re_ask_lists_every_choice(service):
     await _at(head, "accessible_site")
     text = await head.say("dunno really")
     assert "The options are: 1 Yes; 2 No; 3 Partly." in text
+
+
+def test_the_detail_of_a_choice_goes_only_to_a_question_asked_after_it(tmp_path):
+    import pytest
+
+    from dialogs.questions import QUESTIONS_FILE, load_questions
+
+    source = QUESTIONS_FILE.read_text(encoding="utf-8")
+    (tmp_path / "eoi.yaml").write_text(source.replace("details_to: accessible_site_details", "details_to: start"))
+    with pytest.raises(ValueError, match="details_to 'start' must be a question asked after it"):
+        load_questions(tmp_path / "eoi.yaml")
 
 
 # ------------------------------------------------------------------------------ the readers, for any text
