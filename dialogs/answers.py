@@ -258,6 +258,7 @@ def _details_question(q: Question) -> Question | None:
 
 
 # Separators between the items of a list: "ASD, MLD", "speech and language + SEMH", "ASD & HI", one per line.
+_LONGEST_ITEM = 4  # pieces one item may span ("speech, language and communication"): keeps a long list linear
 _LIST_SEPARATOR = re.compile(r"\s*(?:,|;|\+|&|/|\n|\band\b|\bplus\b)\s*", re.I)
 
 
@@ -272,7 +273,7 @@ def _split_list(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[
     bounds = [(a, b) for a, b in bounds if text[a:b].strip()]
     chosen, i = [], 0
     while i < len(bounds):
-        for j in range(len(bounds) - 1, i - 1, -1):
+        for j in range(min(len(bounds), i + _LONGEST_ITEM) - 1, i - 1, -1):
             value = match_choice(text[bounds[i][0] : bounds[j][1]], options, aliases)
             if value is not None:
                 chosen.append(value)
