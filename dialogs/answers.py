@@ -1,7 +1,7 @@
 """Reading a typed or tapped answer for each question type, and saying what would work when it fails.
 
-`read_answer` never raises on any text: it returns the stored value, or a Problem whose message always
-shows a valid answer.
+`read_answer` never raises on any text: it returns the stored value, an Understood (a value with a doubt to
+ask back, or words to tell back), or a Problem whose message always shows a valid answer.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from dialogs.dates import format_date, parse_date
+from dialogs.dates import format_date, read_date_answer
 from dialogs.glossary import EOI_NEED_TYPES, NEED_ALIASES, NEED_TYPES
 from dialogs.questions import Question
 from dialogs.turns import visible_length
@@ -38,6 +38,24 @@ class AnswerContext:
 @dataclass(frozen=True)
 class Problem:
     message: str
+
+
+@dataclass(frozen=True)
+class Understood:
+    """An answer read from everyday words, with something to say before or after storing it.
+
+    `confirm`: the reading could be wrong ("Sept 27", "maybe ten"), so it is asked back as a yes/no and stored
+    only on yes. `note`: said once it is stored (a term date that is an estimate, the detail kept).
+    `also`: answers to later questions read from the same message ({"accessible_site_details": "..."})."""
+
+    value: Any
+    confirm: str = ""
+    note: str = ""
+    also: dict[str, Any] = field(default_factory=dict)
+
+
+def value_of(result: Any) -> Any:
+    return result.value if isinstance(result, Understood) else result
 
 
 def choices_for(q: Question, ctx: AnswerContext, answers: dict[str, Any] | None = None) -> list[tuple[str, str]]:
@@ -70,6 +88,16 @@ def _all_choices(q: Question, ctx: AnswerContext) -> list[tuple[str, str]]:
     return list(q.choices)
 
 
+def _numbered(options: list[tuple[str, str]]) -> str:
+    """Every option with its number, short labels only ("ASD" for "ASD: Autistic Spectrum Disorder")."""
+    codes = [label.split(":")[0] for _, label in options]
+    shown = [
+        code if len(code) < len(label) and codes.count(code) == 1 else label
+        for code, (_, label) in zip(codes, options, strict=True)
+    ]
+    return "; ".join(f"{n} {label}" for n, label in enumerate(shown, 1))
+
+
 def _example_list(options: list[tuple[str, str]]) -> str:
     shown = [f"“{label}”" for _, label in options[:3]]
     return ", ".join(shown) + (" …" if len(options) > 3 else "")
@@ -80,12 +108,15 @@ def aliases_for(q: Question) -> tuple[tuple[str, str], ...]:
     return NEED_ALIASES if q.choices_from == "need_types" else q.aliases
 
 
-def match_choice(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...] = ()) -> str | None:
-    """By number, value, label, code before a colon, alias, or a unique beginning of a label (any case)."""
-    t = text.strip().strip(".").casefold()
+def match_choice(
+    text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...] = (), *, exact: bool = False
+) -> str | None:
+    """By number, value, label, code before a colon, alias, or a unique beginning of a label (any case).
+    `exact`: only a whole value, label, code or alias (for the first words of a longer answer)."""
+    t = " ".join(text.strip().strip(".!").replace("’", "'").casefold().split())
     if not t:
         return None
-    if t.isdecimal():
+    if t.isdecimal() and not exact:
         n = int(t)
         return options[n - 1][0] if 1 <= n <= len(options) else None
     for value, label in options:
@@ -95,6 +126,8 @@ def match_choice(text: str, options: list[tuple[str, str]], aliases: tuple[tuple
     for alias, value in aliases:
         if t == alias.casefold() and value in offered:
             return value
+    if exact:
+        return None
     # "speech" finds "SLCN: Speech, Language and Communication Needs"
     starts = [
         value
@@ -111,11 +144,11 @@ def read_answer(q: Question, text: str, ctx: AnswerContext, answers: dict[str, A
     if not text:
         return Problem(f"I didn't get an answer. {_how(q, ctx, answers)}")
     reader = _READERS[q.type]
-    value = reader(q, text, ctx, answers)
-    if isinstance(value, Problem):
-        return value
-    problem = check_answer(q, value, ctx, answers)
-    return problem or value
+    result = reader(q, text, ctx, answers)
+    if isinstance(result, Problem):
+        return result
+    problem = check_answer(q, value_of(result), ctx, answers)
+    return problem or result
 
 
 def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str, Any]) -> Problem | None:
@@ -134,7 +167,7 @@ def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str,
         if (low is not None and value < low) or (high is not None and value > high):
             return Problem(f"Please give a whole number from {low:,} to {high:,}, for example {low + 4}.")
     elif q.type == "date":
-        return _check_date(q, date.fromisoformat(value), ctx)
+        return _check_date(q, date.fromisoformat(value), ctx, answers)
     elif q.type in ("short_text", "long_text"):
         n = visible_length(value)  # zero-width and direction characters don't make an answer longer
         if q.min is not None and n < q.min:
@@ -150,13 +183,19 @@ def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str,
 def _how(q: Question, ctx: AnswerContext, answers: dict[str, Any]) -> str:
     options = choices_for(q, ctx, answers)
     if q.type in ("single", "confirm", "yesno"):
-        return f"Please choose one of the options, e.g. {_example_list(options)}, or type its number."
+        return (
+            f"Please choose one of the options, e.g. {_example_list(options)}, or type its number. "
+            f"The options are: {_numbered(options)}."
+        )
     if q.type == "multi":
         extra = ", or “none”" if q.optional else ""
-        return f"Please choose from the list: numbers or codes separated by commas, e.g. “1, 3”{extra}."
+        return (
+            f"Please choose from the list: numbers or codes separated by commas, e.g. “1, 3”{extra}. "
+            f"The options are: {_numbered(options)}."
+        )
     if q.type == "number":
         low, high = q.limits(answers)
-        return f"Please give a whole number from {low:,} to {high:,}."
+        return f"Please give a whole number from {low:,} to {high:,}, for example {q.example or low + 4}."
     if q.type == "date":
         return f"Please give a date, for example {q.example or '“September 2027”'}."
     if q.type == "email":
@@ -169,9 +208,80 @@ def _how(q: Question, ctx: AnswerContext, answers: dict[str, Any]) -> str:
 def _read_choice(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
     options = choices_for(q, ctx, answers)
     value = match_choice(text, options, aliases_for(q))
-    if value is None:
-        return Problem(f"I didn't recognise “{_clip(text)}” as an option. {_how(q, ctx, answers)}")
-    return value
+    if value is not None:
+        return value
+    if q.type == "single":
+        understood = _choice_in_words(q, text, options, answers)
+        if understood is not None:
+            return understood
+    return Problem(f"I didn't recognise “{_clip(text)}” as an option. {_how(q, ctx, answers)}")
+
+
+# Words that join a choice to what is said about it: "mostly, there's one step", "no - the hall has steps".
+_JOIN = re.compile(
+    r"^(?:[\s,;:.!()–—-]+|\b(?:but|and|as|because|though|although|except|there'?s|there\s+is|there\s+are)\b)+", re.I
+)
+
+
+def _choice_in_words(q: Question, text: str, options: list[tuple[str, str]], answers: dict[str, Any]) -> Any:
+    """A choice named in its first words, the rest kept: as the answer to `details_to` when that question
+    follows this choice, otherwise the reading is asked back before it is stored."""
+    words = text.replace("’", "'").split()
+    for n in range(min(6, len(words) - 1), 0, -1):
+        lead = " ".join(words[:n]).strip(",;:.!-–— ")
+        value = match_choice(lead, options, aliases_for(q), exact=True)
+        if value is None:
+            continue
+        rest = _JOIN.sub("", " ".join(words[n:])).strip()
+        label = dict(options)[value]
+        if not rest or match_choice(rest, options, aliases_for(q), exact=True) == value:
+            return Understood(value)  # "yes, fully"
+        details = _details_question(q)
+        if details is not None and details.applies({**answers, q.id: value}):
+            kept = _read_text(details, rest, AnswerContext(today=date.min), answers)
+            if check_answer(details, kept, AnswerContext(today=date.min), answers) is None:
+                return Understood(
+                    value,
+                    note=f"I've kept “{_clip(kept, 200)}” as your answer to “{details.ask}” "
+                    "(type *back* to change it).",
+                    also={details.id: kept},
+                )
+        said = " ".join(words[n:]).strip(",;:.!-–— ")
+        return Understood(value, confirm=f"Do you mean “{label}”? (Only the choice is saved, not “{_clip(said)}”.)")
+    return None
+
+
+def _details_question(q: Question) -> Question | None:
+    from dialogs.questions import eoi_questions  # the question set the dialog runs on
+
+    return eoi_questions().get(q.details_to) if q.details_to else None
+
+
+# Separators between the items of a list: "ASD, MLD", "speech and language + SEMH", "ASD & HI", one per line.
+_LONGEST_ITEM = 4  # pieces one item may span ("speech, language and communication"): keeps a long list linear
+_LIST_SEPARATOR = re.compile(r"\s*(?:,|;|\+|&|/|\n|\band\b|\bplus\b)\s*", re.I)
+
+
+def _split_list(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...]) -> list[str] | str:
+    """The items of a typed list, the longest that names a choice first, so "speech and language" (an alias
+    with "and" in it) stays one item. Returns the first piece that names nothing when there is one."""
+    bounds, start = [], 0
+    for sep in _LIST_SEPARATOR.finditer(text):
+        bounds.append((start, sep.start()))
+        start = sep.end()
+    bounds.append((start, len(text)))
+    bounds = [(a, b) for a, b in bounds if text[a:b].strip()]
+    chosen, i = [], 0
+    while i < len(bounds):
+        for j in range(min(len(bounds), i + _LONGEST_ITEM) - 1, i - 1, -1):
+            value = match_choice(text[bounds[i][0] : bounds[j][1]], options, aliases)
+            if value is not None:
+                chosen.append(value)
+                i = j + 1
+                break
+        else:
+            return text[bounds[i][0] : bounds[i][1]]
+    return chosen
 
 
 def _read_multi(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
@@ -183,21 +293,13 @@ def _read_multi(q: Question, text: str, ctx: AnswerContext, answers: dict[str, A
     if text.casefold().rstrip(".!") in ("all", "all of them", "all of these", "all of the above"):
         return [v for v, _ in options]
     aliases = aliases_for(q)
-    whole = match_choice(text, options, aliases)  # "speech and language" is one need, not two
-    if whole is not None:
-        return [whole]
-    parts = [p for p in re.split(r"\s*(?:,|;|\band\b|&|/|\n)\s*", text) if p.strip()]
-    if len(parts) == 1 and " " in parts[0] and match_choice(parts[0], options, aliases) is None:
-        parts = parts[0].split()  # "ASD MLD" or "1 3"
-    chosen: list[str] = []
-    for part in parts:
-        value = match_choice(part, options, aliases)
-        if value is None:
-            return Problem(f"I didn't recognise “{_clip(part)}”. {_how(q, ctx, answers)}")
-        if value not in chosen:
-            chosen.append(value)
+    found = _split_list(text, options, aliases)
+    if isinstance(found, str) and _LIST_SEPARATOR.search(text) is None and " " in text.strip():
+        found = _split_list(re.sub(r"\s+", ",", text.strip()), options, aliases)  # "ASD MLD" or "1 3"
+    if isinstance(found, str):
+        return Problem(f"I didn't recognise “{_clip(found)}”. {_how(q, ctx, answers)}")
     order = [v for v, _ in options]
-    return sorted(chosen, key=order.index)
+    return sorted(set(found), key=order.index)
 
 
 def _number_words() -> dict[str, int]:
@@ -214,30 +316,77 @@ def _number_words() -> dict[str, int]:
 
 
 NUMBER_WORDS = _number_words()
-_NUMBER = re.compile(r"(?:about|around|approx\.?|c\.?)?\s*(\d{1,3}(?:,\d{3})+|\d+)\s*[a-zA-Z .]*")
-_WORDS = re.compile(r"(?:about|around|approximately|roughly)?\s*([a-z]+(?:[ -][a-z]+)?)(?:\s+(?:places|pupils))?\.?")
+# Words around a number that make it a guess ("not sure, maybe ten?", "about 12", "15ish"): the number is read
+# and asked back before it is stored.
+_HEDGES = re.compile(
+    r"\b(?:not\s+(?:100%\s+|totally\s+|entirely\s+)?sure|unsure|(?:i\s+)?don'?t\s+know|no\s+idea\s+but|i\s+think|"
+    r"i\s+guess|i'?d\s+say|at\s+a\s+guess|maybe|perhaps|probably|possibly|about|around|roughly|approximately|"
+    r"approx\.?|circa|c\.|something\s+like|or\s+so|give\s+or\s+take|ish|at\s+a\s+push|say)(?=\W|$)",
+    re.I,
+)
+_ISH = re.compile(r"(?<=[0-9a-z])-?ish\b", re.I)
+_NUMBER = re.compile(r"(\d{1,3}(?:,\d{3})+|\d{1,9})(?:\s*[a-z .]*)?", re.I)
+_RANGE = re.compile(r"(\d{1,9}|[a-z]+(?:-[a-z]+)?)\s*(?:-|–|to|or)\s*(\d{1,9}|[a-z]+(?:-[a-z]+)?)", re.I)
+_COUNTED = re.compile(
+    r"\s+(?:places|place|pupils|children|kids|students)$|^(?:we\s+have|there\s+are|we\s+could\s+offer)\s+"
+)
+
+
+def _number_in(text: str) -> int | None:
+    t = " ".join(text.split()).strip(" .,;:!?()-")
+    t = _COUNTED.sub("", t)
+    match = _NUMBER.fullmatch(t)
+    if match:
+        return int(match.group(1).replace(",", ""))
+    return NUMBER_WORDS.get(t.casefold())
 
 
 def _read_number(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
-    match = _NUMBER.fullmatch(text)
-    if match:
-        return int(match.group(1).replace(",", ""))
-    words = _WORDS.fullmatch(text.strip().casefold())
-    if words and words.group(1) in NUMBER_WORDS:  # "twelve", "twenty-four places"
-        return NUMBER_WORDS[words.group(1)]
+    t = " ".join(text.replace("’", "'").casefold().split())
+    plain = _ISH.sub("", _HEDGES.sub(" ", t))
+    plain = " ".join(plain.replace(",", " , ").split()).strip(" ,.;:!?()-")
+    plain = re.sub(r"\s*,\s*(?=\d{3}\b)", ",", plain)  # "1,200" keeps its comma
+    hedged = _HEDGES.search(t) is not None or _ISH.search(t) is not None
+    value = _number_in(plain)
+    if value is not None:
+        return Understood(value, confirm=f"Do you mean {value:,}?") if hedged else value
+    span = _RANGE.fullmatch(plain)
+    if span and _number_in(span.group(1)) is not None and _number_in(span.group(2)) is not None:
+        return Problem(
+            f"“{_clip(text)}” gives more than one number; please give the one you propose, for example "
+            f"{_number_in(span.group(2))}."
+        )
     return Problem(f"“{_clip(text)}” isn't a whole number. {_how(q, ctx, answers)}")
 
 
 def _read_date(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
-    parsed = parse_date(text, today=ctx.today)
-    if parsed is None:
+    reading = read_date_answer(text, today=ctx.today, expects=q.date_expects(answers))
+    if reading.day is None:
+        if reading.problem:
+            return Problem(reading.problem)
         return Problem(f"I couldn't read “{_clip(text)}” as a date. {_how(q, ctx, answers)}")
-    return parsed.isoformat()
+    value = reading.day.isoformat()
+    if reading.doubt:
+        return Understood(value, confirm=f"Do you mean {reading.doubt}?", note=reading.note)
+    if reading.note:
+        return Understood(value, note=reading.note)
+    return value
 
 
-def _check_date(q: Question, d: date, ctx: AnswerContext) -> Problem | None:
+# What a past or future date is, in the words of the question's expectation.
+_EXPECTED_WORDS = {
+    "past": "this asks when it happened, so it must be today or earlier",
+    "future": "this asks when it will happen, so it must be today or later",
+}
+
+
+def _check_date(q: Question, d: date, ctx: AnswerContext, answers: dict[str, Any]) -> Problem | None:
     rules = q.dates
     example = f" For example {q.example}." if q.example else ""
+    expects = q.date_expects(answers)
+    if (expects == "past" and d > ctx.today) or (expects == "future" and d < ctx.today):
+        hint = format_date(ctx.today + relativedelta(weeks=-2 if expects == "past" else 2))
+        return Problem(f"{format_date(d)} won't do: {_EXPECTED_WORDS[expects]}. For example “{hint}”.")
     if rules.get("after") == "window_close":
         earliest = ctx.window_closes or ctx.today
         latest = earliest + relativedelta(years=int(rules.get("within_years", 3)))

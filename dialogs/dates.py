@@ -26,9 +26,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import yaml
 from dateparser.date import DateDataParser
 from dateutil.easter import easter
 
@@ -39,15 +41,18 @@ __all__ = [
     "EXAMPLE_MEETING",
     "LONDON",
     "MEETING_EXAMPLES",
+    "DateAnswer",
     "MeetingReading",
     "WorkingHours",
     "bank_holiday",
     "format_date",
     "format_datetime",
     "format_meeting_day",
+    "month_name",
     "parse_date",
     "parse_meeting_time",
     "plan_windows",
+    "read_date_answer",
     "read_meeting_time",
     "reasons_to_confirm",
     "term_start",
@@ -174,29 +179,83 @@ def _first_weekday_on_or_after(d: date) -> date:
     return d
 
 
+TERM_DATES_FILE = Path(__file__).with_name("term_dates.yaml")
+TERMS = ("autumn", "spring", "summer")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One Essex school term as ECC published it (dialogs/term_dates.yaml)."""
+
+    name: str  # autumn | spring | summer
+    academic_year: str  # "2026/27"
+    first_day: date
+    last_day: date
+
+
+@cache
+def essex_terms(path: Path = TERM_DATES_FILE) -> tuple[Term, ...]:
+    """The published terms, in date order."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    terms = [
+        Term(name, str(year), days["first_day"], days["last_day"])
+        for year, by_term in (raw.get("years") or {}).items()
+        for name, days in by_term.items()
+    ]
+    for term in terms:
+        if term.name not in TERMS or term.first_day > term.last_day:
+            raise ValueError(f"{path.name}: {term.academic_year} {term.name} term is not a term from first to last day")
+    return tuple(sorted(terms, key=lambda t: t.first_day))
+
+
+def _academic_year_of(term: str, calendar_year: int) -> str:
+    first = calendar_year if term == "autumn" else calendar_year - 1
+    return f"{first}/{(first + 1) % 100:02d}"
+
+
+def published_term(term: str, calendar_year: int) -> Term | None:
+    """The term as Essex published it, or None for a year not in term_dates.yaml."""
+    year = _academic_year_of(term, calendar_year)
+    return next((t for t in essex_terms() if t.name == term and t.academic_year == year), None)
+
+
+def estimated_term_start(term: str, calendar_year: int) -> date:
+    """The first day of a term Essex has not published yet: the usual pattern, an estimate.
+
+    * autumn: the first weekday on or after 1 September;
+    * spring: the first weekday on or after 4 January;
+    * summer: after the two-week Easter break: the day after Easter Monday when that is 10 April or later,
+      otherwise the first Monday on or after 10 April (this reproduces 2021, 2022, 2024, 2025 and 2027).
+    """
+    if term == "autumn":
+        return _first_weekday_on_or_after(date(calendar_year, 9, 1))
+    if term == "spring":
+        return _first_weekday_on_or_after(date(calendar_year, 1, 4))
+    easter_monday = easter(calendar_year) + timedelta(days=1)
+    if easter_monday >= date(calendar_year, 4, 10):
+        return easter_monday + timedelta(days=1)
+    april_10 = date(calendar_year, 4, 10)
+    return april_10 + timedelta(days=(7 - april_10.weekday()) % 7)
+
+
 def term_start(term: str, calendar_year: int) -> date:
-    """First day of an Essex school term (an approximation, good enough for planning).
-
-    Essex publishes term dates each year; these rules reproduce the usual pattern so the
-    bot can read "spring term 2028" years ahead without a table to maintain:
-
-    * autumn: the first weekday on or after 1 September of ``calendar_year``;
-    * spring: the first weekday on or after 4 January of ``calendar_year``;
-    * summer: Easter Monday + 7 days (schools take the two weeks around Easter off),
-      with Easter from ``dateutil.easter``.
+    """First day of an Essex school term: as published (term_dates.yaml), else estimated.
 
     ``calendar_year`` is the year the term starts in, so the spring term of 2027/28 is
     ``term_start("spring", 2028)``. Raises ``ValueError`` for any other term name.
     """
+    return term_start_and_estimate(term, calendar_year)[0]
+
+
+def term_start_and_estimate(term: str, calendar_year: int) -> tuple[date, bool]:
+    """(first day, whether it is an estimate because Essex has not published that year yet)."""
     name = term.strip().lower()
-    if name == "autumn":
-        return _first_weekday_on_or_after(date(calendar_year, 9, 1))
-    if name == "spring":
-        return _first_weekday_on_or_after(date(calendar_year, 1, 4))
-    if name == "summer":
-        easter_monday = easter(calendar_year) + timedelta(days=1)
-        return easter_monday + timedelta(days=7)
-    raise ValueError(f"Unknown term {term!r}: expected autumn, spring or summer.")
+    if name not in TERMS:
+        raise ValueError(f"Unknown term {term!r}: expected autumn, spring or summer.")
+    published = published_term(name, calendar_year)
+    if published is not None:
+        return published.first_day, False
+    return estimated_term_start(name, calendar_year), True
 
 
 _ACADEMIC_YEAR = re.compile(r"(\d{4})\s*[/-]\s*(\d{4}|\d{2})", _A)
@@ -483,6 +542,220 @@ def _parse_date(text: str, today: date) -> date | None:
         if result is not None:
             return result
     return _day_from_text(s, today, allow_month=True, allow_week=True)
+
+
+# --------------------------------------------------------------------------------------
+# Date answers: what the question expects decides the reading
+# --------------------------------------------------------------------------------------
+
+# What a date question expects (its `dates: expects` in dialogs/questions/eoi.yaml):
+#   month           a month to start something in ("Sept 27" is September 2027)
+#   future / past   a day still to come / a day that has happened ("October" is the next / the last one)
+#   past_or_future  either; a bare month or weekday is then ambiguous and echoed back
+EXPECTS = ("month", "future", "past", "past_or_future")
+
+_SHORT_MONTH_YEAR = re.compile(rf"({_MONTH_RE})\.?\s*[-/ ]\s*'?(\d{{2}})", _A)  # "sept 27", "sep-27"
+_DIGIT_MONTH_YEAR = re.compile(r"(\d{1,2})\s*[/.-]\s*(\d{2})", _A)  # "9/27", "09-27"
+_NEXT_LAST_MONTH = re.compile(rf"(next|last|this|coming|this\s+coming)\s+({_MONTH_RE})\.?", _A)
+_WEEKDAY_FIRST = re.compile(
+    rf"(?:on\s+)?(?:(last|next|this|coming)\s+)?({_WEEKDAY_RE})\b\.?(?:\s*,?\s+(?:the\s+)?(.+))?", _A
+)
+_HAS_YEAR = re.compile(r"(?<!\d)(?:\d{4}|'\d{2})(?!\d)|\d{1,2}\s*([./-])\s*\d{1,2}\s*\1\s*\d{2,4}", _A)
+
+
+@dataclass(frozen=True)
+class DateAnswer:
+    """A date answer as read: the day (None when refused), and what to say about it.
+
+    `doubt` is the reading in words when the text could mean something else ("September 2027" for
+    "Sept 27"): the answer is echoed back for a yes/no before it is stored. `note` is said with the
+    answer once stored (a term date that is an estimate). `problem` is why it was refused, when there
+    is more to say than "couldn't read it"; it always carries an example."""
+
+    day: date | None
+    doubt: str = ""
+    note: str = ""
+    problem: str = ""
+
+
+def month_name(d: date) -> str:
+    """'September 2027'."""
+    return f"{_MONTH_NAMES[d.month - 1]} {d.year}"
+
+
+def read_date_answer(text: str, *, today: date, expects: str = "") -> DateAnswer:
+    """A headteacher's answer to a date question that expects `expects` (see EXPECTS; "" reads as
+    parse_date does). UK day-month order, on the London calendar of `today`. Never raises."""
+    try:
+        return _read_date_answer(text, today, expects)
+    except Exception:  # a date question must re-ask, never crash the conversation
+        return DateAnswer(None)
+
+
+def _month_start_by_expectation(month: int, today: date, expects: str) -> tuple[date, str]:
+    """The 1st of `month` that the question means, and a doubt when it could be either side of today."""
+    this_year = date(today.year, month, 1)
+    past = this_year if this_year <= today else date(today.year - 1, month, 1)
+    future = this_year if this_year > today else date(today.year + 1, month, 1)
+    if expects == "past":
+        return past, ""
+    if expects == "past_or_future":
+        nearer = past if (today - past) <= (future - today) else future
+        return nearer, month_name(nearer)
+    return future, ""
+
+
+def _yearless_by_expectation(month: int, day: int, today: date, expects: str) -> date | None:
+    """A day and month without a year: the most recent (past), the next (future, today included), or the
+    nearer of the two."""
+    future = _next_occurrence(month, day, today)
+    past = None
+    for year in range(today.year, today.year - 9, -1):
+        candidate = _valid_date(year, month, day)
+        if candidate is not None and candidate <= today:
+            past = candidate
+            break
+    if expects == "past":
+        return past
+    if expects == "past_or_future" and past is not None and future is not None:
+        return past if (today - past) <= (future - today) else future
+    return future
+
+
+def _read_date_answer(text: str, today: date, expects: str) -> DateAnswer:
+    if not isinstance(text, str) or len(text) > _MAX_INPUT:
+        return DateAnswer(None)
+    if isinstance(today, datetime):
+        today = today.date()
+    s = _LEADING_FILLER.sub("", _normalise(text)) or _normalise(text)
+    if not s:
+        return DateAnswer(None)
+
+    term = _TERM.fullmatch(s)
+    if term:
+        return _term_answer(term, today, expects)
+
+    match = _NEXT_LAST_MONTH.fullmatch(s)
+    if match:  # "next September": the first September after this month; "last October" the one before
+        month = _MONTHS[match.group(2)]
+        if match.group(1) == "last":
+            year = today.year if month < today.month else today.year - 1
+        elif match.group(1) == "this":
+            year = today.year
+        else:
+            year = today.year if month > today.month else today.year + 1
+        return DateAnswer(date(year, month, 1))
+
+    match = _SHORT_MONTH_YEAR.fullmatch(s)
+    if match:  # "Sept 27": September 2027, or 27 September?
+        month, number = _MONTHS[match.group(1)], int(match.group(2))
+        as_month = date(2000 + number, month, 1)
+        as_day = _yearless_by_expectation(month, number, today, expects or "future") if number <= 31 else None
+        if expects == "month" or as_day is None:
+            return DateAnswer(as_month, doubt=month_name(as_month) if as_day is not None else "")
+        return DateAnswer(as_day, doubt=format_date(as_day))
+
+    if expects == "month":
+        match = _DIGIT_MONTH_YEAR.fullmatch(s)
+        if match and 1 <= int(match.group(1)) <= 12 and int(match.group(2)) > 12:
+            as_month = date(2000 + int(match.group(2)), int(match.group(1)), 1)
+            return DateAnswer(as_month, doubt=month_name(as_month))  # "9/27": September 2027 (month/year)
+
+    match = _MONTH_ONLY.fullmatch(s)
+    if match and expects:
+        day, doubt = _month_start_by_expectation(_MONTHS[match.group(1)], today, expects)
+        return DateAnswer(day, doubt=doubt)
+
+    match = _WEEKDAY_FIRST.fullmatch(s)
+    if match and expects:
+        return _weekday_answer(match, today, expects)
+
+    match = _ORDINAL_DAY.fullmatch(s)
+    if match and expects == "past":  # "the 10th": the most recent 10th
+        number, year, month = int(match.group(1)), today.year, today.month
+        for _ in range(13):
+            candidate = _valid_date(year, month, number)
+            if candidate is not None and candidate <= today:
+                return DateAnswer(candidate)
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        return DateAnswer(None)
+
+    day = parse_date(s, today=today)
+    if day is None or not expects or _HAS_YEAR.search(s) or _RELATIVE_WORD.search(s) or s in _RELATIVE_DAYS:
+        return DateAnswer(day)
+    # A day and month without a year ("14 Jan", "14/1"): which year is what the question expects.
+    named = _MONTH_IN_TEXT.search(s) or _NUMERIC_DATE.fullmatch(s)
+    if named and expects in ("past", "past_or_future"):
+        return DateAnswer(_yearless_by_expectation(day.month, day.day, today, expects) or day)
+    return DateAnswer(day)
+
+
+def _term_answer(match: re.Match[str], today: date, expects: str) -> DateAnswer:
+    term, year_text, second_text = match.groups()
+    if year_text is None:
+        years = range(today.year + 1, today.year - 2, -1) if expects == "past" else range(today.year, today.year + 2)
+        year = next((y for y in years if (term_start(term, y) <= today) == (expects == "past")), years[-1])
+    elif second_text is not None:
+        try:
+            year = _academic_start_year(f"{year_text}/{second_text}") + (0 if term == "autumn" else 1)
+        except ValueError:
+            return DateAnswer(
+                None,
+                problem="I couldn't tell which year you meant. Please write two years in a row, for example "
+                f"“{term} term 2027/28”.",
+            )
+    else:
+        year = int(year_text)
+    start, estimated = term_start_and_estimate(term, year)
+    # "summer 2027" may mean the summer holidays: only "summer term" is taken as the term without asking.
+    doubt = "" if " term" in match.group(0) else f"the start of the {term} term, {format_date(start)}"
+    if not estimated:
+        return DateAnswer(start, doubt=doubt)
+    academic = _academic_year_of(term, year)
+    return DateAnswer(
+        start,
+        doubt=doubt + (f" (an estimate: Essex hasn't published its {academic} term dates yet)" if doubt else ""),
+        note=f"That is an estimate of the start of the {term} term {year}: Essex hasn't published its {academic} "
+        "term dates yet. Check it when they are published.",
+    )
+
+
+def _weekday_answer(match: re.Match[str], today: date, expects: str) -> DateAnswer:
+    """'thurs 14th jan', 'last Thursday', 'Tuesday': the weekday must agree with the date it names."""
+    which, weekday_text, rest = match.groups()
+    weekday = _WEEKDAYS[weekday_text]
+    if not rest:
+        after = (weekday - today.weekday() - 1) % 7 + 1  # strictly after today
+        before = (today.weekday() - weekday - 1) % 7 + 1  # strictly before today
+        nxt, last = today + timedelta(days=after), today - timedelta(days=before)
+        if which == "last" or (which is None and expects == "past"):
+            return DateAnswer(last)
+        if which in ("next", "this", "coming") or expects in ("future", "month"):
+            return DateAnswer(nxt)
+        nearer = last if before <= after else nxt
+        return DateAnswer(nearer, doubt=f"{_WEEKDAY_NAMES[weekday]} {format_date(nearer)}")
+    found = _read_date_answer(rest, today, "future" if expects == "month" else expects)
+    if found.day is None or found.doubt:
+        return DateAnswer(None)
+    if found.day.weekday() == weekday:
+        return found
+    if not _HAS_YEAR.search(rest):
+        # "Thursday 14 January" with no year: the nearest year in which 14 January is a Thursday, if close.
+        for shift in (1, -1, 2, -2):
+            other = _valid_date(found.day.year + shift, found.day.month, found.day.day)
+            if other is None:
+                continue
+            wrong_side = (expects == "past" and other > today) or (expects == "future" and other < today)
+            if other.weekday() == weekday and not wrong_side:
+                return DateAnswer(other, doubt=f"{_WEEKDAY_NAMES[weekday]} {format_date(other)}")
+    return DateAnswer(
+        None,
+        problem=f"{format_date(found.day)} is a {_WEEKDAY_NAMES[found.day.weekday()]}, not a "
+        f"{_WEEKDAY_NAMES[weekday]}. Please check the date, for example “{_WEEKDAY_NAMES[found.day.weekday()]} "
+        f"{format_date(found.day)}”.",
+    )
+
+
 
 
 _WORD_NUMBERS = {

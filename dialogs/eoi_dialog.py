@@ -12,7 +12,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.answers import AnswerContext, Problem, check_answer, choices_for, format_answer, read_answer
+from dialogs.answers import (
+    AnswerContext,
+    Problem,
+    Understood,
+    check_answer,
+    choices_for,
+    format_answer,
+    read_answer,
+    value_of,
+)
 from dialogs.dates import format_date, format_datetime
 from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
 from dialogs.lifecycle_words import SHORTLISTING_RULE, next_steps, refusal
@@ -28,6 +37,12 @@ ANSWER_FIELD = "answer"
 # Answers typed in full, where a question mark may be part of the answer.
 FREE_TEXT = ("short_text", "long_text")
 CONTROLS = "Type *help*, *back*, *skip* (optional questions), *save*, *review* or *cancel* at any time."
+# Replies to "Do you mean September 2027?" (an answer read with a doubt, waiting in Person.pending).
+YES_WORDS = ("yes", "y", "yep", "yeah", "yes please", "correct", "that's right", "thats right", "right", "ok", "okay")
+NO_WORDS = ("no", "n", "nope", "no thanks", "wrong", "not quite", "that's wrong")
+# A message ending in "?" that starts like a question is about the question ("What is RP?"), not an answer
+# ("not sure, maybe ten?").
+QUESTION_WORDS = ("what", "why", "how", "who", "which", "where", "when", "is ", "are ", "can", "could", "do ", "does")
 
 
 @dataclass
@@ -213,6 +228,7 @@ async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Re
     value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
         return [refuse(value.message, field_errors={ANSWER_FIELD: value.message})]
+    value = value_of(value)  # a long text answer is taken as written
     _enter(t)
     answers, cleared = with_answer(t, eoi, q, value, ctx)
     if qid == eoi.cursor:
@@ -454,6 +470,12 @@ async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
         if word in ("yes", "y", "1", "yes, delete the draft"):
             return await _cancel(t, eoi)
         return await _keep_going(t, eoi)
+    if pending == "answer":
+        if word.replace("’", "'") in YES_WORDS:
+            return await _confirmed(t, eoi)
+        if word.replace("’", "'") in NO_WORDS:
+            return await _not_confirmed(t, eoi)
+        _enter(t)  # anything else is read afresh: a new answer, or help, back, ...
     controls = {
         "help": _help,
         "back": _back,
@@ -468,7 +490,7 @@ async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     if eoi.cursor == REVIEW:
         return [say("You're at the review. Choose an answer to change, or *submit*."), await review(t, eoi)]
     asked = t.questions.get(eoi.cursor)
-    if word.endswith("?") and asked and asked.type not in FREE_TEXT:
+    if word.endswith("?") and asked and asked.type not in FREE_TEXT and word.startswith(QUESTION_WORDS):
         # "What is RP?" is a question about the question, not an answer to it.
         return await _help(t, eoi)
     if eoi.cursor == DECLARATION:
@@ -482,8 +504,14 @@ async def on_action(t: EoiTurn, eoi: EOI, kind: str, parts: list[str]) -> list[R
             say(f"That button is from an earlier message: {eoi.ref} has already been {eoi.status}."),
             await status_reply(t.session, eoi, t.school, t.now, for_school=True),
         ]
+    if kind in ("sure", "unsure"):
+        pending = t.person.pending or {}
+        if pending.get("confirm") != "answer" or parts[:1] != [pending.get("question")]:
+            _enter(t)
+            return [say("That button is from an earlier message."), await resume(t, eoi)]
+        return await (_confirmed(t, eoi) if kind == "sure" else _not_confirmed(t, eoi))
     if kind != "cancel-confirmed":
-        _enter(t)  # any other button leaves a pending cancel confirmation behind
+        _enter(t)  # any other button leaves a pending confirmation behind
     if kind == "a" and parts:
         qid, value = parts[0], parts[1] if len(parts) > 1 else ""
         if qid == t.questions.declaration.id:
@@ -517,14 +545,73 @@ async def _answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     if q is None:
         return [await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
-    value = read_answer(q, text, ctx, known(t, eoi))
-    if isinstance(value, Problem):
-        return [refuse(value.message), ask(t, eoi, q, ctx)]
+    result = read_answer(q, text, ctx, known(t, eoi))
+    if isinstance(result, Problem):
+        return [refuse(result.message), ask(t, eoi, q, ctx)]
+    if isinstance(result, Understood) and result.confirm:
+        return [_ask_to_confirm(t, q, result)]
+    return await _store(t, eoi, q, result, ctx)
+
+
+async def _store(t: EoiTurn, eoi: EOI, q: Question, result: Any, ctx: AnswerContext) -> list[Reply]:
+    """Store an answer (and the answers read from the same words), say back what was understood, and go on."""
+    value = value_of(result)
     answers, cleared = with_answer(t, eoi, q, value, ctx)
-    confirm = []
-    if q.type == "date":
-        confirm.append(say(f"Got it: {format_answer(q, value, ctx)}."))
-    return confirm + _told(q, cleared) + await _advance(t, eoi, q.id, answers)
+    last = q.id
+    also = result.also if isinstance(result, Understood) else {}
+    for qid, detail in also.items():
+        answers[qid] = detail
+        last = qid  # the detail's question is answered too: carry on after it
+    told = []
+    if q.type == "date" or isinstance(result, Understood):
+        note = result.note if isinstance(result, Understood) else ""
+        told.append(say(f"Got it: {format_answer(q, value, ctx)}." + (f" {note}" if note else "")))
+    return told + _told(q, cleared) + await _advance(t, eoi, last, answers)
+
+
+def _ask_to_confirm(t: EoiTurn, q: Question, understood: Understood) -> Reply:
+    """Echo a doubtful reading back for a yes/no; it waits in Person.pending, so it survives a restart."""
+    t.person.pending = {
+        "dialog": "eoi",
+        "confirm": "answer",
+        "question": q.id,
+        "value": understood.value,
+        "note": understood.note,
+        "also": understood.also,
+    }
+    return Reply(
+        text=understood.confirm,
+        kind="question",
+        question_id=q.id,
+        choices=[Choice("Yes", action("sure", q.id), style="primary"), Choice("No", action("unsure", q.id))],
+        answer_type="yesno",
+    )
+
+
+async def _confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    pending = t.person.pending or {}
+    _enter(t)
+    q = t.questions.get(str(pending.get("question")))
+    if q is None or q.id != eoi.cursor or not q.applies(eoi.answers):
+        return [say("That was about an earlier question; here is where we are."), await resume(t, eoi)]
+    ctx = await answer_context(t, eoi)
+    value = pending.get("value")
+    problem = check_answer(q, value, ctx, known(t, eoi))  # the answers may have changed since it was asked
+    if problem:
+        return [refuse(problem.message), ask(t, eoi, q, ctx)]
+    also = {k: v for k, v in (pending.get("also") or {}).items() if t.questions.get(k) is not None}
+    return await _store(t, eoi, q, Understood(value, note=str(pending.get("note") or ""), also=also), ctx)
+
+
+async def _not_confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    pending = t.person.pending or {}
+    _enter(t)
+    q = t.questions.get(str(pending.get("question")))
+    if q is None or q.id != eoi.cursor:
+        return [say("Nothing was saved."), await resume(t, eoi)]
+    ctx = await answer_context(t, eoi)
+    example = f" For example {q.example}." if q.example else ""
+    return [say(f"Nothing was saved. Please type it another way.{example}"), ask(t, eoi, q, ctx)]
 
 
 async def _advance(t: EoiTurn, eoi: EOI, qid: str, answers: dict[str, Any]) -> list[Reply]:
@@ -544,6 +631,7 @@ async def _stale_answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply
     value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
         return [refuse(value.message), await resume(t, eoi)]
+    value = value_of(value)  # a button's value is read exactly
     answers, cleared = with_answer(t, eoi, q, value, ctx)
     return [
         say(f"Changed {q.label.lower()} to {format_answer(q, value, ctx)}."),
@@ -685,7 +773,7 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     value = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(value, Problem):
         return [refuse(value.message), ask_declaration(t, eoi)]
-    if value != "yes":
+    if value_of(value) != "yes":
         _save(t, eoi, eoi.answers, REVIEW)
         return [say("Not submitted. Your draft is saved."), await review(t, eoi)]
     try:

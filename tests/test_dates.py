@@ -7,6 +7,7 @@ on its own gets it wrong, so a dateparser upgrade that changes behaviour shows u
 
 from __future__ import annotations
 
+import itertools
 import time as timer
 from datetime import UTC, date, datetime, timedelta
 
@@ -72,7 +73,8 @@ def test_a_headteacher_can_spell_the_date_out(typed: str) -> None:
         ("start of the spring term 2028", date(2028, 1, 4)),
         ("spring term 2028", date(2028, 1, 4)),
         ("Spring Term 2028.", date(2028, 1, 4)),
-        ("beginning of the summer term 2028", date(2028, 4, 24)),
+        ("beginning of the summer term 2028", date(2028, 4, 18)),
+        ("summer term 2027", date(2027, 4, 12)),
         ("autumn term 2027", date(2027, 9, 1)),
         ("the start of the autumn term 2027", date(2027, 9, 1)),
         ("spring term 2027/28", date(2028, 1, 4)),
@@ -317,8 +319,8 @@ def test_term_starts_follow_the_essex_pattern() -> None:
     assert term_start("autumn", 2029) == date(2029, 9, 3)  # 1 September 2029 is a Saturday
     assert term_start("spring", 2028) == date(2028, 1, 4)
     assert term_start("spring", 2025) == date(2025, 1, 6)  # 4 January 2025 is a Saturday
-    assert term_start("summer", 2028) == date(2028, 4, 24)  # Easter Monday 17 April + 7 days
-    assert term_start("Summer", 2027) == date(2027, 4, 5)
+    assert term_start("summer", 2028) == date(2028, 4, 18)  # estimate: the day after Easter Monday (17 April)
+    assert term_start("Summer", 2027) == date(2027, 4, 12)  # published: not Easter Monday + 7 (5 April)
 
 
 def test_an_unknown_term_is_an_error() -> None:
@@ -446,3 +448,41 @@ def test_repeated_parsing_is_fast() -> None:
             meeting(f"{phrase} 2pm")
     per_call_ms = (timer.perf_counter() - started) * 1000 / (50 * len(phrases) * 2)
     assert per_call_ms < 20
+
+
+# --------------------------------------------------------------------------------------
+# Essex's published term dates (dialogs/term_dates.yaml) and the estimate beyond them
+# --------------------------------------------------------------------------------------
+
+
+def test_the_published_terms_name_their_source_and_no_two_overlap() -> None:
+    from dialogs.dates import TERM_DATES_FILE, essex_terms
+
+    assert "essex.gov.uk" in TERM_DATES_FILE.read_text(encoding="utf-8")
+    terms = essex_terms()
+    assert terms, "no published terms"
+    for earlier, later in itertools.pairwise(terms):
+        assert earlier.last_day < later.first_day, (earlier, later)
+    for term in terms:
+        assert term.first_day.weekday() < 5 and term.last_day.weekday() < 5, term
+
+
+def test_overlapping_terms_in_the_data_are_caught(tmp_path) -> None:
+    from dialogs.dates import essex_terms
+
+    bad = tmp_path / "terms.yaml"
+    bad.write_text("years:\n  '2030/31':\n    autumn: {first_day: 2030-12-01, last_day: 2030-09-01}\n")
+    with pytest.raises(ValueError, match="not a term"):
+        essex_terms(bad)
+
+
+@pytest.mark.parametrize(
+    ("year", "expected"),
+    # Essex's summer terms as published: 2021, 2022, 2024, 2025 and 2027; the estimate reproduces each.
+    [(2021, date(2021, 4, 12)), (2022, date(2022, 4, 19)), (2024, date(2024, 4, 15)), (2025, date(2025, 4, 22)),
+     (2027, date(2027, 4, 12))],
+)  # fmt: skip
+def test_the_summer_term_estimate_follows_the_years_essex_published(year: int, expected: date) -> None:
+    from dialogs.dates import estimated_term_start
+
+    assert estimated_term_start("summer", year) == expected

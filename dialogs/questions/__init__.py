@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from dialogs.dates import EXPECTS
+
 QUESTIONS_FILE = Path(__file__).with_name("eoi.yaml")
 TYPES = {"single", "multi", "yesno", "number", "date", "short_text", "long_text", "email", "phone", "confirm"}
 SOURCES = {"need_types", "key_stages", "priority_needs"}
@@ -43,12 +45,16 @@ class Question:
     # Other words for the question, by an earlier answer: {answer_id: {value: ask}} (the declaration says
     # what the governing body has actually done).
     ask_by_answer: dict[str, dict[str, str]] = field(default_factory=dict)
+    # A later question that holds the words typed after a choice ("mostly, one step into the KS1 block":
+    # Partly, and the rest is what would need to change).
+    details_to: str = ""
 
     @property
     def depends_on(self) -> frozenset[str]:
         """The answers this question's asking, choices, limits or words depend on: when one of them changes,
         this question's answer is checked again."""
         ids = {*self.ask_when, *self.skip_when, *self.range_when, *self.choices_match, *self.ask_by_answer}
+        ids |= set(self.dates.get("expects_by_answer", {}))
         if self.except_answer:
             ids.add(self.except_answer)
         return frozenset(ids)
@@ -59,6 +65,14 @@ class Question:
             if words:
                 return words
         return self.ask
+
+    def date_expects(self, answers: dict[str, Any]) -> str:
+        """What a date question expects given the answers so far: month | future | past | past_or_future."""
+        for answer_id, by_value in self.dates.get("expects_by_answer", {}).items():
+            expected = by_value.get(str(answers.get(answer_id)))
+            if expected:
+                return str(expected)
+        return str(self.dates.get("expects", ""))
 
     def applies(self, answers: dict[str, Any]) -> bool:
         if self.ask_when and not _matches(self.ask_when, answers):
@@ -126,6 +140,11 @@ def _question(raw: dict[str, Any]) -> Question:
     data["choices"] = tuple((str(c["value"]), str(c["label"])) for c in choices)
     data["aliases"] = tuple((str(a), str(c["value"])) for c in choices for a in c.get("aliases", []))
     data["choices_match"] = tuple(data.get("choices_match", ()))
+    dates = data.get("dates") or {}
+    by_answer = dates.get("expects_by_answer", {}).values()
+    expected = [dates.get("expects", "past_or_future"), *(v for by in by_answer for v in by.values())]
+    if any(e not in EXPECTS for e in expected):
+        raise ValueError(f"question {data['id']!r}: dates expects must be one of {list(EXPECTS)}")
     data.setdefault("label", data["id"].replace("_", " ").capitalize())
     return Question(**data)
 
@@ -143,6 +162,8 @@ def load_questions(path: Path = QUESTIONS_FILE) -> QuestionSet:
         later = sorted(q.depends_on - set(ids[:position]))
         if later:
             raise ValueError(f"question {q.id!r} depends on {later}, which are not asked before it")
+        if q.details_to and q.details_to not in ids[position + 1 :]:
+            raise ValueError(f"question {q.id!r}: details_to {q.details_to!r} must be a question asked after it")
     return QuestionSet(questions=questions, declaration=declaration)
 
 
