@@ -17,7 +17,7 @@ from dialogs import announcements
 from storage import eois
 from storage.db import insert_new
 from storage.models import EOI, Notice, School, Window
-from storage.windows import need_for, schools_in_scope, window_name
+from storage.windows import eois_in, need_for, schools_in_scope, window_after, window_name
 
 REMINDERS = ((7, "reminded_7_at"), (1, "reminded_1_at"))
 
@@ -85,10 +85,7 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
                 )
                 setattr(window, flag, now)
         if window.summarised_at is None and window.closes_at <= now:
-            result = await session.execute(
-                select(EOI, School).join(School, School.urn == EOI.school_urn).where(EOI.window_id == window.id)
-            )
-            found = [(eoi, school) for eoi, school in result]
+            found = await eois_in(session, window)
             body = announcements.closing_summary(window, found, await need_for(session, window)).to_dict()
             rows.append(_officer_notice(f"summary:{window.id}", window, "closing summary", body, now))
             planned.lines.append(f"{window_name(window)} closed: summary to officers")
@@ -104,21 +101,26 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
 
 
 async def _remind(session: AsyncSession, window: Window, days: int, now: datetime) -> list[dict[str, Any]]:
-    """Schools in scope that haven't submitted, and any school holding a draft in this window."""
-    status = {e.school_urn: e.status for e in await session.scalars(select(EOI).where(EOI.window_id == window.id))}
-    targets = {s.urn: s for s, _ in await schools_in_scope(session, window) if status.get(s.urn) in (None, eois.DRAFT)}
-    for urn, state in status.items():
-        if state == eois.DRAFT and urn not in targets:
-            school = await session.get(School, urn)
-            if school:
-                targets[urn] = school
+    """Schools in scope that haven't put anything forward, and any school holding a draft in this window; a
+    draft's reminder says where it goes if it isn't submitted in time (the window after this one)."""
+    held: dict[str, list[EOI]] = {}
+    schools: dict[str, School] = {}
+    for eoi, school in await eois_in(session, window):
+        held.setdefault(school.urn, []).append(eoi)
+        schools[school.urn] = school
+    drafts = {urn: [e for e in found if e.status == eois.DRAFT] for urn, found in held.items()}
+    targets = {urn: schools[urn] for urn, found in drafts.items() if found}
+    for school, _ in await schools_in_scope(session, window):
+        if school.urn not in held:
+            targets[school.urn] = school
+    after = await window_after(session, window)
     return [
         _school_notice(
             f"remind{days}:{window.id}:{urn}",
             window,
             school,
             "reminder",
-            announcements.reminder(window, school, days=days, has_draft=status.get(urn) == eois.DRAFT).to_dict(),
+            announcements.reminder(window, school, days=days, drafts=drafts.get(urn, []), after=after).to_dict(),
             now,
         )
         for urn, school in sorted(targets.items())

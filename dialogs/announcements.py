@@ -3,12 +3,62 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 from dialogs.dates import format_datetime
 from dialogs.glossary import PROVISION_NAMES, need_label
 from dialogs.replies import Choice, Fact, Reply, action
+from storage.lifecycle import (
+    APPROVED,
+    BEFORE_A_DECISION,
+    DECLINED,
+    DRAFT,
+    FINISHED,
+    NOT_SHORTLISTED,
+    SCHEDULED,
+    SHORTLISTED,
+    STATES,
+    SUBMITTED,
+    WITHDRAWN,
+)
 from storage.models import EOI, NeedRow, School, Window
-from storage.windows import window_code, window_name
+from storage.windows import is_open, window_code, window_name
+
+# How a count of EOIs in each state reads ("1 submitted", "2 drafts not submitted"), one and many.
+COUNTED = {
+    DRAFT: ("draft not submitted", "drafts not submitted"),
+    SUBMITTED: ("submitted", "submitted"),
+    SHORTLISTED: ("shortlisted", "shortlisted"),
+    NOT_SHORTLISTED: ("not shortlisted", "not shortlisted"),
+    SCHEDULED: ("with a discussion scheduled", "with a discussion scheduled"),
+    APPROVED: ("approved", "approved"),
+    DECLINED: ("declined", "declined"),
+    WITHDRAWN: ("withdrawn", "withdrawn"),
+}
+assert set(COUNTED) == set(STATES), "every state in storage.lifecycle needs its words here"
+# What a window's end means for an EOI, by where it is in its life (storage/lifecycle.py): a draft waits for
+# the next window; one under way (submitted, not yet decided) is ECC's to follow up; a decision stands.
+UNDER_WAY = tuple(s for s in BEFORE_A_DECISION if s != DRAFT)
+DECIDED = tuple(s for s in FINISHED if s != WITHDRAWN)
+# Put forward in a window: submitted, whatever has happened since, unless the school withdrew it.
+PUT_FORWARD = UNDER_WAY + DECIDED
+PUT_FORWARD_IN_ORDER = tuple(s for s in STATES if s in PUT_FORWARD)
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def count_by_state(eois: list[EOI]) -> str:
+    """'3 submitted, 1 approved, 2 drafts not submitted': what was put forward first, in the lifecycle's order,
+    then drafts and withdrawn EOIs; states with none are left out."""
+    counts = Counter(e.status for e in eois)
+    order = (*PUT_FORWARD_IN_ORDER, DRAFT, WITHDRAWN)
+    return ", ".join(f"{counts[s]} {COUNTED[s][counts[s] != 1]}" for s in order if counts[s])
+
+
+def _new_reference(window: Window | None) -> str:
+    return f"a new reference (EOI-{window_code(window)}-…)" if window else "a new reference"
 
 
 def priority_lines(needs: list[NeedRow]) -> list[str]:
@@ -48,28 +98,34 @@ def opened_for_officers(window: Window, schools: int) -> Reply:
     )
 
 
-def reminder(window: Window, school: School, *, days: int, has_draft: bool) -> Reply:
+def reminder(window: Window, school: School, *, days: int, drafts: list[EOI], after: Window | None) -> Reply:
+    """A closing reminder; a school holding a draft is told what happens to it if it isn't submitted in time
+    (storage.eois.school_eoi moves it to the next window under a new reference when the school next uses the
+    bot)."""
     when = "tomorrow" if days == 1 else f"in {days} days"
-    doing = (
-        "Your school has a draft that hasn't been submitted yet."
-        if has_draft
-        else "We haven't had an expression of interest from your school yet."
-    )
+    closes = format_datetime(window.closes_at)
+    if drafts:
+        refs = " and ".join(e.ref or "your draft" for e in drafts)
+        one = len(drafts) == 1
+        where = f"the next window, {window_name(after)}," if after else "the next window"
+        doing = (
+            f"Your school has {'a draft' if one else 'drafts'} that {'hasn' if one else 'haven'}'t been "
+            f"submitted yet: {refs}. If {'it isn' if one else 'they aren'}'t submitted by the close, "
+            f"{closes}, your answers are kept and move to {where} under {_new_reference(after)}"
+            + ("" if after else " once ECC sets one")
+            + "; nothing reaches ECC until you submit it there."
+        )
+    else:
+        doing = f"We haven't had an expression of interest from your school yet. The window closes {closes}."
     return Reply(
         kind="notice",
         title=f"{window_name(window)} closes {when}",
-        text=f"{doing} The window closes {format_datetime(window.closes_at)}. Type *start* to carry on.",
-        choices=[Choice("Continue my EOI" if has_draft else "Start an EOI", action("cmd", "start"), style="primary")],
+        text=f"{doing} Type *start* to carry on.",
+        choices=[Choice("Continue my EOI" if drafts else "Start an EOI", action("cmd", "start"), style="primary")],
     )
 
 
-def window_changed(window: Window, *, cancelled: bool = False) -> Reply:
-    if cancelled:
-        return Reply(
-            kind="notice",
-            title=f"{window_name(window)} is cancelled",
-            text=f"ECC has cancelled {window_name(window)}. Drafts are kept for the next window.",
-        )
+def window_changed(window: Window) -> Reply:
     return Reply(
         kind="notice",
         title=f"{window_name(window)}: new closing date",
@@ -78,13 +134,103 @@ def window_changed(window: Window, *, cancelled: bool = False) -> Reply:
     )
 
 
+def _draft_moves(upcoming: Window | None, now: datetime) -> str:
+    """Where a draft in a cancelled window goes (storage.eois.school_eoi carries it to the open or next window)."""
+    if upcoming is None:
+        return "its answers move to the next window under a new reference once ECC sets one"
+    when = "open now" if is_open(upcoming, now) else f"opens {format_datetime(upcoming.opens_at)}"
+    return (
+        f"its answers move to the next window, {window_name(upcoming)} ({when}), under "
+        f"{_new_reference(upcoming)} the next time you use the bot"
+    )
+
+
+def _on_cancel(eoi: EOI, upcoming: Window | None, now: datetime) -> str:
+    """What cancelling its window means for one EOI, by its state."""
+    ref = eoi.ref or "(no reference yet)"
+    if eoi.status == DRAFT:
+        return f"Your draft {ref} is kept: {_draft_moves(upcoming, now)}, and you carry on where you left off."
+    if eoi.status in UNDER_WAY:
+        return (
+            f"Your expression of interest {ref} ({eoi.status}) stays on record as it is: nothing is withdrawn or "
+            "lost. ECC will contact you about what happens to it next."
+        )
+    if eoi.status in DECIDED:
+        return f"The decision on {ref} ({eoi.status}) is unaffected and stays on record."
+    return f"{ref} stays withdrawn. You can start a new expression of interest when a later window opens."
+
+
+def window_cancelled(window: Window, school: School, held: list[EOI], upcoming: Window | None, now: datetime) -> Reply:
+    """What one school is told when a window is cancelled: what is true for each of its own EOIs in it."""
+    lines = [_on_cancel(eoi, upcoming, now) for eoi in held] or [
+        f"{school.name} had no EOI in this window, so there is nothing to keep or change."
+    ]
+    return Reply(
+        kind="notice",
+        title=f"{window_name(window)} is cancelled",
+        text=f"ECC has cancelled {window_name(window)}. " + " ".join(lines),
+    )
+
+
+def cancel_question(window: Window, held: list[EOI]) -> str:
+    inside = f" It holds {count_by_state(held)}." if held else ""
+    return (
+        f"Cancel {window_name(window)}?{inside} Each school told of it, and any with an EOI in it, will be told "
+        "what it means for its own EOI: drafts are kept and move to the next window under a new reference; "
+        "EOIs already submitted stay as they are for ECC to follow up; decisions stand."
+    )
+
+
+def cancelled_for_officers(window: Window, told: dict[str, tuple[School, list[EOI]]]) -> str:
+    """The officer's confirmation: how many schools were told what, naming the EOIs someone must follow up."""
+    name = window_name(window)
+    if not told:
+        return f"{name} is cancelled. No school had been told of it or had an EOI in it, so no one was told."
+    held = [eoi for _, eois in told.values() for eoi in eois]
+    drafts = [e for e in held if e.status == DRAFT]
+    under_way = [(e, s) for s, eois in told.values() for e in eois if e.status in UNDER_WAY]
+    decided = [e for e in held if e.status in DECIDED]
+    withdrawn = [e for e in held if e.status == WITHDRAWN]
+    lines = []
+    if none := sum(1 for _, eois in told.values() if not eois):
+        lines.append(f"{none} had no EOI in it")
+    if drafts:
+        lines.append(
+            f"{_plural(len(drafts), 'draft')} kept ({', '.join(e.ref or '-' for e in drafts)}): "
+            "each moves to the next window under a new reference when its school next uses the bot"
+        )
+    if under_way:
+        named = "; ".join(f"{e.ref} {s.name} ({e.status})" for e, s in under_way)
+        one = len(under_way) == 1
+        stays, told_whom = ("stays as it is", "Its school was") if one else ("stay as they are", "Their schools were")
+        lines.append(
+            f"{_plural(len(under_way), 'EOI')} under way {stays}: {named}. {told_whom} told ECC will be in touch "
+            f"about what happens next: please contact {'it' if one else 'them'}. You can still shortlist, schedule "
+            "and decide as usual, and a school can still withdraw"
+        )
+    if decided:
+        verb = "stands" if len(decided) == 1 else "stand"
+        lines.append(
+            f"{_plural(len(decided), 'decision')} {verb}: " + ", ".join(f"{e.ref} ({e.status})" for e in decided)
+        )
+    if withdrawn:
+        verb = "stays" if len(withdrawn) == 1 else "stay"
+        lines.append(f"{_plural(len(withdrawn), 'withdrawn EOI')} {verb} withdrawn")
+    schools = len(told)
+    whose = "its" if schools == 1 else "their"
+    return (
+        f"{name} is cancelled. {_plural(schools, 'school')} {'has' if schools == 1 else 'have'} been told what it "
+        f"means for {whose} own EOI:\n" + "\n".join(f"• {line}" for line in lines)
+    )
+
+
 def closing_summary(window: Window, eois: list[tuple[EOI, School]], needs: list[NeedRow]) -> Reply:
-    submitted = [(e, s) for e, s in eois if e.status not in ("draft", "withdrawn")]
+    """Counts each EOI by its state now; the breakdowns count what was put forward (PUT_FORWARD) and say so."""
+    put_forward = [(e, s) for e, s in eois if e.status in PUT_FORWARD]
     facts = [
         Fact(
             "EOIs",
-            f"{len(submitted)} submitted"
-            + (f", {len(eois) - len(submitted)} drafts or withdrawn" if len(eois) > len(submitted) else ""),
+            f"{len(eois)} in this window: {count_by_state([e for e, _ in eois])}" if eois else "none in this window",
         )
     ]
     for label, key in (
@@ -93,14 +239,14 @@ def closing_summary(window: Window, eois: list[tuple[EOI, School]], needs: list[
         ("By need type", lambda s, e: e.primary_need or "?"),
         ("By phase", lambda s, e: s.phase),
     ):
-        counts = Counter(key(s, e) for e, s in submitted)
+        counts = Counter(key(s, e) for e, s in put_forward)
         facts.append(Fact(label, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
     lines = []
     for need in needs:
         place = need.district or need.quadrant
         offered = [
             e
-            for e, s in submitted
+            for e, s in put_forward
             if e.primary_need == need.need_type
             and s.phase in (need.phase, "all-through")
             and (s.district == need.district if need.district else s.quadrant == need.quadrant)
@@ -111,10 +257,17 @@ def closing_summary(window: Window, eois: list[tuple[EOI, School]], needs: list[
             f"{len(offered)} EOI{'s' if len(offered) != 1 else ''} offering {places}"
         )
     facts.append(Fact("Against identified need", "\n".join(lines) or "no need recorded"))
+    waiting = sum(1 for e, _ in eois if e.status == SUBMITTED)
     return Reply(
         kind="summary",
         title=f"{window_name(window)} has closed",
         facts=facts,
-        text="Submissions are closed. Shortlisting can begin.",
-        choices=[Choice("List submitted", action("cmd", "list submitted"))],
+        text=(
+            f"Submissions are closed. The breakdowns count the {_plural(len(put_forward), 'EOI')} that "
+            f"{'was' if len(put_forward) == 1 else 'were'} submitted, whatever has happened to "
+            f"{'it' if len(put_forward) == 1 else 'them'} since; "
+            f"drafts and withdrawn EOIs are left out. {waiting} {'is' if waiting == 1 else 'are'} waiting to be "
+            "shortlisted."
+        ),
+        choices=[Choice("List those waiting", action("cmd", "list submitted"))],
     )

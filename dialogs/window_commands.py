@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.announcements import priority_lines, window_changed
+from dialogs.announcements import (
+    cancel_question,
+    cancelled_for_officers,
+    priority_lines,
+    window_cancelled,
+    window_changed,
+)
 from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows
 from dialogs.officer_commands import OfficerTurn, window_list
 from dialogs.replies import Choice, Fact, Reply, action, refuse, say
 from storage import notices
-from storage.models import Delivery, Notice, School, Window
+from storage.models import EOI, School, Window
 from storage.windows import (
     LONDON,
     WindowRefused,
@@ -23,6 +27,7 @@ from storage.windows import (
     cancel_window,
     change_window,
     current_or_next,
+    eois_in,
     find_window,
     need_for,
     schools_in_scope,
@@ -215,12 +220,12 @@ async def _open_now(t: OfficerTurn, tail: str) -> list[Reply]:
 async def _cancel(t: OfficerTurn, tail: str) -> list[Reply]:
     words = tail.split()
     window = await _window_or_refuse(t, words[0] if words else "")
+    held = await eois_in(t.session, window)
     if "confirm" not in words:
         return [
             Reply(
                 kind="question",
-                text=f"Cancel {window_name(window)}? Schools already told will be told it "
-                "is cancelled; drafts are kept.",
+                text=cancel_question(window, [eoi for eoi, _ in held]),
                 choices=[
                     Choice(
                         "Yes, cancel it", action("cmd", f"window cancel {window_code(window)} confirm"), style="danger"
@@ -230,9 +235,19 @@ async def _cancel(t: OfficerTurn, tail: str) -> list[Reply]:
         ]
     announced = window.announced_at is not None
     await cancel_window(t.session, window, actor=t.actor, now=t.now)
+    # Each school hears what is true for its own EOIs in the window: every school in scope once it was
+    # announced, and any school holding an EOI in it (a draft can belong to a window planned next).
+    told: dict[str, tuple[School, list[EOI]]] = {}
+    for eoi, school in held:
+        told.setdefault(school.urn, (school, []))[1].append(eoi)
     if announced:
-        await _tell_in_scope(t, window, window_changed(window, cancelled=True))
-    return [say(f"{window_name(window)} is cancelled." + (" Schools in scope have been told." if announced else ""))]
+        for school, _ in await schools_in_scope(t.session, window):
+            told.setdefault(school.urn, (school, []))
+    upcoming = await current_or_next(t.session, t.now)  # where a draft moves: the cancelled window no longer counts
+    for urn, (school, eois) in sorted(told.items()):
+        body = window_cancelled(window, school, eois, upcoming, t.now).to_dict()
+        notices.to_school(t.session, school_urn=urn, kind="window change", now=t.now, body=body)
+    return [say(cancelled_for_officers(window, told))]
 
 
 async def _tell_in_scope(t: OfficerTurn, window: Window, reply: Reply) -> None:
@@ -260,24 +275,8 @@ async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply
 
 async def deliveries_command(t: OfficerTurn, tail: str) -> list[Reply]:
     window = await _window_or_refuse(t, tail.strip())
-    rows = (
-        await t.session.execute(
-            select(Delivery.status, func.count())
-            .join(Notice, Notice.id == Delivery.notice_id)
-            .where(Notice.window_id == window.id)
-            .group_by(Delivery.status)
-        )
-    ).all()
-    counts = Counter({status: n for status, n in rows})
-    failed = list(
-        await t.session.scalars(
-            select(Delivery)
-            .join(Notice, Notice.id == Delivery.notice_id)
-            .where(Notice.window_id == window.id, Delivery.status == "failed")
-            .order_by(Delivery.school_urn)
-            .limit(40)
-        )
-    )
+    counts = await notices.delivery_counts(t.session, window_id=window.id)
+    failed = await notices.failed_deliveries(t.session, window_id=window.id)
     facts = [Fact(f"Failed: school {d.school_urn or '-'}", f"{d.destination}: {d.last_error}") for d in failed]
     return [
         Reply(

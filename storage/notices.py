@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Delivery, Notice
@@ -62,5 +63,29 @@ def mark_delivered(session: AsyncSession, notice: Notice, *, destination: str, n
             attempts=1,
             created_at=now,
             sent_at=now,
+        )
+    )
+
+
+async def delivery_counts(session: AsyncSession, *, window_id: int) -> Counter[str]:
+    """How many deliveries of the window's notices are in each status ("sent", "pending", "sending", "failed")."""
+    rows = await session.execute(
+        select(Delivery.status, func.count())
+        .join(Notice, Notice.id == Delivery.notice_id)
+        .where(Notice.window_id == window_id)
+        .group_by(Delivery.status)
+    )
+    return Counter({status: n for status, n in rows.all()})
+
+
+async def failed_deliveries(session: AsyncSession, *, window_id: int, limit: int = 40) -> list[Delivery]:
+    """The window's deliveries that failed for good, by school."""
+    return list(
+        await session.scalars(
+            select(Delivery)
+            .join(Notice, Notice.id == Delivery.notice_id)
+            .where(Notice.window_id == window_id, Delivery.status == "failed")
+            .order_by(Delivery.school_urn)
+            .limit(limit)
         )
     )

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import hold
-from storage.models import NeedRow, School, Window
+from storage.models import EOI, NeedRow, School, Window
 
 LONDON = ZoneInfo("Europe/London")
 TERMS = {"autumn1": "Autumn Term 1", "spring2": "Spring Term 2"}
@@ -45,6 +45,17 @@ async def open_window(session: AsyncSession, now: datetime) -> Window | None:
 async def next_window(session: AsyncSession, now: datetime) -> Window | None:
     return await session.scalar(
         select(Window).where(Window.cancelled_at.is_(None), Window.opens_at > now).order_by(Window.opens_at).limit(1)
+    )
+
+
+async def window_after(session: AsyncSession, window: Window) -> Window | None:
+    """The window planned after this one closes (windows never overlap): where a draft left unsubmitted at its
+    close moves when the school next uses the bot (storage.eois.school_eoi)."""
+    return await session.scalar(
+        select(Window)
+        .where(Window.cancelled_at.is_(None), Window.id != window.id, Window.opens_at >= window.closes_at)
+        .order_by(Window.opens_at)
+        .limit(1)
     )
 
 
@@ -196,3 +207,14 @@ async def schools_in_scope(session: AsyncSession, window: Window) -> list[tuple[
         if rows:
             result.append((school, rows))
     return result
+
+
+async def eois_in(session: AsyncSession, window: Window) -> list[tuple[EOI, School]]:
+    """Every EOI in the window, whatever its state, with its school, by school then reference."""
+    rows = await session.execute(
+        select(EOI, School)
+        .join(School, School.urn == EOI.school_urn)
+        .where(EOI.window_id == window.id)
+        .order_by(School.urn, EOI.ref, EOI.id)
+    )
+    return [(eoi, school) for eoi, school in rows]

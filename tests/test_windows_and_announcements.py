@@ -161,7 +161,7 @@ async def test_when_the_window_closes_submissions_stop_and_officers_get_a_summar
     await _announce(service, sender)
     summary = next(r for d, r in sender.received if r.title.endswith("has closed"))
     facts = {f.label: f.value for f in summary.facts}
-    assert facts["EOIs"].startswith("3 submitted")
+    assert facts["EOIs"] == "4 in this window: 3 submitted, 1 draft not submitted"
     assert facts["By quadrant"] == "Mid 1, North East 2"
     assert facts["By district"] == "Chelmsford 1, Colchester 2"
     assert facts["By need type"] == "ASD 3"
