@@ -180,7 +180,8 @@ async def test_the_closing_reminders_say_an_unsubmitted_draft_moves_to_the_next_
     # And that is what happens: after the close, the school's next turn finds its answers under the new reference.
     clock.set(window.closes_at + timedelta(days=1))
     text = await head.say("status")
-    assert "EOI-2627S-001" in text and draft not in text
+    assert f"{draft} wasn't submitted before its window closed" in text  # told, with the new reference
+    assert "EOI-2627S-001 is draft" in text
 
 
 def test_window_commands_ask_storage_for_the_outbox_and_build_no_queries_of_their_own() -> None:
