@@ -416,8 +416,9 @@ class TeamsChannel:
         if not teams_trust.upload_url_allowed(upload_url, emulator=self.emulator):
             log.warning("file consent refused: upload URL %s is not a OneDrive address", upload_url[:200])
             return await tell(refuse("Teams gave me nowhere to put the file."))
-        speaker = await self.speaker(context)
-        replies = await self.service.conversations.handle(Turn(speaker, text=command, command=True))
+        # Made again for whoever allowed it, through the same runner as any turn (their role is checked now).
+        inbound = Inbound(context.activity.from_property.id, TeamsWhere(context, command), text=command, command=True)
+        replies = await self.service.runner.run(self, inbound, deliver=False) or []
         made = next((r for r in replies if r.file), None)
         if made is None or made.file is None:  # no longer allowed, say: tell them why
             return await tell(*replies)
@@ -453,9 +454,9 @@ class TeamsChannel:
             # Every channel of the team, so the register may name any of them as a school's channel.
             await self.remember_channels(activity, await self._team_channels(context))
         if scope == "personal":
-            speaker = await self.speaker(context)
-            replies = await self.service.conversations.handle(Turn(speaker, text="help", command=True))
-            await self.send_replies(context, [teams_cards.render(r) for r in replies])
+            user_id = context.activity.from_property.id
+            greeting = Inbound(user_id, TeamsWhere(context, "help"), text="help", command=True)
+            await self.service.runner.run(self, greeting)
         else:
             hello = Reply(
                 text=(
