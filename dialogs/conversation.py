@@ -226,11 +226,8 @@ class Conversations:
             if eoi and eoi.status == eois.DRAFT:
                 t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
                 if text.casefold() in ("status", "start"):
-                    return [
-                        *notes,
-                        await eoi_dialog.status_reply(session, eoi, school, now, for_school=True),
-                        await eoi_dialog.resume(t, eoi),
-                    ]
+                    here = await eois.school_eois(session, school, now)  # all of them: an RP and a PP are two
+                    return [*notes, *await eoi_dialog.statuses(t, here), await eoi_dialog.resume(t, eoi)]
                 return notes + await eoi_dialog.on_text(t, eoi, text)
             eoi_dialog.leave(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
         return notes + await self._command(session, person, school, text, now)

@@ -878,7 +878,11 @@ async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
     if (t.person.pending or {}).get("confirm") != "cancel":
         return [say("That button is from an earlier message."), await resume(t, eoi)]
     eoi.changing = False
-    _save(t, eoi, {}, "")
+    kept = {}
+    if eoi.offer and await eois.offer_taken(t.session, eoi, ""):
+        # The school's other draft here is the one not yet saying which provision: this one stays its RP (or PP).
+        kept = {PROVISION_QUESTION: eoi.offer}
+    _save(t, eoi, kept, "")
     audit.record(
         t.session,
         at=t.now,
@@ -890,7 +894,8 @@ async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
         note="answers deleted",
     )
     leave(t)
-    return [say("Your draft's answers have been deleted. Type *start* whenever you want to begin again.")]
+    still = f" It stays {t.school.name}'s {offer_name(eoi.offer)} draft." if kept else ""
+    return [say(f"Your draft's answers have been deleted.{still} Type *start* whenever you want to begin again.")]
 
 
 async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:

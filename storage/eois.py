@@ -210,8 +210,8 @@ async def _lock_school(session: AsyncSession, school: School) -> None:
 
 
 async def offer_taken(session: AsyncSession, eoi: EOI, offer: str) -> EOI | None:
-    """The school's other EOI in `eoi`'s window offering `offer`, if it has one."""
-    if not offer or eoi.window_id is None:
+    """The school's other EOI in `eoi`'s window offering `offer` ("": not yet saying which), if it has one."""
+    if eoi.window_id is None:
         return None
     school = await session.get(School, eoi.school_urn)
     assert school is not None
