@@ -58,8 +58,13 @@ async def test_a_school_submits_an_rp_then_a_pp_in_the_same_window_and_officers_
     assert f"Withdraw {rp}?" in await head.say(f"withdraw {rp}")
     await head.press("Yes, withdraw")
     assert f"{rp} is withdrawn" in head.text
+    assert f"{pp} is open for changes" in await head.say(f"amend {pp}")
+    await head.say("save")
     status = await head.say("status")
-    assert f"{rp} is withdrawn" in status and f"{pp} is submitted" in status
+    assert f"{rp} is withdrawn" in status and f"{pp} is draft" in status
+    assert f"Carrying on with Meadow Primary School, Colchester's draft {pp}" in await head.say("start")
+    await head.say("save")
+    assert f"{rp} is a draft again" in await head.say(f"start {rp}")  # restarted: never a second RP
 
 
 async def test_a_second_rp_in_the_same_window_is_refused_naming_the_first_and_nothing_is_lost(service):
