@@ -39,11 +39,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "start",
         HEADTEACHER,
         "start",
-        "begin or carry on your school's EOI (one question at a time; saved as you go)",
+        "begin or carry on your school's EOI (one question at a time; saved as you go); "
+        "*start PP* or *start RP* for that provision, *start REF* for that EOI",
         aliases=("begin", "continue", "resume"),
         hint="start",
     ),
-    CommandSpec("status", HEADTEACHER, "status", "where your EOI is, and what happens next", hint="status"),
+    CommandSpec("status", HEADTEACHER, "status", "where your EOIs are, and what happens next", hint="status"),
     CommandSpec("review", HEADTEACHER, "review", "see your EOI's answers (and change them, while you still can)"),
     CommandSpec("amend", HEADTEACHER, "amend", "change a submitted EOI's answers, then submit it again"),
     CommandSpec(

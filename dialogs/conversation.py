@@ -62,12 +62,12 @@ class Conversations:
         }
         # What a school's staff can do; each takes the turn at their school and the rest of the command.
         self.school_handlers: dict[str, SchoolHandler] = {
-            "start": lambda t, rest: eoi_dialog.start(t),
+            "start": eoi_dialog.start,
             "status": lambda t, rest: self._status(t),
             "withdraw": self._withdraw,
             "answer": self._answer_from_form,
-            "review": lambda t, rest: eoi_dialog.review_command(t),
-            "amend": lambda t, rest: eoi_dialog.amend(t),
+            "review": eoi_dialog.review_command,
+            "amend": eoi_dialog.amend,
         }
         # Every registered command has exactly one handler (dialogs.commands.COMMANDS): checked here, once, so
         # no command can reach a missing one.
@@ -222,15 +222,12 @@ class Conversations:
         school = await session.get(School, person.school_urn) if person.school_urn else None
         explicit = turn.command or has_prefix(text)
         if school and eoi_dialog.in_dialog(person) and not explicit and not SWITCH_SCHOOL.match(text):
-            eoi = await eois.school_eoi(session, school, now)
+            eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
             if eoi and eoi.status == eois.DRAFT:
                 t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
                 if text.casefold() in ("status", "start"):
-                    return [
-                        *notes,
-                        await eoi_dialog.status_reply(session, eoi, school, now, for_school=True),
-                        await eoi_dialog.resume(t, eoi),
-                    ]
+                    here = await eois.school_eois(session, school, now)  # all of them: an RP and a PP are two
+                    return [*notes, *await eoi_dialog.statuses(t, here), await eoi_dialog.resume(t, eoi)]
                 return notes + await eoi_dialog.on_text(t, eoi, text)
             eoi_dialog.leave(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
         return notes + await self._command(session, person, school, text, now)
@@ -271,14 +268,16 @@ class Conversations:
         return [help.stranger_help(key)]
 
     async def _answer_from_form(self, t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
-        eoi = await eois.school_eoi(t.session, t.school, t.now)
+        eoi = await eoi_dialog.current(t)
         if eoi is None or eoi.status != eois.DRAFT:
             return [say("There is no draft to answer: type *start* to begin, or *status*.")]
         qid, _, text = rest.partition(" ")
         return await eoi_dialog.answer_from_form(t, eoi, qid, text)
 
     async def _status(self, t: eoi_dialog.EoiTurn) -> list[Reply]:
-        eoi = await eois.school_eoi(t.session, t.school, t.now)
+        """Each of the school's EOIs in this window (an RP and a PP are two), or its last one elsewhere."""
+        here = await eois.school_eois(t.session, t.school, t.now)
+        eoi = here[-1] if here else None
         start = Choice("Start a new EOI", action("cmd", "start"), style="primary")
         if eoi is None:
             # None in this window: the school's last EOI, wherever it ended, and a way to begin one here.
@@ -296,15 +295,18 @@ class Conversations:
             reply.text += f"\n{t.school.name} has no EOI {here} yet: type *start* to begin a new one."
             reply.choices.insert(0, start)
             return [reply]
-        reply = await eoi_dialog.status_reply(t.session, eoi, t.school, t.now, for_school=True)
-        if eoi.status == eois.DRAFT:
-            reply.choices.append(Choice("Continue", action("cmd", "start"), style="primary"))
+        replies = await eoi_dialog.statuses(t, here)
+        for draft, reply in zip(here, replies, strict=True):
+            if draft.status == eois.DRAFT:
+                continue_it = f"start {draft.ref}" if draft.ref else "start"
+                reply.choices.append(Choice("Continue", action("cmd", continue_it), style="primary"))
         for other in await eois.in_progress_elsewhere(t.session, t.school, eoi):
-            reply.text += f"\n{t.school.name}'s EOI {other.ref} from an earlier window is {other.status}."
-        return [reply]
+            if other.window_id != eoi.window_id:
+                replies[-1].text += f"\n{t.school.name}'s EOI {other.ref} from an earlier window is {other.status}."
+        return replies
 
     async def _withdraw(self, t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
-        eoi = await eois.school_eoi(t.session, t.school, t.now) or await eois.latest_eoi(t.session, t.school)
+        eoi = await eoi_dialog.current(t) or await eois.latest_eoi(t.session, t.school)
         words = rest.split()
         if words and words[0].upper().startswith("EOI-"):
             other = await eois.by_ref(t.session, words[0])
@@ -371,7 +373,7 @@ class Conversations:
                 refuse("That button is for a school's EOI, and you're not linked to a school."),
                 help.stranger_help(f"{person.platform}:{person.user_id}"),
             ]
-        eoi = await eois.school_eoi(session, school, now)
+        eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
         t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
         if eoi is None:
             # Nothing in this window to answer for: where things stand (a new EOI is begun only when asked for).

@@ -102,12 +102,75 @@ def known(t: EoiTurn, eoi: EOI) -> dict[str, Any]:
     return t.questions.effective_answers(eoi.answers)
 
 
+PROVISION_QUESTION = "provision_type"  # its answer is the EOI's offer: one EOI per provision per school and window
+
+
+def _kept(t: EoiTurn) -> dict[str, Any]:
+    """What Person.pending keeps whatever the dialog is waiting for: which EOI this person is working on (a school
+    may have an RP and a PP in one window), so `status`, `review`, `amend` and `withdraw` know, across restarts."""
+    current = (t.person.pending or {}).get("eoi")
+    return {"eoi": current} if current else {}
+
+
 def _enter(t: EoiTurn) -> None:
-    t.person.pending = {"dialog": "eoi"}
+    t.person.pending = {**_kept(t), "dialog": "eoi"}
 
 
 def leave(t: EoiTurn) -> None:
-    t.person.pending = {}
+    t.person.pending = _kept(t)
+
+
+def remember(t: EoiTurn, eoi: EOI) -> None:
+    """`eoi` is the one this person is working on now."""
+    t.person.pending = {**(t.person.pending or {}), "eoi": eoi.id}
+
+
+def current_id(person: Person) -> int | None:
+    found = (person.pending or {}).get("eoi")
+    return found if isinstance(found, int) else None
+
+
+async def current(t: EoiTurn) -> EOI | None:
+    """The school's EOI in this window this person is working on (or, not having said, its draft or newest)."""
+    return await eois.school_eoi(t.session, t.school, t.now, current=current_id(t.person))
+
+
+async def named_or_current(t: EoiTurn, rest: str) -> EOI | Reply | None:
+    """The EOI a command names (`review EOI-2627A-003`), the school's own only; else the current one, else the
+    school's newest in any window. A reference that isn't the school's is refused (audited)."""
+    words = rest.split()
+    if words and words[0].upper().startswith("EOI-"):
+        named = await eois.by_ref(t.session, words[0])
+        if named is None or named.school_urn != t.school.urn:
+            from storage import audit
+
+            note = f"not the school's EOI: {words[0][:40]}"
+            audit.record(t.session, at=t.now, actor=t.actor, action="refused", note=note)
+            return refuse(f"{t.school.name} has no EOI {words[0][:40]}.")
+        remember(t, named)
+        return named
+    return await current(t) or await eois.latest_eoi(t.session, t.school)
+
+
+def offer_name(offer: str) -> str:
+    return PROVISION_NAMES.get(offer, "")
+
+
+async def _offer_refused(t: EoiTurn, eoi: EOI, q: Question, value: Any) -> list[Reply] | None:
+    """One EOI per provision per school and window: a second RP is refused, naming the first, and nothing is
+    changed (the answer stays as it was)."""
+    if q.id != PROVISION_QUESTION or value == eoi.offer:
+        return None
+    other = await eois.offer_taken(t.session, eoi, str(value or ""))
+    if other is None:
+        return None
+    name = offer_name(other.offer)
+    text = (
+        f"Your school already has a {name} EOI, {other.ref}, in this window ({other.status}): type "
+        f"*start {other.ref}* to carry on with it. A school makes one EOI for each kind of provision in a window; "
+        "nothing here has changed."
+    )
+    return [refuse(text), await resume(t, eoi)]
 
 
 def in_dialog(person: Person) -> bool:
@@ -116,7 +179,14 @@ def in_dialog(person: Person) -> bool:
 
 def _save(t: EoiTurn, eoi: EOI, answers: dict[str, Any], cursor: str) -> None:
     effective = t.questions.effective_answers(answers)
-    eois.save_answers(eoi, answers, cursor=cursor, now=t.now, primary_need=str(effective.get("primary_need") or ""))
+    eois.save_answers(
+        eoi,
+        answers,
+        cursor=cursor,
+        now=t.now,
+        primary_need=str(effective.get("primary_need") or ""),
+        offer=str(answers.get(PROVISION_QUESTION) or ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -230,6 +300,9 @@ async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Re
         return [refuse(value.message, field_errors={ANSWER_FIELD: value.message})]
     value = value_of(value)  # a long text answer is taken as written
     _enter(t)
+    refused = await _offer_refused(t, eoi, q, value)
+    if refused:
+        return refused
     answers, cleared = with_answer(t, eoi, q, value, ctx)
     if qid == eoi.cursor:
         return _told(q, cleared) + await _advance(t, eoi, q.id, answers)
@@ -248,16 +321,25 @@ def _next_question(t: EoiTurn, answers: dict[str, Any], after: str | None, *, un
     return None
 
 
-async def start(t: EoiTurn) -> list[Reply]:
+async def start(t: EoiTurn, rest: str = "") -> list[Reply]:
     """Begin or carry on the school's EOI in the window open now (or planned next). A withdrawn one is restarted
     while its window is open; one submitted or finished in an earlier window leaves the school free to begin a
-    new one here (one EOI per school per window)."""
-    eoi = await eois.school_eoi(t.session, t.school, t.now)
+    new one here. A school makes one EOI per provision type per window: with its EOI here submitted (or further),
+    it is offered one for the other type. `start EOI-…` carries on that one; `start PP` begins (or carries on)
+    the school's Partnership Provision EOI."""
+    if rest.strip():
+        return await _start_named(t, rest.strip())
+    here = await eois.school_eois(t.session, t.school, t.now)
+    drafts = [e for e in here if e.status == eois.DRAFT]
+    eoi = next((e for e in drafts if e.id == current_id(t.person)), drafts[-1] if drafts else None)
+    if eoi is None:
+        eoi = await current(t)
     if eoi and eoi.status == eois.WITHDRAWN:
+        remember(t, eoi)
         return await _restart(t, eoi)
     if eoi and eoi.status != eois.DRAFT:
         leave(t)
-        return [await status_reply(t.session, eoi, t.school, t.now, for_school=True)]
+        return await statuses(t, here)
     intro = ""
     if eoi is None:
         earlier = await eois.latest_eoi(t.session, t.school)
@@ -265,8 +347,63 @@ async def start(t: EoiTurn) -> list[Reply]:
         intro = await _welcome(t, eoi, earlier)
     elif eoi.answers:
         intro = f"Welcome back. Carrying on with {t.school.name}'s draft {eoi.ref or ''}".rstrip() + "."
+    remember(t, eoi)
     _enter(t)
     return [await resume(t, eoi, intro)]
+
+
+async def _start_named(t: EoiTurn, rest: str) -> list[Reply]:
+    """`start EOI-…` (that EOI) or `start PP` / `start Resourced Provision` (the school's EOI for that provision
+    here: carried on, or begun with the first question answered)."""
+    if rest.upper().startswith("EOI-"):
+        named = await named_or_current(t, rest)
+        if isinstance(named, Reply) or named is None:
+            return [named] if named else await start(t)
+        if named.status == eois.WITHDRAWN:
+            return await _restart(t, named)
+        if named.status != eois.DRAFT:
+            return [await status_reply(t.session, named, t.school, t.now, for_school=True)]
+        _enter(t)
+        return [await resume(t, named, f"Carrying on with {named.ref or 'your draft'}.")]
+    q = t.questions.get(PROVISION_QUESTION)
+    assert q is not None
+    read = read_answer(q, rest, AnswerContext(today=t.now.astimezone(LONDON).date()), {})
+    offer = "" if isinstance(read, Problem) else str(value_of(read))
+    if offer not in PROVISION_NAMES:
+        hint = "Type *start RP* or *start PP* to begin an EOI for that provision, or *start*."
+        return [refuse(hint), *await start(t)]
+    earlier = await eois.latest_eoi(t.session, t.school)
+    try:
+        eoi = await eois.start_draft(
+            t.session, t.school, actor=t.actor, now=t.now, offer=offer, answers={PROVISION_QUESTION: offer}
+        )
+    except eois.OfferTaken as taken:
+        return await _start_named(t, taken.eoi.ref or "") if taken.eoi.ref else await start(t)
+    remember(t, eoi)
+    _enter(t)
+    fresh = earlier is None or earlier.id != eoi.id
+    intro = (
+        await _welcome(t, eoi, earlier) + f" It offers a {offer_name(offer)}."
+        if fresh
+        else f"Carrying on with {eoi.ref or 'your draft'}, a {offer_name(offer)}."
+    )
+    return [await resume(t, eoi, intro)]
+
+
+async def statuses(t: EoiTurn, here: list[EOI]) -> list[Reply]:
+    """Each of the school's EOIs in this window, and a way to begin one for a provision it hasn't offered yet
+    (when it has no draft on the go)."""
+    replies = [await status_reply(t.session, eoi, t.school, t.now, for_school=True) for eoi in here]
+    offered = {eoi.offer for eoi in here}
+    if here and all(eoi.status != eois.DRAFT for eoi in here):
+        for offer, name in PROVISION_NAMES.items():
+            if offer not in offered:
+                replies[-1].choices.insert(0, Choice(f"Start a {name} EOI", action("cmd", f"start {offer}")))
+                replies[-1].text += (
+                    f"\nA school may also offer a {name} in the same window, as a separate EOI: "
+                    f"type *start {offer}* or press the button."
+                )
+    return replies
 
 
 async def _welcome(t: EoiTurn, eoi: EOI, earlier: EOI | None = None) -> str:
@@ -319,10 +456,12 @@ async def _restart(t: EoiTurn, eoi: EOI) -> list[Reply]:
     return [await review(t, eoi, intro=intro)]
 
 
-async def amend(t: EoiTurn) -> list[Reply]:
+async def amend(t: EoiTurn, rest: str = "") -> list[Reply]:
     """LIFE's "amend": a submitted EOI back to draft, while its window is open and it isn't shortlisted yet, to
     be submitted again under the same reference."""
-    eoi = await eois.school_eoi(t.session, t.school, t.now) or await eois.latest_eoi(t.session, t.school)
+    eoi = await named_or_current(t, rest)
+    if isinstance(eoi, Reply):
+        return [eoi]
     if eoi is None:
         return [say(f"{t.school.name} has no EOI yet. Type *start* to begin one.")]
     if eoi.status == eois.DRAFT:
@@ -343,9 +482,11 @@ async def amend(t: EoiTurn) -> list[Reply]:
     return [await review(t, eoi, intro=intro)]
 
 
-async def review_command(t: EoiTurn) -> list[Reply]:
+async def review_command(t: EoiTurn, rest: str = "") -> list[Reply]:
     """`review` outside the dialog: a draft's review (in the dialog), or the answers as the school submitted them."""
-    eoi = await eois.school_eoi(t.session, t.school, t.now) or await eois.latest_eoi(t.session, t.school)
+    eoi = await named_or_current(t, rest)
+    if isinstance(eoi, Reply):
+        return [eoi]
     if eoi is None:
         start_one = Choice("Start", action("cmd", "start"))
         return [say(f"{t.school.name} has no EOI yet. Type *start* to begin one.", choices=[start_one])]
@@ -556,6 +697,9 @@ async def _answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
 async def _store(t: EoiTurn, eoi: EOI, q: Question, result: Any, ctx: AnswerContext) -> list[Reply]:
     """Store an answer (and the answers read from the same words), say back what was understood, and go on."""
     value = value_of(result)
+    refused = await _offer_refused(t, eoi, q, value)
+    if refused:
+        return refused
     answers, cleared = with_answer(t, eoi, q, value, ctx)
     last = q.id
     also = result.also if isinstance(result, Understood) else {}
@@ -572,6 +716,7 @@ async def _store(t: EoiTurn, eoi: EOI, q: Question, result: Any, ctx: AnswerCont
 def _ask_to_confirm(t: EoiTurn, q: Question, understood: Understood) -> Reply:
     """Echo a doubtful reading back for a yes/no; it waits in Person.pending, so it survives a restart."""
     t.person.pending = {
+        **_kept(t),
         "dialog": "eoi",
         "confirm": "answer",
         "question": q.id,
@@ -632,6 +777,9 @@ async def _stale_answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply
     if isinstance(value, Problem):
         return [refuse(value.message), await resume(t, eoi)]
     value = value_of(value)  # a button's value is read exactly
+    refused = await _offer_refused(t, eoi, q, value)
+    if refused:
+        return refused
     answers, cleared = with_answer(t, eoi, q, value, ctx)
     return [
         say(f"Changed {q.label.lower()} to {format_answer(q, value, ctx)}."),
@@ -706,7 +854,7 @@ async def _review(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 
 async def _ask_cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    t.person.pending = {"dialog": "eoi", "confirm": "cancel"}
+    t.person.pending = {**_kept(t), "dialog": "eoi", "confirm": "cancel"}
     return [
         Reply(
             text="Cancel this draft? Every answer so far will be deleted.",
@@ -720,7 +868,7 @@ async def _ask_cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 
 async def _keep_going(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    t.person.pending = {"dialog": "eoi"}
+    _enter(t)
     return [say("Good: nothing was deleted."), await resume(t, eoi)]
 
 
@@ -730,7 +878,11 @@ async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
     if (t.person.pending or {}).get("confirm") != "cancel":
         return [say("That button is from an earlier message."), await resume(t, eoi)]
     eoi.changing = False
-    _save(t, eoi, {}, "")
+    kept = {}
+    if eoi.offer and await eois.offer_taken(t.session, eoi, ""):
+        # The school's other draft here is the one not yet saying which provision: this one stays its RP (or PP).
+        kept = {PROVISION_QUESTION: eoi.offer}
+    _save(t, eoi, kept, "")
     audit.record(
         t.session,
         at=t.now,
@@ -742,7 +894,8 @@ async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
         note="answers deleted",
     )
     leave(t)
-    return [say("Your draft's answers have been deleted. Type *start* whenever you want to begin again.")]
+    still = f" It stays {t.school.name}'s {offer_name(eoi.offer)} draft." if kept else ""
+    return [say(f"Your draft's answers have been deleted.{still} Type *start* whenever you want to begin again.")]
 
 
 async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
@@ -826,6 +979,8 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
         Fact("School", school.name),
         Fact("Status", eoi.status.capitalize()),
     ]
+    if eoi.offer:
+        facts.insert(2, Fact("Provision", offer_name(eoi.offer)))
     if window:
         facts.append(Fact("Window", window_name(window)))
     if eoi.submitted_at:

@@ -130,67 +130,154 @@ async def in_progress_elsewhere(session: AsyncSession, school: School, eoi: EOI)
     )
 
 
-async def school_eoi(session: AsyncSession, school: School, now: datetime) -> EOI | None:
-    """The school's EOI that `start` and `status` are about: one EOI per school per window, so its EOI in the
-    window open now (or planned next). A draft left in an earlier window, or started before any window, is
-    carried forward to that window under a new reference (audited; `take_carried` says so to the turn). A
-    school whose EOI in an earlier window was submitted or finished has none here: `start` begins a new one.
-    With no window open or planned, its draft, if it has one."""
-    window = await current_or_next(session, now)
-    if window:
-        eoi = await session.scalar(
-            _for_this_turn(select(EOI).where(EOI.school_urn == school.urn, EOI.window_id == window.id))
+async def in_window(session: AsyncSession, school: School, window: Window) -> list[EOI]:
+    """The school's EOIs in `window`, oldest first: at most one per provision offered (an RP and a PP are two)."""
+    return list(
+        await session.scalars(
+            _for_this_turn(
+                select(EOI)
+                .where(EOI.school_urn == school.urn, EOI.window_id == window.id)
+                .order_by(EOI.created_at, EOI.id)
+            )
         )
-        if eoi:
-            return eoi
-    latest = await latest_eoi(session, school)
-    if latest is None or latest.status != DRAFT:
-        return None
-    if window is None or latest.window_id == window.id:
-        # Kept where it is until a window is planned; or another turn carried it forward while this one waited
-        # for the lock on it (then it is already in this window, and told).
-        return latest
-    old_ref = latest.ref or ""
-    await _assign_ref(session, latest, window)
-    latest.updated_at, latest.submitted_at = now, None  # an amended draft is a new EOI in the new window
+    )
+
+
+async def school_eois(session: AsyncSession, school: School, now: datetime) -> list[EOI]:
+    """The school's EOIs that `start` and `status` are about, oldest first: those in the window open now (or
+    planned next), at most one per provision type. A draft left in an earlier window, or started before any
+    window, is carried forward to that window under a new reference (audited; `take_carried` says so to the turn),
+    unless the school already has an EOI there for the same provision. A school whose EOI in an earlier window was
+    submitted or finished has none here: `start` begins a new one. With no window open or planned, its draft, if
+    it has one."""
+    window = await current_or_next(session, now)
+    if window is None:
+        latest = await latest_eoi(session, school)
+        return [latest] if latest is not None and latest.status == DRAFT else []
+    here = await in_window(session, school, window)
+    # The newest EOI for each provision (and the newest not yet saying which): a draft among them still
+    # elsewhere comes here.
+    newest: dict[str, EOI] = {}
+    for eoi in await session.scalars(
+        _for_this_turn(select(EOI).where(EOI.school_urn == school.urn).order_by(EOI.created_at, EOI.id))
+    ):
+        newest[eoi.offer] = eoi
+    taken = {eoi.offer for eoi in here}
+    for offer, eoi in newest.items():
+        if eoi.status == DRAFT and eoi.window_id != window.id and offer not in taken:
+            await _carry_forward(session, school, eoi, window, now)
+            here.append(eoi)
+    return here
+
+
+async def _carry_forward(session: AsyncSession, school: School, eoi: EOI, window: Window, now: datetime) -> None:
+    old_ref = eoi.ref or ""
+    await _assign_ref(session, eoi, window)
+    eoi.updated_at, eoi.submitted_at = now, None  # an amended draft is a new EOI in the new window
     audit.record(
         session,
         at=now,
         actor="system",
         action="carry forward",
-        eoi_id=latest.id,
+        eoi_id=eoi.id,
         from_status=DRAFT,
         to_status=DRAFT,
-        note=f"{old_ref or 'draft without a window'} -> {latest.ref}",
+        note=f"{old_ref or 'draft without a window'} -> {eoi.ref}",
     )
-    session.info.setdefault(_CARRIED, []).append(Carried(latest, school, old_ref, window))
-    return latest
+    session.info.setdefault(_CARRIED, []).append(Carried(eoi, school, old_ref, window))
 
 
-async def start_draft(session: AsyncSession, school: School, *, actor: str, now: datetime) -> EOI:
-    """A new draft for the open (or next) window; with none planned, a draft without a window yet.
+async def school_eoi(session: AsyncSession, school: School, now: datetime, *, current: int | None = None) -> EOI | None:
+    """The one of `school_eois` a turn is about: `current` (the EOI this person was last working on) when it is
+    one of them, else the newest draft, else the newest."""
+    found = await school_eois(session, school, now)
+    chosen = next((eoi for eoi in found if eoi.id == current), None)
+    drafts = [eoi for eoi in found if eoi.status == DRAFT]
+    return chosen or (drafts[-1] if drafts else found[-1] if found else None)
+
+
+class OfferTaken(Refused):
+    """The school already has an EOI for this provision in this window (`eoi`): one per provision per window."""
+
+    def __init__(self, eoi: EOI) -> None:
+        super().__init__(f"{eoi.ref} already offers {eoi.offer} in this window")
+        self.eoi = eoi
+
+
+async def _lock_school(session: AsyncSession, school: School) -> None:
+    # Staff of one school take turns on the school's row when they begin an EOI or say which provision it offers.
+    await session.execute(select(School.urn).where(School.urn == school.urn).with_for_update())
+
+
+async def offer_taken(session: AsyncSession, eoi: EOI, offer: str) -> EOI | None:
+    """The school's other EOI in `eoi`'s window offering `offer` ("": not yet saying which), if it has one."""
+    if eoi.window_id is None:
+        return None
+    school = await session.get(School, eoi.school_urn)
+    assert school is not None
+    await _lock_school(session, school)
+    return await session.scalar(
+        select(EOI).where(
+            EOI.school_urn == eoi.school_urn, EOI.window_id == eoi.window_id, EOI.offer == offer, EOI.id != eoi.id
+        )
+    )
+
+
+async def start_draft(
+    session: AsyncSession,
+    school: School,
+    *,
+    actor: str,
+    now: datetime,
+    offer: str = "",
+    answers: dict[str, Any] | None = None,
+) -> EOI:
+    """A new draft for the open (or next) window, offering `offer` ("" until the first question is answered, then
+    `answers` hold that answer); with no window planned, a draft without a window yet. OfferTaken if the school
+    already has an EOI for that provision in that window (one not yet saying which is continued instead).
 
     Staff of one school starting at once take turns on the school's row (there is no EOI row to lock yet):
     the second finds the first's draft and continues it."""
-    await session.execute(select(School.urn).where(School.urn == school.urn).with_for_update())
-    existing = await school_eoi(session, school, now)
-    if existing is not None:
-        return existing
+    await _lock_school(session, school)
+    found = await school_eois(session, school, now)
     window = await current_or_next(session, now)
+    if window is None and found:
+        return found[0]  # no window yet: the one draft there is waits for one
+    same = next((eoi for eoi in found if eoi.offer == offer), None)
+    if same is not None:
+        if offer:
+            raise OfferTaken(same)
+        return same
+    if offer:
+        blank = next((eoi for eoi in found if eoi.offer == "" and eoi.status == DRAFT), None)
+        if blank is not None:  # a draft not yet saying which provision becomes this one
+            blank.offer, blank.answers, blank.updated_at = offer, {**blank.answers, **(answers or {})}, now
+            return blank
     eoi = EOI(
-        school_urn=school.urn, status=DRAFT, answers={}, cursor="", started_by=actor, created_at=now, updated_at=now
+        school_urn=school.urn,
+        status=DRAFT,
+        offer=offer,
+        answers=dict(answers or {}),
+        cursor="",
+        started_by=actor,
+        created_at=now,
+        updated_at=now,
     )
     if window:
         await _assign_ref(session, eoi, window)
     session.add(eoi)
     await session.flush()
-    audit.record(session, at=now, actor=actor, action="start", eoi_id=eoi.id, to_status=DRAFT)
+    audit.record(session, at=now, actor=actor, action="start", eoi_id=eoi.id, to_status=DRAFT, note=offer)
     return eoi
 
 
-def save_answers(eoi: EOI, answers: dict[str, Any], *, cursor: str, now: datetime, primary_need: str) -> None:
+def save_answers(
+    eoi: EOI, answers: dict[str, Any], *, cursor: str, now: datetime, primary_need: str, offer: str
+) -> None:
+    """Store the answers, and what officers filter on: the primary need, and the provision offered (checked first
+    with `offer_taken`: the database keeps one EOI per provision per school and window)."""
     eoi.answers = dict(answers)  # a new dict, so the JSON column sees the change
-    eoi.cursor, eoi.updated_at, eoi.primary_need = cursor, now, primary_need
+    eoi.cursor, eoi.updated_at, eoi.primary_need, eoi.offer = cursor, now, primary_need, offer
 
 
 class SubmissionsClosed(Refused):

@@ -130,7 +130,8 @@ class SchoolLink(Base):
 
 class EOI(Base):
     __tablename__ = "eois"
-    __table_args__ = (UniqueConstraint("school_urn", "window_id"),)
+    # A school may offer both kinds of provision in one window: one EOI per kind (an RP and a PP are two EOIs).
+    __table_args__ = (UniqueConstraint("school_urn", "window_id", "offer", name="uq_eois_one_per_offer"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str | None] = mapped_column(String(30), unique=True, default=None)
     school_urn: Mapped[str] = mapped_column(ForeignKey("schools.urn"), index=True)
@@ -138,6 +139,8 @@ class EOI(Base):
     status: Mapped[str] = mapped_column(String(30), default="draft", index=True)
     # Copied from the answers (SEMH when the offer is a Partnership Provision) so `list need=ASD` is a query.
     primary_need: Mapped[str] = mapped_column(String(10), default="", index=True)
+    # The provision offered, copied from the first answer: "resourced" | "partnership" | "" until it is answered.
+    offer: Mapped[str] = mapped_column(String(20), default="", server_default="")
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The question the dialog is on: a question id, "review", or "declaration".
     cursor: Mapped[str] = mapped_column(String(60), default="")
