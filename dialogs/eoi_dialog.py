@@ -445,15 +445,22 @@ async def _restart(t: EoiTurn, eoi: EOI) -> list[Reply]:
     except eois.Refused as refused:
         leave(t)
         return [refuse(refusal(refused)), await status_reply(t.session, eoi, t.school, t.now, for_school=True)]
+    return await _draft_again(
+        t,
+        eoi,
+        "restarted",
+        f"{t.school.name} restarted {eoi.ref}, which it had withdrawn: it is a draft again.",
+        f"{eoi.ref} is a draft again, with your answers: check them, then submit it before {{closes}}. ECC has "
+        "been told.",
+    )
+
+
+async def _draft_again(t: EoiTurn, eoi: EOI, kind: str, for_officers: str, for_school: str) -> list[Reply]:
+    """After LIFE's "restart" or "amend": the EOI is a draft again with its answers, officers are told, and the
+    school sees its review (`for_school` may name {closes}: when the window closes)."""
     _back_to_draft(t, eoi)
-    _tell_officers(
-        t, eoi, "restarted", f"{t.school.name} restarted {eoi.ref}, which it had withdrawn: it is a draft again."
-    )
-    intro = (
-        f"{eoi.ref} is a draft again, with your answers: check them, then submit it before "
-        f"{await _closes(t, eoi)}. ECC has been told."
-    )
-    return [await review(t, eoi, intro=intro)]
+    _tell_officers(t, eoi, kind, for_officers)
+    return [await review(t, eoi, intro=for_school.format(closes=await _closes(t, eoi)))]
 
 
 async def amend(t: EoiTurn, rest: str = "") -> list[Reply]:
@@ -471,15 +478,14 @@ async def amend(t: EoiTurn, rest: str = "") -> list[Reply]:
         await eois.transition(t.session, eoi, "amend", by=SCHOOL, actor=t.actor, now=t.now)
     except eois.Refused as refused:
         return [refuse(refusal(refused)), await submitted_review(t, eoi)]
-    _back_to_draft(t, eoi)
-    _tell_officers(
-        t, eoi, "changing", f"{t.school.name} is changing {eoi.ref}: it is a draft until they submit it again."
-    )
-    intro = (
+    return await _draft_again(
+        t,
+        eoi,
+        "changing",
+        f"{t.school.name} is changing {eoi.ref}: it is a draft until they submit it again.",
         f"{eoi.ref} is open for changes, and ECC has been told. Change what you need, then submit it again "
-        f"(same reference) before {await _closes(t, eoi)}: until then ECC sees it as a draft."
+        "(same reference) before {closes}: until then ECC sees it as a draft.",
     )
-    return [await review(t, eoi, intro=intro)]
 
 
 async def review_command(t: EoiTurn, rest: str = "") -> list[Reply]:
