@@ -230,6 +230,8 @@ def form_view(form: Form, metadata: dict[str, Any]) -> Block:
             }
         else:
             element = {"type": "plain_text_input", "action_id": INPUT, "multiline": f.multiline}
+            if f.max_length:
+                element["max_length"] = min(f.max_length, 3000)  # Slack's own ceiling for a text input
         if f.placeholder:
             element["placeholder"] = {"type": "plain_text", "text": _cut(f.placeholder, 150)}
         blocks.append(

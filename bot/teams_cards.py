@@ -97,8 +97,12 @@ def form_card(form: Form, values: dict[str, str] | None = None, errors: dict[str
     }
 
 
+DEFAULT_MAX_LENGTH = 2000
+
+
 def _input(f: FormField, value: str) -> dict[str, Any]:
-    element: dict[str, Any] = {"id": FIELD_PREFIX + f.name, "label": f.label + ("" if f.optional else " *")}
+    # Teams marks a required input with its own asterisk (isRequired, below): none added to the label.
+    element: dict[str, Any] = {"id": FIELD_PREFIX + f.name, "label": f.label}
     if f.options:
         element.update(
             type="Input.ChoiceSet",
@@ -106,7 +110,8 @@ def _input(f: FormField, value: str) -> dict[str, Any]:
             choices=[{"title": o.capitalize(), "value": o} for o in f.options],
         )
     else:
-        element.update(type="Input.Text", isMultiline=f.multiline, maxLength=2000)
+        # A question's own limit (3,000 for the vision), else room for a note.
+        element.update(type="Input.Text", isMultiline=f.multiline, maxLength=f.max_length or DEFAULT_MAX_LENGTH)
         if f.placeholder:
             element["placeholder"] = f.placeholder
     if value:

@@ -285,7 +285,11 @@ def answer_form(q: Question) -> Form:
         title=q.label,
         command=f"answer {q.id}",
         submit_label="Save answer",
-        fields=(FormField(ANSWER_FIELD, q.ask, q.example.strip('"') if q.example else "", multiline=True),),
+        fields=(
+            FormField(
+                ANSWER_FIELD, q.ask, q.example.strip('"') if q.example else "", multiline=True, max_length=q.max
+            ),
+        ),
     )
 
 

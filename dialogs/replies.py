@@ -28,6 +28,7 @@ class FormField:
     optional: bool = False
     prefix: str = ""  # put before the value in the command, e.g. "for " or "at "
     options: tuple[str, ...] = ()  # a choice instead of free text
+    max_length: int | None = None  # the longest text the field takes (a question's own limit), if it has one
 
 
 @dataclass(frozen=True)

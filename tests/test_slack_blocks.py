@@ -214,3 +214,15 @@ async def test_officers_named_in_eoi_officers_hear_from_us_before_they_first_tal
         )
         await session.flush()
         assert await s.officer_destinations(session) == ["slack:U0BOOT", "slack:U9"]
+
+
+def test_the_vision_modal_takes_as_much_as_the_question_allows() -> None:
+    from dialogs.eoi_dialog import answer_form
+    from dialogs.questions import eoi_questions
+
+    vision = eoi_questions().get("inclusion_vision")
+    assert vision is not None
+    view = kit.form_view(answer_form(vision), {})
+    [field] = [b["element"] for b in view["blocks"] if b["type"] == "input"]
+    assert field["max_length"] == 3000 and field["multiline"] is True
+    assert kit.form_from_json(kit.form_to_json(answer_form(vision))) == answer_form(vision)

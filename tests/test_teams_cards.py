@@ -167,3 +167,20 @@ async def test_manifest_commands_are_commands_the_bot_understands(service: Servi
             if example and command["title"] in ("list", "show"):
                 text = await officer.say(example.group(1).strip())
                 assert "I don't know" not in text and "isn't a" not in text, (command, text)
+
+
+def test_the_vision_box_takes_as_much_as_the_question_allows_and_shows_one_asterisk() -> None:
+    """Seen: 2,500 characters typed in the larger box, 2,000 kept (maxLength 2000 on every input), and "When * *"."""
+    from dialogs.eoi_dialog import answer_form
+    from dialogs.questions import eoi_questions
+
+    vision = eoi_questions().get("inclusion_vision")
+    assert vision is not None and vision.max == 3000
+    card = teams_cards.form_card(answer_form(vision))
+    [box] = [n for n in card["body"] if n.get("type") == "Input.Text"]
+    assert box["maxLength"] == 3000 and box["isRequired"] is True
+    assert not box["label"].endswith("*")  # Teams adds its own for isRequired
+    # And the form survives the trip through the card's data, limit included.
+    assert teams_cards.form_from_data(json.loads(json.dumps(card["actions"][0]["data"]["eoi_form_def"]))) == (
+        answer_form(vision)
+    )
