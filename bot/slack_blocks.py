@@ -226,7 +226,7 @@ def form_view(form: Form, metadata: dict[str, Any]) -> Block:
             element: Block = {
                 "type": "static_select",
                 "action_id": INPUT,
-                "options": [{"text": _text(o), "value": o} for o in f.options],
+                "options": [{"text": _text(o.capitalize()), "value": o} for o in f.options],  # "Approve"
             }
         else:
             element = {"type": "plain_text_input", "action_id": INPUT, "multiline": f.multiline}

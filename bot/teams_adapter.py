@@ -188,7 +188,9 @@ def strip_mentions(activity: Activity) -> str:
             text = text.replace(props["text"], " ")
     if ((activity.conversation and activity.conversation.conversation_type) or "personal") != "personal":
         text = _AT_TAG.sub(" ", text)
-    return " ".join(text.replace("&nbsp;", " ").split())
+    # Spaces are tidied within each line; the lines themselves (paragraphs of a long answer) are kept.
+    lines = [" ".join(line.split()) for line in text.replace("&nbsp;", " ").replace("\r\n", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def turn_for_value(speaker: Speaker, value: Any) -> tuple[Turn | None, Form | None, dict[str, str], str]:

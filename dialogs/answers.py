@@ -444,7 +444,21 @@ def format_answer(q: Question, value: Any, ctx: AnswerContext) -> str:
         return format_date(date.fromisoformat(value))
     if q.type == "number":
         return f"{value:,}"
+    if q.type == "phone":
+        return format_phone(str(value))
     return str(value)
+
+
+def format_phone(digits: str) -> str:
+    """A UK number grouped as people write it (stored as digits): "01245 123456", "020 7946 0000",
+    "0118 496 0000", "07700 900123", "0300 123 4567"."""
+    if not re.fullmatch(r"0\d{9,10}", digits) or len(digits) != 11:
+        return digits
+    if digits.startswith("02"):
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    if re.match(r"01\d1|011", digits) or digits.startswith(("03", "08", "09")):
+        return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
+    return f"{digits[:5]} {digits[5:]}"
 
 
 def _clip(text: str, n: int = 40) -> str:

@@ -180,7 +180,7 @@ def parse_command(text: str) -> Command:
             words = len(phrase.split())
             parts = body.split(None, words)
             return Command(_WORDS[phrase], parts[words].strip() if len(parts) > words else "", " ".join(parts[:words]))
-    word, _, rest = body.partition(" ")
+    word, rest = [*re.split(r"\s+", body, maxsplit=1), ""][:2]  # a command on its own line is still one
     name = _WORDS.get(word.casefold(), "")
     if not name:
         return Command("", body, word)

@@ -120,3 +120,15 @@ def test_no_text_makes_any_question_raise_and_every_refusal_says_what_works(ques
 def test_the_command_grammar_reads_any_text_without_raising(text):
     command = parse_command(text)
     assert isinstance(command.name, str)
+
+
+def test_a_phone_number_is_shown_as_people_write_it() -> None:
+    """Seen: "01245 123456" shown back as "01245123456" (stored as digits, shown grouped)."""
+    from dialogs.answers import format_phone
+
+    assert format_phone("01245123456") == "01245 123456"
+    assert format_phone("02079460000") == "020 7946 0000"
+    assert format_phone("01184960000") == "0118 496 0000"
+    assert format_phone("07700900123") == "07700 900123"
+    assert format_phone("03001234567") == "0300 123 4567"
+    assert format_phone("0161496000") == "0161496000"  # ten digits: left as typed

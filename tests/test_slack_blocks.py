@@ -226,3 +226,17 @@ def test_the_vision_modal_takes_as_much_as_the_question_allows() -> None:
     [field] = [b["element"] for b in view["blocks"] if b["type"] == "input"]
     assert field["max_length"] == 3000 and field["multiline"] is True
     assert kit.form_from_json(kit.form_to_json(answer_form(vision))) == answer_form(vision)
+
+
+def test_decision_choices_read_as_words_not_codes() -> None:
+    form = Form(
+        title="Decision",
+        command="decide EOI-2627A-001",
+        fields=(FormField("outcome", "Decision", options=("approve", "decline")),),
+    )
+    view = kit.form_view(form, {})
+    [select] = [b["element"] for b in view["blocks"] if b["type"] == "input"]
+    assert [(o["text"]["text"], o["value"]) for o in select["options"]] == [
+        ("Approve", "approve"),
+        ("Decline", "decline"),
+    ]

@@ -184,3 +184,10 @@ def test_the_vision_box_takes_as_much_as_the_question_allows_and_shows_one_aster
     assert teams_cards.form_from_data(json.loads(json.dumps(card["actions"][0]["data"]["eoi_form_def"]))) == (
         answer_form(vision)
     )
+
+
+def test_paragraphs_typed_in_the_teams_message_box_are_kept() -> None:
+    """Seen: a vision typed as paragraphs arrived as one line (every whitespace collapsed)."""
+    raw = ta.message_activity("First   paragraph.\r\n\r\nSecond\tparagraph.\n\n\n\nThird.", "29:1head")
+    kept = "First paragraph.\n\nSecond paragraph.\n\nThird."
+    assert teams_adapter.strip_mentions(Activity().deserialize(raw)) == kept
