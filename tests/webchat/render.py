@@ -1,0 +1,32 @@
+"""The web chat's renderer: a neutral Reply as plain JSON. Buttons send their `action` back as the next turn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dialogs.replies import Choice, Reply
+
+
+def button(choice: Choice) -> dict[str, Any]:
+    shown: dict[str, Any] = {"label": choice.label, "action": choice.action}
+    if choice.form:  # a form's words are typed as a command, as on the console
+        fields = " ".join(f"[{f.prefix}{f.name.upper()}]" if f.optional else f.name.upper() for f in choice.form.fields)
+        shown["type"] = f"{choice.form.command} {fields}"
+    return shown
+
+
+def render(reply: Reply) -> dict[str, Any]:
+    # A form on a question only offers a larger box to write in; here the answer is typed as text anyway.
+    choices = [c for c in reply.choices if not (c.form and reply.kind == "question")]
+    return {
+        "kind": reply.kind,
+        "title": reply.title,
+        "text": reply.text,
+        "buttons": [button(c) for c in choices],
+        "multi": reply.multi,
+        "facts": [
+            {"label": f.label, "value": f.value, "change": button(f.change) if f.change else None} for f in reply.facts
+        ],
+        "problems": reply.field_errors,
+        "file": {"name": reply.file[0], "content": reply.file[1]} if reply.file else None,
+    }
