@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.replies import Reply, say
+from storage import audiences
 from storage.clock import Clock
 from storage.db import Database, insert_new
 from storage.models import Delivery, Notice, School
@@ -45,12 +46,13 @@ class Sender(Protocol):
     # Seconds to leave between two messages to the same destination (Slack: about one per second per channel).
     min_interval: float
 
-    async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
-        """Where a school hears from us: its channel (from the register) and its staff's direct messages."""
+    async def channel_address(self, session: AsyncSession, channel_id: str) -> str | None:
+        """The destination for a channel the school register names on this platform, or None if the bot can't
+        post there. Who hears for a school is decided once, in storage.audiences."""
         ...
 
-    async def officer_destinations(self, session: AsyncSession) -> list[str]:
-        """Direct messages to every officer known on this platform."""
+    async def person_address(self, session: AsyncSession, user_id: str) -> str | None:
+        """The destination for a direct message to this person on this platform, or None if it can't be sent."""
         ...
 
     async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
@@ -117,15 +119,16 @@ class Dispatcher:
         stale_after: timedelta = timedelta(seconds=60),
         concurrency: int = 32,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        officers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.db, self.clock, self.senders = db, clock, senders
+        self.officers = officers  # EOI_OFFICERS: they hear from us before they first talk to the bot
         self.max_attempts, self.backoff, self.max_wait = max_attempts, backoff, max_wait
         self.stale_after, self.concurrency, self.sleep = stale_after, concurrency, sleep
         self._wake: asyncio.Event | None = None
 
     def sender_for(self, destination: str) -> Sender | None:
-        platform = destination.split(":", 1)[0]
-        return next((s for s in self.senders if s.platform == platform), None)
+        return self._sender(destination.split(":", 1)[0])
 
     def kick(self) -> None:
         """Wake the background loop now (a turn just queued a notice)."""
@@ -133,10 +136,27 @@ class Dispatcher:
             self._wake.set()
 
     async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
+        return await self._addresses(session, await audiences.for_school(session, school))
+
+    async def officer_destinations(self, session: AsyncSession) -> list[str]:
+        return await self._addresses(session, await audiences.for_officers(session, self.officers))
+
+    async def _addresses(self, session: AsyncSession, audience: audiences.Audience) -> list[str]:
+        """Each channel and person of an audience as a destination, through the sender for their platform;
+        those no enabled channel can reach are left out (`window preview` shows a school with none)."""
         found: list[str] = []
-        for sender in self.senders:
-            found += await sender.school_destinations(session, school)
-        return found
+        for platform, channel in audience.channels:
+            sender = self._sender(platform)
+            if sender is not None and (address := await sender.channel_address(session, channel)):
+                found.append(address)
+        for platform, user_id in audience.people:
+            sender = self._sender(platform)
+            if sender is not None and (address := await sender.person_address(session, user_id)):
+                found.append(address)
+        return list(dict.fromkeys(found))
+
+    def _sender(self, platform: str) -> Sender | None:
+        return next((s for s in self.senders if s.platform == platform), None)
 
     async def plan_notices(self) -> int:
         """Record a delivery for every destination of every notice not yet planned."""
@@ -160,9 +180,7 @@ class Dispatcher:
                     destinations = await self.school_destinations(session, school) if school else []
                 else:
                     if officer_destinations is None:
-                        officer_destinations = []
-                        for sender in self.senders:
-                            officer_destinations += await sender.officer_destinations(session)
+                        officer_destinations = await self.officer_destinations(session)
                     destinations = officer_destinations
                 await insert_new(
                     session,

@@ -56,7 +56,9 @@ async def open_service(settings: Settings, *, clock: Clock | None = None, db: Da
         await db.dispose()  # a refused database (storage.db.SchemaMismatch) leaves no connection behind
         raise
     clock = clock or Clock(settings.fixed_now)
-    dispatcher = Dispatcher(db, clock, [], stale_after=timedelta(seconds=settings.delivery_stale_seconds))
+    dispatcher = Dispatcher(
+        db, clock, [], stale_after=timedelta(seconds=settings.delivery_stale_seconds), officers=settings.officers
+    )
     # `window preview` asks the enabled channels where each school can be reached.
     conversations = Conversations(
         db,

@@ -45,10 +45,8 @@ from bot.service import Service
 from bot.turn_runner import Inbound
 from dialogs.replies import Reply, say
 from dialogs.turns import Speaker
-from storage import people
 from storage.db import failure_report
 from storage.events import first_time
-from storage.models import School
 
 log = logging.getLogger("eoi-bot.slack")
 
@@ -123,24 +121,19 @@ async def dm_channel(client: AsyncWebClient, user_id: str) -> str:
 
 
 class SlackSender:
-    """bot.delivery.Sender for Slack: schools hear in their channel and in their staff's DMs."""
+    """bot.delivery.Sender for Slack: a register channel id or a person's user id is already an address."""
 
     platform = PLATFORM
     min_interval = 1.0
 
-    def __init__(self, client: AsyncWebClient, bootstrap_officers: tuple[str, ...] = ()) -> None:
+    def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
-        # Officers named in EOI_OFFICERS hear from us even before they first talk to the bot.
-        self.bootstrap_officers = bootstrap_officers
 
-    async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
-        found = [f"slack:{school.slack_channel_id}"] if school.slack_channel_id else []
-        found += [f"slack:{p.user_id}" for p in await people.staff_of(session, school.urn) if p.platform == PLATFORM]
-        return found
+    async def channel_address(self, session: AsyncSession, channel_id: str) -> str | None:
+        return f"{PLATFORM}:{channel_id}"  # a channel the bot isn't in fails at send, visibly to officers
 
-    async def officer_destinations(self, session: AsyncSession) -> list[str]:
-        known = [p.user_id for p in await people.officers(session) if p.platform == PLATFORM]
-        return [f"slack:{user_id}" for user_id in dict.fromkeys([*self.bootstrap_officers, *known])]
+    async def person_address(self, session: AsyncSession, user_id: str) -> str | None:
+        return f"{PLATFORM}:{user_id}"  # a user id as the channel posts in the app's DM with them
 
     async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
         platform, _, channel = destination.partition(":")
@@ -541,7 +534,6 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     service.senders.append(
         SlackSender(
             AsyncWebClient(token=settings.slack_bot_token, base_url=base_url, retry_handlers=[], session=http),  # type: ignore[arg-type]
-            bootstrap_officers=tuple(user for platform, user in settings.officers if platform == PLATFORM),
         )
     )
     app[SLACK] = adapter

@@ -40,9 +40,8 @@ from bot.service import Service
 from bot.turn_runner import APOLOGY, Inbound
 from dialogs.replies import Form, Reply, action, refuse, say
 from dialogs.turns import Speaker, Turn
-from storage import conversation_refs, events, people
+from storage import conversation_refs, events
 from storage.db import failure_report
-from storage.models import School
 
 log = logging.getLogger("eoi-bot.teams")
 
@@ -578,22 +577,11 @@ class TeamsSender:
     async def _reachable(self, session: AsyncSession, key: str) -> bool:
         return await conversation_refs.find(session, platform=PLATFORM, key=key) is not None
 
-    async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
-        found = []
-        channel = (school.teams_channel_id or "").split(";")[0].strip()
-        if channel and await self._reachable(session, channel):
-            found.append(f"{PLATFORM}:{channel}")
-        for person in await people.staff_of(session, school.urn):
-            if person.platform == PLATFORM and await self._reachable(session, person.user_id):
-                found.append(f"{PLATFORM}:{person.user_id}")
-        return found
+    async def channel_address(self, session: AsyncSession, channel_id: str) -> str | None:
+        return f"{PLATFORM}:{channel_id}" if await self._reachable(session, channel_id) else None
 
-    async def officer_destinations(self, session: AsyncSession) -> list[str]:
-        return [
-            f"{PLATFORM}:{person.user_id}"
-            for person in await people.officers(session)
-            if person.platform == PLATFORM and await self._reachable(session, person.user_id)
-        ]
+    async def person_address(self, session: AsyncSession, user_id: str) -> str | None:
+        return f"{PLATFORM}:{user_id}" if await self._reachable(session, user_id) else None
 
     async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
         """`key` (the delivery's name) is not used: the Bot Connector cannot be asked later whether a message

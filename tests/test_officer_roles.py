@@ -20,9 +20,9 @@ BOB = ("slack", "UBOB")  # added by an officer with `officer add`
 
 
 async def _officer_notice_destinations(service) -> list[str]:
-    """Where a new officer notice goes, planned as the service plans it (Slack's sender, as `serve` wires it)."""
-    bootstrap = tuple(user for platform, user in service.settings.officers if platform == "slack")
-    service.senders.append(SlackSender(AsyncWebClient(token="xoxb-test"), bootstrap_officers=bootstrap))
+    """Where a new officer notice goes, planned as the service plans it (Slack's sender, as `serve` wires it;
+    EOI_OFFICERS come from the service's settings)."""
+    service.senders.append(SlackSender(AsyncWebClient(token="xoxb-test")))
     async with service.db.session() as session:
         body = say("A school replied.").to_dict()
         notice = notices.to_officers(session, kind="test", body=body, now=service.clock.now())

@@ -49,7 +49,9 @@ async def _hears_for(service, urn: str) -> list[str]:
     """Where the school's notices go on Slack (its staff's DMs), as the service plans them."""
     async with service.db.session() as session:
         school = await session.get(School, urn)
-        return await SlackSender(AsyncWebClient(token="xoxb-test")).school_destinations(session, school)
+        if not any(s.platform == "slack" for s in service.senders):
+            service.senders.append(SlackSender(AsyncWebClient(token="xoxb-test")))
+        return await service.dispatcher.school_destinations(session, school)
 
 
 async def test_a_head_whose_email_left_the_register_loses_the_school_and_is_told_how_to_get_relinked(

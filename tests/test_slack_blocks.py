@@ -195,13 +195,16 @@ async def test_school_and_officer_destinations(service: Service, fake: FakeSlack
                 session, actor="t", platform=platform, user_id=user, role=role, school_urn=urn, now=service.clock.now()
             )
         await session.flush()
-        s = sender(fake)
-        assert await s.school_destinations(session, school) == ["slack:C0SCHOOL", "slack:U1"]
-        assert await s.officer_destinations(session) == ["slack:U9"]
+        # Who hears is decided once (storage.audiences); the Slack sender only gives each its address, and the
+        # Teams head (no Teams sender enabled here) and the console officer are not reachable on Slack.
+        service.senders.append(sender(fake))
+        assert await service.dispatcher.school_destinations(session, school) == ["slack:C0SCHOOL", "slack:U1"]
+        assert await service.dispatcher.officer_destinations(session) == ["slack:U9"]
 
 
 async def test_officers_named_in_eoi_officers_hear_from_us_before_they_first_talk(service: Service) -> None:
-    s = SlackSender(AsyncWebClient(token="xoxb-test"), bootstrap_officers=("U0BOOT",))
+    service.senders.append(SlackSender(AsyncWebClient(token="xoxb-test")))
+    service.dispatcher.officers = (("slack", "U0BOOT"),)  # EOI_OFFICERS
     async with service.db.session() as session:
         await people.set_role(
             session,
@@ -213,7 +216,7 @@ async def test_officers_named_in_eoi_officers_hear_from_us_before_they_first_tal
             now=service.clock.now(),
         )
         await session.flush()
-        assert await s.officer_destinations(session) == ["slack:U0BOOT", "slack:U9"]
+        assert await service.dispatcher.officer_destinations(session) == ["slack:U0BOOT", "slack:U9"]
 
 
 def test_the_vision_modal_takes_as_much_as_the_question_allows() -> None:

@@ -14,9 +14,13 @@ from dialogs.dates import LONDON
 from storage.models import Window
 from storage.windows import schools_in_scope
 from tests.chat import RESOURCED_ANSWERS, complete_eoi, headteacher, officer
-from tests.fakes.recording_sender import RecordingSender, SimulatedCrash
+from tests.fakes.recording_sender import RecordingSender, SimulatedCrash, every_school_has_a_fake_channel  # noqa: F401
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.usefixtures("every_school_has_a_fake_channel"),
+]
+FAKE_OFFICER = ("fake", "officer-1")  # an officer the RecordingSender reaches
 
 
 async def _announce(service, sender: RecordingSender, *, dispatcher: Dispatcher | None = None):
@@ -114,14 +118,13 @@ async def test_a_429_is_waited_out_and_the_message_arrives_once(service):
 
 async def test_a_delivery_that_keeps_failing_is_reported_to_officers(service):
     desk = officer(service)
-    await desk.say("help")  # the officer has talked to the bot, so it can reach them
     sender = RecordingSender()
     sender.fail_next(SendFailed("channel_not_found", permanent=True))
-    dispatcher = Dispatcher(service.db, service.clock, [sender])
+    dispatcher = Dispatcher(service.db, service.clock, [sender], officers=(FAKE_OFFICER,))
     await _announce(service, sender, dispatcher=dispatcher)
     await dispatcher.plan_notices()
     await dispatcher.run_due()
-    officer_messages = [r.text for d, r in sender.received if d.startswith("fake:officer:")]
+    officer_messages = [r.text for d, r in sender.received if d == "fake:officer-1"]
     assert any("could not be delivered" in text and "channel_not_found" in text for text in officer_messages)
     text = await desk.say("window deliveries")
     assert "failed 1" in text and "channel_not_found" in text
@@ -148,7 +151,7 @@ async def test_reminders_skip_schools_that_have_submitted_and_include_drafts(ser
 
 
 async def test_when_the_window_closes_submissions_stop_and_officers_get_a_summary(service, clock):
-    await officer(service).say("help")
+    service.dispatcher.officers = (FAKE_OFFICER,)
     sender = RecordingSender()
     await _announce(service, sender)
     for urn, user in (("114000", "a"), ("114001", "b"), ("114015", "c")):
@@ -232,6 +235,7 @@ async def test_an_officer_plans_previews_and_opens_a_window_and_the_announcement
     await desk.say(f"import-free need check {0}")  # an unknown command is refused, nothing changes
     assert "don't know the command" in desk.text
     assert "is open now" in await desk.say("window open 2728A")
+    service.dispatcher.officers = (FAKE_OFFICER,)
     sender = RecordingSender()
     async with service.db.session() as session:
         # The demo need belongs to the demo window: give the new window the same need.

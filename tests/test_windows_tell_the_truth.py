@@ -14,9 +14,12 @@ from dialogs.replies import Reply
 from storage.models import Window
 from storage.windows import schools_in_scope
 from tests.chat import Chat, complete_eoi, headteacher, officer
-from tests.fakes.recording_sender import RecordingSender
+from tests.fakes.recording_sender import RecordingSender, every_school_has_a_fake_channel  # noqa: F401
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.usefixtures("every_school_has_a_fake_channel"),
+]
 
 
 async def _announce(service, sender: RecordingSender) -> None:
@@ -57,7 +60,7 @@ def _to(sender: RecordingSender, urn: str, title_part: str) -> list[Reply]:
 
 
 async def test_the_close_summary_counts_each_eoi_by_where_it_is_now(service, clock):
-    await officer(service).say("help")  # an officer the summary can reach
+    service.dispatcher.officers = (("fake", "officer-1"),)  # an officer the summary can reach
     sender = RecordingSender()
     await _announce(service, sender)
     _, waiting = await _submit(service, "114000")

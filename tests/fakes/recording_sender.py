@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from sqlalchemy import select
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import SendFailed
 from dialogs.replies import Reply
-from storage.models import Person, School
+from storage import audiences
 
 
 class SimulatedCrash(BaseException):
@@ -27,12 +27,12 @@ class RecordingSender:
         self._failures: list[SendFailed] = []
         self._crash_after: int | None = None
 
-    async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
-        return [] if school.urn in self.unreachable else [f"fake:{school.urn}"]
+    async def channel_address(self, session: AsyncSession, channel_id: str) -> str | None:
+        return None if channel_id in self.unreachable else f"fake:{channel_id}"
 
-    async def officer_destinations(self, session: AsyncSession) -> list[str]:
-        officers = await session.scalars(select(Person).where(Person.role == "officer"))
-        return [f"fake:officer:{p.user_id}" for p in officers]
+    async def person_address(self, session: AsyncSession, user_id: str) -> str | None:
+        return f"fake:{user_id}"
+
 
     def fail_next(self, failure: SendFailed, times: int = 1) -> None:
         self._failures += [failure] * times
@@ -51,3 +51,9 @@ class RecordingSender:
 
     def count(self, kind_prefix: str = "") -> Counter[str]:
         return Counter(d for d, r in self.received if r.title.startswith(kind_prefix) or not kind_prefix)
+
+
+@pytest.fixture
+def every_school_has_a_fake_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The register names a "fake" channel for every school: the school's URN (what RecordingSender reaches)."""
+    monkeypatch.setitem(audiences.CHANNEL_COLUMNS, RecordingSender.platform, "urn")
