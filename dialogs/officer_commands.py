@@ -268,6 +268,21 @@ def schedule_form(ref: str) -> Form:
     )
 
 
+PLATFORM_NAMES = {"slack": "Slack", "msteams": "Teams", "console": "console", "webchat": "web chat"}
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)")
+
+
+def _who(actor: str, names: dict[str, str]) -> str:
+    """An actor as officers know them: "Pat Head (Teams)", not "msteams:29:1head114000"."""
+    platform = actor.split(":", 1)[0]
+    return f"{names[actor]} ({PLATFORM_NAMES.get(platform, platform)})" if actor in names else actor
+
+
+def _london_times(note: str) -> str:
+    """Times the audit log keeps as ISO UTC, said on the London clock."""
+    return _ISO_TIME.sub(lambda m: format_datetime(datetime.fromisoformat(m.group(0).replace("Z", "+00:00"))), note)
+
+
 async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
     found = await _eoi_or_refuse(t, rest.split()[0] if rest.split() else "")
     if isinstance(found, Reply):
@@ -292,11 +307,13 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
                     "(skipped)" if value is None else _priority_label(q.id, value) or format_answer(q, value, ctx),
                 )
             )
+    entries = await audit.history(t.session, eoi.id)
+    names = await people.names_of(t.session, {h.actor for h in entries})
     history = [
-        f"{format_datetime(h.at)}: {h.action} by {h.actor}"
+        f"{format_datetime(h.at)}: {h.action} by {_who(h.actor, names)}"
         + (f" ({h.from_status or '-'} → {h.to_status})" if h.to_status else "")
-        + (f": {h.note}" if h.note else "")
-        for h in await audit.history(t.session, eoi.id)
+        + (f": {_london_times(h.note)}" if h.note else "")
+        for h in entries
     ]
     facts.append(Fact("History", "\n".join(history) or "(none)"))
     return [

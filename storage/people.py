@@ -325,3 +325,14 @@ async def staff_of(session: AsyncSession, school_urn: str) -> list[Person]:
             .order_by(Person.id)
         )
     )
+
+
+async def names_of(session: AsyncSession, keys: set[str]) -> dict[str, str]:
+    """Display names for "platform:user_id" keys (an audit log's actors), for those who have one."""
+    wanted = [tuple(k.split(":", 1)) for k in keys if ":" in k]
+    if not wanted:
+        return {}
+    found = await session.scalars(
+        select(Person).where(or_(*(and_(Person.platform == p, Person.user_id == u) for p, u in wanted)))
+    )
+    return {key_of(person): person.display_name for person in found if person.display_name}

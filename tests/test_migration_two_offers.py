@@ -80,7 +80,7 @@ async def test_upgrading_from_0002_gives_each_eoi_its_offer_and_frees_the_other_
     try:
         shown = await service.conversations.handle(Turn(Speaker("console", "officer-1"), text="show EOI-2627A-001"))
         history = next(f.value for f in shown[0].facts if f.label == "History")
-        assert "start by console:head-1" in history  # its history still points at it
+        assert "start by Pat Head (console)" in history  # its history still points at it (console:head-1)
 
         head = Chat(service, Speaker("console", "head-1"))
         assert "EOI-2627A-001 is submitted" in await head.say("start")

@@ -636,3 +636,21 @@ async def test_a_headteacher_who_installs_the_app_is_greeted_and_can_be_reached_
         assert school is not None
         destinations = await teams.service.dispatcher.school_destinations(session, school)
     assert f"msteams:{HEAD_ID}" in destinations
+
+
+async def test_an_officer_reads_the_history_with_names_and_london_times(teams: Teams) -> None:
+    """Seen: officer views showed "msteams:29:1head114000" and "2026-12-01T14:00:00+00:00 for 60 min"."""
+    head = teams.user(HEAD_ID, "Pat Head")
+    await head.say("start")
+    officer = chat.officer(teams.service, OFFICER[1])
+    await officer.say("list draft")
+    ref = officer.last.facts[0].label
+    async with teams.service.db.session() as session:
+        eoi = await session.scalar(select(EOI).where(EOI.ref == ref))
+        assert eoi is not None
+        eoi.status = eois.SHORTLISTED  # as if submitted and shortlisted, to book a discussion
+        await session.commit()
+    await officer.say(f"schedule {ref} next Tuesday at 2pm")
+    shown = await officer.say(f"show {ref}")
+    assert "start by Pat Head (Teams)" in shown and HEAD_ID not in shown
+    assert "Tuesday 1 December 2026 at 2:00pm for 60 min" in shown and "T14:00:00" not in shown
