@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -165,14 +164,6 @@ async def _retention(service: Service, dry_run: bool) -> int:
     return 0
 
 
-def _write_private(out: Path, text: str) -> None:
-    """Personal data goes to a file only its owner can read, also when the file was already there."""
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 async def _person(
     service: Service, what: str, email: str, identities: list[str], out: Path | None, confirm: bool
 ) -> int:
@@ -191,7 +182,13 @@ async def _person(
             result = await subject_access.erase(session, subject, actor="cli", now=now, confirm=confirm)
     if what == "export":
         if out:
-            _write_private(out, text + "\n")
+            from bot.files import write_private
+
+            try:
+                write_private(out, text + "\n")
+            except OSError as error:
+                print(f"Can't write {out}: {error.strerror or error}", file=sys.stderr)
+                return 2
             print(f"Wrote everything held about {subject.email} to {out}.")
         else:
             sys.stdout.write(text + "\n")
