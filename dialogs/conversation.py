@@ -13,7 +13,7 @@ from dialogs import eoi_dialog, help, officer_commands, window_commands
 from dialogs.commands import COMMANDS, OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
-from dialogs.lifecycle_words import next_steps
+from dialogs.lifecycle_words import next_steps, refusal
 from dialogs.questions import QuestionSet, eoi_questions
 from dialogs.replies import Choice, Reply, action, parse_action, refuse, say
 from dialogs.turns import Speaker, Turn
@@ -24,8 +24,13 @@ from storage.lifecycle import SCHOOL
 from storage.models import Notice, Person, ProcessedEvent, School
 from storage.windows import current_or_next, window_name
 
-# `school` or `school URN` switches school even in the middle of a dialog (no answer is just that).
-SWITCH_SCHOOL = re.compile(r"^\s*(?:/?eoi\s+)?schools?(?:\s+\d{5,8})?\s*$", re.IGNORECASE)
+
+def _switches_school(text: str) -> bool:
+    """`school` or `school URN` switches school even in the middle of a dialog: no answer is just that."""
+    cmd = parse_command(text)
+    return cmd.name == "school" and bool(re.fullmatch(r"(\d{5,8})?", cmd.rest))
+
+
 SchoolHandler = Callable[[eoi_dialog.EoiTurn, str], Awaitable[list[Reply]]]
 OfficerHandler = Callable[[officer_commands.OfficerTurn, str], Awaitable[list[Reply]]]
 
@@ -221,7 +226,7 @@ class Conversations:
         notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(text) else []
         school = await session.get(School, person.school_urn) if person.school_urn else None
         explicit = turn.command or has_prefix(text)
-        if school and eoi_dialog.in_dialog(person) and not explicit and not SWITCH_SCHOOL.match(text):
+        if school and eoi_dialog.in_dialog(person) and not explicit and not _switches_school(text):
             eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
             if eoi and eoi.status == eois.DRAFT:
                 t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
@@ -322,8 +327,8 @@ class Conversations:
             eoi = other
         if eoi is None:
             return [say(f"{t.school.name} has no EOI to withdraw.")]
-        if not eois.can("withdraw", eoi.status, SCHOOL):
-            return [refuse(f"{eoi.ref} is {eoi.status}, so it can't be withdrawn: {next_steps(eoi.status)}.")]
+        if not eois.can("withdraw", eoi.status, SCHOOL):  # said before asking to confirm something impossible
+            return [refuse(refusal(eois.NotAllowed(eoi.ref or "", eoi.status, "withdraw", "state")))]
         if "confirm" not in [w.casefold() for w in words]:
             return [
                 Reply(
