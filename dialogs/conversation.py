@@ -311,20 +311,10 @@ class Conversations:
         return replies
 
     async def _withdraw(self, t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
-        eoi = await eoi_dialog.current(t) or await eois.latest_eoi(t.session, t.school)
+        eoi = await eoi_dialog.named_or_current(t, rest)  # another school's EOI is refused there, audited
+        if isinstance(eoi, Reply):
+            return [eoi]
         words = rest.split()
-        if words and words[0].upper().startswith("EOI-"):
-            other = await eois.by_ref(t.session, words[0])
-            if other is None or other.school_urn != t.school.urn:
-                audit.record(
-                    t.session,
-                    at=t.now,
-                    actor=t.actor,
-                    action="refused",
-                    note=f"withdraw of another school's EOI: {words[0][:40]}",
-                )
-                return [refuse(f"{t.school.name} has no EOI {words[0][:40]}.")]
-            eoi = other
         if eoi is None:
             return [say(f"{t.school.name} has no EOI to withdraw.")]
         if not eois.can("withdraw", eoi.status, SCHOOL):  # said before asking to confirm something impossible

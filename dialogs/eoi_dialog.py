@@ -27,7 +27,7 @@ from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
 from dialogs.lifecycle_words import SHORTLISTING_RULE, next_steps, refusal
 from dialogs.questions import Question, QuestionSet
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
-from storage import eois, notices
+from storage import audit, eois, notices
 from storage.lifecycle import SCHOOL
 from storage.models import EOI, Person, School, Window
 from storage.windows import LONDON, is_open, need_in_scope, need_key, window_name
@@ -142,8 +142,6 @@ async def named_or_current(t: EoiTurn, rest: str) -> EOI | Reply | None:
     if words and words[0].upper().startswith("EOI-"):
         named = await eois.by_ref(t.session, words[0])
         if named is None or named.school_urn != t.school.urn:
-            from storage import audit
-
             note = f"not the school's EOI: {words[0][:40]}"
             audit.record(t.session, at=t.now, actor=t.actor, action="refused", note=note)
             return refuse(f"{t.school.name} has no EOI {words[0][:40]}.")
@@ -883,8 +881,6 @@ async def _keep_going(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 
 async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    from storage import audit
-
     if (t.person.pending or {}).get("confirm") != "cancel":
         return [say("That button is from an earlier message."), await resume(t, eoi)]
     eoi.changing = False
