@@ -30,7 +30,7 @@ from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse
 from storage import audit, eois, notices
 from storage.lifecycle import SCHOOL
 from storage.models import EOI, Person, School, Window
-from storage.windows import LONDON, is_open, need_in_scope, need_key, window_name
+from storage.windows import LONDON, need_in_scope, need_key, window_name
 
 REVIEW, DECLARATION = "review", "declaration"
 ANSWER_FIELD = "answer"
@@ -505,8 +505,11 @@ async def review_command(t: EoiTurn, rest: str = "") -> list[Reply]:
 
 
 async def can_amend(t: EoiTurn, eoi: EOI) -> bool:
-    window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
-    return eois.can("amend", eoi.status, SCHOOL) and window is not None and is_open(window, t.now)
+    try:
+        await eois.allowed(t.session, eoi, "amend", by=SCHOOL, now=t.now)
+    except eois.NotAllowed:
+        return False
+    return True
 
 
 async def submitted_review(t: EoiTurn, eoi: EOI) -> Reply:

@@ -40,10 +40,9 @@ def can(event: str, status: str, by: str | None = None) -> bool:
     return found is not None and (by is None or found.by == by)
 
 
-async def transition(
-    session: AsyncSession, eoi: EOI, event: str, *, by: str, actor: str, now: datetime, note: str = ""
-) -> Step:
-    """Move the EOI as the table (storage.lifecycle.LIFE) says, or raise NotAllowed saying why not. Audited."""
+async def allowed(session: AsyncSession, eoi: EOI, event: str, *, by: str, now: datetime) -> Step:
+    """The step the table (storage.lifecycle.LIFE) allows now, or NotAllowed saying why not: the one check
+    behind every status change, and behind offering one (a button shown only when it would work)."""
     from storage.windows import is_open
 
     found = step(event, eoi.status)
@@ -58,6 +57,14 @@ async def transition(
             raise NotAllowed(ref, eoi.status, event, "window")
     if found.within_days is not None and now - eoi.updated_at > timedelta(days=found.within_days):
         raise NotAllowed(ref, eoi.status, event, "too late")
+    return found
+
+
+async def transition(
+    session: AsyncSession, eoi: EOI, event: str, *, by: str, actor: str, now: datetime, note: str = ""
+) -> Step:
+    """Move the EOI as the table says (`allowed`), or raise NotAllowed saying why not. Audited."""
+    found = await allowed(session, eoi, event, by=by, now=now)
     before = eoi.status
     eoi.status, eoi.updated_at = found.target, now
     if event == "submit":
