@@ -296,21 +296,6 @@ async def enforce_officers(
     return lines
 
 
-async def set_role(
-    session: AsyncSession, *, actor: str, platform: str, user_id: str, role: str, school_urn: str | None, now: datetime
-) -> Person:
-    """Give someone a role in one call (scripts, tests): officer is a recorded grant, headteacher of a school an
-    explicit link, no role revokes an officer grant."""
-    if role == OFFICER:
-        return await grant_officer(session, actor=actor, platform=platform, user_id=user_id, now=now)
-    if role == HEADTEACHER and school_urn:
-        school = await session.get(School, school_urn)
-        if school is None:
-            raise ValueError(f"no school with URN {school_urn}")
-        return await link(session, actor=actor, platform=platform, user_id=user_id, school=school, now=now)
-    return await revoke_officer(session, actor=actor, platform=platform, user_id=user_id, now=now)
-
-
 async def officers(session: AsyncSession) -> list[Person]:
     return list(await session.scalars(select(Person).where(Person.role == OFFICER).order_by(Person.id)))
 

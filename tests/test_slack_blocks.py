@@ -184,16 +184,14 @@ async def test_school_and_officer_destinations(service: Service, fake: FakeSlack
         school = await session.get(School, "114000")
         assert school is not None
         school.slack_channel_id = "C0SCHOOL"
-        for platform, user, role, urn in (
-            ("slack", "U1", people.HEADTEACHER, "114000"),
-            ("msteams", "29:x", people.HEADTEACHER, "114000"),
-            ("slack", "U2", people.HEADTEACHER, "114001"),
-            ("slack", "U9", people.OFFICER, None),
-            ("console", "o", people.OFFICER, None),
-        ):
-            await people.set_role(
-                session, actor="t", platform=platform, user_id=user, role=role, school_urn=urn, now=service.clock.now()
-            )
+        now = service.clock.now()
+        heads = (("slack", "U1", "114000"), ("msteams", "29:x", "114000"), ("slack", "U2", "114001"))
+        for platform, user, urn in heads:
+            linked = await session.get(School, urn)
+            assert linked is not None
+            await people.link(session, actor="t", platform=platform, user_id=user, school=linked, now=now)
+        for platform, user in (("slack", "U9"), ("console", "o")):
+            await people.grant_officer(session, actor="t", platform=platform, user_id=user, now=now)
         await session.flush()
         # Who hears is decided once (storage.audiences); the Slack sender only gives each its address, and the
         # Teams head (no Teams sender enabled here) and the console officer are not reachable on Slack.
@@ -206,15 +204,7 @@ async def test_officers_named_in_eoi_officers_hear_from_us_before_they_first_tal
     service.senders.append(SlackSender(AsyncWebClient(token="xoxb-test")))
     service.dispatcher.officers = (("slack", "U0BOOT"),)  # EOI_OFFICERS
     async with service.db.session() as session:
-        await people.set_role(
-            session,
-            actor="t",
-            platform="slack",
-            user_id="U9",
-            role=people.OFFICER,
-            school_urn=None,
-            now=service.clock.now(),
-        )
+        await people.grant_officer(session, actor="t", platform="slack", user_id="U9", now=service.clock.now())
         await session.flush()
         assert await service.dispatcher.officer_destinations(session) == ["slack:U0BOOT", "slack:U9"]
 
