@@ -185,73 +185,47 @@ async def _eoi_or_refuse(t: OfficerTurn, ref: str) -> tuple[EOI, School] | Reply
     return eoi, school
 
 
+def _form_choice(
+    label: str, command: str, ref: str, title: str, submit: str, *fields: FormField, style: str = ""
+) -> Choice:
+    """A button that opens a form for `command REF …` (a Slack modal, a Teams card, typed in the console)."""
+    form = Form(title=f"{title}: {ref}", command=f"{command} {ref}", submit_label=submit, fields=fields)
+    return Choice(label, action("form", command, ref), form=form, style=style)
+
+
 def officer_actions(eoi: EOI) -> list[Choice]:
+    """What an officer can do next with this EOI, as the life table allows."""
     ref = eoi.ref or ""
     choices = []
     if eois.can("shortlist", eoi.status):
         choices.append(Choice("Shortlist", action("cmd", f"shortlist {ref}"), style="primary"))
     if eois.can("not-shortlist", eoi.status):
+        feedback = FormField("note", "Feedback for the school", "What would strengthen a future EOI", multiline=True)
         choices.append(
-            Choice(
-                "Not shortlisted",
-                action("form", "not-shortlisted", ref),
-                form=Form(
-                    title=f"Not shortlisted: {ref}",
-                    command=f"not-shortlisted {ref}",
-                    submit_label="Send feedback",
-                    fields=(
-                        FormField(
-                            "note", "Feedback for the school", "What would strengthen a future EOI", multiline=True
-                        ),
-                    ),
-                ),
-            )
+            _form_choice("Not shortlisted", "not-shortlisted", ref, "Not shortlisted", "Send feedback", feedback)
         )
     if eois.can("schedule", eoi.status):
         choices.append(Choice("Schedule discussion", action("form", "schedule", ref), form=schedule_form(ref)))
     if eois.can("cancel-discussion", eoi.status):
+        reason = FormField("reason", "Reason, for the school", multiline=True, optional=True)
         choices.append(
-            Choice(
+            _form_choice(
                 "Cancel discussion",
-                action("form", "cancel-discussion", ref),
-                form=Form(
-                    title=f"Cancel the discussion: {ref}",
-                    command=f"cancel-discussion {ref}",
-                    submit_label="Cancel it and tell the school",
-                    fields=(FormField("reason", "Reason, for the school", multiline=True, optional=True),),
-                ),
+                "cancel-discussion",
+                ref,
+                "Cancel the discussion",
+                "Cancel it and tell the school",
+                reason,
                 style="danger",
             )
         )
     if eois.can("approve", eoi.status):
-        choices.append(
-            Choice(
-                "Decide",
-                action("form", "decide", ref),
-                form=Form(
-                    title=f"Decision: {ref}",
-                    command=f"decide {ref}",
-                    submit_label="Record decision",
-                    fields=(
-                        FormField("outcome", "Decision", options=("approve", "decline")),
-                        FormField("note", "Note for the school", multiline=True, optional=True),
-                    ),
-                ),
-            )
-        )
+        outcome = FormField("outcome", "Decision", options=("approve", "decline"))
+        note = FormField("note", "Note for the school", multiline=True, optional=True)
+        choices.append(_form_choice("Decide", "decide", ref, "Decision", "Record decision", outcome, note))
     if eois.can("reopen", eoi.status):
-        choices.append(
-            Choice(
-                "Reopen",
-                action("form", "reopen", ref),
-                form=Form(
-                    title=f"Reopen: {ref}",
-                    command=f"reopen {ref}",
-                    submit_label="Reopen",
-                    fields=(FormField("reason", "Why (the school is told)", multiline=True),),
-                ),
-            )
-        )
+        why = FormField("reason", "Why (the school is told)", multiline=True)
+        choices.append(_form_choice("Reopen", "reopen", ref, "Reopen", "Reopen", why))
     return choices
 
 
@@ -268,7 +242,7 @@ def schedule_form(ref: str) -> Form:
     )
 
 
-PLATFORM_NAMES = {"slack": "Slack", "msteams": "Teams", "console": "console", "webchat": "web chat"}
+PLATFORM_NAMES = {"slack": "Slack", "msteams": "Teams", "console": "console"}
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)")
 
 
