@@ -54,6 +54,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "withdraw a submitted EOI (before a decision); *start* restarts it while the window is open",
     ),
     CommandSpec(
+        "accept",
+        HEADTEACHER,
+        "accept [REF]",
+        "accept your discussion invitation (ECC is told)",
+        example="accept EOI-2627A-001",
+    ),
+    CommandSpec(
+        "another-time",
+        HEADTEACHER,
+        "another time [REF] [TIMES]",
+        "ask ECC to move your discussion, saying which times suit",
+        example="another time Thursday 10am or Friday 2pm",
+        aliases=("another time", "ask for another time", "new time"),
+    ),
+    CommandSpec(
         "school",
         HEADTEACHER,
         "school [URN]",

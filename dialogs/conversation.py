@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import eoi_dialog, help, officer_commands, window_commands
+from dialogs import discussion_replies, eoi_dialog, help, officer_commands, window_commands
 from dialogs.commands import COMMANDS, OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
@@ -33,6 +33,7 @@ def _switches_school(text: str) -> bool:
 
 SchoolHandler = Callable[[eoi_dialog.EoiTurn, str], Awaitable[list[Reply]]]
 OfficerHandler = Callable[[officer_commands.OfficerTurn, str], Awaitable[list[Reply]]]
+ReplyHandler = Callable[[discussion_replies.ReplyTurn, str], Awaitable[list[Reply]]]
 
 
 class Conversations:
@@ -74,9 +75,15 @@ class Conversations:
             "review": eoi_dialog.review_command,
             "amend": eoi_dialog.amend,
         }
+        # A school's answer to a discussion invitation names its EOI, so it is taken from any school the person
+        # acts for, chosen or not (dialogs.discussion_replies).
+        self.reply_handlers: dict[str, ReplyHandler] = {
+            "accept": discussion_replies.accept,
+            "another-time": discussion_replies.another_time,
+        }
         # Every registered command has exactly one handler (dialogs.commands.COMMANDS): checked here, once, so
         # no command can reach a missing one.
-        handled = {*self.officer_handlers, *self.school_handlers, "help", "school"}
+        handled = {*self.officer_handlers, *self.school_handlers, *self.reply_handlers, "help", "school"}
         registered = {c.name for c in COMMANDS}
         if handled != registered:
             raise ValueError(
@@ -226,6 +233,10 @@ class Conversations:
         notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(text) else []
         school = await session.get(School, person.school_urn) if person.school_urn else None
         explicit = turn.command or has_prefix(text)
+        if discussion_replies.waiting_for_times(person):
+            if not explicit and not parse_command(text).name:
+                return notes + await discussion_replies.on_times(self._reply_turn(session, person, now), text)
+            discussion_replies.stop_waiting(person)  # a command instead: the question is dropped
         if school and eoi_dialog.in_dialog(person) and not explicit and not _switches_school(text):
             eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
             if eoi and eoi.status == eois.DRAFT:
@@ -254,6 +265,8 @@ class Conversations:
             return [help.headteacher_help() if person.role == people.HEADTEACHER else help.stranger_help(key)]
         if cmd.name == "school":
             return await self._school_command(session, person, cmd.rest, now)
+        if cmd.name in self.reply_handlers:
+            return await self.reply_handlers[cmd.name](self._reply_turn(session, person, now), cmd.rest)
         if cmd.name in self.school_handlers:
             if school is None:
                 if person.role == people.HEADTEACHER:  # acts for several schools and hasn't chosen one yet
@@ -375,38 +388,20 @@ class Conversations:
             return [say("That button is from an earlier message."), *await self._status(t)]
         return await eoi_dialog.on_action(t, eoi, kind, parts)
 
+    def _reply_turn(self, session: AsyncSession, person: Person, now: datetime) -> discussion_replies.ReplyTurn:
+        return discussion_replies.ReplyTurn(session, person, now, self.working_hours)
+
     async def _discussion_reply(
         self, session: AsyncSession, person: Person, parts: list[str], now: datetime
     ) -> list[Reply]:
+        """Invitations sent before answers were commands carry `reply|accept|REF` / `reply|another|REF`."""
         answer, ref = ([*parts, "", ""])[:2]
-        eoi = await eois.by_ref(session, ref) if ref else None
-        key = f"{person.platform}:{person.user_id}"
-        # The invitation names its EOI, so any school this person acts for may answer it, chosen or not.
-        school = next((s for s in await people.schools_of(session, person) if eoi and s.urn == eoi.school_urn), None)
-        if eoi is None or school is None:
-            audit.record(session, at=now, actor=key, action="refused", note=f"discussion reply for {ref[:40]}")
+        if not ref:
             return [refuse("That invitation isn't for your school.")]
-        discussion = await eois.current_discussion(session, eoi.id)
-        if discussion is None or eoi.status != eois.SCHEDULED:
-            return [say(f"{eoi.ref} has no discussion waiting for a reply (it is {eoi.status}).")]
-        discussion.response = "accepted" if answer == "accept" else "another time requested"
-        audit.record(session, at=now, actor=key, action=f"discussion {discussion.response}", eoi_id=eoi.id)
-        notices.to_officers(
-            session,
-            kind="discussion reply",
-            now=now,
-            eoi_id=eoi.id,
-            school_urn=school.urn,
-            body=say(
-                f"{school.name} {'accepted' if answer == 'accept' else 'asked for another time for'}"
-                f" the {eoi.ref} discussion.",
-                kind="notice",
-                choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
-            ).to_dict(),
-        )
+        t = self._reply_turn(session, person, now)
         if answer == "accept":
-            return [say("Thank you: you've accepted. ECC has been told.")]
-        return [say("Thank you: ECC has been asked to suggest another time.")]
+            return await discussion_replies.accept(t, ref)
+        return await discussion_replies.another_time(t, ref)
 
     async def pending_notices(self, *, destination: str, audience: str, school_urn: str | None) -> list[Notice]:
         """Notices not yet delivered to this destination; marks them delivered (the console's outbox)."""

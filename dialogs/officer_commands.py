@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import discussion_notices
 from dialogs.answers import AnswerContext, format_answer
 from dialogs.dates import (
     DEFAULT_WORKING_HOURS,
@@ -237,7 +238,16 @@ def schedule_form(ref: str) -> Form:
         fields=(
             FormField("when", "When", f"e.g. {MEETING_EXAMPLES}"),
             FormField("duration", "How long", "e.g. 1 hour (default) or 45 minutes", optional=True, prefix="for "),
-            FormField("place", "Where", "e.g. County Hall, Chelmsford, or Teams", optional=True, prefix="at "),
+            FormField(
+                "place", "Where", "e.g. County Hall, Chelmsford, or a Teams meeting link", optional=True, prefix="at "
+            ),
+            FormField(
+                "attendees",
+                "Who else is invited",
+                "e.g. Jo Smith (SEND lead), Sam Patel",
+                optional=True,
+                prefix="with ",
+            ),
         ),
     )
 
@@ -355,9 +365,7 @@ async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
             )
         ]
     try:
-        await eois.transition(
-            t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip()
-        )
+        await eois.transition(t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip())
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     await _tell_school(
@@ -413,7 +421,18 @@ def _confirmed_time(match: re.Match[str]) -> datetime | None:
     return wall.astimezone(UTC).astimezone(LONDON)  # a time in the spring-forward gap becomes a real one
 
 
+def split_attendees(rest: str) -> tuple[str, list[str] | None]:
+    """`... with Jo Smith (SEND lead), Sam Patel and the trust's CEO` at the end: the people named, as typed
+    (None when no one is named, so a move keeps those named before)."""
+    found = re.search(r"\s+with\s+(\S.*)$", rest, flags=re.IGNORECASE)
+    if not found:
+        return rest, None
+    names = [n.strip() for n in re.split(r"\s*(?:,|;|\band\b)\s*", found.group(1)) if n.strip()]
+    return rest[: found.start()], names
+
+
 async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    rest, attendees = split_attendees(rest)
     ref, when, minutes, place, problem = split_schedule(rest)
     found = await _eoi_or_refuse(t, ref)
     if isinstance(found, Reply):
@@ -424,9 +443,7 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         field = "place" if "place" in problem else "duration"
         return [refuse(problem, field_errors={field: problem})]
     if not eois.can("schedule", eoi.status):
-        return [
-            refuse(f"{eoi.ref} is {eoi.status}, so a discussion can't be scheduled: {next_steps(eoi.status)}.")
-        ]
+        return [refuse(f"{eoi.ref} is {eoi.status}, so a discussion can't be scheduled: {next_steps(eoi.status)}.")]
     if not when:
         return [refuse(f"When should the discussion be? {example}", field_errors={"when": "Say when."})]
     assert minutes is not None
@@ -458,7 +475,8 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     where = f" at {place}" if place else ""
     booking = f"{format_datetime(starts)} for {minutes} minutes{where}"
     current = await eois.current_discussion(t.session, eoi.id) if eoi.status == eois.SCHEDULED else None
-    if eois.same_discussion(current, starts_at=starts, minutes=minutes, place=place):
+    named = attendees is None or (current is not None and attendees == current.attendees)
+    if eois.same_discussion(current, starts_at=starts, minutes=minutes, place=place) and named:
         return [
             say(
                 f"{assumed} {eoi.ref} is already booked for {booking}. Nothing has changed, so {school.name} "
@@ -468,6 +486,7 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     reasons = [] if confirmed else reasons_to_confirm(starts, minutes, t.hours)
     if reasons:
         exact = f"schedule {eoi.ref} confirm {starts.astimezone(LONDON):%Y-%m-%d %H:%M} for {minutes} minutes{where}"
+        exact += f" with {', '.join(attendees)}" if attendees else ""
         return [
             Reply(
                 text=(
@@ -482,27 +501,14 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
             )
         ]
     rescheduled = eoi.status == eois.SCHEDULED
-    _discussion, nearby = await eois.schedule_discussion(
-        t.session, eoi, starts_at=starts, minutes=minutes, place=place, actor=t.actor, now=t.now
+    discussion, nearby = await eois.schedule_discussion(
+        t.session, eoi, starts_at=starts, minutes=minutes, place=place, actor=t.actor, now=t.now, attendees=attendees
     )
-    invitation = Reply(
-        kind="notice",
-        title=f"{eoi.ref}: discussion {'moved' if rescheduled else 'invitation'}",
-        text=(
-            f"{'The discussion has moved' if rescheduled else 'ECC invites you to discuss'} {school.name}'s expression "
-            f"of interest {eoi.ref}: *{format_datetime(starts)}* for {minutes} minutes{where} (UK time). We'll talk "
-            "through operational standards and service level agreements."
-        ),
-        choices=[
-            Choice("Accept", action("reply", "accept", eoi.ref or ""), style="primary"),
-            Choice("Ask for another time", action("reply", "another", eoi.ref or "")),
-        ],
-    )
-    await _tell_school(t, eoi, school, "discussion", invitation)
+    await discussion_notices.tell_invited(t.session, discussion, eoi, school, moved=rescheduled, now=t.now)
     replies = [
         say(
             f"{assumed} {'Rescheduled' if rescheduled else 'Scheduled'}: {eoi.ref} with {school.name}, "
-            f"{booking}. The school has been invited.".strip()
+            f"{booking}. The school has been invited, with the agenda and a calendar invitation.".strip()
         )
     ]
     for other, other_eoi in nearby:
@@ -531,21 +537,19 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     when = f" on *{format_datetime(discussion.starts_at)}*" if discussion else ""
-    await _tell_school(
-        t,
-        eoi,
-        school,
-        "discussion cancelled",
-        Reply(
-            kind="notice",
-            title=f"{eoi.ref}: discussion cancelled",
-            text=(
+    if discussion is not None:
+        await discussion_notices.called_off(
+            t.session,
+            discussion,
+            eoi,
+            school,
+            told=(
                 f"ECC has cancelled the discussion of {school.name}'s expression of interest {eoi.ref}{when}."
                 + (f"\nReason: {reason}" if reason else "")
                 + "\nYour EOI is still shortlisted; ECC will be in touch if another discussion is arranged."
             ),
-        ),
-    )
+            now=t.now,
+        )
     return [
         say(
             f"Cancelled: the {eoi.ref} discussion{when.replace('*', '')}. {school.name} has been told. {eoi.ref} is "

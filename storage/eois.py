@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit
+from storage import audit, discussions
 from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage.eois.DRAFT reads well)
     APPROVED,
     DECLINED,
@@ -70,7 +70,13 @@ async def transition(
     if event == "submit":
         eoi.submitted_at = now
     audit.record(
-        session, at=now, actor=actor, action=found.audit, eoi_id=eoi.id, from_status=before, to_status=found.target,
+        session,
+        at=now,
+        actor=actor,
+        action=found.audit,
+        eoi_id=eoi.id,
+        from_status=before,
+        to_status=found.target,
         note=note,
     )
     return found
@@ -348,23 +354,26 @@ async def all_for_export(session: AsyncSession, filters: Filters) -> list[tuple[
 
 
 # A discussion that no longer stands: moved to another time, or called off.
-REPLACED, CANCELLED = "replaced", "cancelled"
-GONE = (REPLACED, CANCELLED)
+REPLACED, CANCELLED, GONE = discussions.REPLACED, discussions.CANCELLED, discussions.GONE
 
 
 async def current_discussion(session: AsyncSession, eoi_id: int) -> Discussion | None:
-    return await session.scalar(
-        select(Discussion)
-        .where(Discussion.eoi_id == eoi_id, Discussion.response.notin_(GONE))
-        .order_by(Discussion.scheduled_at.desc(), Discussion.id.desc())
-        .limit(1)
-    )
+    return await discussions.current(session, eoi_id)
 
 
 async def schedule_discussion(
-    session: AsyncSession, eoi: EOI, *, starts_at: datetime, minutes: int, place: str, actor: str, now: datetime
+    session: AsyncSession,
+    eoi: EOI,
+    *,
+    starts_at: datetime,
+    minutes: int,
+    place: str,
+    actor: str,
+    now: datetime,
+    attendees: list[str] | None = None,
 ) -> tuple[Discussion, list[tuple[Discussion, EOI]]]:
-    """Returns the discussion and any other discussions within the hour (for a warning)."""
+    """Returns the discussion and any other discussions within the hour (for a warning). A discussion moved
+    keeps its calendar UID with a higher SEQUENCE (calendars move the event); a new one gets a new UID."""
     previous = await current_discussion(session, eoi.id)
     await transition(
         session,
@@ -385,6 +394,9 @@ async def schedule_discussion(
         scheduled_by=actor,
         scheduled_at=now,
         response="invited",
+        calendar_uid=previous.calendar_uid if previous and previous.calendar_uid else discussions.new_calendar_uid(),
+        sequence=previous.sequence + 1 if previous else 0,
+        attendees=list(attendees if attendees is not None else previous.attendees if previous else []),
     )
     session.add(discussion)
     await session.flush()
@@ -417,11 +429,8 @@ async def cancel_discussion(
 ) -> Discussion | None:
     """Call off the EOI's discussion: it is marked cancelled and the EOI is shortlisted again (the table's
     `cancel-discussion`, audited with the reason). Returns the discussion that was cancelled."""
-    discussion = await current_discussion(session, eoi.id)
     await transition(session, eoi, "cancel-discussion", by=OFFICER, actor=actor, now=now, note=reason)
-    if discussion is not None:
-        discussion.response = CANCELLED
-    return discussion
+    return await discussions.cancel_discussion(session, eoi, by=actor, reason=reason, now=now)
 
 
 async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decision:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -163,6 +164,52 @@ class Discussion(Base):
     scheduled_at: Mapped[datetime]
     # "invited" | "accepted" | "another time requested" | "replaced" | "cancelled"
     response: Mapped[str] = mapped_column(String(40), default="invited")
+    # The calendar event (.ics) this discussion is: one UID for as long as it is moved rather than called off,
+    # and a SEQUENCE that grows with each change, so calendars update the event instead of adding another.
+    calendar_uid: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # People the officer named (`schedule ... with NAMES`), as typed.
+    attendees: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Times the school proposed when it asked for another time: [{"at": ISO UTC, "words": as typed}].
+    proposals: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
+
+
+class DiscussionOutcome(Base):
+    """What was concluded on one agenda topic (dialogs/discussion_agenda.yaml) at a discussion: agreed, or to
+    follow up (then a FollowUp tracks it). Recording a topic again replaces its outcome (audited)."""
+
+    __tablename__ = "discussion_outcomes"
+    __table_args__ = (UniqueConstraint("discussion_id", "topic"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eoi_id: Mapped[int] = mapped_column(ForeignKey("eois.id"), index=True)
+    discussion_id: Mapped[int] = mapped_column(ForeignKey("discussions.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(40))  # the agenda topic's id
+    result: Mapped[str] = mapped_column(String(20))  # "agreed" | "follow up"
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(230))
+    recorded_at: Mapped[datetime]
+
+
+class FollowUp(Base):
+    """An action agreed at a discussion: what, who owns it (the school, or an ECC officer), and by when. The
+    school sees its own in `status`, officers see all in `show`, and the scheduler reminds the owner before the
+    due date (once, through a keyed notice)."""
+
+    __tablename__ = "follow_ups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eoi_id: Mapped[int] = mapped_column(ForeignKey("eois.id"), index=True)
+    discussion_id: Mapped[int] = mapped_column(ForeignKey("discussions.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    what: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(20))  # "school" | "ecc"
+    # The officer who owns an ECC action ("slack:U0123"); "" for the school's.
+    owner_officer: Mapped[str] = mapped_column(String(230), default="", server_default="")
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open", index=True)  # open|done
+    created_by: Mapped[str] = mapped_column(String(230))
+    created_at: Mapped[datetime]
+    done_by: Mapped[str] = mapped_column(String(230), default="", server_default="")
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Decision(Base):

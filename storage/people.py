@@ -321,3 +321,11 @@ async def names_of(session: AsyncSession, keys: set[str]) -> dict[str, str]:
         select(Person).where(or_(*(and_(Person.platform == p, Person.user_id == u) for p, u in wanted)))
     )
     return {key_of(person): person.display_name for person in found if person.display_name}
+
+
+async def by_key(session: AsyncSession, key: str) -> Person | None:
+    """The person an actor key ("slack:U0123") names, if we have met them."""
+    platform, sep, user_id = key.partition(":")
+    if not sep:
+        return None
+    return await session.scalar(select(Person).where(Person.platform == platform, Person.user_id == user_id))

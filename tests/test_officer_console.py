@@ -71,7 +71,7 @@ async def test_the_school_is_told_at_each_step_and_can_accept_the_invitation(ser
                 select(Notice).where(Notice.school_urn == "114000", Notice.audience == "school")
             )
         ]
-    assert kinds == ["shortlisted", "discussion"]
+    assert kinds == ["shortlisted", "calendar", "discussion"]  # the .ics, then the invitation with its buttons
     head = await headteacher(service, urn="114000", user="head")
     invitation = (
         await service.conversations.pending_notices(destination="console:head", audience="school", school_urn="114000")

@@ -1,0 +1,214 @@
+"""A school's answer to its discussion invitation, in any channel: the buttons, or typed (`accept`,
+`another time`), the console's numbers included. Asking for another time lets the school say which times suit
+in plain English (read by dialogs.dates, as officers' times are); officers are told, with a button to book each."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours, format_datetime, format_meeting_day, read_meeting_time
+from dialogs.replies import Choice, Reply, action, refuse, say
+from storage import audit, discussions, eois, notices, people
+from storage.models import EOI, Discussion, Person, School
+from storage.windows import LONDON
+
+ACCEPT, ANOTHER_TIME = "accept", "another-time"
+WAITING = "another time"  # Person.pending["dialog"] while the school is asked which times suit
+MOST_PROPOSALS = 5
+EXAMPLE = "`Thursday 10am or Friday 2pm`"
+# Times are split on "or", "and", ";" and new lines; a part that doesn't read is then tried comma by comma.
+_BETWEEN = re.compile(r"\s*(?:;|\n|\bor\b|\band\b)\s*", re.IGNORECASE)
+_NEVER_MIND = ("cancel", "stop", "never mind", "nevermind", "no", "leave it", "forget it")
+
+
+@dataclass
+class ReplyTurn:
+    session: AsyncSession
+    person: Person
+    now: datetime
+    hours: WorkingHours = DEFAULT_WORKING_HOURS
+
+    @property
+    def actor(self) -> str:
+        return people.key_of(self.person)
+
+
+def waiting_for_times(person: Person) -> bool:
+    return (person.pending or {}).get("dialog") == WAITING
+
+
+def stop_waiting(person: Person) -> None:
+    person.pending = {k: v for k, v in (person.pending or {}).items() if k not in ("dialog", "times_for")}
+
+
+async def _invitation(t: ReplyTurn, ref: str) -> tuple[EOI, School, Discussion] | list[Reply]:
+    """The discussion the school is answering: the one its reference names (any school this person acts for, so
+    an executive head answers without switching school), or, unnamed, the only one waiting among their schools."""
+    schools = {s.urn: s for s in await people.schools_of(t.session, t.person)}
+    if ref:
+        eoi = await eois.by_ref(t.session, ref)
+        if eoi is None or eoi.school_urn not in schools:
+            audit.record(t.session, at=t.now, actor=t.actor, action="refused", note=f"discussion reply for {ref[:40]}")
+            return [refuse("That invitation isn't for your school.")]
+        found = [eoi]
+    else:
+        chosen = [t.person.school_urn] if t.person.school_urn in schools else list(schools)
+        found = await discussions.scheduled_for(t.session, [u for u in chosen if u])
+        if not found:
+            return [say("Your school has no discussion waiting for a reply. Type *status* to see where things are.")]
+        if len(found) > 1:
+            return [
+                Reply(
+                    text="Which discussion is that about?",
+                    kind="question",
+                    choices=[Choice(e.ref or "", action("cmd", f"{{}} {e.ref}")) for e in found],
+                )
+            ]
+    eoi = found[0]
+    discussion = await discussions.current(t.session, eoi.id)
+    if discussion is None or eoi.status != eois.SCHEDULED:
+        return [say(f"{eoi.ref} has no discussion waiting for a reply (it is {eoi.status}).")]
+    return eoi, schools[eoi.school_urn], discussion
+
+
+def _which(replies: list[Reply], command: str) -> list[Reply]:
+    """The "which discussion?" buttons carry the command they finish."""
+    for reply in replies:
+        reply.choices = [Choice(c.label, c.action.replace("{}", command)) for c in reply.choices]
+    return replies
+
+
+async def accept(t: ReplyTurn, rest: str) -> list[Reply]:
+    found = await _invitation(t, rest.split()[0] if rest.split() else "")
+    if isinstance(found, list):
+        return _which(found, "accept")
+    eoi, school, discussion = found
+    stop_waiting(t.person)
+    when = format_datetime(discussion.starts_at)
+    if discussion.response == discussions.ACCEPTED:
+        return [say(f"You've already accepted the {eoi.ref} discussion on {when}. ECC knows.")]
+    discussions.answer(t.session, discussion, response=discussions.ACCEPTED, by=t.actor, now=t.now)
+    notices.to_officers(
+        t.session,
+        kind="discussion reply",
+        now=t.now,
+        eoi_id=eoi.id,
+        school_urn=school.urn,
+        body=say(
+            f"{school.name} accepted the {eoi.ref} discussion on {when}.",
+            kind="notice",
+            choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
+        ).to_dict(),
+    )
+    return [say(f"Thank you: you've accepted the {eoi.ref} discussion on *{when}*. ECC has been told.")]
+
+
+async def another_time(t: ReplyTurn, rest: str) -> list[Reply]:
+    """`another time [REF] [times]`: with times, they go to ECC; without, the school is asked for them."""
+    words = rest.split()
+    ref = words[0] if words and words[0].upper().startswith("EOI-") else ""
+    found = await _invitation(t, ref)
+    if isinstance(found, list):
+        return _which(found, "another time")
+    eoi, school, discussion = found
+    times = " ".join(words[1:] if ref else words)
+    if times:
+        return await _proposed(t, eoi, school, discussion, times)
+    t.person.pending = {**(t.person.pending or {}), "dialog": WAITING, "times_for": eoi.id}
+    return [
+        Reply(
+            kind="question",
+            text=(
+                f"Which times would suit {school.name} for the {eoi.ref} discussion (now "
+                f"{format_datetime(discussion.starts_at)})? Say one or more, e.g. {EXAMPLE}. ECC will book one. "
+                "Or *cancel* to leave it as it is."
+            ),
+        )
+    ]
+
+
+async def on_times(t: ReplyTurn, text: str) -> list[Reply]:
+    """The school's next message while it is asked which times suit."""
+    eoi_id = (t.person.pending or {}).get("times_for")
+    eoi = await t.session.get(EOI, eoi_id) if isinstance(eoi_id, int) else None
+    if " ".join(text.casefold().split()).strip(".!") in _NEVER_MIND or eoi is None:
+        stop_waiting(t.person)
+        return [say("OK: nothing has been sent. The invitation stands as it is; *status* shows it.")]
+    found = await _invitation(t, eoi.ref or "")
+    if isinstance(found, list):
+        stop_waiting(t.person)
+        return found
+    return await _proposed(t, *found, text)
+
+
+def read_times(text: str, *, now: datetime, hours: WorkingHours) -> tuple[list[tuple[datetime, str]], str]:
+    """The times in "Thursday 10am or Friday 2pm" (each as read, and as typed), or a problem naming the part
+    that couldn't be read."""
+    read: list[tuple[datetime, str]] = []
+    for part in (p for p in _BETWEEN.split(text) if p.strip(" ,.")):
+        pieces = [part]
+        if read_meeting_time(part, now=now, hours=hours).problem and "," in part:
+            pieces = [p for p in part.split(",") if p.strip()]
+        for piece in pieces:
+            reading = read_meeting_time(piece.strip(" ,."), now=now, hours=hours)
+            if reading.problem or reading.starts is None:
+                return [], reading.problem or f"I couldn't read “{piece.strip()[:60]}” as a day and time."
+            if all(reading.starts != at for at, _ in read):
+                read.append((reading.starts, " ".join(piece.split())))
+    if not read:
+        return [], f"Which times would suit? Say one or more, e.g. {EXAMPLE}."
+    if len(read) > MOST_PROPOSALS:
+        return [], f"Please suggest up to {MOST_PROPOSALS} times, e.g. {EXAMPLE}."
+    return read, ""
+
+
+async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussion, text: str) -> list[Reply]:
+    times, problem = read_times(text, now=t.now, hours=t.hours)
+    if problem:
+        # Still waiting: the school says them again, and nothing has gone to ECC.
+        t.person.pending = {**(t.person.pending or {}), "dialog": WAITING, "times_for": eoi.id}
+        return [refuse(f"{problem} Nothing has been sent to ECC yet: say the times again, or *cancel*.")]
+    stop_waiting(t.person)
+    discussions.propose(t.session, discussion, times=times, by=t.actor, now=t.now)
+    listed = "\n".join(f"• {format_datetime(at)}" for at, _ in times)
+    where = f" at {discussion.place}" if discussion.place else ""
+    also = f" with {', '.join(discussion.attendees)}" if discussion.attendees else ""
+    book = [
+        Choice(
+            f"Book {format_meeting_day(at)}",
+            action(
+                "cmd",
+                f"schedule {eoi.ref} confirm {at.astimezone(LONDON):%Y-%m-%d %H:%M} "
+                f"for {discussion.duration_minutes} minutes{where}{also}",
+            ),
+            style="primary" if n == 0 else "",
+        )
+        for n, (at, _) in enumerate(times)
+    ]
+    notices.to_officers(
+        t.session,
+        kind="discussion reply",
+        now=t.now,
+        eoi_id=eoi.id,
+        school_urn=school.urn,
+        body=Reply(
+            kind="notice",
+            title=f"{eoi.ref}: another time asked for",
+            text=(
+                f"{school.name} asked for another time for the {eoi.ref} discussion (booked for "
+                f"{format_datetime(discussion.starts_at)}). They suggest:\n{listed}\nBook one with its button (the "
+                f"school gets the moved invitation and calendar update), or `schedule {eoi.ref} WHEN` for another."
+            ),
+            choices=[*book, Choice("Show", action("cmd", f"show {eoi.ref}"))],
+        ).to_dict(),
+    )
+    return [
+        say(
+            f"Thank you: ECC has been sent the times you suggested for {eoi.ref}:\n{listed}\nAn officer will book "
+            "one (or suggest another), and you'll get the moved invitation and a calendar update."
+        )
+    ]
