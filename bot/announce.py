@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.service import Service
-from dialogs import announcements
-from storage import eois
+from dialogs import announcements, discussion_outcomes
+from storage import discussions, eois, people
 from storage.db import insert_new
 from storage.models import EOI, Notice, School, Window
-from storage.windows import eois_in, need_for, schools_in_scope, window_after, window_name
+from storage.windows import LONDON, eois_in, need_for, schools_in_scope, window_after, window_name
 
 REMINDERS = ((7, "reminded_7_at"), (1, "reminded_1_at"))
 
@@ -93,11 +93,53 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
         planned.notices += len(rows)
         if not dry_run:
             await insert_new(session, Notice, rows)
+    rows = await _follow_up_reminders(session, now, planned)
+    planned.notices += len(rows)
+    if not dry_run:
+        await insert_new(session, Notice, rows)
     if dry_run:
         await session.rollback()
     else:
         await session.commit()
     return planned
+
+
+async def _follow_up_reminders(session: AsyncSession, now: datetime, planned: Planned) -> list[dict[str, Any]]:
+    """Follow-ups from discussions (dialogs.discussion_outcomes): the owner is reminded REMIND_DAYS before the
+    due date (the school for its own, officers for ECC's), and officers are told of one still open after it.
+    Each notice's key names the follow-up and its date, so each is sent once, whoever plans it."""
+    today = now.astimezone(LONDON).date()
+    found = await discussions.open_due_by(session, today + timedelta(days=discussion_outcomes.REMIND_DAYS))
+    names = await people.names_of(session, {a.owner_officer for a, _ in found if a.owner_officer})
+    rows: list[dict[str, Any]] = []
+    for follow_up, eoi in found:
+        school = await session.get(School, eoi.school_urn)
+        assert school is not None
+        late = follow_up.due_on < today
+        body = discussion_outcomes.reminder(
+            follow_up, eoi, school, owner_name=names.get(follow_up.owner_officer, ""), late=late
+        ).to_dict()
+        key = f"follow-up:{follow_up.id}:{follow_up.due_on.isoformat()}:{'late' if late else 'due'}"
+        to_school = follow_up.owner == discussions.SCHOOL and not late
+        rows.append(
+            {
+                "key": key,
+                "audience": "school" if to_school else "officers",
+                "school_urn": school.urn,
+                "eoi_id": eoi.id,
+                "window_id": eoi.window_id,
+                "kind": "follow-up overdue" if late else "follow-up reminder",
+                "body": body,
+                "created_at": now,
+            }
+        )
+    if rows:  # only those not planned before, so the count says what this run adds
+        keys = [row["key"] for row in rows]
+        sent = set(await session.scalars(select(Notice.key).where(Notice.key.in_(keys))))
+        rows = [row for row in rows if row["key"] not in sent]
+    if rows:
+        planned.lines.append(f"Follow-ups from discussions: {len(rows)} reminders or overdue notices")
+    return rows
 
 
 async def _remind(session: AsyncSession, window: Window, days: int, now: datetime) -> list[dict[str, Any]]:

@@ -23,8 +23,9 @@ def plain(text: str) -> str:
     return MARKUP.sub(r"\1", text)
 
 
-def render(reply: Reply) -> tuple[str, list[Choice]]:
-    """The reply as text, and the choices in the order they are numbered."""
+def render(reply: Reply, first: int = 1) -> tuple[str, list[Choice]]:
+    """The reply as text, and the choices in the order they are numbered (from `first`: a turn's replies and the
+    messages after them are numbered on from each other, so every number shown can be typed)."""
     lines = []
     if reply.title:
         lines.append(f"== {plain(reply.title)} ==")
@@ -42,7 +43,7 @@ def render(reply: Reply) -> tuple[str, list[Choice]]:
             choices.append(fact.change)
     # A form on a question only offers a larger box to write in; a terminal's line is all there is.
     choices.extend(c for c in reply.choices if not (c.form and reply.kind == "question"))
-    for n, choice in enumerate(choices, 1):
+    for n, choice in enumerate(choices, first):
         lines.append(f"{n}) {choice.label}")
     if reply.multi:
         lines.append("(choose one or more: numbers or codes separated by commas)")
@@ -70,19 +71,27 @@ class Console:
         self.choices: list[Choice] = []
         self.answer_type = ""
 
-    def show(self, replies: list[Reply]) -> None:
+    def show(self, replies: list[Reply], *, heading: str = "") -> None:
+        """Print replies. Their buttons join what the next line may pick, by number or label: every reply with
+        buttons shown since the person last typed, a school's invitation among the messages included."""
         for reply in replies:
-            text, self.choices = render(reply)
-            self.answer_type = reply.answer_type
+            text, choices = render(reply, first=len(self.choices) + 1)
+            self.choices += choices
+            if reply.answer_type or not self.answer_type:
+                self.answer_type = reply.answer_type
             if reply.file:
-                name, content = reply.file
-                try:
-                    write_private(Path(name), content)
-                    text += f"\n(saved to {name})"
-                except OSError as error:
-                    text += f"\n(couldn't save {name} here: {error.strerror or error})"
-            print(text, file=self.out)
+                text += "\n" + self._save(*reply.file)
+            print(f"{heading}\n{text}" if heading else text, file=self.out)
             print(file=self.out)
+
+    @staticmethod
+    def _save(name: str, content: str) -> str:
+        """A file (an export, a calendar invitation) is saved in the current folder, readable by its owner only."""
+        try:
+            write_private(Path(name), content)
+        except OSError as error:
+            return f"(couldn't save {name} here: {error.strerror or error})"
+        return f"(saved to {name})"
 
     async def show_notices(self) -> None:
         audience = "school" if self.school else "officers"
@@ -91,9 +100,9 @@ class Console:
             audience=audience,
             school_urn=self.school.urn if self.school else None,
         )
+        heading = f"[message for {'your school' if self.school else 'officers'}]"
         for notice in found:
-            text, _ = render(Reply.from_dict(notice.body))
-            print(f"[message for {'your school' if self.school else 'officers'}]\n{text}\n", file=self.out)
+            self.show([Reply.from_dict(notice.body)], heading=heading)
 
     async def send(self, line: str) -> None:
         choice = pick(line, self.choices, answer_type=self.answer_type)
@@ -103,6 +112,7 @@ class Console:
             )
             print(f"Type: {choice.form.command} {fields}\n", file=self.out)
             return
+        self.choices, self.answer_type = [], ""  # what is shown next is what the next line answers
         inbound = (
             Inbound(self.speaker.user_id, None, action=choice.action)
             if choice

@@ -120,6 +120,22 @@ COMMANDS: tuple[CommandSpec, ...] = (
         aliases=("cancel discussion", "cancel the discussion", "cancel meeting", "cancel the meeting"),
     ),
     CommandSpec(
+        "outcome",
+        OFFICER,
+        "outcome REF [TOPIC agreed: NOTE | TOPIC follow up school|ECC|NAME by DATE: WHAT]",
+        "after the discussion, each agenda topic agreed or to follow up (a tracked action with an owner and date)",
+        example="outcome EOI-2627A-001 funding follow up school by 15 January: send the draft SLA budget",
+        aliases=("outcomes",),
+    ),
+    CommandSpec(
+        "follow-up",
+        OFFICER,
+        "follow-up REF N done",
+        "mark a follow-up from a discussion done",
+        example="follow-up EOI-2627A-001 1 done",
+        aliases=("followup", "follow up"),
+    ),
+    CommandSpec(
         "decide",
         OFFICER,
         "decide REF approve|decline [note]",

@@ -9,15 +9,23 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_replies, eoi_dialog, help, officer_commands, window_commands
+from dialogs import (
+    discussion_notices,
+    discussion_outcomes,
+    discussion_replies,
+    eoi_dialog,
+    help,
+    officer_commands,
+    window_commands,
+)
 from dialogs.commands import COMMANDS, OFFICER_COMMANDS, has_prefix, parse_command
-from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
+from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours, format_datetime
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.lifecycle_words import next_steps, refusal
 from dialogs.questions import QuestionSet, eoi_questions
 from dialogs.replies import Choice, Reply, action, parse_action, refuse, say
 from dialogs.turns import Speaker, Turn
-from storage import audit, eois, notices, people
+from storage import audit, discussions, eois, notices, people
 from storage.clock import Clock
 from storage.db import Database
 from storage.lifecycle import SCHOOL
@@ -57,6 +65,8 @@ class Conversations:
             "not-shortlisted": officer_commands.not_shortlisted_command,
             "schedule": officer_commands.schedule_command,
             "cancel-discussion": officer_commands.cancel_discussion_command,
+            "outcome": discussion_outcomes.outcome_command,
+            "follow-up": discussion_outcomes.follow_up_command,
             "decide": officer_commands.decide_command,
             "reopen": officer_commands.reopen_command,
             "export": officer_commands.export_command,
@@ -348,15 +358,36 @@ class Conversations:
             ]
         await eois.transition(t.session, eoi, "withdraw", by=SCHOOL, actor=t.actor, now=t.now)
         eoi_dialog.leave(t)
+        # A discussion booked for a withdrawn EOI is called off, in the school's calendar too.
+        discussion = await discussions.cancel_discussion(
+            t.session, eoi, by=t.actor, reason="the school withdrew the EOI", now=t.now
+        )
+        called_off = ""
+        if discussion is not None:
+            when = format_datetime(discussion.starts_at)
+            await discussion_notices.called_off(
+                t.session,
+                discussion,
+                eoi,
+                t.school,
+                told=f"{t.school.name} withdrew {eoi.ref}, so its discussion with ECC on *{when}* is cancelled.",
+                now=t.now,
+            )
+            called_off = (
+                f" Its discussion on {when} is cancelled, and the school has been sent the calendar cancellation."
+            )
         notices.to_officers(
             t.session,
             kind="withdrawn",
             now=t.now,
             eoi_id=eoi.id,
             school_urn=t.school.urn,
-            body=say(f"{t.school.name} withdrew {eoi.ref}.", kind="notice").to_dict(),
+            body=say(f"{t.school.name} withdrew {eoi.ref}.{called_off}", kind="notice").to_dict(),
         )
-        return [say(f"{eoi.ref} is withdrawn. ECC has been told. {next_steps(eoi.status).capitalize()}.")]
+        cancelled = (
+            " Its discussion with ECC is cancelled (a calendar cancellation is on its way)." if discussion else ""
+        )
+        return [say(f"{eoi.ref} is withdrawn. ECC has been told.{cancelled} {next_steps(eoi.status).capitalize()}.")]
 
     async def _on_action(self, session: AsyncSession, person: Person, raw: str, now: datetime) -> list[Reply]:
         kind, parts = parse_action(raw)

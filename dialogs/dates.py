@@ -53,6 +53,7 @@ __all__ = [
     "parse_meeting_time",
     "plan_windows",
     "read_date_answer",
+    "read_due_date",
     "read_meeting_time",
     "reasons_to_confirm",
     "term_start",
@@ -1112,3 +1113,19 @@ def format_meeting_day(dt: datetime) -> str:
     local = _london(dt)
     day = f"{_WEEKDAY_NAMES[local.weekday()]} {local.day} {_MONTH_NAMES[local.month - 1]}"
     return f"{day} at {_clock_words(local.time())}"
+
+
+def read_due_date(text: str, *, today: date) -> DateAnswer:
+    """A day still to come for something to be done by, as people say it: "15 January", "31/12", "next Friday",
+    "in two weeks", and the meeting phrases ("Friday week", "a week on Tuesday"). A day already past is refused
+    with an example. Never raises."""
+    answer = read_date_answer(text, today=today, expects="future")
+    if answer.day is None and not answer.problem:
+        try:
+            day = _meeting_day(_normalise(text), today) if len(text) <= _MAX_INPUT else None
+        except Exception:  # an unreadable date must re-ask, never crash the conversation
+            day = None
+        answer = DateAnswer(day)
+    if answer.day is not None and answer.day < today:
+        return DateAnswer(None, problem=f"{format_date(answer.day)} has passed. Say a day to come, e.g. `next Friday`.")
+    return answer

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import discussion_outcomes
 from dialogs.answers import (
     AnswerContext,
     Problem,
@@ -998,6 +999,12 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
     if discussion and eoi.status == eois.SCHEDULED:
         where = f" at {discussion.place}" if discussion.place else ""
         facts.append(Fact("Discussion", f"{format_datetime(discussion.starts_at)}{where} ({discussion.response})"))
+    if for_school:  # what was agreed at the discussion for someone to do, the school's own and ECC's
+        actions = await discussion_outcomes.follow_up_lines(
+            session, eoi, today=now.astimezone(LONDON).date(), for_school=True
+        )
+        if actions:
+            facts.append(Fact("Actions from the discussion", "\n".join(actions)))
     choices = []
     if for_school and eoi.status != eois.DRAFT:
         choices.append(Choice("See the answers", action("cmd", "review")))

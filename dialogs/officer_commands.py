@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_notices
+from dialogs import discussion_notices, discussion_outcomes
 from dialogs.answers import AnswerContext, format_answer
 from dialogs.dates import (
     DEFAULT_WORKING_HOURS,
@@ -299,6 +299,8 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
         + (f": {_london_times(h.note)}" if h.note else "")
         for h in entries
     ]
+    discussed, more = await discussion_outcomes.show_facts(t, eoi)
+    facts += discussed
     facts.append(Fact("History", "\n".join(history) or "(none)"))
     return [
         Reply(
@@ -306,7 +308,7 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
             kind="summary",
             title=eoi.ref or "Draft",
             facts=facts,
-            choices=officer_actions(eoi),
+            choices=officer_actions(eoi) + more,
         )
     ]
 

@@ -1,0 +1,325 @@
+"""After the discussion: an officer records the outcome of each agenda topic (agreed, or to follow up, with a
+note), typed (`outcome REF TOPIC ...`) or on a form (Slack modal, Teams card). A follow-up is a tracked action
+with an owner (the school, or an ECC officer) and a due date in plain English; officers see them in `show`,
+the school in `status`, and the scheduler (bot/announce.py) reminds the owner before the date, once."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.agenda import Topic, agenda
+from dialogs.dates import format_date, format_datetime, read_due_date
+from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
+from storage import discussions, eois, people
+from storage.models import EOI, Discussion, FollowUp, Person, School
+from storage.windows import LONDON
+
+if TYPE_CHECKING:  # officer_commands' `show` adds this module's facts, so only the type comes from there
+    from dialogs.officer_commands import OfficerTurn
+
+# How many days before its due date a follow-up's owner is reminded.
+REMIND_DAYS = 3
+EXAMPLES = (
+    "`outcome EOI-2627A-001 staffing agreed: SENCo leads, two TAs from September` or "
+    "`outcome EOI-2627A-001 funding follow up school by 15 January: send the draft SLA budget`"
+)
+_RESULT = re.compile(r"^(agreed|agree|to\s+follow[\s-]*up|follow[\s-]*up)\b\s*", re.IGNORECASE)
+_BY = re.compile(r"\s+by\s+", re.IGNORECASE)
+_SCHOOL_WORDS = ("school", "the school", "headteacher", "the headteacher")
+_ECC_WORDS = ("ecc", "me", "officer", "the council", "council")
+
+
+async def eoi_or_refuse(t: OfficerTurn, ref: str) -> tuple[EOI, School] | Reply:
+    eoi = await eois.by_ref(t.session, ref) if ref else None
+    if eoi is None:
+        return refuse(f"There is no EOI “{ref[:40]}”. References look like EOI-2627A-007; `list` shows them.")
+    school = await t.session.get(School, eoi.school_urn)
+    assert school is not None
+    return eoi, school
+
+
+def topic_form(ref: str, topic: Topic) -> Form:
+    """One topic's outcome on a form: what `outcome REF TOPIC ...` would say, field by field."""
+    return Form(
+        title=f"Outcome: {ref}",
+        command=f"outcome {ref} {topic.id}",
+        submit_label="Record",
+        fields=(
+            FormField("result", topic.title, options=("agreed", "follow up")),
+            FormField("owner", "If to follow up: who does it", options=("school", "ECC"), optional=True),
+            FormField("due", "If to follow up: by when", "e.g. 15 January or Friday week", optional=True, prefix="by "),
+            FormField("note", "Note (for a follow-up: what is to be done)", multiline=True, optional=True, prefix=": "),
+        ),
+    )
+
+
+def _owner_words(action_: FollowUp, names: dict[str, str], *, for_school: bool) -> str:
+    if action_.owner == discussions.SCHOOL:
+        return "your school" if for_school else "the school"
+    name = names.get(action_.owner_officer, "")
+    return f"ECC ({name})" if name else "ECC"
+
+
+def follow_up_line(action_: FollowUp, number: int, names: dict[str, str], *, today: date, for_school: bool) -> str:
+    late = " (overdue)" if action_.status == discussions.OPEN and action_.due_on < today else ""
+    state = "done" if action_.status == discussions.DONE else f"due {format_date(action_.due_on)}{late}"
+    topic = agenda().topic(action_.topic)
+    about = topic.title if topic else action_.topic
+    return f"{number}. {about}: {action_.what} ({_owner_words(action_, names, for_school=for_school)}, {state})"
+
+
+async def follow_up_lines(session: AsyncSession, eoi: EOI, *, today: date, for_school: bool) -> list[str]:
+    found = await discussions.follow_ups(session, eoi.id)
+    names = await people.names_of(session, {a.owner_officer for a in found if a.owner_officer})
+    return [follow_up_line(a, n, names, today=today, for_school=for_school) for n, a in enumerate(found, 1)]
+
+
+async def outcome_facts(session: AsyncSession, eoi: EOI, discussion: Discussion | None) -> list[Fact]:
+    """What `show` adds: each agenda topic's outcome so far."""
+    if discussion is None:
+        return []
+    recorded = await discussions.outcomes(session, discussion.id)
+    lines = []
+    for n, topic in enumerate(agenda().topics, 1):
+        found = recorded.get(topic.id)
+        said = f"{found.result}{': ' + found.note if found and found.note else ''}" if found else "not recorded yet"
+        lines.append(f"{n}. {topic.title}: {said}")
+    return [Fact("Outcomes", "\n".join(lines))] if recorded else []
+
+
+async def show_facts(t: OfficerTurn, eoi: EOI) -> tuple[list[Fact], list[Choice]]:
+    """The discussion (answer and proposed times), its outcomes and follow-ups, for an officer's `show`."""
+    discussion = await discussions.current(t.session, eoi.id)
+    facts: list[Fact] = []
+    choices: list[Choice] = []
+    if discussion is not None:
+        where = f" at {discussion.place}" if discussion.place else ""
+        said = f"{format_datetime(discussion.starts_at)}{where} ({discussion.response})"
+        if discussion.proposals:
+            said += "; the school suggests " + " or ".join(
+                format_datetime(datetime.fromisoformat(p["at"])) for p in discussion.proposals
+            )
+        facts.append(Fact("Discussion", said))
+        facts += await outcome_facts(t.session, eoi, discussion)
+        choices.append(Choice("Record outcomes", action("cmd", f"outcome {eoi.ref}")))
+    lines = await follow_up_lines(t.session, eoi, today=t.now.astimezone(LONDON).date(), for_school=False)
+    if lines:
+        facts.append(Fact("Follow-ups", "\n".join(lines)))
+    return facts, choices
+
+
+async def _officer_named(session: AsyncSession, words: str) -> Person | None:
+    """An ECC officer by their name or platform id (`slack:U0123`), as `officer list` shows them."""
+    wanted = " ".join(words.casefold().split())
+    for person in await people.officers(session):
+        if wanted in (person.display_name.casefold(), people.key_of(person).casefold()):
+            return person
+    return None
+
+
+async def _held(t: OfficerTurn, eoi: EOI) -> Discussion | Reply:
+    discussion = await discussions.current(t.session, eoi.id)
+    if discussion is None:
+        return refuse(f"{eoi.ref} has no discussion to record an outcome for (it is {eoi.status}).")
+    if discussion.starts_at > t.now:
+        return refuse(
+            f"The {eoi.ref} discussion is on {format_datetime(discussion.starts_at)}: record its outcomes after it."
+        )
+    return discussion
+
+
+async def outcome_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    """`outcome REF` lists the agenda with what is recorded (a form per topic); `outcome REF TOPIC agreed[: note]`
+    or `outcome REF TOPIC follow up OWNER by DATE: what` records one topic."""
+    ref, _, tail = rest.strip().partition(" ")
+    found = await eoi_or_refuse(t, ref)
+    if isinstance(found, Reply):
+        return [refuse(f"{found.text} For example: {EXAMPLES}.")]
+    eoi, school = found
+    held = await _held(t, eoi)
+    if isinstance(held, Reply):
+        return [held]
+    tail = tail.strip()
+    if not tail:
+        return [await _agenda_reply(t, eoi, school, held)]
+    topic, after = _topic_in(tail)
+    if topic is None:
+        names = ", ".join(f"{n}. {t_.id}" for n, t_ in enumerate(agenda().topics, 1))
+        message = f"Which agenda topic? Name one ({names}) or its number. For example: {EXAMPLES}."
+        return [refuse(message)]
+    match = _RESULT.match(after)
+    if not match:
+        message = f"Say *agreed* or *follow up* for {topic.title}. For example: {EXAMPLES}."
+        return [refuse(message, field_errors={"result": "Choose agreed or follow up."})]
+    result = discussions.AGREED if match.group(1).casefold().startswith("agree") else discussions.FOLLOW_UP
+    after = after[match.end() :].strip()
+    if result == discussions.AGREED:
+        note = after.lstrip(":-– ").strip()
+        if _BY.search(f" {note}") and note.casefold().startswith(("school", "ecc")):
+            message = "An agreed topic has no owner or due date: choose *follow up* for an action."
+            return [refuse(message, field_errors={"result": message})]
+        await discussions.record_outcome(
+            t.session, held, topic=topic.id, result=result, note=note, by=t.actor, now=t.now
+        )
+        return [
+            say(f"Recorded for {eoi.ref}: {topic.title} agreed{': ' + note if note else ''}."),
+            await _agenda_reply(t, eoi, school, held),
+        ]
+    return await _follow_up(t, eoi, school, held, topic, after)
+
+
+async def _follow_up(
+    t: OfficerTurn, eoi: EOI, school: School, held: Discussion, topic: Topic, after: str
+) -> list[Reply]:
+    example = f"`outcome {eoi.ref} {topic.id} follow up school by 15 January: send the draft budget`"
+    head, colon, what = after.partition(":")
+    what = " ".join(what.split()) if colon else ""
+    by = _BY.search(f" {head} ")
+    owner_words = head[: by.start() - 1].strip() if by else head.strip()
+    due_words = head[by.end() - 1 :].strip() if by else ""
+    problems: dict[str, str] = {}
+    owner, officer_key, owner_name = "", "", ""
+    folded = " ".join(owner_words.casefold().split())
+    if folded in _SCHOOL_WORDS:
+        owner = discussions.SCHOOL
+    elif folded in _ECC_WORDS:
+        owner, officer_key, owner_name = discussions.ECC, t.actor, t.person.display_name or "you"
+    elif folded:
+        named = await _officer_named(t.session, owner_words)
+        if named is None:
+            problems["owner"] = f"“{owner_words[:60]}” isn't the school or an ECC officer I know (see `officer list`)."
+        else:
+            owner, officer_key, owner_name = discussions.ECC, people.key_of(named), named.display_name
+    else:
+        problems["owner"] = "Say who does it: the school, or ECC (you), or an officer by name."
+    due: date | None = None
+    if not due_words:
+        problems["due"] = "Say by when, e.g. `by 15 January` or `by Friday week`."
+    else:
+        reading = read_due_date(due_words, today=t.now.astimezone(LONDON).date())
+        if reading.doubt:
+            problems["due"] = f"Do you mean {reading.doubt}? Say the date in full, e.g. `by {reading.doubt}`."
+        elif reading.day is None:
+            problems["due"] = reading.problem or f"I couldn't read “{due_words[:60]}” as a date, e.g. `by 15 January`."
+        else:
+            due = reading.day
+    if len(what) < 3:
+        problems["note"] = "Say what is to be done, after a colon."
+    if problems:
+        return [refuse(" ".join(problems.values()) + f" For example: {example}.", field_errors=problems)]
+    assert due is not None
+    _, follow_up = await discussions.record_outcome(
+        t.session,
+        held,
+        topic=topic.id,
+        result=discussions.FOLLOW_UP,
+        note=what,
+        by=t.actor,
+        now=t.now,
+        follow_up=(owner, officer_key, due),
+    )
+    assert follow_up is not None
+    who = school.name if owner == discussions.SCHOOL else f"ECC ({owner_name})"
+    return [
+        say(
+            f"Recorded for {eoi.ref}: {topic.title} to follow up: {what} ({who}, due {format_date(due)}). "
+            f"{'The school sees it in *status*; ' if owner == discussions.SCHOOL else ''}"
+            f"I'll remind {'them' if owner == discussions.SCHOOL else 'the officers'} {REMIND_DAYS} days before."
+        ),
+        await _agenda_reply(t, eoi, school, held),
+    ]
+
+
+def _topic_in(text: str) -> tuple[Topic | None, str]:
+    """The agenda topic at the start of `text` (its number, id, title or an alias), and what follows."""
+    found = agenda()
+    first, _, after = text.partition(" ")
+    if first.isdecimal():
+        return found.topic(first), after.strip()
+    folded = text.casefold()
+    for name in found.names():
+        if folded == name or folded.startswith(name + " ") or folded.startswith(name + ":"):
+            return found.topic(name), text[len(name) :].strip()
+    return None, text
+
+
+async def _agenda_reply(t: OfficerTurn, eoi: EOI, school: School, held: Discussion) -> Reply:
+    recorded = await discussions.outcomes(t.session, held.id)
+    facts = []
+    for n, topic in enumerate(agenda().topics, 1):
+        found = recorded.get(topic.id)
+        said = f"{found.result}{': ' + found.note if found.note else ''}" if found else "not recorded yet"
+        record = Choice(
+            "Record", action("form", "outcome", eoi.ref or "", topic.id), form=topic_form(eoi.ref or "", topic)
+        )
+        facts.append(Fact(f"{n}. {topic.title}", said, change=record))
+    lines = await follow_up_lines(t.session, eoi, today=t.now.astimezone(LONDON).date(), for_school=False)
+    if lines:
+        facts.append(Fact("Follow-ups", "\n".join(lines)))
+    left = len(agenda().topics) - len(recorded)
+    return Reply(
+        kind="summary",
+        title=f"{eoi.ref}: discussion outcomes",
+        text=(
+            f"{school.name}, discussed {format_datetime(held.starts_at)}. "
+            + (f"{left} topic{'s' if left != 1 else ''} still to record. " if left else "Every topic is recorded. ")
+            + f"Type it, e.g. {EXAMPLES}, or press Record."
+        ),
+        facts=facts,
+        choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
+    )
+
+
+async def follow_up_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    """`follow-up REF N done [note]`: follow-up N (as `show` numbers them) is done."""
+    words = rest.split()
+    found = await eoi_or_refuse(t, words[0] if words else "")
+    example = "`follow-up EOI-2627A-001 2 done`"
+    if isinstance(found, Reply):
+        return [refuse(f"{found.text} For example: {example}.")]
+    eoi, _ = found
+    listed = await discussions.follow_ups(t.session, eoi.id)
+    number = words[1] if len(words) > 1 else ""
+    if not number.isdecimal() or not 1 <= int(number) <= len(listed) or words[2:3] != ["done"]:
+        if not listed:
+            return [refuse(f"{eoi.ref} has no follow-ups.")]
+        return [
+            refuse(f"Say which follow-up of {eoi.ref} (1 to {len(listed)}, as `show` numbers them) is done: {example}.")
+        ]
+    chosen = listed[int(number) - 1]
+    if chosen.status == discussions.DONE:
+        return [say(f"Follow-up {number} of {eoi.ref} is already done.")]
+    discussions.mark_done(t.session, chosen, by=t.actor, now=t.now, note=" ".join(words[3:]))
+    return [say(f"Done: follow-up {number} of {eoi.ref} ({chosen.what}).")]
+
+
+def reminder(action_: FollowUp, eoi: EOI, school: School, *, owner_name: str, late: bool) -> Reply:
+    """What the scheduler sends: to the school for its own follow-up, to officers for ECC's (and for any late)."""
+    due = format_date(action_.due_on)
+    topic = agenda().topic(action_.topic)
+    about = topic.title if topic else action_.topic
+    if late:
+        who = school.name if action_.owner == discussions.SCHOOL else f"ECC ({owner_name or 'an officer'})"
+        text = f"Overdue: {who} was to {action_.what} by {due} ({eoi.ref}, {about})."
+    elif action_.owner == discussions.SCHOOL:
+        text = (
+            f"A reminder from ECC: after the {eoi.ref} discussion, {school.name} agreed to {action_.what} "
+            f"by *{due}* ({about}). Reply to your ECC officer when it's done; *status* shows your actions."
+        )
+    else:
+        text = (
+            f"Reminder for {owner_name or 'ECC'}: {action_.what} by {due}, for {school.name}'s {eoi.ref} ({about}). "
+            f"`follow-up {eoi.ref} N done` when it is."
+        )
+    return Reply(
+        kind="notice",
+        title=f"{eoi.ref}: follow-up {'overdue' if late else 'due ' + due}",
+        text=text,
+        choices=[]
+        if action_.owner == discussions.SCHOOL and not late
+        else [Choice("Show", action("cmd", f"show {eoi.ref}"))],
+    )
