@@ -139,6 +139,8 @@ class SlackSender:
         platform, _, channel = destination.partition(":")
         if platform != PLATFORM or not channel:
             raise SendFailed(f"not a Slack destination: {destination}", permanent=True)
+        if reply.file and await self._upload(channel, reply):
+            return
         try:
             text, blocks = kit.render(reply)
         except ValueError as error:
@@ -150,6 +152,26 @@ class SlackSender:
             await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata)
         except Exception as error:
             raise send_failure(error) from error
+
+    async def _upload(self, channel: str, reply: Reply) -> bool:
+        """A file for a school or officers (a calendar invitation) is shared as a file in the channel or DM, the
+        reply's text as its comment, as an export is. If Slack refuses, False: it goes in the message instead."""
+        assert reply.file is not None
+        name, content = reply.file
+        try:
+            where = await dm_channel(self.client, channel) if channel[:1] in ("U", "W") else channel
+            await self.client.files_upload_v2(
+                channel=where, filename=name, title=name, content=content, initial_comment=reply.text
+            )
+        except SlackApiError as error:
+            if error.response.status_code == 429:  # rate limited: the dispatcher waits and sends it again
+                raise send_failure(error) from error
+            log.warning("uploading %s to %s failed (%s); sending it in the message", name, channel, error)
+            return False
+        except (SlackRequestError, aiohttp.ClientError, OSError) as error:
+            log.warning("uploading %s to %s failed (%s); sending it in the message", name, channel, error)
+            return False
+        return True
 
     async def already_sent(self, destination: str, key: str) -> bool | None:
         """Whether a message with this delivery key is in the conversation's recent history: a channel's

@@ -178,9 +178,10 @@ async def _follow_up(
     example = f"`outcome {eoi.ref} {topic.id} follow up school by 15 January: send the draft budget`"
     head, colon, what = after.partition(":")
     what = " ".join(what.split()) if colon else ""
-    by = _BY.search(f" {head} ")
-    owner_words = head[: by.start() - 1].strip() if by else head.strip()
-    due_words = head[by.end() - 1 :].strip() if by else ""
+    padded = f" {head} "  # so "by 15 January" with no owner before it is still found
+    by = _BY.search(padded)
+    owner_words = padded[: by.start()].strip() if by else head.strip()
+    due_words = padded[by.end() :].strip() if by else ""
     problems: dict[str, str] = {}
     owner, officer_key, owner_name = "", "", ""
     folded = " ".join(owner_words.casefold().split())
@@ -253,8 +254,11 @@ async def _agenda_reply(t: OfficerTurn, eoi: EOI, school: School, held: Discussi
     for n, topic in enumerate(agenda().topics, 1):
         found = recorded.get(topic.id)
         said = f"{found.result}{': ' + found.note if found.note else ''}" if found else "not recorded yet"
+        # Named by topic: the console lists these buttons apart from the lines they sit beside on Slack and Teams.
         record = Choice(
-            "Record", action("form", "outcome", eoi.ref or "", topic.id), form=topic_form(eoi.ref or "", topic)
+            f"Record {topic.title}",
+            action("form", "outcome", eoi.ref or "", topic.id),
+            form=topic_form(eoi.ref or "", topic),
         )
         facts.append(Fact(f"{n}. {topic.title}", said, change=record))
     lines = await follow_up_lines(t.session, eoi, today=t.now.astimezone(LONDON).date(), for_school=False)
