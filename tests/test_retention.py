@@ -81,7 +81,8 @@ async def test_unsuccessful_eois_and_old_drafts_go_after_their_periods_and_appro
         rf"drafts never submitted \(EOI_RETAIN_DRAFTS_DAYS=365 .*\): 1 EOIs.*: {refs['draft']}$", text, re.M
     )
     assert re.search(r"unsuccessful EOIs \(EOI_RETAIN_UNSUCCESSFUL_DAYS=730 .*\): nothing$", text, re.M)
-    assert re.search(r"delivery log \(EOI_RETAIN_DELIVERY_LOG_DAYS=90 .*\): 4 deliveries, \d+ notices$", text, re.M)
+    # The approved school read 4 messages (shortlisted, the calendar file, the invitation, the decision), the other 1.
+    assert re.search(r"delivery log \(EOI_RETAIN_DELIVERY_LOG_DAYS=90 .*\): 5 deliveries, \d+ notices$", text, re.M)
     assert await _counts(service) == before  # a dry run changes nothing
 
     # (The delivery log is kept longer here, to see notices and deliveries go with the EOIs they are about.)
@@ -121,9 +122,9 @@ async def test_unsuccessful_eois_and_old_drafts_go_after_their_periods_and_appro
 
     # Its discussion, decision and messages stay with the approved EOI, until the delivery log's 90 days apply.
     counts = await _counts(service)
-    assert (counts["discussions"], counts["decisions"], counts["deliveries"]) == (1, 1, 3)
+    assert (counts["discussions"], counts["decisions"], counts["deliveries"]) == (1, 1, 4)
     text = await _retention(monkeypatch, capsys, test_db, now + timedelta(days=800), EOI_RETAIN_DELIVERY_LOG_DAYS="90")
-    assert re.search(r"delivery log .*: 3 deliveries, \d+ notices$", text, re.M)
+    assert re.search(r"delivery log .*: 4 deliveries, \d+ notices$", text, re.M)
     counts = await _counts(service)
     assert (counts["discussions"], counts["decisions"], counts["deliveries"], counts["notices"]) == (1, 1, 0, 0)
 
