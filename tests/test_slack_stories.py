@@ -287,7 +287,7 @@ async def test_officer_lists_shortlists_schedules_and_decides_and_the_school_hea
     opened = (await slack.fake.wait_for("views.open"))[-1]
     assert opened["trigger_id"]
     view = opened["view"]
-    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["when", "duration", "place"]
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["when", "duration", "place", "attendees"]
     assert len(view["title"]["text"]) <= 24
     bad = await officer.submit_modal({"when": {"value": "last Monday at 2pm"}, "duration": {"value": ""}})
     assert bad.status == 200
