@@ -42,10 +42,9 @@ def agenda_facts(discussion: Discussion, eoi: EOI, *, ecc_names: list[str]) -> l
 
 
 async def _organiser(session: AsyncSession, discussion: Discussion) -> calendar_invite.Organiser:
+    """The officer who booked it, as their platform named them ("" when it didn't: the console)."""
     person = await people.by_key(session, discussion.scheduled_by)
-    if person is None:
-        return calendar_invite.Organiser("Essex County Council")
-    return calendar_invite.Organiser(person.display_name or "Essex County Council", person.email)
+    return calendar_invite.Organiser(person.display_name, person.email) if person else calendar_invite.Organiser("")
 
 
 async def calendar_reply(
@@ -86,10 +85,10 @@ async def tell_invited(
         text=(
             f"{'The discussion has moved' if moved else 'ECC invites you to discuss'} {school.name}'s expression "
             f"of interest {ref}: *{when}* for {discussion.duration_minutes} minutes{where} (UK time). We'll talk "
-            f"through operational standards and service level agreements: {agenda().title.casefold()}, below. "
-            "A calendar invitation comes with it."
+            "through operational standards and service level agreements: the agenda is below, and a calendar "
+            "invitation comes with it."
         ),
-        facts=agenda_facts(discussion, eoi, ecc_names=[organiser.name] if organiser.email or organiser.name else []),
+        facts=agenda_facts(discussion, eoi, ecc_names=[organiser.name] if organiser.name else []),
         choices=[
             Choice("Accept", action("cmd", f"accept {ref}"), style="primary"),
             Choice("Ask for another time", action("cmd", f"another time {ref}")),
