@@ -159,7 +159,10 @@ async def outcome_command(t: OfficerTurn, rest: str) -> list[Reply]:
     after = after[match.end() :].strip()
     if result == discussions.AGREED:
         note = after.lstrip(":-– ").strip()
-        if _BY.search(f" {note}") and note.casefold().startswith(("school", "ecc")):
+        # What a form sends when an owner or date was filled in for an agreed topic: "agreed school by …: note".
+        head, colon, _ = note.partition(":")
+        first = head.split()[0].casefold() if head.split() else ""
+        if colon and (first in (*_SCHOOL_WORDS, *_ECC_WORDS) or _BY.search(f" {head} ")):
             message = "An agreed topic has no owner or due date: choose *follow up* for an action."
             return [refuse(message, field_errors={"result": message})]
         await discussions.record_outcome(

@@ -147,6 +147,8 @@ async def test_outcomes_per_topic_become_follow_ups_the_school_sees_and_is_remin
     assert "Say who does it" in problem and "For example" in problem
     problem = await desk.type(f"outcome {ref} outreach follow up school by 1 November 2026: visit")
     assert "has passed" in problem
+    problem = await desk.type(f"outcome {ref} outreach agreed school by 15 January: visits")  # a form's extra fields
+    assert "An agreed topic has no owner or due date" in problem
     assert "4 topics still to record" in await desk.type(f"outcome {ref}")
 
     shown = await desk.type(f"show {ref}")
