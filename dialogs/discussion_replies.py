@@ -45,9 +45,10 @@ def stop_waiting(person: Person) -> None:
     person.pending = {k: v for k, v in (person.pending or {}).items() if k not in ("dialog", "times_for")}
 
 
-async def _invitation(t: ReplyTurn, ref: str) -> tuple[EOI, School, Discussion] | list[Reply]:
+async def _invitation(t: ReplyTurn, ref: str, command: str) -> tuple[EOI, School, Discussion] | list[Reply]:
     """The discussion the school is answering: the one its reference names (any school this person acts for, so
-    an executive head answers without switching school), or, unnamed, the only one waiting among their schools."""
+    an executive head answers without switching school), or, unnamed, the only one waiting among their schools;
+    with several, a button for each that finishes `command`."""
     schools = {s.urn: s for s in await people.schools_of(t.session, t.person)}
     if ref:
         eoi = await eois.by_ref(t.session, ref)
@@ -65,7 +66,7 @@ async def _invitation(t: ReplyTurn, ref: str) -> tuple[EOI, School, Discussion] 
                 Reply(
                     text="Which discussion is that about?",
                     kind="question",
-                    choices=[Choice(e.ref or "", action("cmd", f"{{}} {e.ref}")) for e in found],
+                    choices=[Choice(e.ref or "", action("cmd", f"{command} {e.ref}")) for e in found],
                 )
             ]
     eoi = found[0]
@@ -75,17 +76,10 @@ async def _invitation(t: ReplyTurn, ref: str) -> tuple[EOI, School, Discussion] 
     return eoi, schools[eoi.school_urn], discussion
 
 
-def _which(replies: list[Reply], command: str) -> list[Reply]:
-    """The "which discussion?" buttons carry the command they finish."""
-    for reply in replies:
-        reply.choices = [Choice(c.label, c.action.replace("{}", command)) for c in reply.choices]
-    return replies
-
-
 async def accept(t: ReplyTurn, rest: str) -> list[Reply]:
-    found = await _invitation(t, rest.split()[0] if rest.split() else "")
+    found = await _invitation(t, rest.split()[0] if rest.split() else "", "accept")
     if isinstance(found, list):
-        return _which(found, "accept")
+        return found
     eoi, school, discussion = found
     stop_waiting(t.person)
     when = format_datetime(discussion.starts_at)
@@ -111,9 +105,9 @@ async def another_time(t: ReplyTurn, rest: str) -> list[Reply]:
     """`another time [REF] [times]`: with times, they go to ECC; without, the school is asked for them."""
     words = rest.split()
     ref = words[0] if words and words[0].upper().startswith("EOI-") else ""
-    found = await _invitation(t, ref)
+    found = await _invitation(t, ref, "another time")
     if isinstance(found, list):
-        return _which(found, "another time")
+        return found
     eoi, school, discussion = found
     times = " ".join(words[1:] if ref else words)
     if times:
@@ -138,7 +132,7 @@ async def on_times(t: ReplyTurn, text: str) -> list[Reply]:
     if " ".join(text.casefold().split()).strip(".!") in _NEVER_MIND or eoi is None:
         stop_waiting(t.person)
         return [say("OK: nothing has been sent. The invitation stands as it is; *status* shows it.")]
-    found = await _invitation(t, eoi.ref or "")
+    found = await _invitation(t, eoi.ref or "", "another time")
     if isinstance(found, list):
         stop_waiting(t.person)
         return found

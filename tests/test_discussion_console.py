@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy import select
 
 from bot.announce import plan_due
 from bot.console import Console
 from dialogs.turns import Speaker
-from storage.models import School
-from tests.chat import complete_eoi, headteacher
+from storage.models import EOI, Discussion, School
+from tests.chat import complete_eoi, headteacher, officer
 from tests.conftest import LONDON, NOW
 
 MEETING_LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0"
@@ -204,3 +205,32 @@ async def test_accept_works_typed_or_by_number_in_the_console(service, typed):
     await desk.type(f"schedule {ref} next Tuesday at 2pm at County Hall")
     await head.look()
     assert "you've accepted" in await head.type(typed)
+
+
+async def test_a_school_with_two_discussions_is_asked_which_one_it_accepts(service):
+    """An RP and a PP from one school, both with a discussion booked: a bare `accept` asks which."""
+    from tests.test_two_offers import PARTNERSHIP_REST, _answer
+
+    head = await headteacher(service, urn="114000", user="head")
+    rp = re.search(r"EOI-2627A-\d{3}", await complete_eoi(head)).group(0)
+    await head.say("start")
+    pp = re.search(r"EOI-2627A-\d{3}", await head.press("Start a Partnership Provision EOI")).group(0)
+    await _answer(head, PARTNERSHIP_REST)
+    await head.press("Submit")
+    await head.press("I confirm")
+    desk = officer(service)
+    for ref, when in ((rp, "next Tuesday at 2pm"), (pp, "next Wednesday at 2pm")):
+        await desk.say(f"shortlist {ref}")
+        await desk.say(f"schedule {ref} {when}")
+    asked = await head.say("accept")
+    assert "Which discussion" in asked and [c.label for c in head.last.choices] == [rp, pp]
+    assert f"you've accepted the {pp} discussion on Wednesday 2 December 2026" in await head.press(pp)
+    async with service.db.session() as session:
+        responses = dict(
+            (
+                await session.execute(
+                    select(EOI.ref, Discussion.response).join(Discussion, Discussion.eoi_id == EOI.id)
+                )
+            ).all()
+        )
+    assert responses == {rp: "invited", pp: "accepted"}
