@@ -43,6 +43,7 @@ from bot import slack_blocks as kit
 from bot.delivery import SendFailed
 from bot.service import Service
 from bot.turn_runner import Inbound
+from dialogs.actions import Action, Answer, decode
 from dialogs.replies import Reply, say
 from dialogs.turns import Speaker
 from storage.db import failure_report
@@ -291,18 +292,17 @@ class SlackAdapter:
     async def on_button(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
-        value = action.get("value")
-        if isinstance(value, str) and value:
-            self._spawn(self._turn(_where(body), action=value, once=request_key(request)))
+        # A forged or garbled value decodes to Unreadable, which the dialog refuses in words.
+        self._spawn(self._turn(_where(body), action=decode(action.get("value")), once=request_key(request)))
         await ack()
 
     async def on_done(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
-        prefix = action.get("value")
-        if isinstance(prefix, str) and prefix.startswith("a|"):
-            checked = kit.checked_values((body.get("state") or {}).get("values") or {})
-            self._spawn(self._turn(_where(body), action=prefix + ",".join(checked), once=request_key(request)))
+        done = decode(action.get("value"))
+        if isinstance(done, Answer):  # the question's answer is the boxes ticked
+            done = done.ticked(kit.checked_values((body.get("state") or {}).get("values") or {}))
+        self._spawn(self._turn(_where(body), action=done, once=request_key(request)))
         await ack()
 
     async def on_checkbox(self, ack: AsyncAck) -> None:
@@ -388,7 +388,7 @@ class SlackAdapter:
         await self._post(where, replies)
 
     async def _turn(
-        self, where: Where, *, text: str = "", action: str = "", command: bool = False, once: str = ""
+        self, where: Where, *, text: str = "", action: Action | None = None, command: bool = False, once: str = ""
     ) -> None:
         key = once if once != "slack:" else ""
         inbound = Inbound(where.user_id, where, text=text, action=action, command=command, key=key)
@@ -432,7 +432,7 @@ class SlackAdapter:
                 filename=name,
                 title=name,
                 content=content,
-                initial_comment=reply.text,
+                initial_comment=kit.mrkdwn(reply.text),
             )
         except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError) as error:
             log.warning("uploading %s to %s failed (%s); showing it in the message", name, user_id, error)

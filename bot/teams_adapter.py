@@ -38,7 +38,8 @@ from bot import teams_cards, teams_trust
 from bot.delivery import SendFailed
 from bot.service import Service
 from bot.turn_runner import APOLOGY, Inbound
-from dialogs.replies import Form, Reply, action, refuse, say
+from dialogs.actions import Answer, decode
+from dialogs.replies import Form, Reply, refuse, say
 from dialogs.turns import Speaker, Turn
 from storage import conversation_refs, events
 from storage.db import failure_report
@@ -202,16 +203,18 @@ def turn_for_value(speaker: Speaker, value: Any) -> tuple[Turn | None, Form | No
             return None, None, {}, "That form is from an older version of the bot; open it again from the EOI."
         values = {f.name: str(value.get(teams_cards.FIELD_PREFIX + f.name) or "") for f in form.fields}
         return Turn(speaker, text=form.command_for(values), command=True), form, values, ""
-    if "eoi_multi" in value:
-        chosen = [v.strip() for v in str(value.get("eoi_values") or "").replace("|", ",").split(",") if v.strip()]
-        return Turn(speaker, action=action("a", str(value["eoi_multi"]), ",".join(chosen))), None, {}, ""
+    if "eoi_done" in value or "eoi_multi" in value:  # "eoi_multi": the question's id, on cards from before
+        done = decode(value["eoi_done"] if "eoi_done" in value else f"a|{value['eoi_multi']}|")
+        if isinstance(done, Answer):  # the question's answer is the options ticked
+            done = done.ticked(str(value.get("eoi_values") or "").split(","))
+        return Turn(speaker, action=done), None, {}, ""
     if "eoi_pick" in value:
-        picked = str(value.get("eoi_choice") or "")
-        if not picked:
+        if not value.get("eoi_choice"):
             return None, None, {}, "Choose one of the options first, then press Choose."
-        return Turn(speaker, action=picked), None, {}, ""
+        return Turn(speaker, action=decode(value["eoi_choice"])), None, {}, ""
     if "eoi_action" in value:
-        return Turn(speaker, action=str(value["eoi_action"])), None, {}, ""
+        # A forged or garbled value decodes to Unreadable, which the dialog refuses in words.
+        return Turn(speaker, action=decode(value["eoi_action"])), None, {}, ""
     return None, None, {}, ""
 
 

@@ -6,6 +6,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dialogs.actions import Action
 
 # The columns these end up in (storage/models.py: people.display_name, people.email, people.user_id).
 NAME_MAX, EMAIL_MAX, USER_ID_MAX = 200, 320, 200
@@ -81,10 +85,9 @@ class Speaker:
 class Turn:
     speaker: Speaker
     text: str = ""
-    action: str = ""  # a button's action string (dialogs.replies.action)
+    action: Action | None = None  # a button pressed (dialogs.actions), its parts cleaned when it was decoded
     # True when the user invoked a command explicitly (`/eoi ...`, or a form submit): never read as an answer.
     command: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", clean_text(self.text))
-        object.__setattr__(self, "action", clean_text(self.action))

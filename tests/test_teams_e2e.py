@@ -26,6 +26,7 @@ from bot.service import Service, open_service
 from bot.teams_cards import FILE_CONSENT_TYPE, FILE_INFO_TYPE
 from dialogs.officer_commands import export_csv
 from dialogs.replies import Reply
+from dialogs.rich import md
 from storage import eois, notices, people
 from storage.clock import Clock
 from storage.models import EOI, ConversationRef, Delivery, School
@@ -474,7 +475,7 @@ async def test_school_team_hears_an_announcement_after_a_restart(
                 session,
                 school_urn="114000",
                 kind="announcement",
-                body=Reply(text="*Spring Term 2* is open: your school is in scope (ASD).", kind="notice").to_dict(),
+                body=Reply(text=md("*Spring Term 2* is open: your school is in scope (ASD)."), kind="notice").to_dict(),
                 now=clock.now(),
             )
             await session.commit()
@@ -502,7 +503,7 @@ async def test_a_school_hears_in_the_channel_its_register_names_not_only_general
                 session,
                 school_urn=urn,
                 kind="announcement",
-                body=Reply(text="*Spring Term 2* is open.", kind="notice").to_dict(),
+                body=Reply(text=md("*Spring Term 2* is open."), kind="notice").to_dict(),
                 now=teams.service.clock.now(),
             )
             await session.commit()
