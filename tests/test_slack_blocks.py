@@ -102,7 +102,8 @@ def test_multiple_choice_becomes_checkbox_groups_of_ten_and_done() -> None:
 
 def test_a_form_button_opens_a_modal_whose_errors_land_on_fields() -> None:
     form = schedule_form("EOI-2627A-001")
-    _, blocks = kit.render(Reply(text="x", choices=[Choice("Schedule discussion", OpenForm("schedule", "X"), form=form)]))
+    schedule = Choice("Schedule discussion", OpenForm("schedule", "X"), form=form)
+    _, blocks = kit.render(Reply(text="x", choices=[schedule]))
     button = buttons(blocks)[0]
     assert button["action_id"].startswith(kit.FORM_BUTTON) and len(button["value"]) <= 2000
     assert kit.form_from_json(button["value"]) == form

@@ -63,7 +63,8 @@ def test_many_choices_become_a_drop_down() -> None:
     reply = Reply(text="Which need?", choices=[Choice(f"N{i}", Answer("primary_need", f"N{i}")) for i in range(12)])
     card = teams_cards.reply_card(reply)
     [picker] = [n for n in _walk(card) if n.get("id") == "eoi_choice"]
-    assert len(picker["choices"]) == 12 and picker["choices"][3] == {"title": "N3", "value": encode(Answer("primary_need", "N3"))}
+    assert len(picker["choices"]) == 12
+    assert picker["choices"][3] == {"title": "N3", "value": encode(Answer("primary_need", "N3"))}
     turn, *_ = teams_adapter.turn_for_value(SPEAKER, {"eoi_pick": 1, "eoi_choice": picker["choices"][3]["value"]})
     assert turn is not None and turn.action == Answer("primary_need", "N3")
     turn, _, _, problem = teams_adapter.turn_for_value(SPEAKER, {"eoi_pick": 1})
