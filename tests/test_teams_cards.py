@@ -106,7 +106,8 @@ def test_a_form_opens_in_the_card_and_submits_a_command() -> None:
             FormField("note", "Note", multiline=True, optional=True),
         ),
     )
-    card = teams_cards.reply_card(Reply(text="EOI", choices=[Choice("Decide", OpenForm("decide", "EOI-2627A-001"), form=form)]))
+    decide = Choice("Decide", OpenForm("decide", "EOI-2627A-001"), form=form)
+    card = teams_cards.reply_card(Reply(text="EOI", choices=[decide]))
     [show] = card["actions"]
     assert show["type"] == "Action.ShowCard"
     submit = show["card"]["actions"][0]
@@ -129,7 +130,8 @@ def test_a_refused_form_comes_back_filled_in_with_the_problem_under_the_field() 
 
 
 def test_review_has_a_change_button_per_answer_and_stays_small() -> None:
-    facts = [Fact(f"Question {i}", "x" * 3000, Choice(f"Change Question {i}", ChangeAnswer(f"q{i}"))) for i in range(25)]
+    changes = [Choice(f"Change Question {i}", ChangeAnswer(f"q{i}")) for i in range(25)]
+    facts = [Fact(f"Question {i}", "x" * 3000, change) for i, change in enumerate(changes)]
     reply = Reply(text="Here is everything.", kind="review", facts=facts, choices=[Choice("Submit", Step("submit"))])
     fields = teams_cards.render(reply)
     size = len(json.dumps(fields))
