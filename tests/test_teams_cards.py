@@ -130,8 +130,8 @@ def test_a_refused_form_comes_back_filled_in_with_the_problem_under_the_field() 
 
 
 def test_review_has_a_change_button_per_answer_and_stays_small() -> None:
-    changes = [Choice(f"Change Question {i}", ChangeAnswer(f"q{i}")) for i in range(25)]
-    facts = [Fact(f"Question {i}", "x" * 3000, change) for i, change in enumerate(changes)]
+    change_buttons = [Choice(f"Change Question {i}", ChangeAnswer(f"q{i}")) for i in range(25)]
+    facts = [Fact(f"Question {i}", "x" * 3000, change) for i, change in enumerate(change_buttons)]
     reply = Reply(text="Here is everything.", kind="review", facts=facts, choices=[Choice("Submit", Step("submit"))])
     fields = teams_cards.render(reply)
     size = len(json.dumps(fields))
