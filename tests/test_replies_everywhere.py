@@ -21,7 +21,7 @@ from tests.slack_fixtures import HEAD_ID as SLACK_HEAD
 from tests.slack_fixtures import Workspace, slack_workspace, text_of
 from tests.test_teams_e2e import HEAD_EMAIL as TEAMS_HEAD_EMAIL
 from tests.test_teams_e2e import HEAD_ID as TEAMS_HEAD
-from tests.test_teams_e2e import Teams, card_of, open_teams_service, start_teams
+from tests.test_teams_e2e import Teams, _start, card_of, open_teams_service
 
 UNREADABLE = "I can't read that button, so I've done nothing."
 # Button values nobody should be able to send, and some a program might: cut short, not JSON, no such kind, the
@@ -52,7 +52,7 @@ async def teams(test_db: conftest.TestDatabase, clock: Clock) -> AsyncIterator[T
         connector.add_member("*", TEAMS_HEAD, TEAMS_HEAD_EMAIL, name="Pat Head")
         service = await open_teams_service(test_db, clock, seed=True)
         try:
-            async for harness in start_teams(service, connector):
+            async for harness in _start(service, connector):
                 yield harness
         finally:
             await service.close()

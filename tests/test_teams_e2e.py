@@ -196,7 +196,7 @@ class User:
         return await self.submit({**submit["data"], **values}, activity["activity_id"])
 
 
-async def start_teams(service: Service, connector: FakeBotConnector, **headers: str) -> AsyncIterator[Teams]:
+async def _start(service: Service, connector: FakeBotConnector, **headers: str) -> AsyncIterator[Teams]:
     server = TestServer(build_app(service), host="127.0.0.1")
     await server.start_server()
     try:
@@ -233,7 +233,7 @@ async def svc(test_db: conftest.TestDatabase, clock: Clock) -> AsyncIterator[Ser
 
 @pytest.fixture
 async def teams(svc: Service, connector: FakeBotConnector) -> AsyncIterator[Teams]:
-    async for harness in start_teams(svc, connector):
+    async for harness in _start(svc, connector):
         yield harness
 
 
@@ -460,7 +460,7 @@ async def test_school_team_hears_an_announcement_after_a_restart(
         school = await session.get(School, "114000")
         school.teams_channel_id = ta.TEAM_ID
         await session.commit()
-    async for teams in start_teams(service, connector):
+    async for teams in _start(service, connector):
         installed = ta.conversation_update_installed(service_url=connector.service_url)
         said = await teams.post(installed)
         assert "post ECC's announcements" in shown_text(said[0])
@@ -469,7 +469,7 @@ async def test_school_team_hears_an_announcement_after_a_restart(
     # A new process: nothing in memory, only the database.
     service = await open_teams_service(test_db, clock, seed=False)
     connector.reset()
-    async for _teams in start_teams(service, connector):
+    async for _teams in _start(service, connector):
         async with service.db.session() as session:
             notices.to_school(
                 session,
@@ -539,7 +539,7 @@ async def test_a_request_without_a_valid_token_is_refused_when_an_app_id_is_set(
         algorithm="HS256",
     )
     try:
-        async for teams in start_teams(service, connector):
+        async for teams in _start(service, connector):
             activity = ta.message_activity("start", HEAD_ID, service_url=connector.service_url)
             await teams.post(activity, expect=401)
             teams.headers["Authorization"] = "Bearer not-a-token"
