@@ -54,8 +54,6 @@ log = logging.getLogger("eoi-bot.slack")
 PLATFORM = "slack"
 DEFAULT_API_URL = "https://slack.com/api/"
 USER_CACHE_SECONDS = 300.0
-# Replies of these kinds belong to the guided dialog, which lives in the DM.
-DIALOG_KINDS = ("question", "review")
 # Errors after which sending to the same destination again cannot work.
 PERMANENT_ERRORS = frozenset(
     {
@@ -250,7 +248,7 @@ class SlackAdapter:
             channel_id=str(command.get("channel_id", "")),
             response_url=str(command.get("response_url", "")),
         )
-        text = html.unescape(str(command.get("text", ""))).strip()
+        text = html.unescape(str(command.get("text", "")))
         self._spawn(self._turn(where, text=text, command=True, once=request_key(request)))
         await ack()
 
@@ -263,7 +261,7 @@ class SlackAdapter:
         where = Where(user_id=user, channel_id=str(event.get("channel", "")))
         # Handled before Slack gets its 200 (process_before_response), with the event_id recorded in the
         # turn's own transaction: if we die mid-turn, Slack's retry is handled, and nothing twice.
-        await self._turn(where, text=html.unescape(text).strip(), once=f"slack:{body.get('event_id') or ''}")
+        await self._turn(where, text=html.unescape(text), once=f"slack:{body.get('event_id') or ''}")
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
         """The Home tab shows where things stand; the first time someone opens the Messages tab, a greeting."""
@@ -352,7 +350,7 @@ class SlackAdapter:
             names = [f.name for f in form.fields]
             on_fields = {k: v[:500] for k, v in errors.items() if k in names}
             if not on_fields and names:
-                on_fields = {names[0]: replies[0].text[:500]}
+                on_fields = {names[0]: replies[0].text.markup[:500]}
             await ack(response_action="errors", errors=on_fields)
             return
         await ack()
@@ -402,7 +400,7 @@ class SlackAdapter:
                 # A file (an export) is private to the person who asked: always their DM.
                 await self._file_to_dm(where.user_id, reply)
                 exported = exported or not where.in_dm
-            elif where.in_dm or reply.kind in DIALOG_KINDS:
+            elif where.in_dm or reply.private:
                 await self._to_dm(where.user_id, reply)
                 moved = moved or not where.in_dm
             else:

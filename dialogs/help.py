@@ -49,6 +49,17 @@ def officer_help() -> Reply:
     return Reply(text=OFFICER_HELP, choices=[Choice("List submitted EOIs", Command("list submitted"))])
 
 
+def shared_greeting() -> Reply:
+    """What the bot says when it is added to a team or group chat: it posts there; the EOI is done privately."""
+    return Reply(
+        text=md(
+            "Hello! I'm the EOI Bot for Essex County Council's Resourced and Partnership Provision. I'll post ECC's "
+            "announcements and updates about your school's Expression of Interest here. To fill in an EOI, message "
+            "me directly; officers can @mention me with *help*."
+        )
+    )
+
+
 def stranger_help(key: str) -> Reply:
     return Reply(
         text=md(

@@ -80,6 +80,12 @@ class Reply:
         # A form shows its problems as plain text; words to type keep their `backticks` there.
         self.field_errors = {k: v.markup if isinstance(v, Text) else v for k, v in self.field_errors.items()}
 
+    @property
+    def private(self) -> bool:
+        """Only for the person who asked, in their private chat with the bot, wherever they asked: a file (an
+        export) and the EOI dialog's questions and review."""
+        return bool(self.file) or self.kind in ("question", "review")
+
     def options(self) -> tuple[list[tuple[str, str]], list[Choice]]:
         """A multiple-choice question's options as (value, label), for ticking; and the other choices (None of
         these, a form), which stay buttons."""

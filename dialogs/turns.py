@@ -35,6 +35,13 @@ def clean_text(text: str, limit: int = TEXT_MAX) -> str:
     return unicodedata.normalize("NFC", text)[:limit]
 
 
+def tidy(text: str) -> str:
+    """Typed words as the dialogs read them, whatever the channel: spaces tidied within each line, the lines
+    themselves (paragraphs of a long answer) kept, no more than one blank line between them."""
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
 def clean_name(name: str) -> str:
     """A display name: one line of visible characters, at most NAME_MAX."""
     return " ".join(INVISIBLE.sub("", clean_text(name, NAME_MAX * 2)).split())[:NAME_MAX]
@@ -90,4 +97,4 @@ class Turn:
     command: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", clean_text(self.text))
+        object.__setattr__(self, "text", tidy(clean_text(self.text)))

@@ -15,7 +15,7 @@ from dialogs.actions import Answer, ChangeAnswer, Command, KeepAnswer, OpenForm,
 from dialogs.commands import parse_command
 from dialogs.replies import Choice, Fact, Form, FormField, Reply
 from dialogs.rich import md
-from dialogs.turns import Speaker
+from dialogs.turns import Speaker, Turn
 from tests import chat
 from tests.fakes import teams_activities as ta
 
@@ -206,4 +206,4 @@ def test_paragraphs_typed_in_the_teams_message_box_are_kept() -> None:
     """Seen: a vision typed as paragraphs arrived as one line (every whitespace collapsed)."""
     raw = ta.message_activity("First   paragraph.\r\n\r\nSecond\tparagraph.\n\n\n\nThird.", "29:1head")
     kept = "First paragraph.\n\nSecond paragraph.\n\nThird."
-    assert teams_adapter.strip_mentions(Activity().deserialize(raw)) == kept
+    assert Turn(SPEAKER, text=teams_adapter.strip_mentions(Activity().deserialize(raw))).text == kept
