@@ -54,29 +54,36 @@ class Answer(Action):
 
 
 @dataclass(frozen=True)
-class KeepAnswer(Action):
+class _AboutQuestion(Action):
+    question: str  # the question's id in dialogs/questions/eoi.yaml
+
+
+@dataclass(frozen=True)
+class KeepAnswer(_AboutQuestion):
+    """Keep the answer already given (a question asked again after an answer it depends on changed)."""
+
     kind: ClassVar[str] = "keep"
-    question: str
 
 
 @dataclass(frozen=True)
-class ChangeAnswer(Action):
+class ChangeAnswer(_AboutQuestion):
+    """Change this answer, from the review."""
+
     kind: ClassVar[str] = "change"
-    question: str
 
 
 @dataclass(frozen=True)
-class Sure(Action):
+class Sure(_AboutQuestion):
     """Yes: what I understood from your answer is right."""
 
     kind: ClassVar[str] = "sure"
-    question: str
 
 
 @dataclass(frozen=True)
-class NotSure(Action):
+class NotSure(_AboutQuestion):
+    """No: nothing is saved, and the question is asked again."""
+
     kind: ClassVar[str] = "unsure"
-    question: str
 
 
 STEPS = ("submit", "save", "review", "back", "cancel-confirmed", "cancel-kept")

@@ -16,12 +16,11 @@ from storage.models import AuditEntry
 from tests import conftest
 from tests.chat import headteacher
 from tests.fakes import slack_requests as sr
-from tests.fakes.bot_connector import FakeBotConnector
 from tests.slack_fixtures import HEAD_ID as SLACK_HEAD
 from tests.slack_fixtures import Workspace, slack_workspace, text_of
 from tests.test_teams_e2e import HEAD_EMAIL as TEAMS_HEAD_EMAIL
 from tests.test_teams_e2e import HEAD_ID as TEAMS_HEAD
-from tests.test_teams_e2e import Teams, _start, card_of, open_teams_service
+from tests.test_teams_e2e import Teams, card_of, teams_with
 
 UNREADABLE = "I can't read that button, so I've done nothing."
 # Button values nobody should be able to send, and some a program might: cut short, not JSON, no such kind, the
@@ -48,14 +47,8 @@ async def slack(test_db: conftest.TestDatabase, clock: Clock) -> AsyncIterator[W
 
 @pytest.fixture
 async def teams(test_db: conftest.TestDatabase, clock: Clock) -> AsyncIterator[Teams]:
-    async with FakeBotConnector() as connector:
-        connector.add_member("*", TEAMS_HEAD, TEAMS_HEAD_EMAIL, name="Pat Head")
-        service = await open_teams_service(test_db, clock, seed=True)
-        try:
-            async for harness in _start(service, connector):
-                yield harness
-        finally:
-            await service.close()
+    async with teams_with(test_db, clock, (TEAMS_HEAD, TEAMS_HEAD_EMAIL, "Pat Head")) as harness:
+        yield harness
 
 
 async def _refused(service: Service, actor: str) -> int:

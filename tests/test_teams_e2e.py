@@ -9,6 +9,7 @@ console; no token, no entry; duplicates handled once; throttling waited out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -204,6 +205,22 @@ async def _start(service: Service, connector: FakeBotConnector, **headers: str) 
             yield Teams(service, connector, http, str(server.make_url("/api/messages")), dict(headers))
     finally:
         await server.close()
+
+
+@contextlib.asynccontextmanager
+async def teams_with(
+    test_db: conftest.TestDatabase, clock: Clock, *members: tuple[str, str, str]
+) -> AsyncIterator[Teams]:
+    """The demo service behind a fake connector that knows these members (user id, email, name)."""
+    async with FakeBotConnector() as connector:
+        for user_id, email, name in members:
+            connector.add_member("*", user_id, email, name=name)
+        service = await open_teams_service(test_db, clock, seed=True)
+        try:
+            async for harness in _start(service, connector):
+                yield harness
+        finally:
+            await service.close()
 
 
 async def open_teams_service(test_db: conftest.TestDatabase, clock: Clock, *, seed: bool, **overrides: Any) -> Service:
