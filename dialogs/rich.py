@@ -56,7 +56,8 @@ class Text:
 
     @property
     def markup(self) -> str:
-        """As a template writes it (*bold*, `code`, "• " items): for reading in tests and logs, never parsed."""
+        """As a template writes it (*bold*, `code`, "• " items), never parsed again: for places that take only
+        plain text where words to type should still stand out (a form's field problems), and for tests."""
         marks = {"bold": "*{}*", "code": "`{}`", "link": "{} <{}>", "item": BULLET + "{}", "": "{}"}
         return "".join(marks[s.style].format(s.text, s.url) for s in self.spans)
 
