@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from dialogs.dates import format_date, read_date_answer
 from dialogs.glossary import EOI_NEED_TYPES, NEED_ALIASES, NEED_TYPES
 from dialogs.questions import Question
-from dialogs.rich import md
+from dialogs.rich import Text, md
 from dialogs.turns import visible_length
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -38,7 +38,7 @@ class AnswerContext:
 
 @dataclass(frozen=True)
 class Problem:
-    message: str
+    message: str | Text
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Understood:
 
     value: Any
     confirm: str = ""
-    note: str = ""
+    note: str | Text = ""
     also: dict[str, Any] = field(default_factory=dict)
 
 

@@ -247,7 +247,7 @@ def _position(t: EoiTurn, eoi: EOI, q: Question) -> tuple[int, int]:
     return (ids.index(q.id) + 1 if q.id in ids else len(ids)), len(applicable)
 
 
-def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str = "") -> Reply:
+def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | Text = "") -> Reply:
     n, total = _position(t, eoi, q)
     lines = [intro] if intro else []
     lines.append(md("*Question {} of {}.* {}", n, total, q.ask))
@@ -352,7 +352,7 @@ async def start(t: EoiTurn, rest: str = "") -> list[Reply]:
     if eoi and eoi.status != eois.DRAFT:
         leave(t)
         return await statuses(t, here)
-    intro = ""
+    intro: str | Text = ""
     if eoi is None:
         earlier = await eois.latest_eoi(t.session, t.school)
         eoi = await eois.start_draft(t.session, t.school, actor=t.actor, now=t.now)
@@ -593,7 +593,7 @@ def carried_forward(carried: eois.Carried, now: datetime) -> Reply:
     return Reply(kind="notice", title=f"{ref}: your draft has a new reference", text=text)
 
 
-async def resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
+async def resume(t: EoiTurn, eoi: EOI, intro: str | Text = "") -> Reply:
     ctx = await answer_context(t, eoi)
     if eoi.cursor == REVIEW:
         return await review(t, eoi, intro=intro)
@@ -609,7 +609,7 @@ async def resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
     return ask(t, eoi, q, ctx, intro=intro)
 
 
-def ask_declaration(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
+def ask_declaration(t: EoiTurn, eoi: EOI, *, intro: str | Text = "") -> Reply:
     q = t.questions.declaration
     text = (intro + "\n" if intro else "") + q.ask_for(known(t, eoi))  # the words follow the governance answer
     choices = [
@@ -631,7 +631,7 @@ def _answer_facts(t: EoiTurn, eoi: EOI, ctx: AnswerContext) -> list[tuple[Questi
     return shown_facts
 
 
-async def review(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
+async def review(t: EoiTurn, eoi: EOI, *, intro: str | Text = "") -> Reply:
     ctx = await answer_context(t, eoi)
     facts = [
         Fact(q.label, shown, Choice(f"Change {q.label}", ChangeAnswer(q.id))) for q, shown in _answer_facts(t, eoi, ctx)
@@ -751,7 +751,7 @@ async def _store(t: EoiTurn, eoi: EOI, q: Question, result: Any, ctx: AnswerCont
     told = []
     if q.type == "date" or isinstance(result, Understood):
         note = result.note if isinstance(result, Understood) else ""
-        told.append(say(f"Got it: {format_answer(q, value, ctx)}." + (f" {note}" if note else "")))
+        told.append(say(md("Got it: {}.{}", format_answer(q, value, ctx), md(" {}", note) if note else "")))
     return told + _told(q, cleared) + await _advance(t, eoi, last, answers)
 
 
@@ -763,7 +763,7 @@ def _ask_to_confirm(t: EoiTurn, q: Question, understood: Understood) -> Reply:
         "confirm": "answer",
         "question": q.id,
         "value": understood.value,
-        "note": understood.note,
+        "note": understood.note if isinstance(understood.note, str) else understood.note.to_json(),  # kept as JSON
         "also": understood.also,
     }
     return Reply(
@@ -773,6 +773,11 @@ def _ask_to_confirm(t: EoiTurn, q: Question, understood: Understood) -> Reply:
         choices=[Choice("Yes", Sure(q.id), style="primary"), Choice("No", NotSure(q.id))],
         answer_type="yesno",
     )
+
+
+def _note(kept: Any) -> str | Text:
+    """A note kept with a reading waiting for yes or no: its rich text (a list of runs), or plain words."""
+    return Text.from_json(kept) if isinstance(kept, list) else str(kept or "")
 
 
 async def _confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
@@ -787,7 +792,7 @@ async def _confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
     if problem:
         return [refuse(problem.message), ask(t, eoi, q, ctx)]
     also = {k: v for k, v in (pending.get("also") or {}).items() if t.questions.get(k) is not None}
-    return await _store(t, eoi, q, Understood(value, note=str(pending.get("note") or ""), also=also), ctx)
+    return await _store(t, eoi, q, Understood(value, note=_note(pending.get("note")), also=also), ctx)
 
 
 async def _not_confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
@@ -959,7 +964,8 @@ async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
         if problem:
             _save(t, eoi, eoi.answers, q.id)
             eoi.changing = True
-            return [refuse(f"Before you submit, please check “{q.label}”: {problem.message}"), await resume(t, eoi)]
+            check = md("Before you submit, please check “{}”: {}", q.label, problem.message)
+            return [refuse(check), await resume(t, eoi)]
     try:
         await eois.ensure_window_for_submit(t.session, eoi, t.now)
     except eois.SubmissionsClosed as closed:

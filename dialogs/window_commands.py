@@ -106,11 +106,11 @@ async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
     match = NAME.search(name)
     year = _year(match.group(2), match.group(3)) if match else None
     if not match or not year or not opens_text or not closes_text:
-        return [refuse(f"Say which window and its dates, for example {ADD_EXAMPLE}.")]
+        return [refuse(md("Say which window and its dates, for example {}.", ADD_EXAMPLE))]
     opens, closes = _when(opens_text, t.now, 9), _when(closes_text, t.now, 17)
     if opens is None or closes is None:
         bad = opens_text if opens is None else closes_text
-        return [refuse(f"I couldn't read “{bad}” as a date. For example {ADD_EXAMPLE}.")]
+        return [refuse(md("I couldn't read “{}” as a date. For example {}.", bad, ADD_EXAMPLE))]
     window = await add_window(
         t.session,
         academic_year=year,
