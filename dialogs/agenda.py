@@ -53,7 +53,7 @@ def _explains(raw: object, topic_id: str) -> dict[str, str]:
         return dict.fromkeys(OFFERS, " ".join(raw.split()))
     if isinstance(raw, dict) and set(raw) <= set(OFFERS) and raw:
         return {offer: " ".join(str(raw.get(offer) or next(iter(raw.values()))).split()) for offer in OFFERS}
-    raise ValueError(f"{AGENDA_FILE.name}: topic {topic_id!r} needs `explains`: a text, or one per {OFFERS}")
+    raise ValueError(f"{AGENDA_FILE.name}: topic {topic_id!r} needs 'explains': a text, or one per {OFFERS}")
 
 
 def load_agenda(path: Path = AGENDA_FILE) -> Agenda:

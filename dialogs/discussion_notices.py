@@ -9,9 +9,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import calendar_invite
+from dialogs.actions import Command
 from dialogs.agenda import agenda
 from dialogs.dates import format_datetime
-from dialogs.replies import Choice, Fact, Reply, action
+from dialogs.replies import Choice, Fact, Reply
+from dialogs.rich import Text, md
 from storage import notices, people
 from storage.models import EOI, Discussion, School
 
@@ -82,16 +84,20 @@ async def tell_invited(
     invitation = Reply(
         kind="notice",
         title=f"{ref}: discussion {'moved' if moved else 'invitation'}",
-        text=(
-            f"{'The discussion has moved' if moved else 'ECC invites you to discuss'} {school.name}'s expression "
-            f"of interest {ref}: *{when}* for {discussion.duration_minutes} minutes{where} (UK time). We'll talk "
-            "through operational standards and service level agreements: the agenda is below, and a calendar "
-            "invitation comes with it."
+        text=md(
+            "{} {}'s expression of interest {}: *{}* for {} minutes{} (UK time). We'll talk through operational "
+            "standards and service level agreements: the agenda is below, and a calendar invitation comes with it.",
+            "The discussion has moved" if moved else "ECC invites you to discuss",
+            school.name,
+            ref,
+            when,
+            discussion.duration_minutes,
+            where,
         ),
         facts=agenda_facts(discussion, eoi, ecc_names=[organiser.name] if organiser.name else []),
         choices=[
-            Choice("Accept", action("cmd", f"accept {ref}"), style="primary"),
-            Choice("Ask for another time", action("cmd", f"another time {ref}")),
+            Choice("Accept", Command(f"accept {ref}"), style="primary"),
+            Choice("Ask for another time", Command(f"another time {ref}")),
         ],
     )
     # The calendar file first, so the invitation with its buttons is the last thing the school sees.
@@ -109,7 +115,7 @@ async def called_off(
     eoi: EOI,
     school: School,
     *,
-    told: str,
+    told: str | Text,
     now: datetime,
     officers: str = "",
 ) -> None:
@@ -128,7 +134,7 @@ async def called_off(
             kind="notice",
             text=f"{officers} Its discussion on {when} is cancelled, and {school.name} has been sent the calendar "
             "cancellation.",
-            choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
+            choices=[Choice("Show", Command(f"show {eoi.ref}"))],
         )
         notices.to_officers(
             session, kind="discussion cancelled", now=now, eoi_id=eoi.id, school_urn=school.urn, body=note.to_dict()

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.actions import Command, OpenForm
 from dialogs.agenda import Topic, agenda
 from dialogs.dates import format_date, format_datetime, read_due_date
-from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
+from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
+from dialogs.rich import Text, md, rich
 from storage import discussions, eois, people
 from storage.models import EOI, Discussion, FollowUp, Person, School
 from storage.windows import LONDON
@@ -23,7 +25,7 @@ if TYPE_CHECKING:  # officer_commands' `show` adds this module's facts, so only 
 
 # How many days before its due date a follow-up's owner is reminded.
 REMIND_DAYS = 3
-EXAMPLES = (
+EXAMPLES = md(
     "`outcome EOI-2627A-001 staffing agreed: SENCo leads, two TAs from September` or "
     "`outcome EOI-2627A-001 funding follow up school by 15 January: send the draft SLA budget`"
 )
@@ -36,7 +38,7 @@ _ECC_WORDS = ("ecc", "me", "officer", "the council", "council")
 async def eoi_or_refuse(t: OfficerTurn, ref: str) -> tuple[EOI, School] | Reply:
     eoi = await eois.by_ref(t.session, ref) if ref else None
     if eoi is None:
-        return refuse(f"There is no EOI “{ref[:40]}”. References look like EOI-2627A-007; `list` shows them.")
+        return refuse(md("There is no EOI “{}”. References look like EOI-2627A-007; `list` shows them.", ref[:40]))
     school = await t.session.get(School, eoi.school_urn)
     assert school is not None
     return eoi, school
@@ -105,7 +107,7 @@ async def show_facts(t: OfficerTurn, eoi: EOI) -> tuple[list[Fact], list[Choice]
             )
         facts.append(Fact("Discussion", said))
         facts += await outcome_facts(t.session, eoi, discussion)
-        choices.append(Choice("Record outcomes", action("cmd", f"outcome {eoi.ref}")))
+        choices.append(Choice("Record outcomes", Command(f"outcome {eoi.ref}")))
     lines = await follow_up_lines(t.session, eoi, today=t.now.astimezone(LONDON).date(), for_school=False)
     if lines:
         facts.append(Fact("Follow-ups", "\n".join(lines)))
@@ -138,7 +140,7 @@ async def outcome_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ref, _, tail = rest.strip().partition(" ")
     found = await eoi_or_refuse(t, ref)
     if isinstance(found, Reply):
-        return [refuse(f"{found.text} For example: {EXAMPLES}.")]
+        return [refuse(md("{} For example: {}.", found.text, EXAMPLES))]
     eoi, school = found
     held = await _held(t, eoi)
     if isinstance(held, Reply):
@@ -149,11 +151,11 @@ async def outcome_command(t: OfficerTurn, rest: str) -> list[Reply]:
     topic, after = _topic_in(tail)
     if topic is None:
         names = ", ".join(f"{n}. {t_.id}" for n, t_ in enumerate(agenda().topics, 1))
-        message = f"Which agenda topic? Name one ({names}) or its number. For example: {EXAMPLES}."
+        message = md("Which agenda topic? Name one ({}) or its number. For example: {}.", names, EXAMPLES)
         return [refuse(message)]
     match = _RESULT.match(after)
     if not match:
-        message = f"Say *agreed* or *follow up* for {topic.title}. For example: {EXAMPLES}."
+        message = md("Say *agreed* or *follow up* for {}. For example: {}.", topic.title, EXAMPLES)
         return [refuse(message, field_errors={"result": "Choose agreed or follow up."})]
     result = discussions.AGREED if match.group(1).casefold().startswith("agree") else discussions.FOLLOW_UP
     after = after[match.end() :].strip()
@@ -163,7 +165,7 @@ async def outcome_command(t: OfficerTurn, rest: str) -> list[Reply]:
         head, colon, _ = note.partition(":")
         first = head.split()[0].casefold() if head.split() else ""
         if colon and (first in (*_SCHOOL_WORDS, *_ECC_WORDS) or _BY.search(f" {head} ")):
-            message = "An agreed topic has no owner or due date: choose *follow up* for an action."
+            message = md("An agreed topic has no owner or due date: choose *follow up* for an action.")
             return [refuse(message, field_errors={"result": message})]
         await discussions.record_outcome(
             t.session, held, topic=topic.id, result=result, note=note, by=t.actor, now=t.now
@@ -178,14 +180,14 @@ async def outcome_command(t: OfficerTurn, rest: str) -> list[Reply]:
 async def _follow_up(
     t: OfficerTurn, eoi: EOI, school: School, held: Discussion, topic: Topic, after: str
 ) -> list[Reply]:
-    example = f"`outcome {eoi.ref} {topic.id} follow up school by 15 January: send the draft budget`"
+    example = md("`outcome {} {} follow up school by 15 January: send the draft budget`", eoi.ref, topic.id)
     head, colon, what = after.partition(":")
     what = " ".join(what.split()) if colon else ""
     padded = f" {head} "  # so "by 15 January" with no owner before it is still found
     by = _BY.search(padded)
     owner_words = padded[: by.start()].strip() if by else head.strip()
     due_words = padded[by.end() :].strip() if by else ""
-    problems: dict[str, str] = {}
+    problems: dict[str, str | Text] = {}
     owner, officer_key, owner_name = "", "", ""
     folded = " ".join(owner_words.casefold().split())
     if folded in _SCHOOL_WORDS:
@@ -195,26 +197,31 @@ async def _follow_up(
     elif folded:
         named = await _officer_named(t.session, owner_words)
         if named is None:
-            problems["owner"] = f"“{owner_words[:60]}” isn't the school or an ECC officer I know (see `officer list`)."
+            problems["owner"] = md(
+                "“{}” isn't the school or an ECC officer I know (see `officer list`).", owner_words[:60]
+            )
         else:
             owner, officer_key, owner_name = discussions.ECC, people.key_of(named), named.display_name
     else:
         problems["owner"] = "Say who does it: the school, or ECC (you), or an officer by name."
     due: date | None = None
     if not due_words:
-        problems["due"] = "Say by when, e.g. `by 15 January` or `by Friday week`."
+        problems["due"] = md("Say by when, e.g. `by 15 January` or `by Friday week`.")
     else:
         reading = read_due_date(due_words, today=t.now.astimezone(LONDON).date())
         if reading.doubt:
-            problems["due"] = f"Do you mean {reading.doubt}? Say the date in full, e.g. `by {reading.doubt}`."
+            problems["due"] = md("Do you mean {}? Say the date in full, e.g. `by {}`.", reading.doubt, reading.doubt)
         elif reading.day is None:
-            problems["due"] = reading.problem or f"I couldn't read “{due_words[:60]}” as a date, e.g. `by 15 January`."
+            problems["due"] = reading.problem or md(
+                "I couldn't read “{}” as a date, e.g. `by 15 January`.", due_words[:60]
+            )
         else:
             due = reading.day
     if len(what) < 3:
         problems["note"] = "Say what is to be done, after a colon."
     if problems:
-        return [refuse(" ".join(problems.values()) + f" For example: {example}.", field_errors=problems)]
+        said = rich(*(part for problem in problems.values() for part in (problem, " ")))
+        return [refuse(md("{}For example: {}.", said, example), field_errors=problems)]
     assert due is not None
     _, follow_up = await discussions.record_outcome(
         t.session,
@@ -230,9 +237,17 @@ async def _follow_up(
     who = school.name if owner == discussions.SCHOOL else f"ECC ({owner_name})"
     return [
         say(
-            f"Recorded for {eoi.ref}: {topic.title} to follow up: {what} ({who}, due {format_date(due)}). "
-            f"{'The school sees it in *status*; ' if owner == discussions.SCHOOL else ''}"
-            f"I'll remind {'them' if owner == discussions.SCHOOL else 'the officers'} {REMIND_DAYS} days before."
+            md(
+                "Recorded for {}: {} to follow up: {} ({}, due {}). {}I'll remind {} {} days before.",
+                eoi.ref,
+                topic.title,
+                what,
+                who,
+                format_date(due),
+                md("The school sees it in *status*; ") if owner == discussions.SCHOOL else "",
+                "them" if owner == discussions.SCHOOL else "the officers",
+                REMIND_DAYS,
+            )
         ),
         await _agenda_reply(t, eoi, school, held),
     ]
@@ -260,7 +275,7 @@ async def _agenda_reply(t: OfficerTurn, eoi: EOI, school: School, held: Discussi
         # Named by topic: the console lists these buttons apart from the lines they sit beside on Slack and Teams.
         record = Choice(
             f"Record {topic.title}",
-            action("form", "outcome", eoi.ref or "", topic.id),
+            OpenForm("outcome", f"{eoi.ref} {topic.id}"),
             form=topic_form(eoi.ref or "", topic),
         )
         facts.append(Fact(f"{n}. {topic.title}", said, change=record))
@@ -271,13 +286,15 @@ async def _agenda_reply(t: OfficerTurn, eoi: EOI, school: School, held: Discussi
     return Reply(
         kind="summary",
         title=f"{eoi.ref}: discussion outcomes",
-        text=(
-            f"{school.name}, discussed {format_datetime(held.starts_at)}. "
-            + (f"{left} topic{'s' if left != 1 else ''} still to record. " if left else "Every topic is recorded. ")
-            + f"Type it, e.g. {EXAMPLES}, or press Record."
+        text=md(
+            "{}, discussed {}. {}Type it, e.g. {}, or press Record.",
+            school.name,
+            format_datetime(held.starts_at),
+            f"{left} topic{'s' if left != 1 else ''} still to record. " if left else "Every topic is recorded. ",
+            EXAMPLES,
         ),
         facts=facts,
-        choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
+        choices=[Choice("Show", Command(f"show {eoi.ref}"))],
     )
 
 
@@ -285,9 +302,9 @@ async def follow_up_command(t: OfficerTurn, rest: str) -> list[Reply]:
     """`follow-up REF N done [note]`: follow-up N (as `show` numbers them) is done."""
     words = rest.split()
     found = await eoi_or_refuse(t, words[0] if words else "")
-    example = "`follow-up EOI-2627A-001 2 done`"
+    example = md("`follow-up EOI-2627A-001 2 done`")
     if isinstance(found, Reply):
-        return [refuse(f"{found.text} For example: {example}.")]
+        return [refuse(md("{} For example: {}.", found.text, example))]
     eoi, _ = found
     listed = await discussions.follow_ups(t.session, eoi.id)
     number = words[1] if len(words) > 1 else ""
@@ -295,7 +312,14 @@ async def follow_up_command(t: OfficerTurn, rest: str) -> list[Reply]:
         if not listed:
             return [refuse(f"{eoi.ref} has no follow-ups.")]
         return [
-            refuse(f"Say which follow-up of {eoi.ref} (1 to {len(listed)}, as `show` numbers them) is done: {example}.")
+            refuse(
+                md(
+                    "Say which follow-up of {} (1 to {}, as `show` numbers them) is done: {}.",
+                    eoi.ref,
+                    len(listed),
+                    example,
+                )
+            )
         ]
     chosen = listed[int(number) - 1]
     if chosen.status == discussions.DONE:
@@ -313,14 +337,25 @@ def reminder(action_: FollowUp, eoi: EOI, school: School, *, owner_name: str, la
         who = school.name if action_.owner == discussions.SCHOOL else f"ECC ({owner_name or 'an officer'})"
         text = f"Overdue: {who} was to {action_.what} by {due} ({eoi.ref}, {about})."
     elif action_.owner == discussions.SCHOOL:
-        text = (
-            f"A reminder from ECC: after the {eoi.ref} discussion, {school.name} agreed to {action_.what} "
-            f"by *{due}* ({about}). Reply to your ECC officer when it's done; *status* shows your actions."
+        text = md(
+            "A reminder from ECC: after the {} discussion, {} agreed to {} by *{}* ({}). Reply to your ECC officer "
+            "when it's done; *status* shows your actions.",
+            eoi.ref,
+            school.name,
+            action_.what,
+            due,
+            about,
         )
     else:
-        text = (
-            f"Reminder for {owner_name or 'ECC'}: {action_.what} by {due}, for {school.name}'s {eoi.ref} ({about}). "
-            f"`follow-up {eoi.ref} N done` when it is."
+        text = md(
+            "Reminder for {}: {} by {}, for {}'s {} ({}). `follow-up {} N done` when it is.",
+            owner_name or "ECC",
+            action_.what,
+            due,
+            school.name,
+            eoi.ref,
+            about,
+            eoi.ref,
         )
     return Reply(
         kind="notice",
@@ -328,5 +363,5 @@ def reminder(action_: FollowUp, eoi: EOI, school: School, *, owner_name: str, la
         text=text,
         choices=[]
         if action_.owner == discussions.SCHOOL and not late
-        else [Choice("Show", action("cmd", f"show {eoi.ref}"))],
+        else [Choice("Show", Command(f"show {eoi.ref}"))],
     )

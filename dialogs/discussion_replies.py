@@ -10,8 +10,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.actions import Command
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours, format_datetime, format_meeting_day, read_meeting_time
-from dialogs.replies import Choice, Reply, action, refuse, say
+from dialogs.replies import Choice, Reply, refuse, say
+from dialogs.rich import Text, md
 from storage import audit, discussions, eois, notices, people
 from storage.models import EOI, Discussion, Person, School
 from storage.windows import LONDON
@@ -19,7 +21,7 @@ from storage.windows import LONDON
 ACCEPT, ANOTHER_TIME = "accept", "another-time"
 WAITING = "another time"  # Person.pending["dialog"] while the school is asked which times suit
 MOST_PROPOSALS = 5
-EXAMPLE = "`Thursday 10am or Friday 2pm`"
+EXAMPLE = "Thursday 10am or Friday 2pm"  # shown as words to type
 # Times are split on "or", "and", ";" and new lines; a part that doesn't read is then tried comma by comma.
 _BETWEEN = re.compile(r"\s*(?:;|\n|\bor\b|\band\b)\s*", re.IGNORECASE)
 _NEVER_MIND = ("cancel", "stop", "never mind", "nevermind", "no", "leave it", "forget it")
@@ -60,13 +62,15 @@ async def _invitation(t: ReplyTurn, ref: str, command: str) -> tuple[EOI, School
         chosen = [t.person.school_urn] if t.person.school_urn in schools else list(schools)
         found = await discussions.scheduled_for(t.session, [u for u in chosen if u])
         if not found:
-            return [say("Your school has no discussion waiting for a reply. Type *status* to see where things are.")]
+            return [
+                say(md("Your school has no discussion waiting for a reply. Type *status* to see where things are."))
+            ]
         if len(found) > 1:
             return [
                 Reply(
                     text="Which discussion is that about?",
                     kind="question",
-                    choices=[Choice(e.ref or "", action("cmd", f"{command} {e.ref}")) for e in found],
+                    choices=[Choice(e.ref or "", Command(f"{command} {e.ref}")) for e in found],
                 )
             ]
     eoi = found[0]
@@ -95,10 +99,10 @@ async def accept(t: ReplyTurn, rest: str) -> list[Reply]:
         body=say(
             f"{school.name} accepted the {eoi.ref} discussion on {when}.",
             kind="notice",
-            choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
+            choices=[Choice("Show", Command(f"show {eoi.ref}"))],
         ).to_dict(),
     )
-    return [say(f"Thank you: you've accepted the {eoi.ref} discussion on *{when}*. ECC has been told.")]
+    return [say(md("Thank you: you've accepted the {} discussion on *{}*. ECC has been told.", eoi.ref, when))]
 
 
 async def another_time(t: ReplyTurn, rest: str) -> list[Reply]:
@@ -116,10 +120,13 @@ async def another_time(t: ReplyTurn, rest: str) -> list[Reply]:
     return [
         Reply(
             kind="question",
-            text=(
-                f"Which times would suit {school.name} for the {eoi.ref} discussion (now "
-                f"{format_datetime(discussion.starts_at)})? Say one or more, e.g. {EXAMPLE}. ECC will book one. "
-                "Or *cancel* to leave it as it is."
+            text=md(
+                "Which times would suit {} for the {} discussion (now {})? Say one or more, e.g. `{}`. ECC will "
+                "book one. Or *cancel* to leave it as it is.",
+                school.name,
+                eoi.ref,
+                format_datetime(discussion.starts_at),
+                EXAMPLE,
             ),
         )
     ]
@@ -131,7 +138,7 @@ async def on_times(t: ReplyTurn, text: str) -> list[Reply]:
     eoi = await t.session.get(EOI, eoi_id) if isinstance(eoi_id, int) else None
     if " ".join(text.casefold().split()).strip(".!") in _NEVER_MIND or eoi is None:
         stop_waiting(t.person)
-        return [say("OK: nothing has been sent. The invitation stands as it is; *status* shows it.")]
+        return [say(md("OK: nothing has been sent. The invitation stands as it is; *status* shows it."))]
     found = await _invitation(t, eoi.ref or "", "another time")
     if isinstance(found, list):
         stop_waiting(t.person)
@@ -139,7 +146,7 @@ async def on_times(t: ReplyTurn, text: str) -> list[Reply]:
     return await _proposed(t, *found, text)
 
 
-def read_times(text: str, *, now: datetime, hours: WorkingHours) -> tuple[list[tuple[datetime, str]], str]:
+def read_times(text: str, *, now: datetime, hours: WorkingHours) -> tuple[list[tuple[datetime, str]], str | Text]:
     """The times in "Thursday 10am or Friday 2pm" (each as read, and as typed), or a problem naming the part
     that couldn't be read."""
     read: list[tuple[datetime, str]] = []
@@ -150,13 +157,13 @@ def read_times(text: str, *, now: datetime, hours: WorkingHours) -> tuple[list[t
         for piece in pieces:
             reading = read_meeting_time(piece.strip(" ,."), now=now, hours=hours)
             if reading.problem or reading.starts is None:
-                return [], reading.problem or f"I couldn't read “{piece.strip()[:60]}” as a day and time."
+                return [], reading.problem or md("I couldn't read “{}” as a day and time.", piece.strip()[:60])
             if all(reading.starts != at for at, _ in read):
                 read.append((reading.starts, " ".join(piece.split())))
     if not read:
-        return [], f"Which times would suit? Say one or more, e.g. {EXAMPLE}."
+        return [], md("Which times would suit? Say one or more, e.g. `{}`.", EXAMPLE)
     if len(read) > MOST_PROPOSALS:
-        return [], f"Please suggest up to {MOST_PROPOSALS} times, e.g. {EXAMPLE}."
+        return [], md("Please suggest up to {} times, e.g. `{}`.", MOST_PROPOSALS, EXAMPLE)
     return read, ""
 
 
@@ -165,7 +172,7 @@ async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussi
     if problem:
         # Still waiting: the school says them again, and nothing has gone to ECC.
         t.person.pending = {**(t.person.pending or {}), "dialog": WAITING, "times_for": eoi.id}
-        return [refuse(f"{problem} Nothing has been sent to ECC yet: say the times again, or *cancel*.")]
+        return [refuse(md("{} Nothing has been sent to ECC yet: say the times again, or *cancel*.", problem))]
     stop_waiting(t.person)
     discussions.propose(t.session, discussion, times=times, by=t.actor, now=t.now)
     listed = "\n".join(f"• {format_datetime(at)}" for at, _ in times)
@@ -174,8 +181,7 @@ async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussi
     book = [
         Choice(
             f"Book {format_meeting_day(at)}",
-            action(
-                "cmd",
+            Command(
                 f"schedule {eoi.ref} confirm {at.astimezone(LONDON):%Y-%m-%d %H:%M} "
                 f"for {discussion.duration_minutes} minutes{where}{also}",
             ),
@@ -192,12 +198,17 @@ async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussi
         body=Reply(
             kind="notice",
             title=f"{eoi.ref}: another time asked for",
-            text=(
-                f"{school.name} asked for another time for the {eoi.ref} discussion (booked for "
-                f"{format_datetime(discussion.starts_at)}). They suggest:\n{listed}\nBook one with its button (the "
-                f"school gets the moved invitation and calendar update), or `schedule {eoi.ref} WHEN` for another."
+            text=md(
+                "{} asked for another time for the {} discussion (booked for {}). They suggest:\n{}\nBook one with "
+                "its button (the school gets the moved invitation and calendar update), or `schedule {} WHEN` for "
+                "another.",
+                school.name,
+                eoi.ref,
+                format_datetime(discussion.starts_at),
+                listed,
+                eoi.ref,
             ),
-            choices=[*book, Choice("Show", action("cmd", f"show {eoi.ref}"))],
+            choices=[*book, Choice("Show", Command(f"show {eoi.ref}"))],
         ).to_dict(),
     )
     return [
