@@ -39,6 +39,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot import slack_blocks as kit
 from bot.delivery import SendFailed
 from bot.service import Service
@@ -97,6 +98,7 @@ def send_failure(error: Exception) -> SendFailed:
         status = getattr(response, "status_code", 0)
         code = str((response.data or {}).get("error", "")) if isinstance(response.data, dict) else ""
         if status == 429 or code == "ratelimited":
+            metrics.RATE_LIMITED.labels("slack").inc()
             raw = _header(response.headers, "Retry-After")
             try:
                 wait = float(raw) if raw is not None else 1.0
@@ -508,6 +510,16 @@ def _well_formed(body: str, content_type: str) -> bool:
 SLACK = web.AppKey("slack", SlackAdapter)
 
 
+class CountedRateLimitRetries(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's wait-out-the-429 for replies within a turn, counting each 429 for /metrics (the dispatcher's
+    proactive sends count theirs in send_failure)."""
+
+    async def can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if response is not None and response.status_code == 429:
+            metrics.RATE_LIMITED.labels("slack").inc()
+        return await super().can_retry_async(state=state, request=request, response=response, error=error)
+
+
 def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     """Serve Slack at POST /slack/events and register the Slack sender."""
     settings = service.settings
@@ -519,7 +531,7 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     client = AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=base_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        retry_handlers=[CountedRateLimitRetries(max_retry_count=3)],
         session=http,  # type: ignore[arg-type]
     )
     bolt = AsyncApp(

@@ -226,17 +226,20 @@ async def _tick() -> None:
 
 
 @contextlib.asynccontextmanager
-async def slack_workspace(test_db: TestDatabase, clock: Clock) -> AsyncIterator[Workspace]:
-    """The demo service with Slack on, a headteacher of school 114000 and an officer known to Slack.
+async def slack_workspace(test_db: TestDatabase, clock: Clock, **settings: Any) -> AsyncIterator[Workspace]:
+    """The demo service with Slack on, a headteacher of school 114000 and an officer known to Slack; `settings`
+    are further Settings fields (e.g. metrics=True).
 
     Use it from a fixture: ``async with slack_workspace(test_db, clock) as ws: yield ws``.
     """
-    async with FakeSlackWebApi() as fake_slack, _workspace(test_db, clock, fake_slack) as workspace:
+    async with FakeSlackWebApi() as fake_slack, _workspace(test_db, clock, fake_slack, **settings) as workspace:
         yield workspace
 
 
 @contextlib.asynccontextmanager
-async def _workspace(test_db: TestDatabase, clock: Clock, fake_slack: FakeSlackWebApi) -> AsyncIterator[Workspace]:
+async def _workspace(
+    test_db: TestDatabase, clock: Clock, fake_slack: FakeSlackWebApi, **more: Any
+) -> AsyncIterator[Workspace]:
     db = await test_db.create()
     async with db.session() as session:
         await seed_demo(session, now=clock.now())
@@ -251,6 +254,7 @@ async def _workspace(test_db: TestDatabase, clock: Clock, fake_slack: FakeSlackW
         slack_signing_secret=SECRET,
         slack_api_url=fake_slack.base_url,
         officers=(("slack", OFFICER_ID),),
+        **more,
     )
     service = await open_service(settings, clock=clock, db=db)
     fake_slack.add_user(HEAD_ID, head_email, "Pat Head")

@@ -68,9 +68,12 @@ def test_the_extras_a_dependency_asks_for_are_locked_too() -> None:
         for extra in sorted(requirement.extras):
             for needed in metadata.requires(requirement.name) or []:
                 wanted = Requirement(needed)
-                if wanted.marker and wanted.marker.evaluate({"extra": extra}) and not wanted.marker.evaluate(
-                    {"extra": ""}
-                ) and canonicalize_name(wanted.name) not in pins:
+                if (
+                    wanted.marker
+                    and wanted.marker.evaluate({"extra": extra})
+                    and not wanted.marker.evaluate({"extra": ""})
+                    and canonicalize_name(wanted.name) not in pins
+                ):
                     problems.append(f"{requirement.name}[{extra}] needs {wanted.name}, which requirements.lock lacks")
     assert not problems, "\n".join(problems) + f"\n{RUN_MAKE_LOCK}"
 
