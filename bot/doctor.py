@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bot.config import DEFAULT_DATABASE_URL, Settings, load_settings, mask_url, parse_officers
+from bot.config import _flag as flag  # the same reading of 1/0 as the service
 
 log = logging.getLogger("eoi-bot.doctor")
 OK, WARN, FAIL, OFF, SKIP = "ok", "warn", "FAIL", "off", "skip"
@@ -258,7 +259,10 @@ async def check_slack_signing_secret(ctx: Context) -> Finding:
 async def check_teams(ctx: Context) -> Finding:
     env = ctx.env
     app_id = env.get("MICROSOFT_APP_ID", "").strip()
-    emulator = (env.get("EOI_TEAMS_EMULATOR") or "").strip().lower() in ("1", "true", "yes", "on")
+    try:
+        emulator = flag(env, "EOI_TEAMS_EMULATOR")
+    except ValueError as error:
+        return Finding(FAIL, str(error), "set EOI_TEAMS_EMULATOR=0, or unset it")
     if not app_id and not emulator:
         return Finding(OFF, "Teams is off (MICROSOFT_APP_ID is unset)")
     if emulator and app_id:
@@ -343,7 +347,7 @@ async def check_officers(ctx: Context) -> Finding:
         )
     problems: list[str] = []
     slack_on = bool(ctx.env.get("SLACK_BOT_TOKEN") and ctx.env.get("SLACK_SIGNING_SECRET"))
-    teams_on = bool(ctx.env.get("MICROSOFT_APP_ID") or ctx.env.get("EOI_TEAMS_EMULATOR"))
+    teams_on = bool(ctx.settings.teams_enabled if ctx.settings else ctx.env.get("MICROSOFT_APP_ID"))
     for platform, user_id in named:
         if (platform == "slack" and not slack_on) or (platform == "msteams" and not teams_on):
             problems.append(f"{platform}:{user_id} can't be reached: {platform} is off")
