@@ -29,6 +29,8 @@ SLACK_MANIFEST = Path(__file__).resolve().parents[1] / "manifest" / "slack" / "m
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI"}
 PLATFORMS = ("slack", "msteams", "console")
+DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
+DRIVERS_SAID = "postgresql+asyncpg://USER:PASSWORD@HOST:5432/DATABASE or sqlite+aiosqlite:///PATH"
 # A due step older than this means no scheduler is running (serve runs it every few seconds).
 SCHEDULER_LATE = timedelta(minutes=5)
 
@@ -74,14 +76,20 @@ async def check_settings(ctx: Context) -> Finding:
 # ------------------------------------------------------------------------------------------------- database
 async def check_database(ctx: Context) -> Finding:
     from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     from bot import service as wiring  # tests open their own schema through wiring.Database
 
     url = ctx.env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     shown = mask_url(url)
-    if url.startswith("sqlite"):
-        from sqlalchemy.engine import make_url
-
+    try:
+        driver = make_url(url).drivername
+    except ArgumentError:
+        return Finding(FAIL, "DATABASE_URL is not a database URL", f"use {DRIVERS_SAID}")
+    if driver not in DRIVERS:
+        return Finding(FAIL, f"DATABASE_URL uses {driver}://, which eoi-bot can't drive", f"use {DRIVERS_SAID}")
+    if driver.startswith("sqlite"):
         path = make_url(url).database or ""
         if path and path != ":memory:" and not Path(path).exists():
             # Opening it would create it: doctor changes nothing.
@@ -309,6 +317,18 @@ async def check_teams(ctx: Context) -> Finding:
     return Finding(OK, f"app {app_id} ({app_type}, {where}); secret present (proved by the first message)")
 
 
+# ------------------------------------------------------------------------------------------------- metrics
+async def check_metrics(ctx: Context) -> Finding:
+    if ctx.settings is None:
+        raise Skip("the settings did not read")
+    if not ctx.settings.metrics:
+        return Finding(OFF, "GET /metrics is off (EOI_METRICS unset)")
+    return Finding(
+        OK,
+        f"GET /metrics answers only `Authorization: Bearer` with the {len(ctx.settings.metrics_token)}-character token",
+    )
+
+
 # ------------------------------------------------------------------------------------------------- time
 async def check_time_zone(ctx: Context) -> Finding:
     from dialogs.dates import format_datetime
@@ -466,6 +486,7 @@ CHECKS: list[Check] = [
     Check("slack scopes", check_slack_scopes),
     Check("slack signing secret", check_slack_signing_secret),
     Check("teams", check_teams),
+    Check("metrics", check_metrics),
     Check("time zone", check_time_zone),
     Check("officers", check_officers),
     Check("scheduler", check_scheduler),

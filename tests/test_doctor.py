@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from alembic import command
+from sqlalchemy import text
 
 from bot.announce import plan_due
 from bot.cli import main
@@ -80,6 +81,8 @@ async def installed(
             "MICROSOFT_APP_TYPE": "SingleTenant",
             "MICROSOFT_APP_TENANT_ID": TENANT,
             "EOI_TEAMS_TENANTS": TENANT,
+            "EOI_METRICS": "1",
+            "EOI_METRICS_TOKEN": "prometheus-0123456789abcdef",
         }.items():
             monkeypatch.setenv(name, value)
         yield test_db, slack
@@ -98,6 +101,7 @@ async def test_a_service_set_up_as_the_guide_says_passes_every_check(
         "slack scopes",
         "slack signing secret",
         "teams",
+        "metrics",
         "officers",
         "scheduler",
     ):
@@ -107,6 +111,7 @@ async def test_a_service_set_up_as_the_guide_says_passes_every_check(
         == "accepted: bot @eoi-bot (U0BOT0001) in EOI Test Workspace (https://eoi-test.slack.com/)"
     )
     assert checks["slack scopes"][1] == f"exactly the {len(BOT_SCOPES)} scopes the manifest asks for"
+    assert checks["metrics"][1] == "GET /metrics answers only `Authorization: Bearer` with the 27-character token"
     assert checks["scheduler"][1].startswith("next: 7-day reminder for")  # the announcement went at NOW
     # EOI_NOW is set (the tests' fixed clock): fine, but never in production, and doctor says so.
     assert checks["time zone"][0] == "warn" and "unset EOI_NOW" in checks["time zone"][1]
@@ -223,6 +228,37 @@ async def test_a_database_behind_on_migrations_fails_until_migrate_runs(
     status, checks = await doctor(capsys)
     assert checks["migrations"][0] == "ok"
     assert status == 0
+
+
+async def test_a_database_a_newer_version_upgraded_is_named_and_migrate_is_not_suggested(
+    installed: tuple[_TestDatabase, FakeSlackWebApi], capsys: pytest.CaptureFixture[str]
+) -> None:
+    test_db, _ = installed
+    db = test_db.open()
+    async with db.engine.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    await db.dispose()
+    status, checks = await doctor(capsys)
+    assert status == 1
+    assert checks["migrations"] == (
+        "FAIL",
+        "at migration 9999, which this version of eoi-bot does not know (a newer version made it). To do: run the "
+        "newer version, or restore the backup taken before it upgraded",
+    )
+
+
+async def test_a_database_url_eoi_bot_cannot_drive_is_named(
+    installed: tuple[_TestDatabase, FakeSlackWebApi], capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://eoi_bot:s3cret@db.example/eoi_bot")  # psycopg2's, not ours
+    status, checks = await doctor(capsys)
+    assert status == 1
+    assert checks["database"] == (
+        "FAIL",
+        "DATABASE_URL uses postgresql://, which eoi-bot can't drive. To do: use postgresql+asyncpg://USER:PASSWORD"
+        "@HOST:5432/DATABASE or sqlite+aiosqlite:///PATH",
+    )
+    assert checks["migrations"][0] == "skip"
 
 
 async def test_no_officers_fails_and_an_officer_slack_does_not_know_is_named(
