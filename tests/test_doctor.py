@@ -322,3 +322,16 @@ async def test_a_scheduler_that_is_not_running_is_warned(
     assert state == "warn"
     assert re.match(r"overdue by \d+ (days|hours|minutes): announcement of .*\. To do: the scheduler runs inside", line)
     assert status == 0
+
+
+async def test_a_signing_secret_of_the_wrong_length_is_questioned(
+    installed: tuple[_TestDatabase, FakeSlackWebApi], capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "abcdefghijklmnopqrstuvwx")  # 24 characters: the Verification Token
+    status, checks = await doctor(capsys)
+    assert checks["slack signing secret"] == (
+        "warn",
+        "present, but 24 characters where Slack's signing secrets have 32. To do: check it is the Signing Secret, "
+        "not the Client Secret or the Verification Token",
+    )
+    assert status == 0
