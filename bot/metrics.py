@@ -106,7 +106,7 @@ def _authorised(request: web.Request, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def serve_metrics(request: web.Request) -> web.Response:
     from bot.app import SERVICE
 
     service = request.app[SERVICE]
@@ -124,4 +124,4 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def attach_metrics(app: web.Application) -> None:
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", serve_metrics)
