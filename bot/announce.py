@@ -54,7 +54,6 @@ class Step:
     what: str  # "announce", "remind", "summary"
     due: datetime
     days: int = 0  # a reminder: days before the close
-    flag: str = ""  # a reminder: the window's column that records it was sent
 
 
 def steps_to_come(window: Window, now: datetime) -> list[Step]:
@@ -69,7 +68,7 @@ def steps_to_come(window: Window, now: datetime) -> list[Step]:
         if getattr(window, flag) is None and now < window.closes_at:
             # Never before the announcement: in a window shorter than the reminder, both go when it opens.
             due = max(window.closes_at - timedelta(days=days), window.opens_at)
-            steps.append(Step(window, "remind", due, days, flag))
+            steps.append(Step(window, "remind", due, days))
     if window.summarised_at is None:
         steps.append(Step(window, "summary", window.closes_at))
     return steps
@@ -87,43 +86,38 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
     )
     for window in windows:
         rows: list[dict[str, Any]] = []
-        for step in steps_to_come(window, now):
-            if step.due > now:
-                continue
-            if step.what == "announce":
-                announced: list[dict[str, Any]] = []
-                for school, needs in await schools_in_scope(session, window):
-                    announced.append(
-                        _school_notice(
-                            f"announce:{window.id}:{school.urn}",
-                            window,
-                            school,
-                            "announcement",
-                            announcements.announcement(window, school, needs).to_dict(),
-                            now,
-                        )
+        due = {(step.what, step.days) for step in steps_to_come(window, now) if step.due <= now}
+        if ("announce", 0) in due:
+            for school, needs in await schools_in_scope(session, window):
+                rows.append(
+                    _school_notice(
+                        f"announce:{window.id}:{school.urn}",
+                        window,
+                        school,
+                        "announcement",
+                        announcements.announcement(window, school, needs).to_dict(),
+                        now,
                     )
-                planned.lines.append(
-                    f"{window_name(window)} opened: announcing to {len(announced)} schools in scope"
                 )
-                body = announcements.opened_for_officers(window, len(announced)).to_dict()
-                rows += announced
-                rows.append(_officer_notice(f"opened:{window.id}", window, "window opened", body, now))
-                window.announced_at = now
-            elif step.what == "remind" and window.announced_at:
-                reminded = await _remind(session, window, step.days, now)
+            planned.lines.append(f"{window_name(window)} opened: announcing to {len(rows)} schools in scope")
+            body = announcements.opened_for_officers(window, len(rows)).to_dict()
+            rows.append(_officer_notice(f"opened:{window.id}", window, "window opened", body, now))
+            window.announced_at = now
+        for days, flag in REMINDERS:
+            if ("remind", days) in due and window.announced_at:
+                reminded = await _remind(session, window, days, now)
                 rows += reminded
                 planned.lines.append(
-                    f"{window_name(window)} closes in {step.days} day{'s' if step.days > 1 else ''}: "
+                    f"{window_name(window)} closes in {days} day{'s' if days > 1 else ''}: "
                     f"reminding {len(reminded)} schools"
                 )
-                setattr(window, step.flag, now)
-            elif step.what == "summary":
-                found = await eois_in(session, window)
-                body = announcements.closing_summary(window, found, await need_for(session, window)).to_dict()
-                rows.append(_officer_notice(f"summary:{window.id}", window, "closing summary", body, now))
-                planned.lines.append(f"{window_name(window)} closed: summary to officers")
-                window.summarised_at = now
+                setattr(window, flag, now)
+        if ("summary", 0) in due:
+            found = await eois_in(session, window)
+            body = announcements.closing_summary(window, found, await need_for(session, window)).to_dict()
+            rows.append(_officer_notice(f"summary:{window.id}", window, "closing summary", body, now))
+            planned.lines.append(f"{window_name(window)} closed: summary to officers")
+            window.summarised_at = now
         planned.notices += len(rows)
         if not dry_run:
             await insert_new(session, Notice, rows)
