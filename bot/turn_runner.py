@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot import metrics
+from dialogs.actions import Action
 from dialogs.conversation import Conversations
 from dialogs.replies import Reply, refuse
 from dialogs.turns import Speaker, Turn
@@ -41,7 +42,7 @@ class Inbound(Generic[Where]):
     user_id: str
     where: Where
     text: str = ""
-    action: str = ""
+    action: Action | None = None  # a button pressed, as the channel decoded it (dialogs.actions.decode)
     command: bool = False  # invoked explicitly (`/eoi …`, a form): never read as an answer
     key: str = ""  # the platform's id for this delivery ("slack:Ev…"): a redelivery is handled once
 
