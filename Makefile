@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean render-tools screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ run: $(STAMP)
 	$(BIN)/eoi-bot seed --demo --if-empty
 	$(BIN)/eoi-bot serve
 
-test: $(STAMP)
+# Chromium and Microsoft's Adaptive Cards renderer for the card tests (tests/render/): installed when missing.
+render-tools:
+	sh tests/render/install.sh
+
+test: $(STAMP) render-tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -24,4 +28,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) eoi-bot.db
+	rm -rf $(VENV) eoi-bot.db tests/render/node_modules
