@@ -114,7 +114,8 @@ def _run_chromium(page: str, *flags: str) -> str:
             *flags,
             path.as_uri(),
         ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=180, env={**os.environ, "LANG": "en_GB.UTF-8"})
+        env = {**os.environ, "LANG": "en_GB.UTF-8"}
+        done = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"chromium failed ({done.returncode}): {done.stderr[-2000:]}")
         return done.stdout
@@ -147,5 +148,7 @@ def screenshot(card: dict[str, Any], width: int, out: Path) -> Path:
     [measured], _ = render([card], (width,))
     size = f"--window-size={width + 2 * PAGE_MARGIN},{measured.height + 2 * PAGE_MARGIN}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    _run_chromium(_page([card], (width,), "shot"), size, f"--screenshot={out.resolve()}")
+    # Every tile painted before the picture is taken (a tall card otherwise has blank squares).
+    paint = ("--run-all-compositor-stages-before-draw", "--virtual-time-budget=3000")
+    _run_chromium(_page([card], (width,), "shot"), size, *paint, f"--screenshot={out.resolve()}")
     return out
