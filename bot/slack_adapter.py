@@ -197,6 +197,7 @@ class SlackAdapter:
         bolt.action(_starts(kit.FORM_BUTTON))(self.on_form_button)
         bolt.action(_starts(kit.MULTI))(self.on_checkbox)
         bolt.action(kit.DONE)(self.on_done)
+        bolt.action(kit.PICK)(self.on_pick)
         bolt.view(kit.FORM_VIEW)(self.on_form_submitted)
 
     # ------------------------------------------------------------------ HTTP
@@ -292,6 +293,15 @@ class SlackAdapter:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
         value = action.get("value")
+        if isinstance(value, str) and value:
+            self._spawn(self._turn(_where(body), action=value, once=request_key(request)))
+        await ack()
+
+    async def on_pick(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
+        chosen = action.get("selected_option")
+        value = chosen.get("value") if isinstance(chosen, dict) else None
         if isinstance(value, str) and value:
             self._spawn(self._turn(_where(body), action=value, once=request_key(request)))
         await ack()

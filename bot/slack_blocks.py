@@ -29,6 +29,11 @@ MAX_METADATA = 3000
 BUTTON = "eoi_btn_"  # a Choice: value is Choice.action
 FORM_BUTTON = "eoi_form_"  # a Choice with a Form: value is the form (JSON), opened as a modal
 MULTI = "eoi_multi_"  # checkbox groups of a multiple-choice question
+PICK = "eoi_pick"  # a drop-down of choices too long for buttons: the chosen option's value is its Choice.action
+# A button label longer than this may be cut on a phone (Slack never wraps one): such choices are a drop-down.
+READABLE_BUTTON = 30
+MAX_OPTION_VALUE = 150
+MAX_OPTIONS = 100
 DONE = "eoi_done"  # value "a|<question id>|"; the checked values are appended on click
 FORM_VIEW = "eoi_form"  # the modal's callback_id
 INPUT = "value"  # action_id of every input in a modal; the block_id is the field name
@@ -103,6 +108,28 @@ def button(choice: Choice, n: int) -> Block:
     return element
 
 
+def _pick(choices: list[Choice]) -> Block:
+    """Choices with a label too long for a button, as a drop-down whose every label is read whole."""
+    options = [{"text": _text(c.label), "value": c.action} for c in choices[:MAX_OPTIONS]]
+    if any(len(o["value"]) > MAX_OPTION_VALUE for o in options):
+        raise ValueError(f"an option value over {MAX_OPTION_VALUE} characters: {[c.label for c in choices]}")
+    return {
+        "type": "static_select",
+        "action_id": PICK,
+        "placeholder": {"type": "plain_text", "text": "Choose…"},
+        "options": options,
+    }
+
+
+def _choice_elements(choices: list[Choice]) -> list[Block]:
+    """Buttons; or, when a choice's label would be cut on a button, a drop-down of the choices (forms stay
+    buttons)."""
+    plain_choices = [c for c in choices if c.form is None]
+    if not any(len(plain(c.label)) > READABLE_BUTTON for c in plain_choices):
+        return [button(c, n) for n, c in enumerate(choices)]
+    return [_pick(plain_choices), *(button(c, n) for n, c in enumerate(choices) if c.form is not None)]
+
+
 def _actions(elements: list[Block], tag: str) -> list[Block]:
     return [
         {"type": "actions", "block_id": f"{tag}_{i}", "elements": elements[i : i + MAX_ACTIONS]}
@@ -173,7 +200,7 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
         head.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(f"⚠️ {name}: {problem}", 2900)}]})
 
     multi, choices = _multi_blocks(reply) if reply.multi else ([], list(reply.choices))
-    buttons = [button(c, n) for n, c in enumerate(choices)]
+    buttons = _choice_elements(choices)
     tail = multi + _actions(buttons, "choices")
 
     fact_blocks: list[Block] = []
@@ -207,13 +234,23 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
 def home_view(replies: list[Reply]) -> Block:
     """The app's Home tab: the replies one under another (a divider between), within a view's 100 blocks."""
     blocks: list[Block] = []
-    for reply in replies:
+    for n, reply in enumerate(replies):
         if blocks:
             blocks.append({"type": "divider"})
-        blocks.extend(render(reply)[1])
+        # Block ids are unique within a view: each reply's get its number.
+        blocks.extend({**b, "block_id": f"{b['block_id']}_{n}"} if "block_id" in b else b for b in render(reply)[1])
     if len(blocks) > MAX_HOME_BLOCKS:
         blocks = [*blocks[: MAX_HOME_BLOCKS - 1], section("_(more in our direct messages)_")]
     return {"type": "home", "blocks": blocks}
+
+
+def modal_title(title: str) -> str:
+    """A modal's title within Slack's 24 characters, never cut mid-word: "Discussion: EOI-2627A-001" is
+    "Discussion" (the whole title is the modal's first line)."""
+    if len(title) <= MAX_TITLE:
+        return title
+    head = title.split(":", 1)[0].strip()
+    return head if len(head) <= MAX_TITLE else _cut(title, MAX_TITLE)
 
 
 def form_view(form: Form, metadata: dict[str, Any]) -> Block:
@@ -249,7 +286,7 @@ def form_view(form: Form, metadata: dict[str, Any]) -> Block:
     return {
         "type": "modal",
         "callback_id": FORM_VIEW,
-        "title": {"type": "plain_text", "text": _cut(form.title, MAX_TITLE)},
+        "title": {"type": "plain_text", "text": modal_title(form.title)},
         "submit": {"type": "plain_text", "text": _cut(form.submit_label, MAX_TITLE)},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": meta,
