@@ -329,6 +329,12 @@ class SlackAdapter:
             return  # a replay: opening the form again changes nothing, but neither should it happen twice
         try:
             form = kit.form_from_json(str(action.get("value", "")))
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("bad form button from %s: %s", where.user_id, error)
+            return
+        # The box holds the current answer (a button's 2,000 characters can't carry a long one).
+        form = await self.service.conversations.form_as_now(await self.speaker(where.user_id), form)
+        try:
             view = kit.form_view(form, {"channel": where.channel_id})
         except (ValueError, KeyError, TypeError) as error:
             log.warning("bad form button from %s: %s", where.user_id, error)

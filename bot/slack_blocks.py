@@ -80,7 +80,12 @@ def _text(label: str) -> dict[str, Any]:
 
 
 def form_to_json(form: Form) -> str:
-    return json.dumps(asdict(form), separators=(",", ":"))
+    """The form for a button's value (2,000 characters) or a modal's metadata (3,000): without what its boxes
+    hold (a long answer wouldn't fit; the Slack channel asks the dialog for it when the form opens)."""
+    data = asdict(form)
+    for field in data["fields"]:
+        field.pop("value", None)
+    return json.dumps(data, separators=(",", ":"))
 
 
 def form_from_json(raw: str) -> Form:
@@ -206,14 +211,16 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
     fact_blocks: list[Block] = []
     changes = [f for f in reply.facts if f.change]
     room = MAX_BLOCKS - len(head) - len(tail)
-    if changes and len(reply.facts) <= room - 1:
-        # One section per fact, its Change/Show button beside it.
+    # Each fact whole, over several sections when long (a vision of 3,000 characters), never cut.
+    pieces = [_chunks(_fact_line(f)) or [f"*{f.label}*:"] for f in reply.facts]
+    if changes and sum(len(p) for p in pieces) <= room - 1:
+        # One section per fact, its Change/Show button beside its first piece.
         offset = len(buttons)
-        for i, fact in enumerate(reply.facts):
-            block = section(_fact_line(fact))
+        for i, (fact, parts) in enumerate(zip(reply.facts, pieces, strict=True)):
+            block = section(parts[0])
             if fact.change:
                 block["accessory"] = button(fact.change, offset + i)
-            fact_blocks.append(block)
+            fact_blocks += [block, *(section(p) for p in parts[1:])]
     else:
         lines = "\n".join(_fact_line(f) for f in reply.facts)
         fact_blocks = [section(p) for p in _chunks(lines)]
@@ -227,7 +234,9 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
     if len(blocks) > MAX_BLOCKS:
         keep = MAX_BLOCKS - len(tail) - 1
         blocks = [*blocks[:keep], section("_(cut short: too long for one Slack message)_"), *tail]
-    fallback = plain(" ".join(x for x in (reply.title, reply.text) if x)) or "EOI Bot"
+    # The notification: the title, unless the text already names what it does ("EOI-2627A-001: approved").
+    title = reply.title if reply.title.split(":", 1)[0] not in reply.text else ""
+    fallback = plain(" ".join(x for x in (title, reply.text) if x)) or "EOI Bot"
     return _cut(fallback, 3000), blocks
 
 
@@ -269,6 +278,8 @@ def form_view(form: Form, metadata: dict[str, Any]) -> Block:
             element = {"type": "plain_text_input", "action_id": INPUT, "multiline": f.multiline}
             if f.max_length:
                 element["max_length"] = min(f.max_length, 3000)  # Slack's own ceiling for a text input
+            if f.value:
+                element["initial_value"] = f.value
         if f.placeholder:
             element["placeholder"] = {"type": "plain_text", "text": _cut(f.placeholder, 150)}
         blocks.append(

@@ -80,14 +80,18 @@ def form_card(form: Form, values: dict[str, str] | None = None, errors: dict[str
     values, errors = values or {}, errors or {}
     body: list[dict[str, Any]] = [_text_block(form.title, weight="Bolder")]
     for f in form.fields:
-        body.append(_input(f, values.get(f.name, "")))
+        body.append(_input(f, values.get(f.name, f.value)))
         if f.name in errors:
             body.append(_text_block(errors[f.name], color="Attention", spacing="None", size="Small"))
     for name, problem in errors.items():
         if name not in {f.name for f in form.fields}:
             body.append(_text_block(problem, color="Attention"))
-    # JSON round trip: the dataclass holds tuples, and the card must be plain JSON.
-    data = {"eoi_form": form.command, "eoi_form_def": json.loads(json.dumps(asdict(form)))}
+    # JSON round trip: the dataclass holds tuples, and the card must be plain JSON. What the boxes held when
+    # the card was sent isn't carried back (the inputs send what they hold now).
+    definition = json.loads(json.dumps(asdict(form)))
+    for field in definition["fields"]:
+        field.pop("value", None)
+    data = {"eoi_form": form.command, "eoi_form_def": definition}
     return {
         "type": "AdaptiveCard",
         "$schema": SCHEMA,
@@ -208,10 +212,18 @@ def _choice_elements(reply: Reply, choices: list[Choice]) -> tuple[list[dict[str
     return [{"type": "ActionSet", "actions": [_button(reply, c)]} for c in choices], []
 
 
+# A fact set gives its values what its labels leave (at most 150 px of 340): only for short values.
+SHORT_FACT = 60
+
+
+def _short(value: str) -> bool:
+    return len(value) <= SHORT_FACT and "\n" not in value
+
+
 def _fact_rows(reply: Reply) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     plain = [f for f in reply.facts if f.change is None]
-    if plain and len(plain) == len(reply.facts):
+    if plain and len(plain) == len(reply.facts) and all(_short(f.value) for f in plain):
         return [
             {
                 "type": "FactSet",
@@ -219,7 +231,8 @@ def _fact_rows(reply: Reply) -> list[dict[str, Any]]:
             }
         ]
     for fact in reply.facts:
-        # The answer has the card's whole width (a long answer beside a button is a narrow column); its
+        # Long or several-line values (an answer, a history, who hears) are rows with a line between, each
+        # value the card's whole width (a long answer beside a button is a narrow column); its
         # Change button sits under it.
         rows.append(_text_block(fact.label, weight="Bolder", spacing="Medium", separator=True))
         rows.append(_text_block(fact.value, spacing="Small"))

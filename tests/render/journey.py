@@ -22,13 +22,14 @@ JsonDict = dict[str, Any]
 
 # The vision in paragraphs, as a headteacher writes it in the larger box: near the question's 3,000 limit.
 VISION = "\n\n".join(
-    [
-        "Every child belongs here. " * 20,
+    paragraph.strip()
+    for paragraph in (
+        "Every child belongs here. " * 47,
         "The provision would sit at the heart of the school, with shared lunch, assemblies and mainstream "
         "lessons whenever pupils are ready. " * 8,
         "Success means confident, happy learners who move on to secondary school with friends. " * 8,
-    ]
-).strip()
+    )
+)
 
 
 @dataclass
