@@ -5,6 +5,7 @@ allows."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,6 +16,9 @@ from tests.render.journey import Journey, headteacher_and_officer
 from tests.test_teams_e2e import Teams, _start, connector, svc  # noqa: F401  (fixtures)
 
 MISSING = renderer.missing()
+# People read names and London times: never a platform id (but in `link` and `officer add`, which take one) or
+# an ISO time in UTC; and a required field has one asterisk, not two.
+UNREADABLE = re.compile(r"(?<!link )(?<!add )(?:msteams|slack):\S+|\d{4}-\d\d-\d\dT\d\d:\d\d\S*|\* \*")
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"can't render Teams cards: {MISSING}")
 
 
@@ -52,8 +56,18 @@ async def test_every_card_of_a_headteacher_and_officer_day_renders_whole_in_team
         seen += [f"{where}: button cut off: {b.title!r}" for b in r.buttons if b.cut]
         if r.too_wide:
             seen.append(f"{where}: something is wider than the card")
+        for unread in UNREADABLE.findall(r.text):
+            seen.append(f"{where}: shows {unread!r}")
         for input_id, limit in _limits(card).items():
             drawn = r.inputs.get(input_id)
             if drawn is not None and drawn < limit:
                 seen.append(f"{where}: {input_id} takes {drawn} characters, the question allows {limit}")
     assert seen == [], "\n".join(seen)
+
+
+async def test_the_review_can_be_submitted_from_its_top_on_a_phone(journey: Journey) -> None:
+    """Seen: a review 12,000 px tall on a phone, long answers in a narrow column, Submit only at the bottom."""
+    [phone] = renderer.render([journey.moments["review"]], (340,))[0]
+    first_submit = min(b.top for b in phone.buttons if b.title == "Submit")
+    assert first_submit < 250, first_submit
+    assert phone.height < 6000, phone.height

@@ -39,6 +39,7 @@
       buttons,
       inputs,
       tooWide: holder.scrollWidth > holder.clientWidth + 1,
+      text: holder.innerText,
       height: Math.round(holder.getBoundingClientRect().height),
     };
   }

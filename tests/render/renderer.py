@@ -49,6 +49,7 @@ class Rendered:
     inputs: dict[str, int | None]  # input id -> the maxLength of the box drawn (None: no limit)
     too_wide: bool  # something is wider than the card
     height: int
+    text: str  # what a person reads on it
 
 
 def chromium() -> str | None:
@@ -137,6 +138,7 @@ def render(cards: list[dict[str, Any]], widths: tuple[int, ...] = WIDTHS) -> tup
             inputs=r["inputs"],
             too_wide=r["tooWide"],
             height=r["height"],
+            text=r["text"],
         )
         for r in data["results"]
     ]
