@@ -24,6 +24,10 @@ test: $(STAMP) render-tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
+# The Teams cards of a headteacher's and an officer's day as PNGs in docs/screenshots/ (shown in the README).
+screenshots: $(STAMP) render-tools
+	$(BIN)/python -m tests.render.screenshots docs/screenshots
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

@@ -221,19 +221,16 @@ def _short(value: str) -> bool:
 
 
 def _fact_rows(reply: Reply) -> list[dict[str, Any]]:
+    """Short facts side by side in a fact set; a long or several-line one (an answer, a history, who hears) as
+    a row of its own with a line above, its value the card's whole width (beside its label or a button it
+    would be a narrow column), and its Change button under it."""
     rows: list[dict[str, Any]] = []
-    plain = [f for f in reply.facts if f.change is None]
-    if plain and len(plain) == len(reply.facts) and all(_short(f.value) for f in plain):
-        return [
-            {
-                "type": "FactSet",
-                "facts": [{"title": f.label, "value": markdown(f.value, card=True)} for f in reply.facts],
-            }
-        ]
     for fact in reply.facts:
-        # Long or several-line values (an answer, a history, who hears) are rows with a line between, each
-        # value the card's whole width (a long answer beside a button is a narrow column); its
-        # Change button sits under it.
+        if fact.change is None and _short(fact.value):
+            if not rows or rows[-1]["type"] != "FactSet":
+                rows.append({"type": "FactSet", "separator": bool(rows), "facts": []})
+            rows[-1]["facts"].append({"title": fact.label, "value": markdown(fact.value, card=True)})
+            continue
         rows.append(_text_block(fact.label, weight="Bolder", spacing="Medium", separator=True))
         rows.append(_text_block(fact.value, spacing="Small"))
         if fact.change is not None:

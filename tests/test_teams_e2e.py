@@ -331,7 +331,7 @@ async def test_officer_in_a_channel_lists_and_shortlists_by_mentioning_the_bot(t
     assert ref.startswith("EOI-")
 
     await officer.press("Show")
-    assert "Status\nsubmitted" in officer.text  # a row: the label, the value under it
+    assert "Status: submitted" in officer.text
     await officer.press("Shortlist")
     assert "shortlisted" in officer.text.lower()
     async with teams.service.db.session() as session:

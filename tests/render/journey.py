@@ -107,8 +107,8 @@ async def headteacher_and_officer(teams: Teams) -> Journey:
     journey.keep("announcement", head)
 
     await head.say("start")
-    await head.press("Resourced Provision")
     journey.keep("question", head)
+    await head.press("Resourced Provision")
     # The rest of the EOI as a Teams user answers it; the vision written in paragraphs in the larger box.
     vision = chat.RESOURCED_ANSWERS.index(chat.LONG_VISION)
     for answer in chat.RESOURCED_ANSWERS[1:vision]:
