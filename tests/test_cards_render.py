@@ -71,3 +71,15 @@ async def test_the_review_can_be_submitted_from_its_top_on_a_phone(journey: Jour
     first_submit = min(b.top for b in phone.buttons if b.title == "Submit")
     assert first_submit < 250, first_submit
     assert phone.height < 6000, phone.height
+
+
+def test_a_screenshot_shows_the_card_at_its_size(tmp_path) -> None:
+    """What `make screenshots` does for each card; a short card once came out blank."""
+    from PIL import Image
+
+    card = {"type": "AdaptiveCard", "version": "1.4", "body": [{"type": "TextBlock", "text": "Question 1 of 20."}]}
+    path = renderer.screenshot(card, 450, tmp_path / "card.png")
+    with Image.open(path) as picture:
+        assert picture.width == 450 + 2 * renderer.PAGE_MARGIN
+        darkest = min(picture.convert("L").getdata())
+    assert darkest < 100  # the words are there, not a blank page

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 HERE = Path(__file__).parent
 NODE_MODULES = HERE / "node_modules"
 SCRIPTS = (
@@ -30,6 +32,7 @@ STYLES = NODE_MODULES / "adaptivecards" / "dist" / "adaptivecards.css"
 # Teams' message column on a desktop, and a phone.
 WIDTHS = (450, 340)
 PAGE_MARGIN = 12
+MIN_WINDOW = 400
 _RESULTS = re.compile(r'<pre id="results"[^>]*>(.*?)</pre>', re.DOTALL)
 
 
@@ -85,7 +88,10 @@ def _page(cards: list[dict[str, Any]], widths: tuple[int, ...], mode: str) -> st
         f'<link rel="stylesheet" href="{STYLES.as_uri()}">'
         "<style>body{margin:0;background:#f5f5f5;font-family:'Segoe UI','Liberation Sans',Arial,sans-serif}"
         f"#chat{{padding:{PAGE_MARGIN}px}}.holder{{background:#fff;border-radius:6px;margin-bottom:{PAGE_MARGIN}px;"
-        "box-shadow:0 1px 2px rgba(0,0,0,.15);overflow:hidden}</style></head><body>"
+        "box-shadow:0 1px 2px rgba(0,0,0,.15);overflow:hidden}"
+        # A form button's chevron, from an icon font Chromium doesn't have here, as a character it has.
+        ".ac-pushButton.expandable:after{font-family:inherit;font-size:12px;content:' \\25BE'}"
+        ".ac-pushButton.expandable.expanded:after{content:' \\25B4'}</style></head><body>"
         '<div id="chat"></div><pre id="results" hidden></pre>'
         f"{data('cards', cards)}{data('widths', list(widths))}{data('mode', mode)}{data('host-config', host_config)}"
         f'{scripts}<script src="{(HERE / "render.js").as_uri()}"></script></body></html>'
@@ -148,9 +154,14 @@ def render(cards: list[dict[str, Any]], widths: tuple[int, ...] = WIDTHS) -> tup
 def screenshot(card: dict[str, Any], width: int, out: Path) -> Path:
     """A PNG of one card at `width`, as it sits in a Teams chat."""
     [measured], _ = render([card], (width,))
-    size = f"--window-size={width + 2 * PAGE_MARGIN},{measured.height + 2 * PAGE_MARGIN}"
+    size = (width + 2 * PAGE_MARGIN, measured.height + 2 * PAGE_MARGIN)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # Every tile painted before the picture is taken (a tall card otherwise has blank squares).
-    paint = ("--run-all-compositor-stages-before-draw", "--virtual-time-budget=3000")
-    _run_chromium(_page([card], (width,), "shot"), size, *paint, f"--screenshot={out.resolve()}")
+    # Every tile painted before the picture is taken (a tall card otherwise has blank squares); and a window
+    # at least MIN_WINDOW tall (a shorter one comes out blank), cut to the card afterwards.
+    flags = ("--run-all-compositor-stages-before-draw", "--virtual-time-budget=3000")
+    window = f"--window-size={size[0]},{max(size[1], MIN_WINDOW)}"
+    _run_chromium(_page([card], (width,), "shot"), window, *flags, f"--screenshot={out.resolve()}")
+    with Image.open(out) as picture:
+        cut = picture.crop((0, 0, *size))
+    cut.save(out, optimize=True)
     return out
