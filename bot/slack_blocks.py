@@ -12,7 +12,9 @@ import re
 from dataclasses import asdict
 from typing import Any
 
+from dialogs.actions import encode
 from dialogs.replies import Choice, Fact, Form, FormField, Reply
+from dialogs.rich import BULLET, Text, text_of
 
 Block = dict[str, Any]
 
@@ -26,23 +28,55 @@ MAX_CHECKBOXES = 10
 MAX_TITLE = 24
 MAX_METADATA = 3000
 
-BUTTON = "eoi_btn_"  # a Choice: value is Choice.action
+BUTTON = "eoi_btn_"  # a Choice: value is its action, encoded (dialogs.actions.encode)
 FORM_BUTTON = "eoi_form_"  # a Choice with a Form: value is the form (JSON), opened as a modal
 MULTI = "eoi_multi_"  # checkbox groups of a multiple-choice question
-PICK = "eoi_pick"  # a drop-down of choices too long for buttons: the chosen option's value is its Choice.action
+PICK = "eoi_pick"  # a drop-down of choices too long for buttons: each option's value is its action, encoded
 # A button label longer than this may be cut on a phone (Slack never wraps one): such choices are a drop-down.
 READABLE_BUTTON = 30
 MAX_OPTION_VALUE = 150
 MAX_OPTIONS = 100
-DONE = "eoi_done"  # value "a|<question id>|"; the checked values are appended on click
+DONE = "eoi_done"  # value: the question's Answer, encoded; the checked values are added on click
 FORM_VIEW = "eoi_form"  # the modal's callback_id
 INPUT = "value"  # action_id of every input in a modal; the block_id is the field name
 
-_MARKUP = re.compile(r"(?<!\w)[*_](\S(?:.*?\S)?)[*_](?!\w)")
+# Slack has no escape for its formatting characters; a zero-width space on each side of one that could open or
+# close formatting (not between two letters) keeps it from pairing up, and the reader sees it as it was typed.
+_FORMATTING = re.compile(r"(?<!\w)([*_~`])|([*_~`])(?!\w)")
+ZWSP = "\u200b"
 
 
-def plain(text: str) -> str:
-    return _MARKUP.sub(r"\1", text)
+def escape(text: str) -> str:
+    """Literal text in mrkdwn: &, < and > as Slack asks (so `<!channel>` is text, not a mention), and no
+    formatting from a `*`, `_`, `~` or backtick someone typed."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMATTING.sub(lambda m: f"{ZWSP}{m.group(0)}{ZWSP}", text)
+
+
+def escape_code(text: str) -> str:
+    """Literal text inside a ``` block: only &, < and > need escaping there."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(text: str | Text) -> str:
+    """Rich text as Slack mrkdwn: *bold*, `code`, <url|links>, "• " list items; everything else literal."""
+    out = []
+    for span in text_of(text):
+        if span.style == "item":
+            out.append(BULLET)
+        elif span.style == "code":
+            inner = escape_code(span.text.replace("`", "'"))  # nothing is formatted inside code; a backtick ends it
+            out.append(f"`{inner}`" if inner.strip() else inner)
+        elif span.style == "link":
+            out.append(f"<{escape(span.url)}|{escape(span.text).replace('|', '¦')}>")
+        elif span.style == "bold" and span.text.strip():
+            # Slack bolds only when the stars touch the words: spaces at either end go outside them.
+            inner = span.text.strip()
+            lead, trail = span.text[: len(span.text) - len(span.text.lstrip())], span.text[len(span.text.rstrip()) :]
+            out.append(f"{escape(lead)}*{escape(inner)}*{escape(trail)}")
+        else:
+            out.append(escape(span.text))
+    return "".join(out)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -76,7 +110,7 @@ def section(text: str) -> Block:
 
 
 def _text(label: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": _cut(plain(label), MAX_BUTTON_TEXT) or "…", "emoji": True}
+    return {"type": "plain_text", "text": _cut(label, MAX_BUTTON_TEXT) or "…", "emoji": True}
 
 
 def form_to_json(form: Form) -> str:
@@ -104,7 +138,7 @@ def button(choice: Choice, n: int) -> Block:
     if choice.form is not None:
         action_id, value = f"{FORM_BUTTON}{n}", form_to_json(choice.form)
     else:
-        action_id, value = f"{BUTTON}{n}", choice.action
+        action_id, value = f"{BUTTON}{n}", encode(choice.action)
     element: Block = {"type": "button", "action_id": action_id, "text": _text(choice.label), "value": value}
     if len(value) > MAX_VALUE:
         raise ValueError(f"button value over {MAX_VALUE} characters: {choice.label!r}")
@@ -115,7 +149,7 @@ def button(choice: Choice, n: int) -> Block:
 
 def _pick(choices: list[Choice]) -> Block:
     """Choices with a label too long for a button, as a drop-down whose every label is read whole."""
-    options = [{"text": _text(c.label), "value": c.action} for c in choices[:MAX_OPTIONS]]
+    options = [{"text": _text(c.label), "value": encode(c.action)} for c in choices[:MAX_OPTIONS]]
     if any(len(o["value"]) > MAX_OPTION_VALUE for o in options):
         raise ValueError(f"an option value over {MAX_OPTION_VALUE} characters: {[c.label for c in choices]}")
     return {
@@ -130,7 +164,7 @@ def _choice_elements(choices: list[Choice]) -> list[Block]:
     """Buttons; or, when a choice's label would be cut on a button, a drop-down of the choices (forms stay
     buttons)."""
     plain_choices = [c for c in choices if c.form is None]
-    if not any(len(plain(c.label)) > READABLE_BUTTON for c in plain_choices):
+    if not any(len(c.label) > READABLE_BUTTON for c in plain_choices):
         return [button(c, n) for n, c in enumerate(choices)]
     return [_pick(plain_choices), *(button(c, n) for n, c in enumerate(choices) if c.form is not None)]
 
@@ -144,19 +178,12 @@ def _actions(elements: list[Block], tag: str) -> list[Block]:
 
 def _fact_line(fact: Fact) -> str:
     value = fact.value if "\n" not in fact.value else "\n" + fact.value
-    return f"*{fact.label}*: {value}"
+    return f"*{escape(fact.label)}*: {escape(value)}"
 
 
 def _multi_blocks(reply: Reply) -> tuple[list[Block], list[Choice]]:
     """Checkbox groups for a multiple-choice question, a Done button, and the choices left as buttons."""
-    prefix = f"a|{reply.question_id}|"
-    options, rest = [], []
-    for choice in reply.choices:
-        value = choice.action[len(prefix) :] if choice.action.startswith(prefix) else ""
-        if value and value != "none" and not choice.form:
-            options.append((value, choice.label))
-        else:
-            rest.append(choice)
+    options, rest = reply.options()
     if not options:
         return [], reply.choices
     groups = []
@@ -174,7 +201,7 @@ def _multi_blocks(reply: Reply) -> tuple[list[Block], list[Choice]]:
         "type": "button",
         "action_id": DONE,
         "text": _text("Done"),
-        "value": prefix,
+        "value": encode(reply.done()),
         "style": "primary",
     }
     blocks = [{"type": "actions", "block_id": f"multi_{i}", "elements": [element]} for i, element in enumerate(groups)]
@@ -184,25 +211,26 @@ def _multi_blocks(reply: Reply) -> tuple[list[Block], list[Choice]]:
 
 def _file_blocks(name: str, content: str, room: int) -> list[Block]:
     """A small file as code blocks; one that does not fit says so instead of being cut silently."""
-    pieces = _chunks(content.replace("\r\n", "\n").strip("\n"), MAX_SECTION - 8)
+    pieces = _chunks(escape_code(content.replace("\r\n", "\n").strip("\n")), MAX_SECTION - 8)
     if len(pieces) > room - 1:
         return [
             section(
-                f"`{name}` is too large to show in Slack ({len(content):,} characters). "
+                f"`{escape(name)}` is too large to show in Slack ({len(content):,} characters). "
                 "Narrow it (e.g. `export` with a window) or run `eoi-bot export` on the server."
             )
         ]
-    return [section(f"`{name}`"), *(section(f"```{p}```") for p in pieces)]
+    return [section(f"`{escape(name)}`"), *(section(f"```{p}```") for p in pieces)]
 
 
 def render(reply: Reply) -> tuple[str, list[Block]]:
     """(fallback text for notifications, blocks) for one reply."""
     head: list[Block] = []
     if reply.title:
-        head.append({"type": "header", "text": {"type": "plain_text", "text": _cut(plain(reply.title), 150)}})
-    head.extend(section(piece) for piece in _chunks(reply.text))
+        head.append({"type": "header", "text": {"type": "plain_text", "text": _cut(reply.title, 150)}})
+    head.extend(section(piece) for piece in _chunks(mrkdwn(reply.text)))
     for name, problem in reply.field_errors.items():
-        head.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(f"⚠️ {name}: {problem}", 2900)}]})
+        warning = _cut(f"⚠️ {escape(name)}: {escape(problem)}", 2900)
+        head.append({"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]})
 
     multi, choices = _multi_blocks(reply) if reply.multi else ([], list(reply.choices))
     buttons = _choice_elements(choices)
@@ -235,8 +263,8 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
         keep = MAX_BLOCKS - len(tail) - 1
         blocks = [*blocks[:keep], section("_(cut short: too long for one Slack message)_"), *tail]
     # The notification: the title, unless the text already names what it does ("EOI-2627A-001: approved").
-    title = reply.title if reply.title.split(":", 1)[0] not in reply.text else ""
-    fallback = plain(" ".join(x for x in (title, reply.text) if x)) or "EOI Bot"
+    title = reply.title if reply.title.split(":", 1)[0] not in reply.text.plain else ""
+    fallback = escape_code(" ".join(x for x in (title, reply.text.plain) if x)) or "EOI Bot"
     return _cut(fallback, 3000), blocks
 
 
@@ -266,7 +294,7 @@ def form_view(form: Form, metadata: dict[str, Any]) -> Block:
     """A modal for a Form. Each input's block_id is the field name, so Slack's `errors` land on the field."""
     blocks: list[Block] = []
     if len(form.title) > MAX_TITLE:
-        blocks.append(section(f"*{form.title}*"))
+        blocks.append(section(f"*{escape(form.title)}*"))
     for f in form.fields:
         if f.options:
             element: Block = {
