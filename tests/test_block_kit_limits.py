@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot import slack_blocks as kit
+from dialogs.actions import Command
 from dialogs.officer_commands import schedule_form
 from dialogs.replies import Choice, Reply
 from storage.clock import Clock
@@ -49,7 +50,7 @@ def test_a_discussion_modal_has_a_whole_title() -> None:
 
 
 def test_the_home_tab_of_several_replies_has_unique_block_ids() -> None:
-    replies = [Reply(text=f"Reply {n}", choices=[Choice("Go", f"cmd|go {n}")]) for n in range(3)]
+    replies = [Reply(text=f"Reply {n}", choices=[Choice("Go", Command(f"show EOI-2627A-00{n}"))]) for n in range(3)]
     assert block_kit_limits.problems("views.publish", kit.home_view(replies)) == []
 
 

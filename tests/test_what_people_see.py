@@ -11,7 +11,8 @@ import pytest
 
 from bot import slack_blocks as kit
 from bot.service import Service
-from dialogs.replies import Reply
+from dialogs.actions import ChangeAnswer
+from dialogs.replies import Choice, Fact, Reply
 from storage.clock import Clock
 from tests import chat
 from tests.conftest import TestDatabase as _TestDatabase
@@ -109,3 +110,11 @@ def test_a_slack_notification_names_the_reference_once() -> None:
     assert fallback.count("EOI-2627A-001") == 1
     fallback, _ = kit.render(Reply(title="Preview: Autumn Term 1", text="32 schools are in scope."))
     assert fallback.startswith("Preview: Autumn Term 1")
+
+
+def test_an_answer_with_ampersands_and_angle_brackets_reads_as_typed_on_the_slack_review() -> None:
+    """Seen: answers not escaped for &, < and > (so "<!channel>" could ping a channel)."""
+    change = Choice("Change Space", ChangeAnswer("accommodation_details"))
+    _, blocks = kit.render(Reply(text="Review", facts=[Fact("Space", "Hall & <garden> <!channel>", change)]))
+    [line] = [b["text"]["text"] for b in blocks if "accessory" in b]
+    assert "Hall &amp; &lt;garden&gt; &lt;!channel&gt;" in line
