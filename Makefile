@@ -12,7 +12,7 @@ UV_VERSION := 0.13.9
 # ([build-system] requires) and pip, so that installing eoi-bot itself fetches nothing unpinned either.
 LOCK_INPUTS := $(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'] + ['pip']))"
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test lint bench lock clean render-tools screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,17 @@ run: $(STAMP)
 	$(BIN)/eoi-bot seed --demo --if-empty
 	$(BIN)/eoi-bot serve
 
-test: $(STAMP)
+# Chromium and Microsoft's Adaptive Cards renderer for the card tests (tests/render/): installed when missing.
+render-tools:
+	sh tests/render/install.sh
+
+test: $(STAMP) render-tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The Teams cards of a headteacher's and an officer's day as PNGs in docs/screenshots/ (shown in the README).
+screenshots: $(STAMP) render-tools
+	$(BIN)/python -m tests.render.screenshots docs/screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -42,4 +50,4 @@ lock: | $(VENV)/bin/python
 		$(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
 
 clean:
-	rm -rf $(VENV) eoi-bot.db
+	rm -rf $(VENV) eoi-bot.db tests/render/node_modules

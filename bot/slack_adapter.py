@@ -198,6 +198,7 @@ class SlackAdapter:
         bolt.action(_starts(kit.FORM_BUTTON))(self.on_form_button)
         bolt.action(_starts(kit.MULTI))(self.on_checkbox)
         bolt.action(kit.DONE)(self.on_done)
+        bolt.action(kit.PICK)(self.on_pick)
         bolt.view(kit.FORM_VIEW)(self.on_form_submitted)
 
     # ------------------------------------------------------------------ HTTP
@@ -296,6 +297,15 @@ class SlackAdapter:
         self._spawn(self._turn(_where(body), action=decode(action.get("value")), once=request_key(request)))
         await ack()
 
+    async def on_pick(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
+        chosen = action.get("selected_option")
+        value = chosen.get("value") if isinstance(chosen, dict) else None
+        # As a button's value: a forged or garbled one decodes to Unreadable, which the dialog refuses in words.
+        self._spawn(self._turn(_where(body), action=decode(value), once=request_key(request)))
+        await ack()
+
     async def on_done(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
@@ -319,6 +329,12 @@ class SlackAdapter:
             return  # a replay: opening the form again changes nothing, but neither should it happen twice
         try:
             form = kit.form_from_json(str(action.get("value", "")))
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("bad form button from %s: %s", where.user_id, error)
+            return
+        # The box holds the current answer (a button's 2,000 characters can't carry a long one).
+        form = await self.service.conversations.form_as_now(await self.speaker(where.user_id), form)
+        try:
             view = kit.form_view(form, {"channel": where.channel_id})
         except (ValueError, KeyError, TypeError) as error:
             log.warning("bad form button from %s: %s", where.user_id, error)

@@ -346,7 +346,7 @@ async def test_officer_in_a_channel_lists_and_shortlists_by_mentioning_the_bot(t
     text = await officer.say("list submitted")
     assert "1 EOI · page 1 of 1" in text, text
     assert officer.seen[0]["conversation_id"].startswith(ta.CHANNEL_ID)  # answered in the channel thread
-    ref = officer.cards[0][1]["body"][2]["columns"][0]["items"][0]["text"]
+    ref = officer.cards[0][1]["body"][2]["text"]  # the first row: the reference, bold
     assert ref.startswith("EOI-")
 
     await officer.press("Show")
