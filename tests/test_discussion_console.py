@@ -24,6 +24,12 @@ from tests.conftest import LONDON, NOW
 MEETING_LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0"
 
 
+@pytest.fixture(autouse=True)
+def in_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console saves calendar files in the current folder: a test's own, never the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
 class Screen:
     """One person at `eoi-bot chat`: what they type, and everything printed since they last looked."""
 
