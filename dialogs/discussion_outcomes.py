@@ -272,9 +272,10 @@ async def _agenda_reply(t: OfficerTurn, eoi: EOI, school: School, held: Discussi
     for n, topic in enumerate(agenda().topics, 1):
         found = recorded.get(topic.id)
         said = f"{found.result}{': ' + found.note if found.note else ''}" if found else "not recorded yet"
-        # Named by topic: the console lists these buttons apart from the lines they sit beside on Slack and Teams.
+        # Named by topic (its id, as typed in `outcome REF TOPIC`): the console lists these buttons apart from the
+        # lines they sit beside on Slack and Teams, and a phone shows a short label whole.
         record = Choice(
-            f"Record {topic.title}",
+            f"Record {topic.id}",
             OpenForm("outcome", f"{eoi.ref} {topic.id}"),
             form=topic_form(eoi.ref or "", topic),
         )

@@ -146,6 +146,12 @@ async def on_times(t: ReplyTurn, text: str) -> list[Reply]:
     return await _proposed(t, *found, text)
 
 
+def _short(at: datetime) -> str:
+    """'Thu 3 Dec 10:00am': a time on a button a phone shows whole (30 characters at most)."""
+    weekday, day, month, _, clock = format_meeting_day(at).split()
+    return f"{weekday[:3]} {day} {month[:3]} {clock}"
+
+
 def read_times(text: str, *, now: datetime, hours: WorkingHours) -> tuple[list[tuple[datetime, str]], str | Text]:
     """The times in "Thursday 10am or Friday 2pm" (each as read, and as typed), or a problem naming the part
     that couldn't be read."""
@@ -180,7 +186,7 @@ async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussi
     also = f" with {', '.join(discussion.attendees)}" if discussion.attendees else ""
     book = [
         Choice(
-            f"Book {format_meeting_day(at)}",
+            f"Book {_short(at)}",
             Command(
                 f"schedule {eoi.ref} confirm {at.astimezone(LONDON):%Y-%m-%d %H:%M} "
                 f"for {discussion.duration_minutes} minutes{where}{also}",

@@ -8,7 +8,17 @@ from __future__ import annotations
 import re
 
 from tests import chat
-from tests.test_teams_e2e import HEAD_ID, OFFICER_ID, Teams, connector, shown_text, svc, teams  # noqa: F401
+from tests.test_teams_e2e import (  # noqa: F401
+    HEAD_ID,
+    OFFICER_ID,
+    Teams,
+    _walk,
+    card_of,
+    connector,
+    shown_text,
+    svc,
+    teams,
+)
 
 # connector, svc and teams are the Teams harness's fixtures: pytest finds them here by those names.
 
@@ -18,7 +28,15 @@ async def delivered(harness: Teams) -> list[str]:
     mark = len(harness.connector.activities)
     await harness.service.dispatcher.plan_notices()
     await harness.service.dispatcher.run_due()
-    return [shown_text(a) for a in harness.connector.activities[mark:]]
+    return [read(a) for a in harness.connector.activities[mark:]]
+
+
+def read(activity: dict) -> str:
+    """What a person reads, and every button's title, wherever the card puts it."""
+    buttons = [
+        f"[{n['title']}]" for n in _walk(card_of(activity) or {}) if str(n.get("type", "")).startswith("Action.")
+    ]
+    return "\n".join([shown_text(activity), *buttons])
 
 
 async def test_a_head_moves_and_accepts_a_discussion_in_teams(teams: Teams) -> None:  # noqa: F811
@@ -40,9 +58,9 @@ async def test_a_head_moves_and_accepts_a_discussion_in_teams(teams: Teams) -> N
     answered = await head.say(f"another time {ref} Thursday 10am or Friday 2pm")
     assert "ECC has been sent the times you suggested" in answered
     proposal = next(t for t in await delivered(teams) if "asked for another time" in t)
-    assert "[Book Thursday 3 December at 10:00am]" in proposal
+    assert "[Book Thu 3 Dec 10:00am]" in proposal
     officer.seen = teams.connector.activities[-1:]  # the proposal card, in the officer's chat
-    assert "Rescheduled" in await officer.press("Book Thursday 3 December at 10:00am")
+    assert "Rescheduled" in await officer.press("Book Thu 3 Dec 10:00am")
     moved = await delivered(teams)
     assert any("The discussion has moved" in t for t in moved)
     assert any("SEQUENCE:1" in t for t in moved)
