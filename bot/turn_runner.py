@@ -5,8 +5,8 @@ id, and where to answer, which only the channel understands), and gives it to th
 is the same everywhere, once:
 
     identify the speaker (the channel asks its platform) -> keep one person's turns in order ->
-    handle the delivery once and run the dialog, committed in one transaction (Conversations.handle_once) ->
-    wake the dispatcher (the turn may have queued messages for others) -> the channel delivers the replies;
+    handle the delivery once and run the dialog, committed in one transaction (Conversations.handle_once, which
+    wakes the dispatcher when the turn queued messages for others) -> the channel delivers the replies;
     any failure: logged once, and the same apology on every channel.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -80,9 +80,8 @@ class _PersonLocks:
 
 
 class TurnRunner:
-    def __init__(self, conversations: Conversations, *, after_turn: Callable[[], None] | None = None) -> None:
+    def __init__(self, conversations: Conversations) -> None:
         self.conversations = conversations
-        self._after_turn = after_turn  # called after every handled turn: the dispatcher's kick
         self._locks = _PersonLocks()
 
     async def run(
@@ -100,8 +99,6 @@ class TurnRunner:
                 if replies is None:
                     log.info("%s delivery %s seen before; ignored", channel.platform, inbound.key)
                     return None
-                if self._after_turn is not None:
-                    self._after_turn()
                 if deliver:
                     await channel.deliver(inbound.where, replies)
                 return replies
