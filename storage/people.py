@@ -58,14 +58,16 @@ async def identify(
     if person is None:
         person = Person(platform=platform, user_id=user_id, pending={}, lost_schools=[])
         session.add(person)
-    if display_name:
+    # Only what changed is set: an attribute set to its own value still makes the flush below work it out.
+    if display_name and display_name != person.display_name:
         person.display_name = display_name
     email = email.strip().lower()
     email_changed = bool(email) and email != person.email
-    if email:
+    if email_changed:
         person.email = email
     if (platform, user_id) in officers:
-        person.role = OFFICER
+        if person.role != OFFICER:
+            person.role = OFFICER
     elif person.role != OFFICER and person.email and (email_changed or not person.role):
         await match_register(session, person, now=now or datetime.now(UTC), actor="register")
     await session.flush()
