@@ -5,10 +5,10 @@
 
 Drives whole EOIs through the real HTTP routes (signed Slack events into /slack/events, or activities into
 /api/messages) of the service built as `eoi-bot serve` builds it, against the fake Slack Web API and Bot
-Connector, and reports per turn: the database statements (by their first words) and the service's share of
-the CPU time. With --html, pyinstrument records the run and writes its flame graph (needs `pip install
-pyinstrument`). The load generator shares the process, so the CPU numbers are for comparing changes, not
-for the table (python -m bench measures the service alone).
+Connector, and reports per turn: the database statements (by their first words) and the process's CPU time.
+With --html, pyinstrument records the run and writes its flame graph (`pip install -e '.[bench]'`). The load
+generator shares the process, so the CPU numbers are for comparing changes, not for the table (python -m bench
+measures the service alone).
 """
 
 from __future__ import annotations
