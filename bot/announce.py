@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.milestones import milestone_notices
 from bot.service import Service
 from dialogs import announcements
 from storage import eois
@@ -93,6 +94,11 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
         planned.notices += len(rows)
         if not dry_run:
             await insert_new(session, Notice, rows)
+    reminders, lines = await milestone_notices(session, now)
+    if not dry_run:
+        await insert_new(session, Notice, reminders)  # a key already recorded is kept: each goes once
+    planned.notices += len(reminders)
+    planned.lines += lines
     if dry_run:
         await session.rollback()
     else:

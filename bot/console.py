@@ -90,10 +90,12 @@ class Console:
             destination=f"console:{self.speaker.user_id}",
             audience=audience,
             school_urn=self.school.urn if self.school else None,
+            recipient=f"console:{self.speaker.user_id}",
         )
         for notice in found:
-            text, _ = render(Reply.from_dict(notice.body))
-            print(f"[message for {'your school' if self.school else 'officers'}]\n{text}\n", file=self.out)
+            text, self.choices = render(Reply.from_dict(notice.body))  # its buttons can be picked by number
+            whom = "you" if notice.audience == "person" else "your school" if self.school else "officers"
+            print(f"[message for {whom}]\n{text}\n", file=self.out)
 
     async def send(self, line: str) -> None:
         choice = pick(line, self.choices, answer_type=self.answer_type)

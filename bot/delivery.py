@@ -178,6 +178,8 @@ class Dispatcher:
                 if notice.audience == "school" and notice.school_urn:
                     school = await session.get(School, notice.school_urn)
                     destinations = await self.school_destinations(session, school) if school else []
+                elif notice.audience == "person":
+                    destinations = await self._addresses(session, audiences.for_person(notice.recipient))
                 else:
                     if officer_destinations is None:
                         officer_destinations = await self.officer_destinations(session)

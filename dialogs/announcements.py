@@ -8,6 +8,8 @@ from datetime import datetime
 from dialogs.dates import format_datetime
 from dialogs.glossary import PROVISION_NAMES, need_label
 from dialogs.replies import Choice, Fact, Reply, action
+from dialogs.report import need_lines
+from storage import report
 from storage.lifecycle import (
     APPROVED,
     BEFORE_A_DECISION,
@@ -15,10 +17,12 @@ from storage.lifecycle import (
     DRAFT,
     FINISHED,
     NOT_SHORTLISTED,
+    OPENED,
     SCHEDULED,
     SHORTLISTED,
     STATES,
     SUBMITTED,
+    UNDER_CONSIDERATION,
     WITHDRAWN,
 )
 from storage.models import EOI, NeedRow, School, Window
@@ -31,9 +35,11 @@ COUNTED = {
     SHORTLISTED: ("shortlisted", "shortlisted"),
     NOT_SHORTLISTED: ("not shortlisted", "not shortlisted"),
     SCHEDULED: ("with a discussion scheduled", "with a discussion scheduled"),
+    UNDER_CONSIDERATION: ("under consideration", "under consideration"),
     APPROVED: ("approved", "approved"),
     DECLINED: ("declined", "declined"),
     WITHDRAWN: ("withdrawn", "withdrawn"),
+    OPENED: ("opened", "opened"),
 }
 assert set(COUNTED) == set(STATES), "every state in storage.lifecycle needs its words here"
 # What a window's end means for an EOI, by where it is in its life (storage/lifecycle.py): a draft waits for
@@ -241,22 +247,8 @@ def closing_summary(window: Window, eois: list[tuple[EOI, School]], needs: list[
     ):
         counts = Counter(key(s, e) for e, s in put_forward)
         facts.append(Fact(label, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
-    lines = []
-    for need in needs:
-        place = need.district or need.quadrant
-        offered = [
-            e
-            for e, s in put_forward
-            if e.primary_need == need.need_type
-            and s.phase in (need.phase, "all-through")
-            and (s.district == need.district if need.district else s.quadrant == need.quadrant)
-        ]
-        places = sum(int(e.answers.get("places") or 0) for e in offered)
-        lines.append(
-            f"{need.need_type} {need.provision_type} {place} {need.phase}: identified {need.places} places; "
-            f"{len(offered)} EOI{'s' if len(offered) != 1 else ''} offering {places}"
-        )
-    facts.append(Fact("Against identified need", "\n".join(lines) or "no need recorded"))
+    # The same numbers as `report` (storage/report.py), so the summary and the chart never disagree.
+    facts.append(Fact("Against identified need", need_lines(report.build(window, needs, eois))))
     waiting = sum(1 for e, _ in eois if e.status == SUBMITTED)
     return Reply(
         kind="summary",

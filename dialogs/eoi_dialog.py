@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import implementation
 from dialogs.answers import (
     AnswerContext,
     Problem,
@@ -1006,4 +1007,10 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
     text = f"{eoi.ref or 'Your draft'} is *{eoi.status}*: {next_steps(eoi.status)}."
     if eoi.status in (eois.DRAFT, eois.SUBMITTED):
         text += f"\n{SHORTLISTING_RULE}"
+    if eoi.status == eois.UNDER_CONSIDERATION:
+        text += "\nECC is deciding with its stakeholders; you'll be told the decision, and why, here."
+    # Support through implementation: each side's next steps, and the school's Done buttons.
+    facts += await implementation.next_steps_facts(session, eoi, now, for_school=for_school)
+    if for_school:
+        choices += await implementation.done_choices(session, eoi, owner=implementation.SCHOOL_OWNS)
     return Reply(text=text, kind="summary", title=f"{eoi.ref or 'Draft'}: {eoi.status}", facts=facts, choices=choices)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs.commands import COMMANDS, HEADTEACHER, OFFICER, CommandSpec
+from dialogs.commands import BY_NAME, COMMANDS, HEADTEACHER, OFFICER, PANEL, SHARED, CommandSpec
 from dialogs.dates import MEETING_EXAMPLES
 from dialogs.glossary import PROVISION_HELP
 from dialogs.lifecycle_words import SHORTLISTING_RULE
@@ -25,14 +25,14 @@ def _line(command: CommandSpec, *, with_example: bool) -> str:
 HEADTEACHER_HELP = (
     "I help your school send Essex County Council an *Expression of Interest* in hosting a Resourced "
     "Provision or a Partnership Provision.\n"
-    + "\n".join(_line(c, with_example=False) for c in COMMANDS if c.who == HEADTEACHER and not c.hidden)
+    + "\n".join(_line(c, with_example=False) for c in COMMANDS if c.who in (HEADTEACHER, SHARED) and not c.hidden)
     + f"\n{SHORTLISTING_RULE}\n\n"
     + PROVISION_HELP
 )
 
 OFFICER_HELP = (
     "Officer commands:\n"
-    + "\n".join(_line(c, with_example=True) for c in COMMANDS if c.who == OFFICER and not c.hidden)
+    + "\n".join(_line(c, with_example=True) for c in COMMANDS if c.who in (OFFICER, SHARED, PANEL) and not c.hidden)
     + f"\n{SHORTLISTING_RULE}"
 )
 
@@ -54,6 +54,11 @@ def stranger_help(key: str) -> Reply:
             "I help Essex schools send an Expression of Interest in hosting a Resourced or Partnership Provision, "
             "but I couldn't match you to a school: I match headteachers by the email address in the council's "
             f"school register. Ask your ECC SEND officer to link you; they can type `link {key} URN` with your "
-            "school's URN.\n\n" + PROVISION_HELP
+            "school's URN.\n"
+            + "If an ECC officer asked you for a recommendation on an EOI, answer with the buttons on their "
+            + "message, or:\n"
+            + _line(BY_NAME["recommend"], with_example=True)
+            + "\n\n"
+            + PROVISION_HELP
         )
     )

@@ -4,11 +4,11 @@ state, and why a request is refused. Generated from the table, so the words can'
 from __future__ import annotations
 
 from storage.lifecycle import (
-    APPROVED,
     DECLINED,
     EVENTS,
     NOT_SHORTLISTED,
     OFFICER,
+    OPENED,
     REOPEN_DAYS,
     SCHOOL,
     NotAllowed,
@@ -26,9 +26,11 @@ PAST = {
     "not-shortlist": "marked not shortlisted",
     "schedule": "scheduled for discussion",
     "cancel-discussion": "taken back to shortlisted (its discussion cancelled)",
+    "consider": "put to a decision panel",
     "approve": "approved",
     "decline": "declined",
     "reopen": "reopened",
+    "open": "marked open (first pupils)",
 }
 # What each kind of person can do next, as the end of "the school can ..." / "an officer can ...".
 CAN = {
@@ -40,14 +42,16 @@ CAN = {
     "not-shortlist": "mark it not shortlisted",
     "schedule": "schedule a discussion",
     "cancel-discussion": "cancel the discussion",
+    "consider": "ask a decision panel for recommendations",
     "approve": "approve it",
-    "decline": "decline it",
+    "decline": "decline it (with a reason for the school)",
     "reopen": f"reopen the decision within {REOPEN_DAYS} days of it",
+    "open": "mark its implementation plan's milestones done, up to first pupils",
 }
 FINAL = {
     NOT_SHORTLISTED: "it was not shortlisted",
-    APPROVED: "a decision has been made",
     DECLINED: "a decision has been made",
+    OPENED: "the provision is open",
 }
 assert set(PAST) == set(EVENTS) == set(CAN), "every event in storage.lifecycle.LIFE needs its words here"
 
@@ -82,7 +86,7 @@ def refusal(refused: Refused) -> str:
         name = refused.ref or "This EOI"
         if refused.reason == "who":
             found = step(refused.event, refused.state)
-            who = "the school" if found and found.by == SCHOOL else "an ECC officer"
+            who = {SCHOOL: "the school", OFFICER: "an ECC officer"}.get(found.by if found else "", "the school or ECC")
             return f"Only {who} can do that: {name} is {refused.state}."
         if refused.reason == "window":
             return f"{name} can be {PAST[refused.event]} only while its window is open, and it isn't now."

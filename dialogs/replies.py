@@ -82,6 +82,8 @@ class Reply:
     answer_type: str = ""  # the question's type (dialogs.questions.TYPES) when this reply asks one
     field_errors: dict[str, str] = field(default_factory=dict)
     file: tuple[str, str] | None = None  # (filename, content) e.g. an export
+    # (filename, PNG as base64, a description of the picture): a chart, shown as an image where the platform can
+    image: tuple[str, str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +98,8 @@ class Reply:
         ]
         if data.get("file"):
             data["file"] = tuple(data["file"])
+        if data.get("image"):
+            data["image"] = tuple(data["image"])
         return cls(**data)
 
 

@@ -41,3 +41,9 @@ async def for_officers(session: AsyncSession, named: tuple[tuple[str, str], ...]
     bot, where their platform can reach them), then everyone with the role."""
     known = [(p.platform, p.user_id) for p in await people.officers(session)]
     return Audience(people=tuple(dict.fromkeys([*named, *known])))
+
+
+def for_person(recipient: str) -> Audience:
+    """One person, in their direct messages ("platform:user_id", as a notice's recipient names them)."""
+    platform, _, user_id = recipient.partition(":")
+    return Audience(people=((platform, user_id),) if user_id else ())

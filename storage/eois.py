@@ -14,13 +14,16 @@ from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage
     APPROVED,
     DECLINED,
     DRAFT,
+    EITHER,
     FINISHED,
     NOT_SHORTLISTED,
     OFFICER,
+    OPENED,
     SCHEDULED,
     SHORTLISTED,
     STATES,
     SUBMITTED,
+    UNDER_CONSIDERATION,
     WITHDRAWN,
     NotAllowed,
     Refused,
@@ -37,7 +40,7 @@ def can(event: str, status: str, by: str | None = None) -> bool:
     """Whether the table has `event` from `status` (for `by`, when given); time and window are checked when
     it happens (transition)."""
     found = step(event, status)
-    return found is not None and (by is None or found.by == by)
+    return found is not None and (by is None or found.by in (by, EITHER))
 
 
 async def allowed(session: AsyncSession, eoi: EOI, event: str, *, by: str, now: datetime) -> Step:
@@ -49,7 +52,7 @@ async def allowed(session: AsyncSession, eoi: EOI, event: str, *, by: str, now: 
     ref = eoi.ref or ""
     if found is None:
         raise NotAllowed(ref, eoi.status, event, "state")
-    if found.by != by:
+    if found.by not in (by, EITHER):
         raise NotAllowed(ref, eoi.status, event, "who")
     if found.while_open:
         window = await session.get(Window, eoi.window_id) if eoi.window_id else None
@@ -70,7 +73,13 @@ async def transition(
     if event == "submit":
         eoi.submitted_at = now
     audit.record(
-        session, at=now, actor=actor, action=found.audit, eoi_id=eoi.id, from_status=before, to_status=found.target,
+        session,
+        at=now,
+        actor=actor,
+        action=found.audit,
+        eoi_id=eoi.id,
+        from_status=before,
+        to_status=found.target,
         note=note,
     )
     return found
@@ -312,6 +321,7 @@ class Filters:
     district: str | None = None
     need_type: str | None = None
     phase: str | None = None
+    offer: str | None = None  # "resourced" | "partnership"
 
 
 def _filtered(filters: Filters) -> Select[Any]:
@@ -328,6 +338,8 @@ def _filtered(filters: Filters) -> Select[Any]:
         query = query.where(School.phase == filters.phase)
     if filters.need_type:
         query = query.where(EOI.primary_need == filters.need_type)
+    if filters.offer:
+        query = query.where(EOI.offer == filters.offer)
     return query
 
 
@@ -412,19 +424,35 @@ def same_discussion(discussion: Discussion | None, *, starts_at: datetime, minut
     )
 
 
-async def cancel_discussion(
-    session: AsyncSession, eoi: EOI, *, reason: str, actor: str, now: datetime
-) -> Discussion | None:
-    """Call off the EOI's discussion: it is marked cancelled and the EOI is shortlisted again (the table's
-    `cancel-discussion`, audited with the reason). Returns the discussion that was cancelled."""
+async def call_off_discussion(session: AsyncSession, eoi: EOI) -> Discussion | None:
+    """Mark the EOI's pending discussion cancelled, if it has one (the one way a discussion is called off: by
+    `cancel discussion`, or by a decline). Returns it; the caller tells the school."""
     discussion = await current_discussion(session, eoi.id)
-    await transition(session, eoi, "cancel-discussion", by=OFFICER, actor=actor, now=now, note=reason)
     if discussion is not None:
         discussion.response = CANCELLED
     return discussion
 
 
-async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decision:
+async def cancel_discussion(
+    session: AsyncSession, eoi: EOI, *, reason: str, actor: str, now: datetime
+) -> Discussion | None:
+    """Call off the EOI's discussion: it is marked cancelled and the EOI is shortlisted again (the table's
+    `cancel-discussion`, audited with the reason). Returns the discussion that was cancelled."""
+    await transition(session, eoi, "cancel-discussion", by=OFFICER, actor=actor, now=now, note=reason)
+    return await call_off_discussion(session, eoi)
+
+
+@dataclass(frozen=True)
+class Decided:
+    decision: Decision
+    called_off: Discussion | None  # a discussion still pending that a decline cancelled
+
+
+async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decided:
+    """Record the decision (LIFE's approve or decline). The decision panel's recommendations, if one was asked,
+    become the decision's record; a decline calls off any discussion still pending."""
+    from storage import implementation, panel
+
     event = "approve" if outcome == "approve" else "decline"
     await transition(session, eoi, event, by=OFFICER, actor=actor, now=now, note=note)
     decision = Decision(
@@ -435,4 +463,14 @@ async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, ac
         decided_at=now,
     )
     session.add(decision)
-    return decision
+    await session.flush()
+    for row in await panel.open_panel(session, eoi.id):
+        row.decision_id = decision.id
+    called_off = None
+    if decision.outcome == DECLINED:
+        called_off = await call_off_discussion(session, eoi)
+        if called_off is not None:
+            audit.record(session, at=now, actor=actor, action="discussion cancelled", eoi_id=eoi.id, note="declined")
+    else:
+        await implementation.make_plan(session, eoi, approved_at=now)
+    return Decided(decision, called_off)
