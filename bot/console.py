@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 from pathlib import Path
@@ -74,8 +75,12 @@ class Console:
         for reply in replies:
             text, self.choices = render(reply)
             self.answer_type = reply.answer_type
+            saved: list[tuple[str, str | bytes]] = []
             if reply.file:
-                name, content = reply.file
+                saved.append(reply.file)
+            if reply.image:  # a chart: the terminal can't show it, so it is saved as a PNG beside the CSVs
+                saved.append((reply.image[0], base64.b64decode(reply.image[1])))
+            for name, content in saved:
                 try:
                     write_private(Path(name), content)
                     text += f"\n(saved to {name})"

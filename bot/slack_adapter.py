@@ -16,6 +16,7 @@ Slack request -> Turn -> Conversations.handle -> Replies -> Block Kit (bot.slack
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 import json
 import logging
@@ -407,6 +408,10 @@ class SlackAdapter:
                 moved = moved or not where.in_dm
             else:
                 await self._ephemeral(where, reply)
+            if reply.image:
+                # A chart goes up as an image file in the asker's DM (Slack shows it inline), beside the numbers.
+                await self._image_to_dm(where.user_id, reply)
+                exported = exported or not where.in_dm
         if moved:
             await self._ephemeral(where, say("I've sent your EOI to our direct messages: carry on there."))
         if exported:
@@ -437,6 +442,21 @@ class SlackAdapter:
         except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError) as error:
             log.warning("uploading %s to %s failed (%s); showing it in the message", name, user_id, error)
             await self._to_dm(user_id, reply)
+
+    async def _image_to_dm(self, user_id: str, reply: Reply) -> None:
+        """Upload the reply's picture (PNG) to the DM with this person, described for screen readers."""
+        assert reply.image is not None
+        name, encoded, description = reply.image
+        try:
+            await self.client.files_upload_v2(
+                channel=await dm_channel(self.client, user_id),
+                filename=name,
+                title=reply.title or name,
+                content=base64.b64decode(encoded),
+                alt_txt=description[:1000],
+            )
+        except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError) as error:
+            log.warning("uploading %s to %s failed (%s); the numbers were sent without it", name, user_id, error)
 
     async def _ephemeral(self, where: Where, reply: Reply) -> None:
         text, blocks = kit.render(reply)

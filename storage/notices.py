@@ -61,11 +61,14 @@ async def undelivered(
     """Notices for this audience not yet delivered to this destination, oldest first; with `recipient`, those
     for that one person too."""
     delivered = select(Delivery.notice_id).where(Delivery.destination == destination, Delivery.notice_id.is_not(None))
+    for_them = and_(Notice.audience == "person", Notice.recipient == recipient)
     mine = Notice.audience == audience
     if school_urn is not None:
         mine = and_(mine, Notice.school_urn == school_urn)
-    if recipient:
-        mine = or_(mine, and_(Notice.audience == "person", Notice.recipient == recipient))
+    if audience == "person":
+        mine = for_them
+    elif recipient:
+        mine = or_(mine, for_them)
     query = select(Notice).where(mine, Notice.id > after_id, Notice.id.not_in(delivered))
     return list(await session.scalars(query.order_by(Notice.id)))
 
