@@ -168,7 +168,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "report [window]",
         "identified places against EOIs offered, shortlisted, approved and opened, as text and a chart",
         example="report 2627A",
-        hint="report",
     ),
     CommandSpec("need", OFFICER, "need [window]", "the identified need and who imported it", example="need"),
     CommandSpec(
