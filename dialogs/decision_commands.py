@@ -14,9 +14,9 @@ from dialogs.dates import format_datetime
 from dialogs.lifecycle_words import refusal
 from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, _eoi_or_refuse, _tell_school, officer_actions
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
-from storage import eois, notices, panel, people
+from storage import audit, eois, notices, panel, people
 from storage.lifecycle import UNDER_CONSIDERATION
-from storage.models import EOI, Decision, Person, Recommendation, School
+from storage.models import EOI, Person, Recommendation, School
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PLATFORM_ID = re.compile(r"^(slack|msteams|console):\S+$", re.IGNORECASE)
@@ -167,8 +167,6 @@ async def recommend_command(session: AsyncSession, person: Person, now: datetime
     try:
         await panel.recommend(session, eoi, member=key, recommendation=word, reason=reason, now=now)
     except panel.NotOnPanel:
-        from storage import audit
-
         audit.record(session, at=now, actor=key, action="refused", eoi_id=eoi.id, note="recommend: not on panel")
         return [refuse(f"You're not on a decision panel for {eoi.ref} that is still open, so I can't record that.")]
     rows = await panel.open_panel(session, eoi.id)
@@ -193,12 +191,8 @@ async def recommend_command(session: AsyncSession, person: Person, now: datetime
 
 async def panel_facts(session: AsyncSession, eoi: EOI) -> list[Fact]:
     """Who recommended what: the open panel, or the one the last decision took."""
-    from sqlalchemy import select
-
     facts = []
-    decision = await session.scalar(
-        select(Decision).where(Decision.eoi_id == eoi.id).order_by(Decision.decided_at.desc(), Decision.id.desc())
-    )
+    decision = await panel.latest_decision(session, eoi.id)
     rows = await panel.open_panel(session, eoi.id)
     label = "Decision panel"
     if not rows and decision is not None:

@@ -12,7 +12,7 @@ from dialogs.dates import format_date
 from dialogs.glossary import PROVISION_NAMES
 from dialogs.lifecycle_words import refusal
 from dialogs.replies import Choice, Fact, Reply, action, refuse, say
-from storage import eois, implementation, notices, people
+from storage import audit, eois, implementation, notices, people
 from storage.implementation import ECC_OWNS, SCHOOL_OWNS
 from storage.lifecycle import APPROVED, OFFICER, SCHOOL
 from storage.models import EOI, Milestone, Person, School
@@ -94,7 +94,7 @@ async def done_command(
     if eoi is not None:
         words = words[1:]
     elif school is not None and not is_officer:
-        eoi = next((e for e in await _approved_of(session, school)), None)
+        eoi = next(iter(await implementation.approved_of(session, school.urn)), None)
     example = "`done EOI-2627A-001 staffing` (or the milestone's number in the plan)"
     if eoi is None:
         return [refuse(f"Which EOI's milestone? For example {example}.")]
@@ -102,8 +102,6 @@ async def done_command(
     if not is_officer:
         schools = {s.urn for s in await people.schools_of(session, person)}
         if eoi.school_urn not in schools:
-            from storage import audit
-
             audit.record(session, at=now, actor=actor, action="refused", note=f"done {eoi.ref}: not their school")
             return [refuse(f"{eoi.ref} isn't your school's EOI.")]
     owned = await session.get(School, eoi.school_urn)
@@ -164,16 +162,6 @@ async def done_command(
             choices=mine,
         )
     ]
-
-
-async def _approved_of(session: AsyncSession, school: School) -> list[EOI]:
-    from sqlalchemy import select
-
-    return list(
-        await session.scalars(
-            select(EOI).where(EOI.school_urn == school.urn, EOI.status == APPROVED).order_by(EOI.id.desc())
-        )
-    )
 
 
 async def implementing_command(session: AsyncSession, now: datetime) -> list[Reply]:

@@ -6,38 +6,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, or_, select
-
 from dialogs import decision_commands, implementation, officer_commands
 from dialogs.officer_commands import OfficerTurn, ref_line
 from dialogs.replies import Choice, Fact, Reply, action, refuse, say
-from storage.models import EOI, School
+from storage import eois
 
 REF = re.compile(r"^EOI-\w+-\d+$", re.IGNORECASE)
 MAX_MATCHES = 10
-
-
-async def _eois_of_schools(t: OfficerTurn, wanted: str) -> tuple[list[School], list[EOI]]:
-    """Schools whose URN is `wanted`, or whose name contains it (any case), and their EOIs, newest first."""
-    folded = " ".join(wanted.split()).casefold()
-    schools = list(
-        await t.session.scalars(
-            select(School)
-            .where(or_(School.urn == wanted.strip(), func.lower(School.name).contains(folded)))
-            .order_by(School.name)
-            .limit(50)
-        )
-    )
-    if not schools:
-        return [], []
-    found = list(
-        await t.session.scalars(
-            select(EOI)
-            .where(EOI.school_urn.in_([s.urn for s in schools]), EOI.ref.is_not(None))
-            .order_by(EOI.created_at.desc(), EOI.id.desc())
-        )
-    )
-    return schools, found
 
 
 async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
@@ -46,7 +21,7 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
     wanted = rest.strip()
     if not wanted or REF.match(wanted.split()[0]):
         return await _show_one(t, wanted.split()[0] if wanted else "")
-    schools, found = await _eois_of_schools(t, wanted)
+    schools, found = await eois.of_schools_named(t.session, wanted)
     if not schools:
         return [refuse(f"No EOI reference, URN or school name matches “{wanted[:80]}”. Try `list`, or a reference.")]
     if not found:
@@ -72,7 +47,7 @@ async def _show_one(t: OfficerTurn, ref: str) -> list[Reply]:
     shown = replies[0]
     if shown.kind == "error":
         return replies
-    eoi = await _by_ref(t, ref)
+    eoi = await eois.by_ref(t.session, ref)
     if eoi is not None:
         extra = await decision_commands.panel_facts(t.session, eoi) + await implementation.plan_facts(
             t.session, eoi, t.now
@@ -81,10 +56,6 @@ async def _show_one(t: OfficerTurn, ref: str) -> list[Reply]:
         shown.facts[at:at] = extra
         shown.choices += await implementation.done_choices(t.session, eoi, owner=None)
     return replies
-
-
-async def _by_ref(t: OfficerTurn, ref: str) -> EOI | None:
-    return await t.session.scalar(select(EOI).where(func.upper(EOI.ref) == ref.strip().upper()))
 
 
 async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:

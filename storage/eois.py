@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -352,6 +352,28 @@ async def list_eois(
         query.order_by(EOI.ref.is_(None), EOI.ref, EOI.id).offset((page - 1) * page_size).limit(page_size)
     )
     return [(eoi, school) for eoi, school in rows], total
+
+
+async def of_schools_named(session: AsyncSession, wanted: str, *, limit: int = 50) -> tuple[list[School], list[EOI]]:
+    """Schools whose URN is `wanted` or whose name contains it (any case), and their EOIs, newest first: how
+    officers find an EOI when they know the school, not the reference."""
+    folded = " ".join(wanted.split()).casefold()
+    schools = list(
+        await session.scalars(
+            select(School)
+            .where(or_(School.urn == wanted.strip(), func.lower(School.name).contains(folded)))
+            .order_by(School.name)
+            .limit(limit)
+        )
+    )
+    if not schools:
+        return [], []
+    found = await session.scalars(
+        select(EOI)
+        .where(EOI.school_urn.in_([s.urn for s in schools]), EOI.ref.is_not(None))
+        .order_by(EOI.created_at.desc(), EOI.id.desc())
+    )
+    return schools, list(found)
 
 
 async def all_for_export(session: AsyncSession, filters: Filters) -> list[tuple[EOI, School]]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, eois
-from storage.lifecycle import APPROVED, OFFICER, SCHOOL, Refused
+from storage.lifecycle import APPROVED, SCHOOL, Refused
 from storage.models import EOI, Milestone, School
 from storage.windows import LONDON
 
@@ -207,4 +207,10 @@ async def due_soon_or_late(
     return [(m, e, s) for m, e, s in rows]
 
 
-OWNER_OF = {SCHOOL: SCHOOL_OWNS, OFFICER: ECC_OWNS}
+async def approved_of(session: AsyncSession, school_urn: str) -> list[EOI]:
+    """The school's approved EOIs (being implemented), newest first."""
+    return list(
+        await session.scalars(
+            select(EOI).where(EOI.school_urn == school_urn, EOI.status == APPROVED).order_by(EOI.id.desc())
+        )
+    )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, eois
 from storage.lifecycle import OFFICER, UNDER_CONSIDERATION, Refused
-from storage.models import EOI, Recommendation
+from storage.models import EOI, Decision, Recommendation
 
 RECOMMENDATIONS = ("approve", "decline", "abstain")
 
@@ -93,3 +93,12 @@ async def recommend(
     row.recommendation, row.reason, row.answered_at = recommendation, reason, now
     audit.record(session, at=now, actor=member, action=f"recommend {recommendation}", eoi_id=eoi.id, note=reason)
     return row
+
+
+async def latest_decision(session: AsyncSession, eoi_id: int) -> Decision | None:
+    return await session.scalar(
+        select(Decision)
+        .where(Decision.eoi_id == eoi_id)
+        .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(1)
+    )
