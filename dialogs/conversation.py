@@ -410,7 +410,7 @@ class Conversations:
             audit.record(session, at=now, actor=key, action="refused", note=f"discussion reply for {ref[:40]}")
             return [refuse("That invitation isn't for your school.")]
         discussion = await eois.current_discussion(session, eoi.id)
-        if discussion is None or eoi.status != eois.SCHEDULED:
+        if discussion is None or eoi.status not in eois.MAY_HAVE_A_DISCUSSION:
             return [say(f"{eoi.ref} has no discussion waiting for a reply (it is {eoi.status}).")]
         discussion.response = "accepted" if answer == "accept" else "another time requested"
         audit.record(session, at=now, actor=key, action=f"discussion {discussion.response}", eoi_id=eoi.id)

@@ -189,6 +189,14 @@ async def recommend_command(session: AsyncSession, person: Person, now: datetime
     return [say(f"Thank you: your recommendation ({word}) on {eoi.ref} is recorded, and ECC officers have been told.")]
 
 
+def _tally(rows: list[Recommendation]) -> str:
+    """' The panel recommended: 2 approve, 1 not yet recommended.' (empty without a panel)."""
+    if not rows:
+        return ""
+    counts = {word: sum(1 for r in rows if r.recommendation == word) for word in SAID}  # in SAID's order
+    return " The panel recommended: " + ", ".join(f"{n} {SAID[w]}" for w, n in counts.items() if n) + "."
+
+
 async def panel_facts(session: AsyncSession, eoi: EOI) -> list[Fact]:
     """Who recommended what: the open panel, or the one the last decision took."""
     facts = []
@@ -248,6 +256,7 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
             "won't be ready in time`. Nothing has changed."
         )
         return [refuse(message, field_errors={"note": "A reason is needed to decline."})]
+    tally = _tally(await panel.open_panel(t.session, eoi.id))
     try:
         decided = await eois.decide(t.session, eoi, outcome=outcome, note=note, actor=t.actor, now=t.now)
     except eois.Refused as refused:
@@ -270,7 +279,7 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
         "decision",
         Reply(kind="notice", title=f"{eoi.ref}: {decided.decision.outcome}", text=text, facts=facts, choices=choices),
     )
-    replies = [say(f"Recorded: {eoi.ref} {decided.decision.outcome}. {school.name} has been told.")]
+    replies = [say(f"Recorded: {eoi.ref} {decided.decision.outcome}. {school.name} has been told.{tally}")]
     if decided.called_off is not None:
         when = format_datetime(decided.called_off.starts_at)
         await _tell_school(

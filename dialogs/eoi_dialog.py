@@ -996,7 +996,7 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
     if eoi.submitted_at:
         facts.append(Fact("Submitted", format_datetime(eoi.submitted_at)))
     discussion = await eois.current_discussion(session, eoi.id)
-    if discussion and eoi.status == eois.SCHEDULED:
+    if discussion and eoi.status in eois.MAY_HAVE_A_DISCUSSION:
         where = f" at {discussion.place}" if discussion.place else ""
         facts.append(Fact("Discussion", f"{format_datetime(discussion.starts_at)}{where} ({discussion.response})"))
     choices = []

@@ -16,6 +16,7 @@ from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage
     DRAFT,
     EITHER,
     FINISHED,
+    MAY_HAVE_A_DISCUSSION,
     NOT_SHORTLISTED,
     OFFICER,
     OPENED,
@@ -140,7 +141,11 @@ async def in_progress_elsewhere(session: AsyncSession, school: School, eoi: EOI)
     return list(
         await session.scalars(
             select(EOI)
-            .where(EOI.school_urn == school.urn, EOI.id != eoi.id, EOI.status.in_((SUBMITTED, SHORTLISTED, SCHEDULED)))
+            .where(
+                EOI.school_urn == school.urn,
+                EOI.id != eoi.id,
+                EOI.status.in_((SUBMITTED, SHORTLISTED, SCHEDULED, UNDER_CONSIDERATION)),
+            )
             .order_by(EOI.created_at, EOI.id)
         )
     )
@@ -428,7 +433,7 @@ async def schedule_discussion(
         .where(
             Discussion.id != discussion.id,
             Discussion.response.notin_(GONE),
-            EOI.status == SCHEDULED,
+            EOI.status.in_(MAY_HAVE_A_DISCUSSION),
             Discussion.starts_at > starts_at - timedelta(hours=1),
             Discussion.starts_at < starts_at + timedelta(hours=1),
         )

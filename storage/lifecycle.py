@@ -75,6 +75,8 @@ def _steps(event: str, sources: tuple[str, ...], target: str, by: str, **rules: 
 BEFORE_A_DECISION = (DRAFT, SUBMITTED, SHORTLISTED, SCHEDULED, UNDER_CONSIDERATION)
 # Where a decision can be recorded: after a discussion, or once a panel has been asked.
 DECIDABLE = (SCHEDULED, UNDER_CONSIDERATION)
+# Where a booked discussion may still be pending: a panel can be asked before it takes place.
+MAY_HAVE_A_DISCUSSION = (SCHEDULED, UNDER_CONSIDERATION)
 
 LIFE: tuple[Step, ...] = (
     *_steps("submit", (DRAFT,), SUBMITTED, SCHOOL, while_open=True, tell_officers=True),

@@ -58,6 +58,11 @@ async def ask(
     if eoi.status != UNDER_CONSIDERATION:
         names = ", ".join(m.key + (f" ({m.role})" if m.role else "") for m in members)
         await eois.transition(session, eoi, "consider", by=OFFICER, actor=actor, now=now, note=f"panel: {names}")
+        # A panel asked before and never decided (the school withdrew meanwhile) is not this one: its
+        # recommendations stay in the audit log, and these members are asked afresh.
+        for stale in await open_panel(session, eoi.id):
+            await session.delete(stale)
+        await session.flush()
     on_panel = {r.member for r in await open_panel(session, eoi.id)}
     added = []
     for member in members:

@@ -82,6 +82,7 @@ async def test_one_eoi_from_shortlist_through_a_panel_decision_and_its_plan_to_f
     # The decision, with a reason the school sees; the plan starts.
     said = await desk.say(f"decide {ref} approve The panel supports 12 ASD places from September 2027")
     assert f"Recorded: {ref} approved" in said and "implementation plan has started" in said
+    assert "The panel recommended: 1 approve, 1 abstain." in said
     decision = (await told(service, "head", school="114000"))[-1]
     assert "approved" in decision.text and "The panel supports 12 ASD places" in decision.text
     plan = next(f.value for f in decision.facts if f.label == "Implementation plan")
@@ -126,12 +127,16 @@ async def test_one_eoi_from_shortlist_through_a_panel_decision_and_its_plan_to_f
 
 
 async def test_a_decline_needs_a_reason_and_calls_off_the_pending_discussion(service):
-    ref, _head = await _submitted(service)
+    ref, head = await _submitted(service)
     desk = officer(service)
     await desk.say(f"shortlist {ref}")
     await desk.say(f"schedule {ref} 3/12 10:30")
     await desk.say(f"panel {ref} me")
-    await told(service, "head", school="114000")
+    # Under consideration before the discussion: the school still sees it and can accept it.
+    heard = await told(service, "head", school="114000")
+    assert "Thursday 3 December 2026 at 10:30am" in await head.say("status")
+    head.replies = [next(r for r in heard if r.title.endswith("discussion invitation"))]
+    assert "accepted" in await head.press("Accept")
     said = await desk.say(f"decide {ref} decline")
     assert "A decline needs a reason for the school" in said and "Nothing has changed" in said
     assert desk.last.field_errors["note"]
