@@ -132,7 +132,8 @@ async def done_command(
         if remaining:
             news += f" Next: {remaining[0].title} ({OWNER_NAMES[remaining[0].owner]}), due {_due(remaining[0])}."
     title = f"{eoi.ref}: {'open' if done.opened else milestone.title + ' done'}"
-    if is_officer:
+    # The other side hears; the provision opening, everyone (the school's channel and all its staff too).
+    if is_officer or done.opened:
         notices.to_school(
             session,
             school_urn=owned.urn,
@@ -143,9 +144,7 @@ async def done_command(
                 kind="notice", title=title, text=news, choices=await done_choices(session, eoi, owner=SCHOOL_OWNS)
             ).to_dict(),
         )
-        told = f"{owned.name} has been told."
-    else:
-        told = "ECC has been told."
+    told = f"{owned.name} has been told." if is_officer else "ECC has been told."
     if not is_officer or done.opened:
         notices.to_officers(
             session,

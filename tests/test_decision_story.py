@@ -116,6 +116,7 @@ async def test_one_eoi_from_shortlist_through_a_panel_decision_and_its_plan_to_f
     assert "The provision is open" in head.text
     assert await _status(service, ref) == "opened"
     assert "is *open*: first pupils" in text(await told(service, "officer-1"))
+    assert "is *open*: first pupils" in text(await told(service, "head", school="114000"))  # all its staff
     assert "opened" in await head.say("status")
 
     async with service.db.session() as session:
