@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dialogs.rich import Text, md
 from storage.lifecycle import REOPEN_DAYS
 
 ANYONE, HEADTEACHER, OFFICER = "anyone", "headteacher", "officer"
@@ -21,7 +22,7 @@ class CommandSpec:
     name: str
     who: str  # ANYONE, HEADTEACHER, OFFICER, SHARED or PANEL
     usage: str  # how it is typed, for help: "shortlist REF [note]"
-    help: str  # what it does, one line
+    help: str | Text  # what it does, one line
     example: str = ""  # one that works
     aliases: tuple[str, ...] = ()  # other words for it; a phrase ("cancel discussion") is matched as one word
     hint: str = ""  # the short form for the platforms' command menus; set only for commands offered there
@@ -41,8 +42,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "start",
         HEADTEACHER,
         "start",
-        "begin or carry on your school's EOI (one question at a time; saved as you go); "
-        "*start PP* or *start RP* for that provision, *start REF* for that EOI",
+        md(
+            "begin or carry on your school's EOI (one question at a time; saved as you go); "
+            "*start PP* or *start RP* for that provision, *start REF* for that EOI"
+        ),
         aliases=("begin", "continue", "resume"),
         hint="start",
     ),
@@ -53,7 +56,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "withdraw",
         HEADTEACHER,
         "withdraw",
-        "withdraw a submitted EOI (before a decision); *start* restarts it while the window is open",
+        md("withdraw a submitted EOI (before a decision); *start* restarts it while the window is open"),
     ),
     CommandSpec(
         "school",
@@ -69,15 +72,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "done",
         SHARED,
         "done REF MILESTONE",
-        "mark an implementation milestone done (its number or word, e.g. *staffing*); the other side is told",
+        md("mark an implementation milestone done (its number or word, e.g. *staffing*); the other side is told"),
         example="done EOI-2627A-001 staffing",
     ),
     CommandSpec(
         "list",
         OFFICER,
         "list [status] [RP or PP] [quadrant or district] [need type] [phase] [window] [page N] | list implementing",
-        "EOIs, filtered (need types as headteachers say them too: *autism*); *list implementing*: approved EOIs' "
-        "plans, late milestones first",
+        md(
+            "EOIs, filtered (need types as headteachers say them too: *autism*); *list implementing*: approved "
+            "EOIs' plans, late milestones first"
+        ),
         example="list submitted ASD Colchester",
         hint="list",
     ),
@@ -125,8 +130,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "panel",
         OFFICER,
         "panel REF MEMBER [as ROLE], MEMBER [as ROLE]…",
-        "ask a decision panel (officers and stakeholders, by platform id or email) to recommend; the school sees "
-        "*under consideration*; *panel REF* shows who recommended what",
+        md(
+            "ask a decision panel (officers and stakeholders, by platform id or email) to recommend; the school "
+            "sees *under consideration*; *panel REF* shows who recommended what"
+        ),
         example="panel EOI-2627A-001 slack:U0SEND as SEND quadrant lead",
     ),
     CommandSpec(

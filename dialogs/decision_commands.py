@@ -10,10 +10,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import implementation
+from dialogs.actions import Command, OpenForm
 from dialogs.dates import format_datetime
 from dialogs.lifecycle_words import refusal
 from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, _eoi_or_refuse, _tell_school, officer_actions
-from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
+from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
+from dialogs.rich import Text, md, text_of
 from storage import audit, eois, notices, panel, people
 from storage.lifecycle import UNDER_CONSIDERATION
 from storage.models import EOI, Person, Recommendation, School
@@ -26,7 +28,7 @@ MIN_REASON = 5
 PANEL_EXAMPLE = "panel EOI-2627A-001 slack:U0SEND as SEND quadrant lead, finance@essex.gov.uk as finance"
 
 
-async def find_person(session: AsyncSession, who: str) -> tuple[str, str] | str:
+async def find_person(session: AsyncSession, who: str) -> tuple[str, str] | Text:
     """A person named by platform id (`slack:U0123`, `msteams:29:…`, `console:pat`) or by the email their
     platform gave us: ("platform", "user id"), or why not (to say to the officer)."""
     who = who.strip().strip("<>")
@@ -36,16 +38,19 @@ async def find_person(session: AsyncSession, who: str) -> tuple[str, str] | str:
     if EMAIL.match(who):
         found = await people.by_email(session, who)
         if not found:
-            return (
-                f"I can't reach {who} yet: nobody with that email has used the bot in Slack or Teams (I learn "
+            return md(
+                "I can't reach {} yet: nobody with that email has used the bot in Slack or Teams (I learn "
                 "emails from their profiles when they first message me). Ask them to say *hi* to the bot, or "
-                "name them by platform id, e.g. `slack:U0123ABCD`."
+                "name them by platform id, e.g. `slack:U0123ABCD`.",
+                who,
             )
         if len({(p.platform, p.user_id) for p in found}) > 1:
             named = ", ".join(f"{p.platform}:{p.user_id}" for p in found)
-            return f"{who} uses the bot as more than one person ({named}): name the one you mean by platform id."
+            return text_of(
+                f"{who} uses the bot as more than one person ({named}): name the one you mean by platform id."
+            )
         return found[0].platform, found[0].user_id
-    return f"“{who}” isn't a platform id (`slack:U0123ABCD`, `msteams:29:…`) or an email address."
+    return md("“{}” isn't a platform id (`slack:U0123ABCD`, `msteams:29:…`) or an email address.", who)
 
 
 def _member_name(key: str, names: dict[str, str]) -> str:
@@ -68,7 +73,7 @@ def recommend_choices(ref: str) -> list[Choice]:
             submit_label=f"Recommend {word}",
             fields=(FormField("reason", "Your reason (ECC officers see it)", multiline=True),),
         )
-        choices.append(Choice(label, action("form", "recommend", ref, word), style=style, form=form))
+        choices.append(Choice(label, OpenForm("recommend", f"{ref} {word}"), style=style, form=form))
     return choices
 
 
@@ -78,7 +83,7 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ref, _, who = rest.strip().partition(" ")
     found = await _eoi_or_refuse(t, ref)
     if isinstance(found, Reply):
-        return [refuse(f"{found.text} For example: `{PANEL_EXAMPLE}`.")]
+        return [refuse(found.text + md(" For example: `{}`.", PANEL_EXAMPLE))]
     eoi, school = found
     if not who.strip():
         return [await panel_summary(t.session, eoi, school)]
@@ -88,8 +93,8 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
         name, role = (named.group(1), named.group(2)) if named else (part, "")
         person = (t.person.platform, t.person.user_id) if name.strip().casefold() == "me" else None
         person = person or await find_person(t.session, name)
-        if isinstance(person, str):
-            return [refuse(f"{person} Nothing has changed. For example: `{PANEL_EXAMPLE}`.")]
+        if isinstance(person, Text):
+            return [refuse(person + md(" Nothing has changed. For example: `{}`.", PANEL_EXAMPLE))]
         members.append(panel.Member(f"{person[0]}:{person[1]}", " ".join(role.split())))
     if eoi.status != UNDER_CONSIDERATION and not eois.can("consider", eoi.status):
         return [refuse(refusal(eois.NotAllowed(eoi.ref or "", eoi.status, "consider", "state")))]
@@ -116,10 +121,11 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
             Reply(
                 kind="notice",
                 title=f"{eoi.ref}: under consideration",
-                text=(
-                    f"{school.name}'s expression of interest {eoi.ref} is *under consideration*: ECC is deciding "
-                    "with its stakeholders (such as the SEND quadrant lead and finance). We'll tell you the decision "
-                    "and the reasons here."
+                text=md(
+                    "{}'s expression of interest {} is *under consideration*: ECC is deciding with its stakeholders "
+                    "(such as the SEND quadrant lead and finance). We'll tell you the decision and the reasons here.",
+                    school.name,
+                    eoi.ref,
                 ),
             ),
         )
@@ -137,11 +143,17 @@ async def _ask_member(session: AsyncSession, eoi: EOI, school: School, row: Reco
     return Reply(
         kind="notice",
         title=f"{eoi.ref}: your recommendation, please",
-        text=(
-            f"{asker.display_name or 'An ECC officer'} has asked you{role} to recommend whether ECC should approve "
-            f"{school.name}'s expression of interest {eoi.ref} ({offer}, {school.district}). Choose approve, "
-            f"decline or abstain and give your reason; ECC officers see it, and the decision is theirs. "
-            f"Or type `recommend {eoi.ref} approve|decline|abstain REASON`."
+        text=md(
+            "{} has asked you{} to recommend whether ECC should approve {}'s expression of interest {} ({}, {}). "
+            "Choose approve, decline or abstain and give your reason; ECC officers see it, and the decision is "
+            "theirs. Or type `recommend {} approve|decline|abstain REASON`.",
+            asker.display_name or "An ECC officer",
+            role,
+            school.name,
+            eoi.ref,
+            offer,
+            school.district,
+            eoi.ref,
         ),
         choices=recommend_choices(eoi.ref or ""),
     ).to_dict()
@@ -152,17 +164,24 @@ async def recommend_command(session: AsyncSession, person: Person, now: datetime
     ref, _, tail = rest.strip().partition(" ")
     word, _, reason = tail.strip().partition(" ")
     word = {"approved": "approve", "declined": "decline", "abstained": "abstain"}.get(word.casefold(), word.casefold())
-    usage = "`recommend EOI-2627A-001 approve The need in Colchester is high and the offer is strong`"
+    usage = "recommend {} approve The need in Colchester is high and the offer is strong"
     eoi = await eois.by_ref(session, ref) if ref else None
     key = f"{person.platform}:{person.user_id}"
     if eoi is None:
-        return [refuse(f"Which EOI? Give its reference and your recommendation, e.g. {usage}.")]
+        return [
+            refuse(
+                md(
+                    "Which EOI? Give its reference and your recommendation, e.g. `{}`.",
+                    usage.format(ref or "EOI-2627A-001"),
+                )
+            )
+        ]
     if word not in panel.RECOMMENDATIONS:
-        message = f"Say approve, decline or abstain, e.g. {usage.replace('EOI-2627A-001', eoi.ref or ref)}."
+        message = md("Say approve, decline or abstain, e.g. `{}`.", usage.format(eoi.ref or ref))
         return [refuse(message, field_errors={"reason": message})]
     reason = reason.strip()
     if len(reason) < MIN_REASON:
-        message = f"Please give your reason: `recommend {eoi.ref} {word} REASON`."
+        message = md("Please give your reason: `recommend {} {} REASON`.", eoi.ref, word)
         return [refuse(message, field_errors={"reason": "Your reason is needed."})]
     try:
         await panel.recommend(session, eoi, member=key, recommendation=word, reason=reason, now=now)
@@ -180,10 +199,18 @@ async def recommend_command(session: AsyncSession, person: Person, now: datetime
         eoi_id=eoi.id,
         school_urn=eoi.school_urn,
         body=say(
-            f"{who} recommends *{word}* for {eoi.ref} ({school.name if school else eoi.school_urn}): {reason}\n"
-            f"{given} of {len(rows)} on the panel have recommended.",
+            md(
+                "{} recommends *{}* for {} ({}): {}\n{} of {} on the panel have recommended.",
+                who,
+                word,
+                eoi.ref,
+                school.name if school else eoi.school_urn,
+                reason,
+                given,
+                len(rows),
+            ),
             kind="notice",
-            choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
+            choices=[Choice("Show", Command(f"show {eoi.ref}"))],
         ).to_dict(),
     )
     return [say(f"Thank you: your recommendation ({word}) on {eoi.ref} is recorded, and ECC officers have been told.")]
@@ -229,7 +256,11 @@ async def panel_summary(session: AsyncSession, eoi: EOI, school: School) -> Repl
     facts = await panel_facts(session, eoi)
     if not facts:
         return say(
-            f"{eoi.ref} has no decision panel. Ask one: `{PANEL_EXAMPLE.replace('EOI-2627A-001', eoi.ref or '')}`."
+            md(
+                "{} has no decision panel. Ask one: `{}`.",
+                eoi.ref,
+                PANEL_EXAMPLE.replace("EOI-2627A-001", eoi.ref or ""),
+            )
         )
     return Reply(text=f"{eoi.ref}: {school.name} · {eoi.status}", kind="summary", title=eoi.ref or "", facts=facts)
 
@@ -248,12 +279,13 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
     )
     note = note.strip()
     if not outcome:
-        message = f"Say approve or decline, e.g. `decide {eoi.ref} approve Opening September 2027`."
+        message = md("Say approve or decline, e.g. `decide {} approve Opening September 2027`.", eoi.ref)
         return [refuse(message, field_errors={"outcome": message})]
     if outcome == "decline" and len(note) < MIN_REASON:
-        message = (
-            f"A decline needs a reason for the school: `decide {eoi.ref} decline The panel found the accommodation "
-            "won't be ready in time`. Nothing has changed."
+        message = md(
+            "A decline needs a reason for the school: `decide {} decline The panel found the accommodation won't be "
+            "ready in time`. Nothing has changed.",
+            eoi.ref,
         )
         return [refuse(message, field_errors={"note": "A reason is needed to decline."})]
     tally = _tally(await panel.open_panel(t.session, eoi.id))
@@ -262,12 +294,16 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     if decided.decision.outcome == eois.APPROVED:
-        text = (
-            f"ECC has *approved* {school.name}'s expression of interest {eoi.ref}. Support continues through "
-            "implementation: your plan is below, and `status` shows your next steps."
+        text = md(
+            "ECC has *approved* {}'s expression of interest {}. Support continues through implementation: your "
+            "plan is below, and `status` shows your next steps.",
+            school.name,
+            eoi.ref,
         )
     else:
-        text = f"ECC has decided not to go ahead with {school.name}'s expression of interest {eoi.ref} this time."
+        text = text_of(
+            f"ECC has decided not to go ahead with {school.name}'s expression of interest {eoi.ref} this time."
+        )
     if note:
         text += f"\n{'Why' if outcome == 'decline' else 'Note from ECC'}: {note}"
     facts = await implementation.plan_facts(t.session, eoi, t.now) if outcome == "approve" else []
@@ -290,10 +326,10 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
             Reply(
                 kind="notice",
                 title=f"{eoi.ref}: discussion cancelled",
-                text=f"The discussion of {eoi.ref} on *{when}* is cancelled: ECC has made its decision.",
+                text=md("The discussion of {} on *{}* is cancelled: ECC has made its decision.", eoi.ref, when),
             ),
         )
         replies[0].text += f" Its discussion on {when} is cancelled, and the school has been told that too."
     if outcome == "approve":
-        replies[0].text += f" Its implementation plan has started: `show {eoi.ref}`, or `list implementing`."
+        replies[0].text += md(" Its implementation plan has started: `show {}`, or `list implementing`.", eoi.ref)
     return replies

@@ -8,10 +8,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.actions import Command
 from dialogs.dates import format_date
 from dialogs.glossary import PROVISION_NAMES
 from dialogs.lifecycle_words import refusal
-from dialogs.replies import Choice, Fact, Reply, action, refuse, say
+from dialogs.replies import Choice, Fact, Reply, refuse, say
+from dialogs.rich import lines_of, md, text_of
 from storage import audit, eois, implementation, notices, people
 from storage.implementation import ECC_OWNS, SCHOOL_OWNS
 from storage.lifecycle import APPROVED, OFFICER, SCHOOL
@@ -37,7 +39,7 @@ def milestone_line(milestone: Milestone, now: datetime) -> str:
     if milestone.done_at is not None:
         state = f"done {format_date(milestone.done_at.astimezone(LONDON).date())}"
     elif implementation.is_late(milestone, now):
-        state = f"*late*: was due {_due(milestone)}"
+        state = f"LATE: was due {_due(milestone)}"
     else:
         state = f"due {_due(milestone)}"
     return f"{milestone.position}. {milestone.title} ({owner}): {state}"
@@ -55,7 +57,7 @@ def _waiting(milestones: list[Milestone], owner: str | None = None) -> list[Mile
 
 
 def _done_choice(eoi: EOI, milestone: Milestone) -> Choice:
-    return Choice(f"Done: {milestone.title}", action("cmd", f"done {eoi.ref} {milestone.key}"), style="primary")
+    return Choice(f"Done: {milestone.title}", Command(f"done {eoi.ref} {milestone.key}"), style="primary")
 
 
 async def done_choices(session: AsyncSession, eoi: EOI, *, owner: str | None) -> list[Choice]:
@@ -95,9 +97,9 @@ async def done_command(
         words = words[1:]
     elif school is not None and not is_officer:
         eoi = next(iter(await implementation.approved_of(session, school.urn)), None)
-    example = "`done EOI-2627A-001 staffing` (or the milestone's number in the plan)"
+    example = "done EOI-2627A-001 staffing"
     if eoi is None:
-        return [refuse(f"Which EOI's milestone? For example {example}.")]
+        return [refuse(md("Which EOI's milestone? For example `{}` (or the milestone's number in the plan).", example))]
     actor = f"{person.platform}:{person.user_id}"
     if not is_officer:
         schools = {s.urn for s in await people.schools_of(session, person)}
@@ -111,14 +113,18 @@ async def done_command(
         return [refuse(f"{eoi.ref} has no implementation plan: it is {eoi.status}; a plan starts when it is approved.")]
     milestone = implementation.find(milestones, " ".join(words))
     if milestone is None:
-        listed = "\n".join(f"{m.position}. {m.title} (`{m.key}`)" for m in milestones)
-        return [refuse(f"Which milestone of {eoi.ref}? Name it by number or word, e.g. {example}:\n{listed}")]
+        listed = lines_of(md("{}. {} (`{}`)", m.position, m.title, m.key) for m in milestones)
+        return [
+            refuse(md("Which milestone of {}? Name it by number or word, e.g. `{}`:\n{}", eoi.ref, example, listed))
+        ]
     try:
         done = await implementation.mark_done(
             session, eoi, milestone, by=OFFICER if is_officer else SCHOOL, actor=actor, now=now
         )
     except implementation.NotTheirs:
-        return [refuse(f"“{milestone.title}” is ECC's to mark done; ECC will do it, and you'll see it in `status`.")]
+        return [
+            refuse(md("“{}” is ECC's to mark done; ECC will do it, and you'll see it in `status`.", milestone.title))
+        ]
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     if done.already:
@@ -126,9 +132,9 @@ async def done_command(
     who = person.display_name or ("ECC" if is_officer else owned.name)
     remaining = _waiting(await implementation.plan_of(session, eoi.id))
     if done.opened:
-        news = f"{owned.name}'s {offer_words(eoi)} for {eoi.ref} is *open*: first pupils. Thank you, all."
+        news = md("{}'s {} for {} is *open*: first pupils. Thank you, all.", owned.name, offer_words(eoi), eoi.ref)
     else:
-        news = f"{who} marked “{milestone.title}” done for {eoi.ref} ({owned.name})."
+        news = text_of(f"{who} marked “{milestone.title}” done for {eoi.ref} ({owned.name}).")
         if remaining:
             news += f" Next: {remaining[0].title} ({OWNER_NAMES[remaining[0].owner]}), due {_due(remaining[0])}."
     title = f"{eoi.ref}: {'open' if done.opened else milestone.title + ' done'}"
@@ -152,7 +158,7 @@ async def done_command(
             now=now,
             eoi_id=eoi.id,
             school_urn=owned.urn,
-            body=say(news, kind="notice", choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))]).to_dict(),
+            body=say(news, kind="notice", choices=[Choice("Show", Command(f"show {eoi.ref}"))]).to_dict(),
         )
     mine = await done_choices(session, eoi, owner=None if is_officer else SCHOOL_OWNS)
     return [
@@ -179,7 +185,7 @@ async def implementing_command(session: AsyncSession, now: datetime) -> list[Rep
         value = f"{school.name} ({school.district}) · {done} of {len(milestones)} done\n" + "\n".join(
             milestone_line(m, now) for m in shown
         )
-        facts.append(Fact(eoi.ref or "", value, Choice("Show", action("cmd", f"show {eoi.ref}"))))
+        facts.append(Fact(eoi.ref or "", value, Choice("Show", Command(f"show {eoi.ref}"))))
     text = (
         f"{len(found)} EOI{'s' if len(found) != 1 else ''} being implemented; {late_total} milestone"
         + ("s" if late_total != 1 else "")
@@ -194,7 +200,7 @@ async def officer_next_steps(session: AsyncSession, now: datetime) -> list[Reply
     for eoi, school, milestones in await implementation.implementing(session, now):
         mine += [(m, eoi, school) for m in _waiting(milestones, ECC_OWNS)]
     if not mine:
-        return [say("ECC has no implementation milestones waiting. `list implementing` shows every plan.")]
+        return [say(md("ECC has no implementation milestones waiting. `list implementing` shows every plan."))]
     mine.sort(key=lambda item: item[0].due_at)
     facts = [
         Fact(eoi.ref or "", f"{school.name}: {milestone_line(m, now)}", _done_choice(eoi, m))
@@ -224,10 +230,15 @@ def slipped(milestone: Milestone, eoi: EOI, school: School) -> Reply:
     return Reply(
         kind="notice",
         title=f"{eoi.ref}: {milestone.title} is late",
-        text=(
-            f"“{milestone.title}” for {school.name}'s {offer_words(eoi)} ({eoi.ref}) was due on {_due(milestone)} and "
-            f"isn't marked done ({OWNER_NAMES[milestone.owner]} owns it). `list implementing` shows every late "
-            "milestone."
+        text=md(
+            "“{}” for {}'s {} ({}) was due on {} and isn't marked done ({} owns it). `list implementing` shows every "
+            "late milestone.",
+            milestone.title,
+            school.name,
+            offer_words(eoi),
+            eoi.ref,
+            _due(milestone),
+            OWNER_NAMES[milestone.owner],
         ),
-        choices=[Choice("Show", action("cmd", f"show {eoi.ref}")), _done_choice(eoi, milestone)],
+        choices=[Choice("Show", Command(f"show {eoi.ref}")), _done_choice(eoi, milestone)],
     )

@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 
 from dialogs import decision_commands, implementation, officer_commands
-from dialogs.officer_commands import OfficerTurn, ref_line
-from dialogs.replies import Choice, Fact, Reply, action, refuse, say
+from dialogs.actions import Command
+from dialogs.officer_commands import OfficerTurn, _about
+from dialogs.replies import Choice, Fact, Reply, refuse, say
+from dialogs.rich import Text, md, text_of
 from storage import eois
 
 REF = re.compile(r"^EOI-\w+-\d+$", re.IGNORECASE)
@@ -23,7 +25,9 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return await _show_one(t, wanted.split()[0] if wanted else "")
     schools, found = await eois.of_schools_named(t.session, wanted)
     if not schools:
-        return [refuse(f"No EOI reference, URN or school name matches “{wanted[:80]}”. Try `list`, or a reference.")]
+        return [
+            refuse(md("No EOI reference, URN or school name matches “{}”. Try `list`, or a reference.", wanted[:80]))
+        ]
     if not found:
         named = ", ".join(f"{s.name} (URN {s.urn})" for s in schools[:MAX_MATCHES])
         return [say(f"{named}: no EOI yet.")]
@@ -33,8 +37,8 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
     facts = [
         Fact(
             e.ref or "",
-            ref_line(e, by_urn[e.school_urn]).split(" ", 1)[1],
-            Choice("Show", action("cmd", f"show {e.ref}")),
+            _about(e, by_urn[e.school_urn]),
+            Choice("Show", Command(f"show {e.ref}")),
         )
         for e in found[:MAX_MATCHES]
     ]
@@ -71,9 +75,10 @@ async def officer_command(t: OfficerTurn, rest: str, bootstrap: tuple[tuple[str,
     target = target.strip()
     if sub.casefold() in ("add", "remove") and "@" in target and ":" not in target:
         person = await decision_commands.find_person(t.session, target)
-        if isinstance(person, str):
+        if isinstance(person, Text):
             return [refuse(person)]
         replies = await officer_commands.officer_command(t, f"{sub} {person[0]}:{person[1]}", bootstrap)
-        replies[0].text = replies[0].text.replace(f"{person[0]}:{person[1]}", f"{target} ({person[0]}:{person[1]})", 1)
+        said = replies[0].text.plain.replace(f"{person[0]}:{person[1]}", f"{target} ({person[0]}:{person[1]})", 1)
+        replies[0].text = text_of(said)  # the officer commands' words here are plain
         return replies
     return await officer_commands.officer_command(t, rest, bootstrap)

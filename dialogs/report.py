@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from dialogs import report_chart
 from dialogs.replies import Fact, Reply, refuse
+from dialogs.rich import md
 from storage import audit
 from storage.report import STAGES, Count, Line, Report, for_window
 from storage.windows import LONDON, all_windows, current_or_next, find_window, window_code, window_name
@@ -61,7 +62,7 @@ async def report_command(t: OfficerTurn, rest: str) -> list[Reply]:
         window = windows[-1] if windows else None
     if window is None:
         codes = ", ".join(window_code(w) for w in await all_windows(t.session)) or "none yet"
-        return [refuse(f"There is no window “{wanted}”. Windows: {codes}. For example `report 2627A`.")]
+        return [refuse(md("There is no window “{}”. Windows: {}. For example `report 2627A`.", wanted, codes))]
     numbers = await for_window(t.session, window)
     png = await asyncio.to_thread(report_chart.draw, numbers)  # a few hundred ms of drawing, off the event loop
     audit.record(t.session, at=t.now, actor=t.actor, action="report", note=window_code(window))

@@ -34,7 +34,9 @@ async def told(service, user: str, *, school: str | None = None, audience: str =
 
 
 def text(replies: list[Reply]) -> str:
-    return "\n".join(f"{r.title}\n{r.text}\n" + "\n".join(f"{f.label}: {f.value}" for f in r.facts) for r in replies)
+    return "\n".join(
+        f"{r.title}\n{r.text.plain}\n" + "\n".join(f"{f.label}: {f.value}" for f in r.facts) for r in replies
+    )
 
 
 async def _status(service, ref: str) -> str:
@@ -69,7 +71,7 @@ async def test_one_eoi_from_shortlist_through_a_panel_decision_and_its_plan_to_f
     assert "give your reason" in await finance.say(f"recommend {ref} approve")
     assert "recorded" in await finance.say(f"recommend {ref} approve Costs are within the high needs budget")
     officers_heard = text(await told(service, "officer-1"))
-    assert "Fay Finance recommends *approve*" in officers_heard and "1 of 2 on the panel" in officers_heard
+    assert "Fay Finance recommends approve" in officers_heard and "1 of 2 on the panel" in officers_heard
     assert "recorded" in await desk.say(f"recommend {ref} abstain I chaired the discussion")
     # Someone not on the panel can't recommend.
     outsider = Chat(service, Speaker("console", "nosy"))
@@ -115,8 +117,8 @@ async def test_one_eoi_from_shortlist_through_a_panel_decision_and_its_plan_to_f
     assert "Marked done: First pupils" in await head.say(f"done {ref} first pupils")
     assert "The provision is open" in head.text
     assert await _status(service, ref) == "opened"
-    assert "is *open*: first pupils" in text(await told(service, "officer-1"))
-    assert "is *open*: first pupils" in text(await told(service, "head", school="114000"))  # all its staff
+    assert "is open: first pupils" in text(await told(service, "officer-1"))
+    assert "is open: first pupils" in text(await told(service, "head", school="114000"))  # all its staff
     assert "opened" in await head.say("status")
 
     async with service.db.session() as session:
@@ -205,4 +207,4 @@ async def test_the_scheduler_reminds_owners_before_dates_and_tells_officers_of_s
         kinds = [(n.kind, n.audience) for n in found]
     assert kinds == [("milestone due", "officers"), ("milestone late", "officers")]
     portfolio = await desk.say("list implementing")
-    assert "1 EOI being implemented; 1 milestone late" in portfolio and "*late*" in desk.last.facts[0].value
+    assert "1 EOI being implemented; 1 milestone late" in portfolio and "LATE: was due" in desk.last.facts[0].value

@@ -43,23 +43,23 @@ def test_no_state_is_a_dead_end_before_a_decision() -> None:
 
 def test_every_event_has_its_words_and_every_state_says_what_can_happen_next() -> None:
     assert set(PAST) == set(CAN) == set(EVENTS)
-    assert next_steps("submitted") == (
+    assert next_steps("submitted").markup == (
         "the school can change its answers while its window is open (type *review*) or withdraw it; "
         "an officer can shortlist it or mark it not shortlisted"
     )
     # Approved is a decision made, and support through implementation follows: not "nothing further".
-    assert next_steps("approved") == (
+    assert next_steps("approved").plain == (
         "the school can mark its implementation plan's milestones done, up to first pupils; an officer can mark its "
         "implementation plan's milestones done, up to first pupils or reopen the decision within 14 days of it"
     )
-    assert next_steps("declined").startswith("nothing further: a decision has been made (though an officer can")
-    assert next_steps("under consideration") == (
+    assert next_steps("declined").plain.startswith("nothing further: a decision has been made (though an officer can")
+    assert next_steps("under consideration").plain == (
         "the school can withdraw it; an officer can approve it or decline it (with a reason for the school)"
     )
 
 
 def test_a_refusal_says_why_from_the_data() -> None:
-    assert refusal(NotAllowed("EOI-2627A-001", "withdrawn", "shortlist", "state")).startswith(
+    assert str(refusal(NotAllowed("EOI-2627A-001", "withdrawn", "shortlist", "state"))).startswith(
         "EOI-2627A-001 is withdrawn, so it can't be shortlisted: "
     )
     assert "only while its window is open" in refusal(NotAllowed("EOI-2627A-001", "submitted", "amend", "window"))
