@@ -45,13 +45,16 @@ STYLES = {"primary": "positive", "danger": "destructive"}
 _NEWLINE = re.compile(r"(?<!\n)\n(?!\n)")
 # Literal text in Teams markdown: a backslash before each character markdown could read as markup, and before
 # what would start a heading, quote or list at the beginning of a line.
-_SPECIAL = re.compile(r"([\\`*_~\[\]<>&])")
+_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_~[]<>&"})
 _LINE_START = re.compile(r"^([ \t]*)(?:([#>+-])|(\d+)([.)]))", re.MULTILINE)
+_MAY_START = tuple("#>+-0123456789 \t")
 
 
 def escape(text: str) -> str:
     """Literal text, shown as it is in Teams markdown."""
-    text = _SPECIAL.sub(r"\\\1", text)
+    text = text.translate(_SPECIAL)
+    if "\n" not in text and not text.startswith(_MAY_START):
+        return text  # most runs: nothing can start a heading, quote or list
     return _LINE_START.sub(lambda m: m.group(1) + (f"\\{m[2]}" if m[2] else f"{m[3]}\\{m[4]}"), text)
 
 

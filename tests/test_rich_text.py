@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from dialogs.actions import ChangeAnswer, Command
+from dialogs.replies import Reply
 from dialogs.rich import MARKUP, bold, bullets, md, rich
 
 DIALOGS = Path(__file__).resolve().parents[1] / "dialogs"
@@ -76,3 +78,17 @@ def test_rich_text_joins_and_reads_plain():
     text = rich("Because you changed ", bold("Places"), ":", bullets(["one", rich(bold("two"), " more")]))
     assert text.plain == "Because you changed Places:\n• one\n• two more"
     assert "changed Places" in text and (text + " Then.").plain.endswith("more Then.")
+
+
+def test_a_notice_queued_before_rich_text_and_typed_actions_is_read_as_it_was_meant() -> None:
+    """A body stored by the previous version: Slack-style markup in its text, "kind|part" actions."""
+    stored = {
+        "text": "*Spring Term 2* is open. Type `start`.",
+        "kind": "notice",
+        "choices": [{"label": "Start", "action": "cmd|start", "style": "primary", "form": None}],
+        "facts": [{"label": "Places", "value": "12", "change": {"label": "Change", "action": "change|places"}}],
+    }
+    reply = Reply.from_dict(stored)
+    assert reply.text.markup == "*Spring Term 2* is open. Type `start`."
+    assert reply.choices[0].action == Command("start") and reply.facts[0].change.action == ChangeAnswer("places")
+    assert Reply.from_dict(reply.to_dict()) == reply  # and what is stored now comes back the same
