@@ -134,7 +134,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "ask a decision panel (officers and stakeholders, by platform id or email) to recommend; the school "
             "sees *under consideration*; *panel REF* shows who recommended what"
         ),
-        example="panel EOI-2627A-001 slack:U0SEND as SEND quadrant lead",
+        example="panel EOI-2627A-001 me as SEND quadrant lead",
     ),
     CommandSpec(
         "recommend",

@@ -25,7 +25,7 @@ PLATFORM_ID = re.compile(r"^(slack|msteams|console):\S+$", re.IGNORECASE)
 # What each recommendation reads as, for members and officers.
 SAID = {"approve": "approve", "decline": "decline", "abstain": "abstain", "": "not yet recommended"}
 MIN_REASON = 5
-PANEL_EXAMPLE = "panel EOI-2627A-001 slack:U0SEND as SEND quadrant lead, finance@essex.gov.uk as finance"
+PANEL_EXAMPLE = "panel EOI-2627A-001 me as SEND quadrant lead, finance@essex.gov.uk as finance"
 
 
 async def find_person(session: AsyncSession, who: str) -> tuple[str, str] | Text:

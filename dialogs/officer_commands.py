@@ -252,7 +252,7 @@ def officer_actions(eoi: EOI) -> list[Choice]:
         members = FormField(
             "members",
             "Who recommends (platform ids or emails, each with “as ROLE”)",
-            "slack:U0SEND as SEND quadrant lead, finance@essex.gov.uk as finance",
+            "me as SEND quadrant lead, finance@essex.gov.uk as finance",
             multiline=True,
         )
         label = "Add to the panel" if eoi.status == eois.UNDER_CONSIDERATION else "Ask a decision panel"
