@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.service import Service
 from dialogs import announcements
-from storage import eois
+from storage import audiences, eois
 from storage.db import insert_new
 from storage.models import EOI, Notice, School, Window
 from storage.windows import eois_in, need_for, schools_in_scope, window_after, window_name
@@ -46,7 +46,19 @@ def _officer_notice(key: str, window: Window, kind: str, body: dict[str, Any], n
     return {"key": key, "audience": "officers", "window_id": window.id, "kind": kind, "body": body, "created_at": now}
 
 
-async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = False) -> Planned:
+def _missed_line(missed: list[School]) -> str:
+    if not missed:
+        return ""
+    named = ", ".join(s.urn for s in missed[: announcements.NAMED_AT_MOST])
+    more = f" and {len(missed) - announcements.NAMED_AT_MOST} more" if len(missed) > announcements.NAMED_AT_MOST else ""
+    return f"; {len(missed)} of them have no working destination and are not told (URN {named}{more})"
+
+
+async def plan_due(
+    session: AsyncSession, now: datetime, *, dry_run: bool = False, reach: audiences.Reach | None = None
+) -> Planned:
+    """`reach` says where a school would hear (the dispatcher's senders): with it, the schools nothing reaches
+    are counted and named, to the log and to officers."""
     planned = Planned()
     windows = list(
         await session.scalars(
@@ -59,7 +71,11 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
     for window in windows:
         rows: list[dict[str, Any]] = []
         if window.announced_at is None and window.opens_at <= now < window.closes_at:
-            for school, needs in await schools_in_scope(session, window):
+            in_scope = await schools_in_scope(session, window)
+            missed = None
+            if reach is not None:
+                missed = await audiences.without_destination(session, [s for s, _ in in_scope], reach)
+            for school, needs in in_scope:
                 rows.append(
                     _school_notice(
                         f"announce:{window.id}:{school.urn}",
@@ -70,18 +86,21 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
                         now,
                     )
                 )
-            planned.lines.append(f"{window_name(window)} opened: announcing to {len(rows)} schools in scope")
-            body = announcements.opened_for_officers(window, len(rows)).to_dict()
+            planned.lines.append(
+                f"{window_name(window)} opened: announcing to {len(rows)} schools in scope" + _missed_line(missed or [])
+            )
+            body = announcements.opened_for_officers(window, len(rows), missed).to_dict()
             rows.append(_officer_notice(f"opened:{window.id}", window, "window opened", body, now))
             window.announced_at = now
         for days, flag in REMINDERS:
             due = window.closes_at - timedelta(days=days)
             if getattr(window, flag) is None and window.announced_at and due <= now < window.closes_at:
-                reminded = await _remind(session, window, days, now)
+                reminded, targets = await _remind(session, window, days, now)
                 rows += reminded
+                missed = await audiences.without_destination(session, targets, reach) if reach else []
                 planned.lines.append(
                     f"{window_name(window)} closes in {days} day{'s' if days > 1 else ''}: "
-                    f"reminding {len(reminded)} schools"
+                    f"reminding {len(reminded)} schools" + _missed_line(missed)
                 )
                 setattr(window, flag, now)
         if window.summarised_at is None and window.closes_at <= now:
@@ -100,7 +119,9 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
     return planned
 
 
-async def _remind(session: AsyncSession, window: Window, days: int, now: datetime) -> list[dict[str, Any]]:
+async def _remind(
+    session: AsyncSession, window: Window, days: int, now: datetime
+) -> tuple[list[dict[str, Any]], list[School]]:
     """Schools in scope that haven't put anything forward, and any school holding a draft in this window; a
     draft's reminder says where it goes if it isn't submitted in time (the window after this one)."""
     held: dict[str, list[EOI]] = {}
@@ -114,7 +135,7 @@ async def _remind(session: AsyncSession, window: Window, days: int, now: datetim
         if school.urn not in held:
             targets[school.urn] = school
     after = await window_after(session, window)
-    return [
+    notices = [
         _school_notice(
             f"remind{days}:{window.id}:{urn}",
             window,
@@ -125,12 +146,15 @@ async def _remind(session: AsyncSession, window: Window, days: int, now: datetim
         )
         for urn, school in sorted(targets.items())
     ]
+    return notices, [school for _, school in sorted(targets.items())]
 
 
 async def run_once(service: Service, dry_run: bool = False) -> int:
     """`eoi-bot announce`: plan what is due, then deliver it (for cron; the server does this continuously)."""
     async with service.db.session() as session:
-        planned = await plan_due(session, service.clock.now(), dry_run=dry_run)
+        planned = await plan_due(
+            session, service.clock.now(), dry_run=dry_run, reach=service.dispatcher.school_destinations
+        )
     for line in planned.lines or ["Nothing is due."]:
         print(("(dry run) " if dry_run else "") + line)
     if dry_run:

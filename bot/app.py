@@ -93,7 +93,7 @@ def housekeeping(service: Service):  # type: ignore[no-untyped-def]
     async def due() -> None:
         nonlocal pruned_at, retained_at
         async with service.db.session() as session:
-            planned = await plan_due(session, service.clock.now())
+            planned = await plan_due(session, service.clock.now(), reach=service.dispatcher.school_destinations)
         for line in planned.lines:
             log.info(line)
         if asyncio.get_running_loop().time() - pruned_at > 3600:

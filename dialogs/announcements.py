@@ -88,12 +88,37 @@ def announcement(window: Window, school: School, needs: list[NeedRow]) -> Reply:
     )
 
 
-def opened_for_officers(window: Window, schools: int) -> Reply:
+NAMED_AT_MOST = 20  # unreachable schools named in one message; `window preview` lists every one
+
+
+def unreachable(schools: list[School], in_scope: int, code: str) -> str:
+    """Plainly, how many in-scope schools would hear nothing and which (storage.audiences.without_destination)."""
+    if not schools:
+        return f"All {_plural(in_scope, 'school')} in scope can be reached."
+    named = "; ".join(f"{s.name} ({s.urn})" for s in schools[:NAMED_AT_MOST])
+    more = len(schools) - NAMED_AT_MOST
+    rest = f"; and {more} more (`window preview {code}` lists them all)" if more > 0 else ""
+    one = len(schools) == 1
+    return (
+        f"{len(schools)} of the {_plural(in_scope, 'school')} in scope {'has' if one else 'have'} no working "
+        f"destination and will not hear from us: {named}{rest}. To reach "
+        f"{'it' if one else 'one'}: give the school a Slack or Teams channel in the register, link a member of "
+        "its staff (`link PLATFORM:USER URN`), or give it a headteacher email in the register (used when email is "
+        "on)."
+    )
+
+
+def opened_for_officers(window: Window, schools: int, missed: list[School] | None = None) -> Reply:
+    """`missed`: the in-scope schools nothing reaches (None when the scheduler wasn't told where schools hear)."""
     code = window_code(window)
+    reached = f"Announcing to {schools - len(missed)} of the {_plural(schools, 'school')} in scope. " if missed else ""
+    text = reached or f"Announcing to {_plural(schools, 'school')} in scope. "
+    if missed is not None:
+        text += unreachable(missed, schools, code) + " "
     return Reply(
         kind="notice",
         title=f"{window_name(window)} is open",
-        text=f"Announcing to {schools} schools in scope. `window deliveries {code}` shows progress.",
+        text=text + f"`window deliveries {code}` shows progress.",
         choices=[Choice("Deliveries", action("cmd", f"window deliveries {code}"))],
     )
 

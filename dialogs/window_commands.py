@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,13 +11,14 @@ from dialogs.announcements import (
     cancel_question,
     cancelled_for_officers,
     priority_lines,
+    unreachable,
     window_cancelled,
     window_changed,
 )
 from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows
 from dialogs.officer_commands import OfficerTurn, window_list
 from dialogs.replies import Choice, Fact, Reply, action, refuse, say
-from storage import notices
+from storage import audiences, notices
 from storage.models import EOI, School, Window
 from storage.windows import (
     LONDON,
@@ -35,7 +35,7 @@ from storage.windows import (
     window_name,
 )
 
-Reach = Callable[[AsyncSession, School], Awaitable[list[str]]]
+Reach = audiences.Reach
 TERM_WORDS = {"autumn": "autumn1", "spring": "spring2"}
 ADD_EXAMPLE = '`window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct 2027`'
 NAME = re.compile(r"(autumn|spring)(?:\s+term)?(?:\s+[12])?\s+(\d{4})\s*[/-]\s*(\d{2,4})", re.IGNORECASE)
@@ -76,10 +76,10 @@ async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) 
         "add": lambda: _add(t, tail),
         "plan": lambda: _plan(t, tail),
         "change": lambda: _change(t, tail),
-        "open": lambda: _open_now(t, tail),
+        "open": lambda: _open_now(t, tail, reach),
         "cancel": lambda: _cancel(t, tail),
         "preview": lambda: _preview(t, tail, reach),
-        "deliveries": lambda: deliveries_command(t, tail),
+        "deliveries": lambda: deliveries_command(t, tail, reach),
     }
     if sub not in handlers:
         return [
@@ -203,16 +203,28 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
     ]
 
 
-async def _open_now(t: OfficerTurn, tail: str) -> list[Reply]:
+async def _missed(t: OfficerTurn, window: Window, reach: Reach | None) -> tuple[int, list[School]]:
+    """How many schools are in scope, and those nothing reaches (no reach: no channel is enabled at all)."""
+    in_scope = [school for school, _ in await schools_in_scope(t.session, window)]
+    return len(in_scope), await audiences.without_destination(t.session, in_scope, reach or _nowhere)
+
+
+async def _nowhere(session: AsyncSession, school: School) -> list[str]:
+    return []
+
+
+async def _open_now(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply]:
     window = await _window_or_refuse(t, tail.strip())
     if window.opens_at <= t.now:
         raise WindowRefused(f"{window_name(window)} opened {format_datetime(window.opens_at)}.")
     await change_window(t.session, window, opens=t.now, closes=None, actor=t.actor, now=t.now)
+    in_scope, missed = await _missed(t, window, reach)
+    code = window_code(window)
     return [
         say(
             f"{window_name(window)} is open now, until {format_datetime(window.closes_at)}. Announcements to "
-            f"the schools in scope go out within a minute; `window deliveries {window_code(window)}` shows "
-            "progress."
+            f"the {in_scope - len(missed)} schools in scope that can be reached go out within a minute; "
+            f"`window deliveries {code}` shows progress. {unreachable(missed, in_scope, code)}"
         )
     ]
 
@@ -258,33 +270,36 @@ async def _tell_in_scope(t: OfficerTurn, window: Window, reply: Reply) -> None:
 async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply]:
     window = await _window_or_refuse(t, tail.strip())
     in_scope = await schools_in_scope(t.session, window)
-    facts, unreachable = [], []
+    facts = []
     for school, needs in in_scope:
         destinations = await reach(t.session, school) if reach else []
-        if not destinations:
-            unreachable.append(school)
-        where = ", ".join(destinations) or "no channel: unreachable (console outbox only)"
+        where = ", ".join(destinations) or "NO WORKING DESTINATION: will not hear from us"
         facts.append(Fact(f"{school.name} ({school.urn})", f"{where}\n" + "\n".join(priority_lines(needs))))
-    text = f"{len(in_scope)} schools are in scope of {window_name(window)}; {len(unreachable)} have no channel. " + (
-        f"It opened {format_datetime(window.opens_at)}."
+    _, missed = await _missed(t, window, reach)
+    text = f"{len(in_scope)} schools are in scope of {window_name(window)}. " + (
+        f"It opened {format_datetime(window.opens_at)}. "
         if window.opens_at <= t.now
-        else f"Announcements go out when it opens, {format_datetime(window.opens_at)}."
+        else f"Announcements go out when it opens, {format_datetime(window.opens_at)}. "
     )
+    text += unreachable(missed, len(in_scope), window_code(window))
     return [Reply(kind="list", title=f"Preview: {window_name(window)}", text=text, facts=facts)]
 
 
-async def deliveries_command(t: OfficerTurn, tail: str) -> list[Reply]:
+async def deliveries_command(t: OfficerTurn, tail: str, reach: Reach | None = None) -> list[Reply]:
     window = await _window_or_refuse(t, tail.strip())
     counts = await notices.delivery_counts(t.session, window_id=window.id)
     failed = await notices.failed_deliveries(t.session, window_id=window.id)
     facts = [Fact(f"Failed: school {d.school_urn or '-'}", f"{d.destination}: {d.last_error}") for d in failed]
+    # Zero pending and zero failed can also mean nobody could be reached: say so when it is that.
+    in_scope, missed = await _missed(t, window, reach)
     return [
         Reply(
             kind="list",
             title=f"Deliveries: {window_name(window)}",
             facts=facts,
             text=f"Delivered {counts['sent']}, pending {counts['pending'] + counts['sending']}, "
-            f"failed {counts['failed']}.",
+            f"failed {counts['failed']}."
+            + (f" {unreachable(missed, in_scope, window_code(window))}" if missed else ""),
         )
     ]
 
