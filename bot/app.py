@@ -43,6 +43,10 @@ def build_app(service: Service) -> web.Application:
         from bot.teams_adapter import attach_teams
 
         attach_teams(app, service)
+    if service.settings.email_enabled:
+        from bot.email_sender import attach_email
+
+        attach_email(service)
     return app
 
 
@@ -62,6 +66,15 @@ def channel_summary(settings: Settings) -> list[str]:
         )
     else:
         lines.append("Teams: off (set MICROSOFT_APP_ID, or EOI_TEAMS_EMULATOR=1 for local testing)")
+    if settings.email_enabled:
+        from bot.email_sender import SmtpServer
+
+        lines.append(
+            f"Email: on via {SmtpServer.parse(settings.smtp_url).shown} from {settings.mail_from}, for schools with "
+            "no Slack or Teams destination"
+        )
+    else:
+        lines.append("Email: off (set SMTP_URL and EOI_MAIL_FROM to write to schools no chat channel reaches)")
     if settings.teams_enabled and settings.teams_tenants:
         lines.append(f"Teams tenants allowed: {', '.join(sorted(settings.teams_tenants))}")
     return lines

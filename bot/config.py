@@ -36,10 +36,19 @@ class Settings:
     retention_days: dict[str, int] = field(default_factory=dict)
     # EOI_WORKING_HOURS: a discussion outside them (or on a weekend or bank holiday) is booked only once confirmed.
     working_hours: WorkingHours = DEFAULT_WORKING_HOURS
+    # Email to schools no Slack or Teams destination reaches (bot.email_sender): SMTP_URL, EOI_MAIL_FROM, and the
+    # council's own words on getting access to its Slack or Teams (EOI_MAIL_JOIN), added to every email.
+    smtp_url: str = ""
+    mail_from: str = ""
+    mail_join: str = ""
 
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_url)
 
     @property
     def teams_enabled(self) -> bool:
@@ -107,6 +116,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         # Two answers to "who may post to /api/messages": refuse rather than guess which was meant.
         raise ValueError("EOI_TEAMS_EMULATOR=1 is for running without MICROSOFT_APP_ID; unset one of them")
     raw_hours = env.get("EOI_WORKING_HOURS", "").strip()
+    smtp_url, mail_from = env.get("SMTP_URL", "").strip(), env.get("EOI_MAIL_FROM", "").strip()
+    if smtp_url:
+        from bot.email_sender import SmtpServer, mail_address
+
+        SmtpServer.parse(smtp_url)  # a bad URL is refused at start-up, not at the first announcement
+        if not mail_address(mail_from):
+            raise ValueError(f"SMTP_URL is set: EOI_MAIL_FROM must be the address emails come from, not {mail_from!r}")
     tenants = frozenset(t.strip().lower() for t in env.get("EOI_TEAMS_TENANTS", "").split(",") if t.strip())
     return Settings(
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -125,4 +141,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         delivery_stale_seconds=float(env.get("EOI_DELIVERY_STALE_SECONDS") or 60),
         retention_days={rule.kind: parse_days(rule, env.get(rule.setting)) for rule in RULES},
         working_hours=WorkingHours.parse(raw_hours) if raw_hours else DEFAULT_WORKING_HOURS,
+        smtp_url=smtp_url,
+        mail_from=mail_from,
+        mail_join=env.get("EOI_MAIL_JOIN", "").strip(),
     )
