@@ -52,11 +52,15 @@ def build_app(service: Service) -> web.Application:
 
 def channel_summary(settings: Settings) -> list[str]:
     lines = [f"Database: {settings.database_url_masked}"]
-    lines.append(
-        "Slack: on at POST /slack/events"
-        if settings.slack_enabled
-        else "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable)"
-    )
+    if settings.slack_enabled and settings.slack_socket_mode:
+        lines.append("Slack: on over Socket Mode (SLACK_APP_TOKEN): connects out to Slack; no /slack/events route")
+    elif settings.slack_enabled:
+        lines.append("Slack: on at POST /slack/events")
+    else:
+        lines.append(
+            "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_BOT_TOKEN and SLACK_APP_TOKEN for "
+            "Socket Mode)"
+        )
     if settings.microsoft_app_id:
         lines.append(f"Teams: on at POST /api/messages (Microsoft App ID {settings.microsoft_app_id})")
     elif settings.teams_emulator:

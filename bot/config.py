@@ -22,6 +22,8 @@ class Settings:
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_api_url: str = ""
+    # SLACK_APP_TOKEN (xapp-…): connect out to Slack over Socket Mode instead of serving POST /slack/events.
+    slack_app_token: str = ""
     microsoft_app_id: str = ""
     microsoft_app_password: str = ""
     microsoft_app_tenant_id: str = ""
@@ -44,7 +46,12 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        """The bot token, and either the signing secret (HTTP) or an app token (Socket Mode: nothing is signed)."""
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
 
     @property
     def email_enabled(self) -> bool:
@@ -116,6 +123,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         # Two answers to "who may post to /api/messages": refuse rather than guess which was meant.
         raise ValueError("EOI_TEAMS_EMULATOR=1 is for running without MICROSOFT_APP_ID; unset one of them")
     raw_hours = env.get("EOI_WORKING_HOURS", "").strip()
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
+    if app_token and not app_token.startswith("xapp-"):
+        # A bot token (xoxb-) pasted here is the usual mistake: Socket Mode needs the app-level token.
+        raise ValueError("SLACK_APP_TOKEN must be the app-level token (xapp-…) with the connections:write scope")
     smtp_url, mail_from = env.get("SMTP_URL", "").strip(), env.get("EOI_MAIL_FROM", "").strip()
     if smtp_url:
         from bot.email_sender import SmtpServer, mail_address
@@ -132,6 +143,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         slack_api_url=env.get("SLACK_API_URL", ""),
+        slack_app_token=app_token,
         microsoft_app_id=app_id,
         microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
         microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", ""),
