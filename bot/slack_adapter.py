@@ -212,8 +212,8 @@ class SlackAdapter:
             return web.Response(text="")  # Slack checking our certificate: nothing to do
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        valid = self.verifier is not None and self.verifier.is_valid(body, timestamp, signature)
-        if not (timestamp.isdecimal() and signature and valid):
+        verifier = self.verifier
+        if not (timestamp.isdecimal() and signature and verifier and verifier.is_valid(body, timestamp, signature)):
             # Forged, stale (over 5 minutes) or unsigned: nothing is parsed, stored or sent.
             return web.json_response({"error": "invalid signature"}, status=401)
         if not _well_formed(body, request.headers.get("Content-Type", "")):
