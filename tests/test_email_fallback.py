@@ -4,12 +4,16 @@ through a real SMTP server on loopback, including one that refuses and one that 
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot import cli
 from bot.announce import run_once
 from bot.app import build_app, channel_summary
 from bot.config import load_settings
@@ -81,6 +85,21 @@ async def test_schools_with_no_chat_channel_hear_of_the_window_by_email_once_eac
     assert len(inbox.received) == len(in_scope)
     (sent,) = await _deliveries(service, head("114000"))
     assert sent.status == "sent" and sent.attempts == 1 and sent.school_urn == "114000"
+
+
+async def test_the_closing_reminders_go_by_email_too(mailing):
+    service, inbox = mailing
+    await run_once(service)
+    async with service.db.session() as session:
+        window = await session.scalar(select(Window))
+    service.clock.set(window.closes_at - timedelta(days=6))
+    await run_once(service)
+    subjects = [r.message["Subject"] for r in inbox.to(head("114000"))]
+    assert subjects == [
+        "Autumn Term 1 2026/27: expressions of interest are open",
+        "Autumn Term 1 2026/27 closes in 7 days",
+    ]
+    assert "type start" in inbox.to(head("114000"))[1].part("plain")
 
 
 async def test_a_school_reached_in_chat_gets_no_email(mailing):
@@ -162,3 +181,20 @@ def test_email_settings_are_checked_when_the_service_starts():
     banner = "\n".join(channel_summary(settings))
     assert "Email: on via smtps://eoi:***@mail.example.org:465" in banner and "s3cret" not in banner
     assert "Email: off" in "\n".join(channel_summary(load_settings({})))
+
+
+def test_an_officer_in_the_terminal_sees_who_email_reaches(tmp_path, monkeypatch, capsys):
+    """`eoi-bot chat` registers the enabled channels as `serve` does, so the preview is true there too."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'eoi-bot.db'}")
+    monkeypatch.setenv("EOI_NOW", "2026-11-30T10:00:00+00:00")
+    monkeypatch.setenv("SMTP_URL", "smtp://127.0.0.1:2525")
+    monkeypatch.setenv("EOI_MAIL_FROM", FROM)
+    assert cli.main(["seed", "--demo"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("window preview\n"))
+    assert cli.main(["chat", "--as", "officer"]) == 0
+    shown = capsys.readouterr().out
+    assert "schools in scope can be reached" in shown and f"email:{head('114000')}" in shown
+    monkeypatch.delenv("SMTP_URL")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("window preview\n"))
+    assert cli.main(["chat", "--as", "officer"]) == 0
+    assert "have no working destination" in capsys.readouterr().out
