@@ -20,6 +20,9 @@ from storage.models import EOI, Notice, School, Window
 from storage.windows import eois_in, need_for, schools_in_scope, window_after, window_name
 
 REMINDERS = ((7, "reminded_7_at"), (1, "reminded_1_at"))
+# Officers hear this long before a window opens how many schools are in scope and which nothing reaches, in time
+# to link staff or fix the register (once per window: the notice's key).
+BEFORE_OPENING = timedelta(days=7)
 
 
 @dataclass
@@ -70,6 +73,8 @@ async def plan_due(
     )
     for window in windows:
         rows: list[dict[str, Any]] = []
+        if reach is not None and window.announced_at is None and now < window.opens_at <= now + BEFORE_OPENING:
+            rows += await _before_opening(session, window, now, reach, planned)
         if window.announced_at is None and window.opens_at <= now < window.closes_at:
             in_scope = await schools_in_scope(session, window)
             missed = None
@@ -117,6 +122,23 @@ async def plan_due(
     else:
         await session.commit()
     return planned
+
+
+async def _before_opening(
+    session: AsyncSession, window: Window, now: datetime, reach: audiences.Reach, planned: Planned
+) -> list[dict[str, Any]]:
+    """The officers' heads-up before a window opens: who is in scope, and who would hear nothing. Once the
+    window's need is imported (until then nobody is in scope), and once per window."""
+    key = f"before:{window.id}"
+    if await session.scalar(select(Notice.id).where(Notice.key == key)) is not None:
+        return []
+    if not await need_for(session, window):
+        return []
+    in_scope = [school for school, _ in await schools_in_scope(session, window)]
+    missed = await audiences.without_destination(session, in_scope, reach)
+    planned.lines.append(f"{window_name(window)} opens soon: {len(in_scope)} schools in scope" + _missed_line(missed))
+    body = announcements.before_opening(window, len(in_scope), missed).to_dict()
+    return [_officer_notice(key, window, "before opening", body, now)]
 
 
 async def _remind(

@@ -108,6 +108,18 @@ def unreachable(schools: list[School], in_scope: int, code: str) -> str:
     )
 
 
+def before_opening(window: Window, schools: int, missed: list[School]) -> Reply:
+    code = window_code(window)
+    return Reply(
+        kind="notice",
+        title=f"{window_name(window)} opens {format_datetime(window.opens_at)}",
+        text=f"{_plural(schools, 'school')} {'is' if schools == 1 else 'are'} in scope. "
+        + unreachable(missed, schools, code)
+        + f" `window preview {code}` shows how each will be reached.",
+        choices=[Choice("Preview", action("cmd", f"window preview {code}"))],
+    )
+
+
 def opened_for_officers(window: Window, schools: int, missed: list[School] | None = None) -> Reply:
     """`missed`: the in-scope schools nothing reaches (None when the scheduler wasn't told where schools hear)."""
     code = window_code(window)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -83,3 +85,24 @@ async def test_when_every_school_can_be_reached_officers_are_told_that_too(servi
     code, urns = await _plan_next_window(service)
     service.senders.append(RecordingSender())
     assert f"All {len(urns)} schools in scope can be reached." in await officer(service).say(f"window preview {code}")
+
+
+async def test_a_week_before_a_window_opens_officers_hear_who_will_not_be_reached(service):
+    code, urns = await _plan_next_window(service)
+    async with service.db.session() as session:
+        window = await find_window(session, code)
+    n = len(urns)
+    service.clock.set(window.opens_at - timedelta(days=8))
+    async with service.db.session() as session:
+        planned = await plan_due(session, service.clock.now(), reach=service.dispatcher.school_destinations)
+    assert not any("opens soon" in line for line in planned.lines)  # not yet: more than a week ahead
+    service.clock.set(window.opens_at - timedelta(days=6))
+    for _ in range(2):  # the scheduler runs every few seconds: officers hear once
+        async with service.db.session() as session:
+            planned = await plan_due(session, service.clock.now(), reach=service.dispatcher.school_destinations)
+    async with service.db.session() as session:
+        told = list(await session.scalars(select(Notice).where(Notice.kind == "before opening")))
+    assert len(told) == 1 and told[0].audience == "officers"
+    assert told[0].body["title"].startswith("Autumn Term 1 2027/28 opens")
+    assert f"{n} of the {n} schools in scope have no working destination" in told[0].body["text"]
+    assert f"({urns[0]})" in told[0].body["text"]
