@@ -137,7 +137,7 @@ class EmailSender:
         domain = Address(addr_spec=self.mail_from).domain
         message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies are not sent back
-        message.set_content(self.plain(reply))
+        message.set_content(self.plain(reply), cte="quoted-printable")  # readable as it travels, not base64
         message.add_alternative(self.html(reply), subtype="html")
         return message
 
