@@ -4,7 +4,9 @@ through a real SMTP server on loopback, including one that refuses and one that 
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import re
 import sys
 from collections.abc import AsyncIterator
@@ -23,6 +25,7 @@ from storage.models import Delivery, Notice, School, Window
 from storage.seed import seed_demo
 from storage.windows import schools_in_scope
 from tests.chat import complete_eoi, headteacher, officer
+from tests.cli_db import use_test_database
 from tests.conftest import make_settings
 from tests.fakes.recording_sender import RecordingSender
 from tests.fakes.smtp_server import Inbox, smtp_server  # noqa: F401
@@ -198,3 +201,19 @@ def test_an_officer_in_the_terminal_sees_who_email_reaches(tmp_path, monkeypatch
     monkeypatch.setattr(sys, "stdin", io.StringIO("window preview\n"))
     assert cli.main(["chat", "--as", "officer"]) == 0
     assert "have no working destination" in capsys.readouterr().out
+
+
+async def test_a_headteacher_erased_takes_the_emails_to_her_address_with_her(mailing, test_db, monkeypatch, capsys):
+    """Subject access and erasure find the emails sent to a headteacher's address (and the officers' report of one
+    that failed, which names it), as they find messages to her chat identities."""
+    service, inbox = mailing
+    inbox.refuse[head("114000")] = "550 5.1.1 mailbox unavailable"
+    await run_once(service)
+    use_test_database(monkeypatch, test_db, service.clock.now())
+    capsys.readouterr()
+    assert await asyncio.to_thread(cli.main, ["person", "export", head("114000")]) == 0
+    held = json.loads(capsys.readouterr().out)
+    assert [m["destination"] for m in held["messages_to_them"]] == [f"email:{head('114000')}"]
+    assert await asyncio.to_thread(cli.main, ["person", "erase", head("114000"), "--confirm"]) == 0
+    assert "nothing else in the database mentions them" in capsys.readouterr().out
+    assert await _deliveries(service, head("114000")) == []
