@@ -165,6 +165,14 @@ async def test_a_dropped_connection_is_replaced_without_losing_or_repeating_a_tu
     assert sum("schools are in scope" in text for text in said) == 1, said
 
 
+async def test_when_slack_asks_for_a_refresh_the_service_moves_to_a_new_connection(socket_mode):
+    slack = socket_mode.slack
+    await slack.refresh()
+    await slack.connected(2)
+    await slack.request(envelopes.events_api(sr.message_im_event_body(OFFICER_ID, "need")))
+    assert any("Identified need" in text for text in await socket_mode.answered(OFFICER_ID, 1))
+
+
 def test_socket_mode_settings_and_banner():
     with pytest.raises(ValueError, match="xapp-"):
         load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"})

@@ -100,6 +100,13 @@ class FakeSocketMode:
         """Send an envelope and wait for its ack."""
         return await self.acked(await self.send(envelope), timeout=timeout)
 
+    async def refresh(self) -> None:
+        """Slack's notice that it will close this connection soon (it does every few hours): open another."""
+        assert self._socket is not None
+        await self._socket.send_json(
+            {"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "applink-fake"}}
+        )
+
     def drop(self) -> None:
         """Cut the connection: no close frame, as when a network path fails."""
         assert self._transport is not None
