@@ -27,7 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import SendFailed
 from bot.service import Service
-from dialogs.replies import Reply, parse_action
+from dialogs.actions import Command
+from dialogs.replies import Choice, Reply
+from dialogs.rich import BULLET, Text, md, rich
 from storage.audiences import EMAIL
 
 PLATFORM = EMAIL
@@ -37,9 +39,6 @@ SCHEMES = {"smtp": (25, False, None), "smtp+starttls": (587, False, True), "smtp
 CONNECTIONS = 4
 # One address, no display name, nothing that could start another header line.
 PLAIN_ADDRESS = re.compile(r"[^@\s<>,;:\"()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
-BOLD = re.compile(r"(?<!\w)\*(\S(?:.*?\S)?)\*(?!\w)")
-ITALIC = re.compile(r"(?<!\w)_(\S(?:.*?\S)?)_(?!\w)")
-CODE = re.compile(r"`([^`\n]+)`")
 
 
 @dataclass(frozen=True)
@@ -102,11 +101,48 @@ def send_failure(error: Exception) -> SendFailed:
     return SendFailed(f"{type(error).__name__}: {error}")
 
 
-def _how_to_answer(choice_action: str, label: str) -> str:
-    kind, parts = parse_action(choice_action)
-    if kind == "cmd" and parts and parts[0]:
-        return f"type *{parts[0]}*"
-    return f"press *{label}*"
+def how_to_answer(choices: list[Choice]) -> Text | None:
+    """A message's buttons as what to type in chat (an email can't carry them): a command is its words; any other
+    button is named, to press in chat."""
+    ways = [
+        md("type `{}`", c.action.text) if isinstance(c.action, Command) else md("press *{}*", c.label) for c in choices
+    ]
+    if not ways:
+        return None
+    joined: list[Text | str] = []
+    for n, way in enumerate(ways):
+        joined += [" or ", way] if n else [way]
+    return rich("To answer, in a message to the EOI bot ", *joined, ".")
+
+
+def plain(text: Text) -> str:
+    """Rich text as an email's plain part: words to type in quotes, a link with its address."""
+    out = []
+    for span in text:
+        if span.style == "code":
+            out.append(f"“{span.text}”")
+        elif span.style == "link":
+            out.append(f"{span.text} <{span.url}>")
+        else:
+            out.append(BULLET if span.style == "item" else span.text)
+    return "".join(out)
+
+
+def marked(text: Text) -> str:
+    """Rich text as HTML: everything escaped, emphasis as tags, line breaks kept."""
+    out = []
+    for span in text:
+        words = html.escape(span.text, quote=False)
+        if span.style == "bold":
+            words = f"<strong>{words}</strong>"
+        elif span.style == "code":
+            words = f"<code>{words}</code>"
+        elif span.style == "link":
+            words = f'<a href="{html.escape(span.url)}">{words}</a>'
+        elif span.style == "item":
+            words = html.escape(BULLET)
+        out.append(words)
+    return "".join(out).replace("\n", "<br>\n")
 
 
 class EmailSender:
@@ -115,7 +151,7 @@ class EmailSender:
     platform = PLATFORM
     min_interval = 0.0  # nothing to space: each email goes to its own mailbox
 
-    def __init__(self, server: SmtpServer, mail_from: str, *, join: str, timeout: float = 30.0) -> None:
+    def __init__(self, server: SmtpServer, mail_from: str, *, join: Text, timeout: float = 30.0) -> None:
         self.server, self.mail_from, self.join, self.timeout = server, mail_from, join, timeout
         self._gate = asyncio.Semaphore(CONNECTIONS)
 
@@ -132,7 +168,7 @@ class EmailSender:
         message = EmailMessage()
         message["From"] = self.mail_from
         message["To"] = to
-        message["Subject"] = " ".join((reply.title or reply.text.split("\n", 1)[0])[:150].split())
+        message["Subject"] = " ".join((reply.title or reply.text.first_line().plain)[:150].split())
         message["Date"] = rfc2822_date(datetime.now(UTC))
         domain = Address(addr_spec=self.mail_from).domain
         message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
@@ -141,29 +177,27 @@ class EmailSender:
         message.add_alternative(self.html(reply), subtype="html")
         return message
 
-    def _answers(self, reply: Reply) -> list[str]:
-        return [_how_to_answer(c.action, c.label) for c in reply.choices]
-
     def plain(self, reply: Reply) -> str:
-        lines = [_unmark(reply.text)]
-        lines += [f"{f.label}: {_unmark(f.value)}" for f in reply.facts]
-        if answers := self._answers(reply):
-            lines.append("To answer, in a message to the EOI bot " + " or ".join(_unmark(a) for a in answers) + ".")
-        lines += ["", "--", _unmark(self.join)]
+        lines = [plain(reply.text)]
+        lines += [f"{f.label}: {f.value}" for f in reply.facts]
+        if answer := how_to_answer(reply.choices):
+            lines.append(plain(answer))
+        lines += ["", "--", plain(self.join)]
         return "\n".join(lines) + "\n"
 
     def html(self, reply: Reply) -> str:
         parts = [f"<h2>{html.escape(reply.title)}</h2>"] if reply.title else []
-        parts.append(f"<p>{_marked(reply.text)}</p>")
+        parts.append(f"<p>{marked(reply.text)}</p>")
         if reply.facts:
             rows = "".join(
-                f"<tr><th align='left' valign='top'>{html.escape(f.label)}</th><td>{_marked(f.value)}</td></tr>"
+                f"<tr><th align='left' valign='top'>{html.escape(f.label)}</th>"
+                f"<td>{html.escape(f.value).replace(chr(10), '<br>')}</td></tr>"
                 for f in reply.facts
             )
             parts.append(f"<table>{rows}</table>")
-        if answers := self._answers(reply):
-            parts.append(f"<p>To answer, in a message to the EOI bot {' or '.join(_marked(a) for a in answers)}.</p>")
-        parts.append(f"<hr><p>{_marked(self.join)}</p>")
+        if answer := how_to_answer(reply.choices):
+            parts.append(f"<p>{marked(answer)}</p>")
+        parts.append(f"<hr><p>{marked(self.join)}</p>")
         return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>\n"
 
     async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
@@ -190,23 +224,10 @@ class EmailSender:
             raise send_failure(error) from error
 
 
-def _unmark(text: str) -> str:
-    """Chat markup (*bold*, _italic_) as plain text; `code` keeps its quotes, to show what to type."""
-    return ITALIC.sub(r"\1", BOLD.sub(r"\1", text))
-
-
-def _marked(text: str) -> str:
-    """Chat markup as HTML, everything else escaped; line breaks kept."""
-    out = html.escape(text, quote=False)
-    out = CODE.sub(r"<code>\1</code>", out)
-    out = ITALIC.sub(r"<em>\1</em>", BOLD.sub(r"<strong>\1</strong>", out))
-    return out.replace("\n", "<br>\n")
-
-
-def join_words(service: Service) -> str:
+def join_words(service: Service) -> Text:
     """How a school reached by email answers: in the council's Slack or Teams, signed in with the address the
     email came to (that address is how the bot knows which school they speak for), plus the council's own words
-    on getting access (EOI_MAIL_JOIN)."""
+    on getting access (EOI_MAIL_JOIN, literal)."""
     settings = service.settings
     ways = []
     if settings.slack_enabled:
@@ -214,12 +235,13 @@ def join_words(service: Service) -> str:
     if settings.teams_enabled:
         ways.append("in Microsoft Teams, open the EOI bot (under Apps) and send it a message")
     where = " or ".join(ways) or "through the EOI bot in the council's Slack or Microsoft Teams"
-    words = (
-        f"This email is from Essex County Council's EOI bot. We write by email because your school has no Slack "
-        f"or Teams channel with us yet. To answer, sign in with this email address and {where}: for example "
-        "*start* or *status*."
+    words = md(
+        "This email is from Essex County Council's EOI bot. We write by email because your school has no Slack or "
+        "Teams channel with us yet. To answer, sign in with this email address and {}: for example `start` or "
+        "`status`.",
+        where,
     )
-    return f"{words} {settings.mail_join}".strip()
+    return rich(words, " ", settings.mail_join) if settings.mail_join else words
 
 
 def attach_email(service: Service) -> EmailSender:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from dialogs.actions import Command
 from dialogs.dates import format_datetime
 from dialogs.glossary import PROVISION_NAMES, need_label
-from dialogs.replies import Choice, Fact, Reply, action
+from dialogs.replies import Choice, Fact, Reply
+from dialogs.rich import Text, md, rich
 from storage.lifecycle import (
     APPROVED,
     BEFORE_A_DECISION,
@@ -80,31 +82,37 @@ def announcement(window: Window, school: School, needs: list[NeedRow]) -> Reply:
             f"Essex County Council is inviting expressions of interest from schools to host a Resourced "
             f"Provision or Partnership Provision. {school.name} is in scope because of these priority needs:\n"
             + "\n".join(priority_lines(needs))
-            + f"\nThe window closes {format_datetime(window.closes_at)}. Offers that answer these needs are "
-            "prioritised. Press *Start an EOI* (or type *start*) to begin; it takes about 20 minutes and saves "
-            "as you go."
+            + md(
+                "\nThe window closes {}. Offers that answer these needs are prioritised. Press *Start an EOI* (or "
+                "type *start*) to begin; it takes about 20 minutes and saves as you go.",
+                format_datetime(window.closes_at),
+            )
         ),
-        choices=[Choice("Start an EOI", action("cmd", "start"), style="primary")],
+        choices=[Choice("Start an EOI", Command("start"), style="primary")],
     )
 
 
 NAMED_AT_MOST = 20  # unreachable schools named in one message; `window preview` lists every one
 
 
-def unreachable(schools: list[School], in_scope: int, code: str) -> str:
+def unreachable(schools: list[School], in_scope: int, code: str) -> Text:
     """Plainly, how many in-scope schools would hear nothing and which (storage.audiences.without_destination)."""
     if not schools:
-        return f"All {_plural(in_scope, 'school')} in scope can be reached."
+        return md("All {} in scope can be reached.", _plural(in_scope, "school"))
     named = "; ".join(f"{s.name} ({s.urn})" for s in schools[:NAMED_AT_MOST])
     more = len(schools) - NAMED_AT_MOST
-    rest = f"; and {more} more (`window preview {code}` lists them all)" if more > 0 else ""
+    rest = md("; and {} more (`window preview {}` lists them all)", more, code) if more > 0 else ""
     one = len(schools) == 1
-    return (
-        f"{len(schools)} of the {_plural(in_scope, 'school')} in scope {'has' if one else 'have'} no working "
-        f"destination and will not hear from us: {named}{rest}. To reach "
-        f"{'it' if one else 'one'}: give the school a Slack or Teams channel in the register, link a member of "
-        "its staff (`link PLATFORM:USER URN`), or give it a headteacher email in the register (used when email is "
-        "on)."
+    return md(
+        "{} of the {} in scope {} no working destination and will not hear from us: {}{}. To reach {}: give the "
+        "school a Slack or Teams channel in the register, link a member of its staff (`link PLATFORM:USER URN`), "
+        "or give it a headteacher email in the register (used when email is on).",
+        len(schools),
+        _plural(in_scope, "school"),
+        "has" if one else "have",
+        named,
+        rest,
+        "it" if one else "one",
     )
 
 
@@ -113,25 +121,31 @@ def before_opening(window: Window, schools: int, missed: list[School]) -> Reply:
     return Reply(
         kind="notice",
         title=f"{window_name(window)} opens {format_datetime(window.opens_at)}",
-        text=f"{_plural(schools, 'school')} {'is' if schools == 1 else 'are'} in scope. "
-        + unreachable(missed, schools, code)
-        + f" `window preview {code}` shows how each will be reached.",
-        choices=[Choice("Preview", action("cmd", f"window preview {code}"))],
+        text=md(
+            "{} {} in scope. {} `window preview {}` shows how each will be reached.",
+            _plural(schools, "school"),
+            "is" if schools == 1 else "are",
+            unreachable(missed, schools, code),
+            code,
+        ),
+        choices=[Choice("Preview", Command(f"window preview {code}"))],
     )
 
 
 def opened_for_officers(window: Window, schools: int, missed: list[School] | None = None) -> Reply:
     """`missed`: the in-scope schools nothing reaches (None when the scheduler wasn't told where schools hear)."""
     code = window_code(window)
-    reached = f"Announcing to {schools - len(missed)} of the {_plural(schools, 'school')} in scope. " if missed else ""
-    text = reached or f"Announcing to {_plural(schools, 'school')} in scope. "
+    if missed:
+        text = md("Announcing to {} of the {} in scope. ", schools - len(missed), _plural(schools, "school"))
+    else:
+        text = md("Announcing to {} in scope. ", _plural(schools, "school"))
     if missed is not None:
-        text += unreachable(missed, schools, code) + " "
+        text = rich(text, unreachable(missed, schools, code), " ")
     return Reply(
         kind="notice",
         title=f"{window_name(window)} is open",
-        text=text + f"`window deliveries {code}` shows progress.",
-        choices=[Choice("Deliveries", action("cmd", f"window deliveries {code}"))],
+        text=rich(text, md("`window deliveries {}` shows progress.", code)),
+        choices=[Choice("Deliveries", Command(f"window deliveries {code}"))],
     )
 
 
@@ -157,8 +171,8 @@ def reminder(window: Window, school: School, *, days: int, drafts: list[EOI], af
     return Reply(
         kind="notice",
         title=f"{window_name(window)} closes {when}",
-        text=f"{doing} Type *start* to carry on.",
-        choices=[Choice("Continue my EOI" if drafts else "Start an EOI", action("cmd", "start"), style="primary")],
+        text=md("{} Type *start* to carry on.", doing),
+        choices=[Choice("Continue my EOI" if drafts else "Start an EOI", Command("start"), style="primary")],
     )
 
 
@@ -167,7 +181,7 @@ def window_changed(window: Window) -> Reply:
         kind="notice",
         title=f"{window_name(window)}: new closing date",
         text=f"{window_name(window)} now closes {format_datetime(window.closes_at)}.",
-        choices=[Choice("Start or continue my EOI", action("cmd", "start"))],
+        choices=[Choice("Start or continue my EOI", Command("start"))],
     )
 
 
@@ -306,5 +320,5 @@ def closing_summary(window: Window, eois: list[tuple[EOI, School]], needs: list[
             f"drafts and withdrawn EOIs are left out. {waiting} {'is' if waiting == 1 else 'are'} waiting to be "
             "shortlisted."
         ),
-        choices=[Choice("List those waiting", action("cmd", "list submitted"))],
+        choices=[Choice("List those waiting", Command("list submitted"))],
     )

@@ -20,6 +20,7 @@ from bot.announce import run_once
 from bot.app import build_app, channel_summary
 from bot.config import load_settings
 from bot.service import Service, open_service
+from dialogs.replies import Reply
 from storage import people
 from storage.models import Delivery, Notice, School, Window
 from storage.seed import seed_demo
@@ -78,10 +79,10 @@ async def test_schools_with_no_chat_channel_hear_of_the_window_by_email_once_eac
     text, page = mail.part("plain"), mail.part("html")
     assert "is in scope because of these priority needs" in text and "ASD: Autistic Spectrum Disorder" in text
     # How to answer: in chat, signed in with this address; the button becomes what to type.
-    assert "To answer, in a message to the EOI bot type start." in text
+    assert "To answer, in a message to the EOI bot type “start”." in text
     assert "sign in with this email address" in text and "Microsoft Teams" in text
     assert "*" not in text  # chat markup is not left in the plain text
-    assert "<strong>start</strong>" in page and "<h2>Autumn Term 1 2026/27" in page
+    assert "<code>start</code>" in page and "<h2>Autumn Term 1 2026/27" in page
 
     # Running it again sends nothing more: the same once-only delivery records as chat messages.
     await run_once(service)
@@ -102,7 +103,7 @@ async def test_the_closing_reminders_go_by_email_too(mailing):
         "Autumn Term 1 2026/27: expressions of interest are open",
         "Autumn Term 1 2026/27 closes in 7 days",
     ]
-    assert "type start" in inbox.to(head("114000"))[1].part("plain")
+    assert "type “start”" in inbox.to(head("114000"))[1].part("plain")
 
 
 async def test_a_school_reached_in_chat_gets_no_email(mailing):
@@ -139,7 +140,7 @@ async def test_an_address_the_server_refuses_fails_at_once_and_officers_are_told
     assert "550" in refused.last_error and "mailbox unavailable" in refused.last_error
     async with service.db.session() as session:
         told = await session.scalar(select(Notice).where(Notice.kind == "delivery failed"))
-    assert "school 114000" in told.body["text"] and "550" in told.body["text"]
+    assert "school 114000" in Reply.from_dict(told.body).text.plain and "550" in Reply.from_dict(told.body).text.plain
     assert inbox.to(head("114001"))  # the others went
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.announce import plan_due
+from dialogs.replies import Reply
 from storage.models import Notice, Window
 from storage.register import import_need
 from storage.seed import demo_need_csv
@@ -56,7 +57,7 @@ async def test_an_officer_opening_a_window_nobody_can_hear_is_told_so_and_who(se
     assert f"{n} of them have no working destination and are not told" in line and urns[0] in line
     async with service.db.session() as session:
         told = await session.scalar(select(Notice).where(Notice.kind == "window opened"))
-    assert f"{n} of the {n} schools in scope have no working destination" in told.body["text"]
+    assert f"{n} of the {n} schools in scope have no working destination" in Reply.from_dict(told.body).text.plain
 
     deliveries = await desk.say(f"window deliveries {code}")
     assert "Delivered 0, pending 0, failed 0." in deliveries and f"{n} of the {n} schools in scope" in deliveries
@@ -77,7 +78,9 @@ async def test_officers_are_told_how_many_can_be_reached_when_only_some_can(serv
         await plan_due(session, service.clock.now(), reach=service.dispatcher.school_destinations)
         window = await session.scalar(select(Window).where(Window.term == "autumn1", Window.academic_year == "2027/28"))
         told = await session.scalar(select(Notice).where(Notice.kind == "window opened", Notice.window_id == window.id))
-    assert told.body["text"].startswith(f"Announcing to {len(urns) - 2} of the {len(urns)} schools in scope.")
+    assert Reply.from_dict(told.body).text.plain.startswith(
+        f"Announcing to {len(urns) - 2} of the {len(urns)} schools in scope."
+    )
 
 
 @pytest.mark.usefixtures("every_school_has_a_fake_channel")
@@ -104,5 +107,5 @@ async def test_a_week_before_a_window_opens_officers_hear_who_will_not_be_reache
         told = list(await session.scalars(select(Notice).where(Notice.kind == "before opening")))
     assert len(told) == 1 and told[0].audience == "officers"
     assert told[0].body["title"].startswith("Autumn Term 1 2027/28 opens")
-    assert f"{n} of the {n} schools in scope have no working destination" in told[0].body["text"]
-    assert f"({urns[0]})" in told[0].body["text"]
+    assert f"{n} of the {n} schools in scope have no working destination" in Reply.from_dict(told[0].body).text.plain
+    assert f"({urns[0]})" in Reply.from_dict(told[0].body).text.plain
