@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from sqlalchemy import text
 
+from bot import logs, metrics
 from bot.config import Settings
 from bot.service import Service, enforce_officers, open_service
 
@@ -35,6 +36,10 @@ def build_app(service: Service) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICE] = service
     app.router.add_get("/healthz", healthz)
+    if service.settings.metrics:
+        from bot.metrics import attach_metrics
+
+        attach_metrics(app)
     if service.settings.slack_enabled:
         from bot.slack_adapter import attach_slack
 
@@ -81,6 +86,8 @@ def channel_summary(settings: Settings) -> list[str]:
         lines.append("Email: off (set SMTP_URL and EOI_MAIL_FROM to write to schools no chat channel reaches)")
     if settings.teams_enabled and settings.teams_tenants:
         lines.append(f"Teams tenants allowed: {', '.join(sorted(settings.teams_tenants))}")
+    if settings.metrics:
+        lines.append("Metrics: on at GET /metrics (Authorization: Bearer EOI_METRICS_TOKEN)")
     return lines
 
 
@@ -126,6 +133,7 @@ def housekeeping(service: Service):  # type: ignore[no-untyped-def]
             for line in report.lines:
                 log.info(line)
             retained_at = now
+        metrics.SCHEDULER_RAN.set_to_current_time()
 
     return due
 
@@ -144,7 +152,7 @@ def background(service: Service):  # type: ignore[no-untyped-def]
 
 
 def serve(settings: Settings, *, host: str, port: int) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)
 
     async def make() -> web.Application:
         from dialogs.dates import warm_up

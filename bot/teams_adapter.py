@@ -34,7 +34,7 @@ from botframework.connector.auth import (
 from msrest.exceptions import HttpOperationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import teams_cards, teams_trust
+from bot import metrics, teams_cards, teams_trust
 from bot.delivery import SendFailed
 from bot.service import Service
 from bot.turn_runner import APOLOGY, Inbound
@@ -165,6 +165,7 @@ def send_failed(error: BaseException) -> SendFailed:
     status, retry_after = _status_of(error)
     reason = f"Teams connector {status}: {str(error)[:200]}" if status else f"Teams connector: {str(error)[:200]}"
     if status == 429:
+        metrics.RATE_LIMITED.labels("msteams").inc()
         return SendFailed(reason, retry_after=retry_after or 1.0)
     if status in (400, 401, 403, 404, 413):
         # Not in the roster, conversation gone, message too big, refused: trying again changes nothing.

@@ -197,7 +197,7 @@ def test_an_officer_in_the_terminal_sees_who_email_reaches(tmp_path, monkeypatch
     monkeypatch.setattr(sys, "stdin", io.StringIO("window preview\n"))
     assert cli.main(["chat", "--as", "officer"]) == 0
     shown = capsys.readouterr().out
-    assert "schools in scope can be reached" in shown and f"email:{head('114000')}" in shown
+    assert "schools in scope can be reached" in shown and f"email to {head('114000')}" in shown
     monkeypatch.delenv("SMTP_URL")
     monkeypatch.setattr(sys, "stdin", io.StringIO("window preview\n"))
     assert cli.main(["chat", "--as", "officer"]) == 0
