@@ -19,6 +19,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3978)
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="processes serving the port (PostgreSQL only): the kernel spreads connections between them",
+    )
     chat = sub.add_parser("chat", help="talk to the bot in a terminal")
     chat.add_argument("--as", dest="role", choices=("officer", "headteacher"), required=True)
     chat.add_argument("--user")
@@ -241,13 +247,20 @@ async def _chat(service: Service, role: str, user: str | None, school: str | Non
     return 0
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
             from bot.app import serve
 
-            return serve(load_settings(), host=args.host, port=args.port)
+            return serve(load_settings(), host=args.host, port=args.port, workers=args.workers)
         if args.command == "teams-package":
             from bot import teams_package
 

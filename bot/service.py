@@ -71,8 +71,9 @@ def wire(settings: Settings, db: Database, clock: Clock) -> Service:
         officers=settings.officers,
         reach=dispatcher.school_destinations,
         working_hours=settings.working_hours,
+        wake=dispatcher.kick,
     )
-    runner = TurnRunner(conversations, after_turn=dispatcher.kick)
+    runner = TurnRunner(conversations)
     return Service(
         settings=settings, db=db, clock=clock, conversations=conversations, dispatcher=dispatcher, runner=runner
     )

@@ -5,8 +5,8 @@ id, and where to answer, which only the channel understands), and gives it to th
 is the same everywhere, once:
 
     identify the speaker (the channel asks its platform) -> keep one person's turns in order ->
-    handle the delivery once and run the dialog, committed in one transaction (Conversations.handle_once) ->
-    wake the dispatcher (the turn may have queued messages for others) -> the channel delivers the replies;
+    handle the delivery once and run the dialog, committed in one transaction (Conversations.handle_once, which
+    wakes the dispatcher when the turn queued messages for others) -> the channel delivers the replies;
     any failure: logged once, and the same apology on every channel.
 """
 
@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -83,9 +83,8 @@ class _PersonLocks:
 
 
 class TurnRunner:
-    def __init__(self, conversations: Conversations, *, after_turn: Callable[[], None] | None = None) -> None:
+    def __init__(self, conversations: Conversations) -> None:
         self.conversations = conversations
-        self._after_turn = after_turn  # called after every handled turn: the dispatcher's kick
         self._locks = _PersonLocks()
 
     async def run(
@@ -105,8 +104,6 @@ class TurnRunner:
                 if replies is None:
                     outcome = "repeated"  # a redelivery, handled once already: logged below as such
                     return None
-                if self._after_turn is not None:
-                    self._after_turn()
                 if deliver:
                     await channel.deliver(inbound.where, replies)
                 outcome = "answered"

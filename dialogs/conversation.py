@@ -47,8 +47,10 @@ class Conversations:
         questions: QuestionSet | None = None,
         reach: window_commands.Reach | None = None,
         working_hours: WorkingHours = DEFAULT_WORKING_HOURS,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self.db, self.clock, self.officers = db, clock, officers
+        self.wake = wake  # the dispatcher's kick: called after a turn that queued a notice or changed a window
         self.working_hours = working_hours
         self.questions = questions or eoi_questions()
         self.officer_handlers: dict[str, OfficerHandler] = {
@@ -113,6 +115,8 @@ class Conversations:
                 if not key:
                     raise
                 return None  # the same delivery, handled by another worker a moment ago
+            if self.wake is not None and notices.wake_dispatcher(session):
+                self.wake()
             return replies
 
     async def _identify(self, session: AsyncSession, speaker: Speaker, now: datetime) -> Person:
@@ -228,6 +232,8 @@ class Conversations:
             else:
                 replies += [help.stranger_help(f"{person.platform}:{person.user_id}")]
             await session.commit()
+            if self.wake is not None and notices.wake_dispatcher(session):
+                self.wake()
             return replies
 
     async def _route(self, session: AsyncSession, person: Person, turn: Turn, now: datetime) -> list[Reply]:
