@@ -137,24 +137,20 @@ class Dispatcher:
             self._wake.set()
 
     async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
-        return await self._addresses(session, await audiences.for_school(session, school))
+        return await audiences.destinations(session, await audiences.for_school(session, school), self.address)
 
     async def officer_destinations(self, session: AsyncSession) -> list[str]:
-        return await self._addresses(session, await audiences.for_officers(session, self.officers))
+        return await audiences.destinations(session, await audiences.for_officers(session, self.officers), self.address)
 
-    async def _addresses(self, session: AsyncSession, audience: audiences.Audience) -> list[str]:
-        """Each channel and person of an audience as a destination, through the sender for their platform;
-        those no enabled channel can reach are left out (`window preview` shows a school with none)."""
-        found: list[str] = []
-        for platform, channel in audience.channels:
-            sender = self._sender(platform)
-            if sender is not None and (address := await sender.channel_address(session, channel)):
-                found.append(address)
-        for platform, user_id in audience.people:
-            sender = self._sender(platform)
-            if sender is not None and (address := await sender.person_address(session, user_id)):
-                found.append(address)
-        return list(dict.fromkeys(found))
+    async def address(self, session: AsyncSession, how: str, platform: str, member: str) -> str | None:
+        """A channel or person of an audience as a destination, through the sender for their platform; None when
+        no enabled channel can reach them (storage.audiences decides who is asked, and what then)."""
+        sender = self._sender(platform)
+        if sender is None:
+            return None
+        if how == "channel":
+            return await sender.channel_address(session, member)
+        return await sender.person_address(session, member)
 
     def _sender(self, platform: str) -> Sender | None:
         return next((s for s in self.senders if s.platform == platform), None)

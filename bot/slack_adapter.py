@@ -114,6 +114,8 @@ def send_failure(error: Exception) -> SendFailed:
 
 
 DELIVERY_EVENT = "eoi_delivery"
+# Over Socket Mode, the envelope's id, set by bot.slack_socket_mode on the Bolt request (never read over HTTP).
+ENVELOPE_HEADER = "x-eoi-socket-envelope"
 
 
 async def dm_channel(client: AsyncWebClient, user_id: str) -> str:
@@ -188,7 +190,8 @@ class SlackAdapter:
 
     def __init__(self, service: Service, bolt: AsyncApp, client: AsyncWebClient, signing_secret: str) -> None:
         self.service, self.bolt, self.client = service, bolt, client
-        self.verifier = SignatureVerifier(signing_secret)
+        # None over Socket Mode, where nothing arrives by HTTP (and there may be no signing secret).
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self._people: dict[str, tuple[float, Speaker]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         bolt.middleware(self._once_per_event)
@@ -212,7 +215,8 @@ class SlackAdapter:
             return web.Response(text="")  # Slack checking our certificate: nothing to do
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        if not (timestamp.isdecimal() and signature and self.verifier.is_valid(body, timestamp, signature)):
+        verifier = self.verifier
+        if not (timestamp.isdecimal() and signature and verifier and verifier.is_valid(body, timestamp, signature)):
             # Forged, stale (over 5 minutes) or unsigned: nothing is parsed, stored or sent.
             return web.json_response({"error": "invalid signature"}, status=401)
         if not _well_formed(body, request.headers.get("Content-Type", "")):
@@ -492,10 +496,14 @@ class SlackAdapter:
 def request_key(request: AsyncBoltRequest) -> str:
     """What makes a slash command, button press or form submission handled once: its signature, an HMAC of
     the request's timestamp and body. A replay carries the same one (changing either breaks it); every real
-    request differs (its own timestamp, trigger_id and action_ts). Recorded with the turn, so a turn that
-    dies before its commit leaves the key free."""
+    request differs (its own timestamp, trigger_id and action_ts). Over Socket Mode there is no signature: the
+    envelope's id is the key (bot.slack_socket_mode). Recorded with the turn, so a turn that dies before its
+    commit leaves the key free."""
     signature = (request.headers.get("x-slack-signature") or [""])[0]
-    return f"slack:request:{signature}" if signature else ""
+    if signature:
+        return f"slack:request:{signature}"
+    envelope = (request.headers.get(ENVELOPE_HEADER) or [""])[0] if request.mode == "socket_mode" else ""
+    return f"slack:envelope:{envelope}" if envelope else ""
 
 
 def _starts(prefix: str) -> re.Pattern[str]:
@@ -555,7 +563,8 @@ class CountedRateLimitRetries(AsyncRateLimitErrorRetryHandler):
 
 
 def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
-    """Serve Slack at POST /slack/events and register the Slack sender."""
+    """Serve Slack at POST /slack/events, or connect out over Socket Mode when SLACK_APP_TOKEN is set, and
+    register the Slack sender."""
     settings = service.settings
     base_url = api_url(settings.slack_api_url)
     # Replies to a user's own turn wait out a 429 (bounded) so the answer still arrives, once.
@@ -583,7 +592,12 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
         )
     )
     app[SLACK] = adapter
-    app.router.add_post("/slack/events", adapter.handle_http)
+    if settings.slack_socket_mode:
+        from bot.slack_socket_mode import connect_out
+
+        connect_out(app, adapter, settings.slack_app_token)  # no inbound route: Slack is reached from here
+    else:
+        app.router.add_post("/slack/events", adapter.handle_http)
     app.on_shutdown.append(adapter.drain)
     app.on_cleanup.append(http.close_pool)
     return adapter

@@ -10,7 +10,7 @@ from dialogs.dates import format_datetime
 from dialogs.glossary import PROVISION_NAMES, need_label
 from dialogs.replies import Choice, Fact, Reply
 from dialogs.report import need_lines
-from dialogs.rich import md
+from dialogs.rich import Text, md, rich
 from storage import report
 from storage.lifecycle import (
     APPROVED,
@@ -98,12 +98,59 @@ def announcement(window: Window, school: School, needs: list[NeedRow]) -> Reply:
     )
 
 
-def opened_for_officers(window: Window, schools: int) -> Reply:
+NAMED_AT_MOST = 20  # unreachable schools named in one message; `window preview` lists every one
+
+
+def unreachable(schools: list[School], in_scope: int, code: str) -> Text:
+    """Plainly, how many in-scope schools would hear nothing and which (storage.audiences.without_destination)."""
+    if not schools:
+        return md("All {} in scope can be reached.", _plural(in_scope, "school"))
+    named = "; ".join(f"{s.name} ({s.urn})" for s in schools[:NAMED_AT_MOST])
+    more = len(schools) - NAMED_AT_MOST
+    rest = md("; and {} more (`window preview {}` lists them all)", more, code) if more > 0 else ""
+    one = len(schools) == 1
+    return md(
+        "{} of the {} in scope {} no working destination and will not hear from us: {}{}. To reach {}: give the "
+        "school a Slack or Teams channel in the register, link a member of its staff (`link PLATFORM:USER URN`), "
+        "or give it a headteacher email in the register (used when email is on).",
+        len(schools),
+        _plural(in_scope, "school"),
+        "has" if one else "have",
+        named,
+        rest,
+        "it" if one else "one",
+    )
+
+
+def before_opening(window: Window, schools: int, missed: list[School]) -> Reply:
     code = window_code(window)
     return Reply(
         kind="notice",
+        title=f"{window_name(window)} opens {format_datetime(window.opens_at)}",
+        text=md(
+            "{} {} in scope. {} `window preview {}` shows how each will be reached.",
+            _plural(schools, "school"),
+            "is" if schools == 1 else "are",
+            unreachable(missed, schools, code),
+            code,
+        ),
+        choices=[Choice("Preview", Command(f"window preview {code}"))],
+    )
+
+
+def opened_for_officers(window: Window, schools: int, missed: list[School] | None = None) -> Reply:
+    """`missed`: the in-scope schools nothing reaches (None when the scheduler wasn't told where schools hear)."""
+    code = window_code(window)
+    if missed:
+        text = md("Announcing to {} of the {} in scope. ", schools - len(missed), _plural(schools, "school"))
+    else:
+        text = md("Announcing to {} in scope. ", _plural(schools, "school"))
+    if missed is not None:
+        text = rich(text, unreachable(missed, schools, code), " ")
+    return Reply(
+        kind="notice",
         title=f"{window_name(window)} is open",
-        text=md("Announcing to {} schools in scope. `window deliveries {}` shows progress.", schools, code),
+        text=rich(text, md("`window deliveries {}` shows progress.", code)),
         choices=[Choice("Deliveries", Command(f"window deliveries {code}"))],
     )
 

@@ -80,7 +80,7 @@ class Conversations:
             "officer": lambda t, rest: lookups.officer_command(t, rest, self.officers),
             "window": lambda t, rest: window_commands.window_command(t, rest, reach),
             "need": window_commands.need_command,
-            "deliveries": window_commands.deliveries_command,
+            "deliveries": lambda t, rest: window_commands.deliveries_command(t, rest, reach),
         }
         # What a school's staff can do; each takes the turn at their school and the rest of the command.
         self.school_handlers: dict[str, SchoolHandler] = {

@@ -205,8 +205,10 @@ async def test_officers_preview_who_will_be_contacted_and_who_is_unreachable(ser
     desk = officer(service)
     text = await desk.say("window preview")
     in_scope = await _in_scope(service)
-    assert f"{len(in_scope)} schools are in scope" in text and "1 have no channel" in text
-    assert "a fake channel" in text and "fake:114001" not in text and "unreachable" in text  # words, not ids
+    assert f"{len(in_scope)} schools are in scope" in text
+    assert f"1 of the {len(in_scope)} schools in scope has no working destination" in text
+    assert "a fake channel" in text and "fake:114001" not in text  # words, not ids
+    assert "(114000): NO WORKING DESTINATION" in text
 
 
 async def test_closing_early_or_extending_an_open_window_tells_the_schools(service, clock):
