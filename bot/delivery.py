@@ -176,7 +176,8 @@ class Dispatcher:
                     school = await session.get(School, notice.school_urn)
                     destinations = await self.school_destinations(session, school) if school else []
                 elif notice.audience == "person":
-                    destinations = await self._addresses(session, audiences.for_person(notice.recipient))
+                    person = audiences.for_person(notice.recipient)
+                    destinations = await audiences.destinations(session, person, self.address)
                 else:
                     if officer_destinations is None:
                         officer_destinations = await self.officer_destinations(session)
