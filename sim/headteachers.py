@@ -74,6 +74,7 @@ BEHAVIOURS = (
     ("after_close", 2),
 )
 REPLY_TIMEOUT = 20.0
+THINK = (0.2, 1.2)  # seconds between reading a reply and sending the next message
 QUIET = 0.35
 MAX_TURNS = 60
 
@@ -123,9 +124,9 @@ class Head:
         box = self.platforms.inbox[self.key]
         deadline = time.monotonic() + REPLY_TIMEOUT
         while time.monotonic() < deadline:
-            if len(box) > since and time.monotonic() - box[-1].at >= QUIET:
+            if len(box) > since and (prompt_in(box[-1].text) or time.monotonic() - box[-1].at >= QUIET):
                 return box[since:]
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.03)
         return box[since:]
 
     async def _send_once(self, text: str | None, button: dict[str, Any] | None, dup: bool) -> tuple[int, Any]:
@@ -165,6 +166,7 @@ class Head:
         (killed mid-turn) is delivered again, as Slack retries an event; a reply lost with the process is
         recovered by asking again."""
         self.turns += 1
+        await asyncio.sleep(self.rng.uniform(*THINK))  # reading and typing
         since = len(self.platforms.inbox[self.key])
         status, sent = await self._send_once(text, button, dup)
         for attempt in range(1, 30):
@@ -221,7 +223,7 @@ class Head:
         heard = await self.turn(first)
         answered = 0
         changed = False
-        previous, same = "", 0
+        previous, same, reviews = "", 0, 0
         for _ in range(MAX_TURNS):
             self._note_refs(heard)
             prompt = self._last_prompt(heard)
@@ -246,6 +248,10 @@ class Head:
             if stop_after is not None and answered >= stop_after:
                 return "stopped"
             if prompt == "review":
+                reviews += 1
+                if reviews > 4:
+                    self.errors.append(f"{self.school.urn}: back at the review again and again")
+                    return "review loop"
                 if change_at_review and not changed:
                     changed = True
                     button = self._button(heard, "Change Provision type")

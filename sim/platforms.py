@@ -79,6 +79,7 @@ class Platforms:
         self.inbox: dict[str, list[Heard]] = defaultdict(list)  # "slack:U…" / "msteams:29:…" -> messages
         self.arrived = asyncio.Event()
         self.ack_seconds: list[float] = []
+        self.ack_log: list[tuple[float, float]] = []  # (monotonic time it arrived, seconds to the ack)
         self.slow_acks: list[str] = []
         self.requests = 0
         self.url = ""  # the service's base URL, set when it starts
@@ -142,6 +143,7 @@ class Platforms:
         if path == "/slack/events":
             took = time.monotonic() - started
             self.ack_seconds.append(took)
+            self.ack_log.append((started, took))
             if took > SLACK_ACK_SECONDS:
                 self.slow_acks.append(f"{took:.2f}s")
         return status

@@ -97,8 +97,13 @@ class Simulation:
         self.officer_expected: dict[str, str] = {}
         self.started = time.monotonic()
         self.console_export = ""
+        self.fault_times: list[tuple[float, str]] = []
 
     # ------------------------------------------------------------------------------------------- helpers
+    def fault(self, name: str) -> None:
+        self.faults.injected[name] += 1
+        self.fault_times.append((round(time.monotonic() - self.started, 1), name))
+
     def note(self, step: str, **facts: Any) -> None:
         self.steps.append(
             {
@@ -140,7 +145,7 @@ class Simulation:
         while sent() - base < count:
             await asyncio.sleep(0.02)
         await self.service.kill()
-        self.faults.injected[f"SIGKILL mid fan-out ({label})"] += 1
+        self.fault(f"SIGKILL mid fan-out ({label})")
         await self.service.start_after_kill()
 
     async def check(self, step: str, *, final: bool = False) -> None:
@@ -259,9 +264,9 @@ class Simulation:
         )
         self.platforms.teams.fail_next(429, retry_after=1, times=f["open_teams_429"], path_contains="/activities")
         self.platforms.teams.fail_next(502, times=f["open_teams_5xx"], path_contains="/activities")
-        self.faults.injected["Slack 429 storm"] += 1
-        self.faults.injected["Teams 429 storm"] += 1
-        self.faults.injected["Teams connector 5xx"] += 1
+        self.fault("Slack 429 storm")
+        self.fault("Teams 429 storm")
+        self.fault("Teams connector 5xx")
         await self.service.stop()
         self.service.now = TIMELINE["open"]
         killer = asyncio.create_task(self.kill_when_sent(f["open_kill_after"], "announcements"))
@@ -313,13 +318,13 @@ class Simulation:
         async def kill_mid_turn() -> None:
             await asyncio.sleep(self.faults.plan["work_kill_at"])
             await self.service.kill()
-            self.faults.injected["SIGKILL mid-turn"] += 1
+            self.fault("SIGKILL mid-turn")
             await self.service.start_after_kill()
 
         async def drop_db() -> None:
             await asyncio.sleep(self.faults.plan["work_db_drop_at"])
             dropped = await self.db.drop_connections()
-            self.faults.injected["database connections dropped"] += 1
+            self.fault("database connections dropped")
             self.note("fault: database connections dropped", connections=dropped)
 
         async def officer_moves_close() -> None:
@@ -347,13 +352,13 @@ class Simulation:
             body = sr.message_im_event_body(head.user, "Resourced Provision")
             await self.platforms.slack_again(body, retry=None)
             await self.platforms.slack_again(body, retry=2)  # the same event again, late
-            self.faults.injected["reordered (stale) redelivery"] += 1
+            self.fault("reordered (stale) redelivery")
 
     async def remind(self, step: str, late: bool) -> None:
         self.platforms.slack.fail_next(
             "chat.postMessage", 429, retry_after=1, times=self.faults.plan["remind_slack_429"]
         )
-        self.faults.injected["Slack 429 storm"] += 1
+        self.fault("Slack 429 storm")
         await self.service.stop()
         self.service.now = TIMELINE[step]
         killer = (
@@ -467,7 +472,7 @@ class Simulation:
         self.platforms.teams.fail_next(
             429, retry_after=1, times=self.faults.plan["decide_teams_429"], path_contains="/activities"
         )
-        self.faults.injected["Teams 429 storm"] += 1
+        self.fault("Teams 429 storm")
         await self.service.restart_at(TIMELINE["decide"])
         rng = random.Random(f"{self.seed}:panel")
         for ref, state in sorted(self.officer_expected.items()):
@@ -543,6 +548,11 @@ class Simulation:
             "messages": {"slack": slack_msgs, "teams": teams_msgs},
             "requests_to_service": self.platforms.requests,
             "slack_ack_p_max_s": round(max(self.platforms.ack_seconds, default=0), 3),
+            "slack_ack_p50_p99_s": [round(_pct(self.platforms.ack_seconds, 50), 3),
+                                    round(_pct(self.platforms.ack_seconds, 99), 3)],
+            "slack_acks": len(self.platforms.ack_seconds),
+            "fault_times": self.fault_times,
+            "slow_ack_times": [(round(t - self.started, 1), round(s, 2)) for t, s in self.platforms.ack_log if s > 3],
             "fault_plan": self.faults.plan,
             "faults_injected": dict(self.faults.injected),
             "service_starts": self.service.starts,
@@ -574,6 +584,13 @@ class Simulation:
 async def simulate(seed: int, schools: int = 550, quick: bool = False, workdir: Path | None = None) -> dict[str, Any]:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="eoi-sim-"))
     return await Simulation(seed, schools, quick, workdir).run()
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, int(len(ordered) * p / 100)))]
 
 
 def table(report: dict[str, Any]) -> str:
