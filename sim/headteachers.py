@@ -124,7 +124,7 @@ class Head:
         box = self.platforms.inbox[self.key]
         deadline = time.monotonic() + REPLY_TIMEOUT
         while time.monotonic() < deadline:
-            if len(box) > since and (prompt_in(box[-1].text) or time.monotonic() - box[-1].at >= QUIET):
+            if len(box) > since and (box[-1].prompt(prompt_in) or time.monotonic() - box[-1].at >= QUIET):
                 return box[since:]
             await asyncio.sleep(0.03)
         return box[since:]
@@ -194,7 +194,7 @@ class Head:
     @staticmethod
     def _last_prompt(heard: list[Heard]) -> str | None:
         for h in reversed(heard):
-            found = prompt_in(h.text)
+            found = h.prompt(prompt_in)
             if found:
                 return found
         return None

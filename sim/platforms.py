@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,14 @@ class Heard:
     text: str
     buttons: list[dict[str, Any]]  # {"label", "slack": (action_id, value)} or {"label", "teams": data}
     at: float = field(default_factory=time.monotonic)
+    _prompt: str | None = None
+    _read: bool = False
+
+    def prompt(self, reader: Any) -> str | None:
+        """What this message asks (read once: the heads poll their inbox often)."""
+        if not self._read:
+            self._prompt, self._read = reader(self.text), True
+        return self._prompt
 
 
 def _walk(node: Any):  # type: ignore[no-untyped-def]
@@ -82,6 +90,8 @@ class Platforms:
         self.ack_log: list[tuple[float, float]] = []  # (monotonic time it arrived, seconds to the ack)
         self.slow_acks: list[str] = []
         self.requests = 0
+        # What each Teams conversation heard when the bot was installed (its greeting): not a delivery.
+        self.teams_greetings: Counter[str] = Counter()
         self.url = ""  # the service's base URL, set when it starts
         self._teams_people: dict[str, str] = {}  # personal conversation id -> user id
         self.http: aiohttp.ClientSession | None = None

@@ -99,6 +99,7 @@ class Service:
         self.now: datetime | None = None
         self.starts = 0
         self.kills = 0
+        self.failed_starts = 0
         self.logs: list[Path] = []
 
     @property
@@ -129,6 +130,19 @@ class Service:
         return env
 
     async def start(self) -> None:
+        """Start the service and wait until it answers; like a process supervisor, start it again if it exits
+        at start-up (the database was unreachable for a moment: it refuses to start rather than limp)."""
+        for attempt in range(3):
+            try:
+                await self._start_once()
+                return
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                self.failed_starts += 1
+                await asyncio.sleep(1)
+
+    async def _start_once(self) -> None:
         self.starts += 1
         log = self.workdir / f"serve-{self.starts}.log"
         self.logs.append(log)
