@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench simulate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# A whole window at county scale with faults (sim/); SEED=N picks another seed, SCHOOLS=N another register.
+SEED ?= 1
+SCHOOLS ?= 550
+simulate: $(STAMP)
+	$(BIN)/python -m sim --seed $(SEED) --schools $(SCHOOLS)
 
 clean:
 	rm -rf $(VENV) eoi-bot.db

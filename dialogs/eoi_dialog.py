@@ -30,7 +30,7 @@ from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse
 from storage import audit, eois, notices
 from storage.lifecycle import SCHOOL
 from storage.models import EOI, Person, School, Window
-from storage.windows import LONDON, need_in_scope, need_key, window_name
+from storage.windows import LONDON, is_open, need_in_scope, need_key, window_name
 
 REVIEW, DECLARATION = "review", "declaration"
 ANSWER_FIELD = "answer"
@@ -1003,7 +1003,8 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
         choices.append(Choice("See the answers", action("cmd", "review")))
     if for_school and eois.can("withdraw", eoi.status, SCHOOL) and eoi.status != eois.DRAFT:
         choices.append(Choice("Withdraw", action("cmd", f"withdraw {eoi.ref}"), style="danger"))
-    text = f"{eoi.ref or 'Your draft'} is *{eoi.status}*: {next_steps(eoi.status)}."
+    window_open = window is None or is_open(window, now)
+    text = f"{eoi.ref or 'Your draft'} is *{eoi.status}*: {next_steps(eoi.status, window_open=window_open)}."
     if eoi.status in (eois.DRAFT, eois.SUBMITTED):
         text += f"\n{SHORTLISTING_RULE}"
     return Reply(text=text, kind="summary", title=f"{eoi.ref or 'Draft'}: {eoi.status}", facts=facts, choices=choices)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from storage.lifecycle import (
     APPROVED,
     DECLINED,
+    DRAFT,
     EVENTS,
     NOT_SHORTLISTED,
     OFFICER,
@@ -63,14 +64,19 @@ def _either(phrases: list[str]) -> str:
     return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " or " + phrases[-1]
 
 
-def next_steps(state: str) -> str:
-    """What can happen next to an EOI in `state`, as the table allows."""
+def next_steps(state: str, *, window_open: bool = True) -> str:
+    """What can happen next to an EOI in `state`, as the table allows; once its window has closed
+    (`window_open` False), without the steps that need it open, and a draft says where it goes."""
     parts = []
     for by, who in ((SCHOOL, "the school"), (OFFICER, "an officer")):
-        phrases = list(dict.fromkeys(CAN[s.event] for s in steps_from(state, by)))
+        steps = [s for s in steps_from(state, by) if window_open or not s.while_open]
+        phrases = list(dict.fromkeys(CAN[s.event] for s in steps))
         if phrases:
             parts.append(f"{who} can {_either(phrases)}")
     said = "; ".join(parts)
+    if state == DRAFT and not window_open:
+        moved = "its window has closed, so its answers move to the next window under a new reference"
+        return f"{moved}; {said}" if said else moved
     if state in FINAL:
         return f"nothing further: {FINAL[state]}" + (f" (though {said})" if said else "")
     return said or "nothing further"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, default=Path("sim-log.json"), help="where the JSON log goes")
     parser.add_argument("--replay", type=Path, help="a JSON log: run its seed, school count and mode again")
     args = parser.parse_args(argv)
+    # A request cut off by a SIGKILL is expected here: the fakes' servers needn't print its traceback.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     seed, schools, quick = args.seed, args.schools, args.quick
     if args.replay:
         logged = json.loads(args.replay.read_text())

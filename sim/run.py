@@ -97,6 +97,7 @@ class Simulation:
         self.officer_expected: dict[str, str] = {}
         self.started = time.monotonic()
         self.console_export = ""
+        self.preview = ""
         self.fault_times: list[tuple[float, str]] = []
         self.acks_checked = 0
         self.in_flight_at_kill: set[str] = set()  # deliveries claimed ("sending") when the service was killed
@@ -183,7 +184,7 @@ class Simulation:
         if self.window.get("announced"):
             c.record(
                 "schools with no destination listed to officers",
-                await inv.unreachable_listed(db, self.schools, self.in_scope, self.window["id"]),
+                await inv.unreachable_listed(db, self.schools, self.in_scope, self.window["id"], self.preview),
                 step,
             )
 
@@ -254,6 +255,7 @@ class Simulation:
         await asyncio.gather(*(install(s) for s in teams))
         await self.platforms.teams_install_personal(OFFICER_TEAMS)
         await self.drained()
+        self.preview = await self.officer("window preview 2728A")
         self.platforms.teams_greetings = Counter(
             a["conversation_id"].split(";")[0] for a in self.platforms.teams.activities if a["kind"] == "send"
         )

