@@ -74,7 +74,7 @@ BEHAVIOURS = (
     ("after_close", 2),
 )
 REPLY_TIMEOUT = 20.0
-THINK = (0.2, 1.2)  # seconds between reading a reply and sending the next message
+THINK = (0.1, 0.6)  # seconds between reading a reply and sending the next message
 QUIET = 0.35
 MAX_TURNS = 60
 
@@ -124,10 +124,11 @@ class Head:
         box = self.platforms.inbox[self.key]
         deadline = time.monotonic() + REPLY_TIMEOUT
         while time.monotonic() < deadline:
-            if len(box) > since and (box[-1].prompt(prompt_in) or time.monotonic() - box[-1].at >= QUIET):
-                return box[since:]
+            replies = [h for h in box[since:] if not h.proactive]
+            if replies and (replies[-1].prompt(prompt_in) or time.monotonic() - replies[-1].at >= QUIET):
+                return replies
             await asyncio.sleep(0.03)
-        return box[since:]
+        return [h for h in box[since:] if not h.proactive]
 
     async def _send_once(self, text: str | None, button: dict[str, Any] | None, dup: bool) -> tuple[int, Any]:
         """Deliver one message or click; a duplicated delivery sends the same request twice at once."""

@@ -164,8 +164,11 @@ async def told_exactly_once(
             resent += got - n
             continue
         if got != n:
-            said = [str(a["body"].get("text") or json.dumps(a["body"].get("attachments"))[:80])[:80]
-                    for a in platforms.teams.activities if a["conversation_id"].split(";")[0] == conversation]
+            said = [
+                str(a["body"].get("text") or json.dumps(a["body"].get("attachments"))[:80])[:80]
+                for a in platforms.teams.activities
+                if a["conversation_id"].split(";")[0] == conversation
+            ]
             problems.append(f"Teams conversation {conversation}: {n} deliveries sent, {got} messages arrived: {said}")
             duplicates += max(0, got - n)
             losses += max(0, n - got)
@@ -210,7 +213,8 @@ async def unreachable_listed(
     opened, or in the officer's `window preview` (which must also not call a reachable school unreachable)."""
     rows = await db.fetch("SELECT body FROM notices WHERE audience = 'officers' AND window_id = $1", window_id)
     told = " ".join(json.dumps(r["body"]) for r in rows)
-    previewed = {urn: where for urn, where in re.findall(r"\((\d{6})\)\*?:\s*([^\\\n]*)", preview)}
+    # A fact reads "*Name (URN)*: where" in Block Kit (its value on the next line when it has several).
+    previewed = {urn: where for urn, where in re.findall(r"\((\d{6})\)\*?:\s*(?:\\n)?([^\\\n]*)", preview)}
     problems = []
     for s in schools:
         if s.urn not in in_scope:
@@ -229,11 +233,16 @@ async def no_reminder_after_submitting(db: Database, window_id: int, days: int) 
     right after the reminders go, before anyone acts again: the states now are the states they were planned
     from (the service's clock stands still within a step, so times can't order them)."""
     problems = []
-    reminded = await db.fetch("SELECT school_urn FROM notices WHERE kind = 'reminder' AND key LIKE $1",
-                              f"remind{days}:{window_id}:%")
+    reminded = await db.fetch(
+        "SELECT school_urn FROM notices WHERE kind = 'reminder' AND key LIKE $1", f"remind{days}:{window_id}:%"
+    )
     for r in reminded:
-        states = [e["status"] for e in await db.fetch(
-            "SELECT status FROM eois WHERE school_urn = $1 AND window_id = $2", r["school_urn"], window_id)]
+        states = [
+            e["status"]
+            for e in await db.fetch(
+                "SELECT status FROM eois WHERE school_urn = $1 AND window_id = $2", r["school_urn"], window_id
+            )
+        ]
         if states and lifecycle.DRAFT not in states:
             problems.append(f"{r['school_urn']} reminded {days} days before the close while its EOIs were {states}")
     return problems
@@ -253,7 +262,9 @@ async def nothing_open_after_close(
     for text in heard_after:
         found = SAYS_OPEN.search(text)
         if found:
-            problems.append(f"after the close someone was told: …{text[max(0, found.start() - 200):found.end() + 60]}…")
+            problems.append(
+                f"after the close someone was told: …{text[max(0, found.start() - 200) : found.end() + 60]}…"
+            )
     return problems
 
 

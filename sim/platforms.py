@@ -31,6 +31,7 @@ class Heard:
     text: str
     buttons: list[dict[str, Any]]  # {"label", "slack": (action_id, value)} or {"label", "teams": data}
     at: float = field(default_factory=time.monotonic)
+    proactive: bool = False  # a notice the dispatcher sent, not a reply to what this person just said
     _prompt: str | None = None
     _read: bool = False
 
@@ -125,7 +126,9 @@ class Platforms:
             channel = str(call.args.get("channel", ""))
             person = channel[1:] if channel.startswith("D") else channel
             if person.startswith("U"):
-                self.inbox[f"slack:{person}"].append(slack_heard(call.args))
+                heard = slack_heard(call.args)
+                heard.proactive = bool(call.args.get("metadata"))  # deliveries carry their key as metadata
+                self.inbox[f"slack:{person}"].append(heard)
                 self.arrived.set()
         elif call.method == "response_url":
             self.inbox[f"slack:{call.args.get('name')}"].append(slack_heard(call.args))
@@ -134,7 +137,9 @@ class Platforms:
     def _teams_activity(self, activity: dict[str, Any]) -> None:
         user = self._teams_people.get(str(activity.get("conversation_id", "")).split(";")[0])
         if user:
-            self.inbox[f"msteams:{user}"].append(teams_heard(activity["body"]))
+            heard = teams_heard(activity["body"])
+            heard.proactive = activity["kind"] == "send"  # a turn's replies answer the activity they reply to
+            self.inbox[f"msteams:{user}"].append(heard)
             self.arrived.set()
 
     # ---------------------------------------------------------------------------------------------- sending

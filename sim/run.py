@@ -32,7 +32,7 @@ from typing import Any
 from sim import invariants as inv
 from sim.headteachers import Head, behaviour_for
 from sim.platforms import Platforms
-from sim.service import OFFICER_SLACK, OFFICER_TEAMS, Database, Service
+from sim.service import OFFICERS, Database, Service
 from sim.world import in_scope, make_need, make_schools, need_csv, register_csv
 from storage import lifecycle
 
@@ -49,7 +49,7 @@ TIMELINE = {
     "next": T("2028-02-23T10:00:00+00:00"),
 }
 WINDOW = '"Autumn Term 1 2027/28" opens 1 Sep 2027 9am closes 20 Oct 2027 5pm'
-CONCURRENCY = 24
+CONCURRENCY = 32
 
 
 @dataclass
@@ -161,8 +161,11 @@ class Simulation:
         c.record("EOI states allowed by the life table", await inv.states_allowed(db), step)
         c.record("every transition audited once", await inv.transitions_audited_once(db), step)
         c.record("no EOI submitted breaking a rule", await inv.submitted_by_the_rules(db), step)
-        c.record("each delivery told exactly once",
-                 await inv.told_exactly_once(db, self.platforms, c, frozenset(self.in_flight_at_kill)), step)
+        c.record(
+            "each delivery told exactly once",
+            await inv.told_exactly_once(db, self.platforms, c, frozenset(self.in_flight_at_kill)),
+            step,
+        )
         c.record("Slack acked within 3 s", inv.acks_in_time(self.platforms, self.acks_checked), step)
         self.acks_checked = len(self.platforms.slow_acks)
         c.record("no acknowledged answer lost", await self.nothing_lost(), step)
@@ -239,8 +242,9 @@ class Simulation:
                 self.platforms.add_slack_person(s.slack_user, s.email, f"Head Teacher {s.urn}")
             if s.teams_user:
                 self.platforms.add_teams_person(s.teams_user, s.email, f"Head Teacher {s.urn}")
-        self.platforms.add_slack_person(OFFICER_SLACK, "officer.one@essex.example", "Officer One")
-        self.platforms.add_teams_person(OFFICER_TEAMS, "officer.two@essex.example", "Officer Two")
+        for n, (platform, user) in enumerate(OFFICERS):
+            add = self.platforms.add_slack_person if platform == "slack" else self.platforms.add_teams_person
+            add(user, f"officer{n}@essex.example", f"Officer {n}")
         self.platforms.slack.enforce_rate_limit(1.0)  # Slack: about one message a second per channel
         self.platforms.teams.enforce_rate_limit(7)  # Teams: 7 a second per conversation
         await self.service.start()
@@ -253,7 +257,9 @@ class Simulation:
                 await self.platforms.teams_install_personal(s.teams_user)
 
         await asyncio.gather(*(install(s) for s in teams))
-        await self.platforms.teams_install_personal(OFFICER_TEAMS)
+        for platform, user in OFFICERS:
+            if platform == "msteams":
+                await self.platforms.teams_install_personal(user)
         await self.drained()
         self.preview = await self.officer("window preview 2728A")
         self.platforms.teams_greetings = Counter(
@@ -386,8 +392,11 @@ class Simulation:
                 killer.cancel()
         await self.drained()
         days = 7 if step == "remind7" else 1
-        self.checks.record("no reminder after submitting or withdrawing",
-                           await inv.no_reminder_after_submitting(self.db, self.window["id"], days), step)
+        self.checks.record(
+            "no reminder after submitting or withdrawing",
+            await inv.no_reminder_after_submitting(self.db, self.window["id"], days),
+            step,
+        )
         if late:
             sem = asyncio.Semaphore(CONCURRENCY)
 
@@ -430,14 +439,16 @@ class Simulation:
         self.note("closed", expected=dict(expected))
         await self.check("closed")
 
-    async def officer(self, text: str, platform: str = "slack") -> str:
+    async def officer(self, text: str, who: int = 0) -> str:
+        """An officer types a command in their DM with the bot; returns the replies to it."""
         p = self.platforms
-        key = f"slack:{OFFICER_SLACK}" if platform == "slack" else f"msteams:{OFFICER_TEAMS}"
+        platform, user = OFFICERS[who % len(OFFICERS)]
+        key = f"{platform}:{user}"
         since = len(p.inbox[key])
         if platform == "slack":
-            status, sent = await p.slack_message(OFFICER_SLACK, text)
+            status, sent = await p.slack_message(user, text)
         else:
-            status, sent = await p.teams_message(OFFICER_TEAMS, text)
+            status, sent = await p.teams_message(user, text)
         for attempt in range(1, 30):  # the service is restarting: deliver the same request again, as Slack does
             if status and status < 500:
                 break
@@ -445,11 +456,12 @@ class Simulation:
             status = await (p.slack_again(sent, retry=attempt) if platform == "slack" else p.teams_again(sent))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            box = p.inbox[key]
-            if len(box) > since and time.monotonic() - box[-1].at > 0.4:
+            # Officers hear notices all the time (each submission): wait for the replies to this command.
+            replies = [h for h in p.inbox[key][since:] if not h.proactive]
+            if replies and time.monotonic() - replies[-1].at > 0.4:
                 break
             await asyncio.sleep(0.05)
-        return " ".join(h.text for h in p.inbox[key][since:])
+        return " ".join(h.text for h in p.inbox[key][since:] if not h.proactive)
 
     async def shortlist(self) -> None:
         await self.service.restart_at(TIMELINE["shortlist"])
@@ -458,7 +470,7 @@ class Simulation:
         picks = {ref: ("shortlist" if rng.random() < 0.6 else "not") for ref in submitted}
         slots = ["2 November 2027 at 10am", "2 November 2027 at 2pm", "3 November 2027 at 10am"]
 
-        async def work(refs: list[str], platform: str) -> None:
+        async def work(refs: list[str], platform: int) -> None:
             for i, ref in enumerate(refs):
                 if picks[ref] == "shortlist":
                     said = await self.officer(f"shortlist {ref} Strong offer", platform)
@@ -478,7 +490,7 @@ class Simulation:
                     if "not shortlisted" in said.casefold():
                         self.officer_expected[ref] = lifecycle.NOT_SHORTLISTED
 
-        await asyncio.gather(work(submitted[0::2], "slack"), work(submitted[1::2], "msteams"))
+        await asyncio.gather(*(work(submitted[n :: len(OFFICERS)], n) for n in range(len(OFFICERS))))
         await self.drained()
         self.note("shortlist", shortlisted=sum(v != lifecycle.NOT_SHORTLISTED for v in self.officer_expected.values()))
         await self.check("shortlist")
@@ -490,14 +502,17 @@ class Simulation:
         self.fault("Teams 429 storm")
         await self.service.restart_at(TIMELINE["decide"])
         rng = random.Random(f"{self.seed}:panel")
-        for ref, state in sorted(self.officer_expected.items()):
-            if state != lifecycle.SCHEDULED:
-                continue
-            outcome = "approve" if rng.random() < 0.5 else "decline"
-            said = await self.officer(f"decide {ref} {outcome} The panel's view", "slack")
-            word = "approved" if outcome == "approve" else "declined"
-            if word in said.casefold():
-                self.officer_expected[ref] = word
+        scheduled = sorted(ref for ref, state in self.officer_expected.items() if state == lifecycle.SCHEDULED)
+        outcomes = {ref: "approve" if rng.random() < 0.5 else "decline" for ref in scheduled}
+
+        async def panel(refs: list[str], who: int) -> None:
+            for ref in refs:
+                said = await self.officer(f"decide {ref} {outcomes[ref]} The panel's view", who)
+                word = "approved" if outcomes[ref] == "approve" else "declined"
+                if word in said.casefold():
+                    self.officer_expected[ref] = word
+
+        await asyncio.gather(*(panel(scheduled[n :: len(OFFICERS)], n) for n in range(len(OFFICERS))))
         self.console_export = await self.service.console_officer("export")
         await self.drained()
         self.note("decide", decided=sum(v in ("approved", "declined") for v in self.officer_expected.values()))
@@ -563,8 +578,10 @@ class Simulation:
             "messages": {"slack": slack_msgs, "teams": teams_msgs},
             "requests_to_service": self.platforms.requests,
             "slack_ack_p_max_s": round(max(self.platforms.ack_seconds, default=0), 3),
-            "slack_ack_p50_p99_s": [round(_pct(self.platforms.ack_seconds, 50), 3),
-                                    round(_pct(self.platforms.ack_seconds, 99), 3)],
+            "slack_ack_p50_p99_s": [
+                round(_pct(self.platforms.ack_seconds, 50), 3),
+                round(_pct(self.platforms.ack_seconds, 99), 3),
+            ],
             "slack_acks": len(self.platforms.ack_seconds),
             "fault_times": self.fault_times,
             "slow_ack_times": [(round(t - self.started, 1), round(s, 2)) for t, s in self.platforms.ack_log if s > 3],
@@ -583,6 +600,7 @@ class Simulation:
             "head_errors": [e for h in self.heads for e in h.errors][:30],
             "service_errors": self.service.errors()[:30],
             "steps": self.steps,
+            "preview_excerpt": self.preview[:2000],
             "heads": [
                 {
                     "urn": h.school.urn,

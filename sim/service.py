@@ -23,8 +23,13 @@ from sim.platforms import SECRET, TOKEN
 
 PG_ADMIN = os.environ.get("EOI_SIM_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 HOST = "127.0.0.1"
-OFFICER_SLACK = "U0SIMOFFICER1"
-OFFICER_TEAMS = "29:1simofficer"
+# The SEND team working in parallel: two in Slack, two in Teams.
+OFFICERS = (
+    ("slack", "U0SIMOFFICER1"),
+    ("msteams", "29:1simofficer1"),
+    ("slack", "U0SIMOFFICER2"),
+    ("msteams", "29:1simofficer2"),
+)
 OFFICER_CONSOLE = "sim-console-officer"
 RESTART_SECONDS = 10
 
@@ -112,7 +117,7 @@ class Service:
             env.pop(name, None)
         env.update(
             DATABASE_URL=self.db.url,
-            EOI_OFFICERS=f"slack:{OFFICER_SLACK},msteams:{OFFICER_TEAMS},console:{OFFICER_CONSOLE}",
+            EOI_OFFICERS=",".join([f"{p}:{u}" for p, u in OFFICERS] + [f"console:{OFFICER_CONSOLE}"]),
             MICROSOFT_APP_ID="",
             MICROSOFT_APP_PASSWORD="",
             EOI_TEAMS_EMULATOR="1",
