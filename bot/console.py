@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -11,31 +10,40 @@ from bot.files import write_private
 from bot.service import Service
 from bot.turn_runner import Inbound
 from dialogs.replies import Choice, Reply
+from dialogs.rich import BULLET, Text
 from dialogs.turns import Speaker
 from storage import people
 from storage.models import School
 
-MARKUP = re.compile(r"(?<!\w)[*_](\S(?:.*?\S)?)[*_](?!\w)")
 
-
-def plain(text: str) -> str:
-    """Slack-style *bold* and _italic_ become plain text in a terminal."""
-    return MARKUP.sub(r"\1", text)
+def shown(text: Text) -> str:
+    """Rich text in a terminal: no emphasis; words to type keep their `backticks`; a link shows its address."""
+    parts = []
+    for span in text:
+        if span.style == "code":
+            parts.append(f"`{span.text}`")
+        elif span.style == "link":
+            parts.append(f"{span.text} ({span.url})")
+        elif span.style == "item":
+            parts.append(BULLET)
+        else:
+            parts.append(span.text)
+    return "".join(parts)
 
 
 def render(reply: Reply) -> tuple[str, list[Choice]]:
     """The reply as text, and the choices in the order they are numbered."""
     lines = []
     if reply.title:
-        lines.append(f"== {plain(reply.title)} ==")
+        lines.append(f"== {reply.title} ==")
     if reply.text:
-        lines.append(plain(reply.text))
+        lines.append(shown(reply.text))
     for name, problem in reply.field_errors.items():
-        if problem != reply.text:  # a form's problem is often the whole message already shown
-            lines.append(f"  ! {name}: {plain(problem)}")
+        if problem != reply.text.plain:  # a form's problem is often the whole message already shown
+            lines.append(f"  ! {name}: {problem}")
     choices: list[Choice] = []
     for fact in reply.facts:
-        value = plain(fact.value).replace("\n", "\n      ")
+        value = fact.value.replace("\n", "\n      ")
         lines.append(f"  {fact.label}: {value}")
     for fact in reply.facts:
         if fact.change:

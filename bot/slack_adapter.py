@@ -43,6 +43,7 @@ from bot import slack_blocks as kit
 from bot.delivery import SendFailed
 from bot.service import Service
 from bot.turn_runner import Inbound
+from dialogs.actions import Action, Answer, decode
 from dialogs.replies import Reply, say
 from dialogs.turns import Speaker
 from storage.db import failure_report
@@ -53,8 +54,6 @@ log = logging.getLogger("eoi-bot.slack")
 PLATFORM = "slack"
 DEFAULT_API_URL = "https://slack.com/api/"
 USER_CACHE_SECONDS = 300.0
-# Replies of these kinds belong to the guided dialog, which lives in the DM.
-DIALOG_KINDS = ("question", "review")
 # Errors after which sending to the same destination again cannot work.
 PERMANENT_ERRORS = frozenset(
     {
@@ -249,7 +248,7 @@ class SlackAdapter:
             channel_id=str(command.get("channel_id", "")),
             response_url=str(command.get("response_url", "")),
         )
-        text = html.unescape(str(command.get("text", ""))).strip()
+        text = html.unescape(str(command.get("text", "")))
         self._spawn(self._turn(where, text=text, command=True, once=request_key(request)))
         await ack()
 
@@ -262,7 +261,7 @@ class SlackAdapter:
         where = Where(user_id=user, channel_id=str(event.get("channel", "")))
         # Handled before Slack gets its 200 (process_before_response), with the event_id recorded in the
         # turn's own transaction: if we die mid-turn, Slack's retry is handled, and nothing twice.
-        await self._turn(where, text=html.unescape(text).strip(), once=f"slack:{body.get('event_id') or ''}")
+        await self._turn(where, text=html.unescape(text), once=f"slack:{body.get('event_id') or ''}")
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
         """The Home tab shows where things stand; the first time someone opens the Messages tab, a greeting."""
@@ -291,18 +290,17 @@ class SlackAdapter:
     async def on_button(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
-        value = action.get("value")
-        if isinstance(value, str) and value:
-            self._spawn(self._turn(_where(body), action=value, once=request_key(request)))
+        # A forged or garbled value decodes to Unreadable, which the dialog refuses in words.
+        self._spawn(self._turn(_where(body), action=decode(action.get("value")), once=request_key(request)))
         await ack()
 
     async def on_done(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
-        prefix = action.get("value")
-        if isinstance(prefix, str) and prefix.startswith("a|"):
-            checked = kit.checked_values((body.get("state") or {}).get("values") or {})
-            self._spawn(self._turn(_where(body), action=prefix + ",".join(checked), once=request_key(request)))
+        done = decode(action.get("value"))
+        if isinstance(done, Answer):  # the question's answer is the boxes ticked
+            done = done.ticked(kit.checked_values((body.get("state") or {}).get("values") or {}))
+        self._spawn(self._turn(_where(body), action=done, once=request_key(request)))
         await ack()
 
     async def on_checkbox(self, ack: AsyncAck) -> None:
@@ -352,7 +350,7 @@ class SlackAdapter:
             names = [f.name for f in form.fields]
             on_fields = {k: v[:500] for k, v in errors.items() if k in names}
             if not on_fields and names:
-                on_fields = {names[0]: replies[0].text[:500]}
+                on_fields = {names[0]: replies[0].text.markup[:500]}
             await ack(response_action="errors", errors=on_fields)
             return
         await ack()
@@ -388,7 +386,7 @@ class SlackAdapter:
         await self._post(where, replies)
 
     async def _turn(
-        self, where: Where, *, text: str = "", action: str = "", command: bool = False, once: str = ""
+        self, where: Where, *, text: str = "", action: Action | None = None, command: bool = False, once: str = ""
     ) -> None:
         key = once if once != "slack:" else ""
         inbound = Inbound(where.user_id, where, text=text, action=action, command=command, key=key)
@@ -402,7 +400,7 @@ class SlackAdapter:
                 # A file (an export) is private to the person who asked: always their DM.
                 await self._file_to_dm(where.user_id, reply)
                 exported = exported or not where.in_dm
-            elif where.in_dm or reply.kind in DIALOG_KINDS:
+            elif where.in_dm or reply.private:
                 await self._to_dm(where.user_id, reply)
                 moved = moved or not where.in_dm
             else:
@@ -432,7 +430,7 @@ class SlackAdapter:
                 filename=name,
                 title=name,
                 content=content,
-                initial_comment=reply.text,
+                initial_comment=kit.mrkdwn(reply.text),
             )
         except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError) as error:
             log.warning("uploading %s to %s failed (%s); showing it in the message", name, user_id, error)

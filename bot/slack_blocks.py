@@ -12,7 +12,9 @@ import re
 from dataclasses import asdict
 from typing import Any
 
+from dialogs.actions import encode
 from dialogs.replies import Choice, Fact, Form, FormField, Reply
+from dialogs.rich import BULLET, Text, text_of
 
 Block = dict[str, Any]
 
@@ -26,18 +28,50 @@ MAX_CHECKBOXES = 10
 MAX_TITLE = 24
 MAX_METADATA = 3000
 
-BUTTON = "eoi_btn_"  # a Choice: value is Choice.action
+BUTTON = "eoi_btn_"  # a Choice: value is its action, encoded (dialogs.actions.encode)
 FORM_BUTTON = "eoi_form_"  # a Choice with a Form: value is the form (JSON), opened as a modal
 MULTI = "eoi_multi_"  # checkbox groups of a multiple-choice question
-DONE = "eoi_done"  # value "a|<question id>|"; the checked values are appended on click
+DONE = "eoi_done"  # value: the question's Answer, encoded; the checked values are added on click
 FORM_VIEW = "eoi_form"  # the modal's callback_id
 INPUT = "value"  # action_id of every input in a modal; the block_id is the field name
 
-_MARKUP = re.compile(r"(?<!\w)[*_](\S(?:.*?\S)?)[*_](?!\w)")
+# Slack has no escape for its formatting characters; a zero-width space on each side of one that could open or
+# close formatting (not between two letters) keeps it from pairing up, and the reader sees it as it was typed.
+_FORMATTING = re.compile(r"(?<!\w)([*_~`])|([*_~`])(?!\w)")
+ZWSP = "\u200b"
 
 
-def plain(text: str) -> str:
-    return _MARKUP.sub(r"\1", text)
+def escape(text: str) -> str:
+    """Literal text in mrkdwn: &, < and > as Slack asks (so `<!channel>` is text, not a mention), and no
+    formatting from a `*`, `_`, `~` or backtick someone typed."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMATTING.sub(lambda m: f"{ZWSP}{m.group(0)}{ZWSP}", text)
+
+
+def escape_code(text: str) -> str:
+    """Literal text inside a ``` block: only &, < and > need escaping there."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(text: str | Text) -> str:
+    """Rich text as Slack mrkdwn: *bold*, `code`, <url|links>, "• " list items; everything else literal."""
+    out = []
+    for span in text_of(text):
+        if span.style == "item":
+            out.append(BULLET)
+        elif span.style == "code":
+            inner = escape_code(span.text.replace("`", "'"))  # nothing is formatted inside code; a backtick ends it
+            out.append(f"`{inner}`" if inner.strip() else inner)
+        elif span.style == "link":
+            out.append(f"<{escape(span.url)}|{escape(span.text).replace('|', '¦')}>")
+        elif span.style == "bold" and span.text.strip():
+            # Slack bolds only when the stars touch the words: spaces at either end go outside them.
+            inner = span.text.strip()
+            lead, trail = span.text[: len(span.text) - len(span.text.lstrip())], span.text[len(span.text.rstrip()) :]
+            out.append(f"{escape(lead)}*{escape(inner)}*{escape(trail)}")
+        else:
+            out.append(escape(span.text))
+    return "".join(out)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -71,7 +105,7 @@ def section(text: str) -> Block:
 
 
 def _text(label: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": _cut(plain(label), MAX_BUTTON_TEXT) or "…", "emoji": True}
+    return {"type": "plain_text", "text": _cut(label, MAX_BUTTON_TEXT) or "…", "emoji": True}
 
 
 def form_to_json(form: Form) -> str:
@@ -94,7 +128,7 @@ def button(choice: Choice, n: int) -> Block:
     if choice.form is not None:
         action_id, value = f"{FORM_BUTTON}{n}", form_to_json(choice.form)
     else:
-        action_id, value = f"{BUTTON}{n}", choice.action
+        action_id, value = f"{BUTTON}{n}", encode(choice.action)
     element: Block = {"type": "button", "action_id": action_id, "text": _text(choice.label), "value": value}
     if len(value) > MAX_VALUE:
         raise ValueError(f"button value over {MAX_VALUE} characters: {choice.label!r}")
@@ -112,19 +146,12 @@ def _actions(elements: list[Block], tag: str) -> list[Block]:
 
 def _fact_line(fact: Fact) -> str:
     value = fact.value if "\n" not in fact.value else "\n" + fact.value
-    return f"*{fact.label}*: {value}"
+    return f"*{escape(fact.label)}*: {escape(value)}"
 
 
 def _multi_blocks(reply: Reply) -> tuple[list[Block], list[Choice]]:
     """Checkbox groups for a multiple-choice question, a Done button, and the choices left as buttons."""
-    prefix = f"a|{reply.question_id}|"
-    options, rest = [], []
-    for choice in reply.choices:
-        value = choice.action[len(prefix) :] if choice.action.startswith(prefix) else ""
-        if value and value != "none" and not choice.form:
-            options.append((value, choice.label))
-        else:
-            rest.append(choice)
+    options, rest = reply.options()
     if not options:
         return [], reply.choices
     groups = []
@@ -142,7 +169,7 @@ def _multi_blocks(reply: Reply) -> tuple[list[Block], list[Choice]]:
         "type": "button",
         "action_id": DONE,
         "text": _text("Done"),
-        "value": prefix,
+        "value": encode(reply.done()),
         "style": "primary",
     }
     blocks = [{"type": "actions", "block_id": f"multi_{i}", "elements": [element]} for i, element in enumerate(groups)]
@@ -152,25 +179,26 @@ def _multi_blocks(reply: Reply) -> tuple[list[Block], list[Choice]]:
 
 def _file_blocks(name: str, content: str, room: int) -> list[Block]:
     """A small file as code blocks; one that does not fit says so instead of being cut silently."""
-    pieces = _chunks(content.replace("\r\n", "\n").strip("\n"), MAX_SECTION - 8)
+    pieces = _chunks(escape_code(content.replace("\r\n", "\n").strip("\n")), MAX_SECTION - 8)
     if len(pieces) > room - 1:
         return [
             section(
-                f"`{name}` is too large to show in Slack ({len(content):,} characters). "
+                f"`{escape(name)}` is too large to show in Slack ({len(content):,} characters). "
                 "Narrow it (e.g. `export` with a window) or run `eoi-bot export` on the server."
             )
         ]
-    return [section(f"`{name}`"), *(section(f"```{p}```") for p in pieces)]
+    return [section(f"`{escape(name)}`"), *(section(f"```{p}```") for p in pieces)]
 
 
 def render(reply: Reply) -> tuple[str, list[Block]]:
     """(fallback text for notifications, blocks) for one reply."""
     head: list[Block] = []
     if reply.title:
-        head.append({"type": "header", "text": {"type": "plain_text", "text": _cut(plain(reply.title), 150)}})
-    head.extend(section(piece) for piece in _chunks(reply.text))
+        head.append({"type": "header", "text": {"type": "plain_text", "text": _cut(reply.title, 150)}})
+    head.extend(section(piece) for piece in _chunks(mrkdwn(reply.text)))
     for name, problem in reply.field_errors.items():
-        head.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(f"⚠️ {name}: {problem}", 2900)}]})
+        warning = _cut(f"⚠️ {escape(name)}: {escape(problem)}", 2900)
+        head.append({"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]})
 
     multi, choices = _multi_blocks(reply) if reply.multi else ([], list(reply.choices))
     buttons = [button(c, n) for n, c in enumerate(choices)]
@@ -200,7 +228,7 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
     if len(blocks) > MAX_BLOCKS:
         keep = MAX_BLOCKS - len(tail) - 1
         blocks = [*blocks[:keep], section("_(cut short: too long for one Slack message)_"), *tail]
-    fallback = plain(" ".join(x for x in (reply.title, reply.text) if x)) or "EOI Bot"
+    fallback = escape_code(" ".join(x for x in (reply.title, reply.text.plain) if x)) or "EOI Bot"
     return _cut(fallback, 3000), blocks
 
 
@@ -220,7 +248,7 @@ def form_view(form: Form, metadata: dict[str, Any]) -> Block:
     """A modal for a Form. Each input's block_id is the field name, so Slack's `errors` land on the field."""
     blocks: list[Block] = []
     if len(form.title) > MAX_TITLE:
-        blocks.append(section(f"*{form.title}*"))
+        blocks.append(section(f"*{escape(form.title)}*"))
     for f in form.fields:
         if f.options:
             element: Block = {

@@ -38,7 +38,11 @@ from bot import teams_cards, teams_trust
 from bot.delivery import SendFailed
 from bot.service import Service
 from bot.turn_runner import APOLOGY, Inbound
-from dialogs.replies import Form, Reply, action, refuse, say
+from dialogs import help
+from dialogs.actions import Answer, decode
+from dialogs.commands import parse_command
+from dialogs.replies import Form, Reply, refuse, say
+from dialogs.rich import md
 from dialogs.turns import Speaker, Turn
 from storage import conversation_refs, events
 from storage.db import failure_report
@@ -187,9 +191,7 @@ def strip_mentions(activity: Activity) -> str:
             text = text.replace(props["text"], " ")
     if ((activity.conversation and activity.conversation.conversation_type) or "personal") != "personal":
         text = _AT_TAG.sub(" ", text)
-    # Spaces are tidied within each line; the lines themselves (paragraphs of a long answer) are kept.
-    lines = [" ".join(line.split()) for line in text.replace("&nbsp;", " ").replace("\r\n", "\n").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return text.replace("&nbsp;", " ").strip()  # the rest of tidying is every channel's (dialogs.turns.tidy)
 
 
 def turn_for_value(speaker: Speaker, value: Any) -> tuple[Turn | None, Form | None, dict[str, str], str]:
@@ -202,16 +204,18 @@ def turn_for_value(speaker: Speaker, value: Any) -> tuple[Turn | None, Form | No
             return None, None, {}, "That form is from an older version of the bot; open it again from the EOI."
         values = {f.name: str(value.get(teams_cards.FIELD_PREFIX + f.name) or "") for f in form.fields}
         return Turn(speaker, text=form.command_for(values), command=True), form, values, ""
-    if "eoi_multi" in value:
-        chosen = [v.strip() for v in str(value.get("eoi_values") or "").replace("|", ",").split(",") if v.strip()]
-        return Turn(speaker, action=action("a", str(value["eoi_multi"]), ",".join(chosen))), None, {}, ""
+    if "eoi_done" in value or "eoi_multi" in value:  # "eoi_multi": the question's id, on cards from before
+        done = decode(value["eoi_done"] if "eoi_done" in value else f"a|{value['eoi_multi']}|")
+        if isinstance(done, Answer):  # the question's answer is the options ticked
+            done = done.ticked(str(value.get("eoi_values") or "").split(","))
+        return Turn(speaker, action=done), None, {}, ""
     if "eoi_pick" in value:
-        picked = str(value.get("eoi_choice") or "")
-        if not picked:
+        if not value.get("eoi_choice"):
             return None, None, {}, "Choose one of the options first, then press Choose."
-        return Turn(speaker, action=picked), None, {}, ""
+        return Turn(speaker, action=decode(value["eoi_choice"])), None, {}, ""
     if "eoi_action" in value:
-        return Turn(speaker, action=str(value["eoi_action"])), None, {}, ""
+        # A forged or garbled value decodes to Unreadable, which the dialog refuses in words.
+        return Turn(speaker, action=decode(value["eoi_action"])), None, {}, ""
     return None, None, {}, ""
 
 
@@ -408,10 +412,10 @@ class TeamsChannel:
         value = context.activity.value if isinstance(context.activity.value, dict) else {}
         offered = value.get("context") if isinstance(value.get("context"), dict) else {}
         command = offered.get(teams_cards.EXPORT_CONTEXT)
-        if not isinstance(command, str) or not command.strip().casefold().startswith("export"):
+        if not isinstance(command, str) or parse_command(command).name != "export":
             return await tell(refuse("I don't recognise that file any more."))
         if value.get("action") != "accept":
-            return await tell(say("No file sent. Ask for `export` again any time."))
+            return await tell(say(md("No file sent. Ask for `export` again any time.")))
         upload = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
         upload_url = str(upload.get("uploadUrl") or "")
         if not teams_trust.upload_url_allowed(upload_url, emulator=self.emulator):
@@ -426,9 +430,8 @@ class TeamsChannel:
         name, content = made.file
         status = await _upload(upload_url, content.encode("utf-8"))
         if status not in (200, 201):
-            return await tell(
-                refuse(f"I couldn't put {name} in your OneDrive (it answered {status}). Please ask for `export` again.")
-            )
+            failed = md("I couldn't put {} in your OneDrive (it answered {}). Ask for `export` again.", name, status)
+            return await tell(refuse(failed))
         card = teams_cards.file_info(
             made.text,
             str(upload.get("name") or name),
@@ -459,14 +462,7 @@ class TeamsChannel:
             greeting = Inbound(user_id, TeamsWhere(context, "help"), text="help", command=True)
             await self.service.runner.run(self, greeting)
         else:
-            hello = Reply(
-                text=(
-                    "Hello! I'm the EOI Bot for Essex County Council's Resourced and Partnership Provision. "
-                    "I'll post ECC's announcements and updates about your school's Expression of Interest here. "
-                    "To fill in an EOI, message me directly; officers can @mention me with *help*."
-                )
-            )
-            await self.send_replies(context, [teams_cards.render(hello)])
+            await self.send_replies(context, [teams_cards.render(help.shared_greeting())])
 
     async def send_replies(self, context: TurnContext, rendered: list[dict[str, Any]]) -> None:
         """Send in order; a throttled or failing connector is retried a few times within the turn."""

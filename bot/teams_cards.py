@@ -3,9 +3,11 @@ something to press or fill in. Plain dicts only (no botbuilder here): bot.teams_
 activities, and tests read them as Teams would show them.
 
 What a card sends back (an Action.Submit's `data`, merged by Teams with the card's input values):
-  {"eoi_action": "<Choice.action>"}                      a button
-  {"eoi_pick": 1, "eoi_choice": "<Choice.action>"}       a long list of options shown as a drop-down
-  {"eoi_multi": "<question id>", "eoi_values": "A,B"}     several options ticked, then Done
+  {"eoi_action": "<action>"}                             a button
+  {"eoi_pick": 1, "eoi_choice": "<action>"}              a long list of options shown as a drop-down
+  {"eoi_done": "<action>", "eoi_values": "A,B"}          several options ticked, then Done
+  (<action>: the choice's action encoded by dialogs.actions.encode; cards posted before held "kind|part" strings
+  and {"eoi_multi": "<question id>"}, which are still read)
   {"eoi_form": "<Form.command>", "eoi_form_def": {...}, "f_<field>": "..."}   a form (schedule, decide...)
 bot.teams_adapter.turn_for_value reads these back into neutral turns.
 
@@ -21,7 +23,9 @@ import re
 from dataclasses import asdict
 from typing import Any
 
-from dialogs.replies import Choice, Form, FormField, Reply, parse_action
+from dialogs.actions import encode
+from dialogs.replies import Choice, Form, FormField, Reply
+from dialogs.rich import Text, lines_of, rich, text_of
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 FILE_CONSENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
@@ -38,21 +42,44 @@ MAX_BUTTONS = 6
 FIELD_PREFIX = "f_"
 STYLES = {"primary": "positive", "danger": "destructive"}
 
-_BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*?\S)?)\*(?![\w*])")
-_CODE = re.compile(r"`([^`\n]+)`")
 _NEWLINE = re.compile(r"(?<!\n)\n(?!\n)")
+# Literal text in Teams markdown: a backslash before each character markdown could read as markup, and before
+# what would start a heading, quote or list at the beginning of a line.
+_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_~[]<>&"})
+_LINE_START = re.compile(r"^([ \t]*)(?:([#>+-])|(\d+)([.)]))", re.MULTILINE)
+_MAY_START = tuple("#>+-0123456789 \t")
 
 
-def markdown(text: str, *, card: bool = False) -> str:
-    """Slack-style *bold* becomes **bold**; _italic_ is the same in Teams. Cards have no `code`."""
-    text = _BOLD.sub(r"**\1**", text or "")
-    if card:
-        text = _CODE.sub(r"\1", text)
+def escape(text: str) -> str:
+    """Literal text, shown as it is in Teams markdown."""
+    text = text.translate(_SPECIAL)
+    if "\n" not in text and not text.startswith(_MAY_START):
+        return text  # most runs: nothing can start a heading, quote or list
+    return _LINE_START.sub(lambda m: m.group(1) + (f"\\{m[2]}" if m[2] else f"{m[3]}\\{m[4]}"), text)
+
+
+def markdown(text: str | Text, *, card: bool = False) -> str:
+    """Rich text as Teams markdown: **bold**, `code` (plain in cards, which have none), [links](…), "- " list
+    items; everything else literal, escaped."""
+    out = []
+    for span in text_of(text):
+        if span.style == "item":
+            out.append("- ")
+        elif span.style == "bold" and span.text.strip():
+            inner = span.text.strip()
+            lead, trail = span.text[: len(span.text) - len(span.text.lstrip())], span.text[len(span.text.rstrip()) :]
+            out.append(f"{lead}**{escape(inner)}**{trail}")
+        elif span.style == "code" and not card and span.text.strip():
+            out.append("`" + span.text.replace("`", "'") + "`")
+        elif span.style == "link":
+            out.append(f"[{escape(span.text)}]({span.url.replace(')', '%29').replace(' ', '%20')})")
+        else:
+            out.append(escape(span.text))
     # Teams drops a single line break in markdown; a blank line keeps it.
-    return _NEWLINE.sub("\n\n", text)
+    return _NEWLINE.sub("\n\n", "".join(out))
 
 
-def _text_block(text: str, **extra: Any) -> dict[str, Any]:
+def _text_block(text: str | Text, **extra: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": markdown(text, card=True), "wrap": True, **extra}
 
 
@@ -71,7 +98,7 @@ def choice_action(choice: Choice) -> dict[str, Any]:
     """A button; a choice that needs input (schedule, decide...) opens its form inside the card."""
     if choice.form is not None:
         return {"type": "Action.ShowCard", "title": _title(choice.label), "card": form_card(choice.form)}
-    return _submit(choice.label, {"eoi_action": choice.action}, choice.style)
+    return _submit(choice.label, {"eoi_action": encode(choice.action)}, choice.style)
 
 
 def form_card(form: Form, values: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
@@ -139,13 +166,8 @@ def form_from_data(data: Any) -> Form | None:
 
 def _multi_elements(reply: Reply) -> tuple[list[dict[str, Any]], list[Choice]]:
     """A multiple-choice question: one checkbox list plus Done; the remaining choices stay buttons."""
-    options, others = [], []
-    for choice in reply.choices:
-        kind, parts = parse_action(choice.action)
-        if kind == "a" and len(parts) >= 2 and parts[0] == reply.question_id and parts[1] != "none":
-            options.append({"title": choice.label, "value": parts[1]})
-        else:
-            others.append(choice)
+    ticked, others = reply.options()
+    options = [{"title": label, "value": value} for value, label in ticked]
     checks: dict[str, Any] = {
         "type": "Input.ChoiceSet",
         "id": "eoi_values",
@@ -155,7 +177,7 @@ def _multi_elements(reply: Reply) -> tuple[list[dict[str, Any]], list[Choice]]:
     }
     if reply.selected:
         checks["value"] = ",".join(reply.selected)
-    done = _submit("Done", {"eoi_multi": reply.question_id}, "primary")
+    done = _submit("Done", {"eoi_done": encode(reply.done())}, "primary")
     return [checks, {"type": "ActionSet", "actions": [done]}], others
 
 
@@ -207,7 +229,7 @@ def reply_card(reply: Reply) -> dict[str, Any]:
                 "id": "eoi_choice",
                 "style": "compact",
                 "placeholder": "Choose…",
-                "choices": [{"title": c.label, "value": c.action} for c in choices],
+                "choices": [{"title": c.label, "value": encode(c.action)} for c in choices],
             }
         )
         actions = [_submit("Choose", {"eoi_pick": 1}, "primary")]
@@ -237,26 +259,27 @@ def render(reply: Reply) -> dict[str, Any]:
                 "file, or run `eoi-bot export` on the server."
             )
             return {"type": "message", "text": markdown(reply.text) + "\n\n" + note, "textFormat": "markdown"}
-        text = markdown(reply.text) + f"\n\n**{name}**\n\n```\n{content}\n```"
+        text = markdown(reply.text) + f"\n\n**{escape(name)}**\n\n```\n{content}\n```"
         return {"type": "message", "text": text, "textFormat": "markdown"}
     if not needs_card(reply):
         return {"type": "message", "text": markdown(reply.text), "textFormat": "markdown"}
     card = reply_card(reply)
     if len(json.dumps(card)) > MAX_CARD_BYTES:
         # Too big to send safely: the text, the facts as lines, and only the reply's own buttons.
-        lines = [reply.title, reply.text, *(f"{f.label}: {f.value}" for f in reply.facts)]
-        card = reply_card(Reply(text="\n".join(x for x in lines if x)[:20_000], choices=reply.choices[:MAX_BUTTONS]))
+        lines = [rich(reply.title), reply.text, *(rich(f"{f.label}: {f.value}") for f in reply.facts)]
+        shown = lines_of(x for x in lines if x)
+        card = reply_card(Reply(text=shown.clip(20_000), choices=reply.choices[:MAX_BUTTONS]))
     # `text` too, so notifications and screen readers have something to say.
-    summary = reply.title or reply.text.split("\n", 1)[0]
-    return {"type": "message", "summary": markdown(summary)[:200], "attachments": [attachment(card)]}
+    summary = reply.title or reply.text.first_line().plain
+    return {"type": "message", "summary": summary[:200], "attachments": [attachment(card)]}
 
 
 def render_form_errors(form: Form, values: dict[str, str], reply: Reply) -> dict[str, Any]:
     """A refused form submit: the same form again, as it was filled in, each problem under its field."""
     card = form_card(form, values, reply.field_errors)
-    if not any(reply.text.startswith(problem) for problem in reply.field_errors.values()):
+    if not any(reply.text.markup.startswith(problem) for problem in reply.field_errors.values()):
         card["body"].insert(1, _text_block(reply.text, color="Attention"))
-    return {"type": "message", "summary": markdown(reply.text)[:200], "attachments": [attachment(card)]}
+    return {"type": "message", "summary": reply.text.plain[:200], "attachments": [attachment(card)]}
 
 
 def file_consent(reply: Reply, command: str) -> dict[str, Any]:
@@ -265,7 +288,7 @@ def file_consent(reply: Reply, command: str) -> dict[str, Any]:
     name, content = reply.file
     context = {EXPORT_CONTEXT: command}
     consent = {
-        "description": markdown(reply.text)[:200],
+        "description": reply.text.plain[:200],
         "sizeInBytes": len(content.encode("utf-8")),
         "acceptContext": context,
         "declineContext": context,
@@ -280,11 +303,11 @@ def file_consent(reply: Reply, command: str) -> dict[str, Any]:
 def file_elsewhere(reply: Reply) -> dict[str, Any]:
     """A file asked for in a channel or group chat: never shown there; it comes in personal chat."""
     assert reply.file is not None
-    note = f"I send files such as **{reply.file[0]}** in our personal chat only: message me `export` there."
+    note = f"I send files such as **{escape(reply.file[0])}** in our personal chat only: message me `export` there."
     return {"type": "message", "text": markdown(reply.text) + "\n\n" + note, "textFormat": "markdown"}
 
 
-def file_info(text: str, name: str, content_url: str, unique_id: str, file_type: str) -> dict[str, Any]:
+def file_info(text: Text, name: str, content_url: str, unique_id: str, file_type: str) -> dict[str, Any]:
     """The uploaded file, as a card the person opens or downloads from their OneDrive."""
     return {
         "type": "message",

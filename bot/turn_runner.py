@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from dialogs.actions import Action
 from dialogs.conversation import Conversations
 from dialogs.replies import Reply, refuse
 from dialogs.turns import Speaker, Turn
@@ -39,7 +40,7 @@ class Inbound(Generic[Where]):
     user_id: str
     where: Where
     text: str = ""
-    action: str = ""
+    action: Action | None = None  # a button pressed, as the channel decoded it (dialogs.actions.decode)
     command: bool = False  # invoked explicitly (`/eoi …`, a form): never read as an answer
     key: str = ""  # the platform's id for this delivery ("slack:Ev…"): a redelivery is handled once
 

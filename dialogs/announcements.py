@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from dialogs.actions import Command
 from dialogs.dates import format_datetime
 from dialogs.glossary import PROVISION_NAMES, need_label
-from dialogs.replies import Choice, Fact, Reply, action
+from dialogs.replies import Choice, Fact, Reply
+from dialogs.rich import md
 from storage.lifecycle import (
     APPROVED,
     BEFORE_A_DECISION,
@@ -80,11 +82,13 @@ def announcement(window: Window, school: School, needs: list[NeedRow]) -> Reply:
             f"Essex County Council is inviting expressions of interest from schools to host a Resourced "
             f"Provision or Partnership Provision. {school.name} is in scope because of these priority needs:\n"
             + "\n".join(priority_lines(needs))
-            + f"\nThe window closes {format_datetime(window.closes_at)}. Offers that answer these needs are "
-            "prioritised. Press *Start an EOI* (or type *start*) to begin; it takes about 20 minutes and saves "
-            "as you go."
+            + md(
+                "\nThe window closes {}. Offers that answer these needs are prioritised. Press *Start an EOI* (or "
+                "type *start*) to begin; it takes about 20 minutes and saves as you go.",
+                format_datetime(window.closes_at),
+            )
         ),
-        choices=[Choice("Start an EOI", action("cmd", "start"), style="primary")],
+        choices=[Choice("Start an EOI", Command("start"), style="primary")],
     )
 
 
@@ -93,8 +97,8 @@ def opened_for_officers(window: Window, schools: int) -> Reply:
     return Reply(
         kind="notice",
         title=f"{window_name(window)} is open",
-        text=f"Announcing to {schools} schools in scope. `window deliveries {code}` shows progress.",
-        choices=[Choice("Deliveries", action("cmd", f"window deliveries {code}"))],
+        text=md("Announcing to {} schools in scope. `window deliveries {}` shows progress.", schools, code),
+        choices=[Choice("Deliveries", Command(f"window deliveries {code}"))],
     )
 
 
@@ -120,8 +124,8 @@ def reminder(window: Window, school: School, *, days: int, drafts: list[EOI], af
     return Reply(
         kind="notice",
         title=f"{window_name(window)} closes {when}",
-        text=f"{doing} Type *start* to carry on.",
-        choices=[Choice("Continue my EOI" if drafts else "Start an EOI", action("cmd", "start"), style="primary")],
+        text=md("{} Type *start* to carry on.", doing),
+        choices=[Choice("Continue my EOI" if drafts else "Start an EOI", Command("start"), style="primary")],
     )
 
 
@@ -130,7 +134,7 @@ def window_changed(window: Window) -> Reply:
         kind="notice",
         title=f"{window_name(window)}: new closing date",
         text=f"{window_name(window)} now closes {format_datetime(window.closes_at)}.",
-        choices=[Choice("Start or continue my EOI", action("cmd", "start"))],
+        choices=[Choice("Start or continue my EOI", Command("start"))],
     )
 
 
@@ -269,5 +273,5 @@ def closing_summary(window: Window, eois: list[tuple[EOI, School]], needs: list[
             f"drafts and withdrawn EOIs are left out. {waiting} {'is' if waiting == 1 else 'are'} waiting to be "
             "shortlisted."
         ),
-        choices=[Choice("List those waiting", action("cmd", "list submitted"))],
+        choices=[Choice("List those waiting", Command("list submitted"))],
     )

@@ -16,6 +16,7 @@ from dateutil.relativedelta import relativedelta
 from dialogs.dates import format_date, read_date_answer
 from dialogs.glossary import EOI_NEED_TYPES, NEED_ALIASES, NEED_TYPES
 from dialogs.questions import Question
+from dialogs.rich import Text, md
 from dialogs.turns import visible_length
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -37,7 +38,7 @@ class AnswerContext:
 
 @dataclass(frozen=True)
 class Problem:
-    message: str
+    message: str | Text
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Understood:
 
     value: Any
     confirm: str = ""
-    note: str = ""
+    note: str | Text = ""
     also: dict[str, Any] = field(default_factory=dict)
 
 
@@ -242,8 +243,11 @@ def _choice_in_words(q: Question, text: str, options: list[tuple[str, str]], ans
             if check_answer(details, kept, AnswerContext(today=date.min), answers) is None:
                 return Understood(
                     value,
-                    note=f"I've kept “{_clip(kept, 200)}” as your answer to “{details.ask}” "
-                    "(type *back* to change it).",
+                    note=md(
+                        "I've kept “{}” as your answer to “{}” (type *back* to change it).",
+                        _clip(kept, 200),
+                        details.ask,
+                    ),
                     also={details.id: kept},
                 )
         said = " ".join(words[n:]).strip(",;:.!-–— ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dialogs.rich import Text, md
 from storage.lifecycle import REOPEN_DAYS
 
 ANYONE, HEADTEACHER, OFFICER = "anyone", "headteacher", "officer"
@@ -19,7 +20,7 @@ class CommandSpec:
     name: str
     who: str  # ANYONE, HEADTEACHER or OFFICER
     usage: str  # how it is typed, for help: "shortlist REF [note]"
-    help: str  # what it does, one line
+    help: str | Text  # what it does, one line
     example: str = ""  # one that works
     aliases: tuple[str, ...] = ()  # other words for it; a phrase ("cancel discussion") is matched as one word
     hint: str = ""  # the short form for the platforms' command menus; set only for commands offered there
@@ -39,8 +40,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "start",
         HEADTEACHER,
         "start",
-        "begin or carry on your school's EOI (one question at a time; saved as you go); "
-        "*start PP* or *start RP* for that provision, *start REF* for that EOI",
+        md(
+            "begin or carry on your school's EOI (one question at a time; saved as you go); "
+            "*start PP* or *start RP* for that provision, *start REF* for that EOI"
+        ),
         aliases=("begin", "continue", "resume"),
         hint="start",
     ),
@@ -51,7 +54,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "withdraw",
         HEADTEACHER,
         "withdraw",
-        "withdraw a submitted EOI (before a decision); *start* restarts it while the window is open",
+        md("withdraw a submitted EOI (before a decision); *start* restarts it while the window is open"),
     ),
     CommandSpec(
         "school",

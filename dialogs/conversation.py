@@ -10,12 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import eoi_dialog, help, officer_commands, window_commands
+from dialogs.actions import Action, Command, DiscussionReply, OpenForm, Unreadable
 from dialogs.commands import COMMANDS, OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.lifecycle_words import next_steps, refusal
 from dialogs.questions import QuestionSet, eoi_questions
-from dialogs.replies import Choice, Reply, action, parse_action, refuse, say
+from dialogs.replies import Choice, Reply, refuse, say
+from dialogs.rich import md
 from dialogs.turns import Speaker, Turn
 from storage import audit, eois, notices, people
 from storage.clock import Clock
@@ -130,8 +132,14 @@ class Conversations:
         key = f"{person.platform}:{person.user_id}"
         told = [
             say(
-                f"You're no longer linked to {lost['name']}: the school register now names a different headteacher "
-                f"email. Ask an ECC officer to link you (`link {key} {lost['urn']}`) if you still act for the school."
+                md(
+                    "You're no longer linked to {}: the school register now names a different headteacher "
+                    "email. Ask an "
+                    "ECC officer to link you (`link {} {}`) if you still act for the school.",
+                    lost["name"],
+                    key,
+                    lost["urn"],
+                )
             )
             for lost in person.lost_schools or []
         ]
@@ -162,12 +170,15 @@ class Conversations:
         schools = await people.schools_of(session, person)
         current = next((s for s in schools if s.urn == person.school_urn), None)
         text = (
-            f"You're acting for *{current.name}*. You also act for the other schools below: choose one to switch."
+            md(
+                "You're acting for *{}*. You also act for the other schools below: choose one to switch.",
+                current.name,
+            )
             if current
             else "You act for more than one school. Which school is this about?"
         )
         choices = [
-            Choice(s.name, action("cmd", f"school {s.urn} {then}".strip()), style="primary" if s is current else "")
+            Choice(s.name, Command(f"school {s.urn} {then}".strip()), style="primary" if s is current else "")
             for s in schools
         ]
         return [Reply(text=text, kind="question", choices=choices)]
@@ -179,7 +190,7 @@ class Conversations:
         key = f"{person.platform}:{person.user_id}"
         if not schools:
             if person.role == people.OFFICER:
-                return [say("Officers don't act for a school; try `list submitted`, or *help*.")]
+                return [say(md("Officers don't act for a school; try `list submitted`, or *help*."))]
             return [help.stranger_help(key)]
         wanted, _, then = rest.strip().partition(" ")
         if not wanted:
@@ -194,7 +205,7 @@ class Conversations:
                 *(await self._which_school(session, person) if len(schools) > 1 else []),
             ]
         people.choose_school(person, school)
-        replies = [say(f"You're now acting for *{school.name}*. Type *school* to switch.")]
+        replies = [say(md("You're now acting for *{}*. Type *school* to switch.", school.name))]
         if then.strip() in ("start", "status"):
             replies += await self._command(session, person, school, then.strip(), now)
         return replies
@@ -245,7 +256,14 @@ class Conversations:
         if cmd.name in OFFICER_COMMANDS:
             if person.role != people.OFFICER:
                 audit.record(session, at=now, actor=key, action="refused", note=f"officer command: {text[:200]}")
-                return [refuse(f"Sorry, `{cmd.name}` is for ECC officers only. Type *help* to see what you can do.")]
+                return [
+                    refuse(
+                        md(
+                            "Sorry, `{}` is for ECC officers only. Type *help* to see what you can do.",
+                            cmd.name,
+                        )
+                    )
+                ]
             handler = self.officer_handlers[cmd.name]
             return await handler(officer_commands.OfficerTurn(session, person, now, self.working_hours), cmd.rest)
         if cmd.name == "help" or (not cmd.name and not text):
@@ -259,7 +277,7 @@ class Conversations:
                 if person.role == people.HEADTEACHER:  # acts for several schools and hasn't chosen one yet
                     return await self._which_school(session, person, cmd.name if cmd.name != "answer" else "start")
                 if person.role == people.OFFICER:
-                    return [say("Officers don't fill in EOIs; try `list submitted`, or *help*.")]
+                    return [say(md("Officers don't fill in EOIs; try `list submitted`, or *help*."))]
                 return [help.stranger_help(key)]
             t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
             return await self.school_handlers[cmd.name](t, cmd.rest)
@@ -268,14 +286,16 @@ class Conversations:
         if person.role == people.OFFICER:
             return [refuse(f"I don't know the command “{cmd.word}”."), help.officer_help()]
         if person.role == people.HEADTEACHER:
-            hint = "Type *start* to begin or carry on your school's EOI, *status* to see where it is, or *help*."
-            return [refuse(f"I don't know “{cmd.word[:40]}”. {hint}")]
+            hint = md(
+                "Type *start* to begin or carry on your school's EOI, *status* to see where it is, or *help*.",
+            )
+            return [refuse(md("I don't know “{}”. {}", cmd.word[:40], hint))]
         return [help.stranger_help(key)]
 
     async def _answer_from_form(self, t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
         eoi = await eoi_dialog.current(t)
         if eoi is None or eoi.status != eois.DRAFT:
-            return [say("There is no draft to answer: type *start* to begin, or *status*.")]
+            return [say(md("There is no draft to answer: type *start* to begin, or *status*."))]
         qid, _, text = rest.partition(" ")
         return await eoi_dialog.answer_from_form(t, eoi, qid, text)
 
@@ -283,28 +303,28 @@ class Conversations:
         """Each of the school's EOIs in this window (an RP and a PP are two), or its last one elsewhere."""
         here = await eois.school_eois(t.session, t.school, t.now)
         eoi = here[-1] if here else None
-        start = Choice("Start a new EOI", action("cmd", "start"), style="primary")
+        start = Choice("Start a new EOI", Command("start"), style="primary")
         if eoi is None:
             # None in this window: the school's last EOI, wherever it ended, and a way to begin one here.
             latest = await eois.latest_eoi(t.session, t.school)
             if latest is None:
                 return [
                     say(
-                        f"{t.school.name} has no EOI yet. Type *start* to begin one.",
-                        choices=[Choice("Start", action("cmd", "start"))],
+                        md("{} has no EOI yet. Type *start* to begin one.", t.school.name),
+                        choices=[Choice("Start", Command("start"))],
                     )
                 ]
             window = await current_or_next(t.session, t.now)
             reply = await eoi_dialog.status_reply(t.session, latest, t.school, t.now, for_school=True)
             here = f"in {window_name(window)}" if window else "for the next window"
-            reply.text += f"\n{t.school.name} has no EOI {here} yet: type *start* to begin a new one."
+            reply.text += md("\n{} has no EOI {} yet: type *start* to begin a new one.", t.school.name, here)
             reply.choices.insert(0, start)
             return [reply]
         replies = await eoi_dialog.statuses(t, here)
         for draft, reply in zip(here, replies, strict=True):
             if draft.status == eois.DRAFT:
                 continue_it = f"start {draft.ref}" if draft.ref else "start"
-                reply.choices.append(Choice("Continue", action("cmd", continue_it), style="primary"))
+                reply.choices.append(Choice("Continue", Command(continue_it), style="primary"))
         for other in await eois.in_progress_elsewhere(t.session, t.school, eoi):
             if other.window_id != eoi.window_id:
                 replies[-1].text += f"\n{t.school.name}'s EOI {other.ref} from an earlier window is {other.status}."
@@ -323,13 +343,17 @@ class Conversations:
             return [
                 Reply(
                     text=(
-                        f"Withdraw {eoi.ref}? ECC will stop considering it. While its window is open you can "
-                        "change your mind: type *start* to restart it."
+                        md(
+                            "Withdraw {}? ECC will stop considering it. While its window is open you can "
+                            "change your mind: type "
+                            "*start* to restart it.",
+                            eoi.ref,
+                        )
                     ),
                     kind="question",
                     choices=[
-                        Choice("Yes, withdraw", action("cmd", f"withdraw {eoi.ref} confirm"), style="danger"),
-                        Choice("No, keep it", action("cmd", "status")),
+                        Choice("Yes, withdraw", Command(f"withdraw {eoi.ref} confirm"), style="danger"),
+                        Choice("No, keep it", Command("status")),
                     ],
                 )
             ]
@@ -343,42 +367,47 @@ class Conversations:
             school_urn=t.school.urn,
             body=say(f"{t.school.name} withdrew {eoi.ref}.", kind="notice").to_dict(),
         )
-        return [say(f"{eoi.ref} is withdrawn. ECC has been told. {next_steps(eoi.status).capitalize()}.")]
+        return [say(md("{} is withdrawn. ECC has been told. {}.", eoi.ref, next_steps(eoi.status).capitalize()))]
 
-    async def _on_action(self, session: AsyncSession, person: Person, raw: str, now: datetime) -> list[Reply]:
-        kind, parts = parse_action(raw)
+    async def _on_action(self, session: AsyncSession, person: Person, pressed: Action, now: datetime) -> list[Reply]:
+        key = f"{person.platform}:{person.user_id}"
         school = await session.get(School, person.school_urn) if person.school_urn else None
-        if kind == "cmd":
-            return await self._command(session, person, school, " ".join(parts), now)
-        if kind == "reply":
-            return await self._discussion_reply(session, person, parts, now)
-        if kind == "form":
-            return [say("Use the form to fill that in.")]
+        match pressed:
+            case Unreadable(reason):
+                # Forged, cut short or from another program: said plainly, recorded, nothing changed.
+                audit.record(session, at=now, actor=key, action="refused", note=f"unreadable button: {reason[:150]}")
+                return [
+                    refuse(
+                        md(
+                            "I can't read that button, so I've done nothing. Type *help* to see what you can do.",
+                        )
+                    )
+                ]
+            case Command(text):
+                return await self._command(session, person, school, text, now)
+            case DiscussionReply(answer, ref):
+                return await self._discussion_reply(session, person, answer, ref, now)
+            case OpenForm():
+                return [say("Use the form to fill that in.")]
         if school is None and person.role == people.HEADTEACHER:
             return [say("Which school is that for?"), *await self._which_school(session, person, "start")]
         if school is None:
-            audit.record(
-                session,
-                at=now,
-                actor=f"{person.platform}:{person.user_id}",
-                action="refused",
-                note=f"dialog action without a school: {raw[:200]}",
-            )
+            note = f"dialog action without a school: {pressed}"[:200]
+            audit.record(session, at=now, actor=key, action="refused", note=note)
             return [
                 refuse("That button is for a school's EOI, and you're not linked to a school."),
-                help.stranger_help(f"{person.platform}:{person.user_id}"),
+                help.stranger_help(key),
             ]
         eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
         t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
         if eoi is None:
             # Nothing in this window to answer for: where things stand (a new EOI is begun only when asked for).
             return [say("That button is from an earlier message."), *await self._status(t)]
-        return await eoi_dialog.on_action(t, eoi, kind, parts)
+        return await eoi_dialog.on_action(t, eoi, pressed)
 
     async def _discussion_reply(
-        self, session: AsyncSession, person: Person, parts: list[str], now: datetime
+        self, session: AsyncSession, person: Person, answer: str, ref: str, now: datetime
     ) -> list[Reply]:
-        answer, ref = ([*parts, "", ""])[:2]
         eoi = await eois.by_ref(session, ref) if ref else None
         key = f"{person.platform}:{person.user_id}"
         # The invitation names its EOI, so any school this person acts for may answer it, chosen or not.
@@ -401,7 +430,7 @@ class Conversations:
                 f"{school.name} {'accepted' if answer == 'accept' else 'asked for another time for'}"
                 f" the {eoi.ref} discussion.",
                 kind="notice",
-                choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))],
+                choices=[Choice("Show", Command(f"show {eoi.ref}"))],
             ).to_dict(),
         )
         if answer == "accept":

@@ -34,6 +34,8 @@ import yaml
 from dateparser.date import DateDataParser
 from dateutil.easter import easter
 
+from dialogs.rich import Text, code, md, rich
+
 __all__ = [
     "DATE_EXAMPLES",
     "DEFAULT_WORKING_HOURS",
@@ -933,7 +935,7 @@ class MeetingReading:
     am/pm."""
 
     starts: datetime | None = None
-    problem: str = ""
+    problem: str | Text = ""
     assumed: str = ""
 
 
@@ -973,25 +975,32 @@ def read_meeting_time(
     try:
         reading = _read_meeting_time(text, now, hours)
     except Exception:  # an unreadable time must re-ask, never crash the conversation
-        return MeetingReading(problem=f"I couldn't read that as a day and time. Try {_examples()}.")
+        return MeetingReading(problem=md("I couldn't read that as a day and time. Try {}.", _examples()))
     if reading.problem or reading.starts is None:
         return reading
     local_now = _london(now)
     if reading.starts <= local_now:
         return MeetingReading(
-            reading.starts, f"{format_datetime(reading.starts)} is in the past. Try {_examples()}.", reading.assumed
+            reading.starts,
+            md("{} is in the past. Try {}.", format_datetime(reading.starts), _examples()),
+            reading.assumed,
         )
     if reading.starts > local_now + MEETING_HORIZON:
         return MeetingReading(
             reading.starts,
-            f"{format_datetime(reading.starts)} is more than 18 months away; is the year right? Try {_examples()}.",
+            md(
+                "{} is more than 18 months away; is the year right? Try {}.",
+                format_datetime(reading.starts),
+                _examples(),
+            ),
             reading.assumed,
         )
     return reading
 
 
-def _examples() -> str:
-    return " or ".join(f"`{example.strip(chr(34))}`" for example in MEETING_EXAMPLES.split(" or "))
+def _examples() -> Text:
+    said = [code(example.strip('"')) for example in MEETING_EXAMPLES.split(" or ")]
+    return rich(*(part for n, example in enumerate(said) for part in ((" or ", example) if n else (example,))))
 
 
 def _london(now: datetime) -> datetime:
@@ -1005,9 +1014,9 @@ def _day_example(day: date, clock: str = "2pm") -> str:
 
 def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> MeetingReading:
     if not isinstance(text, str) or not text.strip():
-        return MeetingReading(problem=f"When should the discussion be? Try {_examples()}.")
+        return MeetingReading(problem=md("When should the discussion be? Try {}.", _examples()))
     if len(text) > _MAX_INPUT:
-        return MeetingReading(problem=f"That's too long for a day and time. Try {_examples()}.")
+        return MeetingReading(problem=md("That's too long for a day and time. Try {}.", _examples()))
     today = _london(now).date()
     s = _normalise(text)
     candidates = _clock_candidates(s, hours)
@@ -1018,10 +1027,11 @@ def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> Meeting
         if clock.unsure:
             hour = int(clock.unsure.split(":")[0].split(".")[0])
             return MeetingReading(
-                problem=(
-                    f"Is “{clock.unsure}” in the morning or the evening? Working hours are {hours}: say which. "
-                    + _working_example([_day_example(day, f"{hour}am"), _day_example(day, f"{hour}pm")], now, hours)
-                    + "."
+                problem=md(
+                    "Is “{}” in the morning or the evening? Working hours are {}: say which. {}.",
+                    clock.unsure,
+                    hours,
+                    _working_example([_day_example(day, f"{hour}am"), _day_example(day, f"{hour}pm")], now, hours),
                 )
             )
         wall = datetime.combine(day, clock.value, tzinfo=LONDON)
@@ -1032,27 +1042,30 @@ def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> Meeting
         if not _EDGE_FILLER.sub("", candidates[0].rest).strip():
             said = _clock_words(candidates[0].value).replace(":00", "")
             example = _working_example([f"tomorrow at {said}", f"next Tuesday at {said}"], now, hours)
-            return MeetingReading(problem=f"I read {_clock_words(candidates[0].value)} but not which day. {example}.")
+            read = _clock_words(candidates[0].value)
+            return MeetingReading(problem=md("I read {} but not which day. {}.", read, example))
     else:
         day = _meeting_day(s, today)
         if day is not None:
             example = _working_example([_day_example(day)], now, hours)
             return MeetingReading(
-                problem=f"I read {_WEEKDAY_NAMES[day.weekday()]} {format_date(day)} but no time: add one. {example}."
+                problem=md(
+                    "I read {} {} but no time: add one. {}.", _WEEKDAY_NAMES[day.weekday()], format_date(day), example
+                )
             )
-    shown = " ".join(text.split())[:60].replace("`", "'")  # their words, never mistaken for our example
-    return MeetingReading(problem=f"I couldn't read “{shown}” as a day and time. Try {_examples()}.")
+    shown = " ".join(text.split())[:60]
+    return MeetingReading(problem=md("I couldn't read “{}” as a day and time. Try {}.", shown, _examples()))
 
 
-def _working_example(phrases: list[str], now: datetime, hours: WorkingHours) -> str:
+def _working_example(phrases: list[str], now: datetime, hours: WorkingHours) -> Text:
     """'e.g. `…`' with the first phrase that would be booked from ``now``, else the usual examples: a refusal
     never suggests something that would be refused in turn."""
     local_now = _london(now)
     for phrase in phrases:
         starts = _read_meeting_time(phrase, now, hours).starts
         if starts is not None and local_now < starts <= local_now + MEETING_HORIZON:
-            return f"For example `{phrase}`"
-    return f"Try {_examples()}"
+            return md("For example `{}`", phrase)
+    return md("Try {}", _examples())
 
 
 # --------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.actions import Action, Answer, ChangeAnswer, Command, KeepAnswer, NotSure, OpenForm, Step, Sure
 from dialogs.answers import (
     AnswerContext,
     Problem,
@@ -26,7 +27,8 @@ from dialogs.dates import format_date, format_datetime
 from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
 from dialogs.lifecycle_words import SHORTLISTING_RULE, next_steps, refusal
 from dialogs.questions import Question, QuestionSet
-from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
+from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
+from dialogs.rich import Text, lines_of, md
 from storage import audit, eois, notices
 from storage.lifecycle import SCHOOL
 from storage.models import EOI, Person, School, Window
@@ -36,7 +38,7 @@ REVIEW, DECLARATION = "review", "declaration"
 ANSWER_FIELD = "answer"
 # Answers typed in full, where a question mark may be part of the answer.
 FREE_TEXT = ("short_text", "long_text")
-CONTROLS = "Type *help*, *back*, *skip* (optional questions), *save*, *review* or *cancel* at any time."
+CONTROLS = md("Type *help*, *back*, *skip* (optional questions), *save*, *review* or *cancel* at any time.")
 # Replies to "Do you mean September 2027?" (an answer read with a doubt, waiting in Person.pending).
 YES_WORDS = ("yes", "y", "yep", "yeah", "yes please", "correct", "that's right", "thats right", "right", "ok", "okay")
 NO_WORDS = ("no", "n", "nope", "no thanks", "wrong", "not quite", "that's wrong")
@@ -163,10 +165,13 @@ async def _offer_refused(t: EoiTurn, eoi: EOI, q: Question, value: Any) -> list[
     if other is None:
         return None
     name = offer_name(other.offer)
-    text = (
-        f"Your school already has a {name} EOI, {other.ref}, in this window ({other.status}): type "
-        f"*start {other.ref}* to carry on with it. A school makes one EOI for each kind of provision in a window; "
-        "nothing here has changed."
+    text = md(
+        "Your school already has a {} EOI, {}, in this window ({}): type *start {}* to carry on with it. A "
+        "school makes one EOI for each kind of provision in a window; nothing here has changed.",
+        name,
+        other.ref,
+        other.status,
+        other.ref,
     )
     return [refuse(text), await resume(t, eoi)]
 
@@ -228,12 +233,12 @@ def _told(changed: Question, cleared: list[Cleared]) -> list[Reply]:
     removed = [c for c in cleared if not c.reason]
     if not cleared:
         return []
-    lines = [f"Because you changed *{changed.label}*:"]
-    lines += [f"• *{c.question.label}* no longer holds, so I've cleared it: {c.reason}" for c in asked_again]
-    lines += [f"• *{c.question.label}* is no longer needed, so I've removed it." for c in removed]
+    lines = [md("Because you changed *{}*:", changed.label)]
+    lines += [md("• *{}* no longer holds, so I've cleared it: {}", c.question.label, c.reason) for c in asked_again]
+    lines += [md("• *{}* is no longer needed, so I've removed it.", c.question.label) for c in removed]
     if asked_again:
         lines.append("I'll ask " + ("it" if len(asked_again) == 1 else "those") + " again now, before the review.")
-    return [say("\n".join(lines))]
+    return [say(lines_of(lines))]
 
 
 def _position(t: EoiTurn, eoi: EOI, q: Question) -> tuple[int, int]:
@@ -242,31 +247,38 @@ def _position(t: EoiTurn, eoi: EOI, q: Question) -> tuple[int, int]:
     return (ids.index(q.id) + 1 if q.id in ids else len(ids)), len(applicable)
 
 
-def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str = "") -> Reply:
+def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | Text = "") -> Reply:
     n, total = _position(t, eoi, q)
     lines = [intro] if intro else []
-    lines.append(f"*Question {n} of {total}.* {q.ask}")
+    lines.append(md("*Question {} of {}.* {}", n, total, q.ask))
     if q.why:
         lines.append(f"_{q.why.strip()}_")
-    choices = [Choice(label, action("a", q.id, value)) for value, label in choices_for(q, ctx, known(t, eoi))]
+    choices = [Choice(label, Answer(q.id, value)) for value, label in choices_for(q, ctx, known(t, eoi))]
     if q.type == "multi" and q.optional:
-        choices.append(Choice(q.none_label, action("a", q.id, "none")))
+        choices.append(Choice(q.none_label, Answer(q.id, "none")))
     default = ctx.defaults.get(q.default_from, "") if q.default_from else ""
     if default and q.id not in eoi.answers:
-        choices.append(Choice(f"Use {default}", action("a", q.id, default)))
+        choices.append(Choice(f"Use {default}", Answer(q.id, default)))
     current = eoi.answers.get(q.id)
     if q.id in eoi.answers:
         shown = "(skipped)" if current is None else format_answer(q, current, ctx)
         lines.append(f"Current answer: {shown}")
-        choices.append(Choice("Keep this answer", action("keep", q.id)))
+        choices.append(Choice("Keep this answer", KeepAnswer(q.id)))
     if q.type in ("short_text", "long_text", "email", "phone", "date", "number"):
         limit = f" ({q.min:,}–{q.max:,} characters)" if q.type == "long_text" and q.min and q.max else ""
-        lines.append(f"Type your answer{limit}." if not q.optional else f"Type your answer{limit}, or *skip*.")
+        lines.append(
+            f"Type your answer{limit}."
+            if not q.optional
+            else md(
+                "Type your answer{}, or *skip*.",
+                limit,
+            )
+        )
     if q.type == "long_text":
-        choices.append(Choice("Write it in a larger box", action("form", "answer", q.id), form=answer_form(q)))
+        choices.append(Choice("Write it in a larger box", OpenForm("answer", q.id), form=answer_form(q)))
     selected = list(current) if q.type == "multi" and isinstance(current, list) else []
     return Reply(
-        text="\n".join(lines),
+        text=lines_of(lines),
         kind="question",
         question_id=q.id,
         choices=choices,
@@ -284,9 +296,7 @@ def answer_form(q: Question) -> Form:
         command=f"answer {q.id}",
         submit_label="Save answer",
         fields=(
-            FormField(
-                ANSWER_FIELD, q.ask, q.example.strip('"') if q.example else "", multiline=True, max_length=q.max
-            ),
+            FormField(ANSWER_FIELD, q.ask, q.example.strip('"') if q.example else "", multiline=True, max_length=q.max),
         ),
     )
 
@@ -342,7 +352,7 @@ async def start(t: EoiTurn, rest: str = "") -> list[Reply]:
     if eoi and eoi.status != eois.DRAFT:
         leave(t)
         return await statuses(t, here)
-    intro = ""
+    intro: str | Text = ""
     if eoi is None:
         earlier = await eois.latest_eoi(t.session, t.school)
         eoi = await eois.start_draft(t.session, t.school, actor=t.actor, now=t.now)
@@ -372,7 +382,7 @@ async def _start_named(t: EoiTurn, rest: str) -> list[Reply]:
     read = read_answer(q, rest, AnswerContext(today=t.now.astimezone(LONDON).date()), {})
     offer = "" if isinstance(read, Problem) else str(value_of(read))
     if offer not in PROVISION_NAMES:
-        hint = "Type *start RP* or *start PP* to begin an EOI for that provision, or *start*."
+        hint = md("Type *start RP* or *start PP* to begin an EOI for that provision, or *start*.")
         return [refuse(hint), *await start(t)]
     earlier = await eois.latest_eoi(t.session, t.school)
     try:
@@ -400,30 +410,41 @@ async def statuses(t: EoiTurn, here: list[EOI]) -> list[Reply]:
     if here and all(eoi.status != eois.DRAFT for eoi in here):
         for offer, name in PROVISION_NAMES.items():
             if offer not in offered:
-                replies[-1].choices.insert(0, Choice(f"Start a {name} EOI", action("cmd", f"start {offer}")))
-                replies[-1].text += (
-                    f"\nA school may also offer a {name} in the same window, as a separate EOI: "
-                    f"type *start {offer}* or press the button."
+                replies[-1].choices.insert(0, Choice(f"Start a {name} EOI", Command(f"start {offer}")))
+                replies[-1].text += md(
+                    "\nA school may also offer a {} in the same window, as a separate EOI: type *start {}* or "
+                    "press the button.",
+                    name,
+                    offer,
                 )
     return replies
 
 
-async def _welcome(t: EoiTurn, eoi: EOI, earlier: EOI | None = None) -> str:
+async def _welcome(t: EoiTurn, eoi: EOI, earlier: EOI | None = None) -> Text:
     window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
     when = (
         f"{window_name(window)} closes {format_datetime(window.closes_at)}."
         if window
         else "No window is open yet; you can save a draft and submit when one opens."
     )
-    ref = f" Your reference is *{eoi.ref}*." if eoi.ref else ""
+    ref = md(" Your reference is *{}*.", eoi.ref) if eoi.ref else ""
     before = (
-        f" This is a new EOI: your earlier one, {earlier.ref}, is {earlier.status} (type *status* to see it)."
+        md(
+            " This is a new EOI: your earlier one, {}, is {} (type *status* to see it).",
+            earlier.ref,
+            earlier.status,
+        )
         if earlier is not None and earlier.id != eoi.id and earlier.ref
         else ""
     )
-    return (
-        f"Let's start {t.school.name}'s expression of interest in hosting a Resourced or Partnership "
-        f"Provision.{ref}{before} {when} Your answers are saved after every step. {CONTROLS}"
+    return md(
+        "Let's start {}'s expression of interest in hosting a Resourced or Partnership Provision.{}{} {} Your "
+        "answers are saved after every step. {}",
+        t.school.name,
+        ref,
+        before,
+        when,
+        CONTROLS,
     )
 
 
@@ -472,7 +493,7 @@ async def amend(t: EoiTurn, rest: str = "") -> list[Reply]:
     if isinstance(eoi, Reply):
         return [eoi]
     if eoi is None:
-        return [say(f"{t.school.name} has no EOI yet. Type *start* to begin one.")]
+        return [say(md("{} has no EOI yet. Type *start* to begin one.", t.school.name))]
     if eoi.status == eois.DRAFT:
         _enter(t)
         return await _review(t, eoi)
@@ -496,8 +517,8 @@ async def review_command(t: EoiTurn, rest: str = "") -> list[Reply]:
     if isinstance(eoi, Reply):
         return [eoi]
     if eoi is None:
-        start_one = Choice("Start", action("cmd", "start"))
-        return [say(f"{t.school.name} has no EOI yet. Type *start* to begin one.", choices=[start_one])]
+        start_one = Choice("Start", Command("start"))
+        return [say(md("{} has no EOI yet. Type *start* to begin one.", t.school.name), choices=[start_one])]
     if eoi.status == eois.DRAFT:
         _enter(t)
         return await _review(t, eoi)
@@ -518,14 +539,19 @@ async def submitted_review(t: EoiTurn, eoi: EOI) -> Reply:
     facts = [Fact(q.label, shown) for q, shown in _answer_facts(t, eoi, ctx)]
     choices = []
     if await can_amend(t, eoi):
-        text = (
-            f"{eoi.ref} as you submitted it. {SHORTLISTING_RULE} Press *Change my answers* to change them "
-            f"before {await _closes(t, eoi)}."
+        text = md(
+            "{} as you submitted it. {} Press *Change my answers* to change them before {}.",
+            eoi.ref,
+            SHORTLISTING_RULE,
+            await _closes(t, eoi),
         )
-        choices.append(Choice("Change my answers", action("cmd", "amend"), style="primary"))
+        choices.append(Choice("Change my answers", Command("amend"), style="primary"))
     else:
-        text = f"{eoi.ref} as you submitted it. It is {eoi.status}, so its answers can't be changed now: " + (
-            f"{next_steps(eoi.status)}."
+        text = md(
+            "{} as you submitted it. It is {}, so its answers can't be changed now: {}.",
+            eoi.ref,
+            eoi.status,
+            next_steps(eoi.status),
         )
     title = f"{t.school.name}: {eoi.ref} ({eoi.status})"
     return Reply(text=text, kind="summary", title=title, facts=facts, choices=choices)
@@ -538,7 +564,7 @@ def _tell_officers(t: EoiTurn, eoi: EOI, kind: str, text: str) -> None:
         now=t.now,
         eoi_id=eoi.id,
         school_urn=t.school.urn,
-        body=say(text, kind="notice", choices=[Choice("Show", action("cmd", f"show {eoi.ref}"))]).to_dict(),
+        body=say(text, kind="notice", choices=[Choice("Show", Command(f"show {eoi.ref}"))]).to_dict(),
     )
 
 
@@ -546,14 +572,20 @@ def carried_forward(carried: eois.Carried, now: datetime) -> Reply:
     """What the school is told when its unsubmitted draft moves to the next window."""
     window, ref, school = carried.window, carried.eoi.ref, carried.school
     if carried.old_ref:
-        text = (
-            f"{school.name}'s draft {carried.old_ref} wasn't submitted before its window closed, so it has moved to "
-            f"{window_name(window)} with a new reference, *{ref}*. Your answers are kept."
+        text = md(
+            "{}'s draft {} wasn't submitted before its window closed, so it has moved to {} with a new "
+            "reference, *{}*. Your answers are kept.",
+            school.name,
+            carried.old_ref,
+            window_name(window),
+            ref,
         )
     else:
-        text = (
-            f"{school.name}'s draft now belongs to {window_name(window)}: its reference is *{ref}*. "
-            "Your answers are kept."
+        text = md(
+            "{}'s draft now belongs to {}: its reference is *{}*. Your answers are kept.",
+            school.name,
+            window_name(window),
+            ref,
         )
     if window.opens_at > now:
         text += f" {window_name(window)} opens {format_datetime(window.opens_at)}."
@@ -561,7 +593,7 @@ def carried_forward(carried: eois.Carried, now: datetime) -> Reply:
     return Reply(kind="notice", title=f"{ref}: your draft has a new reference", text=text)
 
 
-async def resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
+async def resume(t: EoiTurn, eoi: EOI, intro: str | Text = "") -> Reply:
     ctx = await answer_context(t, eoi)
     if eoi.cursor == REVIEW:
         return await review(t, eoi, intro=intro)
@@ -577,11 +609,11 @@ async def resume(t: EoiTurn, eoi: EOI, intro: str = "") -> Reply:
     return ask(t, eoi, q, ctx, intro=intro)
 
 
-def ask_declaration(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
+def ask_declaration(t: EoiTurn, eoi: EOI, *, intro: str | Text = "") -> Reply:
     q = t.questions.declaration
     text = (intro + "\n" if intro else "") + q.ask_for(known(t, eoi))  # the words follow the governance answer
     choices = [
-        Choice(label, action("a", q.id, value), style="primary" if value == "yes" else "") for value, label in q.choices
+        Choice(label, Answer(q.id, value), style="primary" if value == "yes" else "") for value, label in q.choices
     ]
     return Reply(text=text, kind="question", question_id=q.id, choices=choices, answer_type=q.type)
 
@@ -599,11 +631,10 @@ def _answer_facts(t: EoiTurn, eoi: EOI, ctx: AnswerContext) -> list[tuple[Questi
     return shown_facts
 
 
-async def review(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
+async def review(t: EoiTurn, eoi: EOI, *, intro: str | Text = "") -> Reply:
     ctx = await answer_context(t, eoi)
     facts = [
-        Fact(q.label, shown, Choice(f"Change {q.label}", action("change", q.id)))
-        for q, shown in _answer_facts(t, eoi, ctx)
+        Fact(q.label, shown, Choice(f"Change {q.label}", ChangeAnswer(q.id))) for q, shown in _answer_facts(t, eoi, ctx)
     ]
     text = (intro + "\n" if intro else "") + "Here is everything you've told us. Change anything, then submit."
     return Reply(
@@ -611,7 +642,7 @@ async def review(t: EoiTurn, eoi: EOI, *, intro: str = "") -> Reply:
         kind="review",
         title=f"{t.school.name}: {eoi.ref or 'draft'}",
         facts=facts,
-        choices=[Choice("Submit", action("submit"), style="primary"), Choice("Save for later", action("save"))],
+        choices=[Choice("Submit", Step("submit"), style="primary"), Choice("Save for later", Step("save"))],
     )
 
 
@@ -640,7 +671,7 @@ async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     if word in controls:
         return await controls[word](t, eoi)
     if eoi.cursor == REVIEW:
-        return [say("You're at the review. Choose an answer to change, or *submit*."), await review(t, eoi)]
+        return [say(md("You're at the review. Choose an answer to change, or *submit*.")), await review(t, eoi)]
     asked = t.questions.get(eoi.cursor)
     if word.endswith("?") and asked and asked.type not in FREE_TEXT and word.startswith(QUESTION_WORDS):
         # "What is RP?" is a question about the question, not an answer to it.
@@ -650,45 +681,45 @@ async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     return await _answer(t, eoi, eoi.cursor, text)
 
 
-async def on_action(t: EoiTurn, eoi: EOI, kind: str, parts: list[str]) -> list[Reply]:
+async def on_action(t: EoiTurn, eoi: EOI, pressed: Action) -> list[Reply]:
     if eoi.status != eois.DRAFT:
         return [
             say(f"That button is from an earlier message: {eoi.ref} has already been {eoi.status}."),
             await status_reply(t.session, eoi, t.school, t.now, for_school=True),
         ]
-    if kind in ("sure", "unsure"):
+    if isinstance(pressed, Sure | NotSure):
         pending = t.person.pending or {}
-        if pending.get("confirm") != "answer" or parts[:1] != [pending.get("question")]:
+        if pending.get("confirm") != "answer" or pressed.question != pending.get("question"):
             _enter(t)
             return [say("That button is from an earlier message."), await resume(t, eoi)]
-        return await (_confirmed(t, eoi) if kind == "sure" else _not_confirmed(t, eoi))
-    if kind != "cancel-confirmed":
+        return await (_confirmed(t, eoi) if isinstance(pressed, Sure) else _not_confirmed(t, eoi))
+    if pressed != Step("cancel-confirmed"):
         _enter(t)  # any other button leaves a pending confirmation behind
-    if kind == "a" and parts:
-        qid, value = parts[0], parts[1] if len(parts) > 1 else ""
-        if qid == t.questions.declaration.id:
+    match pressed:
+        case Answer(qid, value) if qid == t.questions.declaration.id:
             if eoi.cursor != DECLARATION:
                 return [say("That button is from an earlier message."), await resume(t, eoi)]
             return await _declare(t, eoi, value)
-        if qid == eoi.cursor:
+        case Answer(qid, value) if qid == eoi.cursor:
             return await _answer(t, eoi, qid, value)
-        return await _stale_answer(t, eoi, qid, value)
-    if kind == "keep" and parts:
-        if parts[0] == eoi.cursor:
-            return await _advance(t, eoi, parts[0], eoi.answers)
-        return [say("That button is from an earlier question."), await resume(t, eoi)]
-    if kind == "change" and parts:
-        return await _change(t, eoi, parts[0])
-    handlers = {
-        "submit": _submit,
-        "save": _save_for_later,
-        "review": _review,
-        "back": _back,
-        "cancel-confirmed": _cancel,
-        "cancel-kept": _keep_going,
-    }
-    if kind in handlers:
-        return await handlers[kind](t, eoi)
+        case Answer(qid, value):
+            return await _stale_answer(t, eoi, qid, value)
+        case KeepAnswer(qid) if qid == eoi.cursor:
+            return await _advance(t, eoi, qid, eoi.answers)
+        case KeepAnswer():
+            return [say("That button is from an earlier question."), await resume(t, eoi)]
+        case ChangeAnswer(qid):
+            return await _change(t, eoi, qid)
+        case Step(name):
+            steps = {
+                "submit": _submit,
+                "save": _save_for_later,
+                "review": _review,
+                "back": _back,
+                "cancel-confirmed": _cancel,
+                "cancel-kept": _keep_going,
+            }
+            return await steps[name](t, eoi)
     return [refuse("I didn't understand that button."), await resume(t, eoi)]
 
 
@@ -720,7 +751,7 @@ async def _store(t: EoiTurn, eoi: EOI, q: Question, result: Any, ctx: AnswerCont
     told = []
     if q.type == "date" or isinstance(result, Understood):
         note = result.note if isinstance(result, Understood) else ""
-        told.append(say(f"Got it: {format_answer(q, value, ctx)}." + (f" {note}" if note else "")))
+        told.append(say(md("Got it: {}.{}", format_answer(q, value, ctx), md(" {}", note) if note else "")))
     return told + _told(q, cleared) + await _advance(t, eoi, last, answers)
 
 
@@ -732,16 +763,21 @@ def _ask_to_confirm(t: EoiTurn, q: Question, understood: Understood) -> Reply:
         "confirm": "answer",
         "question": q.id,
         "value": understood.value,
-        "note": understood.note,
+        "note": understood.note if isinstance(understood.note, str) else understood.note.to_json(),  # kept as JSON
         "also": understood.also,
     }
     return Reply(
         text=understood.confirm,
         kind="question",
         question_id=q.id,
-        choices=[Choice("Yes", action("sure", q.id), style="primary"), Choice("No", action("unsure", q.id))],
+        choices=[Choice("Yes", Sure(q.id), style="primary"), Choice("No", NotSure(q.id))],
         answer_type="yesno",
     )
+
+
+def _note(kept: Any) -> str | Text:
+    """A note kept with a reading waiting for yes or no: its rich text (a list of runs), or plain words."""
+    return Text.from_json(kept) if isinstance(kept, list) else str(kept or "")
 
 
 async def _confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
@@ -756,7 +792,7 @@ async def _confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
     if problem:
         return [refuse(problem.message), ask(t, eoi, q, ctx)]
     also = {k: v for k, v in (pending.get("also") or {}).items() if t.questions.get(k) is not None}
-    return await _store(t, eoi, q, Understood(value, note=str(pending.get("note") or ""), also=also), ctx)
+    return await _store(t, eoi, q, Understood(value, note=_note(pending.get("note")), also=also), ctx)
 
 
 async def _not_confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
@@ -852,8 +888,11 @@ async def _save_for_later(t: EoiTurn, eoi: EOI) -> list[Reply]:
     eoi.changing = False
     return [
         say(
-            f"Saved. {eoi.ref or 'Your draft'} will be here when you come back: type *start* to carry on "
-            "where you left off (anyone from your school can)."
+            md(
+                "Saved. {} will be here when you come back: type *start* to carry on where you left off (anyone from "
+                "your school can).",
+                eoi.ref or "Your draft",
+            )
         )
     ]
 
@@ -871,8 +910,8 @@ async def _ask_cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
             text="Cancel this draft? Every answer so far will be deleted.",
             kind="question",
             choices=[
-                Choice("Yes, delete the draft", action("cancel-confirmed"), style="danger"),
-                Choice("No, keep going", action("cancel-kept")),
+                Choice("Yes, delete the draft", Step("cancel-confirmed"), style="danger"),
+                Choice("No, keep going", Step("cancel-kept")),
             ],
         )
     ]
@@ -904,7 +943,14 @@ async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
     )
     leave(t)
     still = f" It stays {t.school.name}'s {offer_name(eoi.offer)} draft." if kept else ""
-    return [say(f"Your draft's answers have been deleted.{still} Type *start* whenever you want to begin again.")]
+    return [
+        say(
+            md(
+                "Your draft's answers have been deleted.{} Type *start* whenever you want to begin again.",
+                still,
+            )
+        )
+    ]
 
 
 async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
@@ -918,7 +964,8 @@ async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
         if problem:
             _save(t, eoi, eoi.answers, q.id)
             eoi.changing = True
-            return [refuse(f"Before you submit, please check “{q.label}”: {problem.message}"), await resume(t, eoi)]
+            check = md("Before you submit, please check “{}”: {}", q.label, problem.message)
+            return [refuse(check), await resume(t, eoi)]
     try:
         await eois.ensure_window_for_submit(t.session, eoi, t.now)
     except eois.SubmissionsClosed as closed:
@@ -959,12 +1006,17 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
             kind="summary",
             title=f"{'Resubmitted' if again else 'Submitted'}: {eoi.ref}",
             text=(
-                f"Thank you. {t.school.name}'s expression of interest is {'resubmitted' if again else 'submitted'}. "
-                f"Your reference is *{eoi.ref}*.\n"
-                f"What happens next: {SHORTLISTING_RULE} The window closes on {closes}; type *review* to see or "
-                "change your answers. Shortlisted schools are invited to discuss operational standards and service "
-                "level agreements with ECC.\n"
-                "Type *status* at any time to see where it is."
+                md(
+                    "Thank you. {}'s expression of interest is {}. Your reference is *{}*.\nWhat happens next: {} The "
+                    "window closes on {}; type *review* to see or change your answers. Shortlisted schools are invited "
+                    "to discuss operational standards and service level agreements with ECC.\nType *status* at "
+                    "any time to see where it is.",
+                    t.school.name,
+                    "resubmitted" if again else "submitted",
+                    eoi.ref,
+                    SHORTLISTING_RULE,
+                    closes,
+                )
             ),
         )
     ]
@@ -1000,11 +1052,11 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
         facts.append(Fact("Discussion", f"{format_datetime(discussion.starts_at)}{where} ({discussion.response})"))
     choices = []
     if for_school and eoi.status != eois.DRAFT:
-        choices.append(Choice("See the answers", action("cmd", "review")))
+        choices.append(Choice("See the answers", Command("review")))
     if for_school and eois.can("withdraw", eoi.status, SCHOOL) and eoi.status != eois.DRAFT:
-        choices.append(Choice("Withdraw", action("cmd", f"withdraw {eoi.ref}"), style="danger"))
+        choices.append(Choice("Withdraw", Command(f"withdraw {eoi.ref}"), style="danger"))
     window_open = window is None or is_open(window, now)
-    text = f"{eoi.ref or 'Your draft'} is *{eoi.status}*: {next_steps(eoi.status, window_open=window_open)}."
+    text = md("{} is *{}*: {}.", eoi.ref or "Your draft", eoi.status, next_steps(eoi.status, window_open=window_open))
     if eoi.status in (eois.DRAFT, eois.SUBMITTED):
         text += f"\n{SHORTLISTING_RULE}"
     return Reply(text=text, kind="summary", title=f"{eoi.ref or 'Draft'}: {eoi.status}", facts=facts, choices=choices)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from dialogs.rich import md
 from storage.vocabulary import DISTRICTS, NEED_TYPES, PHASES, QUADRANTS
 
 __all__ = ["DISTRICTS", "NEED_TYPES", "PHASES", "QUADRANTS"]  # the register's words, shown by the dialogs
@@ -42,14 +43,14 @@ PROVISION_NAMES = {"resourced": "Resourced Provision", "partnership": "Partnersh
 
 ENHANCED = re.compile(r"\benhanced\s+provisions?\b", re.IGNORECASE)
 
-ENHANCED_PROVISION_NOTE = (
+ENHANCED_PROVISION_NOTE = md(
     "“Enhanced Provision” is the old term; Essex no longer uses it. Today it is a *Resourced Provision* "
     "(places in a mainstream school for pupils with an EHCP, and possibly pupils on SEN Support) or, for "
     "SEMH, a *Partnership Provision* (children stay on roll at their own school and attend for a "
     "time-limited placement)."
 )
 
-PROVISION_HELP = (
+PROVISION_HELP = md(
     "*Resourced Provision (RP)*: places reserved in a mainstream school for pupils who need specialist "
     "provision: pupils with an EHCP, and it may include pupils on SEN Support (Code K). Commissioned by ECC; "
     "place-funded plus a per-pupil top-up.\n"

@@ -3,6 +3,7 @@ state, and why a request is refused. Generated from the table, so the words can'
 
 from __future__ import annotations
 
+from dialogs.rich import Text, md, rich
 from storage.lifecycle import (
     APPROVED,
     DECLINED,
@@ -32,11 +33,11 @@ PAST = {
     "reopen": "reopened",
 }
 # What each kind of person can do next, as the end of "the school can ..." / "an officer can ...".
-CAN = {
+CAN: dict[str, str | Text] = {
     "submit": "finish and submit it while its window is open",
-    "amend": "change its answers while its window is open (type *review*)",
+    "amend": md("change its answers while its window is open (type *review*)"),
     "withdraw": "withdraw it",
-    "restart": "start it again while its window is open (type *start*)",
+    "restart": md("start it again while its window is open (type *start*)"),
     "shortlist": "shortlist it",
     "not-shortlist": "mark it not shortlisted",
     "schedule": "schedule a discussion",
@@ -60,29 +61,31 @@ SHORTLISTING_RULE = (
 )
 
 
-def _either(phrases: list[str]) -> str:
-    return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " or " + phrases[-1]
+def _either(phrases: list[str | Text]) -> Text:
+    if len(phrases) == 1:
+        return rich(phrases[0])
+    return rich(*(p for phrase in phrases[:-2] for p in (phrase, ", ")), phrases[-2], " or ", phrases[-1])
 
 
-def next_steps(state: str, *, window_open: bool = True) -> str:
+def next_steps(state: str, *, window_open: bool = True) -> Text:
     """What can happen next to an EOI in `state`, as the table allows; once its window has closed
     (`window_open` False), without the steps that need it open, and a draft says where it goes."""
-    parts = []
+    parts: list[Text] = []
     for by, who in ((SCHOOL, "the school"), (OFFICER, "an officer")):
         steps = [s for s in steps_from(state, by) if window_open or not s.while_open]
-        phrases = list(dict.fromkeys(CAN[s.event] for s in steps))
+        phrases = list({str(CAN[s.event]): CAN[s.event] for s in steps}.values())
         if phrases:
-            parts.append(f"{who} can {_either(phrases)}")
-    said = "; ".join(parts)
+            parts.append(rich(f"{who} can ", _either(phrases)))
+    said = rich(*(p for n, part in enumerate(parts) for p in (("; ",) if n else ()) + (part,)))
     if state == DRAFT and not window_open:
         moved = "its window has closed, so its answers move to the next window under a new reference"
-        return f"{moved}; {said}" if said else moved
+        return rich(moved, "; ", said) if parts else rich(moved)
     if state in FINAL:
-        return f"nothing further: {FINAL[state]}" + (f" (though {said})" if said else "")
-    return said or "nothing further"
+        return md("nothing further: {}", FINAL[state]) + (md(" (though {})", said) if said else "")
+    return said or rich("nothing further")
 
 
-def refusal(refused: Refused) -> str:
+def refusal(refused: Refused) -> str | Text:
     """Why a request was refused, and what can happen instead."""
     if isinstance(refused, NotAllowed):
         name = refused.ref or "This EOI"
@@ -94,5 +97,6 @@ def refusal(refused: Refused) -> str:
             return f"{name} can be {PAST[refused.event]} only while its window is open, and it isn't now."
         if refused.reason == "too late":
             return f"{name} can be {PAST[refused.event]} only within {REOPEN_DAYS} days of the decision."
-        return f"{name} is {refused.state}, so it can't be {PAST[refused.event]}: {next_steps(refused.state)}."
+        then = next_steps(refused.state)
+        return md("{} is {}, so it can't be {}: {}.", name, refused.state, PAST[refused.event], then)
     return str(refused)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.actions import Command, DiscussionReply, OpenForm
 from dialogs.answers import AnswerContext, format_answer
 from dialogs.dates import (
     DEFAULT_WORKING_HOURS,
@@ -24,7 +25,8 @@ from dialogs.dates import (
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_TYPES, PHASES, QUADRANTS
 from dialogs.lifecycle_words import next_steps, refusal
 from dialogs.questions import eoi_questions
-from dialogs.replies import Choice, Fact, Form, FormField, Reply, action, refuse, say
+from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
+from dialogs.rich import Text, code, md, rich, text_of
 from storage import audit, eois, notices, people
 from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
@@ -51,9 +53,14 @@ class OfficerTurn:
         return f"{self.person.platform}:{self.person.user_id}"
 
 
-def ref_line(eoi: EOI, school: School) -> str:
+def _about(eoi: EOI, school: School) -> str:
+    """The school and where the EOI is: "Oak Primary (Colchester, Primary · ASD) · submitted"."""
     need = f" · {eoi.primary_need}" if eoi.primary_need else ""
-    return f"*{eoi.ref or '(draft)'}* {school.name} ({school.district}, {school.phase}{need}) · {eoi.status}"
+    return f"{school.name} ({school.district}, {school.phase}{need}) · {eoi.status}"
+
+
+def ref_line(eoi: EOI, school: School) -> Text:
+    return md("*{}* {}", eoi.ref or "(draft)", _about(eoi, school))
 
 
 def _multiword(text: str, names: list[str]) -> tuple[str, list[str]]:
@@ -99,16 +106,21 @@ async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters,
             eois.Filters(),
             1,
             (
-                f"I don't know the filter “{' '.join(unknown)}”. Filters are a status ({', '.join(eois.STATES)}), a "
-                "quadrant or district, a need type (ASD, SEMH…), a phase, a window code (e.g. 2627A) and `page N`. "
-                "For example: `list submitted ASD Colchester`."
+                md(
+                    "I don't know the filter “{}”. Filters are a status ({}), a quadrant or district, a need "
+                    "type (ASD, "
+                    "SEMH…), a phase, a window code (e.g. 2627A) and `page N`. For example: `list submitted ASD "
+                    "Colchester`.",
+                    " ".join(unknown),
+                    ", ".join(eois.STATES),
+                )
             ),
         )
     window_id = None
     if "window" in values:
         window = await find_window(session, values["window"])
         if not window:
-            return eois.Filters(), 1, f"There is no window “{values['window']}”. Try `window list`."
+            return eois.Filters(), 1, md("There is no window “{}”. Try `window list`.", values["window"])
         window_id = window.id
     checks = {
         "status": list(eois.STATES),
@@ -153,16 +165,16 @@ async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:
     facts = [
         Fact(
             eoi.ref or "(draft)",
-            ref_line(eoi, school).split(" ", 1)[1],
-            Choice("Show", action("cmd", f"show {eoi.ref}")) if eoi.ref else None,
+            _about(eoi, school),
+            Choice("Show", Command(f"show {eoi.ref}")) if eoi.ref else None,
         )
         for eoi, school in rows
     ]
     choices = []
     if page > 1:
-        choices.append(Choice("Previous page", action("cmd", f"list {base} page {page - 1}".replace("  ", " "))))
+        choices.append(Choice("Previous page", Command(f"list {base} page {page - 1}".replace("  ", " "))))
     if page < pages:
-        choices.append(Choice("Next page", action("cmd", f"list {base} page {page + 1}".replace("  ", " "))))
+        choices.append(Choice("Next page", Command(f"list {base} page {page + 1}".replace("  ", " "))))
     return [
         Reply(
             text=f"{total} EOI{'s' if total != 1 else ''} · page {page} of {pages}",
@@ -176,10 +188,10 @@ async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:
 
 async def _eoi_or_refuse(t: OfficerTurn, ref: str) -> tuple[EOI, School] | Reply:
     if not ref:
-        return refuse("Which EOI? Give its reference, e.g. `show EOI-2627A-007`.")
+        return refuse(md("Which EOI? Give its reference, e.g. `show EOI-2627A-007`."))
     eoi = await eois.by_ref(t.session, ref)
     if eoi is None:
-        return refuse(f"There is no EOI “{ref}”. References look like EOI-2627A-007; `list` shows them.")
+        return refuse(md("There is no EOI “{}”. References look like EOI-2627A-007; `list` shows them.", ref))
     school = await t.session.get(School, eoi.school_urn)
     assert school is not None
     return eoi, school
@@ -190,7 +202,7 @@ def _form_choice(
 ) -> Choice:
     """A button that opens a form for `command REF …` (a Slack modal, a Teams card, typed in the console)."""
     form = Form(title=f"{title}: {ref}", command=f"{command} {ref}", submit_label=submit, fields=fields)
-    return Choice(label, action("form", command, ref), form=form, style=style)
+    return Choice(label, OpenForm(command, ref), form=form, style=style)
 
 
 def officer_actions(eoi: EOI) -> list[Choice]:
@@ -198,14 +210,14 @@ def officer_actions(eoi: EOI) -> list[Choice]:
     ref = eoi.ref or ""
     choices = []
     if eois.can("shortlist", eoi.status):
-        choices.append(Choice("Shortlist", action("cmd", f"shortlist {ref}"), style="primary"))
+        choices.append(Choice("Shortlist", Command(f"shortlist {ref}"), style="primary"))
     if eois.can("not-shortlist", eoi.status):
         feedback = FormField("note", "Feedback for the school", "What would strengthen a future EOI", multiline=True)
         choices.append(
             _form_choice("Not shortlisted", "not-shortlisted", ref, "Not shortlisted", "Send feedback", feedback)
         )
     if eois.can("schedule", eoi.status):
-        choices.append(Choice("Schedule discussion", action("form", "schedule", ref), form=schedule_form(ref)))
+        choices.append(Choice("Schedule discussion", OpenForm("schedule", ref), form=schedule_form(ref)))
     if eois.can("cancel-discussion", eoi.status):
         reason = FormField("reason", "Reason, for the school", multiline=True, optional=True)
         choices.append(
@@ -331,8 +343,12 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
             kind="notice",
             title=f"{eoi.ref}: shortlisted",
             text=(
-                f"Good news: {school.name}'s expression of interest {eoi.ref} has been *shortlisted*. "
-                "ECC will invite you to discuss the opportunity: operational standards and service level agreements."
+                md(
+                    "Good news: {}'s expression of interest {} has been *shortlisted*. ECC will invite you to discuss "
+                    "the opportunity: operational standards and service level agreements.",
+                    school.name,
+                    eoi.ref,
+                )
                 + (f"\nNote from ECC: {note.strip()}" if note.strip() else "")
             ),
         ),
@@ -349,15 +365,17 @@ async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if len(note.strip()) < 5:
         return [
             refuse(
-                f"Please include feedback for the school: `not-shortlisted {eoi.ref} The need in your area "
-                "is met this year; please apply again in spring.`",
+                md(
+                    "Please include feedback for the school: `not-shortlisted {} The need in your area is met "
+                    "this year; "
+                    "please apply again in spring.`",
+                    eoi.ref,
+                ),
                 field_errors={"note": "Feedback is needed."},
             )
         ]
     try:
-        await eois.transition(
-            t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip()
-        )
+        await eois.transition(t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip())
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     await _tell_school(
@@ -397,9 +415,13 @@ def split_schedule(rest: str) -> tuple[str, str, int | None, str, str | None]:
             break
     problem = None
     if minutes is not None and not 10 <= minutes <= 480:
-        problem = "A discussion should last between 10 minutes and 8 hours, e.g. `for 45 minutes` or `for 1 hour`."
+        problem = md(
+            "A discussion should last between 10 minutes and 8 hours, e.g. `for 45 minutes` or `for 1 hour`.",
+        )
     elif len(place) > 300:
-        problem = "Please keep the place short (under 300 characters), e.g. `at County Hall, Chelmsford`."
+        problem = md(
+            "Please keep the place short (under 300 characters), e.g. `at County Hall, Chelmsford`.",
+        )
     return ref, when.strip(), minutes, place, problem
 
 
@@ -419,16 +441,15 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
-    example = f"For example: `schedule {eoi.ref} next Tuesday at 2pm for 1 hour at County Hall`."
+    example = md("For example: `schedule {} next Tuesday at 2pm for 1 hour at County Hall`.", eoi.ref)
     if problem:
         field = "place" if "place" in problem else "duration"
         return [refuse(problem, field_errors={field: problem})]
     if not eois.can("schedule", eoi.status):
-        return [
-            refuse(f"{eoi.ref} is {eoi.status}, so a discussion can't be scheduled: {next_steps(eoi.status)}.")
-        ]
+        then = next_steps(eoi.status)
+        return [refuse(md("{} is {}, so a discussion can't be scheduled: {}.", eoi.ref, eoi.status, then))]
     if not when:
-        return [refuse(f"When should the discussion be? {example}", field_errors={"when": "Say when."})]
+        return [refuse(md("When should the discussion be? {}", example), field_errors={"when": "Say when."})]
     assert minutes is not None
     now = t.now.astimezone(LONDON)
     confirmed = CONFIRMED_TIME.fullmatch(when)
@@ -436,24 +457,24 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if confirmed:
         starts = _confirmed_time(confirmed)
         if starts is None or not now < starts <= now + MEETING_HORIZON:
-            message = (
-                f"That time can't be booked now ({'not a real date' if starts is None else format_datetime(starts)}"
-                f"{'' if starts is None else ' is past or too far ahead'}). {example}"
-            )
+            why = "not a real date" if starts is None else f"{format_datetime(starts)} is past or too far ahead"
+            message = md("That time can't be booked now ({}). {}", why, example)
             return [refuse(message, field_errors={"when": message})]
     elif when.casefold().startswith("confirm"):
-        message = (
-            "`confirm` takes the exact time from the “Yes, book…” button, like "
-            f"`schedule {eoi.ref} confirm 2027-01-05 14:00`. Or just say when. {example}"
+        message = md(
+            "`confirm` takes the exact time from the “Yes, book…” button, like `schedule {} confirm 2027-01-05 "
+            "14:00`. Or just say when. {}",
+            eoi.ref,
+            example,
         )
         return [refuse(message, field_errors={"when": message})]
     else:
         reading = read_meeting_time(when, now=now, hours=t.hours)
         if reading.problem or reading.starts is None:
-            message = reading.problem or f"I couldn't read “{when}” as a day and time. Try {MEETING_EXAMPLES}."
+            message = text_of(reading.problem or f"I couldn't read “{when}” as a day and time. Try {MEETING_EXAMPLES}.")
             # In chat the examples are whole commands; a form's "When" field wants only the time.
-            whole = re.sub(r"`([^`]+)`", lambda m: f"`schedule {eoi.ref} {m.group(1)}`", message)
-            return [refuse(whole, field_errors={"when": message})]
+            whole = rich(*(code(f"schedule {eoi.ref} {s.text}") if s.style == "code" else s for s in message))
+            return [refuse(whole, field_errors={"when": message.markup})]
         starts, assumed = reading.starts, reading.assumed
     where = f" at {place}" if place else ""
     booking = f"{format_datetime(starts)} for {minutes} minutes{where}"
@@ -476,8 +497,8 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
                 ).strip(),
                 kind="question",
                 choices=[
-                    Choice(f"Yes, book {format_meeting_day(starts)}", action("cmd", exact), style="primary"),
-                    Choice("No", action("cmd", f"show {eoi.ref}")),
+                    Choice(f"Yes, book {format_meeting_day(starts)}", Command(exact), style="primary"),
+                    Choice("No", Command(f"show {eoi.ref}")),
                 ],
             )
         ]
@@ -489,13 +510,20 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         kind="notice",
         title=f"{eoi.ref}: discussion {'moved' if rescheduled else 'invitation'}",
         text=(
-            f"{'The discussion has moved' if rescheduled else 'ECC invites you to discuss'} {school.name}'s expression "
-            f"of interest {eoi.ref}: *{format_datetime(starts)}* for {minutes} minutes{where} (UK time). We'll talk "
-            "through operational standards and service level agreements."
+            md(
+                "{} {}'s expression of interest {}: *{}* for {} minutes{} (UK time). We'll talk through operational "
+                "standards and service level agreements.",
+                "The discussion has moved" if rescheduled else "ECC invites you to discuss",
+                school.name,
+                eoi.ref,
+                format_datetime(starts),
+                minutes,
+                where,
+            )
         ),
         choices=[
-            Choice("Accept", action("reply", "accept", eoi.ref or ""), style="primary"),
-            Choice("Ask for another time", action("reply", "another", eoi.ref or "")),
+            Choice("Accept", DiscussionReply("accept", eoi.ref or ""), style="primary"),
+            Choice("Ask for another time", DiscussionReply("another", eoi.ref or "")),
         ],
     )
     await _tell_school(t, eoi, school, "discussion", invitation)
@@ -521,16 +549,17 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ref, _, reason = rest.strip().partition(" ")
     found = await _eoi_or_refuse(t, ref)
     if isinstance(found, Reply):
-        return [refuse(f"{found.text} For example: `cancel discussion EOI-2627A-007 The head is unwell`.")]
+        return [refuse(md("{} For example: `cancel discussion EOI-2627A-007 The head is unwell`.", found.text))]
     eoi, school = found
     if not eois.can("cancel-discussion", eoi.status):
-        return [refuse(f"{eoi.ref} has no discussion to cancel: it is {eoi.status}, and {next_steps(eoi.status)}.")]
+        then = next_steps(eoi.status)
+        return [refuse(md("{} has no discussion to cancel: it is {}, and {}.", eoi.ref, eoi.status, then))]
     reason = " ".join(reason.split())
     try:
         discussion = await eois.cancel_discussion(t.session, eoi, reason=reason, actor=t.actor, now=t.now)
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
-    when = f" on *{format_datetime(discussion.starts_at)}*" if discussion else ""
+    day = format_datetime(discussion.starts_at) if discussion else ""
     await _tell_school(
         t,
         eoi,
@@ -539,17 +568,27 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
         Reply(
             kind="notice",
             title=f"{eoi.ref}: discussion cancelled",
-            text=(
-                f"ECC has cancelled the discussion of {school.name}'s expression of interest {eoi.ref}{when}."
-                + (f"\nReason: {reason}" if reason else "")
-                + "\nYour EOI is still shortlisted; ECC will be in touch if another discussion is arranged."
+            text=md(
+                "ECC has cancelled the discussion of {}'s expression of interest {}{}.{}\nYour EOI is still "
+                "shortlisted; ECC will be in touch if another discussion is arranged.",
+                school.name,
+                eoi.ref,
+                md(" on *{}*", day) if day else "",
+                f"\nReason: {reason}" if reason else "",
             ),
         ),
     )
     return [
         say(
-            f"Cancelled: the {eoi.ref} discussion{when.replace('*', '')}. {school.name} has been told. {eoi.ref} is "
-            f"shortlisted again; `schedule {eoi.ref} WHEN` books a new discussion.",
+            md(
+                "Cancelled: the {} discussion{}. {} has been told. {} is shortlisted again; `schedule {} WHEN` books "
+                "a new discussion.",
+                eoi.ref,
+                f" on {day}" if day else "",
+                school.name,
+                eoi.ref,
+                eoi.ref,
+            ),
             choices=officer_actions(eoi),
         )
     ]
@@ -566,15 +605,19 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
         outcome.casefold(), ""
     )
     if not outcome:
-        message = f"Say approve or decline, e.g. `decide {eoi.ref} approve Opening September 2027`."
+        message = md("Say approve or decline, e.g. `decide {} approve Opening September 2027`.", eoi.ref)
         return [refuse(message, field_errors={"outcome": message})]
     try:
         decision = await eois.decide(t.session, eoi, outcome=outcome, note=note.strip(), actor=t.actor, now=t.now)
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     text = (
-        f"ECC has *approved* {school.name}'s expression of interest {eoi.ref}. We'll be in touch about "
-        "implementation, and support continues from here."
+        md(
+            "ECC has *approved* {}'s expression of interest {}. We'll be in touch about implementation, and "
+            "support continues from here.",
+            school.name,
+            eoi.ref,
+        )
         if decision.outcome == eois.APPROVED
         else f"ECC has decided not to go ahead with {school.name}'s expression of interest {eoi.ref} this time."
     )
@@ -596,7 +639,10 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
     eoi, school = found
     reason = reason.strip()
     if len(reason) < 5:
-        message = f"Please say why, for the school: `reopen {eoi.ref} The panel had the wrong number of places.`"
+        message = md(
+            "Please say why, for the school: `reopen {} The panel had the wrong number of places.`",
+            eoi.ref,
+        )
         return [refuse(message, field_errors={"reason": "Say why."})]
     before = eoi.status
     try:
@@ -618,15 +664,29 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
             kind="notice",
             title=f"{eoi.ref}: reopened",
             text=(
-                f"ECC has reopened the {what} {school.name}'s expression of interest {eoi.ref} (it was {before}); "
-                f"it is *{eoi.status}* again. {then}\nWhy: {reason}"
+                md(
+                    "ECC has reopened the {} {}'s expression of interest {} (it was {}); it is *{}* again. {}\nWhy: {}",
+                    what,
+                    school.name,
+                    eoi.ref,
+                    before,
+                    eoi.status,
+                    then,
+                    reason,
+                )
             ),
         ),
     )
     return [
         say(
-            f"Reopened: {eoi.ref} is {eoi.status} again (it was {before}). {school.name} has been told. "
-            f"Next: {next_steps(eoi.status)}.",
+            md(
+                "Reopened: {} is {} again (it was {}). {} has been told. Next: {}.",
+                eoi.ref,
+                eoi.status,
+                before,
+                school.name,
+                next_steps(eoi.status),
+            ),
             choices=officer_actions(eoi),
         )
     ]
@@ -702,8 +762,10 @@ async def officer_command(t: OfficerTurn, rest: str, bootstrap: tuple[tuple[str,
     if sub not in ("add", "remove") or not sep or not user_id:
         return [
             refuse(
-                "Use `officer add PLATFORM:USER` or `officer remove PLATFORM:USER`, e.g. "
-                "`officer add slack:U0123ABCD` or `officer add msteams:29:1a2b…`."
+                md(
+                    "Use `officer add PLATFORM:USER` or `officer remove PLATFORM:USER`, e.g. `officer add "
+                    "slack:U0123ABCD` or `officer add msteams:29:1a2b…`.",
+                )
             )
         ]
     if sub == "add":
@@ -719,13 +781,13 @@ async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
     target, _, urn = rest.strip().partition(" ")
     platform, sep, user_id = target.partition(":")
     if not sep or not user_id or not urn.strip():
-        return [refuse("Use `link PLATFORM:USER URN`, e.g. `link slack:U0123ABCD 114000`.")]
+        return [refuse(md("Use `link PLATFORM:USER URN`, e.g. `link slack:U0123ABCD 114000`."))]
     school = await t.session.get(School, urn.strip())
     if school is None:
         return [refuse(f"There is no school with URN {urn.strip()} in the register.")]
     # An officer's link is explicit: the register's email re-check never removes it.
     await people.link(t.session, actor=t.actor, platform=platform.casefold(), user_id=user_id, school=school, now=t.now)
-    return [say(f"{target} is linked to {school.name} and can now use *start*.")]
+    return [say(md("{} is linked to {} and can now use *start*.", target, school.name))]
 
 
 async def window_list(t: OfficerTurn) -> list[Reply]:
@@ -733,8 +795,10 @@ async def window_list(t: OfficerTurn) -> list[Reply]:
     if not windows:
         return [
             say(
-                'No windows yet. Add one: `window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct '
-                "2027`, or `window plan 2027/28`."
+                md(
+                    'No windows yet. Add one: `window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct '
+                    "2027`, or `window plan 2027/28`.",
+                )
             )
         ]
     facts = []

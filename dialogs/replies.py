@@ -1,22 +1,14 @@
-"""What the dialogs say, independent of any platform. Adapters render these as Block Kit, Adaptive Cards
-or console text; buttons send their `action` string back as the next turn."""
+"""What the dialogs say, independent of any platform. Channels render these as Block Kit, Adaptive Cards
+or console text. A reply's text is rich text (dialogs.rich); a button carries a typed action (dialogs.actions),
+which comes back as the next turn."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SEP = "|"
-
-
-def action(kind: str, *parts: str) -> str:
-    """Actions are short strings so they fit in a Slack button value or a Teams card's data."""
-    return SEP.join((kind, *parts))
-
-
-def parse_action(raw: str) -> tuple[str, list[str]]:
-    kind, *parts = raw.split(SEP)
-    return kind, parts
+from dialogs.actions import Action, Answer, decode, encode
+from dialogs.rich import Text, text_of
 
 
 @dataclass(frozen=True)
@@ -56,8 +48,8 @@ class Form:
 
 @dataclass(frozen=True)
 class Choice:
-    label: str
-    action: str
+    label: str  # literal: a button's words are never markup
+    action: Action
     style: str = ""  # "primary" | "danger" | "" (platforms that can, colour the button)
     form: Form | None = None
 
@@ -71,7 +63,7 @@ class Fact:
 
 @dataclass
 class Reply:
-    text: str
+    text: Text  # a str given here is taken as literal text
     kind: str = "message"  # "question" | "review" | "summary" | "list" | "notice" | "error" | "message"
     title: str = ""
     choices: list[Choice] = field(default_factory=list)
@@ -80,15 +72,51 @@ class Reply:
     facts: list[Fact] = field(default_factory=list)
     question_id: str = ""
     answer_type: str = ""  # the question's type (dialogs.questions.TYPES) when this reply asks one
-    field_errors: dict[str, str] = field(default_factory=dict)
+    field_errors: dict[str, str] = field(default_factory=dict)  # a Text given here keeps its marks as plain text
     file: tuple[str, str] | None = None  # (filename, content) e.g. an export
 
+    def __post_init__(self) -> None:
+        self.text = text_of(self.text)
+        # A form shows its problems as plain text; words to type keep their `backticks` there.
+        self.field_errors = {k: v.markup if isinstance(v, Text) else v for k, v in self.field_errors.items()}
+
+    @property
+    def private(self) -> bool:
+        """Only for the person who asked, in their private chat with the bot, wherever they asked: a file (an
+        export) and the EOI dialog's questions and review."""
+        return bool(self.file) or self.kind in ("question", "review")
+
+    def options(self) -> tuple[list[tuple[str, str]], list[Choice]]:
+        """A multiple-choice question's options as (value, label), for ticking; and the other choices (None of
+        these, a form), which stay buttons."""
+        options, others = [], []
+        for choice in self.choices:
+            act = choice.action
+            if isinstance(act, Answer) and act.question == self.question_id and act.value not in ("", "none"):
+                options.append((act.value, choice.label))
+            else:
+                others.append(choice)
+        return options, others
+
+    def done(self) -> Answer:
+        """What the Done button of a multiple-choice question sends, once the ticked options are added."""
+        return Answer(self.question_id, "")
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As JSON (a queued notice's body): the text's runs, and each action encoded as on a button."""
+        data = asdict(self)
+        data["text"] = self.text.to_json()
+        for c, stored in zip(self.choices, data["choices"], strict=True):
+            stored["action"] = encode(c.action)
+        for f, stored in zip(self.facts, data["facts"], strict=True):
+            if f.change is not None:
+                stored["change"]["action"] = encode(f.change.action)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reply:
         data = dict(data)
+        data["text"] = Text.from_json(data.get("text", ""))
         data["choices"] = [_choice(c) for c in data.get("choices", [])]
         data["facts"] = [
             Fact(f["label"], f["value"], _choice(f["change"]) if f.get("change") else None)
@@ -108,12 +136,12 @@ def _choice(c: dict[str, Any]) -> Choice:
             command=form["command"],
             submit_label=form.get("submit_label", "Submit"),
         )
-    return Choice(label=c["label"], action=c["action"], style=c.get("style", ""), form=form)
+    return Choice(label=c["label"], action=decode(c["action"]), style=c.get("style", ""), form=form)
 
 
-def say(text: str, **kwargs: Any) -> Reply:
-    return Reply(text=text, **kwargs)
+def say(text: str | Text, **kwargs: Any) -> Reply:
+    return Reply(text=text_of(text), **kwargs)
 
 
-def refuse(text: str, **kwargs: Any) -> Reply:
-    return Reply(text=text, kind="error", **kwargs)
+def refuse(text: str | Text, **kwargs: Any) -> Reply:
+    return Reply(text=text_of(text), kind="error", **kwargs)

@@ -6,6 +6,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dialogs.actions import Action
 
 # The columns these end up in (storage/models.py: people.display_name, people.email, people.user_id).
 NAME_MAX, EMAIL_MAX, USER_ID_MAX = 200, 320, 200
@@ -29,6 +33,13 @@ def clean_text(text: str, limit: int = TEXT_MAX) -> str:
     text = text[: limit * 2].replace("\r\n", "\n").replace("\r", "\n")
     text = SURROGATE.sub("\ufffd", CONTROL.sub("", text))
     return unicodedata.normalize("NFC", text)[:limit]
+
+
+def tidy(text: str) -> str:
+    """Typed words as the dialogs read them, whatever the channel: spaces tidied within each line, the lines
+    themselves (paragraphs of a long answer) kept, no more than one blank line between them."""
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def clean_name(name: str) -> str:
@@ -81,10 +92,9 @@ class Speaker:
 class Turn:
     speaker: Speaker
     text: str = ""
-    action: str = ""  # a button's action string (dialogs.replies.action)
+    action: Action | None = None  # a button pressed (dialogs.actions), its parts cleaned when it was decoded
     # True when the user invoked a command explicitly (`/eoi ...`, or a form submit): never read as an answer.
     command: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", clean_text(self.text))
-        object.__setattr__(self, "action", clean_text(self.action))
+        object.__setattr__(self, "text", tidy(clean_text(self.text)))

@@ -8,6 +8,7 @@ from datetime import datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.actions import Command
 from dialogs.announcements import (
     cancel_question,
     cancelled_for_officers,
@@ -17,7 +18,8 @@ from dialogs.announcements import (
 )
 from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows
 from dialogs.officer_commands import OfficerTurn, window_list
-from dialogs.replies import Choice, Fact, Reply, action, refuse, say
+from dialogs.replies import Choice, Fact, Reply, refuse, say
+from dialogs.rich import md
 from storage import notices
 from storage.models import EOI, School, Window
 from storage.windows import (
@@ -37,7 +39,7 @@ from storage.windows import (
 
 Reach = Callable[[AsyncSession, School], Awaitable[list[str]]]
 TERM_WORDS = {"autumn": "autumn1", "spring": "spring2"}
-ADD_EXAMPLE = '`window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct 2027`'
+ADD_EXAMPLE = md('`window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct 2027`')
 NAME = re.compile(r"(autumn|spring)(?:\s+term)?(?:\s+[12])?\s+(\d{4})\s*[/-]\s*(\d{2,4})", re.IGNORECASE)
 
 
@@ -84,9 +86,13 @@ async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) 
     if sub not in handlers:
         return [
             refuse(
-                f"`window {sub}` isn't a window command. Try `window list`, {ADD_EXAMPLE}, `window plan "
-                "2027/28`, `window change CODE closes DATE`, `window open CODE`, `window cancel CODE`, "
-                "`window preview CODE` or `window deliveries CODE`."
+                md(
+                    "`window {}` isn't a window command. Try `window list`, {}, `window plan 2027/28`, `window change "
+                    "CODE closes DATE`, `window open CODE`, `window cancel CODE`, `window preview CODE` or `window "
+                    "deliveries CODE`.",
+                    sub,
+                    ADD_EXAMPLE,
+                )
             )
         ]
     try:
@@ -100,11 +106,11 @@ async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
     match = NAME.search(name)
     year = _year(match.group(2), match.group(3)) if match else None
     if not match or not year or not opens_text or not closes_text:
-        return [refuse(f"Say which window and its dates, for example {ADD_EXAMPLE}.")]
+        return [refuse(md("Say which window and its dates, for example {}.", ADD_EXAMPLE))]
     opens, closes = _when(opens_text, t.now, 9), _when(closes_text, t.now, 17)
     if opens is None or closes is None:
         bad = opens_text if opens is None else closes_text
-        return [refuse(f"I couldn't read “{bad}” as a date. For example {ADD_EXAMPLE}.")]
+        return [refuse(md("I couldn't read “{}” as a date. For example {}.", bad, ADD_EXAMPLE))]
     window = await add_window(
         t.session,
         academic_year=year,
@@ -116,9 +122,15 @@ async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
     )
     return [
         say(
-            f"Added {window_name(window)} ({window_code(window)}): opens {format_datetime(window.opens_at)}, "
-            f"closes {format_datetime(window.closes_at)}. Schools in scope are told when it opens; "
-            f"`window preview {window_code(window)}` shows who."
+            md(
+                "Added {} ({}): opens {}, closes {}. Schools in scope are told when it opens; `window preview {}` "
+                "shows who.",
+                window_name(window),
+                window_code(window),
+                format_datetime(window.opens_at),
+                format_datetime(window.closes_at),
+                window_code(window),
+            )
         )
     ]
 
@@ -128,7 +140,7 @@ async def _plan(t: OfficerTurn, tail: str) -> list[Reply]:
     try:
         proposal = plan_windows(year_text)
     except ValueError as error:
-        return [refuse(f"{error} For example `window plan 2027/28`.")]
+        return [refuse(md("{} For example `window plan 2027/28`.", error))]
     match = re.match(r"(\d{4})", year_text)
     assert match is not None
     start = int(match.group(1))
@@ -146,7 +158,14 @@ async def _plan(t: OfficerTurn, tail: str) -> list[Reply]:
                 now=t.now,
             )
             added.append(f"{window_name(window)} ({window_code(window)})")
-        return [say(f"Added {' and '.join(added)}. Adjust either with `window change CODE opens … closes …`.")]
+        return [
+            say(
+                md(
+                    "Added {}. Adjust either with `window change CODE opens … closes …`.",
+                    " and ".join(added),
+                )
+            )
+        ]
     facts = [
         Fact(f"{name} {year}", f"opens {format_datetime(opens)}, closes {format_datetime(closes)}")
         for name, opens, closes in proposal
@@ -159,7 +178,7 @@ async def _plan(t: OfficerTurn, tail: str) -> list[Reply]:
             text="Autumn Term 1 runs from the start of the autumn term to October half-term; Spring Term 2 "
             "from February half-term to the Easter holiday. Check the dates against this year's term "
             "calendar, then confirm or adjust.",
-            choices=[Choice("Add both windows", action("cmd", f"window plan {year} confirm"), style="primary")],
+            choices=[Choice("Add both windows", Command(f"window plan {year} confirm"), style="primary")],
         )
     ]
 
@@ -168,9 +187,9 @@ async def _window_or_refuse(t: OfficerTurn, code: str) -> Window:
     window = await find_window(t.session, code) if code else await current_or_next(t.session, t.now)
     if window is None:
         raise WindowRefused(
-            f"There is no window “{code}”. `window list` shows them."
+            md("There is no window “{}”. `window list` shows them.", code)
             if code
-            else "There is no open or planned window; `window list` shows them."
+            else md("There is no open or planned window; `window list` shows them.")
         )
     return window
 
@@ -180,13 +199,23 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
     window = await _window_or_refuse(t, code)
     _, opens_text, closes_text = _parts(dates)
     if not opens_text and not closes_text:
-        return [refuse(f"Say what changes, e.g. `window change {window_code(window)} closes 30 Oct 2027`.")]
+        return [
+            refuse(
+                md(
+                    "Say what changes, e.g. `window change {} closes 30 Oct 2027`.",
+                    window_code(window),
+                )
+            )
+        ]
     opens = _when(opens_text, t.now, 9) if opens_text else None
     closes = _when(closes_text, t.now, 17) if closes_text else None
     if (opens_text and opens is None) or (closes_text and closes is None):
         return [
             refuse(
-                f"I couldn't read that date. For example `window change {window_code(window)} closes 30 Oct 2027 5pm`."
+                md(
+                    "I couldn't read that date. For example `window change {} closes 30 Oct 2027 5pm`.",
+                    window_code(window),
+                )
             )
         ]
     was_open = window.opens_at <= t.now
@@ -210,9 +239,13 @@ async def _open_now(t: OfficerTurn, tail: str) -> list[Reply]:
     await change_window(t.session, window, opens=t.now, closes=None, actor=t.actor, now=t.now)
     return [
         say(
-            f"{window_name(window)} is open now, until {format_datetime(window.closes_at)}. Announcements to "
-            f"the schools in scope go out within a minute; `window deliveries {window_code(window)}` shows "
-            "progress."
+            md(
+                "{} is open now, until {}. Announcements to the schools in scope go out within a minute; `window "
+                "deliveries {}` shows progress.",
+                window_name(window),
+                format_datetime(window.closes_at),
+                window_code(window),
+            )
         )
     ]
 
@@ -227,9 +260,7 @@ async def _cancel(t: OfficerTurn, tail: str) -> list[Reply]:
                 kind="question",
                 text=cancel_question(window, [eoi for eoi, _ in held]),
                 choices=[
-                    Choice(
-                        "Yes, cancel it", action("cmd", f"window cancel {window_code(window)} confirm"), style="danger"
-                    )
+                    Choice("Yes, cancel it", Command(f"window cancel {window_code(window)} confirm"), style="danger")
                 ],
             )
         ]
@@ -298,8 +329,11 @@ async def need_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if not rows:
         return [
             say(
-                f"No identified need is recorded for {window_name(window)}. Import it with "
-                f"`eoi-bot import need FILE.csv --window {window_code(window)}`."
+                md(
+                    "No identified need is recorded for {}. Import it with `eoi-bot import need FILE.csv --window {}`.",
+                    window_name(window),
+                    window_code(window),
+                )
             )
         ]
     by = rows[0]

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.service import open_service
+from dialogs.actions import Answer, ChangeAnswer
 from dialogs.answers import check_answer
 from dialogs.eoi_dialog import EoiTurn, answer_context
 from dialogs.questions import QUESTIONS_FILE, eoi_questions, load_questions
-from dialogs.replies import parse_action
 from storage import eois
 from storage.clock import Clock
 from storage.db import Database
@@ -35,7 +35,7 @@ COLCHESTER_PRIMARY, COLCHESTER_SECONDARY = "114000", "114003"
 
 
 def _question_choices(chat: Chat) -> list[str]:
-    return [c.label for c in chat.last.choices if parse_action(c.action)[0] == "a"]
+    return [c.label for c in chat.last.choices if isinstance(c.action, Answer)]
 
 
 async def _to_review(chat: Chat, answers: list[str]) -> None:
@@ -152,7 +152,7 @@ CHANGEABLE = [q.id for q in eoi_questions().questions]
 async def _answer_what_is_asked(head: Chat, draw: Any) -> None:
     """Answer the question on screen with a drawn answer (sometimes one the bot refuses and re-asks)."""
     reply = head.last
-    options = [c for c in reply.choices if parse_action(c.action)[0] == "a"]
+    options = [c for c in reply.choices if isinstance(c.action, Answer)]
     if reply.answer_type in ("single", "confirm", "yesno") and options:
         await head.press(options[draw(st.integers(0, len(options) - 1))].label)
     elif reply.answer_type == "multi":
@@ -182,7 +182,8 @@ async def _scenario(data: st.DataObject, folder: str) -> None:
         await complete_eoi_to_review(head)
         for _ in range(data.draw(st.integers(1, 6))):
             qid = data.draw(st.sampled_from(CHANGEABLE))
-            change = next((f.change for f in head.last.facts if f.change and f.change.action == f"change|{qid}"), None)
+            facts = head.last.facts
+            change = next((f.change for f in facts if f.change and f.change.action == ChangeAnswer(qid)), None)
             if head.last.kind != "review" or change is None:
                 continue  # that question doesn't apply to these answers
             await head.press(change.label)

@@ -106,7 +106,7 @@ async def test_a_double_click_on_i_confirm_submits_once_and_the_second_click_is_
     confirm = Turn(head.speaker, action=head.find("I confirm").action)
     SideBySide(monkeypatch)
     first, second = await asyncio.gather(service.conversations.handle(confirm), service.conversations.handle(confirm))
-    heard = [" ".join(r.text for r in replies) for replies in (first, second)]
+    heard = [" ".join(r.text.plain for r in replies) for replies in (first, second)]
     assert await _count(service, AuditEntry, AuditEntry.action == "submit") == 1
     assert await _count(service, Notice, Notice.kind == "submitted") == 1
     # One click submitted it; the other is told so.

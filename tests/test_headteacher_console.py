@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 from bot.service import open_service
+from dialogs.rich import md
 from storage import eois
 from tests.chat import RESOURCED_ANSWERS, complete_eoi, headteacher, officer
 from tests.conftest import make_settings
@@ -19,7 +20,7 @@ async def test_a_headteacher_completes_an_eoi_from_first_question_to_reference(s
     assert "Shortlisting may begin as soon as an EOI is submitted" in text
     assert "The window closes on 28 December 2026" in text
     assert ref in await head.say("status")
-    assert "is *submitted*" in head.replies[0].text
+    assert md("is *submitted*") in head.replies[0].text
 
 
 async def test_a_headteacher_resumes_a_half_finished_eoi_after_a_restart(service, test_db, clock):

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
-from dialogs.replies import action
+from dialogs.actions import Action, Command, DiscussionReply, decode
 from dialogs.turns import Speaker, Turn
 from storage.models import EOI, AuditEntry, ConversationRef, Notice, Person, ProcessedEvent
 from tests.chat import Chat, complete_eoi, headteacher, officer
@@ -212,8 +212,9 @@ async def test_an_overlong_name_email_or_user_id_from_any_channel_is_bounded_not
     assert [p.school_urn for p in people] == [None, None]
 
 
-def _turn(chat: Chat, *, action: str) -> Turn:
-    return Turn(chat.speaker, action=action)
+def _turn(chat: Chat, *, action: str | Action) -> Turn:
+    """A button press: a junk value as a channel would decode it, or a crafted action."""
+    return Turn(chat.speaker, action=decode(action) if isinstance(action, str) else action)
 
 
 async def test_a_crafted_button_naming_another_schools_eoi_is_refused_and_audited(service):
@@ -224,9 +225,9 @@ async def test_a_crafted_button_naming_another_schools_eoi_is_refused_and_audite
     await officer(service).say(f"schedule {ref} 3/12 10am")
     head = await headteacher(service)
     for crafted in (
-        action("reply", "accept", ref),
-        action("cmd", f"shortlist {ref}"),
-        action("cmd", f"withdraw {ref}"),
+        DiscussionReply("accept", ref),
+        Command(f"shortlist {ref}"),
+        Command(f"withdraw {ref}"),
     ):
         replies = await service.conversations.handle(_turn(head, action=crafted))
         assert replies[0].kind == "error", crafted

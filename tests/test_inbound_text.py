@@ -22,9 +22,8 @@ from storage.clock import Clock
 from storage.models import EOI, Person
 from tests import chat
 from tests.conftest import TestDatabase as _TestDatabase
-from tests.fakes.bot_connector import FakeBotConnector
 from tests.slack_fixtures import OFFICER_ID, SCHOOL_CHANNEL, Workspace, slack_workspace, text_of
-from tests.test_teams_e2e import HEAD_EMAIL, Teams, _start, open_teams_service
+from tests.test_teams_e2e import HEAD_EMAIL, Teams, teams_with
 
 LONG_NAME = "Dr " + "Alexandra-" * 49 + "Head"  # 500 characters, as a Teams display name can be
 TEAMS_HEAD_ID = "29:1longname"
@@ -39,14 +38,8 @@ async def slack(test_db: _TestDatabase, clock: Clock) -> AsyncIterator[Workspace
 
 @pytest.fixture
 async def teams(test_db: _TestDatabase, clock: Clock) -> AsyncIterator[Teams]:
-    async with FakeBotConnector() as connector:
-        connector.add_member("*", TEAMS_HEAD_ID, HEAD_EMAIL, name=LONG_NAME)
-        service = await open_teams_service(test_db, clock, seed=True)
-        try:
-            async for harness in _start(service, connector):
-                yield harness
-        finally:
-            await service.close()
+    async with teams_with(test_db, clock, (TEAMS_HEAD_ID, HEAD_EMAIL, LONG_NAME)) as harness:
+        yield harness
 
 
 async def test_an_officers_feedback_pasted_with_a_nul_byte_reaches_the_school(slack: Workspace) -> None:

@@ -41,15 +41,15 @@ def test_no_state_is_a_dead_end_before_a_decision() -> None:
 
 def test_every_event_has_its_words_and_every_state_says_what_can_happen_next() -> None:
     assert set(PAST) == set(CAN) == set(EVENTS)
-    assert next_steps("submitted") == (
+    assert next_steps("submitted").markup == (
         "the school can change its answers while its window is open (type *review*) or withdraw it; "
         "an officer can shortlist it or mark it not shortlisted"
     )
-    assert next_steps("approved").startswith("nothing further: a decision has been made (though an officer can")
+    assert next_steps("approved").plain.startswith("nothing further: a decision has been made (though an officer can")
 
 
 def test_a_refusal_says_why_from_the_data() -> None:
-    assert refusal(NotAllowed("EOI-2627A-001", "withdrawn", "shortlist", "state")).startswith(
+    assert str(refusal(NotAllowed("EOI-2627A-001", "withdrawn", "shortlist", "state"))).startswith(
         "EOI-2627A-001 is withdrawn, so it can't be shortlisted: "
     )
     assert "only while its window is open" in refusal(NotAllowed("EOI-2627A-001", "submitted", "amend", "window"))

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.config import load_settings
 from bot.service import open_service
+from dialogs.actions import Command
 from dialogs.dates import LONDON, WorkingHours, read_meeting_time, reasons_to_confirm
 from dialogs.replies import Reply
 from dialogs.turns import Turn
@@ -88,7 +89,7 @@ def test_an_hour_outside_working_hours_either_way_is_asked_about_with_examples()
     reading = read_meeting_time("Tuesday 7", now=NOW)
     assert reading.starts is None
     assert "morning or the evening" in reading.problem
-    assert "`Tuesday 1 December 2026 at 7am`" in reading.problem
+    assert "`Tuesday 1 December 2026 at 7am`" in reading.problem.markup
     assert "morning or the evening" in read_meeting_time("Tuesday 7:30", now=NOW).problem
 
 
@@ -132,7 +133,7 @@ def test_3am_sundays_and_christmas_day_are_named_for_confirming() -> None:
 )
 def test_every_refusal_gives_an_example_that_works(typed: str, example: str) -> None:
     reading = read_meeting_time(typed, now=NOW)
-    assert reading.problem and example in reading.problem
+    assert reading.problem and example in reading.problem.markup
     good = read_meeting_time(example.strip("`"), now=NOW)
     assert good.starts is not None and not good.problem
 
@@ -151,7 +152,6 @@ _FRAGMENTS = [
     "tuesday", "sunday", "after", "at", "@", "2pm", "3am", "14:00", "3:30", "9.30", "3/12", "25/12",
     "christmas", "day", "boxing", "tomorrow", "today", "noon", "the", "10th", "of", "jan", "2027", "-", ",",
 ]  # fmt: skip
-_EXAMPLE = re.compile(r"`([^`]+)`")
 
 
 def _refusal_carries_a_working_example(text: str, now: datetime) -> None:
@@ -160,7 +160,7 @@ def _refusal_carries_a_working_example(text: str, now: datetime) -> None:
         assert reading.starts.tzinfo is LONDON
         return
     assert reading.problem, text
-    examples = _EXAMPLE.findall(reading.problem)
+    examples = [span.text for span in reading.problem if span.style == "code"]  # the examples, never their words
     assert examples, reading.problem
     assert any(
         (good := read_meeting_time(example, now=now)).starts is not None and not good.problem for example in examples
@@ -222,7 +222,7 @@ async def test_3am_is_not_booked_until_the_officer_confirms_that_exact_time(serv
     assert await _discussions(service) == [] and await _school_notices(service, "discussion") == []
     assert await _status(service, ref) == "shortlisted"
     yes = desk.find("Yes, book Thursday 3 December at 3:00am")
-    assert yes.action.endswith(f"schedule {ref} confirm 2026-12-03 03:00 for 60 minutes")
+    assert yes.action == Command(f"schedule {ref} confirm 2026-12-03 03:00 for 60 minutes")
     assert "Scheduled" in await desk.press("Yes, book")
     assert await _discussions(service) == [(london(2026, 12, 3, 3).astimezone(UTC), "invited")]
     assert len(await _school_notices(service, "discussion")) == 1

@@ -152,7 +152,7 @@ async def test_a_database_made_at_the_first_release_upgrades_to_this_build_with_
     service = await open_service(make_settings(test_db.url), clock=clock, db=db)  # starts: nothing differs
     try:
         head = await service.conversations.handle(Turn(Speaker("console", "head-1"), text="status"))
-        assert "EOI-2627A-001 is *submitted*" in head[0].text
+        assert "EOI-2627A-001 is *submitted*" in head[0].text.markup
         shown = await service.conversations.handle(Turn(Speaker("console", "officer-1"), text="show EOI-2627A-001"))
         history = next(f.value for f in shown[0].facts if f.label == "History")
         assert "submit by Pat Head (console) (draft → submitted)" in history  # console:head-1, by name

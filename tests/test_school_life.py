@@ -145,7 +145,7 @@ async def test_a_school_that_withdrew_restarts_while_the_window_is_open_and_resu
     text = await head.press("I confirm")
     assert f"resubmitted. Your reference is {ref}" in text
     assert (await _eoi(service, ref)).status == eois.SUBMITTED
-    told = [(n.kind, n.body["text"]) for n in await _notices(service, "officers")]
+    told = [(n.kind, Reply.from_dict(n.body).text.plain) for n in await _notices(service, "officers")]
     assert [kind for kind, _ in told] == ["submitted", "withdrawn", "restarted", "resubmitted"]
     assert f"restarted {ref}" in told[2][1] and f"resubmitted {ref}" in told[3][1]
     async with service.db.session() as session:
@@ -189,7 +189,7 @@ async def test_a_school_sees_its_submitted_answers_and_amends_them_under_the_sam
     assert eoi.status == eois.SUBMITTED and eoi.answers["places"] == 10
     async with service.db.session() as session:
         school = (await session.get(School, "114000")).name
-    told = [(n.kind, n.body["text"]) for n in await _notices(service, "officers")]
+    told = [(n.kind, Reply.from_dict(n.body).text.plain) for n in await _notices(service, "officers")]
     assert told[1:] == [
         ("changing", f"{school} is changing {ref}: it is a draft until they submit it again."),
         ("resubmitted", f"{school} resubmitted {ref} (the same reference)."),
@@ -246,7 +246,7 @@ async def test_a_draft_carried_to_the_next_window_tells_the_school_its_new_refer
     assert "new reference, EOI-2627S-001. Your answers are kept." in text
     assert "Welcome back" in text and "Question 7 of" in text
     school_told = [n for n in await _notices(service, "school") if n.kind == "carried forward"]
-    assert len(school_told) == 1 and "EOI-2627S-001" in school_told[0].body["text"]
+    assert len(school_told) == 1 and "EOI-2627S-001" in Reply.from_dict(school_told[0].body).text
     async with service.db.session() as session:
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "carry forward"))
     assert entry.note == "EOI-2627A-001 -> EOI-2627S-001"
@@ -273,8 +273,8 @@ async def test_an_officer_reopens_a_decline_with_a_reason_and_the_school_is_told
     assert f"Reopened: {ref} is discussion scheduled again (it was declined)" in text
     assert (await _eoi(service, ref)).status == eois.SCHEDULED
     told = (await _notices(service, "school"))[-1]
-    assert told.kind == "reopened" and "reopened the decision on" in told.body["text"]
-    assert "Why: The panel used last year's places figure." in told.body["text"]
+    assert told.kind == "reopened" and "reopened the decision on" in Reply.from_dict(told.body).text
+    assert "Why: The panel used last year's places figure." in Reply.from_dict(told.body).text
     async with service.db.session() as session:
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "reopen"))
     assert (entry.from_status, entry.to_status) == ("declined", "discussion scheduled")

@@ -104,9 +104,9 @@ async def test_an_executive_head_picks_a_school_fills_an_eoi_for_it_then_switche
     assert ref in await head.say("status") and first in head.text
 
     text = await head.say("school")
-    assert f"You're acting for *{first}*" in head.last.text and second in text
+    assert f"You're acting for *{first}*" in head.last.text.markup and second in text
     await head.press(second)
-    assert f"now acting for *{second}*" in head.replies[0].text
+    assert f"now acting for *{second}*" in head.replies[0].text.markup
     again = Chat(service, Speaker("slack", "UEXEC", email=OLD_EMAIL))  # the choice lasts across turns
     assert f"{second} has no EOI yet" in await again.say("status") and ref not in again.text
     assert f"{second} has no EOI {ref}" in await again.say(f"withdraw {ref}")  # the turn is about the chosen school

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import slack_blocks as kit
 from bot.service import Service
 from bot.slack_adapter import SlackSender
+from dialogs.actions import Answer, ChangeAnswer, Command, OpenForm, Step, encode
 from dialogs.officer_commands import schedule_form
 from dialogs.replies import Choice, Fact, Form, FormField, Reply
 from storage import people
@@ -38,47 +39,49 @@ def test_long_text_is_split_into_sections_under_3000_characters() -> None:
 
 
 def test_many_choices_fill_actions_blocks_of_at_most_25_with_short_labels() -> None:
-    choices = [Choice(f"Option {n} " + "with a very long label " * 5, f"a|q|{n}") for n in range(30)]
+    choices = [Choice(f"Option {n} " + "with a very long label " * 5, Answer("q", str(n))) for n in range(30)]
     _, blocks = kit.render(Reply(text="Pick", choices=choices))
     actions = [b for b in blocks if b["type"] == "actions"]
     assert [len(a["elements"]) for a in actions] == [25, 5]
     assert all(len(b["text"]["text"]) <= 75 for b in buttons(blocks))
-    assert [b["value"] for b in buttons(blocks)] == [f"a|q|{n}" for n in range(30)]
+    assert [b["value"] for b in buttons(blocks)] == [encode(Answer("q", str(n))) for n in range(30)]
     assert len({b["action_id"] for b in buttons(blocks)}) == 30  # unique within the message
 
 
 def test_a_huge_list_never_exceeds_50_blocks() -> None:
     facts = [
-        Fact(f"EOI-2627A-{n:03d}", "School " * 20, Choice("Show", f"cmd|show EOI-2627A-{n:03d}")) for n in range(80)
+        Fact(f"EOI-2627A-{n:03d}", "School " * 20, Choice("Show", Command(f"show EOI-2627A-{n:03d}")))
+        for n in range(80)
     ]
-    reply = Reply(text="80 EOIs", title="EOIs", facts=facts, choices=[Choice("Next page", "cmd|list page 2")])
+    reply = Reply(text="80 EOIs", title="EOIs", facts=facts, choices=[Choice("Next page", Command("list page 2"))])
     _, blocks = kit.render(reply)
     assert len(blocks) <= 50
     assert all(len(s) < 3000 for s in sections(blocks))
-    assert any(b["value"] == "cmd|list page 2" for b in buttons(blocks))
-    assert any(b["value"] == "cmd|show EOI-2627A-079" for b in buttons(blocks))
+    assert any(b["value"] == encode(Command("list page 2")) for b in buttons(blocks))
+    assert any(b["value"] == encode(Command("show EOI-2627A-079")) for b in buttons(blocks))
 
 
 def test_review_has_a_change_button_beside_each_answer_and_submit() -> None:
-    facts = [Fact("Places", "12", Choice("Change Places", "change|places")), Fact("Vision", "Every child belongs")]
+    change = Choice("Change Places", ChangeAnswer("places"))
+    facts = [Fact("Places", "12", change), Fact("Vision", "Every child belongs")]
     reply = Reply(
         text="Here is everything",
         kind="review",
         title="School: EOI-1",
         facts=facts,
-        choices=[Choice("Submit", "submit", style="primary")],
+        choices=[Choice("Submit", Step("submit"), style="primary")],
     )
     _, blocks = kit.render(reply)
     assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "School: EOI-1"}}
     places = next(b for b in blocks if b.get("text", {}).get("text") == "*Places*: 12")
-    assert places["accessory"]["value"] == "change|places"
-    (submit,) = [b for b in buttons(blocks) if b["value"] == "submit"]
+    assert places["accessory"]["value"] == encode(ChangeAnswer("places"))
+    (submit,) = [b for b in buttons(blocks) if b["value"] == encode(Step("submit"))]
     assert submit["style"] == "primary" and blocks[-1]["elements"] == [submit]
 
 
 def test_multiple_choice_becomes_checkbox_groups_of_ten_and_done() -> None:
     codes = [f"N{n}" for n in range(12)]
-    choices = [Choice(f"{c}: need", f"a|needs|{c}") for c in codes] + [Choice("None", "a|needs|none")]
+    choices = [Choice(f"{c}: need", Answer("needs", c)) for c in codes] + [Choice("None", Answer("needs", "none"))]
     reply = Reply(
         text="Which?", kind="question", question_id="needs", choices=choices, multi=True, selected=["N1", "N11"]
     )
@@ -86,7 +89,8 @@ def test_multiple_choice_becomes_checkbox_groups_of_ten_and_done() -> None:
     groups = [e for b in blocks for e in b.get("elements", []) if e["type"] == "checkboxes"]
     assert [len(g["options"]) for g in groups] == [10, 2]
     assert [o["value"] for g in groups for o in g.get("initial_options", [])] == ["N1", "N11"]
-    assert [b["value"] for b in buttons(blocks)] == ["a|needs|", "a|needs|none"]  # Done, then None
+    done_then_none = [encode(Answer("needs", "")), encode(Answer("needs", "none"))]
+    assert [b["value"] for b in buttons(blocks)] == done_then_none
     state = {
         "multi_0": {"eoi_multi_0": {"type": "checkboxes", "selected_options": [{"value": "N2"}]}},
         "multi_1": {"eoi_multi_1": {"type": "checkboxes", "selected_options": [{"value": "N10"}]}},
@@ -98,7 +102,8 @@ def test_multiple_choice_becomes_checkbox_groups_of_ten_and_done() -> None:
 
 def test_a_form_button_opens_a_modal_whose_errors_land_on_fields() -> None:
     form = schedule_form("EOI-2627A-001")
-    _, blocks = kit.render(Reply(text="x", choices=[Choice("Schedule discussion", "form|schedule|X", form=form)]))
+    schedule = Choice("Schedule discussion", OpenForm("schedule", "X"), form=form)
+    _, blocks = kit.render(Reply(text="x", choices=[schedule]))
     button = buttons(blocks)[0]
     assert button["action_id"].startswith(kit.FORM_BUTTON) and len(button["value"]) <= 2000
     assert kit.form_from_json(button["value"]) == form

@@ -9,6 +9,7 @@ console; no token, no entry; duplicates handled once; throttling waited out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from bot.service import Service, open_service
 from bot.teams_cards import FILE_CONSENT_TYPE, FILE_INFO_TYPE
 from dialogs.officer_commands import export_csv
 from dialogs.replies import Reply
+from dialogs.rich import md
 from storage import eois, notices, people
 from storage.clock import Clock
 from storage.models import EOI, ConversationRef, Delivery, School
@@ -203,6 +205,22 @@ async def _start(service: Service, connector: FakeBotConnector, **headers: str) 
             yield Teams(service, connector, http, str(server.make_url("/api/messages")), dict(headers))
     finally:
         await server.close()
+
+
+@contextlib.asynccontextmanager
+async def teams_with(
+    test_db: conftest.TestDatabase, clock: Clock, *members: tuple[str, str, str]
+) -> AsyncIterator[Teams]:
+    """The demo service behind a fake connector that knows these members (user id, email, name)."""
+    async with FakeBotConnector() as connector:
+        for user_id, email, name in members:
+            connector.add_member("*", user_id, email, name=name)
+        service = await open_teams_service(test_db, clock, seed=True)
+        try:
+            async for harness in _start(service, connector):
+                yield harness
+        finally:
+            await service.close()
 
 
 async def open_teams_service(test_db: conftest.TestDatabase, clock: Clock, *, seed: bool, **overrides: Any) -> Service:
@@ -474,7 +492,7 @@ async def test_school_team_hears_an_announcement_after_a_restart(
                 session,
                 school_urn="114000",
                 kind="announcement",
-                body=Reply(text="*Spring Term 2* is open: your school is in scope (ASD).", kind="notice").to_dict(),
+                body=Reply(text=md("*Spring Term 2* is open: your school is in scope (ASD)."), kind="notice").to_dict(),
                 now=clock.now(),
             )
             await session.commit()
@@ -502,7 +520,7 @@ async def test_a_school_hears_in_the_channel_its_register_names_not_only_general
                 session,
                 school_urn=urn,
                 kind="announcement",
-                body=Reply(text="*Spring Term 2* is open.", kind="notice").to_dict(),
+                body=Reply(text=md("*Spring Term 2* is open."), kind="notice").to_dict(),
                 now=teams.service.clock.now(),
             )
             await session.commit()

@@ -147,6 +147,19 @@ async def test_a_failure_inside_a_dialog_gives_the_runners_apology_at_the_web_ch
     assert len(failures) == 1 and failures[0].startswith("webchat turn for web-head failed"), failures
 
 
+async def test_the_web_chat_gets_text_with_its_runs_and_a_forged_button_is_refused_in_words(web: TestClient) -> None:
+    """The page gets the text plain and as runs to style (what was typed stays one literal run); a button value
+    the page made up is answered with the dialog's refusal, not a 400 or a crash."""
+    head = Person(web, "web-head", HEAD_EMAIL, "Pat Head")
+    await head.types("*urgent*<b>")
+    [reply] = head.replies
+    assert reply["text"].startswith("I don't know “*urgent*<b>”. Type start")
+    assert {"text": "start", "style": "bold"} in reply["runs"]
+    assert not any(run.get("style") and "urgent" in run["text"] for run in reply["runs"])
+    await head.send(action='["step","launch"]')
+    assert "I can't read that button" in head.text
+
+
 @pytest.mark.parametrize(
     ("body", "problem"),
     [

@@ -130,7 +130,7 @@ async def test_cancelling_a_window_tells_each_school_what_is_true_for_its_own_eo
     await _announce(service, sender)
     told = {urn: _to(sender, urn, "is cancelled") for urn in in_scope}
     assert all(len(replies) == 1 for replies in told.values()), "each school in scope is told once"
-    said = {urn: replies[0].text for urn, replies in told.items()}
+    said = {urn: replies[0].text.plain for urn, replies in told.items()}
     assert "had no EOI in this window" in said[nothing] and "Draft" not in said[nothing]
     assert f"Your draft {draft} is kept" in said["114000"]
     assert "Spring Term 2 2026/27" in said["114000"] and "new reference (EOI-2627S-" in said["114000"]

@@ -2,7 +2,7 @@
 platform"). A page posts JSON to POST /webchat/messages and gets the bot's replies in the response:
 
     {"user": "u1", "email": "...", "name": "...", "text": "start", "id": "m1"}
-    {"user": "u1", "action": "<a button's action>", "id": "m2"}
+    {"user": "u1", "action": "<a button's action, as the reply gave it>", "id": "m2"}
 
 It believes whoever posts (there is no platform to ask who someone is), so it is never mounted by the bot: a
 real platform's channel must get the email from the platform, not the caller (see "Trust boundaries")."""
@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.service import Service
 from bot.turn_runner import Inbound
+from dialogs.actions import decode
 from dialogs.replies import Reply
 from dialogs.turns import Speaker
 from tests.webchat.render import render
@@ -82,7 +83,8 @@ def read(body: Any) -> Inbound[Exchange] | str:
     speaker = Speaker("webchat", user, display_name=body.get("name", ""), email=body.get("email", ""))
     # A message id is the client's, so it is unique only per user: one user can't use up another's ids.
     key = f"webchat:{speaker.user_id}:{key}" if key else ""
-    return Inbound(speaker.user_id, Exchange(speaker), text=text, action=action, key=key)
+    pressed = decode(action) if action.strip() else None  # a button's encoded action, refused if unreadable
+    return Inbound(speaker.user_id, Exchange(speaker), text=text, action=pressed, key=key)
 
 
 def problem(message: str) -> web.Response:

@@ -1,14 +1,16 @@
-"""The web chat's renderer: a neutral Reply as plain JSON. Buttons send their `action` back as the next turn."""
+"""The web chat's renderer: a neutral Reply as plain JSON. Buttons carry their action encoded
+(dialogs.actions.encode), which the page sends back as the next turn."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from dialogs.actions import encode
 from dialogs.replies import Choice, Reply
 
 
 def button(choice: Choice) -> dict[str, Any]:
-    shown: dict[str, Any] = {"label": choice.label, "action": choice.action}
+    shown: dict[str, Any] = {"label": choice.label, "action": encode(choice.action)}
     if choice.form:  # a form's words are typed as a command, as on the console
         fields = " ".join(f"[{f.prefix}{f.name.upper()}]" if f.optional else f.name.upper() for f in choice.form.fields)
         shown["type"] = f"{choice.form.command} {fields}"
@@ -21,7 +23,8 @@ def render(reply: Reply) -> dict[str, Any]:
     return {
         "kind": reply.kind,
         "title": reply.title,
-        "text": reply.text,
+        "text": reply.text.plain,
+        "runs": reply.text.to_json(),  # the same text with its emphasis (bold, code, links, list items) to style
         "buttons": [button(c) for c in choices],
         "multi": reply.multi,
         "facts": [

@@ -1,0 +1,190 @@
+"""What a button does, as typed values: the dialogs build them, every channel carries them on its buttons and
+gives them back as the next turn. Nothing outside this module reads or writes their encoded form.
+
+A channel puts `encode(action)` in a button's value (a Slack button, a Teams card's data, a web page's JSON) and
+turns what comes back into an action with `decode(value)`. Encoded, an action is a short JSON array, its kind
+first (`["answer","primary_need","ASD"]`), well under a Slack button value's 2,000 characters. `decode` never
+raises: anything that isn't an action we make (forged, cut short, from another program) comes back as
+`Unreadable`, which the dialog refuses in words. Buttons posted before actions were typed carried
+`kind|part|part` strings; `decode` still reads those, so old messages in people's chats keep working.
+
+A button can do nothing its presser couldn't type: a `Command` is the command's words, an `Answer` the
+answer's, so who may do what is decided by the dialogs as for typed words, never by trusting a button.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, dataclass, fields
+from typing import ClassVar
+
+from dialogs.turns import clean_text
+
+MAX_ENCODED = 2000  # a Slack button's value; Teams and the web chat take more
+PART_MAX = 1000  # the longest part we make is an answer's value (a choice's code, or several ticked)
+LEGACY_SEP = "|"  # the separator of the old "kind|part" strings
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button's action. Each kind is a subclass with string fields; `kind` is its name on the wire."""
+
+    kind: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class Command(Action):
+    """The same as typing the command's words (`start`, `show EOI-2627A-001`)."""
+
+    kind: ClassVar[str] = "cmd"
+    text: str
+
+
+@dataclass(frozen=True)
+class Answer(Action):
+    """An answer to a question of the EOI; several ticked options are one value, separated by commas."""
+
+    kind: ClassVar[str] = "answer"
+    question: str
+    value: str
+
+    def ticked(self, values: list[str]) -> Answer:
+        """This question answered with the options ticked on a card or in checkboxes, then Done."""
+        return Answer(self.question, ",".join(v.strip() for v in values if v.strip()))
+
+
+@dataclass(frozen=True)
+class _AboutQuestion(Action):
+    question: str  # the question's id in dialogs/questions/eoi.yaml
+
+
+@dataclass(frozen=True)
+class KeepAnswer(_AboutQuestion):
+    """Keep the answer already given (a question asked again after an answer it depends on changed)."""
+
+    kind: ClassVar[str] = "keep"
+
+
+@dataclass(frozen=True)
+class ChangeAnswer(_AboutQuestion):
+    """Change this answer, from the review."""
+
+    kind: ClassVar[str] = "change"
+
+
+@dataclass(frozen=True)
+class Sure(_AboutQuestion):
+    """Yes: what I understood from your answer is right."""
+
+    kind: ClassVar[str] = "sure"
+
+
+@dataclass(frozen=True)
+class NotSure(_AboutQuestion):
+    """No: nothing is saved, and the question is asked again."""
+
+    kind: ClassVar[str] = "unsure"
+
+
+STEPS = ("submit", "save", "review", "back", "cancel-confirmed", "cancel-kept")
+
+
+@dataclass(frozen=True)
+class Step(Action):
+    """A step of the EOI dialog: submit, save for later, review, back, delete the draft or keep it."""
+
+    kind: ClassVar[str] = "step"
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.name not in STEPS:
+            raise ValueError(f"no step {self.name!r}")
+
+
+@dataclass(frozen=True)
+class DiscussionReply(Action):
+    """A school's answer to a discussion invitation, naming the EOI (any school the person acts for may answer)."""
+
+    kind: ClassVar[str] = "reply"
+    answer: str  # "accept" | "another"
+    ref: str
+
+    def __post_init__(self) -> None:
+        if self.answer not in ("accept", "another"):
+            raise ValueError(f"no discussion reply {self.answer!r}")
+
+
+@dataclass(frozen=True)
+class OpenForm(Action):
+    """A button that opens a form where the platform has forms; pressed as a plain button, it only says so."""
+
+    kind: ClassVar[str] = "form"
+    name: str
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class Unreadable(Action):
+    """What came back isn't an action we make (`reason` says why). Never on a button: only `decode` makes it."""
+
+    kind: ClassVar[str] = "unreadable"
+    reason: str
+
+
+KINDS: dict[str, type[Action]] = {
+    c.kind: c for c in (Command, Answer, KeepAnswer, ChangeAnswer, Sure, NotSure, Step, DiscussionReply, OpenForm)
+}
+
+
+def encode(action: Action) -> str:
+    if type(action) not in KINDS.values():
+        raise ValueError(f"{type(action).__name__} can't be put on a button")
+    encoded = json.dumps([action.kind, *(getattr(action, f.name) for f in fields(action))], separators=(",", ":"))
+    if len(encoded) > MAX_ENCODED:
+        raise ValueError(f"a button's action over {MAX_ENCODED} characters: {encoded[:80]}…")
+    return encoded
+
+
+def decode(value: object) -> Action:
+    """The action a button's value names, or Unreadable saying what is wrong with it."""
+    if not isinstance(value, str) or not value.strip():
+        return Unreadable("no action")
+    if len(value) > MAX_ENCODED:
+        return Unreadable("too long")
+    if value.startswith("["):
+        try:
+            parts = json.loads(value)
+        except (ValueError, RecursionError):
+            return Unreadable("not an action")
+        if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
+            return Unreadable("not an action")
+        return _make(parts[0], parts[1:])
+    return _legacy(value)
+
+
+def _make(kind: str, parts: list[str]) -> Action:
+    cls = KINDS.get(kind)
+    if cls is None:
+        return Unreadable(f"no kind {kind[:40]!r}")
+    names = [f.name for f in fields(cls)]
+    required = [f.name for f in fields(cls) if f.default is MISSING]
+    if not len(required) <= len(parts) <= len(names):
+        return Unreadable(f"{kind} takes {len(names)} parts, not {len(parts)}")
+    if any(len(p) > PART_MAX for p in parts):
+        return Unreadable("a part is too long")
+    try:
+        return cls(*(clean_text(p) for p in parts))
+    except ValueError as error:
+        return Unreadable(str(error))
+
+
+def _legacy(value: str) -> Action:
+    """A `kind|part|…` string from a button posted before actions were typed."""
+    kind, *parts = value.split(LEGACY_SEP)
+    if kind == "cmd":
+        return _make("cmd", [" ".join(parts)])
+    if kind == "a":
+        return _make("answer", [parts[0] if parts else "", LEGACY_SEP.join(parts[1:])])
+    if kind in STEPS:
+        return _make("step", [kind, *parts])
+    return _make(kind, parts)
