@@ -29,7 +29,7 @@ MARKERS: list[tuple[str, str]] = [
     *sorted(_ASKS, key=lambda m: -len(m[0])),
     *[(d, "declaration") for d in _DECLARATIONS],
     ("Here is everything you", "review"),
-    ("is submitted", "submitted"),
+    ("Your reference is", "submitted"),  # the confirmation of a submission, and nothing else
 ]
 REF = re.compile(r"EOI-\d{4}[A-Z]-\d{3,}")
 LONG_VISION = (
