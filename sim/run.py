@@ -144,6 +144,11 @@ class Simulation:
             teams = sum(1 for a in self.platforms.teams.activities if a["kind"] == "send")
             return slack + teams
 
+        # Mid fan-out: never more than half of what this step will send (a small register sends little).
+        destinations = sum(
+            1 for s in self.schools if s.urn in self.in_scope for c in (s.slack_channel, s.teams_channel) if c
+        )
+        count = max(1, min(count, destinations // 2))
         base = sent()
         while sent() - base < count:
             await asyncio.sleep(0.02)

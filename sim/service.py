@@ -129,6 +129,8 @@ class Service:
             # A send claimed by a process that was killed is taken over after this long: short, so a run with
             # SIGKILLs finishes in minutes (the product's default is 60 s).
             EOI_DELIVERY_STALE_SECONDS="3",
+            # The run spans six months; the delivery log (90 days by default) must outlive it to be checked.
+            EOI_RETAIN_DELIVERY_LOG_DAYS="3650",
         )
         if self.now is not None:
             env["EOI_NOW"] = self.now.isoformat()
