@@ -1,24 +1,42 @@
-# Two commands on a fresh machine: `make run` and `make test`.
+# Two commands on a fresh machine: `make run` and `make test`. Both install exactly what requirements.lock pins,
+# each file checked against its sha256 (pip --require-hashes); `make lock` refreshes the lock from pyproject.toml.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# uv writes the lock (a universal resolution: one file for Linux, macOS and Windows, Python 3.11+, with the hash
+# of every wheel and sdist). Only `make lock` needs it; it is installed into the venv from PyPI, pinned here.
+UV_VERSION := 0.13.9
+# What the lock is made from: pyproject.toml's dependencies and the [test] extra, plus the build backend
+# ([build-system] requires) and pip, so that installing eoi-bot itself fetches nothing unpinned either.
+LOCK_INPUTS := $(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'] + ['pip']))"
 
-.PHONY: run test lint bench simulate clean
+.PHONY: run test lint bench simulate lock clean render-tools screenshots
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+
+$(STAMP): $(LOCK) pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/eoi-bot seed --demo --if-empty
 	$(BIN)/eoi-bot serve
 
-test: $(STAMP)
+# Chromium and Microsoft's Adaptive Cards renderer for the card tests (tests/render/): installed when missing.
+render-tools:
+	sh tests/render/install.sh
+
+test: $(STAMP) render-tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The Teams cards of a headteacher's and an officer's day as PNGs in docs/screenshots/ (shown in the README).
+screenshots: $(STAMP) render-tools
+	$(BIN)/python -m tests.render.screenshots docs/screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -29,5 +47,13 @@ SCHOOLS ?= 550
 simulate: $(STAMP)
 	$(BIN)/python -m sim --seed $(SEED) --schools $(SCHOOLS)
 
+# Refresh the lock after changing dependencies in pyproject.toml: pins already in the lock are kept, new or changed
+# requirements are resolved. `make lock UPGRADE=1` moves every pin to the newest release that fits.
+lock: | $(VENV)/bin/python
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+	$(LOCK_INPUTS) | $(BIN)/uv pip compile pyproject.toml - --extra test --universal --python-version 3.11 \
+		--generate-hashes --index-url https://pypi.org/simple --custom-compile-command "make lock" \
+		$(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
+
 clean:
-	rm -rf $(VENV) eoi-bot.db
+	rm -rf $(VENV) eoi-bot.db tests/render/node_modules

@@ -20,7 +20,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import Backend, base_env, cpu_seconds, postgres_answers, profiled, serve, short, workdir
+from bench.burst import run_burst
+from bench.common import (
+    HOST,
+    Backend,
+    base_env,
+    cpu_seconds,
+    eoi_bot_command,
+    postgres_answers,
+    profiled,
+    serve,
+    short,
+    tree_cpu_seconds,
+    workdir,
+)
 from bench.dialog_turns import register_people, run_load
 from bench.fanout import run_fanout
 from bench.officer_list import run_officer_list
@@ -44,12 +57,15 @@ def plan(quick: bool) -> dict[str, Any]:
             "think": 0.0,
             "fanout": [(110, True)],
             "list": {"schools": 200, "windows": 5, "rounds": 5},
+            "burst": {"schools": 55, "spread": 6.0},
         }
     return {
         "users": [1, 10, 50],
         "think": 1.0,
         "fanout": [(550, False), (550, True)],
         "list": {"schools": 2000, "windows": 5, "rounds": 30},
+        # The morning of an announcement: every in-scope school of Essex presses Start within a minute.
+        "burst": {"schools": 550, "spread": 60.0},
     }
 
 
@@ -105,6 +121,33 @@ async def dialog_runs(
                 + (f"  service errors: {service_errors[:2]}" if service_errors else ""),
                 flush=True,
             )
+    return out
+
+
+async def scale_runs(
+    backend: Backend, fake: FakeSlackWebApi, connector: FakeBotConnector, users: int, log_dir: Path
+) -> list[dict]:
+    """Slack flat out with `eoi-bot serve --workers 1` and `--workers 2` on one port, side by side."""
+    out = []
+    for workers in (1, 2):
+        url = await backend.fresh()
+        try:
+            command = [*eoi_bot_command(), "serve", "--host", HOST, "--port", "{port}", "--workers", str(workers)]
+            async with serve(base_env(url, slack_api_url=fake.base_url), command=command, log_dir=log_dir) as served:
+                cpu = tree_cpu_seconds(served.pid)
+                result = await run_load("slack", served.url, users, fake, connector, target=f"{workers} worker(s)")
+                result.cpu_seconds = tree_cpu_seconds(served.pid) - cpu
+                service_errors = served.errors()
+        finally:
+            await backend.drop(url)
+        row = {"backend": backend.name, "workers": workers, **result.to_dict(), "service_errors": service_errors}
+        out.append(row)
+        print(
+            f"  {backend.name:8} slack N={users} workers {workers}: {row['turns_per_second']:7.1f} turns/s  "
+            f"p99 {row['latency']['p99_ms']} ms  completed {row['completed']}/{users}"
+            + (f"  errors: {row['errors'][:2]}" if row["errors"] else ""),
+            flush=True,
+        )
     return out
 
 
@@ -225,6 +268,68 @@ def report(results: dict[str, Any]) -> str:
                     ]
                 )
     parts.append(table(["db", "EOIs", "via", "command", "p50 ms", "p99 ms"], rows))
+    parts += ["", "### Burst: heads press the announcement's Start within the spread, then answer 3 questions", ""]
+    parts.append(
+        table(
+            [
+                "db",
+                "platform",
+                "schools",
+                "spread s",
+                "all asked s",
+                "to 1st question p50 ms",
+                "p99 ms",
+                "ack p99 ms",
+                "ack max ms",
+                "acks > 3 s",
+                "answer p50 ms",
+                "answer p99 ms",
+                "done",
+                "server CPU ms/turn",
+            ],
+            [
+                [
+                    b["backend"],
+                    b["platform"],
+                    b["schools"],
+                    b["spread_seconds"],
+                    b["first_question_for_all_seconds"],
+                    b["to_first_question"]["p50_ms"],
+                    b["to_first_question"]["p99_ms"],
+                    b["ack"]["p99_ms"],
+                    b["ack"]["max_ms"],
+                    b["acks_over_3s"] if b["platform"] == "slack" else "-",
+                    b["answer_turn"]["p50_ms"],
+                    b["answer_turn"]["p99_ms"],
+                    f"{b['completed']}/{b['schools']}",
+                    b["server_cpu_ms_per_turn"],
+                ]
+                for b in results.get("burst", [])
+            ],
+        )
+    )
+    parts += ["", "### Scale-out: `eoi-bot serve --workers N` on one port (PostgreSQL, Slack, flat out)", ""]
+    one = next((r["turns_per_second"] for r in results.get("scale", []) if r["workers"] == 1), None)
+    parts.append(
+        table(
+            ["db", "workers", "N", "EOIs done", "turns", "turns/s", "x 1 worker", "p50 ms", "p99 ms", "CPU ms/turn"],
+            [
+                [
+                    r["backend"],
+                    r["workers"],
+                    r["concurrent_users"],
+                    f"{r['completed']}/{r['concurrent_users']}",
+                    r["turns"],
+                    r["turns_per_second"],
+                    round(r["turns_per_second"] / one, 2) if one else None,
+                    r["latency"]["p50_ms"],
+                    r["latency"]["p99_ms"],
+                    r["server_cpu_ms_per_turn"],
+                ]
+                for r in results.get("scale", [])
+            ],
+        )
+    )
     parts += ["", "### Against the targets", ""]
     parts.append(table(["target", "db", "measured", "met"], targets(results)))
     return "\n".join(parts)
@@ -288,6 +393,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "dialog": [],
         "fanout": [],
         "officer_list": [],
+        "burst": [],
+        "scale": [],
     }
     started = time.perf_counter()
     fake, connector = FakeSlackWebApi(), FakeBotConnector()
@@ -316,6 +423,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"{row['losses']} lost",
                         flush=True,
                     )
+                # The burst runs on PostgreSQL, the production database, when it answers (and on SQLite otherwise).
+                if "burst" in args.only and name == ("postgres" if "postgres" in backends else "sqlite"):
+                    for chat in ("slack", "teams"):
+                        print(f"Burst on {name}: {p['burst']['schools']} heads press Start ({chat})", flush=True)
+                        row = await run_burst(backend, fake, connector, work, platform=chat, **p["burst"])
+                        results["burst"].append(row)
+                        print(
+                            f"  every school asked within {row['first_question_for_all_seconds']} s; to first question "
+                            f"p50 {row['to_first_question']['p50_ms']} ms p99 {row['to_first_question']['p99_ms']} ms; "
+                            f"acks over 3 s: {row['acks_over_3s']}; errors {row['error_count']}",
+                            flush=True,
+                        )
+                if "scale" in args.only and name == "postgres":  # --workers is for PostgreSQL only
+                    print(f"Scale-out on {name}: 1 and 2 worker processes on one port", flush=True)
+                    results["scale"] = await scale_runs(backend, fake, connector, max(p["users"]), work)
                 if "list" in args.only:
                     print(f"Officer list on {name}:", flush=True)
                     row = await run_officer_list(backend, fake, work, **p["list"])
@@ -348,9 +470,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, nargs="+", help="concurrent headteachers (default 1 10 50)")
     parser.add_argument(
         "--only",
-        default="bare,dialog,fanout,list",
+        default="bare,dialog,fanout,list,burst,scale",
         type=lambda v: set(v.split(",")),
-        help="comma-separated scenarios: bare, dialog, fanout, list (default all)",
+        help="comma-separated scenarios: bare, dialog, fanout, list, burst, scale (default all)",
     )
     args = parser.parse_args(argv)
     if args.profile:

@@ -69,6 +69,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (`eoi-bot serve --workers N` and its workers)."""
+    total = cpu_seconds(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                total += cpu_seconds(int(entry.name))
+    return total
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """VmHWM (peak resident set) of a live process, in MB."""
     try:

@@ -46,6 +46,34 @@ def _officer_notice(key: str, window: Window, kind: str, body: dict[str, Any], n
     return {"key": key, "audience": "officers", "window_id": window.id, "kind": kind, "body": body, "created_at": now}
 
 
+@dataclass(frozen=True)
+class Step:
+    """One thing the scheduler will do for a window, and when: the announcement, a reminder, the close summary."""
+
+    window: Window
+    what: str  # "announce", "remind", "summary"
+    due: datetime
+    days: int = 0  # a reminder: days before the close
+
+
+def steps_to_come(window: Window, now: datetime) -> list[Step]:
+    """The steps not yet done for this window, in the order they run; those with `due <= now` are due now. The
+    scheduler (plan_due), `eoi-bot doctor` and the scheduler-lag metric all read this one list."""
+    if window.cancelled_at is not None:
+        return []
+    steps: list[Step] = []
+    if window.announced_at is None and now < window.closes_at:
+        steps.append(Step(window, "announce", window.opens_at))
+    for days, flag in REMINDERS:
+        if getattr(window, flag) is None and now < window.closes_at:
+            # Never before the announcement: in a window shorter than the reminder, both go when it opens.
+            due = max(window.closes_at - timedelta(days=days), window.opens_at)
+            steps.append(Step(window, "remind", due, days))
+    if window.summarised_at is None:
+        steps.append(Step(window, "summary", window.closes_at))
+    return steps
+
+
 async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = False) -> Planned:
     planned = Planned()
     windows = list(
@@ -58,7 +86,8 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
     )
     for window in windows:
         rows: list[dict[str, Any]] = []
-        if window.announced_at is None and window.opens_at <= now < window.closes_at:
+        due = {(step.what, step.days) for step in steps_to_come(window, now) if step.due <= now}
+        if ("announce", 0) in due:
             for school, needs in await schools_in_scope(session, window):
                 rows.append(
                     _school_notice(
@@ -75,8 +104,7 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
             rows.append(_officer_notice(f"opened:{window.id}", window, "window opened", body, now))
             window.announced_at = now
         for days, flag in REMINDERS:
-            due = window.closes_at - timedelta(days=days)
-            if getattr(window, flag) is None and window.announced_at and due <= now < window.closes_at:
+            if ("remind", days) in due and window.announced_at:
                 reminded = await _remind(session, window, days, now)
                 rows += reminded
                 planned.lines.append(
@@ -84,7 +112,7 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
                     f"reminding {len(reminded)} schools"
                 )
                 setattr(window, flag, now)
-        if window.summarised_at is None and window.closes_at <= now:
+        if ("summary", 0) in due:
             found = await eois_in(session, window)
             body = announcements.closing_summary(window, found, await need_for(session, window)).to_dict()
             rows.append(_officer_notice(f"summary:{window.id}", window, "closing summary", body, now))

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from sqlalchemy import text
 
+from bot import logs, metrics
 from bot.config import Settings
 from bot.service import Service, enforce_officers, open_service
 
@@ -35,6 +36,10 @@ def build_app(service: Service) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICE] = service
     app.router.add_get("/healthz", healthz)
+    if service.settings.metrics:
+        from bot.metrics import attach_metrics
+
+        attach_metrics(app)
     if service.settings.slack_enabled:
         from bot.slack_adapter import attach_slack
 
@@ -64,6 +69,8 @@ def channel_summary(settings: Settings) -> list[str]:
         lines.append("Teams: off (set MICROSOFT_APP_ID, or EOI_TEAMS_EMULATOR=1 for local testing)")
     if settings.teams_enabled and settings.teams_tenants:
         lines.append(f"Teams tenants allowed: {', '.join(sorted(settings.teams_tenants))}")
+    if settings.metrics:
+        lines.append("Metrics: on at GET /metrics (Authorization: Bearer EOI_METRICS_TOKEN)")
     return lines
 
 
@@ -109,6 +116,7 @@ def housekeeping(service: Service):  # type: ignore[no-untyped-def]
             for line in report.lines:
                 log.info(line)
             retained_at = now
+        metrics.SCHEDULER_RAN.set_to_current_time()
 
     return due
 
@@ -126,14 +134,20 @@ def background(service: Service):  # type: ignore[no-untyped-def]
     return loop
 
 
-def serve(settings: Settings, *, host: str, port: int) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def serve(settings: Settings, *, host: str, port: int, workers: int = 1, worker: bool = False) -> int:
+    """The web service; with `workers` > 1, that many processes serving one port (SO_REUSEPORT: the kernel
+    spreads connections between them), each with its own scheduler and dispatcher, which already take turns
+    through PostgreSQL as replicas do."""
+    if workers > 1:
+        return _serve_workers(settings, host=host, port=port, workers=workers)
+    logs.configure(settings.log_format)
 
     async def make() -> web.Application:
         from dialogs.dates import warm_up
 
         service = await open_service(settings)
-        await enforce_officers(service)
+        if not worker:  # the parent of the workers did it once, before starting them
+            await enforce_officers(service)
         warm_up()  # dateparser loads its language data on first use: pay that now, not in a user's turn
         app = build_app(service)
         app.cleanup_ctx.append(background(service))
@@ -143,19 +157,78 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
 
         app.on_cleanup.append(close)
         # Said once the database has answered, so a service that can't start never claims to be serving.
+        if worker:
+            log.info("worker %d serving on http://%s:%d", os.getpid(), host, port)
+            return app
         print(f"Serving on http://{host}:{port}  (health: /healthz)")
         try_it = f"{command} chat --as headteacher --school 114000  |  {command} chat --as officer"
         print(f"Try the bot in a terminal: {try_it}")
         return app
 
-    for line in channel_summary(settings):
-        print(line)
-    if settings.teams_emulator:
+    if not worker:
+        for line in channel_summary(settings):
+            print(line)
+    if settings.teams_emulator and not worker:
         log.warning("Teams emulator mode: /api/messages is unauthenticated (loopback serviceUrls only)")
     command = "eoi-bot"
     if sys.argv[0].endswith("eoi-bot"):  # e.g. `make run` starts .venv/bin/eoi-bot: show that path
         relative = os.path.relpath(sys.argv[0])
         command = relative if not relative.startswith("..") else sys.argv[0]
     # No per-request access log: it cost about 3% of a turn, and the audit log records what matters.
-    web.run_app(make(), host=host, port=port, print=None, access_log=None)
+    web.run_app(make(), host=host, port=port, print=None, access_log=None, reuse_port=worker or None)
     return 0
+
+
+def _serve_worker(settings: Settings, host: str, port: int) -> None:
+    raise SystemExit(serve(settings, host=host, port=port, worker=True))
+
+
+def _serve_workers(settings: Settings, *, host: str, port: int, workers: int) -> int:
+    """Migrate and settle the officers once, then start `workers` processes on one port and wait; a signal
+    stops them all, and so does any one of them exiting."""
+    import multiprocessing
+    import signal
+
+    if not settings.database_url.startswith("postgresql"):
+        raise ValueError(
+            "--workers needs PostgreSQL (DATABASE_URL=postgresql+asyncpg://…): SQLite has one writer at a time, "
+            "so a second process adds waiting, not speed"
+        )
+
+    async def prepare() -> None:
+        service = await open_service(settings)  # migrations run here, once, not in every worker at once
+        try:
+            await enforce_officers(service)
+        finally:
+            await service.close()
+
+    logs.configure(settings.log_format)
+    asyncio.run(prepare())
+    for line in channel_summary(settings):
+        print(line)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter each: no event loop or pool inherited
+    processes = [
+        context.Process(target=_serve_worker, args=(settings, host, port), name=f"eoi-bot worker {n + 1}")
+        for n in range(workers)
+    ]
+    for process in processes:
+        process.start()
+
+    def stop(signum: int, _frame: object) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid:
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"Serving on http://{host}:{port} with {workers} worker processes  (health: /healthz)", flush=True)
+    from multiprocessing.connection import wait
+
+    wait([p.sentinel for p in processes])  # the first to end (a signal, or a worker that failed) ends them all
+    stop(signal.SIGTERM, None)
+    for process in processes:
+        process.join(15)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    return next((abs(p.exitcode) for p in processes if p.exitcode), 0)

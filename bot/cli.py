@@ -1,5 +1,5 @@
-"""`eoi-bot`: serve, chat, seed, import, announce, export, retention, person, teams-package (DESIGN.md,
-"Command line")."""
+"""`eoi-bot`: serve, chat, seed, import, announce, export, retention, person, teams-package, doctor, migrate
+(DESIGN.md, "Command line")."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3978)
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="processes serving the port (PostgreSQL only): the kernel spreads connections between them",
+    )
     chat = sub.add_parser("chat", help="talk to the bot in a terminal")
     chat.add_argument("--as", dest="role", choices=("officer", "headteacher"), required=True)
     chat.add_argument("--user")
@@ -54,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
             metavar="PLATFORM:USER",
             help="also a chat identity with no email on record (e.g. console:head-114000); repeatable",
         )
+    sub.add_parser("doctor", help="check the configuration, database, Slack, Teams and scheduler; exit 1 on a failure")
+    sub.add_parser("migrate", help="create or upgrade the database's tables to this version (back up first)")
     package = sub.add_parser("teams-package", help="build the Teams app package")
     package.add_argument("--app-id", required=True)
     package.add_argument("--out", default="eoi-bot.zip")
@@ -197,6 +205,32 @@ async def _person(
     return 0
 
 
+async def _migrate() -> int:
+    """Upgrade the database to this version's migrations, saying from which to which (docs/DEPLOYMENT.md)."""
+    from alembic.migration import MigrationContext
+
+    from bot import service as wiring
+
+    settings = load_settings()
+    db = wiring.Database(settings.database_url)
+
+    async def revision() -> str | None:
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+    try:
+        before = await revision()
+        await db.upgrade()
+        after = await revision()
+    finally:
+        await db.dispose()
+    if before == after:
+        print(f"The database is at migration {after}, the newest this version knows: nothing to do.")
+    else:
+        print(f"Upgraded the database from migration {before or '(empty)'} to {after}.")
+    return 0
+
+
 async def _chat(service: Service, role: str, user: str | None, school: str | None) -> int:
     from bot.console import open_console
 
@@ -205,18 +239,33 @@ async def _chat(service: Service, role: str, user: str | None, school: str | Non
     return 0
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
             from bot.app import serve
 
-            return serve(load_settings(), host=args.host, port=args.port)
+            return serve(load_settings(), host=args.host, port=args.port, workers=args.workers)
         if args.command == "teams-package":
             from bot import teams_package
 
             extra = ["--manifest-dir", args.manifest_dir] if args.manifest_dir else []
             return teams_package.main(["--app-id", args.app_id, "--out", args.out, *extra])
+        if args.command == "doctor":
+            import os
+
+            from bot import doctor
+
+            return asyncio.run(doctor.run(dict(os.environ)))
+        if args.command == "migrate":
+            return asyncio.run(_migrate())
         if args.command == "chat":
             return asyncio.run(_with_service(_chat, args.role, args.user, args.school))
         if args.command == "seed":

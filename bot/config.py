@@ -36,6 +36,11 @@ class Settings:
     retention_days: dict[str, int] = field(default_factory=dict)
     # EOI_WORKING_HOURS: a discussion outside them (or on a weekend or bank holiday) is booked only once confirmed.
     working_hours: WorkingHours = DEFAULT_WORKING_HOURS
+    # EOI_METRICS=1: `GET /metrics` (Prometheus), answered only with `Authorization: Bearer <EOI_METRICS_TOKEN>`.
+    metrics: bool = False
+    metrics_token: str = ""
+    # EOI_LOG_FORMAT: "text" (a line a person reads) or "json" (one JSON object per event, for a log collector).
+    log_format: str = "text"
 
     @property
     def slack_enabled(self) -> bool:
@@ -69,6 +74,22 @@ def _flag(env: dict[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise ValueError(f"{name}={env[name]!r}: use 1 or 0")
+
+
+METRICS_TOKEN_MIN = 16
+LOG_FORMATS = ("text", "json")
+
+
+def _metrics(env: dict[str, str]) -> tuple[bool, str]:
+    on, token = _flag(env, "EOI_METRICS"), env.get("EOI_METRICS_TOKEN", "").strip()
+    if on and len(token) < METRICS_TOKEN_MIN:
+        # Refused rather than served openly: metrics name channels, volumes and failures, and a "loopback only"
+        # rule would admit everyone behind a reverse proxy on this machine.
+        raise ValueError(
+            f"EOI_METRICS=1 needs EOI_METRICS_TOKEN, at least {METRICS_TOKEN_MIN} characters "
+            "(e.g. `openssl rand -hex 32`), which Prometheus sends as a bearer token"
+        )
+    return on, token
 
 
 def parse_officers(raw: str) -> tuple[tuple[str, str], ...]:
@@ -107,6 +128,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         # Two answers to "who may post to /api/messages": refuse rather than guess which was meant.
         raise ValueError("EOI_TEAMS_EMULATOR=1 is for running without MICROSOFT_APP_ID; unset one of them")
     raw_hours = env.get("EOI_WORKING_HOURS", "").strip()
+    metrics, metrics_token = _metrics(env)
+    log_format = (env.get("EOI_LOG_FORMAT") or "text").strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"EOI_LOG_FORMAT={env['EOI_LOG_FORMAT']!r}: use text or json")
     tenants = frozenset(t.strip().lower() for t in env.get("EOI_TEAMS_TENANTS", "").split(",") if t.strip())
     return Settings(
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -125,4 +150,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         delivery_stale_seconds=float(env.get("EOI_DELIVERY_STALE_SECONDS") or 60),
         retention_days={rule.kind: parse_days(rule, env.get(rule.setting)) for rule in RULES},
         working_hours=WorkingHours.parse(raw_hours) if raw_hours else DEFAULT_WORKING_HOURS,
+        metrics=metrics,
+        metrics_token=metrics_token,
+        log_format=log_format,
     )

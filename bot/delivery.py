@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from dialogs.replies import Reply, say
 from storage import audiences
 from storage.clock import Clock
@@ -341,6 +342,7 @@ class Dispatcher:
             await session.commit()
 
     async def _finish(self, item: Claimed, status: str, attempts: int, reason: str) -> None:
+        metrics.DELIVERIES_FINISHED.labels(item.destination.split(":", 1)[0], status).inc()
         now = self.clock.now()
         async with self.db.session() as session:
             await session.execute(

@@ -66,8 +66,9 @@ async def open_service(settings: Settings, *, clock: Clock | None = None, db: Da
         officers=settings.officers,
         reach=dispatcher.school_destinations,
         working_hours=settings.working_hours,
+        wake=dispatcher.kick,
     )
-    runner = TurnRunner(conversations, after_turn=dispatcher.kick)
+    runner = TurnRunner(conversations)
     return Service(
         settings=settings, db=db, clock=clock, conversations=conversations, dispatcher=dispatcher, runner=runner
     )

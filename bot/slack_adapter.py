@@ -39,6 +39,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot import slack_blocks as kit
 from bot.delivery import SendFailed
 from bot.service import Service
@@ -96,6 +97,7 @@ def send_failure(error: Exception) -> SendFailed:
         status = getattr(response, "status_code", 0)
         code = str((response.data or {}).get("error", "")) if isinstance(response.data, dict) else ""
         if status == 429 or code == "ratelimited":
+            metrics.RATE_LIMITED.labels("slack").inc()
             raw = _header(response.headers, "Retry-After")
             try:
                 wait = float(raw) if raw is not None else 1.0
@@ -196,6 +198,7 @@ class SlackAdapter:
         bolt.action(_starts(kit.FORM_BUTTON))(self.on_form_button)
         bolt.action(_starts(kit.MULTI))(self.on_checkbox)
         bolt.action(kit.DONE)(self.on_done)
+        bolt.action(kit.PICK)(self.on_pick)
         bolt.view(kit.FORM_VIEW)(self.on_form_submitted)
 
     # ------------------------------------------------------------------ HTTP
@@ -294,6 +297,15 @@ class SlackAdapter:
         self._spawn(self._turn(_where(body), action=decode(action.get("value")), once=request_key(request)))
         await ack()
 
+    async def on_pick(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
+        chosen = action.get("selected_option")
+        value = chosen.get("value") if isinstance(chosen, dict) else None
+        # As a button's value: a forged or garbled one decodes to Unreadable, which the dialog refuses in words.
+        self._spawn(self._turn(_where(body), action=decode(value), once=request_key(request)))
+        await ack()
+
     async def on_done(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
@@ -317,6 +329,12 @@ class SlackAdapter:
             return  # a replay: opening the form again changes nothing, but neither should it happen twice
         try:
             form = kit.form_from_json(str(action.get("value", "")))
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("bad form button from %s: %s", where.user_id, error)
+            return
+        # The box holds the current answer (a button's 2,000 characters can't carry a long one).
+        form = await self.service.conversations.form_as_now(await self.speaker(where.user_id), form)
+        try:
             view = kit.form_view(form, {"channel": where.channel_id})
         except (ValueError, KeyError, TypeError) as error:
             log.warning("bad form button from %s: %s", where.user_id, error)
@@ -506,6 +524,16 @@ def _well_formed(body: str, content_type: str) -> bool:
 SLACK = web.AppKey("slack", SlackAdapter)
 
 
+class CountedRateLimitRetries(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's wait-out-the-429 for replies within a turn, counting each 429 for /metrics (the dispatcher's
+    proactive sends count theirs in send_failure)."""
+
+    async def can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if response is not None and response.status_code == 429:
+            metrics.RATE_LIMITED.labels("slack").inc()
+        return await super().can_retry_async(state=state, request=request, response=response, error=error)
+
+
 def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     """Serve Slack at POST /slack/events and register the Slack sender."""
     settings = service.settings
@@ -517,7 +545,7 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     client = AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=base_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        retry_handlers=[CountedRateLimitRetries(max_retry_count=3)],
         session=http,  # type: ignore[arg-type]
     )
     bolt = AsyncApp(

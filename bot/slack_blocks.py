@@ -31,6 +31,11 @@ MAX_METADATA = 3000
 BUTTON = "eoi_btn_"  # a Choice: value is its action, encoded (dialogs.actions.encode)
 FORM_BUTTON = "eoi_form_"  # a Choice with a Form: value is the form (JSON), opened as a modal
 MULTI = "eoi_multi_"  # checkbox groups of a multiple-choice question
+PICK = "eoi_pick"  # a drop-down of choices too long for buttons: each option's value is its action, encoded
+# A button label longer than this may be cut on a phone (Slack never wraps one): such choices are a drop-down.
+READABLE_BUTTON = 30
+MAX_OPTION_VALUE = 150
+MAX_OPTIONS = 100
 DONE = "eoi_done"  # value: the question's Answer, encoded; the checked values are added on click
 FORM_VIEW = "eoi_form"  # the modal's callback_id
 INPUT = "value"  # action_id of every input in a modal; the block_id is the field name
@@ -109,7 +114,12 @@ def _text(label: str) -> dict[str, Any]:
 
 
 def form_to_json(form: Form) -> str:
-    return json.dumps(asdict(form), separators=(",", ":"))
+    """The form for a button's value (2,000 characters) or a modal's metadata (3,000): without what its boxes
+    hold (a long answer wouldn't fit; the Slack channel asks the dialog for it when the form opens)."""
+    data = asdict(form)
+    for field in data["fields"]:
+        field.pop("value", None)
+    return json.dumps(data, separators=(",", ":"))
 
 
 def form_from_json(raw: str) -> Form:
@@ -135,6 +145,28 @@ def button(choice: Choice, n: int) -> Block:
     if choice.style in ("primary", "danger"):
         element["style"] = choice.style
     return element
+
+
+def _pick(choices: list[Choice]) -> Block:
+    """Choices with a label too long for a button, as a drop-down whose every label is read whole."""
+    options = [{"text": _text(c.label), "value": encode(c.action)} for c in choices[:MAX_OPTIONS]]
+    if any(len(o["value"]) > MAX_OPTION_VALUE for o in options):
+        raise ValueError(f"an option value over {MAX_OPTION_VALUE} characters: {[c.label for c in choices]}")
+    return {
+        "type": "static_select",
+        "action_id": PICK,
+        "placeholder": {"type": "plain_text", "text": "Choose…"},
+        "options": options,
+    }
+
+
+def _choice_elements(choices: list[Choice]) -> list[Block]:
+    """Buttons; or, when a choice's label would be cut on a button, a drop-down of the choices (forms stay
+    buttons)."""
+    plain_choices = [c for c in choices if c.form is None]
+    if not any(len(c.label) > READABLE_BUTTON for c in plain_choices):
+        return [button(c, n) for n, c in enumerate(choices)]
+    return [_pick(plain_choices), *(button(c, n) for n, c in enumerate(choices) if c.form is not None)]
 
 
 def _actions(elements: list[Block], tag: str) -> list[Block]:
@@ -201,20 +233,22 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
         head.append({"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]})
 
     multi, choices = _multi_blocks(reply) if reply.multi else ([], list(reply.choices))
-    buttons = [button(c, n) for n, c in enumerate(choices)]
+    buttons = _choice_elements(choices)
     tail = multi + _actions(buttons, "choices")
 
     fact_blocks: list[Block] = []
     changes = [f for f in reply.facts if f.change]
     room = MAX_BLOCKS - len(head) - len(tail)
-    if changes and len(reply.facts) <= room - 1:
-        # One section per fact, its Change/Show button beside it.
+    # Each fact whole, over several sections when long (a vision of 3,000 characters), never cut.
+    pieces = [_chunks(_fact_line(f)) or [f"*{f.label}*:"] for f in reply.facts]
+    if changes and sum(len(p) for p in pieces) <= room - 1:
+        # One section per fact, its Change/Show button beside its first piece.
         offset = len(buttons)
-        for i, fact in enumerate(reply.facts):
-            block = section(_fact_line(fact))
+        for i, (fact, parts) in enumerate(zip(reply.facts, pieces, strict=True)):
+            block = section(parts[0])
             if fact.change:
                 block["accessory"] = button(fact.change, offset + i)
-            fact_blocks.append(block)
+            fact_blocks += [block, *(section(p) for p in parts[1:])]
     else:
         lines = "\n".join(_fact_line(f) for f in reply.facts)
         fact_blocks = [section(p) for p in _chunks(lines)]
@@ -228,20 +262,32 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
     if len(blocks) > MAX_BLOCKS:
         keep = MAX_BLOCKS - len(tail) - 1
         blocks = [*blocks[:keep], section("_(cut short: too long for one Slack message)_"), *tail]
-    fallback = escape_code(" ".join(x for x in (reply.title, reply.text.plain) if x)) or "EOI Bot"
+    # The notification: the title, unless the text already names what it does ("EOI-2627A-001: approved").
+    title = reply.title if reply.title.split(":", 1)[0] not in reply.text.plain else ""
+    fallback = escape_code(" ".join(x for x in (title, reply.text.plain) if x)) or "EOI Bot"
     return _cut(fallback, 3000), blocks
 
 
 def home_view(replies: list[Reply]) -> Block:
     """The app's Home tab: the replies one under another (a divider between), within a view's 100 blocks."""
     blocks: list[Block] = []
-    for reply in replies:
+    for n, reply in enumerate(replies):
         if blocks:
             blocks.append({"type": "divider"})
-        blocks.extend(render(reply)[1])
+        # Block ids are unique within a view: each reply's get its number.
+        blocks.extend({**b, "block_id": f"{b['block_id']}_{n}"} if "block_id" in b else b for b in render(reply)[1])
     if len(blocks) > MAX_HOME_BLOCKS:
         blocks = [*blocks[: MAX_HOME_BLOCKS - 1], section("_(more in our direct messages)_")]
     return {"type": "home", "blocks": blocks}
+
+
+def modal_title(title: str) -> str:
+    """A modal's title within Slack's 24 characters, never cut mid-word: "Discussion: EOI-2627A-001" is
+    "Discussion" (the whole title is the modal's first line)."""
+    if len(title) <= MAX_TITLE:
+        return title
+    head = title.split(":", 1)[0].strip()
+    return head if len(head) <= MAX_TITLE else _cut(title, MAX_TITLE)
 
 
 def form_view(form: Form, metadata: dict[str, Any]) -> Block:
@@ -260,6 +306,8 @@ def form_view(form: Form, metadata: dict[str, Any]) -> Block:
             element = {"type": "plain_text_input", "action_id": INPUT, "multiline": f.multiline}
             if f.max_length:
                 element["max_length"] = min(f.max_length, 3000)  # Slack's own ceiling for a text input
+            if f.value:
+                element["initial_value"] = f.value
         if f.placeholder:
             element["placeholder"] = {"type": "plain_text", "text": _cut(f.placeholder, 150)}
         blocks.append(
@@ -277,7 +325,7 @@ def form_view(form: Form, metadata: dict[str, Any]) -> Block:
     return {
         "type": "modal",
         "callback_id": FORM_VIEW,
-        "title": {"type": "plain_text", "text": _cut(form.title, MAX_TITLE)},
+        "title": {"type": "plain_text", "text": modal_title(form.title)},
         "submit": {"type": "plain_text", "text": _cut(form.submit_label, MAX_TITLE)},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": meta,

@@ -34,9 +34,10 @@ from botframework.connector.auth import (
 from msrest.exceptions import HttpOperationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import teams_cards, teams_trust
+from bot import metrics, teams_cards, teams_trust
 from bot.delivery import SendFailed
 from bot.service import Service
+from bot.teams_connector import ConnectorSession, FastConnectorClient, send_reply
 from bot.turn_runner import APOLOGY, Inbound
 from dialogs import help
 from dialogs.actions import Answer, decode
@@ -77,14 +78,16 @@ class _ClientCache:
         self.size = size
         self.clients: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
         self.token_clients: dict[str, Any] = {}
+        self.http = ConnectorSession()  # replies and member look-ups go over it (bot.teams_connector)
 
     async def get(self, key: tuple[str, str, str], make: Callable[[], Awaitable[Any]]) -> Any:
         client = self.clients.get(key)
         if client is None:
-            client = await make()
+            made = await make()
             # The dispatcher (proactive) and _send_replies (in a turn) decide about retries, never msrest:
             # a retried POST after a timeout is how a message arrives twice.
-            client.config.retry_policy.retries = 0
+            made.config.retry_policy.retries = 0
+            client = FastConnectorClient(made, self.http)
             self.clients[key] = client
             while len(self.clients) > self.size:
                 self.clients.popitem(last=False)
@@ -165,6 +168,7 @@ def send_failed(error: BaseException) -> SendFailed:
     status, retry_after = _status_of(error)
     reason = f"Teams connector {status}: {str(error)[:200]}" if status else f"Teams connector: {str(error)[:200]}"
     if status == 429:
+        metrics.RATE_LIMITED.labels("msteams").inc()
         return SendFailed(reason, retry_after=retry_after or 1.0)
     if status in (400, 401, 403, 404, 413):
         # Not in the roster, conversation gone, message too big, refused: trying again changes nothing.
@@ -469,7 +473,7 @@ class TeamsChannel:
         for fields in rendered:
             for attempt in range(1, REPLY_ATTEMPTS + 1):
                 try:
-                    await context.send_activity(Activity().deserialize(fields))
+                    await send_reply(context, fields)
                     break
                 except HttpOperationError as error:
                     failed = send_failed(error)
@@ -621,5 +625,6 @@ def attach_teams(app: web.Application, service: Service) -> TeamsChannel:
     channel = TeamsChannel(service)
     app[TEAMS] = channel
     app.router.add_post("/api/messages", channel.handle)
+    app.on_cleanup.append(channel.clients.http.close)
     service.senders.append(channel.sender)
     return channel

@@ -23,7 +23,7 @@ import re
 from dataclasses import asdict
 from typing import Any
 
-from dialogs.actions import encode
+from dialogs.actions import Answer, encode
 from dialogs.replies import Choice, Form, FormField, Reply
 from dialogs.rich import Text, lines_of, rich, text_of
 
@@ -107,14 +107,18 @@ def form_card(form: Form, values: dict[str, str] | None = None, errors: dict[str
     values, errors = values or {}, errors or {}
     body: list[dict[str, Any]] = [_text_block(form.title, weight="Bolder")]
     for f in form.fields:
-        body.append(_input(f, values.get(f.name, "")))
+        body.append(_input(f, values.get(f.name, f.value)))
         if f.name in errors:
             body.append(_text_block(errors[f.name], color="Attention", spacing="None", size="Small"))
     for name, problem in errors.items():
         if name not in {f.name for f in form.fields}:
             body.append(_text_block(problem, color="Attention"))
-    # JSON round trip: the dataclass holds tuples, and the card must be plain JSON.
-    data = {"eoi_form": form.command, "eoi_form_def": json.loads(json.dumps(asdict(form)))}
+    # JSON round trip: the dataclass holds tuples, and the card must be plain JSON. What the boxes held when
+    # the card was sent isn't carried back (the inputs send what they hold now).
+    definition = json.loads(json.dumps(asdict(form)))
+    for field in definition["fields"]:
+        field.pop("value", None)
+    data = {"eoi_form": form.command, "eoi_form_def": definition}
     return {
         "type": "AdaptiveCard",
         "$schema": SCHEMA,
@@ -165,7 +169,7 @@ def form_from_data(data: Any) -> Form | None:
 
 
 def _multi_elements(reply: Reply) -> tuple[list[dict[str, Any]], list[Choice]]:
-    """A multiple-choice question: one checkbox list plus Done; the remaining choices stay buttons."""
+    """A multiple-choice question: one checkbox list; Done leads the buttons, so Done and None sit side by side."""
     ticked, others = reply.options()
     options = [{"title": label, "value": value} for value, label in ticked]
     checks: dict[str, Any] = {
@@ -173,40 +177,87 @@ def _multi_elements(reply: Reply) -> tuple[list[dict[str, Any]], list[Choice]]:
         "id": "eoi_values",
         "isMultiSelect": True,
         "style": "expanded",
+        "wrap": True,
         "choices": options,
     }
     if reply.selected:
         checks["value"] = ",".join(reply.selected)
-    done = _submit("Done", {"eoi_done": encode(reply.done())}, "primary")
-    return [checks, {"type": "ActionSet", "actions": [done]}], others
+    return [checks], [MULTI_DONE, *others]
+
+
+# Teams draws a card's buttons in one row, shares the row between them and never wraps their words: a label
+# that doesn't fit ends in "…". Widths in characters of 14 px semibold text, for a phone's 340 px card
+# (checked in Microsoft's renderer by tests/test_cards_render.py).
+ROW_WIDTH = 38  # the labels of one row of buttons, each button's padding counted as 4 characters
+BUTTON_WIDTH = 34  # one button alone on its row
+MULTI_DONE = Choice("Done", Answer("", ""), "primary")  # a multiple-choice card's Done: sends the ticked boxes
+CHOOSE = Choice("Choose", Answer("", ""), "primary")  # sends the option chosen in a list
+
+
+def _fits_a_row(choices: list[Choice]) -> bool:
+    return sum(len(c.label) + 4 for c in choices) <= ROW_WIDTH + 4
+
+
+def _button(reply: Reply, choice: Choice) -> dict[str, Any]:
+    if choice is MULTI_DONE:
+        return _submit(choice.label, {"eoi_done": encode(reply.done())}, choice.style)
+    return choice_action(choice)
+
+
+def _choice_list(choices: list[Choice]) -> dict[str, Any]:
+    """Choices too long for buttons: a list whose every label is read whole (a drop-down when there are many)."""
+    return {
+        "type": "Input.ChoiceSet",
+        "id": "eoi_choice",
+        "style": "compact" if len(choices) > MAX_BUTTONS else "expanded",
+        "wrap": True,
+        "placeholder": "Choose…",
+        "choices": [{"title": c.label, "value": encode(c.action)} for c in choices],
+    }
+
+
+def _choice_elements(reply: Reply, choices: list[Choice]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(body elements, card actions) for the reply's buttons, each label readable whole at a phone's width:
+    one row of buttons when they fit; else a button per row; else (a label too long even alone, or many
+    choices) a list to choose from and Choose."""
+    if not choices:
+        return [], []
+    if _fits_a_row(choices):
+        return [], [_button(reply, c) for c in choices]
+    plain = [c for c in choices if c.form is None and c is not MULTI_DONE]
+    if len(plain) > MAX_BUTTONS or any(len(c.label) > BUTTON_WIDTH for c in plain):
+        rest = [c for c in choices if c not in plain]
+        body = [_choice_list(plain)]
+        more = [_submit("Choose", {"eoi_pick": 1}, "primary"), *(_button(reply, c) for c in rest)]
+        if _fits_a_row([CHOOSE, *rest]):
+            return body, more
+        return body + [{"type": "ActionSet", "actions": [a]} for a in more], []
+    return [{"type": "ActionSet", "actions": [_button(reply, c)]} for c in choices], []
+
+
+# A fact set gives its values what its labels leave (at most 150 px of 340): only for short values.
+SHORT_FACT = 60
+
+
+def _short(value: str) -> bool:
+    return len(value) <= SHORT_FACT and "\n" not in value
 
 
 def _fact_rows(reply: Reply) -> list[dict[str, Any]]:
+    """Short facts side by side in a fact set; a long or several-line one (an answer, a history, who hears) as
+    a row of its own with a line above, its value the card's whole width (beside its label or a button it
+    would be a narrow column), and its Change button under it."""
     rows: list[dict[str, Any]] = []
-    plain = [f for f in reply.facts if f.change is None]
-    if plain and len(plain) == len(reply.facts):
-        return [
-            {
-                "type": "FactSet",
-                "facts": [{"title": f.label, "value": markdown(f.value, card=True)} for f in reply.facts],
-            }
-        ]
     for fact in reply.facts:
-        items: list[dict[str, Any]] = [
-            _text_block(fact.label, weight="Bolder", spacing="Small"),
-            _text_block(fact.value, spacing="None", isSubtle=True),
-        ]
-        column: list[dict[str, Any]] = [{"type": "Column", "width": "stretch", "items": items}]
+        if fact.change is None and _short(fact.value):
+            if not rows or rows[-1]["type"] != "FactSet":
+                rows.append({"type": "FactSet", "separator": bool(rows), "facts": []})
+            rows[-1]["facts"].append({"title": fact.label, "value": markdown(fact.value, card=True)})
+            continue
+        rows.append(_text_block(fact.label, weight="Bolder", spacing="Medium", separator=True))
+        rows.append(_text_block(fact.value, spacing="Small"))
         if fact.change is not None:
-            column.append(
-                {
-                    "type": "Column",
-                    "width": "auto",
-                    "verticalContentAlignment": "Center",
-                    "items": [{"type": "ActionSet", "actions": [choice_action(fact.change)]}],
-                }
-            )
-        rows.append({"type": "ColumnSet", "separator": True, "columns": column})
+            rows.append({"type": "ActionSet", "spacing": "Small", "actions": [choice_action(fact.change)]})
     return rows
 
 
@@ -216,25 +267,17 @@ def reply_card(reply: Reply) -> dict[str, Any]:
         body.append(_text_block(reply.title, weight="Bolder", size="Medium"))
     if reply.text:
         body.append(_text_block(reply.text, color="Attention" if reply.kind == "error" else "Default"))
-    body.extend(_fact_rows(reply))
     choices = list(reply.choices)
     if reply.multi:
         elements, choices = _multi_elements(reply)
         body.extend(elements)
-    actions: list[dict[str, Any]]
-    if len(choices) > MAX_BUTTONS and not any(c.form for c in choices):
-        body.append(
-            {
-                "type": "Input.ChoiceSet",
-                "id": "eoi_choice",
-                "style": "compact",
-                "placeholder": "Choose…",
-                "choices": [{"title": c.label, "value": encode(c.action)} for c in choices],
-            }
-        )
-        actions = [_submit("Choose", {"eoi_pick": 1}, "primary")]
-    else:
-        actions = [choice_action(c) for c in choices]
+    elements, actions = _choice_elements(reply, choices)
+    facts = _fact_rows(reply)
+    if sum(1 for f in reply.facts if f.change) > 3 and actions:
+        # A long card to change things on (the review): what it leads to is near the top too.
+        body.append({"type": "ActionSet", "actions": actions})
+    body.extend(facts)
+    body.extend(elements)
     card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
     if actions:
         card["actions"] = actions

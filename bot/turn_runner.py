@@ -5,8 +5,8 @@ id, and where to answer, which only the channel understands), and gives it to th
 is the same everywhere, once:
 
     identify the speaker (the channel asks its platform) -> keep one person's turns in order ->
-    handle the delivery once and run the dialog, committed in one transaction (Conversations.handle_once) ->
-    wake the dispatcher (the turn may have queued messages for others) -> the channel delivers the replies;
+    handle the delivery once and run the dialog, committed in one transaction (Conversations.handle_once, which
+    wakes the dispatcher when the turn queued messages for others) -> the channel delivers the replies;
     any failure: logged once, and the same apology on every channel.
 """
 
@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from bot import metrics
 from dialogs.actions import Action
 from dialogs.conversation import Conversations
 from dialogs.replies import Reply, refuse
@@ -81,9 +83,8 @@ class _PersonLocks:
 
 
 class TurnRunner:
-    def __init__(self, conversations: Conversations, *, after_turn: Callable[[], None] | None = None) -> None:
+    def __init__(self, conversations: Conversations) -> None:
         self.conversations = conversations
-        self._after_turn = after_turn  # called after every handled turn: the dispatcher's kick
         self._locks = _PersonLocks()
 
     async def run(
@@ -91,6 +92,8 @@ class TurnRunner:
     ) -> list[Reply] | None:
         """Handle one inbound turn. Returns its replies (delivered unless `deliver` is False, for a channel
         that must answer inside its own acknowledgement), or None for a delivery already handled."""
+        started = time.perf_counter()
+        outcome = "failed"
         try:
             # One person's turns keep their order (two quick messages, a double click): the second waits, from
             # before the platform is asked who they are (that takes a moment, and could let it overtake).
@@ -99,12 +102,11 @@ class TurnRunner:
                 turn = Turn(speaker, text=inbound.text, action=inbound.action, command=inbound.command)
                 replies = await self.conversations.handle_once(turn, inbound.key)
                 if replies is None:
-                    log.info("%s delivery %s seen before; ignored", channel.platform, inbound.key)
+                    outcome = "repeated"  # a redelivery, handled once already: logged below as such
                     return None
-                if self._after_turn is not None:
-                    self._after_turn()
                 if deliver:
                     await channel.deliver(inbound.where, replies)
+                outcome = "answered"
                 return replies
         except Exception as error:
             log.error("%s turn for %s failed: %s", channel.platform, inbound.user_id, failure_report(error))
@@ -113,3 +115,25 @@ class TurnRunner:
                 with contextlib.suppress(Exception):
                     await channel.deliver(inbound.where, apology)
             return apology
+        finally:
+            self._observe(channel.platform, inbound, outcome, time.perf_counter() - started)
+
+    @staticmethod
+    def _observe(platform: str, inbound: Inbound[Any], outcome: str, seconds: float) -> None:
+        """One log event and the metrics per turn: ids, outcome and time only, never what was said."""
+        metrics.TURNS.labels(platform, outcome).inc()
+        metrics.TURN_SECONDS.labels(platform).observe(seconds)
+        log.info(
+            "%s turn for %s: %s in %.0f ms",
+            platform,
+            inbound.user_id,
+            outcome,
+            seconds * 1000,
+            extra={
+                "event": "turn",
+                "channel": platform,
+                "user": f"{platform}:{inbound.user_id}",
+                "outcome": outcome,
+                "ms": round(seconds * 1000, 1),
+            },
+        )

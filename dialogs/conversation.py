@@ -16,7 +16,7 @@ from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.lifecycle_words import next_steps, refusal
 from dialogs.questions import QuestionSet, eoi_questions
-from dialogs.replies import Choice, Reply, refuse, say
+from dialogs.replies import Choice, Form, Reply, refuse, say
 from dialogs.rich import md
 from dialogs.turns import Speaker, Turn
 from storage import audit, eois, notices, people
@@ -47,8 +47,10 @@ class Conversations:
         questions: QuestionSet | None = None,
         reach: window_commands.Reach | None = None,
         working_hours: WorkingHours = DEFAULT_WORKING_HOURS,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self.db, self.clock, self.officers = db, clock, officers
+        self.wake = wake  # the dispatcher's kick: called after a turn that queued a notice or changed a window
         self.working_hours = working_hours
         self.questions = questions or eoi_questions()
         self.officer_handlers: dict[str, OfficerHandler] = {
@@ -113,6 +115,8 @@ class Conversations:
                 if not key:
                     raise
                 return None  # the same delivery, handled by another worker a moment ago
+            if self.wake is not None and notices.wake_dispatcher(session):
+                self.wake()
             return replies
 
     async def _identify(self, session: AsyncSession, speaker: Speaker, now: datetime) -> Person:
@@ -228,6 +232,8 @@ class Conversations:
             else:
                 replies += [help.stranger_help(f"{person.platform}:{person.user_id}")]
             await session.commit()
+            if self.wake is not None and notices.wake_dispatcher(session):
+                self.wake()
             return replies
 
     async def _route(self, session: AsyncSession, person: Person, turn: Turn, now: datetime) -> list[Reply]:
@@ -404,6 +410,22 @@ class Conversations:
             # Nothing in this window to answer for: where things stand (a new EOI is begun only when asked for).
             return [say("That button is from an earlier message."), *await self._status(t)]
         return await eoi_dialog.on_action(t, eoi, pressed)
+
+    async def form_as_now(self, speaker: Speaker, form: Form) -> Form:
+        """A form filled in with what is known now (a question's larger box holds its current answer). For a
+        channel whose buttons can't carry a long answer (Slack's 2,000 characters), asked when one is pressed.
+        Reads only: nothing is committed."""
+        if not form.command.startswith("answer "):
+            return form
+        async with self.db.session() as session:
+            now = self.clock.now()
+            person = await self._identify(session, speaker, now)
+            school = await session.get(School, person.school_urn) if person.school_urn else None
+            eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person)) if school else None
+            if eoi is None or school is None:
+                return form
+            t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
+            return eoi_dialog.form_as_now(t, eoi, form)
 
     async def _discussion_reply(
         self, session: AsyncSession, person: Person, answer: str, ref: str, now: datetime

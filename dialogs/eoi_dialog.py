@@ -241,10 +241,10 @@ def _told(changed: Question, cleared: list[Cleared]) -> list[Reply]:
     return [say(lines_of(lines))]
 
 
-def _position(t: EoiTurn, eoi: EOI, q: Question) -> tuple[int, int]:
-    applicable = t.questions.applicable(eoi.answers)
-    ids = [x.id for x in applicable]
-    return (ids.index(q.id) + 1 if q.id in ids else len(ids)), len(applicable)
+def _position(t: EoiTurn, eoi: EOI, q: Question) -> tuple[str, int]:
+    """("9a", 20): the question's number and how many main questions; follow-ups don't change the count."""
+    numbers, total = t.questions.numbered(eoi.answers)
+    return numbers.get(q.id, str(total)), total
 
 
 def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | Text = "") -> Reply:
@@ -275,7 +275,8 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | T
             )
         )
     if q.type == "long_text":
-        choices.append(Choice("Write it in a larger box", OpenForm("answer", q.id), form=answer_form(q)))
+        shown = current if isinstance(current, str) else ""
+        choices.append(Choice("Write it in a larger box", OpenForm("answer", q.id), form=answer_form(q, shown)))
     selected = list(current) if q.type == "multi" and isinstance(current, list) else []
     return Reply(
         text=lines_of(lines),
@@ -288,17 +289,32 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | T
     )
 
 
-def answer_form(q: Question) -> Form:
-    """A long answer written in a form (a Slack modal, a Teams card): room for paragraphs, and a problem is
-    shown on the form with the text still in it."""
+def answer_form(q: Question, current: str = "") -> Form:
+    """A long answer written in a form (a Slack modal, a Teams card): room for paragraphs, the current answer
+    in the box to edit, and a problem shown on the form with the text still in it."""
     return Form(
         title=q.label,
         command=f"answer {q.id}",
         submit_label="Save answer",
         fields=(
-            FormField(ANSWER_FIELD, q.ask, q.example.strip('"') if q.example else "", multiline=True, max_length=q.max),
+            FormField(
+                ANSWER_FIELD,
+                q.ask,
+                q.example.strip('"') if q.example else "",
+                multiline=True,
+                max_length=q.max,
+                value=current,
+            ),
         ),
     )
+
+
+def form_as_now(t: EoiTurn, eoi: EOI, form: Form) -> Form:
+    """A question's larger box as it opens now: holding the current answer (`answer QID` forms only)."""
+    command, _, qid = form.command.partition(" ")
+    q = t.questions.get(qid) if command == "answer" else None
+    current = eoi.answers.get(qid) if q else None
+    return answer_form(q, current) if q is not None and isinstance(current, str) else form
 
 
 async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:

@@ -21,6 +21,7 @@ class FormField:
     prefix: str = ""  # put before the value in the command, e.g. "for " or "at "
     options: tuple[str, ...] = ()  # a choice instead of free text
     max_length: int | None = None  # the longest text the field takes (a question's own limit), if it has one
+    value: str = ""  # what the box holds when it opens: the current answer, to edit rather than retype
 
 
 @dataclass(frozen=True)

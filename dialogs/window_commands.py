@@ -17,10 +17,10 @@ from dialogs.announcements import (
     window_changed,
 )
 from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows
-from dialogs.officer_commands import OfficerTurn, window_list
+from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, window_list
 from dialogs.replies import Choice, Fact, Reply, refuse, say
 from dialogs.rich import md
-from storage import notices
+from storage import notices, people
 from storage.models import EOI, School, Window
 from storage.windows import (
     LONDON,
@@ -286,15 +286,25 @@ async def _tell_in_scope(t: OfficerTurn, window: Window, reply: Reply) -> None:
         notices.to_school(t.session, school_urn=school.urn, kind="window change", now=t.now, body=reply.to_dict())
 
 
+def _reached(address: str, names: dict[str, str]) -> str:
+    """Who an announcement reaches, as officers know them: "Pat Head (Teams)", "a Slack channel"; never the
+    platform's ids."""
+    platform = address.split(":", 1)[0]
+    said = PLATFORM_NAMES.get(platform, platform)
+    return f"{names[address]} ({said})" if address in names else f"a {said} channel"
+
+
 async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply]:
     window = await _window_or_refuse(t, tail.strip())
     in_scope = await schools_in_scope(t.session, window)
     facts, unreachable = [], []
+    reached = {school.urn: await reach(t.session, school) if reach else [] for school, _ in in_scope}
+    names = await people.names_of(t.session, {d for found in reached.values() for d in found})
     for school, needs in in_scope:
-        destinations = await reach(t.session, school) if reach else []
+        destinations = reached[school.urn]
         if not destinations:
             unreachable.append(school)
-        where = ", ".join(destinations) or "no channel: unreachable (console outbox only)"
+        where = ", ".join(_reached(d, names) for d in destinations) or "no channel: unreachable (console outbox only)"
         facts.append(Fact(f"{school.name} ({school.urn})", f"{where}\n" + "\n".join(priority_lines(needs))))
     text = f"{len(in_scope)} schools are in scope of {window_name(window)}; {len(unreachable)} have no channel. " + (
         f"It opened {format_datetime(window.opens_at)}."

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -83,6 +83,10 @@ def _for_this_turn(query: Select[tuple[EOI]]) -> Select[tuple[EOI]]:
     return query.with_for_update().execution_options(populate_existing=True)
 
 
+# Built once: nearly every turn runs it (school_eois).
+_SCHOOL_EOIS = _for_this_turn(select(EOI).where(EOI.school_urn == bindparam("urn")).order_by(EOI.created_at, EOI.id))
+
+
 async def by_ref(session: AsyncSession, ref: str) -> EOI | None:
     return await session.scalar(_for_this_turn(select(EOI).where(func.upper(EOI.ref) == ref.strip().upper())))
 
@@ -137,19 +141,6 @@ async def in_progress_elsewhere(session: AsyncSession, school: School, eoi: EOI)
     )
 
 
-async def in_window(session: AsyncSession, school: School, window: Window) -> list[EOI]:
-    """The school's EOIs in `window`, oldest first: at most one per provision offered (an RP and a PP are two)."""
-    return list(
-        await session.scalars(
-            _for_this_turn(
-                select(EOI)
-                .where(EOI.school_urn == school.urn, EOI.window_id == window.id)
-                .order_by(EOI.created_at, EOI.id)
-            )
-        )
-    )
-
-
 async def school_eois(session: AsyncSession, school: School, now: datetime) -> list[EOI]:
     """The school's EOIs that `start` and `status` are about, oldest first: those in the window open now (or
     planned next), at most one per provision type. A draft left in an earlier window, or started before any
@@ -161,14 +152,16 @@ async def school_eois(session: AsyncSession, school: School, now: datetime) -> l
     if window is None:
         latest = await latest_eoi(session, school)
         return [latest] if latest is not None and latest.status == DRAFT else []
-    here = await in_window(session, school, window)
-    # The newest EOI for each provision (and the newest not yet saying which): a draft among them still
-    # elsewhere comes here.
+    # Every EOI of the school in one query (a turn's commonest): those in the window, oldest first, and the
+    # newest for each provision (and the newest not yet saying which), so a draft among them still elsewhere
+    # comes here.
+    every = await session.scalars(_SCHOOL_EOIS, {"urn": school.urn})
+    here: list[EOI] = []
     newest: dict[str, EOI] = {}
-    for eoi in await session.scalars(
-        _for_this_turn(select(EOI).where(EOI.school_urn == school.urn).order_by(EOI.created_at, EOI.id))
-    ):
+    for eoi in every:
         newest[eoi.offer] = eoi
+        if eoi.window_id == window.id:
+            here.append(eoi)
     taken = {eoi.offer for eoi in here}
     for offer, eoi in newest.items():
         if eoi.status == DRAFT and eoi.window_id != window.id and offer not in taken:

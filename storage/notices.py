@@ -6,10 +6,26 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from storage.models import Delivery, Notice
+from storage.models import Delivery, Notice, Window
+
+_WAKES = "notices.wake dispatcher"  # session.info key
+
+
+@event.listens_for(Session, "before_flush")
+def _note_what_the_dispatcher_acts_on(session: Session, _context: object, _instances: object) -> None:
+    # A notice to deliver, or a window changed (its announcements may now be due), wakes the dispatcher when
+    # the turn commits; a turn that only saved an answer leaves it asleep (it still looks every few seconds).
+    if any(isinstance(o, Notice | Window) for o in session.new) or any(isinstance(o, Window) for o in session.dirty):
+        session.info[_WAKES] = True
+
+
+def wake_dispatcher(session: AsyncSession) -> bool:
+    """Whether this session queued a notice or changed a window: the dispatcher has something to do."""
+    return bool(session.info.get(_WAKES))
 
 
 def to_school(

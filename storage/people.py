@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -24,6 +24,15 @@ OFFICER = "officer"
 HEADTEACHER = "headteacher"
 FROM_REGISTER = "register"  # the register's headteacher_email is theirs
 FROM_OFFICER = "officer"  # an officer's `link` or the console: explicit, never removed by the email re-check
+
+
+# The person's chosen school comes in the same query: nearly every turn needs it (session.get(School, urn)).
+# Built once: every turn runs it, and building and hashing a statement costs about as much as running it.
+_PERSON_AND_SCHOOL = (
+    select(Person, School)
+    .outerjoin(School, School.urn == Person.school_urn)
+    .where(Person.platform == bindparam("platform"), Person.user_id == bindparam("user_id"))
+)
 
 
 def key_of(person: Person) -> str:
@@ -42,28 +51,23 @@ async def identify(
 ) -> Person:
     """Find or create the person; bootstrap officers from EOI_OFFICERS; match staff to their schools by email
     (at first contact, and again whenever the email the platform gives changes)."""
-    # The person's chosen school comes in the same query: nearly every turn needs it (session.get(School, urn)).
-    row = (
-        await session.execute(
-            select(Person, School)
-            .outerjoin(School, School.urn == Person.school_urn)
-            .where(Person.platform == platform, Person.user_id == user_id)
-        )
-    ).first()
+    row = (await session.execute(_PERSON_AND_SCHOOL, {"platform": platform, "user_id": user_id})).first()
     person = row[0] if row else None
     if row and row[1] is not None:
         hold(session, row[1])
     if person is None:
         person = Person(platform=platform, user_id=user_id, pending={}, lost_schools=[])
         session.add(person)
-    if display_name:
+    # Only what changed is set: an attribute set to its own value still makes the flush below work it out.
+    if display_name and display_name != person.display_name:
         person.display_name = display_name
     email = email.strip().lower()
     email_changed = bool(email) and email != person.email
-    if email:
+    if email_changed:
         person.email = email
     if (platform, user_id) in officers:
-        person.role = OFFICER
+        if person.role != OFFICER:
+            person.role = OFFICER
     elif person.role != OFFICER and person.email and (email_changed or not person.role):
         await match_register(session, person, now=now or datetime.now(UTC), actor="register")
     await session.flush()

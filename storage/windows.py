@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import hold
@@ -33,13 +33,18 @@ async def all_windows(session: AsyncSession) -> list[Window]:
     return list(await session.scalars(select(Window).order_by(Window.opens_at)))
 
 
+# Built once: nearly every turn runs them (a statement's building and hashing cost about as much as its run).
+_OPEN_WINDOW = (
+    select(Window)
+    .where(Window.cancelled_at.is_(None), Window.opens_at <= bindparam("now"), Window.closes_at > bindparam("now"))
+    .order_by(Window.opens_at)
+    .limit(1)
+)
+_NEED_FOR = select(NeedRow).where(NeedRow.window_id == bindparam("window_id")).order_by(NeedRow.id)
+
+
 async def open_window(session: AsyncSession, now: datetime) -> Window | None:
-    return await session.scalar(
-        select(Window)
-        .where(Window.cancelled_at.is_(None), Window.opens_at <= now, Window.closes_at > now)
-        .order_by(Window.opens_at)
-        .limit(1)
-    )
+    return await session.scalar(_OPEN_WINDOW, {"now": now})
 
 
 async def next_window(session: AsyncSession, now: datetime) -> Window | None:
@@ -83,7 +88,7 @@ def covers(need: NeedRow, school: School) -> bool:
 
 
 async def need_for(session: AsyncSession, window: Window) -> list[NeedRow]:
-    return list(await session.scalars(select(NeedRow).where(NeedRow.window_id == window.id).order_by(NeedRow.id)))
+    return list(await session.scalars(_NEED_FOR, {"window_id": window.id}))
 
 
 async def need_in_scope(session: AsyncSession, window: Window, school: School) -> list[NeedRow]:

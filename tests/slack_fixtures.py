@@ -24,6 +24,7 @@ from bot.slack_adapter import SLACK, SlackAdapter
 from storage.clock import Clock
 from storage.models import School
 from storage.seed import seed_demo
+from tests import block_kit_limits
 from tests.conftest import TestDatabase, make_settings
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_web_api import FakeSlackWebApi
@@ -80,10 +81,38 @@ class Person:
         ]
         raise AssertionError(f"no button {label!r}; buttons shown: {shown}")
 
+    def option(self, label: str, messages: list[Json] | None = None) -> tuple[Json, Json, Json, Json] | None:
+        """(message, block, drop-down, option) of the newest drop-down option whose text starts with `label`."""
+        for message in reversed(messages if messages is not None else self.seen):
+            for block in message.get("blocks", []):
+                for element in block.get("elements", []):
+                    for option in element.get("options", []) if element.get("type") == "static_select" else []:
+                        if option["text"]["text"].casefold().startswith(label.casefold()):
+                            return message, block, element, option
+        return None
+
     async def press(
         self, label: str, *, messages: list[Json] | None = None, channel: str | None = None, state: Json | None = None
     ) -> list[Json]:
-        message, block, element = self.button(label, messages)
+        """Press the button whose text starts with `label`, or choose that option of a drop-down."""
+        try:
+            message, block, element = self.button(label, messages)
+        except AssertionError:
+            picked = self.option(label, messages)
+            if picked is None:
+                raise
+            message, block, element, option = picked
+            body = sr.block_actions_body(
+                self.user_id,
+                element["action_id"],
+                block_id=block.get("block_id", "b"),
+                channel_id=channel,
+                action_type="static_select",
+                selected_option=option,
+                response_url=self.slack.fake.response_url(f"act-{self.user_id}"),
+                message={"type": "message", "text": message.get("text", ""), "blocks": message.get("blocks", [])},
+            )
+            return await self.slack.turn(body, self)
         body = sr.block_actions_body(
             self.user_id,
             element["action_id"],
@@ -226,17 +255,23 @@ async def _tick() -> None:
 
 
 @contextlib.asynccontextmanager
-async def slack_workspace(test_db: TestDatabase, clock: Clock) -> AsyncIterator[Workspace]:
-    """The demo service with Slack on, a headteacher of school 114000 and an officer known to Slack.
+async def slack_workspace(test_db: TestDatabase, clock: Clock, **settings: Any) -> AsyncIterator[Workspace]:
+    """The demo service with Slack on, a headteacher of school 114000 and an officer known to Slack; `settings`
+    are further Settings fields (e.g. metrics=True).
 
     Use it from a fixture: ``async with slack_workspace(test_db, clock) as ws: yield ws``.
     """
-    async with FakeSlackWebApi() as fake_slack, _workspace(test_db, clock, fake_slack) as workspace:
+    async with FakeSlackWebApi() as fake_slack, _workspace(test_db, clock, fake_slack, **settings) as workspace:
         yield workspace
+        # Every story's messages and views are within Slack's limits (tests/block_kit_limits.py).
+        broken = block_kit_limits.all_problems(fake_slack)
+        assert not broken, "Block Kit limits broken:\n" + "\n".join(broken)
 
 
 @contextlib.asynccontextmanager
-async def _workspace(test_db: TestDatabase, clock: Clock, fake_slack: FakeSlackWebApi) -> AsyncIterator[Workspace]:
+async def _workspace(
+    test_db: TestDatabase, clock: Clock, fake_slack: FakeSlackWebApi, **more: Any
+) -> AsyncIterator[Workspace]:
     db = await test_db.create()
     async with db.session() as session:
         await seed_demo(session, now=clock.now())
@@ -251,6 +286,7 @@ async def _workspace(test_db: TestDatabase, clock: Clock, fake_slack: FakeSlackW
         slack_signing_secret=SECRET,
         slack_api_url=fake_slack.base_url,
         officers=(("slack", OFFICER_ID),),
+        **more,
     )
     service = await open_service(settings, clock=clock, db=db)
     fake_slack.add_user(HEAD_ID, head_email, "Pat Head")

@@ -38,14 +38,25 @@ def test_long_text_is_split_into_sections_under_3000_characters() -> None:
     assert len(fallback) <= 3000
 
 
-def test_many_choices_fill_actions_blocks_of_at_most_25_with_short_labels() -> None:
-    choices = [Choice(f"Option {n} " + "with a very long label " * 5, Answer("q", str(n))) for n in range(30)]
+def test_many_choices_fill_actions_blocks_of_at_most_25() -> None:
+    choices = [Choice(f"Option {n}", Answer("q", str(n))) for n in range(30)]
     _, blocks = kit.render(Reply(text="Pick", choices=choices))
     actions = [b for b in blocks if b["type"] == "actions"]
     assert [len(a["elements"]) for a in actions] == [25, 5]
-    assert all(len(b["text"]["text"]) <= 75 for b in buttons(blocks))
     assert [b["value"] for b in buttons(blocks)] == [encode(Answer("q", str(n))) for n in range(30)]
     assert len({b["action_id"] for b in buttons(blocks)}) == 30  # unique within the message
+
+
+def test_choices_too_long_for_a_button_are_a_drop_down_read_whole() -> None:
+    """Seen: six of ten primary-need buttons over 30 characters, cut on a phone."""
+    choices = [Choice(f"Option {n} " + "with a very long label " * 2, Answer("q", str(n))) for n in range(30)]
+    form = Form(title="Note", command="note", fields=(FormField("note", "Note"),))
+    note = Choice("Write a note", OpenForm("note", ""), form=form)
+    _, blocks = kit.render(Reply(text="Pick", choices=[*choices, note]))
+    [pick] = [e for b in blocks for e in b.get("elements", []) if e["type"] == "static_select"]
+    assert [o["value"] for o in pick["options"]] == [encode(Answer("q", str(n))) for n in range(30)]
+    assert pick["options"][0]["text"]["text"] == choices[0].label  # whole: under a select option's 75
+    assert [b["text"]["text"] for b in buttons(blocks)] == ["Write a note"]
 
 
 def test_a_huge_list_never_exceeds_50_blocks() -> None:

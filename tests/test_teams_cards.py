@@ -86,7 +86,7 @@ def test_multiple_choice_is_a_checkbox_list_with_done() -> None:
     card = teams_cards.reply_card(reply)
     [checks] = [n for n in _walk(card) if n.get("isMultiSelect")]
     assert [c["value"] for c in checks["choices"]] == ["KS1", "KS2"] and checks["value"] == "KS1"
-    assert [a["title"] for a in card["actions"]] == ["Keep"]
+    assert [a["title"] for a in card["actions"]] == ["Done", "Keep"]  # side by side, not Done above Keep
     [done] = [n for n in _walk(card) if n.get("title") == "Done"]
     turn, *_ = teams_adapter.turn_for_value(SPEAKER, {**done["data"], "eoi_values": "KS1,KS2"})
     assert turn is not None and turn.action == Answer("age_range", "KS1,KS2")

@@ -22,6 +22,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from bot import metrics
 from bot.app import build_app
 from bot.service import Service, open_service
 from bot.teams_cards import FILE_CONSENT_TYPE, FILE_INFO_TYPE
@@ -345,7 +346,7 @@ async def test_officer_in_a_channel_lists_and_shortlists_by_mentioning_the_bot(t
     text = await officer.say("list submitted")
     assert "1 EOI · page 1 of 1" in text, text
     assert officer.seen[0]["conversation_id"].startswith(ta.CHANNEL_ID)  # answered in the channel thread
-    ref = officer.cards[0][1]["body"][2]["columns"][0]["items"][0]["text"]
+    ref = officer.cards[0][1]["body"][2]["text"]  # the first row: the reference, bold
     assert ref.startswith("EOI-")
 
     await officer.press("Show")
@@ -595,7 +596,13 @@ async def test_a_duplicate_activity_is_handled_once(teams: Teams) -> None:
         assert eoi is not None and eoi.answers == {}
 
 
+def _throttled_so_far() -> float:
+    """429s from Teams counted for /metrics (bot.metrics.RATE_LIMITED)."""
+    return metrics.REGISTRY.get_sample_value("eoi_rate_limited_total", {"platform": "msteams"}) or 0.0
+
+
 async def test_throttling_is_waited_out_and_the_message_arrives_once(teams: Teams) -> None:
+    throttled = _throttled_so_far()
     # Reactive: the reply to a message is throttled once, then goes.
     teams.connector.fail_next(429, retry_after=1, path_contains="/activities")
     said = await teams.post(ta.message_activity("help", OFFICER_ID, service_url=teams.connector.service_url))
@@ -619,6 +626,7 @@ async def test_throttling_is_waited_out_and_the_message_arrives_once(teams: Team
     async with teams.service.db.session() as session:
         [delivery] = list(await session.scalars(select(Delivery)))
         assert delivery.status == "sent" and delivery.attempts == 2
+    assert _throttled_so_far() - throttled == 2  # both 429s are counted for /metrics
 
 
 async def test_a_removed_bot_is_a_permanent_failure_visible_to_officers(teams: Teams) -> None:

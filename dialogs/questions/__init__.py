@@ -108,6 +108,25 @@ class QuestionSet:
     def applicable(self, answers: dict[str, Any]) -> list[Question]:
         return [q for q in self.questions if q.applies(answers)]
 
+    def is_follow_up(self, q: Question) -> bool:
+        """Asked or skipped by an earlier answer other than the first (which sets the form's shape): numbered
+        as part of the question before it ("Question 9a"), so the count of questions doesn't move."""
+        conditions = {*q.ask_when, *q.skip_when}
+        return bool(conditions) and self.questions[0].id not in conditions
+
+    def numbered(self, answers: dict[str, Any]) -> tuple[dict[str, str], int]:
+        """Each applicable question's number ("7", or "9a" for a follow-up), and how many main questions."""
+        numbers: dict[str, str] = {}
+        main, letter = 0, 0
+        for q in self.applicable(answers):
+            if self.is_follow_up(q) and main:
+                letter += 1
+                numbers[q.id] = f"{main}{chr(ord('a') + letter - 1)}"
+            else:
+                main, letter = main + 1, 0
+                numbers[q.id] = str(main)
+        return numbers, main
+
     def dependents(self, question_id: str) -> list[Question]:
         """Every question whose answer may stop holding when `question_id`'s answer changes, directly or
         through another answer, in the order they are asked."""

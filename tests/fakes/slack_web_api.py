@@ -81,9 +81,15 @@ class _Failure:
 class FakeSlackWebApi:
     """An aiohttp server that answers like https://slack.com/api/."""
 
-    def __init__(self, *, team_id: str = TEAM_ID, bot_user_id: str = BOT_USER_ID) -> None:
+    def __init__(
+        self, *, team_id: str = TEAM_ID, bot_user_id: str = BOT_USER_ID, scopes: frozenset[str] = BOT_SCOPES
+    ) -> None:
         self.team_id = team_id
         self.bot_user_id = bot_user_id
+        # The scopes the app was granted when installed (default: the manifest's); calls needing others fail.
+        self.scopes = frozenset(scopes)
+        # Tokens this workspace does not know (a typo, or an app that was reinstalled): answered invalid_auth.
+        self.invalid_tokens: set[str] = set()
         self.calls: list[RecordedCall] = []
         self.users: dict[str, JsonDict] = {}
         self.responses: dict[str, list[JsonDict]] = {}
@@ -311,13 +317,13 @@ class FakeSlackWebApi:
         token = _bearer(headers) or str(args.get("token", ""))
         if not token:
             return self._answer(record, {"ok": False, "error": "not_authed"})
-        if not token.startswith(("xoxb-", "xoxp-")):
+        if not token.startswith(("xoxb-", "xoxp-")) or token in self.invalid_tokens:
             return self._answer(record, {"ok": False, "error": "invalid_auth"})
 
         needed = self._missing_scope(method, args)
         if needed:
             return self._answer(
-                record, {"ok": False, "error": "missing_scope", "needed": needed, "provided": OAUTH_SCOPES}
+                record, {"ok": False, "error": "missing_scope", "needed": needed, "provided": self._granted()}
             )
 
         failed = self._take_failure(method)
@@ -350,7 +356,10 @@ class FakeSlackWebApi:
         record.status = 200
         record.response = body
         self._notify(record)
-        return web.json_response(body, headers={"X-OAuth-Scopes": OAUTH_SCOPES})
+        return web.json_response(body, headers={"X-OAuth-Scopes": self._granted()})
+
+    def _granted(self) -> str:
+        return ",".join(sorted(self.scopes))
 
     def _missing_scope(self, method: str, args: JsonDict) -> str | None:
         """The scope this call needs and the token lacks, if any."""
@@ -358,7 +367,7 @@ class FakeSlackWebApi:
             wanted: tuple[str, ...] = (HISTORY_SCOPES.get(str(args.get("channel", ""))[:1], "channels:history"),)
         else:
             wanted = METHOD_SCOPES.get(method, ())
-        if wanted and not BOT_SCOPES.intersection(wanted):
+        if wanted and not self.scopes.intersection(wanted):
             return ",".join(wanted)
         return None
 
