@@ -115,6 +115,7 @@ class Dispatcher:
         senders: list[Sender],
         *,
         max_attempts: int = 5,
+        max_waits_asked: int = 100,
         backoff: float = 1.0,
         max_wait: float = 60.0,
         stale_after: timedelta = timedelta(seconds=60),
@@ -125,6 +126,10 @@ class Dispatcher:
         self.db, self.clock, self.senders = db, clock, senders
         self.officers = officers  # EOI_OFFICERS: they hear from us before they first talk to the bot
         self.max_attempts, self.backoff, self.max_wait = max_attempts, backoff, max_wait
+        # A 429 (or a 503 with Retry-After) is the platform saying "later", not that the message can't go: those
+        # answers don't use up max_attempts, or a storm of them (Slack's per-channel limit under a burst, Teams'
+        # per-app limit) would turn messages into failures. They are bounded on their own.
+        self.max_waits_asked = max_waits_asked
         self.stale_after, self.concurrency, self.sleep = stale_after, concurrency, sleep
         self._wake: asyncio.Event | None = None
 
@@ -287,6 +292,7 @@ class Dispatcher:
         clock = asyncio.get_running_loop().time
         answered = clock()
         attempts = item.attempts
+        asked_to_wait = 0
         while True:
             attempts += 1
             try:
@@ -305,7 +311,13 @@ class Dispatcher:
                 await self._finish(item, "sent", attempts, "")
                 stats.sent += 1
                 return answered
-            if failure.permanent or attempts >= self.max_attempts:
+            if failure.retry_after is not None and not failure.permanent:
+                asked_to_wait += 1
+            if (
+                failure.permanent
+                or attempts - asked_to_wait >= self.max_attempts
+                or asked_to_wait >= self.max_waits_asked
+            ):
                 await self._finish(item, "failed", attempts, failure.reason)
                 stats.failed += 1
                 return answered

@@ -33,7 +33,7 @@ from dialogs.rich import Text, lines_of, md
 from storage import audit, eois, notices
 from storage.lifecycle import SCHOOL
 from storage.models import EOI, Person, School, Window
-from storage.windows import LONDON, need_in_scope, need_key, window_name
+from storage.windows import LONDON, is_open, need_in_scope, need_key, window_name
 
 REVIEW, DECLARATION = "review", "declaration"
 ANSWER_FIELD = "answer"
@@ -1072,7 +1072,8 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
         choices.append(Choice("See the answers", Command("review")))
     if for_school and eois.can("withdraw", eoi.status, SCHOOL) and eoi.status != eois.DRAFT:
         choices.append(Choice("Withdraw", Command(f"withdraw {eoi.ref}"), style="danger"))
-    text = md("{} is *{}*: {}.", eoi.ref or "Your draft", eoi.status, next_steps(eoi.status))
+    window_open = window is None or is_open(window, now)
+    text = md("{} is *{}*: {}.", eoi.ref or "Your draft", eoi.status, next_steps(eoi.status, window_open=window_open))
     if eoi.status in (eois.DRAFT, eois.SUBMITTED):
         text += f"\n{SHORTLISTING_RULE}"
     if eoi.status == eois.UNDER_CONSIDERATION:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dialogs.rich import Text, md, rich
 from storage.lifecycle import (
     DECLINED,
+    DRAFT,
     EVENTS,
     NOT_SHORTLISTED,
     OFFICER,
@@ -70,14 +71,19 @@ def _either(phrases: list[str | Text]) -> Text:
     return rich(*(p for phrase in phrases[:-2] for p in (phrase, ", ")), phrases[-2], " or ", phrases[-1])
 
 
-def next_steps(state: str) -> Text:
-    """What can happen next to an EOI in `state`, as the table allows."""
+def next_steps(state: str, *, window_open: bool = True) -> Text:
+    """What can happen next to an EOI in `state`, as the table allows; once its window has closed
+    (`window_open` False), without the steps that need it open, and a draft says where it goes."""
     parts: list[Text] = []
     for by, who in ((SCHOOL, "the school"), (OFFICER, "an officer")):
-        phrases = list({str(CAN[s.event]): CAN[s.event] for s in steps_from(state, by)}.values())
+        steps = [s for s in steps_from(state, by) if window_open or not s.while_open]
+        phrases = list({str(CAN[s.event]): CAN[s.event] for s in steps}.values())
         if phrases:
             parts.append(rich(f"{who} can ", _either(phrases)))
     said = rich(*(p for n, part in enumerate(parts) for p in (("; ",) if n else ()) + (part,)))
+    if state == DRAFT and not window_open:
+        moved = "its window has closed, so its answers move to the next window under a new reference"
+        return rich(moved, "; ", said) if parts else rich(moved)
     if state in FINAL:
         return md("nothing further: {}", FINAL[state]) + (md(" (though {})", said) if said else "")
     return said or rich("nothing further")

@@ -220,7 +220,9 @@ class OfferTaken(Refused):
 
 async def _lock_school(session: AsyncSession, school: School) -> None:
     # Staff of one school take turns on the school's row when they begin an EOI or say which provision it offers.
-    await session.execute(select(School.urn).where(School.urn == school.urn).with_for_update())
+    # FOR NO KEY UPDATE, not FOR UPDATE: a notice recorded for the school meanwhile (its foreign key takes a KEY
+    # SHARE lock) must not wait on us, or an officer changing the window deadlocks with a head starting an EOI.
+    await session.execute(select(School.urn).where(School.urn == school.urn).with_for_update(key_share=True))
 
 
 async def offer_taken(session: AsyncSession, eoi: EOI, offer: str) -> EOI | None:

@@ -116,6 +116,22 @@ async def test_a_429_is_waited_out_and_the_message_arrives_once(service):
     assert set(sender.count("Autumn").values()) == {1}
 
 
+async def test_a_429_storm_longer_than_the_retry_limit_still_delivers_every_announcement_once(service):
+    # Found by the simulation (sim/): a storm of 429s with Retry-After (Slack's per-channel limit under a burst,
+    # Teams' per-app limit) used up a message's five attempts, and it was reported as failed and never sent.
+    sender = RecordingSender()
+    sender.fail_next(SendFailed("ratelimited", retry_after=1), times=12)
+
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    dispatcher = Dispatcher(service.db, service.clock, [sender], sleep=no_sleep, concurrency=1)
+    _, stats = await _announce(service, sender, dispatcher=dispatcher)
+    assert stats.failed == 0 and stats.retries == 12
+    assert set(sender.count("Autumn")) == {f"fake:{urn}" for urn in await _in_scope(service)}
+    assert set(sender.count("Autumn").values()) == {1}
+
+
 async def test_a_delivery_that_keeps_failing_is_reported_to_officers(service):
     desk = officer(service)
     sender = RecordingSender()
