@@ -12,7 +12,7 @@ UV_VERSION := 0.13.9
 # ([build-system] requires) and pip, so that installing eoi-bot itself fetches nothing unpinned either.
 LOCK_INPUTS := $(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'] + ['pip']))"
 
-.PHONY: run test lint bench lock clean render-tools screenshots
+.PHONY: run test lint bench simulate lock clean render-tools screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ screenshots: $(STAMP) render-tools
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# A whole window at county scale with faults (sim/); SEED=N picks another seed, SCHOOLS=N another register.
+SEED ?= 1
+SCHOOLS ?= 550
+simulate: $(STAMP)
+	$(BIN)/python -m sim --seed $(SEED) --schools $(SCHOOLS)
 
 # Refresh the lock after changing dependencies in pyproject.toml: pins already in the lock are kept, new or changed
 # requirements are resolved. `make lock UPGRADE=1` moves every pin to the newest release that fits.

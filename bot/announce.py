@@ -12,14 +12,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.milestones import milestone_notices
 from bot.service import Service
 from dialogs import announcements, discussion_outcomes
-from storage import discussions, eois, people
+from storage import audiences, discussions, eois, people
 from storage.db import insert_new
 from storage.models import EOI, Notice, School, Window
 from storage.windows import LONDON, eois_in, need_for, schools_in_scope, window_after, window_name
 
 REMINDERS = ((7, "reminded_7_at"), (1, "reminded_1_at"))
+# Officers hear this long before a window opens how many schools are in scope and which nothing reaches, in time
+# to link staff or fix the register (once per window: the notice's key).
+BEFORE_OPENING = timedelta(days=7)
 
 
 @dataclass
@@ -74,7 +78,19 @@ def steps_to_come(window: Window, now: datetime) -> list[Step]:
     return steps
 
 
-async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = False) -> Planned:
+def _missed_line(missed: list[School]) -> str:
+    if not missed:
+        return ""
+    named = ", ".join(s.urn for s in missed[: announcements.NAMED_AT_MOST])
+    more = f" and {len(missed) - announcements.NAMED_AT_MOST} more" if len(missed) > announcements.NAMED_AT_MOST else ""
+    return f"; {len(missed)} of them have no working destination and are not told (URN {named}{more})"
+
+
+async def plan_due(
+    session: AsyncSession, now: datetime, *, dry_run: bool = False, reach: audiences.Reach | None = None
+) -> Planned:
+    """`reach` says where a school would hear (the dispatcher's senders): with it, the schools nothing reaches
+    are counted and named, to the log and to officers."""
     planned = Planned()
     windows = list(
         await session.scalars(
@@ -86,9 +102,15 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
     )
     for window in windows:
         rows: list[dict[str, Any]] = []
+        if reach is not None and window.announced_at is None and now < window.opens_at <= now + BEFORE_OPENING:
+            rows += await _before_opening(session, window, now, reach, planned)
         due = {(step.what, step.days) for step in steps_to_come(window, now) if step.due <= now}
         if ("announce", 0) in due:
-            for school, needs in await schools_in_scope(session, window):
+            in_scope = await schools_in_scope(session, window)
+            missed = None
+            if reach is not None:
+                missed = await audiences.without_destination(session, [s for s, _ in in_scope], reach)
+            for school, needs in in_scope:
                 rows.append(
                     _school_notice(
                         f"announce:{window.id}:{school.urn}",
@@ -99,17 +121,20 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
                         now,
                     )
                 )
-            planned.lines.append(f"{window_name(window)} opened: announcing to {len(rows)} schools in scope")
-            body = announcements.opened_for_officers(window, len(rows)).to_dict()
+            planned.lines.append(
+                f"{window_name(window)} opened: announcing to {len(rows)} schools in scope" + _missed_line(missed or [])
+            )
+            body = announcements.opened_for_officers(window, len(rows), missed).to_dict()
             rows.append(_officer_notice(f"opened:{window.id}", window, "window opened", body, now))
             window.announced_at = now
         for days, flag in REMINDERS:
             if ("remind", days) in due and window.announced_at:
-                reminded = await _remind(session, window, days, now)
+                reminded, targets = await _remind(session, window, days, now)
                 rows += reminded
+                missed = await audiences.without_destination(session, targets, reach) if reach else []
                 planned.lines.append(
                     f"{window_name(window)} closes in {days} day{'s' if days > 1 else ''}: "
-                    f"reminding {len(reminded)} schools"
+                    f"reminding {len(reminded)} schools" + _missed_line(missed)
                 )
                 setattr(window, flag, now)
         if ("summary", 0) in due:
@@ -121,6 +146,11 @@ async def plan_due(session: AsyncSession, now: datetime, *, dry_run: bool = Fals
         planned.notices += len(rows)
         if not dry_run:
             await insert_new(session, Notice, rows)
+    reminders, lines = await milestone_notices(session, now)
+    if not dry_run:
+        await insert_new(session, Notice, reminders)  # a key already recorded is kept: each goes once
+    planned.notices += len(reminders)
+    planned.lines += lines
     rows = await _follow_up_reminders(session, now, planned)
     planned.notices += len(rows)
     if not dry_run:
@@ -170,7 +200,26 @@ async def _follow_up_reminders(session: AsyncSession, now: datetime, planned: Pl
     return rows
 
 
-async def _remind(session: AsyncSession, window: Window, days: int, now: datetime) -> list[dict[str, Any]]:
+async def _before_opening(
+    session: AsyncSession, window: Window, now: datetime, reach: audiences.Reach, planned: Planned
+) -> list[dict[str, Any]]:
+    """The officers' heads-up before a window opens: who is in scope, and who would hear nothing. Once the
+    window's need is imported (until then nobody is in scope), and once per window."""
+    key = f"before:{window.id}"
+    if await session.scalar(select(Notice.id).where(Notice.key == key)) is not None:
+        return []
+    if not await need_for(session, window):
+        return []
+    in_scope = [school for school, _ in await schools_in_scope(session, window)]
+    missed = await audiences.without_destination(session, in_scope, reach)
+    planned.lines.append(f"{window_name(window)} opens soon: {len(in_scope)} schools in scope" + _missed_line(missed))
+    body = announcements.before_opening(window, len(in_scope), missed).to_dict()
+    return [_officer_notice(key, window, "before opening", body, now)]
+
+
+async def _remind(
+    session: AsyncSession, window: Window, days: int, now: datetime
+) -> tuple[list[dict[str, Any]], list[School]]:
     """Schools in scope that haven't put anything forward, and any school holding a draft in this window; a
     draft's reminder says where it goes if it isn't submitted in time (the window after this one)."""
     held: dict[str, list[EOI]] = {}
@@ -184,7 +233,7 @@ async def _remind(session: AsyncSession, window: Window, days: int, now: datetim
         if school.urn not in held:
             targets[school.urn] = school
     after = await window_after(session, window)
-    return [
+    notices = [
         _school_notice(
             f"remind{days}:{window.id}:{urn}",
             window,
@@ -195,12 +244,15 @@ async def _remind(session: AsyncSession, window: Window, days: int, now: datetim
         )
         for urn, school in sorted(targets.items())
     ]
+    return notices, [school for _, school in sorted(targets.items())]
 
 
 async def run_once(service: Service, dry_run: bool = False) -> int:
     """`eoi-bot announce`: plan what is due, then deliver it (for cron; the server does this continuously)."""
     async with service.db.session() as session:
-        planned = await plan_due(session, service.clock.now(), dry_run=dry_run)
+        planned = await plan_due(
+            session, service.clock.now(), dry_run=dry_run, reach=service.dispatcher.school_destinations
+        )
     for line in planned.lines or ["Nothing is due."]:
         print(("(dry run) " if dry_run else "") + line)
     if dry_run:

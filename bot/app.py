@@ -48,16 +48,24 @@ def build_app(service: Service) -> web.Application:
         from bot.teams_adapter import attach_teams
 
         attach_teams(app, service)
+    if service.settings.email_enabled:
+        from bot.email_sender import attach_email
+
+        attach_email(service)
     return app
 
 
 def channel_summary(settings: Settings) -> list[str]:
     lines = [f"Database: {settings.database_url_masked}"]
-    lines.append(
-        "Slack: on at POST /slack/events"
-        if settings.slack_enabled
-        else "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable)"
-    )
+    if settings.slack_enabled and settings.slack_socket_mode:
+        lines.append("Slack: on over Socket Mode (SLACK_APP_TOKEN): connects out to Slack; no /slack/events route")
+    elif settings.slack_enabled:
+        lines.append("Slack: on at POST /slack/events")
+    else:
+        lines.append(
+            "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_BOT_TOKEN and SLACK_APP_TOKEN for "
+            "Socket Mode)"
+        )
     if settings.microsoft_app_id:
         lines.append(f"Teams: on at POST /api/messages (Microsoft App ID {settings.microsoft_app_id})")
     elif settings.teams_emulator:
@@ -67,6 +75,15 @@ def channel_summary(settings: Settings) -> list[str]:
         )
     else:
         lines.append("Teams: off (set MICROSOFT_APP_ID, or EOI_TEAMS_EMULATOR=1 for local testing)")
+    if settings.email_enabled:
+        from bot.email_sender import SmtpServer
+
+        lines.append(
+            f"Email: on via {SmtpServer.parse(settings.smtp_url).shown} from {settings.mail_from}, for schools with "
+            "no Slack or Teams destination"
+        )
+    else:
+        lines.append("Email: off (set SMTP_URL and EOI_MAIL_FROM to write to schools no chat channel reaches)")
     if settings.teams_enabled and settings.teams_tenants:
         lines.append(f"Teams tenants allowed: {', '.join(sorted(settings.teams_tenants))}")
     if settings.metrics:
@@ -100,7 +117,7 @@ def housekeeping(service: Service):  # type: ignore[no-untyped-def]
     async def due() -> None:
         nonlocal pruned_at, retained_at
         async with service.db.session() as session:
-            planned = await plan_due(session, service.clock.now())
+            planned = await plan_due(session, service.clock.now(), reach=service.dispatcher.school_destinations)
         for line in planned.lines:
             log.info(line)
         if asyncio.get_running_loop().time() - pruned_at > 3600:

@@ -232,10 +232,18 @@ async def _migrate() -> int:
 
 
 async def _chat(service: Service, role: str, user: str | None, school: str | None) -> int:
+    from bot.app import build_app
     from bot.console import open_console
 
-    console = await open_console(service, role=role, user=user, school_urn=school)
-    await console.run(sys.stdin)
+    # The enabled channels' senders, as `serve` registers them: `window preview` and `window open` then say
+    # truly which schools can be reached (nothing is served and nothing connects).
+    app = build_app(service)
+    try:
+        console = await open_console(service, role=role, user=user, school_urn=school)
+        await console.run(sys.stdin)
+    finally:
+        app.freeze()
+        await app.on_cleanup.send(app)
     return 0
 
 

@@ -22,6 +22,8 @@ class Settings:
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_api_url: str = ""
+    # SLACK_APP_TOKEN (xapp-…): connect out to Slack over Socket Mode instead of serving POST /slack/events.
+    slack_app_token: str = ""
     microsoft_app_id: str = ""
     microsoft_app_password: str = ""
     microsoft_app_tenant_id: str = ""
@@ -41,10 +43,24 @@ class Settings:
     metrics_token: str = ""
     # EOI_LOG_FORMAT: "text" (a line a person reads) or "json" (one JSON object per event, for a log collector).
     log_format: str = "text"
+    # Email to schools no Slack or Teams destination reaches (bot.email_sender): SMTP_URL, EOI_MAIL_FROM, and the
+    # council's own words on getting access to its Slack or Teams (EOI_MAIL_JOIN), added to every email.
+    smtp_url: str = ""
+    mail_from: str = ""
+    mail_join: str = ""
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        """The bot token, and either the signing secret (HTTP) or an app token (Socket Mode: nothing is signed)."""
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_url)
 
     @property
     def teams_enabled(self) -> bool:
@@ -132,6 +148,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     log_format = (env.get("EOI_LOG_FORMAT") or "text").strip().lower()
     if log_format not in LOG_FORMATS:
         raise ValueError(f"EOI_LOG_FORMAT={env['EOI_LOG_FORMAT']!r}: use text or json")
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
+    if app_token and not app_token.startswith("xapp-"):
+        # A bot token (xoxb-) pasted here is the usual mistake: Socket Mode needs the app-level token.
+        raise ValueError("SLACK_APP_TOKEN must be the app-level token (xapp-…) with the connections:write scope")
+    smtp_url, mail_from = env.get("SMTP_URL", "").strip(), env.get("EOI_MAIL_FROM", "").strip()
+    if smtp_url:
+        from bot.email_sender import SmtpServer, mail_address
+
+        SmtpServer.parse(smtp_url)  # a bad URL is refused at start-up, not at the first announcement
+        if not mail_address(mail_from):
+            raise ValueError(f"SMTP_URL is set: EOI_MAIL_FROM must be the address emails come from, not {mail_from!r}")
     tenants = frozenset(t.strip().lower() for t in env.get("EOI_TEAMS_TENANTS", "").split(",") if t.strip())
     return Settings(
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -141,6 +168,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         slack_api_url=env.get("SLACK_API_URL", ""),
+        slack_app_token=app_token,
         microsoft_app_id=app_id,
         microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
         microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", ""),
@@ -153,4 +181,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         metrics=metrics,
         metrics_token=metrics_token,
         log_format=log_format,
+        smtp_url=smtp_url,
+        mail_from=mail_from,
+        mail_join=env.get("EOI_MAIL_JOIN", "").strip(),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -89,11 +90,13 @@ class Console:
                 self.answer_type = reply.answer_type
             if reply.file:
                 text += "\n" + self._save(*reply.file)
+            if reply.image:  # a chart: the terminal can't show it, so it is saved as a PNG beside the CSVs
+                text += "\n" + self._save(reply.image[0], base64.b64decode(reply.image[1]))
             print(f"{heading}\n{text}" if heading else text, file=self.out)
             print(file=self.out)
 
     @staticmethod
-    def _save(name: str, content: str) -> str:
+    def _save(name: str, content: str | bytes) -> str:
         """A file (an export, a calendar invitation) is saved in the current folder, readable by its owner only."""
         try:
             write_private(Path(name), content)
@@ -107,10 +110,11 @@ class Console:
             destination=f"console:{self.speaker.user_id}",
             audience=audience,
             school_urn=self.school.urn if self.school else None,
+            recipient=f"console:{self.speaker.user_id}",
         )
-        heading = f"[message for {'your school' if self.school else 'officers'}]"
         for notice in found:
-            self.show([Reply.from_dict(notice.body)], heading=heading)
+            whom = "you" if notice.audience == "person" else "your school" if self.school else "officers"
+            self.show([Reply.from_dict(notice.body)], heading=f"[message for {whom}]")  # buttons pickable by number
 
     async def send(self, line: str) -> None:
         choice = pick(line, self.choices, answer_type=self.answer_type)

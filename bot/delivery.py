@@ -115,6 +115,7 @@ class Dispatcher:
         senders: list[Sender],
         *,
         max_attempts: int = 5,
+        max_waits_asked: int = 100,
         backoff: float = 1.0,
         max_wait: float = 60.0,
         stale_after: timedelta = timedelta(seconds=60),
@@ -125,6 +126,10 @@ class Dispatcher:
         self.db, self.clock, self.senders = db, clock, senders
         self.officers = officers  # EOI_OFFICERS: they hear from us before they first talk to the bot
         self.max_attempts, self.backoff, self.max_wait = max_attempts, backoff, max_wait
+        # A 429 (or a 503 with Retry-After) is the platform saying "later", not that the message can't go: those
+        # answers don't use up max_attempts, or a storm of them (Slack's per-channel limit under a burst, Teams'
+        # per-app limit) would turn messages into failures. They are bounded on their own.
+        self.max_waits_asked = max_waits_asked
         self.stale_after, self.concurrency, self.sleep = stale_after, concurrency, sleep
         self._wake: asyncio.Event | None = None
 
@@ -137,24 +142,20 @@ class Dispatcher:
             self._wake.set()
 
     async def school_destinations(self, session: AsyncSession, school: School) -> list[str]:
-        return await self._addresses(session, await audiences.for_school(session, school))
+        return await audiences.destinations(session, await audiences.for_school(session, school), self.address)
 
     async def officer_destinations(self, session: AsyncSession) -> list[str]:
-        return await self._addresses(session, await audiences.for_officers(session, self.officers))
+        return await audiences.destinations(session, await audiences.for_officers(session, self.officers), self.address)
 
-    async def _addresses(self, session: AsyncSession, audience: audiences.Audience) -> list[str]:
-        """Each channel and person of an audience as a destination, through the sender for their platform;
-        those no enabled channel can reach are left out (`window preview` shows a school with none)."""
-        found: list[str] = []
-        for platform, channel in audience.channels:
-            sender = self._sender(platform)
-            if sender is not None and (address := await sender.channel_address(session, channel)):
-                found.append(address)
-        for platform, user_id in audience.people:
-            sender = self._sender(platform)
-            if sender is not None and (address := await sender.person_address(session, user_id)):
-                found.append(address)
-        return list(dict.fromkeys(found))
+    async def address(self, session: AsyncSession, how: str, platform: str, member: str) -> str | None:
+        """A channel or person of an audience as a destination, through the sender for their platform; None when
+        no enabled channel can reach them (storage.audiences decides who is asked, and what then)."""
+        sender = self._sender(platform)
+        if sender is None:
+            return None
+        if how == "channel":
+            return await sender.channel_address(session, member)
+        return await sender.person_address(session, member)
 
     def _sender(self, platform: str) -> Sender | None:
         return next((s for s in self.senders if s.platform == platform), None)
@@ -179,6 +180,9 @@ class Dispatcher:
                 if notice.audience == "school" and notice.school_urn:
                     school = await session.get(School, notice.school_urn)
                     destinations = await self.school_destinations(session, school) if school else []
+                elif notice.audience == "person":
+                    person = audiences.for_person(notice.recipient)
+                    destinations = await audiences.destinations(session, person, self.address)
                 else:
                     if officer_destinations is None:
                         officer_destinations = await self.officer_destinations(session)
@@ -288,6 +292,7 @@ class Dispatcher:
         clock = asyncio.get_running_loop().time
         answered = clock()
         attempts = item.attempts
+        asked_to_wait = 0
         while True:
             attempts += 1
             try:
@@ -306,7 +311,13 @@ class Dispatcher:
                 await self._finish(item, "sent", attempts, "")
                 stats.sent += 1
                 return answered
-            if failure.permanent or attempts >= self.max_attempts:
+            if failure.retry_after is not None and not failure.permanent:
+                asked_to_wait += 1
+            if (
+                failure.permanent
+                or attempts - asked_to_wait >= self.max_attempts
+                or asked_to_wait >= self.max_waits_asked
+            ):
                 await self._finish(item, "failed", attempts, failure.reason)
                 stats.failed += 1
                 return answered

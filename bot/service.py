@@ -55,7 +55,12 @@ async def open_service(settings: Settings, *, clock: Clock | None = None, db: Da
     except BaseException:
         await db.dispose()  # a refused database (storage.db.SchemaMismatch) leaves no connection behind
         raise
-    clock = clock or Clock(settings.fixed_now)
+    return wire(settings, db, clock or Clock(settings.fixed_now))
+
+
+def wire(settings: Settings, db: Database, clock: Clock) -> Service:
+    """The service's parts on a database already at this version's migration level (`eoi-bot doctor` wires one
+    without upgrading anything, to ask the same questions the running service would)."""
     dispatcher = Dispatcher(
         db, clock, [], stale_after=timedelta(seconds=settings.delivery_stale_seconds), officers=settings.officers
     )

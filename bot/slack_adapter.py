@@ -16,6 +16,7 @@ Slack request -> Turn -> Conversations.handle -> Replies -> Block Kit (bot.slack
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 import json
 import logging
@@ -113,6 +114,8 @@ def send_failure(error: Exception) -> SendFailed:
 
 
 DELIVERY_EVENT = "eoi_delivery"
+# Over Socket Mode, the envelope's id, set by bot.slack_socket_mode on the Bolt request (never read over HTTP).
+ENVELOPE_HEADER = "x-eoi-socket-envelope"
 
 
 async def dm_channel(client: AsyncWebClient, user_id: str) -> str:
@@ -209,7 +212,8 @@ class SlackAdapter:
 
     def __init__(self, service: Service, bolt: AsyncApp, client: AsyncWebClient, signing_secret: str) -> None:
         self.service, self.bolt, self.client = service, bolt, client
-        self.verifier = SignatureVerifier(signing_secret)
+        # None over Socket Mode, where nothing arrives by HTTP (and there may be no signing secret).
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self._people: dict[str, tuple[float, Speaker]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         bolt.middleware(self._once_per_event)
@@ -233,7 +237,8 @@ class SlackAdapter:
             return web.Response(text="")  # Slack checking our certificate: nothing to do
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        if not (timestamp.isdecimal() and signature and self.verifier.is_valid(body, timestamp, signature)):
+        verifier = self.verifier
+        if not (timestamp.isdecimal() and signature and verifier and verifier.is_valid(body, timestamp, signature)):
             # Forged, stale (over 5 minutes) or unsigned: nothing is parsed, stored or sent.
             return web.json_response({"error": "invalid signature"}, status=401)
         if not _well_formed(body, request.headers.get("Content-Type", "")):
@@ -445,6 +450,10 @@ class SlackAdapter:
                 moved = moved or not where.in_dm
             else:
                 await self._ephemeral(where, reply)
+            if reply.image:
+                # A chart goes up as an image file in the asker's DM (Slack shows it inline), beside the numbers.
+                await self._image_to_dm(where.user_id, reply)
+                exported = exported or not where.in_dm
         if moved:
             await self._ephemeral(where, say("I've sent your EOI to our direct messages: carry on there."))
         if exported:
@@ -476,6 +485,21 @@ class SlackAdapter:
             log.warning("uploading %s to %s failed (%s); showing it in the message", name, user_id, error)
             await self._to_dm(user_id, reply)
 
+    async def _image_to_dm(self, user_id: str, reply: Reply) -> None:
+        """Upload the reply's picture (PNG) to the DM with this person, described for screen readers."""
+        assert reply.image is not None
+        name, encoded, description = reply.image
+        try:
+            await self.client.files_upload_v2(
+                channel=await dm_channel(self.client, user_id),
+                filename=name,
+                title=reply.title or name,
+                content=base64.b64decode(encoded),
+                alt_txt=description[:1000],
+            )
+        except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError) as error:
+            log.warning("uploading %s to %s failed (%s); the numbers were sent without it", name, user_id, error)
+
     async def _ephemeral(self, where: Where, reply: Reply) -> None:
         text, blocks = kit.render(reply)
         try:
@@ -494,10 +518,14 @@ class SlackAdapter:
 def request_key(request: AsyncBoltRequest) -> str:
     """What makes a slash command, button press or form submission handled once: its signature, an HMAC of
     the request's timestamp and body. A replay carries the same one (changing either breaks it); every real
-    request differs (its own timestamp, trigger_id and action_ts). Recorded with the turn, so a turn that
-    dies before its commit leaves the key free."""
+    request differs (its own timestamp, trigger_id and action_ts). Over Socket Mode there is no signature: the
+    envelope's id is the key (bot.slack_socket_mode). Recorded with the turn, so a turn that dies before its
+    commit leaves the key free."""
     signature = (request.headers.get("x-slack-signature") or [""])[0]
-    return f"slack:request:{signature}" if signature else ""
+    if signature:
+        return f"slack:request:{signature}"
+    envelope = (request.headers.get(ENVELOPE_HEADER) or [""])[0] if request.mode == "socket_mode" else ""
+    return f"slack:envelope:{envelope}" if envelope else ""
 
 
 def _starts(prefix: str) -> re.Pattern[str]:
@@ -557,7 +585,8 @@ class CountedRateLimitRetries(AsyncRateLimitErrorRetryHandler):
 
 
 def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
-    """Serve Slack at POST /slack/events and register the Slack sender."""
+    """Serve Slack at POST /slack/events, or connect out over Socket Mode when SLACK_APP_TOKEN is set, and
+    register the Slack sender."""
     settings = service.settings
     base_url = api_url(settings.slack_api_url)
     # Replies to a user's own turn wait out a 429 (bounded) so the answer still arrives, once.
@@ -585,7 +614,12 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
         )
     )
     app[SLACK] = adapter
-    app.router.add_post("/slack/events", adapter.handle_http)
+    if settings.slack_socket_mode:
+        from bot.slack_socket_mode import connect_out
+
+        connect_out(app, adapter, settings.slack_app_token)  # no inbound route: Slack is reached from here
+    else:
+        app.router.add_post("/slack/events", adapter.handle_http)
     app.on_shutdown.append(adapter.drain)
     app.on_cleanup.append(http.close_pool)
     return adapter

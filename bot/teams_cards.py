@@ -293,7 +293,18 @@ def attachment(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(reply: Reply) -> dict[str, Any]:
-    """The activity fields (text, attachments) for one reply."""
+    """The activity fields (text, attachments) for one reply; a picture (a report's chart) goes with it as an
+    inline image attachment, which Teams shows in the conversation."""
+    fields = _render(reply)
+    if reply.image:
+        name, encoded, _description = reply.image
+        fields.setdefault("attachments", []).append(
+            {"contentType": "image/png", "contentUrl": f"data:image/png;base64,{encoded}", "name": name}
+        )
+    return fields
+
+
+def _render(reply: Reply) -> dict[str, Any]:
     if reply.file:
         name, content = reply.file
         if len(content) > MAX_INLINE_FILE:

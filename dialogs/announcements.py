@@ -9,7 +9,9 @@ from dialogs.actions import Command
 from dialogs.dates import format_datetime
 from dialogs.glossary import PROVISION_NAMES, need_label
 from dialogs.replies import Choice, Fact, Reply
-from dialogs.rich import md
+from dialogs.report import need_lines
+from dialogs.rich import Text, md, rich
+from storage import report
 from storage.lifecycle import (
     APPROVED,
     BEFORE_A_DECISION,
@@ -17,10 +19,12 @@ from storage.lifecycle import (
     DRAFT,
     FINISHED,
     NOT_SHORTLISTED,
+    OPENED,
     SCHEDULED,
     SHORTLISTED,
     STATES,
     SUBMITTED,
+    UNDER_CONSIDERATION,
     WITHDRAWN,
 )
 from storage.models import EOI, NeedRow, School, Window
@@ -33,9 +37,11 @@ COUNTED = {
     SHORTLISTED: ("shortlisted", "shortlisted"),
     NOT_SHORTLISTED: ("not shortlisted", "not shortlisted"),
     SCHEDULED: ("with a discussion scheduled", "with a discussion scheduled"),
+    UNDER_CONSIDERATION: ("under consideration", "under consideration"),
     APPROVED: ("approved", "approved"),
     DECLINED: ("declined", "declined"),
     WITHDRAWN: ("withdrawn", "withdrawn"),
+    OPENED: ("opened", "opened"),
 }
 assert set(COUNTED) == set(STATES), "every state in storage.lifecycle needs its words here"
 # What a window's end means for an EOI, by where it is in its life (storage/lifecycle.py): a draft waits for
@@ -92,12 +98,59 @@ def announcement(window: Window, school: School, needs: list[NeedRow]) -> Reply:
     )
 
 
-def opened_for_officers(window: Window, schools: int) -> Reply:
+NAMED_AT_MOST = 20  # unreachable schools named in one message; `window preview` lists every one
+
+
+def unreachable(schools: list[School], in_scope: int, code: str) -> Text:
+    """Plainly, how many in-scope schools would hear nothing and which (storage.audiences.without_destination)."""
+    if not schools:
+        return md("All {} in scope can be reached.", _plural(in_scope, "school"))
+    named = "; ".join(f"{s.name} ({s.urn})" for s in schools[:NAMED_AT_MOST])
+    more = len(schools) - NAMED_AT_MOST
+    rest = md("; and {} more (`window preview {}` lists them all)", more, code) if more > 0 else ""
+    one = len(schools) == 1
+    return md(
+        "{} of the {} in scope {} no working destination and will not hear from us: {}{}. To reach {}: give the "
+        "school a Slack or Teams channel in the register, link a member of its staff (`link PLATFORM:USER URN`), "
+        "or give it a headteacher email in the register (used when email is on).",
+        len(schools),
+        _plural(in_scope, "school"),
+        "has" if one else "have",
+        named,
+        rest,
+        "it" if one else "one",
+    )
+
+
+def before_opening(window: Window, schools: int, missed: list[School]) -> Reply:
     code = window_code(window)
     return Reply(
         kind="notice",
+        title=f"{window_name(window)} opens {format_datetime(window.opens_at)}",
+        text=md(
+            "{} {} in scope. {} `window preview {}` shows how each will be reached.",
+            _plural(schools, "school"),
+            "is" if schools == 1 else "are",
+            unreachable(missed, schools, code),
+            code,
+        ),
+        choices=[Choice("Preview", Command(f"window preview {code}"))],
+    )
+
+
+def opened_for_officers(window: Window, schools: int, missed: list[School] | None = None) -> Reply:
+    """`missed`: the in-scope schools nothing reaches (None when the scheduler wasn't told where schools hear)."""
+    code = window_code(window)
+    if missed:
+        text = md("Announcing to {} of the {} in scope. ", schools - len(missed), _plural(schools, "school"))
+    else:
+        text = md("Announcing to {} in scope. ", _plural(schools, "school"))
+    if missed is not None:
+        text = rich(text, unreachable(missed, schools, code), " ")
+    return Reply(
+        kind="notice",
         title=f"{window_name(window)} is open",
-        text=md("Announcing to {} schools in scope. `window deliveries {}` shows progress.", schools, code),
+        text=rich(text, md("`window deliveries {}` shows progress.", code)),
         choices=[Choice("Deliveries", Command(f"window deliveries {code}"))],
     )
 
@@ -245,22 +298,8 @@ def closing_summary(window: Window, eois: list[tuple[EOI, School]], needs: list[
     ):
         counts = Counter(key(s, e) for e, s in put_forward)
         facts.append(Fact(label, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
-    lines = []
-    for need in needs:
-        place = need.district or need.quadrant
-        offered = [
-            e
-            for e, s in put_forward
-            if e.primary_need == need.need_type
-            and s.phase in (need.phase, "all-through")
-            and (s.district == need.district if need.district else s.quadrant == need.quadrant)
-        ]
-        places = sum(int(e.answers.get("places") or 0) for e in offered)
-        lines.append(
-            f"{need.need_type} {need.provision_type} {place} {need.phase}: identified {need.places} places; "
-            f"{len(offered)} EOI{'s' if len(offered) != 1 else ''} offering {places}"
-        )
-    facts.append(Fact("Against identified need", "\n".join(lines) or "no need recorded"))
+    # The same numbers as `report` (storage/report.py), so the summary and the chart never disagree.
+    facts.append(Fact("Against identified need", need_lines(report.build(window, needs, eois))))
     waiting = sum(1 for e, _ in eois if e.status == SUBMITTED)
     return Reply(
         kind="summary",

@@ -9,6 +9,8 @@ from dialogs.rich import Text, md
 from storage.lifecycle import REOPEN_DAYS
 
 ANYONE, HEADTEACHER, OFFICER = "anyone", "headteacher", "officer"
+# A school's staff and officers both (marking a milestone done); anyone an officer asked onto a decision panel.
+SHARED, PANEL = "headteacher or officer", "panel member"
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,7 @@ class CommandSpec:
     this registry, and the turn runner refuses to start with a registered command that has no handler."""
 
     name: str
-    who: str  # ANYONE, HEADTEACHER or OFFICER
+    who: str  # ANYONE, HEADTEACHER, OFFICER, SHARED or PANEL
     usage: str  # how it is typed, for help: "shortlist REF [note]"
     help: str | Text  # what it does, one line
     example: str = ""  # one that works
@@ -82,14 +84,31 @@ COMMANDS: tuple[CommandSpec, ...] = (
     # What a long answer written in a form (a Slack modal, a Teams card) sends.
     CommandSpec("answer", HEADTEACHER, "answer QID TEXT", "a long answer written in a form", hidden=True),
     CommandSpec(
+        "done",
+        SHARED,
+        "done REF MILESTONE",
+        md("mark an implementation milestone done (its number or word, e.g. *staffing*); the other side is told"),
+        example="done EOI-2627A-001 staffing",
+    ),
+    CommandSpec(
         "list",
         OFFICER,
-        "list [status] [quadrant or district] [need type] [phase] [window] [page N]",
-        "EOIs, filtered",
+        "list [status] [RP or PP] [quadrant or district] [need type] [phase] [window] [page N] | list implementing",
+        md(
+            "EOIs, filtered (need types as headteachers say them too: *autism*); *list implementing*: approved "
+            "EOIs' plans, late milestones first"
+        ),
         example="list submitted ASD Colchester",
         hint="list",
     ),
-    CommandSpec("show", OFFICER, "show REF", "answers and history", example="show EOI-2627A-001", hint="show REF"),
+    CommandSpec(
+        "show",
+        OFFICER,
+        "show REF | URN | school name",
+        "answers, decision panel, implementation plan and history",
+        example="show EOI-2627A-001",
+        hint="show REF",
+    ),
     CommandSpec(
         "shortlist",
         OFFICER,
@@ -139,10 +158,28 @@ COMMANDS: tuple[CommandSpec, ...] = (
         aliases=("followup", "follow up"),
     ),
     CommandSpec(
+        "panel",
+        OFFICER,
+        "panel REF MEMBER [as ROLE], MEMBER [as ROLE]…",
+        md(
+            "ask a decision panel (officers and stakeholders, by platform id or email) to recommend; the school "
+            "sees *under consideration*; *panel REF* shows who recommended what"
+        ),
+        example="panel EOI-2627A-001 me as SEND quadrant lead",
+    ),
+    CommandSpec(
+        "recommend",
+        PANEL,
+        "recommend REF approve|decline|abstain REASON",
+        "a decision panel member's recommendation, with a reason (or use the buttons on the request)",
+        example="recommend EOI-2627A-001 approve Strong offer where the need is greatest",
+    ),
+    CommandSpec(
         "decide",
         OFFICER,
-        "decide REF approve|decline [note]",
-        "record the decision; the school is told",
+        "decide REF approve|decline [reason]",
+        "record the decision with a reason the school sees (needed to decline: a pending discussion is called "
+        "off); an approval starts the implementation plan",
         example="decide EOI-2627A-001 approve Opening September 2027",
         hint="decide REF approve|decline",
     ),
@@ -163,11 +200,18 @@ COMMANDS: tuple[CommandSpec, ...] = (
         hint="window",
     ),
     CommandSpec("export", OFFICER, "export [window]", "CSV of EOIs", example="export 2627A", hint="export"),
+    CommandSpec(
+        "report",
+        OFFICER,
+        "report [window]",
+        "identified places against EOIs offered, shortlisted, approved and opened, as text and a chart",
+        example="report 2627A",
+    ),
     CommandSpec("need", OFFICER, "need [window]", "the identified need and who imported it", example="need"),
     CommandSpec(
         "officer",
         OFFICER,
-        "officer list | add PLATFORM:USER | remove PLATFORM:USER",
+        "officer list | add PLATFORM:USER or EMAIL | remove PLATFORM:USER or EMAIL",
         "who the officers are",
         example="officer add slack:U0123ABCD",
         aliases=("officers",),
@@ -180,7 +224,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
-HEADTEACHER_COMMANDS = tuple(c.name for c in COMMANDS if c.who in (ANYONE, HEADTEACHER))
+HEADTEACHER_COMMANDS = tuple(c.name for c in COMMANDS if c.who in (ANYONE, HEADTEACHER, SHARED))
 OFFICER_COMMANDS = tuple(c.name for c in COMMANDS if c.who == OFFICER)
 _WORDS = {alias: c.name for c in COMMANDS for alias in c.aliases} | {c.name: c.name for c in COMMANDS}
 # Phrases of several words first, longest first, so "cancel the discussion" wins over "cancel".

@@ -10,12 +10,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import (
+    decision_commands,
     discussion_notices,
     discussion_outcomes,
     discussion_replies,
     eoi_dialog,
     help,
+    implementation,
+    lookups,
     officer_commands,
+    report,
     window_commands,
 )
 from dialogs.actions import Action, Command, DiscussionReply, OpenForm, Unreadable
@@ -44,6 +48,8 @@ def _switches_school(text: str) -> bool:
 SchoolHandler = Callable[[eoi_dialog.EoiTurn, str], Awaitable[list[Reply]]]
 OfficerHandler = Callable[[officer_commands.OfficerTurn, str], Awaitable[list[Reply]]]
 ReplyHandler = Callable[[discussion_replies.ReplyTurn, str], Awaitable[list[Reply]]]
+# Commands for whoever they concern (a panel member, a school or an officer): each checks who may, itself.
+SharedHandler = Callable[[AsyncSession, Person, School | None, datetime, str], Awaitable[list[Reply]]]
 
 
 class Conversations:
@@ -63,22 +69,24 @@ class Conversations:
         self.working_hours = working_hours
         self.questions = questions or eoi_questions()
         self.officer_handlers: dict[str, OfficerHandler] = {
-            "list": officer_commands.list_command,
-            "show": officer_commands.show_command,
+            "list": lookups.list_command,
+            "show": lookups.show_command,
             "shortlist": officer_commands.shortlist_command,
             "not-shortlisted": officer_commands.not_shortlisted_command,
             "schedule": officer_commands.schedule_command,
             "cancel-discussion": officer_commands.cancel_discussion_command,
             "outcome": discussion_outcomes.outcome_command,
             "follow-up": discussion_outcomes.follow_up_command,
-            "decide": officer_commands.decide_command,
+            "panel": decision_commands.panel_command,
+            "decide": decision_commands.decide_command,
+            "report": report.report_command,
             "reopen": officer_commands.reopen_command,
             "export": officer_commands.export_command,
             "link": officer_commands.link_command,
-            "officer": lambda t, rest: officer_commands.officer_command(t, rest, self.officers),
+            "officer": lambda t, rest: lookups.officer_command(t, rest, self.officers),
             "window": lambda t, rest: window_commands.window_command(t, rest, reach),
             "need": window_commands.need_command,
-            "deliveries": window_commands.deliveries_command,
+            "deliveries": lambda t, rest: window_commands.deliveries_command(t, rest, reach),
         }
         # What a school's staff can do; each takes the turn at their school and the rest of the command.
         self.school_handlers: dict[str, SchoolHandler] = {
@@ -95,9 +103,22 @@ class Conversations:
             "accept": discussion_replies.accept,
             "another-time": discussion_replies.another_time,
         }
+        self.shared_handlers: dict[str, SharedHandler] = {
+            "recommend": lambda session, person, school, now, rest: decision_commands.recommend_command(
+                session, person, now, rest
+            ),
+            "done": implementation.done_command,
+        }
         # Every registered command has exactly one handler (dialogs.commands.COMMANDS): checked here, once, so
         # no command can reach a missing one.
-        handled = {*self.officer_handlers, *self.school_handlers, *self.reply_handlers, "help", "school"}
+        handled = {
+            *self.officer_handlers,
+            *self.school_handlers,
+            *self.shared_handlers,
+            *self.reply_handlers,
+            "help",
+            "school",
+        }
         registered = {c.name for c in COMMANDS}
         if handled != registered:
             raise ValueError(
@@ -293,6 +314,8 @@ class Conversations:
                 ]
             handler = self.officer_handlers[cmd.name]
             return await handler(officer_commands.OfficerTurn(session, person, now, self.working_hours), cmd.rest)
+        if cmd.name in self.shared_handlers:
+            return await self.shared_handlers[cmd.name](session, person, school, now, cmd.rest)
         if cmd.name == "help" or (not cmd.name and not text):
             if person.role == people.OFFICER:
                 return [help.officer_help()]
@@ -306,6 +329,8 @@ class Conversations:
                 if person.role == people.HEADTEACHER:  # acts for several schools and hasn't chosen one yet
                     return await self._which_school(session, person, cmd.name if cmd.name != "answer" else "start")
                 if person.role == people.OFFICER:
+                    if cmd.name == "status":  # an officer's status: ECC's own next steps in implementation
+                        return await implementation.officer_next_steps(session, now)
                     return [say(md("Officers don't fill in EOIs; try `list submitted`, or *help*."))]
                 return [help.stranger_help(key)]
             t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
@@ -491,11 +516,14 @@ class Conversations:
             return await discussion_replies.accept(t, ref)
         return await discussion_replies.another_time(t, ref)
 
-    async def pending_notices(self, *, destination: str, audience: str, school_urn: str | None) -> list[Notice]:
-        """Notices not yet delivered to this destination; marks them delivered (the console's outbox)."""
+    async def pending_notices(
+        self, *, destination: str, audience: str, school_urn: str | None, recipient: str = ""
+    ) -> list[Notice]:
+        """Notices not yet delivered to this destination (and, with `recipient`, those for that one person);
+        marks them delivered (the console's outbox)."""
         async with self.db.session() as session:
             found = await notices.undelivered(
-                session, destination=destination, audience=audience, school_urn=school_urn
+                session, destination=destination, audience=audience, school_urn=school_urn, recipient=recipient
             )
             now = self.clock.now()
             for notice in found:

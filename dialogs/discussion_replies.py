@@ -75,7 +75,7 @@ async def _invitation(t: ReplyTurn, ref: str, command: str) -> tuple[EOI, School
             ]
     eoi = found[0]
     discussion = await discussions.current(t.session, eoi.id)
-    if discussion is None or eoi.status != eois.SCHEDULED:
+    if discussion is None or eoi.status not in eois.MAY_HAVE_A_DISCUSSION:
         return [say(f"{eoi.ref} has no discussion waiting for a reply (it is {eoi.status}).")]
     return eoi, schools[eoi.school_urn], discussion
 

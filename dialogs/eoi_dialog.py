@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_outcomes
+from dialogs import discussion_outcomes, implementation
 from dialogs.actions import Action, Answer, ChangeAnswer, Command, KeepAnswer, NotSure, OpenForm, Step, Sure
 from dialogs.answers import (
     AnswerContext,
@@ -33,7 +33,7 @@ from dialogs.rich import Text, lines_of, md
 from storage import audit, eois, notices
 from storage.lifecycle import SCHOOL
 from storage.models import EOI, Person, School, Window
-from storage.windows import LONDON, need_in_scope, need_key, window_name
+from storage.windows import LONDON, is_open, need_in_scope, need_key, window_name
 
 REVIEW, DECLARATION = "review", "declaration"
 ANSWER_FIELD = "answer"
@@ -1064,7 +1064,7 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
     if eoi.submitted_at:
         facts.append(Fact("Submitted", format_datetime(eoi.submitted_at)))
     discussion = await eois.current_discussion(session, eoi.id)
-    if discussion and eoi.status == eois.SCHEDULED:
+    if discussion and eoi.status in eois.MAY_HAVE_A_DISCUSSION:
         where = f" at {discussion.place}" if discussion.place else ""
         facts.append(Fact("Discussion", f"{format_datetime(discussion.starts_at)}{where} ({discussion.response})"))
     if for_school:  # what was agreed at the discussion for someone to do, the school's own and ECC's
@@ -1078,7 +1078,14 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
         choices.append(Choice("See the answers", Command("review")))
     if for_school and eois.can("withdraw", eoi.status, SCHOOL) and eoi.status != eois.DRAFT:
         choices.append(Choice("Withdraw", Command(f"withdraw {eoi.ref}"), style="danger"))
-    text = md("{} is *{}*: {}.", eoi.ref or "Your draft", eoi.status, next_steps(eoi.status))
+    window_open = window is None or is_open(window, now)
+    text = md("{} is *{}*: {}.", eoi.ref or "Your draft", eoi.status, next_steps(eoi.status, window_open=window_open))
     if eoi.status in (eois.DRAFT, eois.SUBMITTED):
         text += f"\n{SHORTLISTING_RULE}"
+    if eoi.status == eois.UNDER_CONSIDERATION:
+        text += "\nECC is deciding with its stakeholders; you'll be told the decision, and why, here."
+    # Support through implementation: each side's next steps, and the school's Done buttons.
+    facts += await implementation.next_steps_facts(session, eoi, now, for_school=for_school)
+    if for_school:
+        choices += await implementation.done_choices(session, eoi, owner=implementation.SCHOOL_OWNS)
     return Reply(text=text, kind="summary", title=f"{eoi.ref or 'Draft'}: {eoi.status}", facts=facts, choices=choices)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialogs.actions import Command
-from dialogs.commands import COMMANDS, HEADTEACHER, OFFICER, CommandSpec
+from dialogs.commands import BY_NAME, COMMANDS, HEADTEACHER, OFFICER, PANEL, SHARED, CommandSpec
 from dialogs.dates import MEETING_EXAMPLES
 from dialogs.glossary import PROVISION_HELP
 from dialogs.lifecycle_words import SHORTLISTING_RULE
@@ -26,14 +26,14 @@ def _line(command: CommandSpec, *, with_example: bool) -> Text:
 HEADTEACHER_HELP = md(
     "I help your school send Essex County Council an *Expression of Interest* in hosting a Resourced "
     "Provision or a Partnership Provision.\n{}\n{}\n\n{}",
-    lines_of(_line(c, with_example=False) for c in COMMANDS if c.who == HEADTEACHER and not c.hidden),
+    lines_of(_line(c, with_example=False) for c in COMMANDS if c.who in (HEADTEACHER, SHARED) and not c.hidden),
     SHORTLISTING_RULE,
     PROVISION_HELP,
 )
 
 OFFICER_HELP = md(
     "Officer commands:\n{}\n{}",
-    lines_of(_line(c, with_example=True) for c in COMMANDS if c.who == OFFICER and not c.hidden),
+    lines_of(_line(c, with_example=True) for c in COMMANDS if c.who in (OFFICER, SHARED, PANEL) and not c.hidden),
     SHORTLISTING_RULE,
 )
 
@@ -66,8 +66,10 @@ def stranger_help(key: str) -> Reply:
             "I help Essex schools send an Expression of Interest in hosting a Resourced or Partnership Provision, "
             "but I couldn't match you to a school: I match headteachers by the email address in the council's "
             "school register. Ask your ECC SEND officer to link you; they can type `link {} URN` with your "
-            "school's URN.\n\n{}",
+            "school's URN.\nIf an ECC officer asked you for a recommendation on an EOI, answer with the buttons on "
+            "their message, or:\n{}\n\n{}",
             key,
+            _line(BY_NAME["recommend"], with_example=True),
             PROVISION_HELP,
         )
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dialogs.rich import Text, md, rich
 from storage.lifecycle import (
-    APPROVED,
     DECLINED,
+    DRAFT,
     EVENTS,
     NOT_SHORTLISTED,
     OFFICER,
+    OPENED,
     REOPEN_DAYS,
     SCHOOL,
     NotAllowed,
@@ -27,9 +28,11 @@ PAST = {
     "not-shortlist": "marked not shortlisted",
     "schedule": "scheduled for discussion",
     "cancel-discussion": "taken back to shortlisted (its discussion cancelled)",
+    "consider": "put to a decision panel",
     "approve": "approved",
     "decline": "declined",
     "reopen": "reopened",
+    "open": "marked open (first pupils)",
 }
 # What each kind of person can do next, as the end of "the school can ..." / "an officer can ...".
 CAN: dict[str, str | Text] = {
@@ -41,14 +44,16 @@ CAN: dict[str, str | Text] = {
     "not-shortlist": "mark it not shortlisted",
     "schedule": "schedule a discussion",
     "cancel-discussion": "cancel the discussion",
+    "consider": "ask a decision panel for recommendations",
     "approve": "approve it",
-    "decline": "decline it",
+    "decline": "decline it (with a reason for the school)",
     "reopen": f"reopen the decision within {REOPEN_DAYS} days of it",
+    "open": "mark its implementation plan's milestones done, up to first pupils",
 }
 FINAL = {
     NOT_SHORTLISTED: "it was not shortlisted",
-    APPROVED: "a decision has been made",
     DECLINED: "a decision has been made",
+    OPENED: "the provision is open",
 }
 assert set(PAST) == set(EVENTS) == set(CAN), "every event in storage.lifecycle.LIFE needs its words here"
 
@@ -66,14 +71,19 @@ def _either(phrases: list[str | Text]) -> Text:
     return rich(*(p for phrase in phrases[:-2] for p in (phrase, ", ")), phrases[-2], " or ", phrases[-1])
 
 
-def next_steps(state: str) -> Text:
-    """What can happen next to an EOI in `state`, as the table allows."""
+def next_steps(state: str, *, window_open: bool = True) -> Text:
+    """What can happen next to an EOI in `state`, as the table allows; once its window has closed
+    (`window_open` False), without the steps that need it open, and a draft says where it goes."""
     parts: list[Text] = []
     for by, who in ((SCHOOL, "the school"), (OFFICER, "an officer")):
-        phrases = list({str(CAN[s.event]): CAN[s.event] for s in steps_from(state, by)}.values())
+        steps = [s for s in steps_from(state, by) if window_open or not s.while_open]
+        phrases = list({str(CAN[s.event]): CAN[s.event] for s in steps}.values())
         if phrases:
             parts.append(rich(f"{who} can ", _either(phrases)))
     said = rich(*(p for n, part in enumerate(parts) for p in (("; ",) if n else ()) + (part,)))
+    if state == DRAFT and not window_open:
+        moved = "its window has closed, so its answers move to the next window under a new reference"
+        return rich(moved, "; ", said) if parts else rich(moved)
     if state in FINAL:
         return md("nothing further: {}", FINAL[state]) + (md(" (though {})", said) if said else "")
     return said or rich("nothing further")
@@ -85,7 +95,7 @@ def refusal(refused: Refused) -> str | Text:
         name = refused.ref or "This EOI"
         if refused.reason == "who":
             found = step(refused.event, refused.state)
-            who = "the school" if found and found.by == SCHOOL else "an ECC officer"
+            who = {SCHOOL: "the school", OFFICER: "an ECC officer"}.get(found.by if found else "", "the school or ECC")
             return f"Only {who} can do that: {name} is {refused.state}."
         if refused.reason == "window":
             return f"{name} can be {PAST[refused.event]} only while its window is open, and it isn't now."

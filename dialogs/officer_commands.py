@@ -23,7 +23,7 @@ from dialogs.dates import (
     read_meeting_time,
     reasons_to_confirm,
 )
-from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_TYPES, PHASES, QUADRANTS
+from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_ALIASES, NEED_TYPES, PHASES, QUADRANTS
 from dialogs.lifecycle_words import next_steps, refusal
 from dialogs.questions import eoi_questions
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
@@ -64,6 +64,13 @@ def ref_line(eoi: EOI, school: School) -> Text:
     return md("*{}* {}", eoi.ref or "(draft)", _about(eoi, school))
 
 
+def offer_words() -> dict[str, str]:
+    """What people type for each provision (the first question's choices and their aliases in eoi.yaml)."""
+    question = eoi_questions().get("provision_type")
+    assert question is not None
+    return {word: value for value, label in question.choices for word in (value, label)} | dict(question.aliases)
+
+
 def _multiword(text: str, names: list[str]) -> tuple[str, list[str]]:
     found = []
     for name in sorted(names, key=len, reverse=True):
@@ -87,9 +94,18 @@ async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters,
     text, statuses = _multiword(text, list(eois.STATES))
     text, quadrants = _multiword(text, list(QUADRANTS))
     text, districts = _multiword(text, list(DISTRICTS))
+    # The words headteachers type work here too: `list RP`, `list partnership`, `list autism`.
+    offers = offer_words()
+    text, offered = _multiword(text, list(offers))
+    needs = dict((alias, code) for alias, code in NEED_ALIASES)
+    text, named_needs = _multiword(text, list(needs))
     for found, key in ((statuses, "status"), (quadrants, "quadrant"), (districts, "district")):
         if found:
             values.setdefault(key, found[0])
+    if offered:
+        values.setdefault("offer", offers[offered[0]])
+    if named_needs:
+        values.setdefault("need", needs[named_needs[0]])
     unknown = []
     for word in text.split():
         folded = word.casefold()
@@ -108,10 +124,10 @@ async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters,
             1,
             (
                 md(
-                    "I don't know the filter “{}”. Filters are a status ({}), a quadrant or district, a need "
-                    "type (ASD, "
-                    "SEMH…), a phase, a window code (e.g. 2627A) and `page N`. For example: `list submitted ASD "
-                    "Colchester`.",
+                    "I don't know the filter “{}”. Filters are a status ({}), a quadrant or district, a provision "
+                    "(RP or PP), a need type (ASD or autism, SEMH…), a phase, a window code (e.g. 2627A) and "
+                    "`page N`. For example: `list submitted ASD Colchester`, `list RP`, or `list implementing` for "
+                    "approved EOIs' plans.",
                     " ".join(unknown),
                     ", ".join(eois.STATES),
                 )
@@ -147,6 +163,7 @@ async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters,
             district=canonical.get("district"),
             need_type=canonical.get("need"),
             phase=canonical.get("phase"),
+            offer=values.get("offer"),
         ),
         page,
         None,
@@ -232,9 +249,18 @@ def officer_actions(eoi: EOI) -> list[Choice]:
                 style="danger",
             )
         )
+    if eois.can("consider", eoi.status) or eoi.status == eois.UNDER_CONSIDERATION:
+        members = FormField(
+            "members",
+            "Who recommends (platform ids or emails, each with “as ROLE”)",
+            "me as SEND quadrant lead, finance@essex.gov.uk as finance",
+            multiline=True,
+        )
+        label = "Add to the panel" if eoi.status == eois.UNDER_CONSIDERATION else "Ask a decision panel"
+        choices.append(_form_choice(label, "panel", ref, "Decision panel", "Ask for recommendations", members))
     if eois.can("approve", eoi.status):
         outcome = FormField("outcome", "Decision", options=("approve", "decline"))
-        note = FormField("note", "Note for the school", multiline=True, optional=True)
+        note = FormField("note", "Reason, for the school (needed to decline)", multiline=True, optional=True)
         choices.append(_form_choice("Decide", "decide", ref, "Decision", "Record decision", outcome, note))
     if eois.can("reopen", eoi.status):
         why = FormField("reason", "Why (the school is told)", multiline=True)
@@ -595,41 +621,6 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
             choices=officer_actions(eoi),
         )
     ]
-
-
-async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
-    ref, _, tail = rest.strip().partition(" ")
-    outcome, _, note = tail.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref)
-    if isinstance(found, Reply):
-        return [found]
-    eoi, school = found
-    outcome = {"approve": "approve", "approved": "approve", "decline": "decline", "declined": "decline"}.get(
-        outcome.casefold(), ""
-    )
-    if not outcome:
-        message = md("Say approve or decline, e.g. `decide {} approve Opening September 2027`.", eoi.ref)
-        return [refuse(message, field_errors={"outcome": message})]
-    try:
-        decision = await eois.decide(t.session, eoi, outcome=outcome, note=note.strip(), actor=t.actor, now=t.now)
-    except eois.Refused as refused:
-        return [refuse(refusal(refused))]
-    text = (
-        md(
-            "ECC has *approved* {}'s expression of interest {}. We'll be in touch about implementation, and "
-            "support continues from here.",
-            school.name,
-            eoi.ref,
-        )
-        if decision.outcome == eois.APPROVED
-        else f"ECC has decided not to go ahead with {school.name}'s expression of interest {eoi.ref} this time."
-    )
-    if note.strip():
-        text += f"\nNote from ECC: {note.strip()}"
-    await _tell_school(
-        t, eoi, school, "decision", Reply(kind="notice", title=f"{eoi.ref}: {decision.outcome}", text=text)
-    )
-    return [say(f"Recorded: {eoi.ref} {decision.outcome}. {school.name} has been told.")]
 
 
 async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:

@@ -75,6 +75,8 @@ class Reply:
     answer_type: str = ""  # the question's type (dialogs.questions.TYPES) when this reply asks one
     field_errors: dict[str, str] = field(default_factory=dict)  # a Text given here keeps its marks as plain text
     file: tuple[str, str] | None = None  # (filename, content) e.g. an export
+    # (filename, PNG as base64, a description of the picture): a chart, shown as an image where the platform can
+    image: tuple[str, str, str] | None = None
 
     def __post_init__(self) -> None:
         self.text = text_of(self.text)
@@ -125,6 +127,8 @@ class Reply:
         ]
         if data.get("file"):
             data["file"] = tuple(data["file"])
+        if data.get("image"):
+            data["image"] = tuple(data["image"])
         return cls(**data)
 
 

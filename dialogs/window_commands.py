@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,14 +12,15 @@ from dialogs.announcements import (
     cancel_question,
     cancelled_for_officers,
     priority_lines,
+    unreachable,
     window_cancelled,
     window_changed,
 )
 from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows
 from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, window_list
 from dialogs.replies import Choice, Fact, Reply, refuse, say
-from dialogs.rich import md
-from storage import notices, people
+from dialogs.rich import md, rich
+from storage import audiences, notices, people
 from storage.models import EOI, School, Window
 from storage.windows import (
     LONDON,
@@ -37,7 +37,7 @@ from storage.windows import (
     window_name,
 )
 
-Reach = Callable[[AsyncSession, School], Awaitable[list[str]]]
+Reach = audiences.Reach
 TERM_WORDS = {"autumn": "autumn1", "spring": "spring2"}
 ADD_EXAMPLE = md('`window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct 2027`')
 NAME = re.compile(r"(autumn|spring)(?:\s+term)?(?:\s+[12])?\s+(\d{4})\s*[/-]\s*(\d{2,4})", re.IGNORECASE)
@@ -78,10 +78,10 @@ async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) 
         "add": lambda: _add(t, tail),
         "plan": lambda: _plan(t, tail),
         "change": lambda: _change(t, tail),
-        "open": lambda: _open_now(t, tail),
+        "open": lambda: _open_now(t, tail, reach),
         "cancel": lambda: _cancel(t, tail),
         "preview": lambda: _preview(t, tail, reach),
-        "deliveries": lambda: deliveries_command(t, tail),
+        "deliveries": lambda: deliveries_command(t, tail, reach),
     }
     if sub not in handlers:
         return [
@@ -232,19 +232,33 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
     ]
 
 
-async def _open_now(t: OfficerTurn, tail: str) -> list[Reply]:
+async def _missed(t: OfficerTurn, window: Window, reach: Reach | None) -> tuple[int, list[School]]:
+    """How many schools are in scope, and those nothing reaches (no reach: no channel is enabled at all)."""
+    in_scope = [school for school, _ in await schools_in_scope(t.session, window)]
+    return len(in_scope), await audiences.without_destination(t.session, in_scope, reach or _nowhere)
+
+
+async def _nowhere(session: AsyncSession, school: School) -> list[str]:
+    return []
+
+
+async def _open_now(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply]:
     window = await _window_or_refuse(t, tail.strip())
     if window.opens_at <= t.now:
         raise WindowRefused(f"{window_name(window)} opened {format_datetime(window.opens_at)}.")
     await change_window(t.session, window, opens=t.now, closes=None, actor=t.actor, now=t.now)
+    in_scope, missed = await _missed(t, window, reach)
+    code = window_code(window)
     return [
         say(
             md(
-                "{} is open now, until {}. Announcements to the schools in scope go out within a minute; `window "
-                "deliveries {}` shows progress.",
+                "{} is open now, until {}. Announcements to the {} schools in scope that can be reached go out "
+                "within a minute; `window deliveries {}` shows progress. {}",
                 window_name(window),
                 format_datetime(window.closes_at),
-                window_code(window),
+                in_scope - len(missed),
+                code,
+                unreachable(missed, in_scope, code),
             )
         )
     ]
@@ -289,7 +303,9 @@ async def _tell_in_scope(t: OfficerTurn, window: Window, reply: Reply) -> None:
 def _reached(address: str, names: dict[str, str]) -> str:
     """Who an announcement reaches, as officers know them: "Pat Head (Teams)", "a Slack channel"; never the
     platform's ids."""
-    platform = address.split(":", 1)[0]
+    platform, _, where = address.partition(":")
+    if platform == audiences.EMAIL:
+        return f"email to {where}"  # the register's own address for the school, which officers already hold
     said = PLATFORM_NAMES.get(platform, platform)
     return f"{names[address]} ({said})" if address in names else f"a {said} channel"
 
@@ -297,35 +313,46 @@ def _reached(address: str, names: dict[str, str]) -> str:
 async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply]:
     window = await _window_or_refuse(t, tail.strip())
     in_scope = await schools_in_scope(t.session, window)
-    facts, unreachable = [], []
+    facts = []
     reached = {school.urn: await reach(t.session, school) if reach else [] for school, _ in in_scope}
     names = await people.names_of(t.session, {d for found in reached.values() for d in found})
     for school, needs in in_scope:
         destinations = reached[school.urn]
-        if not destinations:
-            unreachable.append(school)
-        where = ", ".join(_reached(d, names) for d in destinations) or "no channel: unreachable (console outbox only)"
+        where = ", ".join(_reached(d, names) for d in destinations) or "NO WORKING DESTINATION: will not hear from us"
         facts.append(Fact(f"{school.name} ({school.urn})", f"{where}\n" + "\n".join(priority_lines(needs))))
-    text = f"{len(in_scope)} schools are in scope of {window_name(window)}; {len(unreachable)} have no channel. " + (
-        f"It opened {format_datetime(window.opens_at)}."
+    _, missed = await _missed(t, window, reach)
+    text = f"{len(in_scope)} schools are in scope of {window_name(window)}. " + (
+        f"It opened {format_datetime(window.opens_at)}. "
         if window.opens_at <= t.now
-        else f"Announcements go out when it opens, {format_datetime(window.opens_at)}."
+        else f"Announcements go out when it opens, {format_datetime(window.opens_at)}. "
     )
-    return [Reply(kind="list", title=f"Preview: {window_name(window)}", text=text, facts=facts)]
+    return [
+        Reply(
+            kind="list",
+            title=f"Preview: {window_name(window)}",
+            text=rich(text, unreachable(missed, len(in_scope), window_code(window))),
+            facts=facts,
+        )
+    ]
 
 
-async def deliveries_command(t: OfficerTurn, tail: str) -> list[Reply]:
+async def deliveries_command(t: OfficerTurn, tail: str, reach: Reach | None = None) -> list[Reply]:
     window = await _window_or_refuse(t, tail.strip())
     counts = await notices.delivery_counts(t.session, window_id=window.id)
     failed = await notices.failed_deliveries(t.session, window_id=window.id)
     facts = [Fact(f"Failed: school {d.school_urn or '-'}", f"{d.destination}: {d.last_error}") for d in failed]
+    # Zero pending and zero failed can also mean nobody could be reached: say so when it is that.
+    in_scope, missed = await _missed(t, window, reach)
     return [
         Reply(
             kind="list",
             title=f"Deliveries: {window_name(window)}",
             facts=facts,
-            text=f"Delivered {counts['sent']}, pending {counts['pending'] + counts['sending']}, "
-            f"failed {counts['failed']}.",
+            text=rich(
+                f"Delivered {counts['sent']}, pending {counts['pending'] + counts['sending']}, "
+                f"failed {counts['failed']}.",
+                rich(" ", unreachable(missed, in_scope, window_code(window))) if missed else None,
+            ),
         )
     ]
 

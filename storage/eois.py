@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, discussions
@@ -14,13 +14,17 @@ from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage
     APPROVED,
     DECLINED,
     DRAFT,
+    EITHER,
     FINISHED,
+    MAY_HAVE_A_DISCUSSION,
     NOT_SHORTLISTED,
     OFFICER,
+    OPENED,
     SCHEDULED,
     SHORTLISTED,
     STATES,
     SUBMITTED,
+    UNDER_CONSIDERATION,
     WITHDRAWN,
     NotAllowed,
     Refused,
@@ -37,7 +41,7 @@ def can(event: str, status: str, by: str | None = None) -> bool:
     """Whether the table has `event` from `status` (for `by`, when given); time and window are checked when
     it happens (transition)."""
     found = step(event, status)
-    return found is not None and (by is None or found.by == by)
+    return found is not None and (by is None or found.by in (by, EITHER))
 
 
 async def allowed(session: AsyncSession, eoi: EOI, event: str, *, by: str, now: datetime) -> Step:
@@ -49,7 +53,7 @@ async def allowed(session: AsyncSession, eoi: EOI, event: str, *, by: str, now: 
     ref = eoi.ref or ""
     if found is None:
         raise NotAllowed(ref, eoi.status, event, "state")
-    if found.by != by:
+    if found.by not in (by, EITHER):
         raise NotAllowed(ref, eoi.status, event, "who")
     if found.while_open:
         window = await session.get(Window, eoi.window_id) if eoi.window_id else None
@@ -141,7 +145,11 @@ async def in_progress_elsewhere(session: AsyncSession, school: School, eoi: EOI)
     return list(
         await session.scalars(
             select(EOI)
-            .where(EOI.school_urn == school.urn, EOI.id != eoi.id, EOI.status.in_((SUBMITTED, SHORTLISTED, SCHEDULED)))
+            .where(
+                EOI.school_urn == school.urn,
+                EOI.id != eoi.id,
+                EOI.status.in_((SUBMITTED, SHORTLISTED, SCHEDULED, UNDER_CONSIDERATION)),
+            )
             .order_by(EOI.created_at, EOI.id)
         )
     )
@@ -212,7 +220,9 @@ class OfferTaken(Refused):
 
 async def _lock_school(session: AsyncSession, school: School) -> None:
     # Staff of one school take turns on the school's row when they begin an EOI or say which provision it offers.
-    await session.execute(select(School.urn).where(School.urn == school.urn).with_for_update())
+    # FOR NO KEY UPDATE, not FOR UPDATE: a notice recorded for the school meanwhile (its foreign key takes a KEY
+    # SHARE lock) must not wait on us, or an officer changing the window deadlocks with a head starting an EOI.
+    await session.execute(select(School.urn).where(School.urn == school.urn).with_for_update(key_share=True))
 
 
 async def offer_taken(session: AsyncSession, eoi: EOI, offer: str) -> EOI | None:
@@ -311,6 +321,7 @@ class Filters:
     district: str | None = None
     need_type: str | None = None
     phase: str | None = None
+    offer: str | None = None  # "resourced" | "partnership"
 
 
 def _filtered(filters: Filters) -> Select[Any]:
@@ -327,6 +338,8 @@ def _filtered(filters: Filters) -> Select[Any]:
         query = query.where(School.phase == filters.phase)
     if filters.need_type:
         query = query.where(EOI.primary_need == filters.need_type)
+    if filters.offer:
+        query = query.where(EOI.offer == filters.offer)
     return query
 
 
@@ -339,6 +352,28 @@ async def list_eois(
         query.order_by(EOI.ref.is_(None), EOI.ref, EOI.id).offset((page - 1) * page_size).limit(page_size)
     )
     return [(eoi, school) for eoi, school in rows], total
+
+
+async def of_schools_named(session: AsyncSession, wanted: str, *, limit: int = 50) -> tuple[list[School], list[EOI]]:
+    """Schools whose URN is `wanted` or whose name contains it (any case), and their EOIs, newest first: how
+    officers find an EOI when they know the school, not the reference."""
+    folded = " ".join(wanted.split()).casefold()
+    schools = list(
+        await session.scalars(
+            select(School)
+            .where(or_(School.urn == wanted.strip(), func.lower(School.name).contains(folded)))
+            .order_by(School.name)
+            .limit(limit)
+        )
+    )
+    if not schools:
+        return [], []
+    found = await session.scalars(
+        select(EOI)
+        .where(EOI.school_urn.in_([s.urn for s in schools]), EOI.ref.is_not(None))
+        .order_by(EOI.created_at.desc(), EOI.id.desc())
+    )
+    return schools, list(found)
 
 
 async def all_for_export(session: AsyncSession, filters: Filters) -> list[tuple[EOI, School]]:
@@ -399,7 +434,7 @@ async def schedule_discussion(
         .where(
             Discussion.id != discussion.id,
             Discussion.response.notin_(GONE),
-            EOI.status == SCHEDULED,
+            EOI.status.in_(MAY_HAVE_A_DISCUSSION),
             Discussion.starts_at > starts_at - timedelta(hours=1),
             Discussion.starts_at < starts_at + timedelta(hours=1),
         )
@@ -417,16 +452,35 @@ def same_discussion(discussion: Discussion | None, *, starts_at: datetime, minut
     )
 
 
+async def call_off_discussion(
+    session: AsyncSession, eoi: EOI, *, by: str, reason: str, now: datetime
+) -> Discussion | None:
+    """Call off the EOI's pending discussion, if it has one (storage.discussions.cancel_discussion: marked
+    cancelled, its calendar SEQUENCE grows, audited). Returns it; the caller tells the school
+    (dialogs.discussion_notices.called_off sends the .ics CANCEL)."""
+    return await discussions.cancel_discussion(session, eoi, by=by, reason=reason, now=now)
+
+
 async def cancel_discussion(
     session: AsyncSession, eoi: EOI, *, reason: str, actor: str, now: datetime
 ) -> Discussion | None:
     """Call off the EOI's discussion: it is marked cancelled and the EOI is shortlisted again (the table's
     `cancel-discussion`, audited with the reason). Returns the discussion that was cancelled."""
     await transition(session, eoi, "cancel-discussion", by=OFFICER, actor=actor, now=now, note=reason)
-    return await discussions.cancel_discussion(session, eoi, by=actor, reason=reason, now=now)
+    return await call_off_discussion(session, eoi, by=actor, reason=reason, now=now)
 
 
-async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decision:
+@dataclass(frozen=True)
+class Decided:
+    decision: Decision
+    called_off: Discussion | None  # a discussion still pending that a decline cancelled
+
+
+async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decided:
+    """Record the decision (LIFE's approve or decline). The decision panel's recommendations, if one was asked,
+    become the decision's record; a decline calls off any discussion still pending."""
+    from storage import implementation, panel
+
     event = "approve" if outcome == "approve" else "decline"
     await transition(session, eoi, event, by=OFFICER, actor=actor, now=now, note=note)
     decision = Decision(
@@ -437,4 +491,12 @@ async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, ac
         decided_at=now,
     )
     session.add(decision)
-    return decision
+    await session.flush()
+    for row in await panel.open_panel(session, eoi.id):
+        row.decision_id = decision.id
+    called_off = None
+    if decision.outcome == DECLINED:
+        called_off = await call_off_discussion(session, eoi, by=actor, reason="declined", now=now)
+    else:
+        await implementation.make_plan(session, eoi, approved_at=now)
+    return Decided(decision, called_off)

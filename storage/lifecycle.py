@@ -4,6 +4,9 @@ next state, who is told, and what the audit log records. Every change of an EOI'
 
     draft --submit--> submitted --shortlist--> shortlisted --schedule--> discussion scheduled --approve--> approved
       ^                 |  |                                            (reschedule)  |   \\--decline--> declined
+                           |        shortlisted / discussion scheduled --consider (a panel)--> under consideration
+                           |        under consideration --approve--> approved, --decline--> declined
+                           |        approved --open (its plan's last milestone, first pupils, is done)--> opened
       +----amend--------+  +--not-shortlist--> not shortlisted                        |
       +----restart------ withdrawn <--withdraw-- (any state before a decision) -------+
     approved / declined --reopen (an officer, within REOPEN_DAYS)--> discussion scheduled
@@ -20,12 +23,30 @@ from dataclasses import dataclass
 
 DRAFT, SUBMITTED, SHORTLISTED, NOT_SHORTLISTED = "draft", "submitted", "shortlisted", "not shortlisted"
 SCHEDULED, APPROVED, DECLINED, WITHDRAWN = "discussion scheduled", "approved", "declined", "withdrawn"
-STATES = (DRAFT, SUBMITTED, SHORTLISTED, NOT_SHORTLISTED, SCHEDULED, APPROVED, DECLINED, WITHDRAWN)
+# A decision panel (officers and stakeholders) is recommending; the school sees "under consideration".
+UNDER_CONSIDERATION = "under consideration"
+# The provision is open: the implementation plan's last milestone (first pupils) is done.
+OPENED = "opened"
+STATES = (
+    DRAFT,
+    SUBMITTED,
+    SHORTLISTED,
+    NOT_SHORTLISTED,
+    SCHEDULED,
+    UNDER_CONSIDERATION,
+    APPROVED,
+    DECLINED,
+    WITHDRAWN,
+    OPENED,
+)
 # States after which nothing more happens to the EOI unless an officer reopens it (or, withdrawn, the school
-# restarts it while its window is open).
-FINISHED = (NOT_SHORTLISTED, APPROVED, DECLINED, WITHDRAWN)
+# restarts it while its window is open). An approved EOI is finished as a decision; its implementation plan
+# (storage/implementation.py) carries on until it opens.
+FINISHED = (NOT_SHORTLISTED, APPROVED, DECLINED, WITHDRAWN, OPENED)
 
 SCHOOL, OFFICER = "school", "officer"
+# Either side may do it: the step that follows a milestone either side owns (the school or ECC).
+EITHER = "school or officer"
 # How long after a decision an officer may reopen it (a mistake, new information); after that it stands.
 REOPEN_DAYS = 14
 
@@ -51,7 +72,11 @@ def _steps(event: str, sources: tuple[str, ...], target: str, by: str, **rules: 
     return [Step(event, source, target, by, **rules) for source in sources]  # type: ignore[arg-type]
 
 
-BEFORE_A_DECISION = (DRAFT, SUBMITTED, SHORTLISTED, SCHEDULED)
+BEFORE_A_DECISION = (DRAFT, SUBMITTED, SHORTLISTED, SCHEDULED, UNDER_CONSIDERATION)
+# Where a decision can be recorded: after a discussion, or once a panel has been asked.
+DECIDABLE = (SCHEDULED, UNDER_CONSIDERATION)
+# Where a booked discussion may still be pending: a panel can be asked before it takes place.
+MAY_HAVE_A_DISCUSSION = (SCHEDULED, UNDER_CONSIDERATION)
 
 LIFE: tuple[Step, ...] = (
     *_steps("submit", (DRAFT,), SUBMITTED, SCHOOL, while_open=True, tell_officers=True),
@@ -67,8 +92,13 @@ LIFE: tuple[Step, ...] = (
     *_steps("schedule", (SHORTLISTED, SCHEDULED), SCHEDULED, OFFICER, tell_school=True),
     # A discussion called off (`cancel discussion REF reason`): the EOI is shortlisted again, ready for a new one.
     *_steps("cancel-discussion", (SCHEDULED,), SHORTLISTED, OFFICER, tell_school=True),
-    *_steps("approve", (SCHEDULED,), APPROVED, OFFICER, tell_school=True),
-    *_steps("decline", (SCHEDULED,), DECLINED, OFFICER, tell_school=True),
+    # A decision with stakeholders: an officer asks a panel; each member recommends; an officer decides.
+    *_steps("consider", (SHORTLISTED, SCHEDULED), UNDER_CONSIDERATION, OFFICER, tell_school=True),
+    *_steps("approve", DECIDABLE, APPROVED, OFFICER, tell_school=True),
+    # A decline needs a reason the school is told, and calls off any discussion still pending.
+    *_steps("decline", DECIDABLE, DECLINED, OFFICER, tell_school=True),
+    # The implementation plan's last milestone (first pupils) done, by whichever side owns it.
+    *_steps("open", (APPROVED,), OPENED, EITHER, tell_school=True, tell_officers=True),
     *_steps("reopen", (APPROVED, DECLINED), SCHEDULED, OFFICER, within_days=REOPEN_DAYS, tell_school=True),
     *_steps("reopen", (NOT_SHORTLISTED,), SUBMITTED, OFFICER, within_days=REOPEN_DAYS, tell_school=True),
 )
@@ -83,7 +113,7 @@ def step(event: str, state: str) -> Step | None:
 
 def steps_from(state: str, by: str | None = None) -> list[Step]:
     """What can happen next to an EOI in `state` (by one kind of person, or anyone), in the table's order."""
-    return [s for s in LIFE if s.source == state and (by is None or s.by == by)]
+    return [s for s in LIFE if s.source == state and (by is None or s.by in (by, EITHER))]
 
 
 class Refused(Exception):

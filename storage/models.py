@@ -222,6 +222,41 @@ class Decision(Base):
     decided_at: Mapped[datetime]
 
 
+class Recommendation(Base):
+    """A member of an EOI's decision panel (an officer or a stakeholder: the SEND quadrant lead, finance, the
+    school's trust) and what they recommend: "approve" | "decline" | "abstain", or "" until they say, with
+    their reason. Rows without a decision are the panel now; the decision takes them as its record."""
+
+    __tablename__ = "recommendations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eoi_id: Mapped[int] = mapped_column(ForeignKey("eois.id"), index=True)
+    member: Mapped[str] = mapped_column(String(230))  # "platform:user_id", as the audit log names people
+    role: Mapped[str] = mapped_column(String(100), default="")  # what they bring: "SEND quadrant lead"
+    recommendation: Mapped[str] = mapped_column(String(20), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    asked_by: Mapped[str] = mapped_column(String(230))
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True, default=None)
+
+
+class Milestone(Base):
+    """One step of an approved EOI's implementation plan (storage/implementation_plan.yaml), owned by the
+    school or ECC, due on a date; done when its owner (or an officer) says so."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("eoi_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eoi_id: Mapped[int] = mapped_column(ForeignKey("eois.id"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(20))  # "school" | "ecc"
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    done_by: Mapped[str] = mapped_column(String(230), default="")
+
+
 class AuditEntry(Base):
     __tablename__ = "audit"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -243,7 +278,9 @@ class Notice(Base):
     # Set for automatic notices ("announce:3:114000") so planning them twice records them once.
     key: Mapped[str | None] = mapped_column(String(300), unique=True, default=None)
     window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True, default=None)
-    audience: Mapped[str] = mapped_column(String(20), index=True)  # "school" | "officers"
+    audience: Mapped[str] = mapped_column(String(20), index=True)  # "school" | "officers" | "person"
+    # For audience "person": who ("platform:user_id"), e.g. a decision panel's stakeholder.
+    recipient: Mapped[str] = mapped_column(String(230), default="", server_default="")
     school_urn: Mapped[str | None] = mapped_column(ForeignKey("schools.urn"), index=True, default=None)
     eoi_id: Mapped[int | None] = mapped_column(ForeignKey("eois.id"), default=None)
     kind: Mapped[str] = mapped_column(String(40))

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import and_, event, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -56,14 +56,36 @@ def to_officers(
     return notice
 
 
+def to_person(
+    session: AsyncSession, *, recipient: str, kind: str, body: dict[str, Any], now: datetime, eoi_id: int | None = None
+) -> Notice:
+    """A message for one person ("platform:user_id"), in their direct messages: a decision panel's stakeholder."""
+    notice = Notice(audience="person", recipient=recipient, eoi_id=eoi_id, kind=kind, body=body, created_at=now)
+    session.add(notice)
+    return notice
+
+
 async def undelivered(
-    session: AsyncSession, *, destination: str, audience: str, school_urn: str | None, after_id: int = 0
+    session: AsyncSession,
+    *,
+    destination: str,
+    audience: str,
+    school_urn: str | None,
+    after_id: int = 0,
+    recipient: str = "",
 ) -> list[Notice]:
-    """Notices for this audience not yet delivered to this destination, oldest first."""
+    """Notices for this audience not yet delivered to this destination, oldest first; with `recipient`, those
+    for that one person too."""
     delivered = select(Delivery.notice_id).where(Delivery.destination == destination, Delivery.notice_id.is_not(None))
-    query = select(Notice).where(Notice.audience == audience, Notice.id > after_id, Notice.id.not_in(delivered))
+    for_them = and_(Notice.audience == "person", Notice.recipient == recipient)
+    mine = Notice.audience == audience
     if school_urn is not None:
-        query = query.where(Notice.school_urn == school_urn)
+        mine = and_(mine, Notice.school_urn == school_urn)
+    if audience == "person":
+        mine = for_them
+    elif recipient:
+        mine = or_(mine, for_them)
+    query = select(Notice).where(mine, Notice.id > after_id, Notice.id.not_in(delivered))
     return list(await session.scalars(query.order_by(Notice.id)))
 
 

@@ -300,6 +300,14 @@ async def enforce_officers(
     return lines
 
 
+async def by_email(session: AsyncSession, email: str) -> list[Person]:
+    """Everyone the bot has met with this email (as Slack's or Teams' own profile gives it), newest first: how an
+    officer or a panel member is named by email. Someone who has never used the bot can't be found this way."""
+    return list(
+        await session.scalars(select(Person).where(Person.email == email.strip().lower()).order_by(Person.id.desc()))
+    )
+
+
 async def officers(session: AsyncSession) -> list[Person]:
     return list(await session.scalars(select(Person).where(Person.role == OFFICER).order_by(Person.id)))
 

@@ -17,7 +17,19 @@ from sqlalchemy.orm import aliased
 
 from storage import audit
 from storage.eois import DECLINED, DRAFT, NOT_SHORTLISTED, WITHDRAWN
-from storage.models import EOI, AuditEntry, Decision, Delivery, Discussion, DiscussionOutcome, FollowUp, Notice, Window
+from storage.models import (
+    EOI,
+    AuditEntry,
+    Decision,
+    Delivery,
+    Discussion,
+    DiscussionOutcome,
+    FollowUp,
+    Milestone,
+    Notice,
+    Recommendation,
+    Window,
+)
 
 ACTOR = "retention"
 # Deliveries still to be sent are never removed: a message is sent or given up on before it is forgotten.
@@ -141,8 +153,10 @@ async def remove_eois(session: AsyncSession, ids: list[int]) -> dict[int, dict[s
                 counted[eoi_id][what] = n
         notices = select(Notice.id).where(Notice.eoi_id.in_(batch))
         await _count_delete(session, Delivery, Delivery.notice_id.in_(notices))
-        # A discussion's outcomes and follow-ups go with it (counted as the discussion).
-        for model in (Notice, DiscussionOutcome, FollowUp, Discussion, Decision, AuditEntry):
+        # A panel's recommendations refer to its decision, so they go first; a discussion's outcomes and
+        # follow-ups go before it. (Approved EOIs, the only ones with milestones, are never removed; the plan is
+        # listed so that stays true if that rule changes.)
+        for model in (Notice, DiscussionOutcome, FollowUp, Discussion, Recommendation, Milestone, Decision, AuditEntry):
             await _count_delete(session, model, model.eoi_id.in_(batch))
         await _count_delete(session, EOI, EOI.id.in_(batch))
     return counted

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import JSON, String, Table, Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit
+from storage import audiences, audit
 from storage.models import EOI, AuditEntry, Base, ConversationRef, Delivery, Person, ProcessedEvent, School
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -65,6 +65,12 @@ async def _identities(session: AsyncSession, subject: Subject) -> dict[str, Pers
     for identity in subject.identities:
         found.setdefault(identity, None)
     return found
+
+
+def _to_them(actors: list[str], email: str) -> Any:
+    """Messages to their direct messages, and emails to their address (a school no chat channel reaches is
+    written to at its register's headteacher email: storage.audiences)."""
+    return or_(Delivery.destination.in_(actors), func.lower(Delivery.destination) == f"{audiences.EMAIL}:{email}")
 
 
 def _their_conversations(actors: list[str]) -> Any:
@@ -199,7 +205,7 @@ async def export(session: AsyncSession, subject: Subject, *, now: datetime) -> d
         "messages_to_them": [
             _row(d)
             for d in await session.scalars(
-                select(Delivery).where(Delivery.destination.in_(actors)).order_by(Delivery.id)
+                select(Delivery).where(_to_them(actors, subject.email)).order_by(Delivery.id)
             )
         ],
         "conversation_references": [
@@ -281,7 +287,7 @@ async def erase(session: AsyncSession, subject: Subject, *, actor: str, now: dat
 
     # Messages to their direct messages, and where the bot could reach them again: gone.
     result.counts["messages to them"] = (
-        await session.execute(delete(Delivery).where(Delivery.destination.in_(actors)))
+        await session.execute(delete(Delivery).where(_to_them(actors, subject.email)))
     ).rowcount or 0
     refs = (await session.execute(delete(ConversationRef).where(_their_conversations(actors)))).rowcount or 0
     events = 0

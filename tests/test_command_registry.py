@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dialogs import commands, help
-from dialogs.commands import COMMANDS, OFFICER, parse_command
+from dialogs.commands import COMMANDS, OFFICER, PANEL, parse_command
 from dialogs.conversation import Conversations
 from tests.chat import officer
 
@@ -23,7 +23,7 @@ def test_help_lists_every_command_from_the_registry_with_a_working_example() -> 
     for command in COMMANDS:
         if command.hidden or command.name == "help":
             continue
-        shown = help.OFFICER_HELP if command.who == OFFICER else help.HEADTEACHER_HELP
+        shown = help.OFFICER_HELP if command.who in (OFFICER, PANEL) else help.HEADTEACHER_HELP
         assert command.help in shown, command.name
         if command.example and command.who == OFFICER and command.name != "schedule":
             assert f"`{command.example}`" in shown.markup

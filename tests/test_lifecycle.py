@@ -6,6 +6,7 @@ from __future__ import annotations
 from dialogs.lifecycle_words import CAN, PAST, SHORTLISTING_RULE, next_steps, refusal
 from storage.lifecycle import (
     DRAFT,
+    EITHER,
     EVENTS,
     FINISHED,
     LIFE,
@@ -34,8 +35,9 @@ def test_no_state_is_a_dead_end_before_a_decision() -> None:
     for state in STATES:
         if state not in FINISHED:
             assert steps_from(state), f"{state} has no way forward"
-    # Each step is the school's or an officer's, and an event leads from each state to one place.
-    assert {step.by for step in LIFE} == {SCHOOL, OFFICER}
+    # Each step is the school's, an officer's, or (a milestone either side owns) either's, and an event leads
+    # from each state to one place.
+    assert {step.by for step in LIFE} == {SCHOOL, OFFICER, EITHER}
     assert len({(s.event, s.source) for s in LIFE}) == len(LIFE)
 
 
@@ -45,7 +47,15 @@ def test_every_event_has_its_words_and_every_state_says_what_can_happen_next() -
         "the school can change its answers while its window is open (type *review*) or withdraw it; "
         "an officer can shortlist it or mark it not shortlisted"
     )
-    assert next_steps("approved").plain.startswith("nothing further: a decision has been made (though an officer can")
+    # Approved is a decision made, and support through implementation follows: not "nothing further".
+    assert next_steps("approved").plain == (
+        "the school can mark its implementation plan's milestones done, up to first pupils; an officer can mark its "
+        "implementation plan's milestones done, up to first pupils or reopen the decision within 14 days of it"
+    )
+    assert next_steps("declined").plain.startswith("nothing further: a decision has been made (though an officer can")
+    assert next_steps("under consideration").plain == (
+        "the school can withdraw it; an officer can approve it or decline it (with a reason for the school)"
+    )
 
 
 def test_a_refusal_says_why_from_the_data() -> None:

@@ -264,7 +264,7 @@ async def test_an_officer_reopens_a_decline_with_a_reason_and_the_school_is_told
     desk = officer(service)
     await desk.say(f"shortlist {ref}")
     await desk.say(f"schedule {ref} 3/12 10:30")
-    await desk.say(f"decide {ref} decline")
+    await desk.say(f"decide {ref} decline The accommodation would not be ready in time")
     assert "Please say why" in await desk.say(f"reopen {ref}")
     assert (await _eoi(service, ref)).status == eois.DECLINED
 

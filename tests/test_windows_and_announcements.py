@@ -116,6 +116,22 @@ async def test_a_429_is_waited_out_and_the_message_arrives_once(service):
     assert set(sender.count("Autumn").values()) == {1}
 
 
+async def test_a_429_storm_longer_than_the_retry_limit_still_delivers_every_announcement_once(service):
+    # Found by the simulation (sim/): a storm of 429s with Retry-After (Slack's per-channel limit under a burst,
+    # Teams' per-app limit) used up a message's five attempts, and it was reported as failed and never sent.
+    sender = RecordingSender()
+    sender.fail_next(SendFailed("ratelimited", retry_after=1), times=12)
+
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    dispatcher = Dispatcher(service.db, service.clock, [sender], sleep=no_sleep, concurrency=1)
+    _, stats = await _announce(service, sender, dispatcher=dispatcher)
+    assert stats.failed == 0 and stats.retries == 12
+    assert set(sender.count("Autumn")) == {f"fake:{urn}" for urn in await _in_scope(service)}
+    assert set(sender.count("Autumn").values()) == {1}
+
+
 async def test_a_delivery_that_keeps_failing_is_reported_to_officers(service):
     desk = officer(service)
     sender = RecordingSender()
@@ -205,8 +221,10 @@ async def test_officers_preview_who_will_be_contacted_and_who_is_unreachable(ser
     desk = officer(service)
     text = await desk.say("window preview")
     in_scope = await _in_scope(service)
-    assert f"{len(in_scope)} schools are in scope" in text and "1 have no channel" in text
-    assert "a fake channel" in text and "fake:114001" not in text and "unreachable" in text  # words, not ids
+    assert f"{len(in_scope)} schools are in scope" in text
+    assert f"1 of the {len(in_scope)} schools in scope has no working destination" in text
+    assert "a fake channel" in text and "fake:114001" not in text  # words, not ids
+    assert "(114000): NO WORKING DESTINATION" in text
 
 
 async def test_closing_early_or_extending_an_open_window_tells_the_schools(service, clock):

@@ -2,7 +2,7 @@
 exit status 1 when any check fails (a warning alone does not fail).
 
 The checks are a table (CHECKS, below): a name and an async function from the Context to a Finding, each in the
-module for its subject (database, slack, teams, settings, officers, scheduler). To add one, write the function
+module for its subject (database, slack, teams, reach, settings, officers, scheduler). To add one, write the function
 there or in a new module, and add a row. Doctor changes nothing: it opens the database without upgrading it, and
 asks Slack only `auth.test` and `users.info`.
 """
@@ -18,6 +18,7 @@ from bot.config import load_settings
 from bot.doctor.database import check_database, check_migrations
 from bot.doctor.findings import FAIL, OK, SKIP, WARN, Context, Finding, Skip, log
 from bot.doctor.officers import check_officers
+from bot.doctor.reach import check_schools_reached, check_smtp
 from bot.doctor.scheduler import check_scheduler
 from bot.doctor.settings import check_metrics, check_settings, check_time_zone
 from bot.doctor.slack import check_slack_scopes, check_slack_signing_secret, check_slack_token
@@ -38,10 +39,12 @@ CHECKS: list[Check] = [
     Check("slack scopes", check_slack_scopes),
     Check("slack signing secret", check_slack_signing_secret),
     Check("teams", check_teams),
+    Check("smtp", check_smtp),
     Check("metrics", check_metrics),
     Check("time zone", check_time_zone),
     Check("officers", check_officers),
     Check("scheduler", check_scheduler),
+    Check("schools reached", check_schools_reached),
 ]
 
 

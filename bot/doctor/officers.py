@@ -25,7 +25,7 @@ async def check_officers(ctx: Context) -> Finding:
             FAIL, f"EOI_OFFICERS names {', '.join(unknown)}: platforms are {', '.join(PLATFORMS)}", "fix EOI_OFFICERS"
         )
     problems: list[str] = []
-    slack_on = bool(ctx.env.get("SLACK_BOT_TOKEN") and ctx.env.get("SLACK_SIGNING_SECRET"))
+    slack_on = bool(ctx.settings.slack_enabled) if ctx.settings is not None else False
     teams_on = bool(ctx.settings.teams_enabled if ctx.settings else ctx.env.get("MICROSOFT_APP_ID"))
     for platform, user_id in named:
         if (platform == "slack" and not slack_on) or (platform == "msteams" and not teams_on):

@@ -108,6 +108,8 @@ class FakeSlackWebApi:
         self.base_url = ""
         # Called with each call once it has been answered (benchmarks wait on these instead of polling).
         self.listeners: list[Callable[[RecordedCall], None]] = []
+        # Socket Mode: apps.connections.open answers with the WebSocket URL this gives (a FakeSocketMode's).
+        self.socket_mode_url: Callable[[], str] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -317,6 +319,13 @@ class FakeSlackWebApi:
         token = _bearer(headers) or str(args.get("token", ""))
         if not token:
             return self._answer(record, {"ok": False, "error": "not_authed"})
+        if (method == "apps.connections.open") != token.startswith("xapp-"):
+            # Only an app-level token opens a Socket Mode connection, and it is good for nothing else.
+            return self._answer(record, {"ok": False, "error": "not_allowed_token_type"})
+        if method == "apps.connections.open":
+            if self.socket_mode_url is None:
+                return self._answer(record, {"ok": False, "error": "invalid_auth"})
+            return self._answer(record, {"ok": True, "url": self.socket_mode_url()})
         if not token.startswith(("xoxb-", "xoxp-")) or token in self.invalid_tokens:
             return self._answer(record, {"ok": False, "error": "invalid_auth"})
 

@@ -1,0 +1,252 @@
+"""Email: how a school that no Slack or Teams destination reaches still hears of a window, a reminder and its
+own EOI's news. storage.audiences decides when (the register's email is a school's fallback); this module only
+writes and sends the message, as a bot.delivery.Sender, so each email is a Delivery row sent once, retried and
+reported like a chat message.
+
+SMTP_URL names the server: `smtp://[user:password@]host[:port]` (STARTTLS when the server offers it; port 25 by
+default), `smtp+starttls://…` (STARTTLS required; port 587) or `smtps://…` (TLS from the start; port 465).
+EOI_MAIL_FROM is the sender address. A 5xx answer is permanent (the delivery fails at once and officers are told);
+a 4xx answer, a refused connection or one dropped mid-send is tried again by the dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc2822_date
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery import SendFailed
+from bot.service import Service
+from dialogs.actions import Command
+from dialogs.replies import Choice, Reply
+from dialogs.rich import BULLET, Text, md, rich
+from storage.audiences import EMAIL
+
+PLATFORM = EMAIL
+SCHEMES = {"smtp": (25, False, None), "smtp+starttls": (587, False, True), "smtps": (465, True, False)}
+# At most this many SMTP connections at once: mail relays (Exchange Online among them) limit concurrent
+# connections per account, and a whole register at once would be refused.
+CONNECTIONS = 4
+# One address, no display name, nothing that could start another header line.
+PLAIN_ADDRESS = re.compile(r"[^@\s<>,;:\"()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    use_tls: bool = False  # TLS from the first byte (smtps)
+    start_tls: bool | None = None  # None: when the server offers it
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in SCHEMES or not parts.hostname:
+            raise ValueError(
+                "SMTP_URL should look like smtp://host:25, smtp+starttls://user:password@host:587 or "
+                "smtps://user:password@host:465"
+            )
+        port, use_tls, start_tls = SCHEMES[parts.scheme]
+        try:
+            port = parts.port or port
+        except ValueError as error:
+            raise ValueError(f"SMTP_URL: {error}") from None
+        return cls(
+            parts.hostname,
+            port,
+            unquote(parts.username or ""),
+            unquote(parts.password or ""),
+            use_tls,
+            start_tls,
+        )
+
+    @property
+    def shown(self) -> str:
+        """Where mail goes, as it may be printed: never the password."""
+        scheme = "smtps" if self.use_tls else "smtp+starttls" if self.start_tls else "smtp"
+        user = f"{self.username}:***@" if self.username else ""
+        return f"{scheme}://{user}{self.host}:{self.port}"
+
+
+def mail_address(raw: str) -> str | None:
+    """The address if it is one plain address (as a register or EOI_MAIL_FROM gives it), else None."""
+    address = raw.strip()
+    return address if PLAIN_ADDRESS.fullmatch(address) and len(address) <= 254 else None
+
+
+def send_failure(error: Exception) -> SendFailed:
+    """An SMTP failure as the dispatcher understands it: 5xx is permanent, anything else is tried again."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        refused = error.recipients[0] if error.recipients else None
+        code, words = (refused.code, refused.message) if refused else (0, str(error))
+        return SendFailed(f"the mail server refused the address ({code} {words})", permanent=500 <= code < 600)
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return SendFailed(f"the mail server refused ({error.code} {error.message})", permanent=500 <= error.code < 600)
+    if isinstance(error, aiosmtplib.SMTPServerDisconnected):
+        return SendFailed(f"the mail server dropped the connection: {error}")
+    if isinstance(error, aiosmtplib.SMTPException | OSError | TimeoutError):
+        return SendFailed(f"the mail server could not be reached: {type(error).__name__}: {error}")
+    return SendFailed(f"{type(error).__name__}: {error}")
+
+
+def how_to_answer(choices: list[Choice]) -> Text | None:
+    """A message's buttons as what to type in chat (an email can't carry them): a command is its words; any other
+    button is named, to press in chat."""
+    ways = [
+        md("type `{}`", c.action.text) if isinstance(c.action, Command) else md("press *{}*", c.label) for c in choices
+    ]
+    if not ways:
+        return None
+    joined: list[Text | str] = []
+    for n, way in enumerate(ways):
+        joined += [" or ", way] if n else [way]
+    return rich("To answer, in a message to the EOI bot ", *joined, ".")
+
+
+def plain(text: Text) -> str:
+    """Rich text as an email's plain part: words to type in quotes, a link with its address."""
+    out = []
+    for span in text:
+        if span.style == "code":
+            out.append(f"“{span.text}”")
+        elif span.style == "link":
+            out.append(f"{span.text} <{span.url}>")
+        else:
+            out.append(BULLET if span.style == "item" else span.text)
+    return "".join(out)
+
+
+def marked(text: Text) -> str:
+    """Rich text as HTML: everything escaped, emphasis as tags, line breaks kept."""
+    out = []
+    for span in text:
+        words = html.escape(span.text, quote=False)
+        if span.style == "bold":
+            words = f"<strong>{words}</strong>"
+        elif span.style == "code":
+            words = f"<code>{words}</code>"
+        elif span.style == "link":
+            words = f'<a href="{html.escape(span.url)}">{words}</a>'
+        elif span.style == "item":
+            words = html.escape(BULLET)
+        out.append(words)
+    return "".join(out).replace("\n", "<br>\n")
+
+
+class EmailSender:
+    """bot.delivery.Sender for email. The register's address is the destination ("email:head@school.org")."""
+
+    platform = PLATFORM
+    min_interval = 0.0  # nothing to space: each email goes to its own mailbox
+
+    def __init__(self, server: SmtpServer, mail_from: str, *, join: Text, timeout: float = 30.0) -> None:
+        self.server, self.mail_from, self.join, self.timeout = server, mail_from, join, timeout
+        self._gate = asyncio.Semaphore(CONNECTIONS)
+
+    async def channel_address(self, session: AsyncSession, address: str) -> str | None:
+        found = mail_address(address)
+        return f"{PLATFORM}:{found}" if found else None  # not an address: the school counts as unreachable
+
+    async def person_address(self, session: AsyncSession, user_id: str) -> str | None:
+        return None  # people are reached on their chat platform; email is only ever a school's register address
+
+    def message(self, to: str, reply: Reply, *, key: str) -> EmailMessage:
+        """The reply as an email: plain text and HTML, saying how to answer in chat. The Message-ID comes from
+        the delivery key, so a copy sent again after a dropped connection is recognisably the same message."""
+        message = EmailMessage()
+        message["From"] = self.mail_from
+        message["To"] = to
+        message["Subject"] = " ".join((reply.title or reply.text.first_line().plain)[:150].split())
+        message["Date"] = rfc2822_date(datetime.now(UTC))
+        domain = Address(addr_spec=self.mail_from).domain
+        message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies are not sent back
+        message.set_content(self.plain(reply), cte="quoted-printable")  # readable as it travels, not base64
+        message.add_alternative(self.html(reply), subtype="html")
+        return message
+
+    def plain(self, reply: Reply) -> str:
+        lines = [plain(reply.text)]
+        lines += [f"{f.label}: {f.value}" for f in reply.facts]
+        if answer := how_to_answer(reply.choices):
+            lines.append(plain(answer))
+        lines += ["", "--", plain(self.join)]
+        return "\n".join(lines) + "\n"
+
+    def html(self, reply: Reply) -> str:
+        parts = [f"<h2>{html.escape(reply.title)}</h2>"] if reply.title else []
+        parts.append(f"<p>{marked(reply.text)}</p>")
+        if reply.facts:
+            rows = "".join(
+                f"<tr><th align='left' valign='top'>{html.escape(f.label)}</th>"
+                f"<td>{html.escape(f.value).replace(chr(10), '<br>')}</td></tr>"
+                for f in reply.facts
+            )
+            parts.append(f"<table>{rows}</table>")
+        if answer := how_to_answer(reply.choices):
+            parts.append(f"<p>{marked(answer)}</p>")
+        parts.append(f"<hr><p>{marked(self.join)}</p>")
+        return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>\n"
+
+    async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:
+        platform, _, to = destination.partition(":")
+        if platform != PLATFORM or not mail_address(to):
+            raise SendFailed(f"not an email destination: {destination}", permanent=True)
+        message = self.message(to, reply, key=key or destination)
+        server = self.server
+        try:
+            async with self._gate:
+                await aiosmtplib.send(
+                    message,
+                    sender=self.mail_from,
+                    recipients=[to],
+                    hostname=server.host,
+                    port=server.port,
+                    username=server.username or None,
+                    password=server.password or None,
+                    use_tls=server.use_tls,
+                    start_tls=server.start_tls,
+                    timeout=self.timeout,
+                )
+        except Exception as error:
+            raise send_failure(error) from error
+
+
+def join_words(service: Service) -> Text:
+    """How a school reached by email answers: in the council's Slack or Teams, signed in with the address the
+    email came to (that address is how the bot knows which school they speak for), plus the council's own words
+    on getting access (EOI_MAIL_JOIN, literal)."""
+    settings = service.settings
+    ways = []
+    if settings.slack_enabled:
+        ways.append("in the council's Slack workspace, open the EOI bot (under Apps) and send it a message")
+    if settings.teams_enabled:
+        ways.append("in Microsoft Teams, open the EOI bot (under Apps) and send it a message")
+    where = " or ".join(ways) or "through the EOI bot in the council's Slack or Microsoft Teams"
+    words = md(
+        "This email is from Essex County Council's EOI bot. We write by email because your school has no Slack or "
+        "Teams channel with us yet. To answer, sign in with this email address and {}: for example `start` or "
+        "`status`.",
+        where,
+    )
+    return rich(words, " ", settings.mail_join) if settings.mail_join else words
+
+
+def attach_email(service: Service) -> EmailSender:
+    """Register the email sender (only when SMTP_URL is set: see bot.app.build_app)."""
+    settings = service.settings
+    sender = EmailSender(SmtpServer.parse(settings.smtp_url), settings.mail_from, join=join_words(service))
+    service.senders.append(sender)
+    return sender

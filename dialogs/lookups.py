@@ -1,0 +1,84 @@
+"""Officer look-ups people expect: `show` by school name or URN as well as reference (with the decision panel
+and the implementation plan), `list implementing` beside the other `list` filters, and `officer add` by email
+as well as platform id."""
+
+from __future__ import annotations
+
+import re
+
+from dialogs import decision_commands, implementation, officer_commands
+from dialogs.actions import Command
+from dialogs.officer_commands import OfficerTurn, _about
+from dialogs.replies import Choice, Fact, Reply, refuse, say
+from dialogs.rich import Text, md, text_of
+from storage import eois
+
+REF = re.compile(r"^EOI-\w+-\d+$", re.IGNORECASE)
+MAX_MATCHES = 10
+
+
+async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    """`show REF`, `show 114000` or `show Oakfield`: one EOI in full; a school with several, or several schools,
+    a list to choose from."""
+    wanted = rest.strip()
+    if not wanted or REF.match(wanted.split()[0]):
+        return await _show_one(t, wanted.split()[0] if wanted else "")
+    schools, found = await eois.of_schools_named(t.session, wanted)
+    if not schools:
+        return [
+            refuse(md("No EOI reference, URN or school name matches “{}”. Try `list`, or a reference.", wanted[:80]))
+        ]
+    if not found:
+        named = ", ".join(f"{s.name} (URN {s.urn})" for s in schools[:MAX_MATCHES])
+        return [say(f"{named}: no EOI yet.")]
+    if len(found) == 1:
+        return await _show_one(t, found[0].ref or "")
+    by_urn = {s.urn: s for s in schools}
+    facts = [
+        Fact(
+            e.ref or "",
+            _about(e, by_urn[e.school_urn]),
+            Choice("Show", Command(f"show {e.ref}")),
+        )
+        for e in found[:MAX_MATCHES]
+    ]
+    more = f" (the newest {MAX_MATCHES} shown)" if len(found) > MAX_MATCHES else ""
+    return [Reply(text=f"{len(found)} EOIs match “{wanted[:80]}”{more}: which one?", kind="list", facts=facts)]
+
+
+async def _show_one(t: OfficerTurn, ref: str) -> list[Reply]:
+    replies = await officer_commands.show_command(t, ref)
+    shown = replies[0]
+    if shown.kind == "error":
+        return replies
+    eoi = await eois.by_ref(t.session, ref)
+    if eoi is not None:
+        extra = await decision_commands.panel_facts(t.session, eoi) + await implementation.plan_facts(
+            t.session, eoi, t.now
+        )
+        at = next((i for i, f in enumerate(shown.facts) if f.label == "History"), len(shown.facts))
+        shown.facts[at:at] = extra
+        shown.choices += await implementation.done_choices(t.session, eoi, owner=None)
+    return replies
+
+
+async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    """`list implementing` is the implementation portfolio; anything else, the EOIs filtered."""
+    if rest.strip().casefold() in ("implementing", "implementation", "plans"):
+        return await implementation.implementing_command(t.session, t.now)
+    return await officer_commands.list_command(t, rest)
+
+
+async def officer_command(t: OfficerTurn, rest: str, bootstrap: tuple[tuple[str, str], ...]) -> list[Reply]:
+    """`officer add|remove` by email as well as platform id: the email names the person the bot has met."""
+    sub, _, target = rest.strip().partition(" ")
+    target = target.strip()
+    if sub.casefold() in ("add", "remove") and "@" in target and ":" not in target:
+        person = await decision_commands.find_person(t.session, target)
+        if isinstance(person, Text):
+            return [refuse(person)]
+        replies = await officer_commands.officer_command(t, f"{sub} {person[0]}:{person[1]}", bootstrap)
+        said = replies[0].text.plain.replace(f"{person[0]}:{person[1]}", f"{target} ({person[0]}:{person[1]})", 1)
+        replies[0].text = text_of(said)  # the officer commands' words here are plain
+        return replies
+    return await officer_commands.officer_command(t, rest, bootstrap)

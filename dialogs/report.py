@@ -1,0 +1,84 @@
+"""`report [window]`: identified places against the EOIs offered, shortlisted, approved and opened, by
+quadrant, district and need type, as text and as a chart (dialogs/report_chart.py). The numbers are
+storage/report.py's, the same the close-of-window summary gives."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import TYPE_CHECKING
+
+from dialogs import report_chart
+from dialogs.replies import Fact, Reply, refuse
+from dialogs.rich import md
+from storage import audit
+from storage.report import STAGES, Count, Line, Report, for_window
+from storage.windows import LONDON, all_windows, current_or_next, find_window, window_code, window_name
+
+if TYPE_CHECKING:  # the close-of-window summary uses this module too, without the officer commands
+    from dialogs.officer_commands import OfficerTurn
+
+GROUPS = (("By quadrant", "quadrant"), ("By district", "district"), ("By need type", "need"))
+
+
+def count_words(count: Count) -> str:
+    """'identified 16 · offered 24 (2 EOIs) · shortlisted 12 (1) · approved 12 (1) · opened 0 (0)'."""
+    parts = [f"identified {count.identified}"]
+    for stage in STAGES:
+        n = count.eois[stage]
+        eois = f"{n} EOI{'s' if n != 1 else ''}" if stage == "offered" else str(n)
+        parts.append(f"{stage} {count.places[stage]} ({eois})")
+    return " · ".join(parts)
+
+
+def line_words(line: Line) -> str:
+    """One need row as the close-of-window summary has always said it, then how far its EOIs got."""
+    c = line.count
+    place = line.district or line.quadrant
+    offered = c.eois["offered"]
+    head = (
+        f"{line.need_type} {line.provision} {place} {line.phase}: identified {c.identified} places; "
+        if line.need is not None
+        else f"{line.need_type or '?'} {line.provision or '?'} {place} {line.phase} (no identified need): "
+    )
+    return (
+        head + f"{offered} EOI{'s' if offered != 1 else ''} offering {c.places['offered']}; "
+        f"shortlisted {c.places['shortlisted']}, approved {c.places['approved']}, opened {c.places['opened']}"
+    )
+
+
+def facts(report: Report) -> list[Fact]:
+    found = [Fact("All", count_words(report.total()))]
+    for label, key in GROUPS:
+        found.append(Fact(label, "\n".join(f"{name}: {count_words(c)}" for name, c in report.by(key)) or "none"))
+    return found
+
+
+async def report_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    wanted = rest.strip()
+    window = await find_window(t.session, wanted) if wanted else await current_or_next(t.session, t.now)
+    if window is None and not wanted:
+        windows = await all_windows(t.session)
+        window = windows[-1] if windows else None
+    if window is None:
+        codes = ", ".join(window_code(w) for w in await all_windows(t.session)) or "none yet"
+        return [refuse(md("There is no window “{}”. Windows: {}. For example `report 2627A`.", wanted, codes))]
+    numbers = await for_window(t.session, window)
+    png = await asyncio.to_thread(report_chart.draw, numbers)  # a few hundred ms of drawing, off the event loop
+    audit.record(t.session, at=t.now, actor=t.actor, action="report", note=window_code(window))
+    total = numbers.total()
+    text = (
+        f"Places against identified need in {window_name(window)}: {count_words(total)}. Places are those the "
+        "EOIs offer; each EOI counts at every stage it has reached, by its status now (withdrawn EOIs and drafts "
+        "are left out)."
+    )
+    name = f"report-{window_code(window)}-{t.now.astimezone(LONDON):%Y%m%d-%H%M}.png"
+    description = f"Bar chart of places by quadrant and by need type in {window_name(window)}: {count_words(total)}"
+    image = (name, base64.b64encode(png).decode("ascii"), description)
+    return [Reply(text=text, kind="summary", title=f"Report: {window_name(window)}", facts=facts(numbers), image=image)]
+
+
+def need_lines(report: Report) -> str:
+    """The close-of-window summary's "Against identified need": one line per need row, then EOIs that answer no
+    identified need."""
+    return "\n".join(line_words(line) for line in report.lines) or "no need recorded"

@@ -1,0 +1,106 @@
+"""After the shortlist, in Slack: a stakeholder recommends with the buttons and a reason in a modal, the officer
+decides with a reason, the school and its headteacher hear each step in Slack, the school marks its milestones
+done with buttons up to first pupils, and the officer's `report` arrives as a chart image."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from storage.clock import Clock
+from storage.models import EOI
+from tests import chat
+from tests.conftest import TestDatabase as _TestDatabase
+from tests.slack_fixtures import HEAD_ID, OFFICER_ID, SCHOOL_CHANNEL, SCHOOL_URN, Workspace, slack_workspace, text_of
+
+FINANCE_ID = "U0FINANCE"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+async def slack(test_db: _TestDatabase, clock: Clock) -> AsyncIterator[Workspace]:
+    async with slack_workspace(test_db, clock) as workspace:
+        workspace.fake.add_user(FINANCE_ID, "fay.finance@essex.example", "Fay Finance")
+        yield workspace
+
+
+async def _status(slack: Workspace) -> str:
+    async with slack.service.db.session() as session:
+        return (await session.scalar(select(EOI).where(EOI.school_urn == SCHOOL_URN))).status
+
+
+def school_heard(slack: Workspace) -> str:
+    """The newest message in the school's channel; its headteacher's DM has the same."""
+    channel, dm = text_of(slack.posted_to(SCHOOL_CHANNEL)[-1]), text_of(slack.posted_to(HEAD_ID)[-1])
+    assert channel == dm
+    return channel
+
+
+async def test_a_panel_decision_and_an_implementation_plan_to_first_pupils_in_slack(slack: Workspace) -> None:
+    head_console = await chat.headteacher(slack.service, SCHOOL_URN)
+    await chat.complete_eoi(head_console)
+    async with slack.service.db.session() as session:
+        ref = (await session.scalar(select(EOI).where(EOI.school_urn == SCHOOL_URN))).ref
+    head, officer, finance = slack.person(HEAD_ID), slack.person(OFFICER_ID), slack.person(FINANCE_ID)
+    await head.types("status")  # the headteacher is known on Slack (linked to the school by email)
+    await finance.types("hi")  # a stakeholder: no school, no role; help says how to answer a request
+    assert "recommend" in finance.heard
+
+    await officer.slash(f"shortlist {ref}")
+    await slack.deliver_notices()
+    assert "shortlisted" in school_heard(slack)
+
+    await officer.slash(f"panel {ref} slack:{FINANCE_ID} as finance, me as SEND quadrant lead")
+    assert f"{ref} is under consideration" in officer.heard and "Fay Finance (Slack) (finance)" in officer.heard
+    await slack.deliver_notices()
+    assert "under consideration" in school_heard(slack)
+
+    # The stakeholder's own DM: the request with Approve / Decline / Abstain; Approve asks for the reason.
+    request = slack.posted_to(FINANCE_ID)[-1]
+    assert "your recommendation" in text_of(request) and ref in text_of(request)
+    finance.seen.append(request)
+    for label in ("Decline", "Abstain"):
+        finance.button(label)
+    await finance.press("Approve")
+    view = (await slack.fake.wait_for("views.open"))[-1]["view"]
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["reason"]
+    empty = await finance.submit_modal({"reason": {"value": "ok"}}, view=view)
+    assert (await empty.json())["errors"]["reason"]
+    good = await finance.submit_modal({"reason": {"value": "Within the high needs budget"}}, view=view)
+    assert good.status == 200 and "your recommendation (approve)" in finance.text
+    await slack.deliver_notices()
+    to_officer = text_of(slack.posted_to(OFFICER_ID)[-1])
+    assert "Fay Finance recommends *approve*" in to_officer and "Within the high needs budget" in to_officer
+
+    await officer.slash(f"decide {ref} decline")
+    assert "A decline needs a reason" in officer.heard and await _status(slack) == "under consideration"
+    await officer.slash(f"decide {ref} approve The panel supports the offer")
+    assert f"Recorded: {ref} approved" in officer.heard
+    await slack.deliver_notices()
+    decision = school_heard(slack)
+    assert "approved" in decision and "The panel supports the offer" in decision
+    assert "Staffing recruited (school)" in decision
+
+    # The school's next steps in status, marked done with the buttons; ECC marks its own and the school hears.
+    await head.types("status")
+    assert "Your next steps" in head.heard
+    await head.press("Done: Staffing recruited")
+    assert "Marked done: Staffing recruited" in head.text
+    for key in ("sla", "admissions"):
+        await officer.slash(f"done {ref} {key}")
+    await slack.deliver_notices()
+    assert "Admissions agreed with the SEND team done" in school_heard(slack)
+    await head.press("Done: Accommodation ready")
+    await head.press("Done: First pupils")
+    assert "The provision is open" in head.text and await _status(slack) == "opened"
+    await slack.deliver_notices()
+    assert "is *open*: first pupils" in text_of(slack.posted_to(OFFICER_ID)[-1])
+
+    # The report: numbers in the DM, and the chart uploaded there as a PNG.
+    await officer.slash("report")
+    assert "opened 12 (1)" in officer.heard
+    shared = [f for f in slack.fake.files.values() if f["name"].startswith("report-2627A-")]
+    assert len(shared) == 1
+    assert slack.fake.uploads[shared[0]["id"]].startswith(PNG)
