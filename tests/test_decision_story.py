@@ -147,7 +147,8 @@ async def test_a_decline_needs_a_reason_and_calls_off_the_pending_discussion(ser
     said = await desk.say(f"decide {ref} decline The accommodation won't be ready before 2029")
     assert "Recorded" in said and "discussion on Thursday 3 December 2026 at 10:30am is cancelled" in said
     heard = await told(service, "head", school="114000")
-    assert [r.title for r in heard] == [f"{ref}: declined", f"{ref}: discussion cancelled"]
+    assert [r.title for r in heard] == [f"{ref}: declined", f"{ref}: discussion cancelled", ""]
+    assert heard[2].file and "METHOD:CANCEL" in heard[2].file[1]  # the school's calendar event is removed too
     assert "Why: The accommodation won't be ready before 2029" in heard[0].text
     async with service.db.session() as session:
         assert (await session.scalar(select(Discussion))).response == "cancelled"
