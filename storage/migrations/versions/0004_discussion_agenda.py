@@ -1,7 +1,7 @@
 """discussions: calendar identity, attendees and proposed times; outcomes per agenda topic; follow-up actions
 
 Revision ID: 0004
-Revises: 0005 (it landed first; the discussion tables need nothing of it)
+Revises: 0003
 Create Date: 2026-11-28 16:45:00
 
 Each discussion gets `calendar_uid` and `sequence` (its .ics event: one UID while it is moved, a SEQUENCE that
@@ -20,7 +20,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0004"
-down_revision: str | None = "0005"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

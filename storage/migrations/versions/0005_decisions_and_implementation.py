@@ -1,7 +1,7 @@
 """decisions with stakeholders and implementation plans: recommendations, milestones, notices to one person
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-28 16:45:00
 
 `recommendations`: each member of an EOI's decision panel (an officer or a named stakeholder) and what they
@@ -18,7 +18,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
