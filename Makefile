@@ -12,7 +12,7 @@ UV_VERSION := 0.13.9
 # ([build-system] requires) and pip, so that installing eoi-bot itself fetches nothing unpinned either.
 LOCK_INPUTS := $(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'] + ['pip']))"
 
-.PHONY: run test lint bench simulate lock clean render-tools screenshots
+.PHONY: run test lint bench simulate simulate-quick lock clean render-tools screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ SEED ?= 1
 SCHOOLS ?= 550
 simulate: $(STAMP)
 	$(BIN)/python -m sim --seed $(SEED) --schools $(SCHOOLS)
+
+# The small seed (30 schools, about 2.5 minutes) as a test asserting every invariant but the timed one.
+simulate-quick: $(STAMP)
+	EOI_SIMULATION_TESTS=1 $(BIN)/pytest tests/test_simulation.py
 
 # Refresh the lock after changing dependencies in pyproject.toml: pins already in the lock are kept, new or changed
 # requirements are resolved. `make lock UPGRADE=1` moves every pin to the newest release that fits.
