@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.milestones import milestone_notices
 from bot.service import Service
 from dialogs import announcements, discussion_outcomes
-from storage import audiences, discussions, eois, people
+from storage import audiences, discussions, eois, notices, people
 from storage.db import insert_new
 from storage.models import EOI, Notice, School, Window
 from storage.windows import LONDON, eois_in, need_for, schools_in_scope, window_after, window_name
@@ -191,10 +191,9 @@ async def _follow_up_reminders(session: AsyncSession, now: datetime, planned: Pl
                 "created_at": now,
             }
         )
-    if rows:  # only those not planned before, so the count says what this run adds
-        keys = [row["key"] for row in rows]
-        sent = set(await session.scalars(select(Notice.key).where(Notice.key.in_(keys))))
-        rows = [row for row in rows if row["key"] not in sent]
+    # Only those not planned before, so the count says what this run adds.
+    sent = await notices.recorded_keys(session, [row["key"] for row in rows])
+    rows = [row for row in rows if row["key"] not in sent]
     if rows:
         planned.lines.append(f"Follow-ups from discussions: {len(rows)} reminders or overdue notices")
     return rows

@@ -8,13 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import implementation as words
-from storage import implementation
+from storage import implementation, notices
 from storage.implementation import SCHOOL_OWNS
-from storage.models import Notice
 
 
 async def milestone_notices(session: AsyncSession, now: datetime) -> tuple[list[dict[str, Any]], list[str]]:
@@ -49,7 +47,6 @@ async def milestone_notices(session: AsyncSession, now: datetime) -> tuple[list[
             )
             lines.append(f"{eoi.ref}: {milestone.title} due soon: {audience} reminded")
     # Said once: those already recorded (an earlier round, another replica) are neither planned nor logged again.
-    keys = [row["key"] for row in rows]
-    known = set(await session.scalars(select(Notice.key).where(Notice.key.in_(keys)))) if keys else set()
+    known = await notices.recorded_keys(session, [row["key"] for row in rows])
     fresh = [(row, line) for row, line in zip(rows, lines, strict=True) if row["key"] not in known]
     return [row for row, _ in fresh], [line for _, line in fresh]

@@ -127,3 +127,12 @@ async def failed_deliveries(session: AsyncSession, *, window_id: int, limit: int
             .limit(limit)
         )
     )
+
+
+async def recorded_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of these notice keys are already recorded (by an earlier round or another replica): a scheduler
+    plans each notice once, so those are neither planned nor counted again."""
+    if not keys:
+        return set()
+    return set(await session.scalars(select(Notice.key).where(Notice.key.in_(keys))))
+
