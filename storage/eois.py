@@ -452,22 +452,13 @@ def same_discussion(discussion: Discussion | None, *, starts_at: datetime, minut
     )
 
 
-async def call_off_discussion(
-    session: AsyncSession, eoi: EOI, *, by: str, reason: str, now: datetime
-) -> Discussion | None:
-    """Call off the EOI's pending discussion, if it has one (storage.discussions.cancel_discussion: marked
-    cancelled, its calendar SEQUENCE grows, audited). Returns it; the caller tells the school
-    (dialogs.discussion_notices.called_off sends the .ics CANCEL)."""
-    return await discussions.cancel_discussion(session, eoi, by=by, reason=reason, now=now)
-
-
 async def cancel_discussion(
     session: AsyncSession, eoi: EOI, *, reason: str, actor: str, now: datetime
 ) -> Discussion | None:
     """Call off the EOI's discussion: it is marked cancelled and the EOI is shortlisted again (the table's
     `cancel-discussion`, audited with the reason). Returns the discussion that was cancelled."""
     await transition(session, eoi, "cancel-discussion", by=OFFICER, actor=actor, now=now, note=reason)
-    return await call_off_discussion(session, eoi, by=actor, reason=reason, now=now)
+    return await discussions.cancel_discussion(session, eoi, by=actor, reason=reason, now=now)
 
 
 @dataclass(frozen=True)
@@ -496,7 +487,7 @@ async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, ac
         row.decision_id = decision.id
     called_off = None
     if decision.outcome == DECLINED:
-        called_off = await call_off_discussion(session, eoi, by=actor, reason="declined", now=now)
+        called_off = await discussions.cancel_discussion(session, eoi, by=actor, reason="declined", now=now)
     else:
         await implementation.make_plan(session, eoi, approved_at=now)
     return Decided(decision, called_off)
