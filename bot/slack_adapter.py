@@ -4,7 +4,8 @@ Slack request -> Turn -> Conversations.handle -> Replies -> Block Kit (bot.slack
 
 - Every request's signature is checked before anything else (401 otherwise); Bolt checks it again.
 - Slash commands and button clicks are acknowledged at once; the turn runs after the ack, one turn at a time
-  per user so answers keep their order.
+  per user so answers keep their order. A typed message is handled (committed) before the ack and answered
+  after it; replies to one person are posted in the order their turns ran.
 - Event retries (X-Slack-Retry-Num) and duplicate event_ids are handled once (storage.events.first_time).
 - A slash command, button press or form submission posted again (a replay inside the 5-minute signature
   window) is acknowledged and does nothing: each is keyed by its signature (request_key).
@@ -216,6 +217,7 @@ class SlackAdapter:
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self._people: dict[str, tuple[float, Speaker]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._posting: dict[str, asyncio.Task[None]] = {}  # the latest replies being posted, per person
         bolt.middleware(self._once_per_event)
         bolt.command("/eoi")(self.on_command)
         bolt.event("message")(self.on_message)
@@ -290,8 +292,14 @@ class SlackAdapter:
             return
         where = Where(user_id=user, channel_id=str(event.get("channel", "")))
         # Handled before Slack gets its 200 (process_before_response), with the event_id recorded in the
-        # turn's own transaction: if we die mid-turn, Slack's retry is handled, and nothing twice.
-        await self._turn(where, text=html.unescape(text), once=f"slack:{body.get('event_id') or ''}")
+        # turn's own transaction: if we die mid-turn, Slack's retry is handled, and nothing twice. The replies
+        # go after the 200: posting them can wait on Slack's one-message-a-second limit, and Slack retries an
+        # event it has not had an answer to within 3 seconds.
+        key = f"slack:{body.get('event_id') or ''}"
+        inbound = Inbound(user, where, text=html.unescape(text), key=key if key != "slack:" else "")
+        replies = await self.service.runner.run(self, inbound, deliver=False)
+        if replies:
+            self._post_in_order(where, replies)
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
         """The Home tab shows where things stand; the first time someone opens the Messages tab, a greeting."""
@@ -428,7 +436,31 @@ class SlackAdapter:
         return await self.speaker(inbound.user_id)
 
     async def deliver(self, where: Where, replies: list[Reply]) -> None:
-        await self._post(where, replies)
+        await self._post_in_order(where, replies, awaited=True)  # the runner reports a failure (and apologises)
+
+    def _post_in_order(self, where: Where, replies: list[Reply], *, awaited: bool = False) -> asyncio.Task[None]:
+        """Post after whatever is still being posted to this person, so a typed answer's replies (sent after
+        Slack's 200) and a button's that follows them arrive in the order the turns ran."""
+        previous = self._posting.get(where.user_id)
+
+        async def after_previous() -> None:
+            if previous is not None:
+                await asyncio.wait({previous})
+            await self._post(where, replies)
+
+        task = asyncio.get_running_loop().create_task(after_previous())
+        self._posting[where.user_id] = task
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            if self._posting.get(where.user_id) is finished:
+                del self._posting[where.user_id]
+            if not awaited and not finished.cancelled() and (error := finished.exception()) is not None:
+                log.error("posting replies to %s failed: %s", where.user_id, failure_report(error))
+
+        task.add_done_callback(done)
+        return task
 
     async def _turn(
         self, where: Where, *, text: str = "", action: Action | None = None, command: bool = False, once: str = ""

@@ -460,6 +460,28 @@ async def test_a_429_on_a_reply_is_waited_out_and_the_message_arrives_once(slack
     assert len(slack.posted_to(HEAD_ID)) == 1 and "Question 1 of" in head.text
 
 
+async def test_a_typed_answer_is_acknowledged_at_once_even_when_slack_makes_its_reply_wait(slack: Workspace) -> None:
+    # Slack retries an event it has no 200 for within 3 seconds. A typed answer is kept before the 200; its reply
+    # goes after it, so a rate-limited DM (Retry-After) doesn't hold the 200 back.
+    head = slack.person(HEAD_ID)
+    await head.slash("start")
+    slack.fake.fail_next("chat.postMessage", status=429, retry_after=2, times=2)
+    mark = len(slack.fake.calls)
+    started = time.monotonic()
+    response = await slack.post(sr.message_im_event_body(HEAD_ID, "Resourced Provision"))
+    acknowledged = time.monotonic() - started
+    assert response.status == 200
+    assert not slack.posted_to(HEAD_ID, since=mark)  # the 200 came first: the reply is still waiting
+    assert (await school_eoi(slack)).answers.get("provision_type")  # …and the answer was already kept
+    # Then a button pressed at once: its reply waits its turn behind the typed answer's.
+    await slack.post(sr.slash_command_body("status", HEAD_ID, response_url=slack.fake.response_url("cmd")))
+    await slack.settle()
+    after = slack.posted_to(HEAD_ID, since=mark)
+    assert len(after) == 2, after
+    assert "Question 2" in text_of(after[0]) and "Question 2" not in text_of(after[1])
+    assert acknowledged < 2  # the two 429s asked for 4 s of waiting: none of it was before the 200
+
+
 async def test_a_429_on_a_notice_is_waited_out_and_the_school_hears_once(slack: Workspace) -> None:
     ref = await submitted_eoi_and_drafts(slack, drafts=0)
     officer = slack.person(OFFICER_ID)
