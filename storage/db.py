@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import sqlite_connection
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700  # the database holds personal data: this account only
 
@@ -104,6 +106,10 @@ class Database:
             # Tests run each in a schema of their own; production uses the default search path.
             connect_args["server_settings"] = {"search_path": schema}
         # hide_parameters: SQLAlchemy's errors and logs never show the values (emails, answers), only the SQL.
+        if url.startswith("sqlite") and "async_creator" not in engine_args:
+            # Statements inline on the loop, BEGIN and COMMIT on aiosqlite's thread (storage/sqlite_connection.py),
+            # opened with what SQLAlchemy's own dialect would pass to sqlite3.connect for this URL.
+            engine_args["async_creator"] = lambda: sqlite_connection.creator(*self._sqlite_connect_args())()
         self.engine: AsyncEngine = create_async_engine(
             url, connect_args=connect_args, hide_parameters=True, **engine_args
         )
@@ -113,6 +119,10 @@ class Database:
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._sqlite_turns: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+
+    def _sqlite_connect_args(self) -> tuple[str, dict[str, Any]]:
+        args, options = self.engine.dialect.create_connect_args(self.engine.url)
+        return args[0], options
 
     @property
     def is_sqlite(self) -> bool:
