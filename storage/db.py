@@ -26,6 +26,7 @@ from storage import sqlite_connection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700  # the database holds personal data: this account only
+NEED_CACHE = "need by window"  # in every session's info: {(window id, need_version): need}, storage.windows
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -117,7 +118,9 @@ class Database:
             _create_private_sqlite_file(self.engine.url.database)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # info is copied into each session, its values are not: the need cache (storage.windows) is this
+        # database's, shared by its sessions, never another database's in the same process (tests, bench).
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={NEED_CACHE: {}})
         self._sqlite_turns: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     def _sqlite_connect_args(self) -> tuple[str, dict[str, Any]]:
@@ -178,7 +181,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the web service and a console (or cron `announce`) share the file; busy_timeout waits
     # for a writer instead of failing at once.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={sqlite_connection.BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -72,6 +72,8 @@ class Window(Base):
     reminded_1_at: Mapped[datetime | None] = mapped_column(default=None)
     summarised_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(230), default="")
+    # Raised by every need import: processes keep the window's need in memory under it (storage.windows).
+    need_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class NeedRow(Base):

@@ -192,6 +192,7 @@ async def import_need(session: AsyncSession, text: str, *, window: Window, actor
     if result.problems:
         return result
     await session.execute(delete(NeedRow).where(NeedRow.window_id == window.id))
+    window.need_version += 1  # every process's copy of the old rows is now out of date (storage.windows)
     for need in rows:
         session.add(NeedRow(window_id=window.id, imported_at=now, imported_by=actor, **need))
     audit.record(session, at=now, actor=actor, action="import need", note=f"{len(rows)} rows for window {window.id}")

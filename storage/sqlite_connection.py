@@ -21,25 +21,45 @@ from typing import Any
 
 import aiosqlite
 
-_WAITING = ("BEGIN", "COMMIT", "ROLLBACK", "END")
+BUSY_TIMEOUT_MS = 5000  # how long BEGIN waits for another process's writer (storage.db's connect pragma)
 
 
-def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+def _statement(args: tuple[Any, ...]) -> str:
+    return args[0].lstrip()[:8].upper() if args and isinstance(args[0], str) else ""
+
+
+def _on_thread(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    """COMMIT (it may fsync and checkpoint), executescript and closing the connection: on the thread."""
     name = getattr(fn, "__name__", "")
-    if name in ("commit", "rollback", "close", "executescript") or name.startswith("_connect"):
-        return True
-    if name in ("execute", "executemany") and args and isinstance(args[0], str):
-        return args[0].lstrip()[:8].upper().startswith(_WAITING)
-    return False
+    if name in ("commit", "executescript", "close"):
+        return isinstance(getattr(fn, "__self__", None), sqlite3.Connection)  # a cursor's close is inline
+    return name in ("execute", "executemany") and _statement(args).startswith(("COMMIT", "END"))
 
 
 class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose statements run inline; BEGIN, COMMIT, ROLLBACK and close on its thread."""
+    """An aiosqlite connection whose statements run inline; COMMIT and close on its thread, and BEGIN there
+    too whenever another process holds the write lock."""
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if not self._running or not self._connection or _may_wait(fn, args):
+        if not self._running or not self._connection or _on_thread(fn, args):
             return await super()._execute(fn, *args, **kwargs)
+        if getattr(fn, "__name__", "") == "execute" and _statement(args).startswith("BEGIN"):
+            return await self._begin(fn, *args, **kwargs)
         return fn(*args, **kwargs)
+
+    async def _begin(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """BEGIN IMMEDIATE inline if the write lock is free now (nearly always: this process's sessions take
+        turns); if another process holds it, wait for it on the thread, as long as busy_timeout allows."""
+        conn = self._conn
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+                raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return await super()._execute(fn, *args, **kwargs)
 
 
 def creator(database: str, options: dict[str, Any]) -> Callable[[], Any]:

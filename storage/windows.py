@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import hold
+from storage.db import NEED_CACHE, hold
 from storage.models import EOI, NeedRow, School, Window
 
 LONDON = ZoneInfo("Europe/London")
@@ -81,7 +82,7 @@ async def find_window(session: AsyncSession, text: str) -> Window | None:
     return None
 
 
-def covers(need: NeedRow, school: School) -> bool:
+def covers(need: NeedRow | Need, school: School) -> bool:
     place_ok = need.district == school.district if need.district else need.quadrant == school.quadrant
     phase_ok = need.phase == school.phase or "all-through" in (need.phase, school.phase)
     return place_ok and phase_ok
@@ -91,12 +92,39 @@ async def need_for(session: AsyncSession, window: Window) -> list[NeedRow]:
     return list(await session.scalars(_NEED_FOR, {"window_id": window.id}))
 
 
-async def need_in_scope(session: AsyncSession, window: Window, school: School) -> list[NeedRow]:
-    """The need rows that put this school in scope of the window (empty: not in scope)."""
-    return [n for n in await need_for(session, window) if covers(n, school)]
+@dataclass(frozen=True)
+class Need:
+    """A need row as a turn reads it, kept in memory between turns (`need_in_scope`)."""
+
+    quadrant: str
+    district: str
+    phase: str
+    need_type: str
+    provision_type: str
+    places: int
+    priority: str
 
 
-def need_key(need: NeedRow) -> str:
+async def need_in_scope(session: AsyncSession, window: Window, school: School) -> list[Need]:
+    """The need rows that put this school in scope of the window (empty: not in scope). Nearly every dialog turn
+    asks, so each process keeps a window's need in memory under its `need_version`, which every need import
+    raises in the same transaction as it replaces the rows: read with the window, it says when to read again."""
+    cache: dict[tuple[int, int], tuple[Need, ...]] | None = session.info.get(NEED_CACHE)
+    key = (window.id, window.need_version)
+    need = cache.get(key) if cache is not None else None
+    if need is None:
+        need = tuple(
+            Need(n.quadrant, n.district, n.phase, n.need_type, n.provision_type, n.places, n.priority)
+            for n in await need_for(session, window)
+        )
+        if cache is not None:
+            for old in [k for k in cache if k[0] == window.id]:
+                del cache[old]
+            cache[key] = need
+    return [n for n in need if covers(n, school)]
+
+
+def need_key(need: NeedRow | Need) -> str:
     """Stable across re-imports of the same need, so a stored answer keeps meaning."""
     return f"{need.need_type}/{need.provision_type}/{need.district or need.quadrant}/{need.phase}"
 
