@@ -31,11 +31,11 @@ from dialogs.questions import QuestionSet, eoi_questions
 from dialogs.replies import Choice, Form, Reply, refuse, say
 from dialogs.rich import md
 from dialogs.turns import Speaker, Turn
-from storage import audit, discussions, eois, notices, people
+from storage import audit, discussions, eois, events, notices, people
 from storage.clock import Clock
 from storage.db import Database
 from storage.lifecycle import SCHOOL
-from storage.models import Notice, Person, ProcessedEvent, School
+from storage.models import Notice, Person, School
 from storage.windows import current_or_next, window_name
 
 
@@ -137,13 +137,8 @@ class Conversations:
         records neither, so the platform's own retry is handled as if it were the first."""
         async with self.db.session() as session:
             now = self.clock.now()
-            if key:
-                # Inserting is the check: a key seen before breaks the unique constraint (one query, not two).
-                session.add(ProcessedEvent(key=key[:300], at=now))
-                try:
-                    await session.flush()
-                except IntegrityError:
-                    return None
+            if key and not await events.record(session, key, now):
+                return None
             person = await self._identify(session, turn.speaker, now)
             routed = await self._route(session, person, turn, now)
             replies = self._lost_schools(person) + self._carried_forward(session, now) + routed

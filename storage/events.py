@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import ProcessedEvent
+
+# Every turn runs it: built once, and a plain INSERT (no unit of work for one row the turn never reads again).
+_RECORD = insert(ProcessedEvent.__table__)
+
+
+async def record(session: AsyncSession, key: str, now: datetime) -> bool:
+    """Record `key` in the session's transaction, committed with the turn's changes: False (and nothing
+    recorded) if it was recorded before, by this process or another. Inserting is the check: a key seen before
+    breaks the unique constraint (one statement, not two)."""
+    try:
+        await session.execute(_RECORD, {"key": key[:300], "at": now})
+    except IntegrityError:
+        return False
+    return True
 
 
 async def first_time(db: Database, key: str, now: datetime) -> bool:
