@@ -55,9 +55,10 @@ def plan(quick: bool) -> dict[str, Any]:
         return {
             "users": [1, 5],
             "think": 0.0,
-            "fanout": [(110, True)],
+            # Small enough to finish in under a minute with every scenario in it (start-ups are most of it).
+            "fanout": [(36, True)],
             "list": {"schools": 200, "windows": 5, "rounds": 5},
-            "burst": {"schools": 55, "spread": 6.0},
+            "burst": {"schools": 30, "spread": 3.0},
         }
     return {
         "users": [1, 10, 50],
@@ -397,25 +398,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "scale": [],
     }
     started = time.perf_counter()
+
+    def phase(what: str) -> None:  # when each scenario began: where the run's minutes go
+        print(f"[{time.perf_counter() - started:4.0f} s] {what}", flush=True)
+
     fake, connector = FakeSlackWebApi(), FakeBotConnector()
     await fake.start()
     await connector.start()
     register_people(fake, connector)
     try:
         if "bare" in args.only:
-            print("Bare frameworks (echo):", flush=True)
+            phase("Bare frameworks (echo):")
             results["bare"] = await bare_runs(fake, connector, p["users"], work)
         for name in backends:
             backend = Backend(name, work)
             try:
                 await backend.prepare()
                 if "dialog" in args.only:
-                    print(f"Dialog turns on {name}:", flush=True)
+                    phase(f"Dialog turns on {name}:")
                     results["dialog"] += await dialog_runs(
                         backend, fake, connector, p["users"], work, args.profile, p["think"]
                     )
                 for schools, shared in p["fanout"] if "fanout" in args.only else []:
-                    print(f"Fan-out on {name}: {schools} schools, {'shared' if shared else 'own'} channels", flush=True)
+                    phase(f"Fan-out on {name}: {schools} schools, {'shared' if shared else 'own'} channels")
                     row = await run_fanout(backend, fake, work, schools=schools, shared=shared)
                     results["fanout"].append({"backend": name, **row})
                     print(
@@ -426,7 +431,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 # The burst runs on PostgreSQL, the production database, when it answers (and on SQLite otherwise).
                 if "burst" in args.only and name == ("postgres" if "postgres" in backends else "sqlite"):
                     for chat in ("slack", "teams"):
-                        print(f"Burst on {name}: {p['burst']['schools']} heads press Start ({chat})", flush=True)
+                        phase(f"Burst on {name}: {p['burst']['schools']} heads press Start ({chat})")
                         row = await run_burst(backend, fake, connector, work, platform=chat, **p["burst"])
                         results["burst"].append(row)
                         print(
@@ -436,10 +441,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             flush=True,
                         )
                 if "scale" in args.only and name == "postgres":  # --workers is for PostgreSQL only
-                    print(f"Scale-out on {name}: 1 and 2 worker processes on one port", flush=True)
+                    phase(f"Scale-out on {name}: 1 and 2 worker processes on one port")
                     results["scale"] = await scale_runs(backend, fake, connector, max(p["users"]), work)
                 if "list" in args.only:
-                    print(f"Officer list on {name}:", flush=True)
+                    phase(f"Officer list on {name}:")
                     row = await run_officer_list(backend, fake, work, **p["list"])
                     results["officer_list"].append({"backend": name, **row})
                     print(f"  HTTP p99 {row['http']['all']['p99_ms']} ms over {row['eois']} EOIs", flush=True)

@@ -103,6 +103,12 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, **engine_args: Any) -> None:
         self.url = url
         connect_args: dict[str, Any] = {}
+        if url.startswith("postgresql"):
+            # Concurrent turns each hold a connection until they commit; with SQLAlchemy's default of 5 kept (and
+            # 10 more made and closed as needed) a flat-out run connected and closed all the time: asyncpg's
+            # set-up queries and statement preparation again each time.
+            engine_args.setdefault("pool_size", 20)
+            engine_args.setdefault("max_overflow", 10)
         if url.startswith("postgresql") and schema:
             # Tests run each in a schema of their own; production uses the default search path.
             connect_args["server_settings"] = {"search_path": schema}
