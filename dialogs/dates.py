@@ -760,8 +760,6 @@ def _weekday_answer(match: re.Match[str], today: date, expects: str) -> DateAnsw
     )
 
 
-
-
 _WORD_NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
@@ -945,9 +943,7 @@ class MeetingReading:
 MEETING_HORIZON = timedelta(days=548)
 
 
-def parse_meeting_time(
-    text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS
-) -> datetime | None:
+def parse_meeting_time(text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> datetime | None:
     """A meeting date and time typed by an officer, as an aware Europe/London datetime.
 
     Reads "next Tuesday at 2pm", "Tuesday 14:00", "tomorrow at 9.30am", "3/12 10:30"
@@ -968,9 +964,7 @@ def parse_meeting_time(
         return None
 
 
-def read_meeting_time(
-    text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS
-) -> MeetingReading:
+def read_meeting_time(text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> MeetingReading:
     """``parse_meeting_time`` with its reasons: a refusal (unreadable, no day, no time, an hour that is
     neither am nor pm in working hours, the past, over 18 months ahead) always carries an example that
     this reader accepts. Never raises."""
