@@ -326,14 +326,14 @@ async def follow_up_command(
     if not number.isdecimal() or not 1 <= int(number) <= len(listed) or words[1:2] != ["done"]:
         if not listed:
             return [refuse(f"{eoi.ref} has no follow-ups.")]
-        where = "`show`" if is_officer else "*status*"
+        where = md("`show`") if is_officer else md("*status*")
         return [
             refuse(
                 md(
                     "Say which follow-up of {} (1 to {}, as {} numbers them) is done: {}.",
                     eoi.ref,
                     len(listed),
-                    md(where),
+                    where,
                     example,
                 )
             )
