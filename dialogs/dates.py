@@ -145,7 +145,8 @@ _TIME_DOT = re.compile(_NOT_BEFORE + r"(\d{1,2})\.(\d{2})" + _NOT_AFTER, _A)
 _WEEKDAY_PHRASE = re.compile(rf"(?:(?:on|this|next|coming|the|this\s+coming)\s+)*({_WEEKDAY_RE})\.?", _A)
 _WEEKDAY_WITH_DATE = re.compile(rf"(?:on\s+)?({_WEEKDAY_RE})\.?\s*,?\s+(?:the\s+)?(.+)", _A)
 # Joining words left behind once the clock time is cut out: "tomorrow at", "on 5 jan".
-_EDGE_FILLER = re.compile(r"^(?:(?:at|on|@|from|for|,|-)\s*)+|(?:\s*(?:at|on|@|from|for|,|-))+$", _A)
+# Whole words only: "on" ends "Mon", and "for" starts "fortnight".
+_EDGE_FILLER = re.compile(r"^(?:(?:(?:at|on|from|for)\b|[@,-])\s*)+|(?:\s*(?:\b(?:at|on|from|for)|[@,-]))+$", _A)
 
 
 # --------------------------------------------------------------------------------------

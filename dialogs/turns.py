@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from storage.stored_text import CONTROL, SURROGATE
+
 if TYPE_CHECKING:
     from dialogs.actions import Action
 
@@ -18,10 +20,6 @@ NAME_MAX, EMAIL_MAX, USER_ID_MAX = 200, 320, 200
 # there with a clear message, never stored shortened.
 TEXT_MAX = 20_000
 
-# Control characters nobody types and PostgreSQL refuses (NUL): C0 except tab and newline, DEL, C1. And lone
-# UTF-16 surrogates (JSON may carry "\ud800"), which no database stores.
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-SURROGATE = re.compile("[\ud800-\udfff]")
 # Zero-width characters and direction marks, overrides and isolates: invisible, yet they can pad a short answer
 # or make a name read other than it is.
 INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, people
 from storage.models import NeedRow, School, Window
+from storage.stored_text import unstorable
 from storage.vocabulary import DISTRICTS, NEED_TYPES, PHASES, QUADRANTS
 
 SCHOOL_COLUMNS = (
@@ -70,6 +71,11 @@ def _read_csv(text: str, columns: tuple[str, ...], result: ImportResult) -> list
             continue
         clean = {k: (v or "").strip() for k, v in row.items() if k}
         if not any(clean.values()):
+            continue
+        bad = [f"{k} has {why}" for k, v in clean.items() if (why := unstorable(v))]
+        if bad:
+            # A NUL or a stray control character from a copy-paste or an export: PostgreSQL refuses it.
+            result.problems.append(f"line {line}: {'; '.join(bad)}, which can't be kept: remove it")
             continue
         rows.append((line, clean))
     if not rows and not result.problems:

@@ -33,6 +33,22 @@ async def test_a_csv_with_one_bad_row_imports_nothing_and_names_the_row(empty_se
     assert "not an email address" in problem
 
 
+async def test_a_register_with_a_nul_from_a_bad_export_names_the_row_and_imports_nothing(empty_service):
+    # PostgreSQL refuses a NUL in text: the import used to stop with a database traceback instead.
+    text = HEADER + (
+        "118001,Good Primary,primary,Mid,Chelmsford,Ann Head,ann@good.example,,\n"
+        "118002,Odd\x00 Primary,primary,Mid,Chelmsford,Bob\x1b Head,bob@odd.example,,\n"
+    )
+    async with empty_service.db.session() as session:
+        result = await import_schools(session, text, actor="test", now=NOW)
+        count = await session.scalar(select(func.count()).select_from(School))
+    assert count == 0
+    assert result.problems == [
+        "line 3: name has a control character (U+0000) at character 4; headteacher_name has a control character "
+        "(U+001B) at character 4, which can't be kept: remove it"
+    ]
+
+
 async def test_a_good_register_imports_and_a_second_import_updates_in_place(empty_service):
     text = HEADER + "118001,Good Primary,Primary,mid,chelmsford,Ann Head,Ann@Good.example,,\n"
     async with empty_service.db.session() as session:
