@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, discussions
+from storage.db import hold
 from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage.eois.DRAFT reads well)
     APPROVED,
     DECLINED,
@@ -32,7 +34,7 @@ from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage
     step,
 )
 from storage.models import EOI, Decision, Discussion, School, Window
-from storage.windows import current_or_next, window_code
+from storage.windows import current_or_next, open_window_id, window_code
 
 PAGE_SIZE = 10
 
@@ -95,6 +97,17 @@ def _for_this_turn(query: Select[tuple[EOI]]) -> Select[tuple[EOI]]:
 
 # Built once: nearly every turn runs it (school_eois).
 _SCHOOL_EOIS = _for_this_turn(select(EOI).where(EOI.school_urn == bindparam("urn")).order_by(EOI.created_at, EOI.id))
+# The commonest case in one statement: the school's EOIs, each with the window open now. No rows when no window is
+# open or the school has no EOI yet; then the window and the EOIs are read one after the other. Only the EOIs are
+# locked (FOR UPDATE OF eois), as _for_this_turn locks them.
+_SCHOOL_EOIS_AND_OPEN_WINDOW = (
+    select(EOI, Window)
+    .join(Window, Window.id == open_window_id())
+    .where(EOI.school_urn == bindparam("urn"))
+    .order_by(EOI.created_at, EOI.id)
+    .with_for_update(of=EOI)
+    .execution_options(populate_existing=True)
+)
 
 
 async def by_ref(session: AsyncSession, ref: str) -> EOI | None:
@@ -162,14 +175,20 @@ async def school_eois(session: AsyncSession, school: School, now: datetime) -> l
     unless the school already has an EOI there for the same provision. A school whose EOI in an earlier window was
     submitted or finished has none here: `start` begins a new one. With no window open or planned, its draft, if
     it has one."""
-    window = await current_or_next(session, now)
-    if window is None:
-        latest = await latest_eoi(session, school)
-        return [latest] if latest is not None and latest.status == DRAFT else []
     # Every EOI of the school in one query (a turn's commonest): those in the window, oldest first, and the
     # newest for each provision (and the newest not yet saying which), so a draft among them still elsewhere
     # comes here.
-    every = await session.scalars(_SCHOOL_EOIS, {"urn": school.urn})
+    rows = (await session.execute(_SCHOOL_EOIS_AND_OPEN_WINDOW, {"urn": school.urn, "now": now})).all()
+    if rows:
+        window = rows[0][1]
+        hold(session, window)  # a turn looks it up again by id (session.get), as current_or_next holds it
+        every: Iterable[EOI] = [eoi for eoi, _ in rows]
+    else:
+        found = await current_or_next(session, now)
+        if found is None:
+            latest = await latest_eoi(session, school)
+            return [latest] if latest is not None and latest.status == DRAFT else []
+        window, every = found, await session.scalars(_SCHOOL_EOIS, {"urn": school.urn})
     here: list[EOI] = []
     newest: dict[str, EOI] = {}
     for eoi in every:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ScalarSelect, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import NEED_CACHE, hold
@@ -35,12 +35,16 @@ async def all_windows(session: AsyncSession) -> list[Window]:
 
 
 # Built once: nearly every turn runs them (a statement's building and hashing cost about as much as its run).
-_OPEN_WINDOW = (
-    select(Window)
-    .where(Window.cancelled_at.is_(None), Window.opens_at <= bindparam("now"), Window.closes_at > bindparam("now"))
-    .order_by(Window.opens_at)
-    .limit(1)
-)
+_IS_OPEN_NOW = (Window.cancelled_at.is_(None), Window.opens_at <= bindparam("now"), Window.closes_at > bindparam("now"))
+_OPEN_WINDOW = select(Window).where(*_IS_OPEN_NOW).order_by(Window.opens_at).limit(1)
+
+
+def open_window_id() -> ScalarSelect[int]:
+    """The id of the window open at the bound parameter `now`, as a subquery (storage.eois reads it with the
+    school's EOIs in one statement)."""
+    return select(Window.id).where(*_IS_OPEN_NOW).order_by(Window.opens_at).limit(1).scalar_subquery()
+
+
 _NEED_FOR = select(NeedRow).where(NeedRow.window_id == bindparam("window_id")).order_by(NeedRow.id)
 
 
