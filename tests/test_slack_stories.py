@@ -8,7 +8,7 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -512,7 +512,7 @@ async def test_a_bot_that_died_just_after_dming_an_officer_does_not_dm_them_agai
         row = await session.scalar(select(Delivery).where(Delivery.destination == f"slack:{OFFICER_ID}"))
         assert row is not None
         row.status, row.sent_at = "sending", None
-        row.claimed_at = slack.service.clock.now() - timedelta(hours=1)
+        row.claimed_at = datetime.now(UTC) - timedelta(hours=1)  # a claim's lease is in real time
         await session.commit()
     await slack.deliver_notices()
     assert len(slack.posted_to(OFFICER_ID)) == 1  # found in the DM's history: not sent twice
