@@ -1,9 +1,11 @@
 """What must hold after every step of the simulation and at the end. Each check reads only what an auditor
-could: the product's tables (read-only SQL), what reached the fake Slack and the fake Bot Connector, and the
-simulation's own log of what people were told. A check returns the failures it found (empty: it held)."""
+could: the product's tables (read-only SQL), what reached the fake Slack, the fake Bot Connector and the SMTP
+server, and the simulation's own log of what people were told. A check returns the failures it found (empty: it
+held)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter, defaultdict
@@ -115,8 +117,8 @@ async def told_exactly_once(
     db: Database, platforms: Platforms, checks: Checks | None = None, retaken: frozenset[str] = frozenset()
 ) -> list[str]:
     """Each delivery the product recorded as sent reached its destination exactly once (Slack: by the delivery
-    key carried as message metadata; Teams: proactive sends per conversation), nothing is left waiting, and
-    nothing failed."""
+    key carried as message metadata; email: by the Message-ID made from the delivery key; Teams: proactive sends
+    per conversation), nothing is left waiting, and nothing failed."""
     problems = []
     rows = await db.fetch("SELECT key, destination, status, last_error FROM deliveries")
     slack_sent: Counter[str] = Counter()
@@ -127,6 +129,9 @@ async def told_exactly_once(
                 slack_sent[found.group(1)] += 1
     teams_sent: Counter[str] = Counter(
         a["conversation_id"].split(";")[0] for a in platforms.teams.activities if a["kind"] == "send"
+    )
+    mailed: Counter[str] = Counter(
+        str(m.message["Message-ID"]).strip("<>").split("@")[0] for m in platforms.mail.received
     )
     teams_expected: Counter[str] = Counter()
     teams_retaken: Counter[str] = Counter()
@@ -145,6 +150,16 @@ async def told_exactly_once(
             n = slack_sent.get(r["key"], 0)
             if n != 1:
                 problems.append(f"{r['key']} reached Slack {n} times")
+                duplicates += max(0, n - 1)
+                losses += 1 if n == 0 else 0
+        elif platform == "email":
+            n = mailed.get(hashlib.sha256(r["key"].encode()).hexdigest()[:40], 0)
+            if n == 2 and r["key"] in retaken:
+                # As with Teams: an SMTP server can't be asked whether a message went, so an email in flight
+                # when the process was killed is sent again (with the same Message-ID). Counted, not failed.
+                resent += 1
+            elif n != 1:
+                problems.append(f"{r['key']} reached the mail server {n} times")
                 duplicates += max(0, n - 1)
                 losses += 1 if n == 0 else 0
         elif platform == "msteams" and address.startswith("19:"):
@@ -200,6 +215,8 @@ async def every_school_told(
             wanted.add(f"slack:{s.slack_channel}")
         if s.teams_channel:
             wanted.add(f"msteams:{s.teams_channel}")
+        if s.reach == "email":
+            wanted.add(f"email:{s.email}")
         missing = wanted - got.get(s.urn, set())
         if missing:
             problems.append(f"{s.urn} ({s.reach}) was not sent the {kind} on {sorted(missing)}")
