@@ -482,6 +482,20 @@ async def test_a_typed_answer_is_acknowledged_at_once_even_when_slack_makes_its_
     assert acknowledged < 2  # the two 429s asked for 4 s of waiting: none of it was before the 200
 
 
+async def test_an_officer_whose_dm_is_busy_with_notices_still_gets_the_answer_to_their_command(slack: Workspace):
+    # Found by the simulation (seed 1, 550 schools): while four officers shortlisted, each officer's DM carried a
+    # run of notices at Slack's one message a second, and the reply to an officer's own command lost the race for
+    # each second three times over and was dropped: the officer never saw "EOI-… is shortlisted".
+    ref = await submitted_eoi_and_drafts(slack, drafts=0)
+    officer = slack.person(OFFICER_ID)
+    await officer.slash("help")
+    slack.fake.fail_next("chat.postMessage", status=429, retry_after=1, times=4)  # the DM's seconds are taken
+    await officer.types(f"shortlist {ref} Strong offer")
+    attempts = [c.status for c in slack.fake.recorded("chat.postMessage") if c.args["channel"] == OFFICER_ID]
+    assert attempts[-5:] == [429, 429, 429, 429, 200]
+    assert f"{ref} is shortlisted" in officer.text
+
+
 async def test_a_429_on_a_notice_is_waited_out_and_the_school_hears_once(slack: Workspace) -> None:
     ref = await submitted_eoi_and_drafts(slack, drafts=0)
     officer = slack.person(OFFICER_ID)
