@@ -101,6 +101,10 @@ class Head:
     errors: list[str] = field(default_factory=list)
     turns: int = 0
     duplicates_sent: int = 0
+    # Pressed "I confirm" and never saw the confirmation (its reply lost with a killed process): the EOI may be
+    # submitted or not, and either is right.
+    confirm_unseen: bool = False
+    unanswered: int = 0  # Slack turns whose reply never came (the process was killed after Slack's 200)
     redeliveries: int = 0
     platform: str = ""
     offer: str = "Resourced Provision"
@@ -134,6 +138,7 @@ class Head:
             if replies and (replies[-1].prompt(prompt_in) or time.monotonic() - replies[-1].at >= QUIET):
                 return replies
             await asyncio.sleep(0.03)
+        self.unanswered += 1
         return [h for h in box[since:] if not h.proactive]
 
     async def _send_once(self, text: str | None, button: dict[str, Any] | None, dup: bool) -> tuple[int, Any]:
@@ -249,6 +254,7 @@ class Head:
                 return "stuck"
             previous = prompt
             if prompt == "submitted":
+                self.confirm_unseen = False
                 ref = next(iter(REF.findall(" ".join(h.text for h in heard))), "")
                 self.log.append({"event": "submitted", "ref": ref})
                 if ref:
@@ -274,6 +280,7 @@ class Head:
                 heard = await self.turn("submit")
                 continue
             if prompt == "declaration":
+                self.confirm_unseen = True  # until the confirmation ("Your reference is") is seen
                 button = self._button(heard, "I confirm")
                 heard = await self.turn(button=button, dup=double_click) if button else await self.turn("1")
                 continue

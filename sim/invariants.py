@@ -120,7 +120,16 @@ async def told_exactly_once(
     key carried as message metadata; email: by the Message-ID made from the delivery key; Teams: proactive sends
     per conversation), nothing is left waiting, and nothing failed."""
     problems = []
-    rows = await db.fetch("SELECT key, destination, status, last_error FROM deliveries")
+    rows = await db.fetch("SELECT key, destination, status, last_error, payload FROM deliveries")
+    # A calendar invitation goes to Slack as a file shared in the channel or DM (files.completeUploadExternal),
+    # which carries no delivery key: those are counted per channel.
+    uploads: Counter[str] = Counter(
+        str(c.args.get("channel_id", ""))
+        for c in platforms.slack.calls
+        if c.method == "files.completeUploadExternal" and c.ok
+    )
+    uploads_expected: Counter[str] = Counter()
+    uploads_retaken: Counter[str] = Counter()
     slack_sent: Counter[str] = Counter()
     for call in platforms.slack.calls:
         if call.method == "chat.postMessage" and call.ok and call.args.get("metadata"):
@@ -146,6 +155,12 @@ async def told_exactly_once(
             problems.append(f"{r['key']} failed: {r['last_error'][:120]}")
             losses += 1
             continue
+        payload = r["payload"] if isinstance(r["payload"], dict) else json.loads(r["payload"] or "{}")
+        if platform == "slack" and payload.get("file") and not slack_sent.get(r["key"]):
+            channel = "D" + address if address[:1] in ("U", "W") else address  # the DM the fake opens
+            uploads_expected[channel] += 1
+            uploads_retaken[channel] += r["key"] in retaken
+            continue
         if platform == "slack":
             n = slack_sent.get(r["key"], 0)
             if n != 1:
@@ -170,6 +185,14 @@ async def told_exactly_once(
             teams_expected[conversation] += 1
             if r["key"] in retaken:
                 teams_retaken[conversation] += 1
+    for channel, n in uploads_expected.items():
+        got = uploads[channel]
+        if n < got <= n + uploads_retaken[channel]:
+            resent += got - n  # as with Teams: no key to ask Slack about, so one in flight at a SIGKILL goes again
+        elif got != n:
+            problems.append(f"Slack channel {channel}: {n} invitations sent, {got} files shared")
+            duplicates += max(0, got - n)
+            losses += max(0, n - got)
     for conversation, n in teams_expected.items():
         got = teams_sent.get(conversation, 0) - platforms.teams_greetings.get(conversation, 0)
         if n < got <= n + teams_retaken[conversation]:
@@ -232,14 +255,21 @@ async def unreachable_listed(
     told = " ".join(json.dumps(r["body"]) for r in rows)
     # A fact reads "*Name (URN)*: where" in Block Kit (its value on the next line when it has several).
     previewed = {urn: where for urn, where in re.findall(r"\((\d{6})\)\*?:\s*(?:\\n)?([^\\\n]*)", preview)}
+    # In a Teams card a long fact is a bold TextBlock (the school) and the next TextBlock (where it is heard).
+    previewed.update(
+        re.findall(r'\((\d{6})\)", "wrap": true[^{}]*\}, \{"type": "TextBlock", "text": "([^"\\]*)', preview)
+    )
     problems = []
+    if len(previewed) < len(in_scope):  # the preview lists every school in scope, each with where it hears
+        problems.append(f"the preview named {len(previewed)} of the {len(in_scope)} schools in scope")
     for s in schools:
         if s.urn not in in_scope:
             continue
         said = previewed.get(s.urn, "")
-        if s.reach == "none" and s.urn not in told and "unreachable" not in said:
+        flagged = "unreachable" in said or "no working destination" in said.casefold()
+        if s.reach == "none" and s.urn not in told and not flagged:
             problems.append(f"{s.urn} has no destination and was not named to officers")
-        if s.reach != "none" and "unreachable" in said:
+        if s.reach != "none" and flagged:
             problems.append(f"{s.urn} ({s.reach}) previewed as unreachable: {said[:80]}")
     return problems
 
@@ -306,7 +336,11 @@ def summary_counts(text: str) -> Counter[str]:
     return counts
 
 
-async def close_summary_matches(db: Database, window_id: int, expected: Counter[str]) -> list[str]:
+async def close_summary_matches(
+    db: Database, window_id: int, expected: Counter[str], unconfirmed: int = 0
+) -> list[str]:
+    """The close summary's counts are the log's; up to `unconfirmed` EOIs (a head pressed "I confirm" and never
+    saw the answer) may be counted as submitted instead of what their head last saw acknowledged."""
     rows = await db.fetch("SELECT body FROM notices WHERE kind = 'closing summary' AND window_id = $1", window_id)
     if len(rows) != 1:
         return [f"{len(rows)} closing summaries for the window"]
@@ -314,9 +348,13 @@ async def close_summary_matches(db: Database, window_id: int, expected: Counter[
     eois_fact = next((f for f in body.get("facts", []) if f.get("label") == "EOIs"), {})
     said = summary_counts(str(eois_fact.get("value", "")))
     want = Counter({k: v for k, v in expected.items() if v})
-    if said != want:
-        return [f"close summary says {dict(said)}, the simulation's log says {dict(want)}"]
-    return []
+    moved = said[lifecycle.SUBMITTED] - want[lifecycle.SUBMITTED]
+    fewer = {k: want[k] - said[k] for k in (lifecycle.DRAFT, lifecycle.WITHDRAWN)}
+    others_equal = all(said[k] == want[k] for k in set(said) | set(want) if k not in (lifecycle.SUBMITTED, *fewer))
+    only_confirmations = all(n >= 0 for n in fewer.values()) and sum(fewer.values()) == moved
+    if said == want or (others_equal and 0 <= moved <= unconfirmed and only_confirmations):
+        return []
+    return [f"close summary says {dict(said)}, the simulation's log says {dict(want)} ({unconfirmed} unconfirmed)"]
 
 
 def acks_in_time(platforms: Platforms, since: int) -> list[str]:
