@@ -436,7 +436,10 @@ class SlackAdapter:
         return await self.speaker(inbound.user_id)
 
     async def deliver(self, where: Where, replies: list[Reply]) -> None:
-        await self._post_in_order(where, replies, awaited=True)  # the runner reports a failure (and apologises)
+        # Queued, not awaited: the runner holds the person's lock while it delivers, and a typed message from them
+        # waits for that lock before Slack's 200. Posting can wait out 429s for many seconds (a busy DM), which
+        # held those 200s past Slack's 3 seconds (found by the simulation); the queue keeps the order anyway.
+        self._post_in_order(where, replies)
 
     def _post_in_order(self, where: Where, replies: list[Reply], *, awaited: bool = False) -> asyncio.Task[None]:
         """Post after whatever is still being posted to this person, so a typed answer's replies (sent after
