@@ -255,7 +255,9 @@ async def unreachable_listed(
     told = " ".join(json.dumps(r["body"]) for r in rows)
     # A fact reads "*Name (URN)*: where" in Block Kit (its value on the next line when it has several).
     previewed = {urn: where for urn, where in re.findall(r"\((\d{6})\)\*?:\s*(?:\\n)?([^\\\n]*)", preview)}
-    # In a Teams card a long fact is a bold TextBlock (the school) and the next TextBlock (where it is heard).
+    # In a Teams card a short fact is a FactSet's title and value; a long one a bold TextBlock (the school) and the
+    # next TextBlock (where it is heard).
+    previewed.update(re.findall(r'\((\d{6})\)", "value": "([^"\\]*)', preview))
     previewed.update(
         re.findall(r'\((\d{6})\)", "wrap": true[^{}]*\}, \{"type": "TextBlock", "text": "([^"\\]*)', preview)
     )

@@ -513,6 +513,7 @@ class Simulation:
         platform, user = OFFICERS[who % len(OFFICERS)]
         key = f"{platform}:{user}"
         since = len(p.inbox[key])
+        asked = time.monotonic()
         if platform == "slack":
             status, sent = await p.slack_message(user, text)
         else:
@@ -534,7 +535,14 @@ class Simulation:
             while replies() and time.monotonic() - replies()[-1].at < 0.3:
                 await asyncio.sleep(0.05)
         said = " ".join(h.text for h in replies())
-        self.officer_log.append({"said": text, "heard": said[:300]})
+        self.officer_log.append(
+            {
+                "said": text,
+                "heard": said[:300],
+                "seconds": round(time.monotonic() - asked, 2),
+                "at": round(asked - self.started, 1),
+            }
+        )
         return said
 
     async def officer_moves(self, ref: str, text: str, who: int, done: str, state: str) -> str:
