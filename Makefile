@@ -32,6 +32,7 @@ render-tools:
 
 test: $(STAMP) render-tools
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 # The Teams cards of a headteacher's and an officer's day as PNGs in docs/screenshots/ (shown in the README).

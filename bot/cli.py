@@ -165,9 +165,7 @@ async def _retention(service: Service, dry_run: bool) -> int:
     from storage import retention
 
     async with service.db.session() as session:
-        report = await retention.apply(
-            session, service.clock.now(), service.settings.retention_days, dry_run=dry_run
-        )
+        report = await retention.apply(session, service.clock.now(), service.settings.retention_days, dry_run=dry_run)
     print("\n".join(report.lines))
     return 0
 
@@ -288,9 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_with_service(_retention, args.dry_run))
         if args.command == "person":
             out, confirm = getattr(args, "out", None), getattr(args, "confirm", False)
-            return asyncio.run(
-                _with_service(_person, args.person_command, args.email, args.identities, out, confirm)
-            )
+            return asyncio.run(_with_service(_person, args.person_command, args.email, args.identities, out, confirm))
     except ValueError as error:  # a bad environment variable, e.g. EOI_NOW or EOI_OFFICERS
         print(f"eoi-bot: {error}", file=sys.stderr)
         return 2

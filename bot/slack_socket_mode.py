@@ -38,25 +38,55 @@ PING_INTERVAL = 10.0
 
 class EnvelopeHandler(AsyncSocketModeHandler):
     """Bolt's aiohttp Socket Mode handler, passing each envelope's id to the listeners as a header (which only
-    this process sets: an HTTP request is signed, and its signature is its key instead)."""
+    this process sets: an HTTP request is signed, and its signature is its key instead). On shutdown it stops
+    taking envelopes and finishes those in hand, acknowledging each, before the connection closes: a typed
+    message is committed before its ack, so one cut off there would be redelivered, found already handled, and
+    never answered."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.closing = False
+        self._in_hand: set[asyncio.Task[object]] = set()
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        started = time.time()
-        headers = dict(build_headers(req) or {})
-        headers[ENVELOPE_HEADER] = req.envelope_id
-        request = AsyncBoltRequest(mode="socket_mode", body=req.payload, headers=headers)
-        response = await self.app.async_dispatch(request)
-        await send_async_response(client, req, response, started)
+        if self.closing:
+            return  # not acknowledged: Slack sends it again, to a connection that stays
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_hand.add(task)
+        try:
+            started = time.time()
+            headers = dict(build_headers(req) or {})
+            headers[ENVELOPE_HEADER] = req.envelope_id
+            request = AsyncBoltRequest(mode="socket_mode", body=req.payload, headers=headers)
+            response = await self.app.async_dispatch(request)
+            await send_async_response(client, req, response, started)
+        finally:
+            if task is not None:
+                self._in_hand.discard(task)
+
+    async def finish(self, timeout: float = 10.0) -> None:
+        """Take no new envelopes; wait (up to `timeout`) for those in hand to be handled and acknowledged."""
+        self.closing = True
+        if self._in_hand:
+            await asyncio.wait(set(self._in_hand), timeout=timeout)
 
 
 def connect_out(app: web.Application, adapter: SlackAdapter, app_token: str) -> None:
     """Connect to Slack when the app starts and close the connection when it stops. The handler is made inside
     the running service, so a one-off command that builds the app (`eoi-bot announce`) never connects."""
 
+    handlers: list[EnvelopeHandler] = []
+
+    async def finish_envelopes(_: web.Application) -> None:
+        for handler in handlers:
+            await handler.finish()
+
     async def connection(_: web.Application) -> AsyncIterator[None]:
         handler = EnvelopeHandler(
             adapter.bolt, app_token, logger=log, web_client=adapter.client, ping_interval=PING_INTERVAL
         )
+        handlers.append(handler)
         # In the background: the service (and /healthz) is up while Slack is reached, and retried if it isn't.
         connecting = asyncio.create_task(handler.connect_async())
         yield
@@ -66,3 +96,6 @@ def connect_out(app: web.Application, adapter: SlackAdapter, app_token: str) -> 
         await handler.close_async()
 
     app.cleanup_ctx.append(connection)
+    # Shutdown runs before clean-up, in order: envelopes in hand finish (and are acknowledged) first, then the
+    # replies and turns they left running (the adapter's drain, added after this), then the connection closes.
+    app.on_shutdown.append(finish_envelopes)

@@ -151,9 +151,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "follow-up",
-        OFFICER,
+        SHARED,
         "follow-up REF N done",
-        "mark a follow-up from a discussion done",
+        "mark a follow-up from a discussion done (a school its own; ECC is told)",
         example="follow-up EOI-2627A-001 1 done",
         aliases=("followup", "follow up"),
     ),

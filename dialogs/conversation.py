@@ -76,7 +76,6 @@ class Conversations:
             "schedule": officer_commands.schedule_command,
             "cancel-discussion": officer_commands.cancel_discussion_command,
             "outcome": discussion_outcomes.outcome_command,
-            "follow-up": discussion_outcomes.follow_up_command,
             "panel": decision_commands.panel_command,
             "decide": decision_commands.decide_command,
             "report": report.report_command,
@@ -108,6 +107,7 @@ class Conversations:
                 session, person, now, rest
             ),
             "done": implementation.done_command,
+            "follow-up": discussion_outcomes.follow_up_command,
         }
         # Every registered command has exactly one handler (dialogs.commands.COMMANDS): checked here, once, so
         # no command can reach a missing one.

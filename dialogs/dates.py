@@ -145,7 +145,8 @@ _TIME_DOT = re.compile(_NOT_BEFORE + r"(\d{1,2})\.(\d{2})" + _NOT_AFTER, _A)
 _WEEKDAY_PHRASE = re.compile(rf"(?:(?:on|this|next|coming|the|this\s+coming)\s+)*({_WEEKDAY_RE})\.?", _A)
 _WEEKDAY_WITH_DATE = re.compile(rf"(?:on\s+)?({_WEEKDAY_RE})\.?\s*,?\s+(?:the\s+)?(.+)", _A)
 # Joining words left behind once the clock time is cut out: "tomorrow at", "on 5 jan".
-_EDGE_FILLER = re.compile(r"^(?:(?:at|on|@|from|for|,|-)\s*)+|(?:\s*(?:at|on|@|from|for|,|-))+$", _A)
+# Whole words only: "on" ends "Mon", and "for" starts "fortnight".
+_EDGE_FILLER = re.compile(r"^(?:(?:(?:at|on|from|for)\b|[@,-])\s*)+|(?:\s*(?:\b(?:at|on|from|for)|[@,-]))+$", _A)
 
 
 # --------------------------------------------------------------------------------------
@@ -759,8 +760,6 @@ def _weekday_answer(match: re.Match[str], today: date, expects: str) -> DateAnsw
     )
 
 
-
-
 _WORD_NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
@@ -944,9 +943,7 @@ class MeetingReading:
 MEETING_HORIZON = timedelta(days=548)
 
 
-def parse_meeting_time(
-    text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS
-) -> datetime | None:
+def parse_meeting_time(text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> datetime | None:
     """A meeting date and time typed by an officer, as an aware Europe/London datetime.
 
     Reads "next Tuesday at 2pm", "Tuesday 14:00", "tomorrow at 9.30am", "3/12 10:30"
@@ -967,9 +964,7 @@ def parse_meeting_time(
         return None
 
 
-def read_meeting_time(
-    text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS
-) -> MeetingReading:
+def read_meeting_time(text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> MeetingReading:
     """``parse_meeting_time`` with its reasons: a refusal (unreadable, no day, no time, an hour that is
     neither am nor pm in working hours, the past, over 18 months ahead) always carries an example that
     this reader accepts. Never raises."""

@@ -16,7 +16,7 @@ from dialogs.agenda import Topic, agenda
 from dialogs.dates import format_date, format_datetime, read_due_date
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, rich
-from storage import discussions, eois, people
+from storage import audit, discussions, eois, notices, people
 from storage.models import EOI, Discussion, FollowUp, Person, School
 from storage.windows import LONDON
 
@@ -299,25 +299,41 @@ async def _agenda_reply(t: OfficerTurn, eoi: EOI, school: School, held: Discussi
     )
 
 
-async def follow_up_command(t: OfficerTurn, rest: str) -> list[Reply]:
-    """`follow-up REF N done [note]`: follow-up N (as `show` numbers them) is done."""
+async def follow_up_command(
+    session: AsyncSession, person: Person, school: School | None, now: datetime, rest: str
+) -> list[Reply]:
+    """`follow-up REF N done [note]`: follow-up N (as `show` and `status` number them) is done. An officer marks
+    any; a school's staff mark their school's own (REF may be left out when one EOI has them), and ECC is told."""
+    is_officer = person.role == people.OFFICER
+    actor = people.key_of(person)
     words = rest.split()
-    found = await eoi_or_refuse(t, words[0] if words else "")
+    eoi = await eois.by_ref(session, words[0]) if words and words[0].upper().startswith("EOI-") else None
+    if eoi is not None:
+        words = words[1:]
+    elif school is not None and not is_officer:
+        waiting = await discussions.eois_with_open_follow_ups(session, school.urn)
+        eoi = waiting[0] if len(waiting) == 1 else None
     example = md("`follow-up EOI-2627A-001 2 done`")
-    if isinstance(found, Reply):
-        return [refuse(md("{} For example: {}.", found.text, example))]
-    eoi, _ = found
-    listed = await discussions.follow_ups(t.session, eoi.id)
-    number = words[1] if len(words) > 1 else ""
-    if not number.isdecimal() or not 1 <= int(number) <= len(listed) or words[2:3] != ["done"]:
+    if eoi is None:
+        given = rest.split()[0] if rest.split() else ""
+        found = md("There is no EOI “{}”. ", given[:40]) if given.upper().startswith("EOI-") else ""
+        return [refuse(md("{}Which EOI's follow-up? For example: {}.", found, example))]
+    if not is_officer and eoi.school_urn not in {s.urn for s in await people.schools_of(session, person)}:
+        audit.record(session, at=now, actor=actor, action="refused", note=f"follow-up {eoi.ref}: not their school")
+        return [refuse(f"{eoi.ref} isn't your school's EOI.")]
+    listed = await discussions.follow_ups(session, eoi.id)
+    number = words[0] if words else ""
+    if not number.isdecimal() or not 1 <= int(number) <= len(listed) or words[1:2] != ["done"]:
         if not listed:
             return [refuse(f"{eoi.ref} has no follow-ups.")]
+        where = md("`show`") if is_officer else md("*status*")
         return [
             refuse(
                 md(
-                    "Say which follow-up of {} (1 to {}, as `show` numbers them) is done: {}.",
+                    "Say which follow-up of {} (1 to {}, as {} numbers them) is done: {}.",
                     eoi.ref,
                     len(listed),
+                    where,
                     example,
                 )
             )
@@ -325,8 +341,35 @@ async def follow_up_command(t: OfficerTurn, rest: str) -> list[Reply]:
     chosen = listed[int(number) - 1]
     if chosen.status == discussions.DONE:
         return [say(f"Follow-up {number} of {eoi.ref} is already done.")]
-    discussions.mark_done(t.session, chosen, by=t.actor, now=t.now, note=" ".join(words[3:]))
-    return [say(f"Done: follow-up {number} of {eoi.ref} ({chosen.what}).")]
+    if not is_officer and chosen.owner != discussions.SCHOOL:
+        return [refuse(f"Follow-up {number} of {eoi.ref} is ECC's to do; you'll see it marked done in status.")]
+    discussions.mark_done(session, chosen, by=actor, now=now, note=" ".join(words[2:]))
+    if not is_officer:
+        owned = await session.get(School, eoi.school_urn)
+        notices.to_officers(
+            session,
+            kind="follow-up done",
+            now=now,
+            eoi_id=eoi.id,
+            school_urn=eoi.school_urn,
+            body=say(
+                f"{owned.name if owned else eoi.school_urn} marked follow-up {number} of {eoi.ref} done: "
+                f"{chosen.what}.",
+                kind="notice",
+                choices=[Choice("Show", Command(f"show {eoi.ref}"))],
+            ).to_dict(),
+        )
+    told = "" if is_officer else " ECC has been told."
+    return [say(f"Done: follow-up {number} of {eoi.ref} ({chosen.what}).{told}")]
+
+
+async def school_done_choices(session: AsyncSession, eoi: EOI) -> list[Choice]:
+    """A Done button for each of the school's own open follow-ups, numbered as `status` lists them."""
+    return [
+        Choice(f"Done: follow-up {n}", Command(f"follow-up {eoi.ref} {n} done"), style="primary")
+        for n, action_ in enumerate(await discussions.follow_ups(session, eoi.id), 1)
+        if action_.owner == discussions.SCHOOL and action_.status == discussions.OPEN
+    ]
 
 
 def reminder(action_: FollowUp, eoi: EOI, school: School, *, owner_name: str, late: bool) -> Reply:
@@ -339,8 +382,8 @@ def reminder(action_: FollowUp, eoi: EOI, school: School, *, owner_name: str, la
         text = f"Overdue: {who} was to {action_.what} by {due} ({eoi.ref}, {about})."
     elif action_.owner == discussions.SCHOOL:
         text = md(
-            "A reminder from ECC: after the {} discussion, {} agreed to {} by *{}* ({}). Reply to your ECC officer "
-            "when it's done; *status* shows your actions.",
+            "A reminder from ECC: after the {} discussion, {} agreed to {} by *{}* ({}). *status* shows your "
+            "actions, each with a Done button to press when it's done.",
             eoi.ref,
             school.name,
             action_.what,

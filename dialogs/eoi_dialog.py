@@ -1076,6 +1076,8 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
     choices = []
     if for_school and eoi.status != eois.DRAFT:
         choices.append(Choice("See the answers", Command("review")))
+    if for_school:
+        choices += await discussion_outcomes.school_done_choices(session, eoi)
     if for_school and eois.can("withdraw", eoi.status, SCHOOL) and eoi.status != eois.DRAFT:
         choices.append(Choice("Withdraw", Command(f"withdraw {eoi.ref}"), style="danger"))
     window_open = window is None or is_open(window, now)

@@ -223,8 +223,9 @@ def _form_choice(
     return Choice(label, OpenForm(command, ref), form=form, style=style)
 
 
-def officer_actions(eoi: EOI) -> list[Choice]:
-    """What an officer can do next with this EOI, as the life table allows."""
+def officer_actions(eoi: EOI, *, discussion_stands: bool = True) -> list[Choice]:
+    """What an officer can do next with this EOI, as the life table allows (no cancelling a discussion that a
+    decline already called off)."""
     ref = eoi.ref or ""
     choices = []
     if eois.can("shortlist", eoi.status):
@@ -236,7 +237,7 @@ def officer_actions(eoi: EOI) -> list[Choice]:
         )
     if eois.can("schedule", eoi.status):
         choices.append(Choice("Schedule discussion", OpenForm("schedule", ref), form=schedule_form(ref)))
-    if eois.can("cancel-discussion", eoi.status):
+    if eois.can("cancel-discussion", eoi.status) and discussion_stands:
         reason = FormField("reason", "Reason, for the school", multiline=True, optional=True)
         choices.append(
             _form_choice(
@@ -553,7 +554,7 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
                 ],
             )
         ]
-    rescheduled = eoi.status == eois.SCHEDULED
+    rescheduled = current is not None  # not after a reopen: the decline called the last one off
     discussion, nearby = await eois.schedule_discussion(
         t.session, eoi, starts_at=starts, minutes=minutes, place=place, actor=t.actor, now=t.now, attendees=attendees
     )
@@ -644,11 +645,17 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     what = "decision on" if before in (eois.APPROVED, eois.DECLINED) else "shortlisting of"
+    # A decline calls off a discussion still to come (storage.discussions.cancel_discussion): reopened, the EOI
+    # is back at "discussion scheduled" with none booked until an officer schedules one.
+    stands = eoi.status == eois.SCHEDULED and await eois.current_discussion(t.session, eoi.id) is not None
     then = (
         "ECC will be in touch about the discussion and a new decision."
+        if stands
+        else "ECC will invite you to a new discussion here, and then decide again."
         if eoi.status == eois.SCHEDULED
         else "It will be considered for shortlisting again."
     )
+    book = md(" Its discussion was called off with the decision: book a new one with `schedule {} WHEN`.", eoi.ref)
     await _tell_school(
         t,
         eoi,
@@ -674,14 +681,15 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
     return [
         say(
             md(
-                "Reopened: {} is {} again (it was {}). {} has been told. Next: {}.",
+                "Reopened: {} is {} again (it was {}). {} has been told.{} Next: {}.",
                 eoi.ref,
                 eoi.status,
                 before,
                 school.name,
+                book if eoi.status == eois.SCHEDULED and not stands else "",
                 next_steps(eoi.status),
             ),
-            choices=officer_actions(eoi),
+            choices=officer_actions(eoi, discussion_stands=stands or eoi.status != eois.SCHEDULED),
         )
     ]
 

@@ -163,6 +163,18 @@ async def follow_ups(session: AsyncSession, eoi_id: int, *, open_only: bool = Fa
     return list(await session.scalars(query.order_by(FollowUp.due_on, FollowUp.id)))
 
 
+async def eois_with_open_follow_ups(session: AsyncSession, school_urn: str) -> list[EOI]:
+    """The school's EOIs with a follow-up still open (a school typing `follow-up 1 done` means its only one)."""
+    return list(
+        await session.scalars(
+            select(EOI)
+            .where(EOI.school_urn == school_urn)
+            .where(EOI.id.in_(select(FollowUp.eoi_id).where(FollowUp.status == OPEN)))
+            .order_by(EOI.id)
+        )
+    )
+
+
 def mark_done(session: AsyncSession, action: FollowUp, *, by: str, now: datetime, note: str = "") -> None:
     action.status, action.done_by, action.done_at = DONE, by, now
     audit.record(

@@ -135,4 +135,3 @@ async def recorded_keys(session: AsyncSession, keys: list[str]) -> set[str]:
     if not keys:
         return set()
     return set(await session.scalars(select(Notice.key).where(Notice.key.in_(keys))))
-

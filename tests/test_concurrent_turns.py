@@ -114,9 +114,7 @@ async def test_a_double_click_on_i_confirm_submits_once_and_the_second_click_is_
     assert told == [(False, True), (True, False)], heard
 
 
-async def test_two_members_of_staff_answering_different_questions_at_once_both_keep_their_answer(
-    service, monkeypatch
-):
+async def test_two_members_of_staff_answering_different_questions_at_once_both_keep_their_answer(service, monkeypatch):
     head = await headteacher(service)
     deputy = await headteacher(service, user="deputy-1")
     await head.say("start")

@@ -175,9 +175,19 @@ async def test_outcomes_per_topic_become_follow_ups_the_school_sees_and_is_remin
     late = await desk.look()
     assert late.count("Overdue: ECC") == 1 and "survey the two classrooms" in late
 
+    assert "ECC's to do" in await head.type(f"follow-up {ref} 1 done")  # ECC's isn't the school's to mark
     assert "Done: follow-up 1" in await desk.type(f"follow-up {ref} 1 done")
     shown = await desk.type(f"show {ref}")
     assert "survey the two classrooms (ECC, done)" in shown and "(the school, due 15 January 2027)" in shown
+
+    # The school marks its own done from status (ECC is told).
+    status = await head.type("status")
+    assert "Done: follow-up 2" in status and "Done: follow-up 1" not in status
+    said = await head.type("follow-up 2 done")  # its school's one EOI with follow-ups: no reference needed
+    assert f"Done: follow-up 2 of {ref} (send the draft SLA budget). ECC has been told." in said
+    assert f"marked follow-up 2 of {ref} done: send the draft SLA budget" in await desk.look()
+    assert "send the draft SLA budget (the school, done)" in await desk.type(f"show {ref}")
+    assert "Done: follow-up" not in await head.type("status")
 
 
 async def test_withdrawing_calls_the_discussion_off_in_the_schools_calendar_and_officers_are_told(

@@ -49,9 +49,7 @@ def _assert_neutralised(content: str) -> None:
     assert row["urn"] == "114000" and row["contact_name"] == "Sam Patel" and row["places"] == "12"
 
 
-async def test_a_formula_typed_as_an_answer_reaches_the_officers_console_export_as_text(
-    service, tmp_path, monkeypatch
-):
+async def test_a_formula_typed_as_an_answer_reaches_the_officers_console_export_as_text(service, tmp_path, monkeypatch):
     async with service.db.session() as session:  # the register names the school so
         school = await session.get(School, "114000")
         school.name = SCHOOL_NAME

@@ -113,7 +113,6 @@ async def test_a_turn_the_database_refuses_logs_no_email_answer_or_parameters(
         assert secret not in log, secret
 
 
-
 async def test_a_teams_turn_the_database_refuses_logs_no_email_or_parameters(
     teams: Teams, backend: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -55,6 +55,11 @@ def starts(text: str, hours: WorkingHours = OFFICE_HOURS) -> datetime | None:
         ("Tuesday after next 11am", london(2026, 12, 8, 11)),
         ("a fortnight on Friday 9:30am", london(2026, 12, 18, 9, 30)),
         ("a week today 2pm", london(2026, 12, 7, 14)),
+        # "Mon" ends in "on" and was once cut to "m" as if "on" were a joining word.
+        ("Mon 2pm", london(2026, 12, 7, 14)),
+        ("2pm on Mon", london(2026, 12, 7, 14)),
+        ("next Mon at 10am", london(2026, 12, 7, 10)),
+        ("Mon, 2pm", london(2026, 12, 7, 14)),
     ],
 )
 def test_the_relative_phrases_officers_use_are_read(typed: str, expected: datetime) -> None:

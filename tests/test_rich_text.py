@@ -38,7 +38,8 @@ def _templates_and_strings() -> tuple[list[str], list[str]]:
         patterns = {  # regular expressions are not text anyone reads
             id(arg)
             for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and getattr(node.func, "value", None) is not None
+            if isinstance(node, ast.Call)
+            and getattr(node.func, "value", None) is not None
             and getattr(node.func.value, "id", "") == "re"
             for arg in ast.walk(node)
         }

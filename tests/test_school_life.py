@@ -272,13 +272,21 @@ async def test_an_officer_reopens_a_decline_with_a_reason_and_the_school_is_told
     text = await desk.say(f"reopen {ref} The panel used last year's places figure.")
     assert f"Reopened: {ref} is discussion scheduled again (it was declined)" in text
     assert (await _eoi(service, ref)).status == eois.SCHEDULED
+    # The decline called off the discussion still to come: the officer is told to book another, and isn't
+    # offered to cancel one that no longer stands.
+    assert f"Its discussion was called off with the decision: book a new one with `schedule {ref} WHEN`" in text
+    assert "Schedule discussion" in text and "Cancel discussion" not in text
     told = (await _notices(service, "school"))[-1]
     assert told.kind == "reopened" and "reopened the decision on" in Reply.from_dict(told.body).text
+    assert "ECC will invite you to a new discussion here" in Reply.from_dict(told.body).text
     assert "Why: The panel used last year's places figure." in Reply.from_dict(told.body).text
     async with service.db.session() as session:
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "reopen"))
     assert (entry.from_status, entry.to_status) == ("declined", "discussion scheduled")
     assert entry.note == "The panel used last year's places figure."
+    assert "Scheduled: " in await desk.say(f"schedule {ref} 10/12 10:30")  # a new discussion, not a move
+    invited = Reply.from_dict((await _notices(service, "school"))[-1].body)
+    assert "ECC invites you to discuss" in invited.text and "has moved" not in invited.text
     assert "Recorded" in await desk.say(f"decide {ref} approve")
 
 

@@ -173,6 +173,29 @@ async def test_when_slack_asks_for_a_refresh_the_service_moves_to_a_new_connecti
     assert any("Identified need" in text for text in await socket_mode.answered(OFFICER_ID, 1))
 
 
+async def test_a_message_in_hand_when_the_service_stops_is_acknowledged_and_answered_before_it_goes(
+    socket_mode, monkeypatch
+):
+    # A typed message is committed before its ack. Cut off between the two, Slack would send it again, the
+    # service would find it handled already, and the headteacher would never hear back.
+    slack, conversations = socket_mode.slack, socket_mode.service.conversations
+    handle_once, in_hand = conversations.handle_once, asyncio.Event()
+
+    async def slowly(turn, key):  # type: ignore[no-untyped-def]
+        in_hand.set()
+        await asyncio.sleep(0.5)
+        return await handle_once(turn, key)
+
+    monkeypatch.setattr(conversations, "handle_once", slowly)
+    envelope = envelopes.events_api(sr.message_im_event_body(HEAD_ID, "start"))
+    await slack.send(envelope)
+    await in_hand.wait()
+    await socket_mode.client.close()  # the service stops (SIGTERM) with the turn in hand
+    assert await slack.acked(envelope["envelope_id"], timeout=1)  # acknowledged before the connection closed
+    said = socket_mode.said_to(HEAD_ID)
+    assert len(said) == 1 and "Which kind of provision are you offering to host?" in said[0]
+
+
 def test_socket_mode_settings_and_banner():
     with pytest.raises(ValueError, match="xapp-"):
         load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"})

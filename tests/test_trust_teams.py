@@ -116,7 +116,12 @@ async def test_emulator_mode_refuses_a_service_url_that_is_not_on_this_machine(
     try:
         before = await _stored(service)
         async for http, url in _served(service):
-            for elsewhere in (ATTACKER, "http://attacker.invalid:3978/", "file:///etc/passwd", "http://127.0.0.1.evil/"):
+            for elsewhere in (
+                ATTACKER,
+                "http://attacker.invalid:3978/",
+                "file:///etc/passwd",
+                "http://127.0.0.1.evil/",
+            ):
                 activity = ta.message_activity("status", MALLORY, service_url=elsewhere)
                 assert await _post(http, url, activity) == 403, elsewhere
         assert await _stored(service) == before

@@ -33,7 +33,6 @@ class RecordingSender:
     async def person_address(self, session: AsyncSession, user_id: str) -> str | None:
         return f"fake:{user_id}"
 
-
     def fail_next(self, failure: SendFailed, times: int = 1) -> None:
         self._failures += [failure] * times
 

@@ -75,11 +75,11 @@ def read(body: Any) -> Inbound[Exchange] | str:
         return f"These must be strings: {', '.join(wrong)}."
     user, text, action, key = (body.get(k, "") for k in ("user", "text", "action", "id"))
     if not user.strip():
-        return "Say who is speaking: \"user\" is missing."
+        return 'Say who is speaking: "user" is missing.'
     if bool(text.strip()) == bool(action.strip()):
-        return "Send either \"text\" (typed words) or \"action\" (a button's action), not both or neither."
+        return 'Send either "text" (typed words) or "action" (a button\'s action), not both or neither.'
     if len(key) > ID_MAX:
-        return f"\"id\" is longer than {ID_MAX} characters."
+        return f'"id" is longer than {ID_MAX} characters.'
     speaker = Speaker("webchat", user, display_name=body.get("name", ""), email=body.get("email", ""))
     # A message id is the client's, so it is unique only per user: one user can't use up another's ids.
     key = f"webchat:{speaker.user_id}:{key}" if key else ""
