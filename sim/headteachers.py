@@ -104,6 +104,7 @@ class Head:
     # Pressed "I confirm" and never saw the confirmation (its reply lost with a killed process): the EOI may be
     # submitted or not, and either is right.
     confirm_unseen: bool = False
+    withdraw_unseen: bool = False  # likewise for "withdraw … confirm"
     unanswered: int = 0  # Slack turns whose reply never came (the process was killed after Slack's 200)
     redeliveries: int = 0
     platform: str = ""
@@ -298,8 +299,18 @@ class Head:
             self.log.append({"event": "withdrawn", "ref": ref})
             self.expected[ref] = "withdrawn"
             return True
+        self.withdraw_unseen = True  # its reply may come later than the one read (Slack answers after its 200)
         self.errors.append(f"{self.school.urn}: withdraw {ref} not acknowledged: {text[:200]}")
         return False
+
+    @property
+    def maybe(self) -> set[str]:
+        """States the head's EOI may be in beyond what they saw acknowledged."""
+        return {
+            state
+            for state, unseen in (("submitted", self.confirm_unseen), ("withdrawn", self.withdraw_unseen))
+            if unseen
+        }
 
     async def switch_platform(self) -> None:
         """Carry on from the other platform (a head with both Slack and Teams)."""

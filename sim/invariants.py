@@ -339,10 +339,14 @@ def summary_counts(text: str) -> Counter[str]:
 
 
 async def close_summary_matches(
-    db: Database, window_id: int, expected: Counter[str], unconfirmed: int = 0
+    db: Database,
+    window_id: int,
+    expected: Counter[str],
+    unsure: int = 0,
+    maybe: frozenset[str] | set[str] = frozenset(),
 ) -> list[str]:
-    """The close summary's counts are the log's; up to `unconfirmed` EOIs (a head pressed "I confirm" and never
-    saw the answer) may be counted as submitted instead of what their head last saw acknowledged."""
+    """The close summary's counts are the log's; up to `unsure` EOIs (a head pressed "I confirm" or withdrew and
+    never saw the answer) may be counted in one of the states `maybe` instead of what their head last saw."""
     rows = await db.fetch("SELECT body FROM notices WHERE kind = 'closing summary' AND window_id = $1", window_id)
     if len(rows) != 1:
         return [f"{len(rows)} closing summaries for the window"]
@@ -350,13 +354,17 @@ async def close_summary_matches(
     eois_fact = next((f for f in body.get("facts", []) if f.get("label") == "EOIs"), {})
     said = summary_counts(str(eois_fact.get("value", "")))
     want = Counter({k: v for k, v in expected.items() if v})
-    moved = said[lifecycle.SUBMITTED] - want[lifecycle.SUBMITTED]
-    fewer = {k: want[k] - said[k] for k in (lifecycle.DRAFT, lifecycle.WITHDRAWN)}
-    others_equal = all(said[k] == want[k] for k in set(said) | set(want) if k not in (lifecycle.SUBMITTED, *fewer))
-    only_confirmations = all(n >= 0 for n in fewer.values()) and sum(fewer.values()) == moved
-    if said == want or (others_equal and 0 <= moved <= unconfirmed and only_confirmations):
+    states = set(said) | set(want)
+    gained = {k: said[k] - want[k] for k in states if said[k] > want[k]}
+    lost = {k: want[k] - said[k] for k in states if said[k] < want[k]}
+    unsure_states = {lifecycle.DRAFT, lifecycle.SUBMITTED, lifecycle.WITHDRAWN}
+    if said == want or (
+        set(gained) <= set(maybe)
+        and set(lost) <= unsure_states
+        and sum(gained.values()) == sum(lost.values()) <= unsure
+    ):
         return []
-    return [f"close summary says {dict(said)}, the simulation's log says {dict(want)} ({unconfirmed} unconfirmed)"]
+    return [f"close summary says {dict(said)}, the simulation's log says {dict(want)} ({unsure} unsure)"]
 
 
 def acks_in_time(platforms: Platforms, since: int) -> list[str]:
