@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -122,8 +122,13 @@ class Dispatcher:
         concurrency: int = 32,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         officers: tuple[tuple[str, str], ...] = (),
+        lease_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db, self.clock, self.senders = db, clock, senders
+        # A claim is a lease on a send: it says a process is alive and sending, which is about real seconds, not
+        # the service's idea of the date (EOI_NOW stands still in demos and the simulation, so a claim left by a
+        # killed process would never grow stale for the processes still running).
+        self.lease_clock = lease_clock
         self.officers = officers  # EOI_OFFICERS: they hear from us before they first talk to the bot
         self.max_attempts, self.backoff, self.max_wait = max_attempts, backoff, max_wait
         # A 429 (or a 503 with Retry-After) is the platform saying "later", not that the message can't go: those
@@ -212,12 +217,13 @@ class Dispatcher:
         return planned
 
     def _due(self, now: datetime) -> ColumnElement[bool]:
+        lease_now = self.lease_clock()
         return or_(
             and_(
                 Delivery.status == "pending", or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
             ),
             # Claimed by a process that died mid-send: take it over (after checking whether it went).
-            and_(Delivery.status == "sending", Delivery.claimed_at <= now - self.stale_after),
+            and_(Delivery.status == "sending", Delivery.claimed_at <= lease_now - self.stale_after),
         )
 
     async def _due_destinations(self) -> list[str]:
@@ -245,7 +251,7 @@ class Dispatcher:
             if row is None:
                 return None
             reclaimed = row.status == "sending"
-            row.status, row.claimed_at = "sending", now
+            row.status, row.claimed_at = "sending", self.lease_clock()
             claimed = Claimed(
                 row.id, row.key, row.kind, row.destination, row.payload, row.attempts, row.school_urn, reclaimed
             )
@@ -335,7 +341,9 @@ class Dispatcher:
                 update(Delivery)
                 .where(Delivery.id == item.id)
                 .values(
-                    attempts=attempts, last_error=reason[:2000], claimed_at=self.clock.now() + timedelta(seconds=wait)
+                    attempts=attempts,
+                    last_error=reason[:2000],
+                    claimed_at=self.lease_clock() + timedelta(seconds=wait),
                 )
             )
             await session.commit()

@@ -37,6 +37,7 @@ SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.4"
 # Teams refuses a message over about 100 KB (413); stay far below it.
 MAX_CARD_BYTES = 40_000
+MAX_CARD_TEXT = 20_000  # characters of a reply too big for its card, shown as text instead
 # More options than this become a drop-down instead of a row of buttons (Teams shows few buttons well).
 MAX_BUTTONS = 6
 FIELD_PREFIX = "f_"
@@ -322,7 +323,13 @@ def _render(reply: Reply) -> dict[str, Any]:
         # Too big to send safely: the text, the facts as lines, and only the reply's own buttons.
         lines = [rich(reply.title), reply.text, *(rich(f"{f.label}: {f.value}") for f in reply.facts)]
         shown = lines_of(x for x in lines if x)
-        card = reply_card(Reply(text=shown.clip(20_000), choices=reply.choices[:MAX_BUTTONS]))
+        kept, left_out = shown.clip_lines(MAX_CARD_TEXT)
+        if left_out:  # said, never silently cut: a county's window preview names hundreds of schools
+            kept += (
+                f"\n… and {left_out} more lines, too many for one Teams message. The console "
+                "(eoi-bot chat --as officer) shows it whole."
+            )
+        card = reply_card(Reply(text=kept, choices=reply.choices[:MAX_BUTTONS]))
     # `text` too, so notifications and screen readers have something to say.
     summary = reply.title or reply.text.first_line().plain
     return {"type": "message", "summary": summary[:200], "attachments": [attachment(card)]}

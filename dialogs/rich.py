@@ -94,6 +94,15 @@ class Text:
             limit -= len(span.text)
         return Text(tuple(kept))
 
+    def clip_lines(self, limit: int) -> tuple[Text, int]:
+        """At most `limit` characters, cut at the end of a line, and how many lines were left out (0: none)."""
+        whole = "".join(span.text for span in self.spans)
+        if len(whole) <= limit:
+            return self, 0
+        cut = whole.rfind("\n", 0, limit + 1)
+        cut = cut if cut > 0 else limit
+        return self.clip(cut), whole[cut:].strip("\n").count("\n") + 1
+
     def first_line(self) -> Text:
         """Up to the first line break (a summary, a notification)."""
         kept: list[Span] = []

@@ -1,9 +1,11 @@
 """What must hold after every step of the simulation and at the end. Each check reads only what an auditor
-could: the product's tables (read-only SQL), what reached the fake Slack and the fake Bot Connector, and the
-simulation's own log of what people were told. A check returns the failures it found (empty: it held)."""
+could: the product's tables (read-only SQL), what reached the fake Slack, the fake Bot Connector and the SMTP
+server, and the simulation's own log of what people were told. A check returns the failures it found (empty: it
+held)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter, defaultdict
@@ -115,10 +117,19 @@ async def told_exactly_once(
     db: Database, platforms: Platforms, checks: Checks | None = None, retaken: frozenset[str] = frozenset()
 ) -> list[str]:
     """Each delivery the product recorded as sent reached its destination exactly once (Slack: by the delivery
-    key carried as message metadata; Teams: proactive sends per conversation), nothing is left waiting, and
-    nothing failed."""
+    key carried as message metadata; email: by the Message-ID made from the delivery key; Teams: proactive sends
+    per conversation), nothing is left waiting, and nothing failed."""
     problems = []
-    rows = await db.fetch("SELECT key, destination, status, last_error FROM deliveries")
+    rows = await db.fetch("SELECT key, destination, status, last_error, payload FROM deliveries")
+    # A calendar invitation goes to Slack as a file shared in the channel or DM (files.completeUploadExternal),
+    # which carries no delivery key: those are counted per channel.
+    uploads: Counter[str] = Counter(
+        str(c.args.get("channel_id", ""))
+        for c in platforms.slack.calls
+        if c.method == "files.completeUploadExternal" and c.ok
+    )
+    uploads_expected: Counter[str] = Counter()
+    uploads_retaken: Counter[str] = Counter()
     slack_sent: Counter[str] = Counter()
     for call in platforms.slack.calls:
         if call.method == "chat.postMessage" and call.ok and call.args.get("metadata"):
@@ -127,6 +138,9 @@ async def told_exactly_once(
                 slack_sent[found.group(1)] += 1
     teams_sent: Counter[str] = Counter(
         a["conversation_id"].split(";")[0] for a in platforms.teams.activities if a["kind"] == "send"
+    )
+    mailed: Counter[str] = Counter(
+        str(m.message["Message-ID"]).strip("<>").split("@")[0] for m in platforms.mail.received
     )
     teams_expected: Counter[str] = Counter()
     teams_retaken: Counter[str] = Counter()
@@ -141,10 +155,26 @@ async def told_exactly_once(
             problems.append(f"{r['key']} failed: {r['last_error'][:120]}")
             losses += 1
             continue
+        payload = r["payload"] if isinstance(r["payload"], dict) else json.loads(r["payload"] or "{}")
+        if platform == "slack" and payload.get("file") and not slack_sent.get(r["key"]):
+            channel = "D" + address if address[:1] in ("U", "W") else address  # the DM the fake opens
+            uploads_expected[channel] += 1
+            uploads_retaken[channel] += r["key"] in retaken
+            continue
         if platform == "slack":
             n = slack_sent.get(r["key"], 0)
             if n != 1:
                 problems.append(f"{r['key']} reached Slack {n} times")
+                duplicates += max(0, n - 1)
+                losses += 1 if n == 0 else 0
+        elif platform == "email":
+            n = mailed.get(hashlib.sha256(r["key"].encode()).hexdigest()[:40], 0)
+            if n == 2 and r["key"] in retaken:
+                # As with Teams: an SMTP server can't be asked whether a message went, so an email in flight
+                # when the process was killed is sent again (with the same Message-ID). Counted, not failed.
+                resent += 1
+            elif n != 1:
+                problems.append(f"{r['key']} reached the mail server {n} times")
                 duplicates += max(0, n - 1)
                 losses += 1 if n == 0 else 0
         elif platform == "msteams" and address.startswith("19:"):
@@ -155,6 +185,14 @@ async def told_exactly_once(
             teams_expected[conversation] += 1
             if r["key"] in retaken:
                 teams_retaken[conversation] += 1
+    for channel, n in uploads_expected.items():
+        got = uploads[channel]
+        if n < got <= n + uploads_retaken[channel]:
+            resent += got - n  # as with Teams: no key to ask Slack about, so one in flight at a SIGKILL goes again
+        elif got != n:
+            problems.append(f"Slack channel {channel}: {n} invitations sent, {got} files shared")
+            duplicates += max(0, got - n)
+            losses += max(0, n - got)
     for conversation, n in teams_expected.items():
         got = teams_sent.get(conversation, 0) - platforms.teams_greetings.get(conversation, 0)
         if n < got <= n + teams_retaken[conversation]:
@@ -200,6 +238,8 @@ async def every_school_told(
             wanted.add(f"slack:{s.slack_channel}")
         if s.teams_channel:
             wanted.add(f"msteams:{s.teams_channel}")
+        if s.reach == "email":
+            wanted.add(f"email:{s.email}")
         missing = wanted - got.get(s.urn, set())
         if missing:
             problems.append(f"{s.urn} ({s.reach}) was not sent the {kind} on {sorted(missing)}")
@@ -215,14 +255,23 @@ async def unreachable_listed(
     told = " ".join(json.dumps(r["body"]) for r in rows)
     # A fact reads "*Name (URN)*: where" in Block Kit (its value on the next line when it has several).
     previewed = {urn: where for urn, where in re.findall(r"\((\d{6})\)\*?:\s*(?:\\n)?([^\\\n]*)", preview)}
+    # In a Teams card a short fact is a FactSet's title and value; a long one a bold TextBlock (the school) and the
+    # next TextBlock (where it is heard).
+    previewed.update(re.findall(r'\((\d{6})\)", "value": "([^"\\]*)', preview))
+    previewed.update(
+        re.findall(r'\((\d{6})\)", "wrap": true[^{}]*\}, \{"type": "TextBlock", "text": "([^"\\]*)', preview)
+    )
     problems = []
+    if len(previewed) < len(in_scope):  # the preview lists every school in scope, each with where it hears
+        problems.append(f"the preview named {len(previewed)} of the {len(in_scope)} schools in scope")
     for s in schools:
         if s.urn not in in_scope:
             continue
         said = previewed.get(s.urn, "")
-        if s.reach == "none" and s.urn not in told and "unreachable" not in said:
+        flagged = "unreachable" in said or "no working destination" in said.casefold()
+        if s.reach == "none" and s.urn not in told and not flagged:
             problems.append(f"{s.urn} has no destination and was not named to officers")
-        if s.reach != "none" and "unreachable" in said:
+        if s.reach != "none" and flagged:
             problems.append(f"{s.urn} ({s.reach}) previewed as unreachable: {said[:80]}")
     return problems
 
@@ -289,7 +338,15 @@ def summary_counts(text: str) -> Counter[str]:
     return counts
 
 
-async def close_summary_matches(db: Database, window_id: int, expected: Counter[str]) -> list[str]:
+async def close_summary_matches(
+    db: Database,
+    window_id: int,
+    expected: Counter[str],
+    unsure: int = 0,
+    maybe: frozenset[str] | set[str] = frozenset(),
+) -> list[str]:
+    """The close summary's counts are the log's; up to `unsure` EOIs (a head pressed "I confirm" or withdrew and
+    never saw the answer) may be counted in one of the states `maybe` instead of what their head last saw."""
     rows = await db.fetch("SELECT body FROM notices WHERE kind = 'closing summary' AND window_id = $1", window_id)
     if len(rows) != 1:
         return [f"{len(rows)} closing summaries for the window"]
@@ -297,9 +354,17 @@ async def close_summary_matches(db: Database, window_id: int, expected: Counter[
     eois_fact = next((f for f in body.get("facts", []) if f.get("label") == "EOIs"), {})
     said = summary_counts(str(eois_fact.get("value", "")))
     want = Counter({k: v for k, v in expected.items() if v})
-    if said != want:
-        return [f"close summary says {dict(said)}, the simulation's log says {dict(want)}"]
-    return []
+    states = set(said) | set(want)
+    gained = {k: said[k] - want[k] for k in states if said[k] > want[k]}
+    lost = {k: want[k] - said[k] for k in states if said[k] < want[k]}
+    unsure_states = {lifecycle.DRAFT, lifecycle.SUBMITTED, lifecycle.WITHDRAWN}
+    if said == want or (
+        set(gained) <= set(maybe)
+        and set(lost) <= unsure_states
+        and sum(gained.values()) == sum(lost.values()) <= unsure
+    ):
+        return []
+    return [f"close summary says {dict(said)}, the simulation's log says {dict(want)} ({unsure} unsure)"]
 
 
 def acks_in_time(platforms: Platforms, since: int) -> list[str]:

@@ -1,5 +1,6 @@
-"""The two chat platforms as the simulation sees them: the fakes the service talks to (fake Slack Web API, fake
-Bot Connector), and the people's side (signed Slack requests into /slack/events, Teams activities into
+"""The two chat platforms and email as the simulation sees them: the fakes the service talks to (fake Slack Web
+API, fake Bot Connector, a local SMTP server), the load balancer in front of the service's replicas, and the
+people's side (signed Slack requests into /slack/events, Teams activities into
 /api/messages). Every message the bot sends to a person lands in that person's inbox here; every Slack request's
 acknowledgement time is recorded (Slack gives up after 3 seconds)."""
 
@@ -9,15 +10,18 @@ import asyncio
 import json
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from aiosmtpd.controller import Controller
 
 from tests.fakes import slack_requests as sr
 from tests.fakes import teams_activities as ta
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_web_api import FakeSlackWebApi, RecordedCall
+from tests.fakes.smtp_server import Handler, Inbox, free_port
 
 SECRET = "sim-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-sim"
@@ -93,7 +97,11 @@ class Platforms:
         self.requests = 0
         # What each Teams conversation heard when the bot was installed (its greeting): not a delivery.
         self.teams_greetings: Counter[str] = Counter()
-        self.url = ""  # the service's base URL, set when it starts
+        self.targets: Callable[[], list[str]] = list  # the replicas up now (sim.service.Service.urls)
+        self._next = 0  # round robin over them
+        self.mail = Inbox()  # what the SMTP server accepted
+        self._smtp: Controller | None = None
+        self.smtp_url = ""
         self._teams_people: dict[str, str] = {}  # personal conversation id -> user id
         self.http: aiohttp.ClientSession | None = None
 
@@ -103,10 +111,16 @@ class Platforms:
         self.slack.listeners.append(self._slack_call)
         self.teams.listeners.append(self._teams_activity)
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(30))
+        port = free_port()
+        self._smtp = Controller(Handler(self.mail), hostname="127.0.0.1", port=port)
+        self._smtp.start()
+        self.smtp_url = f"smtp://127.0.0.1:{port}"
 
     async def stop(self) -> None:
         if self.http:
             await self.http.close()
+        if self._smtp:
+            self._smtp.stop()
         await self.slack.stop()
         await self.teams.stop()
 
@@ -146,16 +160,27 @@ class Platforms:
     async def _post(
         self, path: str, *, data: bytes | None = None, json_body: Any = None, headers: dict[str, str] | None = None
     ) -> int:
+        """One request through the load balancer: to the next replica that is up; a refused connection (a replica
+        just killed) goes to the next. Returns the status, or 0 when no replica answered (the caller decides
+        whether to deliver again, as Slack and Teams do)."""
         assert self.http is not None
         self.requests += 1
         started = time.monotonic()
-        try:
-            async with self.http.post(self.url + path, data=data, json=json_body, headers=headers) as response:
-                await response.read()
-                status = response.status
-        except (TimeoutError, aiohttp.ClientError, OSError):
-            return 0  # the service is down (killed): the caller decides whether to redeliver
-        if path == "/slack/events":
+        urls = self.targets()
+        status = 0
+        for n in range(len(urls)):
+            url = urls[(self._next + n) % len(urls)]
+            try:
+                async with self.http.post(url + path, data=data, json=json_body, headers=headers) as response:
+                    await response.read()
+                    status = response.status
+                    break
+            except aiohttp.ClientConnectorError:
+                continue  # nothing was sent: the balancer tries the next replica
+            except (TimeoutError, aiohttp.ClientError, OSError):
+                return 0  # cut off mid-request (killed mid-turn)
+        self._next += 1
+        if status and path == "/slack/events":
             took = time.monotonic() - started
             self.ack_seconds.append(took)
             self.ack_log.append((started, took))

@@ -11,7 +11,9 @@
     decide     officers decide; an export from the console
     next       the next window is added and changed, another added and cancelled; the next window opens
 
-The service is restarted at each step's "now" (EOI_NOW), so the clock moves as a deployment's would.
+The service runs as two `eoi-bot serve` processes on one PostgreSQL database, behind the simulation's load
+balancer (sim.platforms); both are restarted at each step's "now" (EOI_NOW), so the clock moves as a deployment's
+would, and a SIGKILL hits one of them while the other keeps serving.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from sim import invariants as inv
-from sim.headteachers import Head, behaviour_for
-from sim.platforms import Platforms
+from sim.headteachers import QUICK_REPLY_TIMEOUT, QUICK_THINK, REPLY_TIMEOUT, THINK, Head, behaviour_for
+from sim.platforms import Heard, Platforms
 from sim.service import OFFICERS, Database, Service
 from sim.world import in_scope, make_need, make_schools, need_csv, register_csv
 from storage import lifecycle
@@ -60,21 +62,31 @@ class Faults:
     injected: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def draw(cls, rng: random.Random) -> Faults:
+    def draw(cls, rng: random.Random, schools: int) -> Faults:
+        def storm(low: int, high: int) -> int:
+            """429s in a storm: as many as a whole county's fan-out meets, fewer for a smaller register."""
+            return max(2, round(rng.randint(low, high) * min(1.0, schools / 550)))
+
         return cls(
             {
-                "open_slack_429": rng.randint(10, 40),
+                "open_slack_429": storm(10, 40),
                 "open_slack_retry_after": rng.choice([1, 2]),
-                "open_teams_429": rng.randint(10, 40),
-                "open_teams_5xx": rng.randint(3, 10),
+                "open_teams_429": storm(10, 40),
+                "open_teams_5xx": storm(3, 10),
                 "open_kill_after": rng.randint(20, 90),
-                "work_kill_at": round(rng.uniform(2.0, 8.0), 2),
-                "work_db_drop_at": round(rng.uniform(4.0, 14.0), 2),
+                "open_kill_replica": rng.randint(0, 1),
+                "work_kill_replica": rng.randint(0, 1),
+                "remind_kill_replica": rng.randint(0, 1),
+                # Faults while heads work come after so many of their turns, not after so many seconds: a run on a
+                # loaded machine meets them at the same point of the story.
+                "work_kill_at_turn": rng.randint(10, 60),
+                "work_db_drop_at_turn": rng.randint(20, 120),
+                "work_close_moved_at_turn": rng.randint(5, 40),
                 "duplicate_fraction": 0.15,
                 "stale_redeliveries": rng.randint(3, 10),
                 "remind_kill_after": rng.randint(10, 60),
-                "remind_slack_429": rng.randint(5, 20),
-                "decide_teams_429": rng.randint(5, 20),
+                "remind_slack_429": storm(5, 20),
+                "decide_teams_429": storm(5, 20),
             }
         )
 
@@ -86,7 +98,7 @@ class Simulation:
         self.schools = make_schools(self.rng, schools)
         self.need = make_need(self.rng)
         self.in_scope = {s.urn for s in in_scope(self.schools, self.need)}
-        self.faults = Faults.draw(self.rng)
+        self.faults = Faults.draw(self.rng, schools)
         self.platforms = Platforms()
         self.db = Database()
         self.service = Service(self.db, "", workdir)
@@ -95,6 +107,10 @@ class Simulation:
         self.steps: list[dict[str, Any]] = []
         self.window: dict[str, Any] = {}
         self.officer_expected: dict[str, str] = {}
+        # Officers' commands sent but never seen acknowledged (the reply was lost in a 429 storm, or the
+        # replica died): the EOI may or may not have moved to that state, and either is right.
+        self.officer_unconfirmed: dict[str, set[str]] = {}
+        self.officer_log: list[dict[str, str]] = []
         self.started = time.monotonic()
         self.console_export = ""
         self.preview = ""
@@ -118,8 +134,11 @@ class Simulation:
         )
 
     async def drained(self, timeout: float = 240) -> None:
-        """Wait until every notice is planned and every delivery sent or given up (the dispatcher is done)."""
+        """Wait until each replica's scheduler has run at this "now" (what was due is on record), then until every
+        notice is planned and every delivery sent or given up, including those waiting out a Retry-After (they
+        stay 'sending')."""
         deadline = time.monotonic() + timeout
+        await self.service.scheduler_ran(timeout)
         quiet = 0
         while time.monotonic() < deadline:
             rows = await self.db.fetch(
@@ -127,13 +146,14 @@ class Simulation:
                 "(SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')) AS d"
             )
             quiet = quiet + 1 if rows[0]["n"] == 0 and rows[0]["d"] == 0 else 0
-            if quiet >= 3:
+            if quiet >= 2:  # twice: a turn's notice is recorded with the turn, so nothing new comes after
                 return
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(0.1)
         raise TimeoutError(f"{self.db.name}: deliveries still waiting after {timeout} s")
 
-    async def kill_when_sent(self, count: int, label: str) -> None:
-        """SIGKILL the service once `count` proactive messages to schools have arrived: mid fan-out."""
+    async def kill_when_sent(self, count: int, label: str, replica: int) -> None:
+        """SIGKILL one replica once `count` proactive messages to schools have arrived: mid fan-out. The other
+        carries on, and takes over the sends the killed one had claimed once their leases run out."""
 
         def sent() -> int:
             slack = sum(
@@ -142,20 +162,29 @@ class Simulation:
                 if c.method == "chat.postMessage" and c.ok and str(c.args.get("channel", "")).startswith("C0SIM")
             )
             teams = sum(1 for a in self.platforms.teams.activities if a["kind"] == "send")
-            return slack + teams
+            return slack + teams + len(self.platforms.mail.received)
 
         # Mid fan-out: never more than half of what this step will send (a small register sends little).
         destinations = sum(
-            1 for s in self.schools if s.urn in self.in_scope for c in (s.slack_channel, s.teams_channel) if c
+            1
+            for s in self.schools
+            if s.urn in self.in_scope
+            for c in (s.slack_channel, s.teams_channel, s.email if s.reach == "email" else "")
+            if c
         )
         count = max(1, min(count, destinations // 2))
         base = sent()
         while sent() - base < count:
             await asyncio.sleep(0.02)
-        await self.service.kill()
+        await self.service.kill(replica)
         await self.note_in_flight()
-        self.fault(f"SIGKILL mid fan-out ({label})")
-        await self.service.start_after_kill()
+        self.fault(f"SIGKILL of one of two processes mid fan-out ({label})")
+        await self.service.start_replica(replica)
+
+    def storms_over(self) -> None:
+        """A 429 storm or a run of 5xx lasts while the fan-out it hit goes on; what is left of it ends with it."""
+        self.platforms.slack.fail_no_more()
+        self.platforms.teams.fail_no_more()
 
     async def note_in_flight(self) -> None:
         rows = await self.db.fetch("SELECT key FROM deliveries WHERE status = 'sending'")
@@ -208,7 +237,10 @@ class Simulation:
                 if row is None:
                     problems.append(f"{head.school.urn}: {ref} ({want}) is gone")
                     continue
-                if row["status"] != want:
+                maybe = set(self.officer_unconfirmed.get(ref, set()))
+                if ref == max(head.refs, default=""):
+                    maybe |= head.maybe
+                if row["status"] != want and row["status"] not in maybe:
                     problems.append(f"{head.school.urn}: {ref} is {row['status']!r}, the head was told {want!r}")
                 answers = row["answers"] if isinstance(row["answers"], dict) else json.loads(row["answers"] or "{}")
                 after_change = head.log
@@ -228,7 +260,8 @@ class Simulation:
         await self.db.create()
         await self.platforms.start()
         self.service.slack_api_url = self.platforms.slack.base_url
-        self.platforms.url = self.service.url
+        self.platforms.targets = self.service.urls
+        self.service.smtp_url = self.platforms.smtp_url
         self.service.now = TIMELINE["setup"]
         (self.workdir / "register.csv").write_text(register_csv(self.schools))
         (self.workdir / "need.csv").write_text(need_csv(self.need))
@@ -250,7 +283,8 @@ class Simulation:
         for n, (platform, user) in enumerate(OFFICERS):
             add = self.platforms.add_slack_person if platform == "slack" else self.platforms.add_teams_person
             add(user, f"officer{n}@essex.example", f"Officer {n}")
-        self.platforms.slack.enforce_rate_limit(1.0)  # Slack: about one message a second per channel
+        # Slack: about one message a second per channel, "with short bursts of more than 1 allowed".
+        self.platforms.slack.enforce_rate_limit(1.0, burst=3)
         self.platforms.teams.enforce_rate_limit(7)  # Teams: 7 a second per conversation
         await self.service.start()
         teams = [s for s in self.schools if s.teams_channel]
@@ -266,7 +300,9 @@ class Simulation:
             if platform == "msteams":
                 await self.platforms.teams_install_personal(user)
         await self.drained()
-        self.preview = await self.officer("window preview 2728A")
+        # From Slack, where the whole list is one message (Teams clips a card over 40 KB to 20,000 characters of
+        # lines: a county's preview is cut there); read until the last school in scope (they are listed by URN).
+        self.preview = await self.officer("window preview 2728A", expect=f"({max(self.in_scope)})")
         self.platforms.teams_greetings = Counter(
             a["conversation_id"].split(";")[0] for a in self.platforms.teams.activities if a["kind"] == "send"
         )
@@ -291,22 +327,25 @@ class Simulation:
         self.fault("Teams connector 5xx")
         await self.service.stop()
         self.service.now = TIMELINE["open"]
-        killer = asyncio.create_task(self.kill_when_sent(f["open_kill_after"], "announcements"))
+        killer = asyncio.create_task(self.kill_when_sent(f["open_kill_after"], "announcements", f["open_kill_replica"]))
         await self.service.start()
         await asyncio.wait_for(killer, 120)
         await self.drained()
+        self.storms_over()
         self.window["announced"] = True
         self.note("open: announcements")
         await self.check("open")
 
     async def work(self) -> None:
         await self.service.restart_at(TIMELINE["work"])
-        reachable = [s for s in self.schools if s.urn in self.in_scope and s.reach != "none"]
+        reachable = [s for s in self.schools if s.urn in self.in_scope and s.chat]
         self.heads = [
             Head(s, behaviour_for(self.rng, s), random.Random(f"{self.seed}:{s.urn}"), self.platforms)
             for s in reachable
         ]
         for head in self.heads:
+            head.think = QUICK_THINK if self.quick else THINK
+            head.reply_timeout = QUICK_REPLY_TIMEOUT if self.quick else REPLY_TIMEOUT
             if head.behaviour in ("submit", "double_click") and head.school.reach == "both":
                 head.behaviour = "cross_platform" if head.rng.random() < 0.5 else head.behaviour
         sem = asyncio.Semaphore(CONCURRENCY)
@@ -337,25 +376,38 @@ class Simulation:
                 if head.rng.random() < dup:
                     await head.turn("status", dup=True)
 
+        heads_done = asyncio.Event()
+        busy = sum(10 for h in self.heads if h.behaviour != "ignore")  # about how many turns this step holds
+
+        async def after_turns(plan: str) -> None:
+            """Until the heads have taken this many turns (at most a third of the step's), or have finished."""
+            wanted = max(1, min(self.faults.plan[plan], busy // 3))
+            while sum(h.turns for h in self.heads) < wanted and not heads_done.is_set():
+                await asyncio.sleep(0.02)
+
         async def kill_mid_turn() -> None:
-            await asyncio.sleep(self.faults.plan["work_kill_at"])
-            await self.service.kill()
+            await after_turns("work_kill_at_turn")
+            await self.service.kill(self.faults.plan["work_kill_replica"])
             await self.note_in_flight()
-            self.fault("SIGKILL mid-turn")
-            await self.service.start_after_kill()
+            self.fault("SIGKILL of one of two processes mid-turn")
+            await self.service.start_replica(self.faults.plan["work_kill_replica"])
 
         async def drop_db() -> None:
-            await asyncio.sleep(self.faults.plan["work_db_drop_at"])
+            await after_turns("work_db_drop_at_turn")
             dropped = await self.db.drop_connections()
             self.fault("database connections dropped")
             self.note("fault: database connections dropped", connections=dropped)
 
         async def officer_moves_close() -> None:
-            await asyncio.sleep(3)
+            await after_turns("work_close_moved_at_turn")
             said = await self.officer("window change 2728A closes 22 Oct 2027 5pm")
             self.note("officer moved the close", said=said[:300])
 
-        await asyncio.gather(*(act(h) for h in self.heads), kill_mid_turn(), drop_db(), officer_moves_close())
+        async def heads_work() -> None:
+            await asyncio.gather(*(act(h) for h in self.heads))
+            heads_done.set()
+
+        await asyncio.gather(heads_work(), kill_mid_turn(), drop_db(), officer_moves_close())
         rows = await self.db.fetch("SELECT closes_at FROM windows WHERE id = $1", self.window["id"])
         self.window["closes_at"] = rows[0]["closes_at"]
         await self.stale_redeliveries()
@@ -385,7 +437,11 @@ class Simulation:
         await self.service.stop()
         self.service.now = TIMELINE[step]
         killer = (
-            asyncio.create_task(self.kill_when_sent(self.faults.plan["remind_kill_after"], "reminders"))
+            asyncio.create_task(
+                self.kill_when_sent(
+                    self.faults.plan["remind_kill_after"], "reminders", self.faults.plan["remind_kill_replica"]
+                )
+            )
             if step == "remind7"
             else None
         )
@@ -396,6 +452,7 @@ class Simulation:
             except TimeoutError:
                 killer.cancel()
         await self.drained()
+        self.storms_over()
         days = 7 if step == "remind7" else 1
         self.checks.record(
             "no reminder after submitting or withdrawing",
@@ -413,6 +470,11 @@ class Simulation:
             await self.drained()
         self.note(step)
         await self.check(step)
+
+    def unconfirmed_at_close(self) -> tuple[int, set[str]]:
+        """Heads whose last "I confirm" or "withdraw" was never seen answered, and the states that may have made."""
+        unsure = [h for h in self.heads if h.maybe]
+        return len(unsure), {state for h in unsure for state in h.maybe}
 
     def expected_at_close(self) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -438,35 +500,62 @@ class Simulation:
         expected = self.expected_at_close()
         self.checks.record(
             "close summary equals the simulation's log",
-            await inv.close_summary_matches(self.db, self.window["id"], expected),
+            await inv.close_summary_matches(self.db, self.window["id"], expected, *self.unconfirmed_at_close()),
             "closed",
         )
         self.note("closed", expected=dict(expected))
         await self.check("closed")
 
-    async def officer(self, text: str, who: int = 0) -> str:
-        """An officer types a command in their DM with the bot; returns the replies to it."""
+    async def officer(self, text: str, who: int = 0, expect: str = "") -> str:
+        """An officer types a command in their DM with the bot; returns the replies to it ("" when none came: a
+        reply lost to a 429 storm or with a killed process, so the command may or may not have taken effect).
+        Teams answers within the request (a turn's replies go before the 200), so the request's end is the end
+        of the answer; Slack answers after its 200, so the officer reads until a reply that mentions `expect`."""
         p = self.platforms
         platform, user = OFFICERS[who % len(OFFICERS)]
         key = f"{platform}:{user}"
         since = len(p.inbox[key])
+        asked = time.monotonic()
         if platform == "slack":
             status, sent = await p.slack_message(user, text)
         else:
             status, sent = await p.teams_message(user, text)
-        for attempt in range(1, 30):  # the service is restarting: deliver the same request again, as Slack does
+        for attempt in range(1, 30):  # no process answered: deliver the same request again, as Slack does
             if status and status < 500:
                 break
             await asyncio.sleep(1)
             status = await (p.slack_again(sent, retry=attempt) if platform == "slack" else p.teams_again(sent))
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            # Officers hear notices all the time (each submission): wait for the replies to this command.
-            replies = [h for h in p.inbox[key][since:] if not h.proactive]
-            if replies and time.monotonic() - replies[-1].at > 0.4:
-                break
-            await asyncio.sleep(0.05)
-        return " ".join(h.text for h in p.inbox[key][since:] if not h.proactive)
+
+        def replies() -> list[Heard]:
+            return [h for h in p.inbox[key][since:] if not h.proactive]
+
+        if platform == "slack":
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not any(expect in h.text for h in replies()):
+                await asyncio.sleep(0.05)
+            # A turn's replies are posted one after another: read on until they stop.
+            while replies() and time.monotonic() - replies()[-1].at < 0.3:
+                await asyncio.sleep(0.05)
+        said = " ".join(h.text for h in replies())
+        self.officer_log.append(
+            {
+                "said": text,
+                "heard": said[:300],
+                "seconds": round(time.monotonic() - asked, 2),
+                "at": round(asked - self.started, 1),
+            }
+        )
+        return said
+
+    async def officer_moves(self, ref: str, text: str, who: int, done: str, state: str) -> str:
+        """An officer's command that moves an EOI to `state`; `done` is how the reply about `ref` says it did.
+        No reply about `ref` (lost, or another command's came instead): it may or may not have moved."""
+        said = await self.officer(text, who, expect=ref)
+        if ref in said and done in said.casefold():
+            self.officer_expected[ref] = state
+        elif ref not in said:
+            self.officer_unconfirmed.setdefault(ref, set()).add(state)
+        return said
 
     async def shortlist(self) -> None:
         await self.service.restart_at(TIMELINE["shortlist"])
@@ -478,22 +567,29 @@ class Simulation:
         async def work(refs: list[str], platform: int) -> None:
             for i, ref in enumerate(refs):
                 if picks[ref] == "shortlist":
-                    said = await self.officer(f"shortlist {ref} Strong offer", platform)
-                    if "shortlisted" in said.casefold():
-                        self.officer_expected[ref] = lifecycle.SHORTLISTED
+                    await self.officer_moves(
+                        ref, f"shortlist {ref} Strong offer", platform, "shortlisted", lifecycle.SHORTLISTED
+                    )
+                    if self.officer_expected.get(ref) == lifecycle.SHORTLISTED:
                         # Two discussions share each slot now and then: a clash the officer is told about.
                         slot = slots[i % len(slots)]
-                        said = await self.officer(f"schedule {ref} {slot} for 1 hour at County Hall", platform)
+                        said = await self.officer(
+                            f"schedule {ref} {slot} for 1 hour at County Hall", platform, expect=ref
+                        )
                         if "yes" in said.casefold() and "confirm" in said.casefold():
                             said = await self.officer("yes", platform)
-                        if re.search(r"invit|scheduled|booked", said, re.IGNORECASE):
+                        if ref in said and re.search(r"invit|scheduled|booked", said, re.IGNORECASE):
                             self.officer_expected[ref] = lifecycle.SCHEDULED
+                        elif ref not in said:
+                            self.officer_unconfirmed.setdefault(ref, set()).add(lifecycle.SCHEDULED)
                 else:
-                    said = await self.officer(
-                        f"not-shortlisted {ref} The need in the district is met this year", platform
+                    await self.officer_moves(
+                        ref,
+                        f"not-shortlisted {ref} The need in the district is met this year",
+                        platform,
+                        "not shortlisted",
+                        lifecycle.NOT_SHORTLISTED,
                     )
-                    if "not shortlisted" in said.casefold():
-                        self.officer_expected[ref] = lifecycle.NOT_SHORTLISTED
 
         await asyncio.gather(*(work(submitted[n :: len(OFFICERS)], n) for n in range(len(OFFICERS))))
         await self.drained()
@@ -512,10 +608,8 @@ class Simulation:
 
         async def panel(refs: list[str], who: int) -> None:
             for ref in refs:
-                said = await self.officer(f"decide {ref} {outcomes[ref]} The panel's view", who)
                 word = "approved" if outcomes[ref] == "approve" else "declined"
-                if word in said.casefold():
-                    self.officer_expected[ref] = word
+                await self.officer_moves(ref, f"decide {ref} {outcomes[ref]} The panel's view", who, word, word)
 
         await asyncio.gather(*(panel(scheduled[n :: len(OFFICERS)], n) for n in range(len(OFFICERS))))
         self.console_export = await self.service.console_officer("export")
@@ -580,7 +674,7 @@ class Simulation:
             "reach": dict(Counter(s.reach for s in self.schools)),
             "behaviours": dict(Counter(h.behaviour for h in self.heads)),
             "eois_by_outcome": dict(outcomes),
-            "messages": {"slack": slack_msgs, "teams": teams_msgs},
+            "messages": {"slack": slack_msgs, "teams": teams_msgs, "email": len(self.platforms.mail.received)},
             "requests_to_service": self.platforms.requests,
             "slack_ack_p_max_s": round(max(self.platforms.ack_seconds, default=0), 3),
             "slack_ack_p50_p99_s": [
@@ -593,6 +687,9 @@ class Simulation:
             "fault_plan": self.faults.plan,
             "faults_injected": dict(self.faults.injected),
             "service_starts": self.service.starts,
+            "service_start_seconds": self.service.start_seconds,
+            "officer_log": self.officer_log,
+            "officer_unconfirmed": {k: sorted(v) for k, v in self.officer_unconfirmed.items()},
             "service_failed_starts": self.service.failed_starts,
             "checks_run": sum(self.checks.run.values()),
             "checks_by_invariant": dict(self.checks.run),
@@ -602,6 +699,7 @@ class Simulation:
             "teams_resent_after_kill": self.checks.teams_resent_after_kill,
             "losses": self.checks.losses,
             "duplicate_deliveries_sent_by_people": sum(h.duplicates_sent for h in self.heads),
+            "slack_turns_never_answered": sum(h.unanswered for h in self.heads),
             "head_errors": [e for h in self.heads for e in h.errors][:30],
             "service_errors": self.service.errors()[:30],
             "steps": self.steps,
@@ -640,15 +738,23 @@ def table(report: dict[str, Any]) -> str:
         ("reach", ", ".join(f"{k} {v}" for k, v in sorted(report["reach"].items()))),
         ("headteachers acting", ", ".join(f"{k} {v}" for k, v in sorted(report["behaviours"].items()))),
         ("EOIs by outcome", ", ".join(f"{k} {v}" for k, v in sorted(report["eois_by_outcome"].items())) or "none"),
-        ("messages per platform", f"Slack {report['messages']['slack']}, Teams {report['messages']['teams']}"),
+        (
+            "messages per platform",
+            f"Slack {report['messages']['slack']}, Teams {report['messages']['teams']}, "
+            f"email {report['messages']['email']}",
+        ),
         ("requests to the service", report["requests_to_service"]),
         ("faults injected", ", ".join(f"{k} {v}" for k, v in sorted(report["faults_injected"].items()))),
-        ("service starts", report["service_starts"]),
+        ("service process starts (2 processes)", report["service_starts"]),
         ("invariant checks run / failed", f"{report['checks_run']} / {report['checks_failed']}"),
         ("duplicates", report["duplicates"]),
         ("Teams messages in flight at a SIGKILL, sent again", report["teams_resent_after_kill"]),
         ("losses", report["losses"]),
-        ("slowest Slack ack", f"{report['slack_ack_p_max_s']} s"),
+        (
+            "Slack acks p50 / p99 / max",
+            f"{report['slack_ack_p50_p99_s'][0]} / {report['slack_ack_p50_p99_s'][1]} / "
+            f"{report['slack_ack_p_max_s']} s ({report['slack_acks']} acks)",
+        ),
         ("wall time", f"{report['wall_seconds']} s"),
     ]
     width = max(len(k) for k, _ in rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -31,7 +32,6 @@ OFFICERS = (
     ("msteams", "29:1simofficer2"),
 )
 OFFICER_CONSOLE = "sim-console-officer"
-RESTART_SECONDS = 10
 
 
 def eoi_bot() -> list[str]:
@@ -94,22 +94,46 @@ class CliResult:
     output: str
 
 
-class Service:
-    """`eoi-bot serve` on one port, at a "now" the simulation moves."""
+@dataclass
+class Replica:
+    """One `eoi-bot serve` process on a port of its own; the simulation's load balancer (sim.platforms) spreads
+    requests between the replicas that are up."""
 
-    def __init__(self, db: Database, slack_api_url: str, workdir: Path) -> None:
-        self.db, self.slack_api_url, self.workdir = db, slack_api_url, workdir
-        self.port = free_port()
-        self.proc: asyncio.subprocess.Process | None = None
-        self.now: datetime | None = None
-        self.starts = 0
-        self.kills = 0
-        self.failed_starts = 0
-        self.logs: list[Path] = []
+    port: int
+    proc: asyncio.subprocess.Process | None = None
+    started: float = 0.0  # wall time (Unix) it was started
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+    @property
+    def up(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+
+METRICS_TOKEN = "sim-metrics-token"
+SCHEDULER_RAN = re.compile(r"^eoi_scheduler_last_run_timestamp_seconds (\S+)$", re.MULTILINE)
+
+
+class Service:
+    """Two `eoi-bot serve` processes on one PostgreSQL database (replicas behind a load balancer), at a "now"
+    the simulation moves."""
+
+    def __init__(self, db: Database, slack_api_url: str, workdir: Path, replicas: int = 2) -> None:
+        self.db, self.slack_api_url, self.workdir = db, slack_api_url, workdir
+        self.replicas = [Replica(free_port()) for _ in range(replicas)]
+        self.now: datetime | None = None
+        self.smtp_url = ""
+        self.starts = 0
+        self.kills = 0
+        self.failed_starts = 0
+        self.start_seconds: list[float] = []
+        self.logs: list[Path] = []
+
+    def urls(self) -> list[str]:
+        """Where the load balancer may send a request now: the replicas that are running."""
+        return [r.url for r in self.replicas if r.up]
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -126,41 +150,52 @@ class Service:
             SLACK_BOT_TOKEN=TOKEN,
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=self.slack_api_url,
-            # A send claimed by a process that was killed is taken over after this long: short, so a run with
-            # SIGKILLs finishes in minutes (the product's default is 60 s).
+            # A send claimed by a process that was killed is taken over after this many seconds: short, so a run
+            # with SIGKILLs finishes in minutes (the product's default is 60 s).
             EOI_DELIVERY_STALE_SECONDS="3",
             # The run spans six months; the delivery log (90 days by default) must outlive it to be checked.
             EOI_RETAIN_DELIVERY_LOG_DAYS="3650",
+            # /metrics says when each process's scheduler last ran: a step waits for that, not for time.
+            EOI_METRICS="1",
+            EOI_METRICS_TOKEN=METRICS_TOKEN,
         )
+        if self.smtp_url:
+            env.update(SMTP_URL=self.smtp_url, EOI_MAIL_FROM="eoi-bot@essex.example")
         if self.now is not None:
             env["EOI_NOW"] = self.now.isoformat()
         return env
 
     async def start(self) -> None:
-        """Start the service and wait until it answers; like a process supervisor, start it again if it exits
+        """Start every replica that is not running, at once."""
+        await asyncio.gather(*(self.start_replica(n) for n, r in enumerate(self.replicas) if not r.up))
+
+    async def start_replica(self, n: int) -> None:
+        """Start one replica and wait until it answers; like a process supervisor, start it again if it exits
         at start-up (the database was unreachable for a moment: it refuses to start rather than limp)."""
         for attempt in range(3):
             try:
-                await self._start_once()
+                await self._start_once(self.replicas[n])
                 return
             except RuntimeError:
                 if attempt == 2:
                     raise
                 self.failed_starts += 1
-                await asyncio.sleep(1)
+                await asyncio.sleep(0.5)
 
-    async def _start_once(self) -> None:
+    async def _start_once(self, replica: Replica) -> None:
         self.starts += 1
-        log = self.workdir / f"serve-{self.starts}.log"
+        log = self.workdir / f"serve-{self.starts}-port{replica.port}.log"
         self.logs.append(log)
+        began = time.monotonic()
+        replica.started = time.time()
         with log.open("w") as out:
-            self.proc = await asyncio.create_subprocess_exec(
+            replica.proc = await asyncio.create_subprocess_exec(
                 *eoi_bot(),
                 "serve",
                 "--host",
                 HOST,
                 "--port",
-                str(self.port),
+                str(replica.port),
                 env=self.env(),
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -168,46 +203,61 @@ class Service:
         deadline = time.monotonic() + 60
         async with aiohttp.ClientSession() as http:
             while True:
-                if self.proc.returncode is not None:
+                if replica.proc.returncode is not None:
                     raise RuntimeError(f"eoi-bot serve exited: {log.read_text()[-3000:]}")
                 with contextlib.suppress(aiohttp.ClientError, OSError):
-                    async with http.get(self.url + "/healthz") as response:
+                    async with http.get(replica.url + "/healthz") as response:
                         if response.status == 200:
+                            self.start_seconds.append(round(time.monotonic() - began, 2))
                             return
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"eoi-bot serve did not answer in 60 s: {log.read_text()[-3000:]}")
                 await asyncio.sleep(0.05)
 
-    async def kill(self) -> None:
-        """SIGKILL: no clean-up, no finishing the turn or the send in hand."""
-        if self.proc and self.proc.returncode is None:
+    async def kill(self, n: int = 0) -> None:
+        """SIGKILL one replica: no clean-up, no finishing the turn or the send in hand. The other keeps serving."""
+        proc = self.replicas[n].proc
+        if proc and proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGKILL)
-            await self.proc.wait()
+                proc.send_signal(signal.SIGKILL)
+            await proc.wait()
             self.kills += 1
 
     async def stop(self) -> None:
-        if self.proc and self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), 15)
-            except TimeoutError:
-                await self.kill()
+        async def one(n: int, replica: Replica) -> None:
+            proc = replica.proc
+            if proc and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(proc.wait(), 15)
+                except TimeoutError:
+                    await self.kill(n)
 
-    async def start_after_kill(self) -> None:
-        """Start again a little later: a restart takes time, and a send the killed process had claimed is taken
-        over only once its claim is older than EOI_DELIVERY_STALE_SECONDS by the service's clock (which, with
-        EOI_NOW, stands still while a process runs)."""
-        assert self.now is not None
-        self.now = self.now + timedelta(seconds=RESTART_SECONDS)
-        await self.start()
+        await asyncio.gather(*(one(n, r) for n, r in enumerate(self.replicas)))
 
     async def restart_at(self, now: datetime) -> None:
-        """Move the clock: the service is restarted treating `now` as the current time (EOI_NOW)."""
+        """Move the clock: every replica is restarted treating `now` as the current time (EOI_NOW)."""
         await self.stop()
         self.now = now
         await self.start()
+
+    async def scheduler_ran(self, timeout: float = 120) -> None:
+        """Wait until the scheduler of every running replica has finished a round since it started: what was
+        due at this "now" is then on record (a real completion condition, not a pause)."""
+        deadline = time.monotonic() + timeout
+        headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        async with aiohttp.ClientSession() as http:
+            for replica in self.replicas:
+                while replica.up:
+                    with contextlib.suppress(aiohttp.ClientError, OSError):
+                        async with http.get(replica.url + "/metrics", headers=headers) as response:
+                            found = SCHEDULER_RAN.search(await response.text())
+                            if found and float(found.group(1)) >= replica.started:
+                                break
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the scheduler on port {replica.port} did not run in {timeout} s")
+                    await asyncio.sleep(0.05)
 
     def errors(self) -> list[str]:
         found = []

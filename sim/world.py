@@ -13,8 +13,9 @@ from storage.vocabulary import DISTRICTS
 
 FIRST_URN = 300000
 # How schools are reached (weights). Essex schools mostly run Microsoft 365, so Teams is the common case; some
-# trusts use Slack, a few both, and some have neither set up yet: those must be listed to officers.
-REACH = (("teams", 50), ("slack", 20), ("both", 10), ("none", 20))
+# trusts use Slack, a few both; some have neither set up yet and are written to at the register's email address,
+# and a few have no address on the register either: those must be listed to officers.
+REACH = (("teams", 50), ("slack", 18), ("both", 10), ("email", 14), ("none", 8))
 PHASES = (("primary", 70), ("secondary", 22), ("all-through", 8))
 NEED_HEADER = ["quadrant", "district", "phase", "need_type", "provision_type", "places", "priority", "notes"]
 
@@ -26,11 +27,16 @@ class School:
     phase: str
     quadrant: str
     district: str
-    reach: str  # teams | slack | both | none
+    reach: str  # teams | slack | both | email | none
 
     @property
     def email(self) -> str:
-        return f"head{self.urn}@sim-school.example"
+        return "" if self.reach == "none" else f"head{self.urn}@sim-school.example"
+
+    @property
+    def chat(self) -> bool:
+        """The head can be reached, and answer, in Slack or Teams."""
+        return self.reach in ("teams", "slack", "both")
 
     @property
     def slack_channel(self) -> str:

@@ -3,12 +3,13 @@ Slack Web API that records everything the bot sends. Each test is a story a user
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -482,6 +483,42 @@ async def test_a_typed_answer_is_acknowledged_at_once_even_when_slack_makes_its_
     assert acknowledged < 2  # the two 429s asked for 4 s of waiting: none of it was before the 200
 
 
+async def test_an_officer_whose_dm_is_busy_with_notices_still_gets_the_answer_to_their_command(slack: Workspace):
+    # Found by the simulation (seed 1, 550 schools): while four officers shortlisted, each officer's DM carried a
+    # run of notices at Slack's one message a second, and the reply to an officer's own command lost the race for
+    # each second three times over and was dropped: the officer never saw "EOI-… is shortlisted".
+    ref = await submitted_eoi_and_drafts(slack, drafts=0)
+    officer = slack.person(OFFICER_ID)
+    await officer.slash("help")
+    slack.fake.fail_next("chat.postMessage", status=429, retry_after=1, times=4)  # the DM's seconds are taken
+    await officer.types(f"shortlist {ref} Strong offer")
+    attempts = [c.status for c in slack.fake.recorded("chat.postMessage") if c.args["channel"] == OFFICER_ID]
+    assert attempts[-5:] == [429, 429, 429, 429, 200]
+    assert f"{ref} is shortlisted" in officer.text
+
+
+async def test_a_message_typed_while_a_buttons_reply_waits_out_a_429_is_acknowledged_without_waiting_for_it(
+    slack: Workspace,
+) -> None:
+    # Found by the simulation (seed 1, 550 schools): a command's or a button's replies were posted while the
+    # person's turns were held in order, so a message they typed meanwhile got Slack's 200 only once those replies
+    # had waited out their 429s: 5.7 s, and Slack gives up after 3.
+    head = slack.person(HEAD_ID)
+    await head.slash("start")
+    slack.fake.fail_next("chat.postMessage", status=429, retry_after=1, times=3)
+    mark = len(slack.fake.calls)
+    await slack.post(sr.slash_command_body("status", HEAD_ID, response_url=slack.fake.response_url("cmd")))
+    while not [c for c in slack.fake.calls[mark:] if c.method == "chat.postMessage" and c.status == 429]:
+        await asyncio.sleep(0.01)  # the status reply has met its first 429 and is waiting it out
+    response = await slack.post(sr.message_im_event_body(HEAD_ID, "Resourced Provision"))
+    assert response.status == 200
+    assert not slack.posted_to(HEAD_ID, since=mark)  # the 200 came while the status reply was still waiting
+    assert (await school_eoi(slack)).answers.get("provision_type")  # and the answer was kept before it
+    await slack.settle()
+    after = [text_of(m) for m in slack.posted_to(HEAD_ID, since=mark)]
+    assert len(after) == 2 and "Question 2" not in after[0] and "Question 2" in after[1]  # in the order typed
+
+
 async def test_a_429_on_a_notice_is_waited_out_and_the_school_hears_once(slack: Workspace) -> None:
     ref = await submitted_eoi_and_drafts(slack, drafts=0)
     officer = slack.person(OFFICER_ID)
@@ -512,7 +549,7 @@ async def test_a_bot_that_died_just_after_dming_an_officer_does_not_dm_them_agai
         row = await session.scalar(select(Delivery).where(Delivery.destination == f"slack:{OFFICER_ID}"))
         assert row is not None
         row.status, row.sent_at = "sending", None
-        row.claimed_at = slack.service.clock.now() - timedelta(hours=1)
+        row.claimed_at = datetime.now(UTC) - timedelta(hours=1)  # a claim's lease is in real time
         await session.commit()
     await slack.deliver_notices()
     assert len(slack.posted_to(OFFICER_ID)) == 1  # found in the DM's history: not sent twice

@@ -142,6 +142,19 @@ def test_review_has_a_change_button_per_answer_and_stays_small() -> None:
     assert len(changes) == 3 and changes[0]["data"] == {"eoi_action": encode(ChangeAnswer("q0"))}
 
 
+def test_a_county_sized_list_too_big_for_a_card_says_how_much_it_left_out() -> None:
+    # A window preview names every school in scope: hundreds. Cut to fit, the cut is at a line and is said.
+    schools = [Fact(f"School {n:03}", f"Some Primary School number {n}, Colchester, ASD") for n in range(600)]
+    reply = Reply(text="Who hears when the window opens:", kind="result", facts=schools)
+    fields = teams_cards.render(reply)
+    shown = json.dumps(fields, ensure_ascii=False)
+    assert len(json.dumps(fields)) < teams_cards.MAX_CARD_BYTES
+    kept = sum(f"Some Primary School number {n}," in shown for n in range(600))
+    assert 0 < kept < 600
+    assert f"… and {600 - kept} more lines, too many for one Teams message" in shown
+    assert f"number {kept - 1}, Colchester, ASD" in shown  # the last line kept is whole
+
+
 def test_the_bot_mention_is_stripped_from_channel_messages() -> None:
     raw = ta.message_activity("list submitted", "29:1o", conversation_type="channel")
     assert raw["text"].startswith("<at>EOI Bot</at>")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.announce import plan_due
 from bot.delivery import Dispatcher, SendFailed
 from dialogs.dates import LONDON
-from storage.models import Window
+from storage.models import Delivery, Window
 from storage.windows import schools_in_scope
 from tests.chat import RESOURCED_ANSWERS, complete_eoi, headteacher, officer
 from tests.fakes.recording_sender import RecordingSender, SimulatedCrash, every_school_has_a_fake_channel  # noqa: F401
@@ -77,6 +77,39 @@ async def test_a_crash_in_the_middle_of_a_fan_out_neither_skips_nor_repeats_a_sc
     counts = restarted.count("Autumn")
     assert set(counts) == {f"fake:{urn}" for urn in await _in_scope(service)}
     assert set(counts.values()) == {1}
+
+
+async def test_a_replica_killed_mid_fan_out_has_its_sends_taken_over_by_the_one_still_running(service):
+    # Found by the simulation: with two service processes and the service's date standing still (EOI_NOW), the
+    # claim a killed process left on a send was judged stale by that date, which never moved, so the process
+    # still running never took it over: those schools waited for a restart. A claim is a lease on real seconds.
+    killed = RecordingSender()
+    killed.crash_after(7)
+    with pytest.raises(SimulatedCrash):
+        await _announce(service, killed, dispatcher=Dispatcher(service.db, service.clock, [killed], concurrency=1))
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    await asyncio.gather(*others, return_exceptions=True)
+    the_date = service.clock.now()
+    wall = [datetime.now(UTC)]
+    running = RecordingSender()
+    running.received = killed.received  # the same channels, seen from the other process
+    other = Dispatcher(
+        service.db, service.clock, [running], stale_after=timedelta(seconds=60), lease_clock=lambda: wall[0]
+    )
+    await other.run_due()
+    assert await _still_claimed(service)  # the sends the killed process had in hand: their leases have not run out
+    assert len(running.count("Autumn")) < len(await _in_scope(service))
+    wall[0] += timedelta(seconds=61)  # a minute of real time; the service's date has not moved
+    await other.run_due()
+    assert service.clock.now() == the_date and await _still_claimed(service) == 0
+    counts = running.count("Autumn")
+    assert set(counts) == {f"fake:{urn}" for urn in await _in_scope(service)}
+    assert set(counts.values()) == {1}
+
+
+async def _still_claimed(service) -> int:
+    async with service.db.session() as session:
+        return len(list(await session.scalars(select(Delivery).where(Delivery.status == "sending"))))
 
 
 async def test_two_schedulers_at_once_announce_each_school_once(service, test_db, backend):

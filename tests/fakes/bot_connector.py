@@ -140,6 +140,10 @@ class FakeBotConnector:
         self.members.setdefault(conversation_id, {})[member_id] = member
         return member
 
+    def fail_no_more(self) -> None:
+        """Forget the failures fail_next asked for that have not happened yet."""
+        self._failures.clear()
+
     def fail_next(
         self,
         status: int = 429,

@@ -100,6 +100,8 @@ class FakeSlackWebApi:
         self._failures: dict[str, list[_Failure]] = {}
         self._rate_limit_seconds: float | None = None
         self._last_post: dict[str, float] = {}
+        self._burst = 1
+        self._tokens: dict[str, float] = {}  # per channel: posts it may make now (a token bucket, up to _burst)
         self._random_429: tuple[float, random.Random, tuple[str, ...], int] | None = None
         self._ts_counter = itertools.count(1)
         self._view_counter = itertools.count(1)
@@ -183,6 +185,10 @@ class FakeSlackWebApi:
         self.users[user_id] = user
         return user
 
+    def fail_no_more(self) -> None:
+        """Forget the failures fail_next asked for that have not happened yet."""
+        self._failures.clear()
+
     def fail_next(
         self,
         method: str,
@@ -201,9 +207,11 @@ class FakeSlackWebApi:
             _Failure(status=status, retry_after=retry_after, remaining=times, error=error)
         )
 
-    def enforce_rate_limit(self, per_channel_seconds: float = 1.0) -> None:
-        """Answer 429 to chat.postMessage to a channel posted to less than this ago."""
+    def enforce_rate_limit(self, per_channel_seconds: float = 1.0, burst: int = 1) -> None:
+        """Answer 429 to chat.postMessage to a channel posted to less than this ago; with `burst`, that many
+        posts in a row are let through first ("short bursts of more than 1 allowed", as Slack documents)."""
         self._rate_limit_seconds = per_channel_seconds
+        self._burst = burst
 
     def random_429_fraction(
         self,
@@ -270,7 +278,8 @@ class FakeSlackWebApi:
         self.files.clear()
         self._failures.clear()
         self._last_post.clear()
-        self._rate_limit_seconds = None
+        self._tokens.clear()
+        self._rate_limit_seconds, self._burst = None, 1
         self._random_429 = None
 
     # ------------------------------------------------------------------ HTTP handlers
@@ -406,12 +415,14 @@ class FakeSlackWebApi:
             if method in methods and rng.random() < p:
                 return retry_after
         if method == "chat.postMessage" and self._rate_limit_seconds is not None:
-            channel = str(args.get("channel", ""))
+            channel, every = str(args.get("channel", "")), self._rate_limit_seconds
             now = time.monotonic()
             last = self._last_post.get(channel)
-            if last is not None and now - last < self._rate_limit_seconds:
-                return max(1, math.ceil(self._rate_limit_seconds - (now - last)))
-            self._last_post[channel] = now
+            tokens = float(self._burst) if last is None else self._tokens[channel] + (now - last) / every
+            tokens = min(float(self._burst), tokens)
+            if tokens < 1:
+                return max(1, math.ceil((1 - tokens) * every))
+            self._tokens[channel], self._last_post[channel] = tokens - 1, now
         return None
 
     def _handlers(self) -> dict[str, Any]:
