@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import (
@@ -38,6 +39,8 @@ from storage.lifecycle import SCHOOL
 from storage.models import Notice, Person, School
 from storage.windows import current_or_next, window_name
 
+log = logging.getLogger("eoi-bot.turns")
+
 
 def _switches_school(text: str) -> bool:
     """`school` or `school URN` switches school even in the middle of a dialog: no answer is just that."""
@@ -50,6 +53,10 @@ OfficerHandler = Callable[[officer_commands.OfficerTurn, str], Awaitable[list[Re
 ReplyHandler = Callable[[discussion_replies.ReplyTurn, str], Awaitable[list[Reply]]]
 # Commands for whoever they concern (a panel member, a school or an officer): each checks who may, itself.
 SharedHandler = Callable[[AsyncSession, Person, School | None, datetime, str], Awaitable[list[Reply]]]
+
+
+class DroppedBeforeCommit(Exception):
+    """The database dropped the turn's connection before its commit was sent: nothing of the turn was kept."""
 
 
 class Conversations:
@@ -134,13 +141,30 @@ class Conversations:
     async def handle_once(self, turn: Turn, key: str) -> list[Reply] | None:
         """Handle a platform delivery identified by `key` ("slack:Ev123") at most once: the key is recorded in
         the same transaction as the turn's changes. A redelivery returns None; a crash before the commit
-        records neither, so the platform's own retry is handled as if it were the first."""
+        records neither, so the platform's own retry is handled as if it were the first.
+
+        A connection the database dropped (a restart, a failover, an idle timeout) fails the first statement
+        sent on it, and SQLAlchemy then discards every connection opened before: the turn runs once more, on a
+        new one, rather than being apologised for; only when the drop came before its commit, so nothing of it
+        was kept."""
+        try:
+            return await self._handle_once(turn, key)
+        except DroppedBeforeCommit:
+            log.warning("a database connection was dropped mid-turn; the turn runs again on a new one")
+        return await self._handle_once(turn, key)
+
+    async def _handle_once(self, turn: Turn, key: str) -> list[Reply] | None:
         async with self.db.session() as session:
             now = self.clock.now()
-            if key and not await events.record(session, key, now):
-                return None
-            person = await self._identify(session, turn.speaker, now)
-            routed = await self._route(session, person, turn, now)
+            try:
+                if key and not await events.record(session, key, now):
+                    return None
+                person = await self._identify(session, turn.speaker, now)
+                routed = await self._route(session, person, turn, now)
+            except DBAPIError as error:
+                if error.connection_invalidated:
+                    raise DroppedBeforeCommit from error
+                raise
             replies = self._lost_schools(person) + self._carried_forward(session, now) + routed
             try:
                 await session.commit()
