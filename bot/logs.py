@@ -54,3 +54,6 @@ def configure(log_format: str, *, level: int = logging.INFO, stream: TextIO | No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic says at INFO how it checks the schema at every start (a dozen lines); a migration it runs is
+    # still logged by `eoi-bot migrate`'s own output, and its warnings and errors still come through.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
