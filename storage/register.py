@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, people
@@ -198,7 +198,15 @@ async def import_need(session: AsyncSession, text: str, *, window: Window, actor
     if result.problems:
         return result
     await session.execute(delete(NeedRow).where(NeedRow.window_id == window.id))
-    window.need_version += 1  # every process's copy of the old rows is now out of date (storage.windows)
+    # Every process's copy of the old rows is now out of date (storage.windows). Raised in SQL, not from the value
+    # this session read, so two imports at once end two apart, never both at the same number.
+    await session.execute(
+        update(Window)
+        .where(Window.id == window.id)
+        .values(need_version=Window.need_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(window, attribute_names=["need_version"])
     for need in rows:
         session.add(NeedRow(window_id=window.id, imported_at=now, imported_by=actor, **need))
     audit.record(session, at=now, actor=actor, action="import need", note=f"{len(rows)} rows for window {window.id}")

@@ -53,3 +53,36 @@ async def test_a_need_import_on_one_worker_is_seen_by_the_next_turn_on_another(t
 def need_key_of(row: tuple[object, ...]) -> str:
     need = dict(zip(NEED_COLUMNS, row, strict=True))
     return f"{need['need_type']}/{need['provision_type']}/{need['district'] or need['quadrant']}/{need['phase']}"
+
+
+async def test_two_need_imports_at_once_leave_the_window_two_versions_on(test_db) -> None:
+    # Each process keeps a window's need under its version: were two overlapping imports to land on the same
+    # number, a process that had kept the first's rows would never read the second's.
+    import asyncio
+
+    if test_db.backend != "postgres":
+        return  # SQLite runs one writer at a time: imports can't overlap there
+    db = await test_db.create()
+    async with db.session() as session:
+        await seed_demo(session, now=NOW)
+        await session.commit()
+        before = (await open_window(session, NOW)).need_version
+    first_in = asyncio.Event()
+
+    async def officer_import(rows: list[tuple[object, ...]], *, hold_open: bool) -> None:
+        async with db.session() as session:
+            window = await open_window(session, NOW)
+            assert (await import_need(session, need_csv(rows), window=window, actor="officer", now=NOW)).ok
+            if hold_open:
+                first_in.set()
+                await asyncio.sleep(0.5)  # the other import reads the window meanwhile, then waits for this one
+            await session.commit()
+
+    async def second_officer() -> None:
+        await first_in.wait()
+        await officer_import(list(NEED[:2]), hold_open=False)
+
+    await asyncio.gather(officer_import(list(NEED[:3]), hold_open=True), second_officer())
+    async with db.session() as session:
+        assert (await open_window(session, NOW)).need_version == before + 2
+    await db.dispose()
