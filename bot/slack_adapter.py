@@ -293,13 +293,9 @@ class SlackAdapter:
         where = Where(user_id=user, channel_id=str(event.get("channel", "")))
         # Handled before Slack gets its 200 (process_before_response), with the event_id recorded in the
         # turn's own transaction: if we die mid-turn, Slack's retry is handled, and nothing twice. The replies
-        # go after the 200: posting them can wait on Slack's one-message-a-second limit, and Slack retries an
-        # event it has not had an answer to within 3 seconds.
-        key = f"slack:{body.get('event_id') or ''}"
-        inbound = Inbound(user, where, text=html.unescape(text), key=key if key != "slack:" else "")
-        replies = await self.service.runner.run(self, inbound, deliver=False)
-        if replies:
-            self._post_in_order(where, replies)
+        # are queued (deliver), so they go after the 200: posting can wait on Slack's one-a-second limit, and
+        # Slack retries an event it has no answer to within 3 seconds.
+        await self._turn(where, text=html.unescape(text), once=f"slack:{body.get('event_id') or ''}")
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
         """The Home tab shows where things stand; the first time someone opens the Messages tab, a greeting."""
@@ -378,7 +374,7 @@ class SlackAdapter:
             await self.client.views_open(trigger_id=str(body.get("trigger_id", "")), view=view)
         except SlackApiError as error:
             log.warning("views.open failed: %s", error.response.get("error"))
-            self._spawn(self._post(where, [say("Sorry, that form couldn't open. Please try the button again.")]))
+            self._post_in_order(where, [say("Sorry, that form couldn't open. Please try the button again.")])
 
     async def on_form_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], request: AsyncBoltRequest
@@ -407,7 +403,7 @@ class SlackAdapter:
             await ack(response_action="errors", errors=on_fields)
             return
         await ack()
-        self._spawn(self._post(Where(user_id=user), replies))
+        self._post_in_order(Where(user_id=user), replies)
 
     # ------------------------------------------------------------------ turns
     async def speaker(self, user_id: str) -> Speaker:
@@ -441,9 +437,9 @@ class SlackAdapter:
         # held those 200s past Slack's 3 seconds (found by the simulation); the queue keeps the order anyway.
         self._post_in_order(where, replies)
 
-    def _post_in_order(self, where: Where, replies: list[Reply], *, awaited: bool = False) -> asyncio.Task[None]:
-        """Post after whatever is still being posted to this person, so a typed answer's replies (sent after
-        Slack's 200) and a button's that follows them arrive in the order the turns ran."""
+    def _post_in_order(self, where: Where, replies: list[Reply]) -> None:
+        """Post after whatever is still being posted to this person (every reply goes this way), so replies
+        arrive in the order their turns ran, whichever of them waited out a 429."""
         previous = self._posting.get(where.user_id)
 
         async def after_previous() -> None:
@@ -459,11 +455,10 @@ class SlackAdapter:
             self._tasks.discard(finished)
             if self._posting.get(where.user_id) is finished:
                 del self._posting[where.user_id]
-            if not awaited and not finished.cancelled() and (error := finished.exception()) is not None:
+            if not finished.cancelled() and (error := finished.exception()) is not None:
                 log.error("posting replies to %s failed: %s", where.user_id, failure_report(error))
 
         task.add_done_callback(done)
-        return task
 
     async def _turn(
         self, where: Where, *, text: str = "", action: Action | None = None, command: bool = False, once: str = ""
