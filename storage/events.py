@@ -32,11 +32,9 @@ async def first_time(db: Database, key: str, now: datetime) -> bool:
     The insert is its own transaction so two replicas racing on the same event agree on one winner.
     """
     async with db.session() as session:
-        session.add(ProcessedEvent(key=key[:300], at=now))
-        try:
-            await session.commit()
-        except IntegrityError:
+        if not await record(session, key, now):
             return False
+        await session.commit()
     return True
 
 
