@@ -109,17 +109,16 @@ class Database:
             # set-up queries and statement preparation again each time.
             engine_args.setdefault("pool_size", 20)
             engine_args.setdefault("max_overflow", 10)
-        if url.startswith("postgresql"):
             # Named in pg_stat_activity, so a DBA sees whose connections these are (a test's, by its schema).
-            connect_args["server_settings"] = {"application_name": f"eoi-bot:{schema}" if schema else "eoi-bot"}
-        if url.startswith("postgresql") and schema:
-            # Tests run each in a schema of their own; production uses the default search path.
-            connect_args["server_settings"]["search_path"] = schema
-        # hide_parameters: SQLAlchemy's errors and logs never show the values (emails, answers), only the SQL.
+            settings = {"application_name": f"eoi-bot:{schema}" if schema else "eoi-bot"}
+            if schema:  # tests run each in a schema of their own; production uses the default search path
+                settings["search_path"] = schema
+            connect_args["server_settings"] = settings
         if url.startswith("sqlite") and "async_creator" not in engine_args:
             # Statements inline on the loop, BEGIN and COMMIT on aiosqlite's thread (storage/sqlite_connection.py),
             # opened with what SQLAlchemy's own dialect would pass to sqlite3.connect for this URL.
             engine_args["async_creator"] = lambda: sqlite_connection.creator(*self._sqlite_connect_args())()
+        # hide_parameters: SQLAlchemy's errors and logs never show the values (emails, answers), only the SQL.
         self.engine: AsyncEngine = create_async_engine(
             url, connect_args=connect_args, hide_parameters=True, **engine_args
         )
