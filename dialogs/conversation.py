@@ -18,6 +18,7 @@ from dialogs import (
     eoi_dialog,
     help,
     implementation,
+    lifecycle_words,
     lookups,
     officer_commands,
     report,
@@ -27,15 +28,16 @@ from dialogs.actions import Action, Command, DiscussionReply, OpenForm, Unreadab
 from dialogs.commands import COMMANDS, OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours, format_datetime
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
-from dialogs.lifecycle_words import next_steps, refusal
+from dialogs.lifecycle_words import refusal
 from dialogs.questions import QuestionSet, eoi_questions
 from dialogs.replies import Choice, Form, Reply, refuse, say
 from dialogs.rich import md
+from dialogs.telling import tell
 from dialogs.turns import Speaker, Turn
 from storage import audit, discussions, eois, events, notices, people
 from storage.clock import Clock
 from storage.db import Database
-from storage.lifecycle import SCHOOL
+from storage.lifecycle import SCHOOL, judge
 from storage.models import Notice, Person, School
 from storage.windows import current_or_next, window_name
 
@@ -373,11 +375,16 @@ class Conversations:
         return await eoi_dialog.answer_from_form(t, eoi, qid, text)
 
     async def _status(self, t: eoi_dialog.EoiTurn) -> list[Reply]:
-        """Each of the school's EOIs in this window (an RP and a PP are two), or its last one elsewhere."""
+        """Each of the school's EOIs in this window (an RP and a PP are two), or its last one elsewhere, and every
+        EOI that still has something ahead whatever its window (approved and being implemented, a decision or a
+        follow-up to come): finished is not forgotten."""
         here = await eois.school_eois(t.session, t.school, t.now)
-        eoi = here[-1] if here else None
+        shown = {e.id for e in here}
+        ahead = await eois.still_ahead(t.session, t.school, shown)
+        earlier = [await eoi_dialog.status_reply(t.session, e, t.school, t.now, for_school=True) for e in ahead]
+        shown |= {e.id for e in ahead}
         start = Choice("Start a new EOI", Command("start"), style="primary")
-        if eoi is None:
+        if not here:
             # None in this window: the school's last EOI, wherever it ended, and a way to begin one here.
             latest = await eois.latest_eoi(t.session, t.school)
             if latest is None:
@@ -388,20 +395,19 @@ class Conversations:
                     )
                 ]
             window = await current_or_next(t.session, t.now)
-            reply = await eoi_dialog.status_reply(t.session, latest, t.school, t.now, for_school=True)
-            here = f"in {window_name(window)}" if window else "for the next window"
-            reply.text += md("\n{} has no EOI {} yet: type *start* to begin a new one.", t.school.name, here)
-            reply.choices.insert(0, start)
-            return [reply]
+            replies = earlier
+            if latest.id not in shown:
+                replies.append(await eoi_dialog.status_reply(t.session, latest, t.school, t.now, for_school=True))
+            where = f"in {window_name(window)}" if window else "for the next window"
+            replies[-1].text += md("\n{} has no EOI {} yet: type *start* to begin a new one.", t.school.name, where)
+            replies[-1].choices.insert(0, start)
+            return replies
         replies = await eoi_dialog.statuses(t, here)
         for draft, reply in zip(here, replies, strict=True):
             if draft.status == eois.DRAFT:
                 continue_it = f"start {draft.ref}" if draft.ref else "start"
                 reply.choices.append(Choice("Continue", Command(continue_it), style="primary"))
-        for other in await eois.in_progress_elsewhere(t.session, t.school, eoi):
-            if other.window_id != eoi.window_id:
-                replies[-1].text += f"\n{t.school.name}'s EOI {other.ref} from an earlier window is {other.status}."
-        return replies
+        return earlier + replies
 
     async def _withdraw(self, t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
         eoi = await eoi_dialog.named_or_current(t, rest)  # another school's EOI is refused there, audited
@@ -410,18 +416,17 @@ class Conversations:
         words = rest.split()
         if eoi is None:
             return [say(f"{t.school.name} has no EOI to withdraw.")]
-        if not eois.can("withdraw", eoi.status, SCHOOL):  # said before asking to confirm something impossible
-            return [refuse(refusal(eois.NotAllowed(eoi.ref or "", eoi.status, "withdraw", "state")))]
+        moment = await eois.moment(t.session, eoi, t.now)
+        verdict = judge("withdraw", moment, SCHOOL)
+        if verdict.refused:  # said before asking to confirm something impossible
+            return [refuse(refusal(eois.NotAllowed(eoi.ref or "", eoi.status, "withdraw", verdict.refused)))]
         if "confirm" not in [w.casefold() for w in words]:
             return [
                 Reply(
-                    text=(
-                        md(
-                            "Withdraw {}? ECC will stop considering it. While its window is open you can "
-                            "change your mind: type "
-                            "*start* to restart it.",
-                            eoi.ref,
-                        )
+                    text=md(
+                        "Withdraw {}? ECC will stop considering it. {}",
+                        eoi.ref,
+                        lifecycle_words.after(moment, "withdraw"),
                     ),
                     kind="question",
                     choices=[
@@ -430,6 +435,7 @@ class Conversations:
                     ],
                 )
             ]
+        before = eoi.status
         await eois.transition(t.session, eoi, "withdraw", by=SCHOOL, actor=t.actor, now=t.now)
         eoi_dialog.leave(t)
         # A discussion booked for a withdrawn EOI is called off, in the school's calendar too.
@@ -452,22 +458,13 @@ class Conversations:
             called_off = (
                 f" Its discussion on {when} is cancelled, and the school has been sent the calendar cancellation."
             )
-        notices.to_officers(
-            t.session,
-            kind="withdrawn",
-            now=t.now,
-            eoi_id=eoi.id,
-            school_urn=t.school.urn,
-            body=say(f"{t.school.name} withdrew {eoi.ref}.{called_off}", kind="notice").to_dict(),
-        )
+        told = say(f"{t.school.name} withdrew {eoi.ref}.{called_off}", kind="notice")
+        tell(t.session, "withdraw", before, eoi, t.school, now=t.now, officers_hear=[("withdrawn", told)])
         cancelled = (
             " Its discussion with ECC is cancelled (a calendar cancellation is on its way)." if discussion else ""
         )
-        return [
-            say(
-                md("{} is withdrawn. ECC has been told.{} {}.", eoi.ref, cancelled, next_steps(eoi.status).capitalize())
-            )
-        ]
+        then = await eoi_dialog.where_it_stands(t.session, eoi, t.now, say_state=False)
+        return [say(md("{} is withdrawn. ECC has been told.{} {}", eoi.ref, cancelled, then))]
 
     async def _on_action(self, session: AsyncSession, person: Person, pressed: Action, now: datetime) -> list[Reply]:
         key = f"{person.platform}:{person.user_id}"

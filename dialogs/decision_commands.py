@@ -13,9 +13,10 @@ from dialogs import discussion_notices, implementation
 from dialogs.actions import Command, OpenForm
 from dialogs.dates import format_datetime
 from dialogs.lifecycle_words import refusal
-from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, _eoi_or_refuse, _tell_school, officer_actions
+from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, _eoi_or_refuse, officer_actions, tell_school
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, text_of
+from dialogs.telling import tell
 from storage import audit, eois, notices, panel, people
 from storage.lifecycle import UNDER_CONSIDERATION
 from storage.models import EOI, Person, Recommendation, School
@@ -99,6 +100,7 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if eoi.status != UNDER_CONSIDERATION and not eois.can("consider", eoi.status):
         return [refuse(refusal(eois.NotAllowed(eoi.ref or "", eoi.status, "consider", "state")))]
     first = eoi.status != UNDER_CONSIDERATION
+    before = eoi.status
     try:
         added = await panel.ask(t.session, eoi, members, actor=t.actor, now=t.now)
     except eois.Refused as refused:
@@ -113,8 +115,10 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
             body=await _ask_member(t.session, eoi, school, row, t.person),
         )
     if first:
-        await _tell_school(
+        tell_school(
             t,
+            "consider",
+            before,
             eoi,
             school,
             "under consideration",
@@ -134,7 +138,7 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
     text = f"{eoi.ref} is under consideration. Asked for a recommendation: {asked or 'nobody new (all already asked)'}."
     if first:
         text += f" {school.name} has been told it is under consideration."
-    return [say(text, choices=officer_actions(eoi))]
+    return [say(text, choices=await officer_actions(t.session, eoi, t.now))]
 
 
 async def _ask_member(session: AsyncSession, eoi: EOI, school: School, row: Recommendation, asker: Person) -> dict:
@@ -289,6 +293,7 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
         )
         return [refuse(message, field_errors={"note": "A reason is needed to decline."})]
     tally = _tally(await panel.open_panel(t.session, eoi.id))
+    before = eoi.status
     try:
         decided = await eois.decide(t.session, eoi, outcome=outcome, note=note, actor=t.actor, now=t.now)
     except eois.Refused as refused:
@@ -304,22 +309,21 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
         text = text_of(
             f"ECC has decided not to go ahead with {school.name}'s expression of interest {eoi.ref} this time."
         )
+    # A discussion whose time had come when the decision was made took place: said as such, never "cancelled".
+    held = await eois.current_discussion(t.session, eoi.id)
+    if held is not None and held.starts_at <= t.now:
+        text += f" The decision follows your discussion with ECC on {format_datetime(held.starts_at)}."
     if note:
         text += f"\n{'Why' if outcome == 'decline' else 'Note from ECC'}: {note}"
     facts = await implementation.plan_facts(t.session, eoi, t.now) if outcome == "approve" else []
     choices = await implementation.done_choices(t.session, eoi, owner="school") if outcome == "approve" else []
-    await _tell_school(
-        t,
-        eoi,
-        school,
-        "decision",
-        Reply(kind="notice", title=f"{eoi.ref}: {decided.decision.outcome}", text=text, facts=facts, choices=choices),
-    )
+    title = f"{eoi.ref}: {decided.decision.outcome}"
+    told = [("decision", Reply(kind="notice", title=title, text=text, facts=facts, choices=choices))]
     replies = [say(f"Recorded: {eoi.ref} {decided.decision.outcome}. {school.name} has been told.{tally}")]
     if decided.called_off is not None:
         when = format_datetime(decided.called_off.starts_at)
         # The school is told, with the calendar's CANCEL for the event it was invited to.
-        await discussion_notices.called_off(
+        told += await discussion_notices.called_off_notices(
             t.session,
             decided.called_off,
             eoi,
@@ -328,6 +332,7 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
             now=t.now,
         )
         replies[0].text += f" Its discussion on {when} is cancelled, and the school has been told that too."
+    tell(t.session, decided.event, before, eoi, school, now=t.now, school_hears=told)
     if outcome == "approve":
         replies[0].text += md(" Its implementation plan has started: `show {}`, or `list implementing`.", eoi.ref)
     return replies

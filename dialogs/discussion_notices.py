@@ -72,22 +72,30 @@ async def calendar_reply(
     return Reply(text=text, kind="notice", file=(name, content))
 
 
-async def tell_invited(
+def answer_choices(ref: str) -> list[Choice]:
+    """The school's answers to an invitation: on the invitation, and in `status` until it answers."""
+    return [
+        Choice("Accept", Command(f"accept {ref}"), style="primary"),
+        Choice("Ask for another time", Command(f"another time {ref}")),
+    ]
+
+
+async def invitation(
     session: AsyncSession, discussion: Discussion, eoi: EOI, school: School, *, moved: bool, now: datetime
-) -> Reply:
-    """The school's invitation (or news that it moved), with the agenda, buttons to answer and the .ics.
-    Returns the invitation as recorded."""
+) -> list[tuple[str, Reply]]:
+    """The school's invitation (or news that it moved), with the agenda, buttons to answer and the .ics: the
+    notices LIFE's "schedule" tells the school (dialogs.telling), each with its kind."""
     ref = eoi.ref or ""
     organiser = await _organiser(session, discussion)
     when = format_datetime(discussion.starts_at)
     where = where_words(discussion.place)
-    invitation = Reply(
+    invited = Reply(
         kind="notice",
         title=f"{ref}: discussion {'moved' if moved else 'invitation'}",
         text=md(
             "{} {}'s expression of interest {}: *{}* for {} minutes{} (UK time). We'll talk through operational "
             "standards and service level agreements: the agenda is below, and a calendar invitation comes with it.",
-            "The discussion has moved" if moved else "ECC invites you to discuss",
+            "The discussion has moved for" if moved else "ECC invites you to discuss",
             school.name,
             ref,
             when,
@@ -95,18 +103,21 @@ async def tell_invited(
             where,
         ),
         facts=agenda_facts(discussion, eoi, ecc_names=[organiser.name] if organiser.name else []),
-        choices=[
-            Choice("Accept", Command(f"accept {ref}"), style="primary"),
-            Choice("Ask for another time", Command(f"another time {ref}")),
-        ],
+        choices=answer_choices(ref),
     )
     # The calendar file first, so the invitation with its buttons is the last thing the school sees.
     ics = await calendar_reply(session, discussion, eoi, school, method=calendar_invite.REQUEST, now=now)
-    notices.to_school(session, school_urn=school.urn, eoi_id=eoi.id, kind="calendar", now=now, body=ics.to_dict())
-    notices.to_school(
-        session, school_urn=school.urn, eoi_id=eoi.id, kind="discussion", now=now, body=invitation.to_dict()
-    )
-    return invitation
+    return [("calendar", ics), ("discussion", invited)]
+
+
+async def called_off_notices(
+    session: AsyncSession, discussion: Discussion, eoi: EOI, school: School, *, told: str | Text, now: datetime
+) -> list[tuple[str, Reply]]:
+    """What the school is told when a discussion to come is called off: `told` (worded by the caller) and the
+    calendar's CANCEL for the event it was invited to."""
+    body = Reply(kind="notice", title=f"{eoi.ref}: discussion cancelled", text=told)
+    ics = await calendar_reply(session, discussion, eoi, school, method=calendar_invite.CANCEL, now=now)
+    return [("discussion cancelled", body), ("calendar", ics)]
 
 
 async def called_off(
@@ -119,15 +130,11 @@ async def called_off(
     now: datetime,
     officers: str = "",
 ) -> None:
-    """A pending discussion was called off (storage.discussions.cancel_discussion, whatever called it off: an
-    officer, the school withdrawing, a decline): the school is told (`told`, worded by the caller) and sent the
-    calendar's CANCEL for the event it was invited to; given `officers`' words, so are the officers."""
-    body = Reply(kind="notice", title=f"{eoi.ref}: discussion cancelled", text=told)
-    notices.to_school(
-        session, school_urn=school.urn, eoi_id=eoi.id, kind="discussion cancelled", now=now, body=body.to_dict()
-    )
-    ics = await calendar_reply(session, discussion, eoi, school, method=calendar_invite.CANCEL, now=now)
-    notices.to_school(session, school_urn=school.urn, eoi_id=eoi.id, kind="calendar", now=now, body=ics.to_dict())
+    """A discussion to come was called off by something other than LIFE's "cancel-discussion" (the school
+    withdrawing, a decline: storage.discussions.cancel_discussion): the school is told and sent the CANCEL;
+    given `officers`' words, so are the officers."""
+    for kind, reply in await called_off_notices(session, discussion, eoi, school, told=told, now=now):
+        notices.to_school(session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=now, body=reply.to_dict())
     if officers:
         when = format_datetime(discussion.starts_at)
         note = Reply(

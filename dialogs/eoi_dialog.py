@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_outcomes, implementation
+from dialogs import discussion_notices, discussion_outcomes, implementation
 from dialogs.actions import Action, Answer, ChangeAnswer, Command, KeepAnswer, NotSure, OpenForm, Step, Sure
 from dialogs.answers import (
     AnswerContext,
@@ -26,14 +26,16 @@ from dialogs.answers import (
 )
 from dialogs.dates import format_date, format_datetime
 from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
-from dialogs.lifecycle_words import SHORTLISTING_RULE, next_steps, refusal
+from dialogs.lifecycle_words import SHORTLISTING_RULE, refusal
+from dialogs.lifecycle_words import for_school as for_school_words
 from dialogs.questions import Question, QuestionSet
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, lines_of, md
-from storage import audit, eois, notices
-from storage.lifecycle import SCHOOL
+from dialogs.telling import tell
+from storage import audit, eois
+from storage.lifecycle import NEXT_OPEN, SCHOOL, judge
 from storage.models import EOI, Person, School, Window
-from storage.windows import LONDON, is_open, need_in_scope, need_key, window_name
+from storage.windows import LONDON, need_in_scope, need_key, open_window, window_name
 
 REVIEW, DECLARATION = "review", "declaration"
 ANSWER_FIELD = "answer"
@@ -488,6 +490,8 @@ async def _restart(t: EoiTurn, eoi: EOI) -> list[Reply]:
     return await _draft_again(
         t,
         eoi,
+        "restart",
+        eois.WITHDRAWN,
         "restarted",
         f"{t.school.name} restarted {eoi.ref}, which it had withdrawn: it is a draft again.",
         f"{eoi.ref} is a draft again, with your answers: check them, then submit it before {{closes}}. ECC has "
@@ -495,11 +499,13 @@ async def _restart(t: EoiTurn, eoi: EOI) -> list[Reply]:
     )
 
 
-async def _draft_again(t: EoiTurn, eoi: EOI, kind: str, for_officers: str, for_school: str) -> list[Reply]:
+async def _draft_again(
+    t: EoiTurn, eoi: EOI, event: str, source: str, kind: str, for_officers: str, for_school: str
+) -> list[Reply]:
     """After LIFE's "restart" or "amend": the EOI is a draft again with its answers, officers are told, and the
     school sees its review (`for_school` may name {closes}: when the window closes)."""
     _back_to_draft(t, eoi)
-    _tell_officers(t, eoi, kind, for_officers)
+    _tell_officers(t, event, source, eoi, kind, for_officers)
     return [await review(t, eoi, intro=for_school.format(closes=await _closes(t, eoi)))]
 
 
@@ -521,6 +527,8 @@ async def amend(t: EoiTurn, rest: str = "") -> list[Reply]:
     return await _draft_again(
         t,
         eoi,
+        "amend",
+        eois.SUBMITTED,
         "changing",
         f"{t.school.name} is changing {eoi.ref}: it is a draft until they submit it again.",
         f"{eoi.ref} is open for changes, and ECC has been told. Change what you need, then submit it again "
@@ -565,24 +573,19 @@ async def submitted_review(t: EoiTurn, eoi: EOI) -> Reply:
         choices.append(Choice("Change my answers", Command("amend"), style="primary"))
     else:
         text = md(
-            "{} as you submitted it. It is {}, so its answers can't be changed now: {}.",
+            "{} as you submitted it. It is *{}*, so its answers can't be changed now. {}",
             eoi.ref,
             eoi.status,
-            next_steps(eoi.status),
+            await where_it_stands(t.session, eoi, t.now, say_state=False),
         )
     title = f"{t.school.name}: {eoi.ref} ({eoi.status})"
     return Reply(text=text, kind="summary", title=title, facts=facts, choices=choices)
 
 
-def _tell_officers(t: EoiTurn, eoi: EOI, kind: str, text: str) -> None:
-    notices.to_officers(
-        t.session,
-        kind=kind,
-        now=t.now,
-        eoi_id=eoi.id,
-        school_urn=t.school.urn,
-        body=say(text, kind="notice", choices=[Choice("Show", Command(f"show {eoi.ref}"))]).to_dict(),
-    )
+def _tell_officers(t: EoiTurn, event: str, source: str, eoi: EOI, kind: str, text: str) -> None:
+    """Officers hear of the school's step in these words, as the life table's row says (dialogs.telling)."""
+    told = say(text, kind="notice", choices=[Choice("Show", Command(f"show {eoi.ref}"))])
+    tell(t.session, event, source, eoi, t.school, now=t.now, officers_hear=[(kind, told)])
 
 
 def carried_forward(carried: eois.Carried, now: datetime) -> Reply:
@@ -604,9 +607,13 @@ def carried_forward(carried: eois.Carried, now: datetime) -> Reply:
             window_name(window),
             ref,
         )
-    if window.opens_at > now:
-        text += f" {window_name(window)} opens {format_datetime(window.opens_at)}."
-    text += f" Submit it before {window_name(window)} closes {format_datetime(window.closes_at)}."
+    if window.opens_at > now:  # not yet a promise: it can't be submitted until the window opens
+        text += (
+            f" It can be submitted once {window_name(window)} opens, {format_datetime(window.opens_at)}, until it "
+            f"closes {format_datetime(window.closes_at)}."
+        )
+    else:
+        text += f" Submit it before {window_name(window)} closes {format_datetime(window.closes_at)}."
     return Reply(kind="notice", title=f"{ref}: your draft has a new reference", text=text)
 
 
@@ -1014,9 +1021,11 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     await eois.transition(t.session, eoi, "submit", by=SCHOOL, actor=t.actor, now=t.now)
     leave(t)
     if again:
-        _tell_officers(t, eoi, "resubmitted", f"{t.school.name} resubmitted {eoi.ref} (the same reference).")
+        _tell_officers(
+            t, "submit", eois.DRAFT, eoi, "resubmitted", f"{t.school.name} resubmitted {eoi.ref} (the same reference)."
+        )
     else:
-        _tell_officers(t, eoi, "submitted", f"{t.school.name} submitted {eoi.ref}.")
+        _tell_officers(t, "submit", eois.DRAFT, eoi, "submitted", f"{t.school.name} submitted {eoi.ref}.")
     closes = format_date(window.closes_at.astimezone(LONDON).date())
     return [
         Reply(
@@ -1050,6 +1059,14 @@ def submissions_closed(upcoming: Window | None) -> str:
     return f"Submissions are closed: there is no window open now. Your draft is saved. {when}"
 
 
+async def where_it_stands(session: AsyncSession, eoi: EOI, now: datetime, *, say_state: bool = True) -> Text:
+    """What is true of the EOI now and what the school can do, as the life table judges it at this moment
+    (dialogs.lifecycle_words.for_school), naming a later window open now where a new EOI can begin."""
+    moment = await eois.moment(session, eoi, now)
+    later = await open_window(session, now) if moment.phase == NEXT_OPEN else None
+    return for_school_words(moment, next_window=window_name(later) if later else "", say_state=say_state)
+
+
 async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: datetime, *, for_school: bool) -> Reply:
     window = await session.get(Window, eoi.window_id) if eoi.window_id else None
     facts = [
@@ -1066,26 +1083,29 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
     discussion = await eois.current_discussion(session, eoi.id)
     if discussion and eoi.status in eois.MAY_HAVE_A_DISCUSSION:
         where = f" at {discussion.place}" if discussion.place else ""
-        facts.append(Fact("Discussion", f"{format_datetime(discussion.starts_at)}{where} ({discussion.response})"))
+        held = discussion.starts_at <= now  # its time has come: what it was, not what is to come
+        label, response = ("Discussion (held)", "") if held else ("Discussion", f" ({discussion.response})")
+        facts.append(Fact(label, f"{format_datetime(discussion.starts_at)}{where}{response}"))
     if for_school:  # what was agreed at the discussion for someone to do, the school's own and ECC's
         actions = await discussion_outcomes.follow_up_lines(
             session, eoi, today=now.astimezone(LONDON).date(), for_school=True
         )
         if actions:
             facts.append(Fact("Actions from the discussion", "\n".join(actions)))
+    moment = await eois.moment(session, eoi, now)
     choices = []
     if for_school and eoi.status != eois.DRAFT:
         choices.append(Choice("See the answers", Command("review")))
+    if for_school and discussion and moment.discussion_at is not None and discussion.response == "invited":
+        # An invitation not yet answered: its buttons, as the invitation had them.
+        choices += discussion_notices.answer_choices(eoi.ref or "")
     if for_school:
         choices += await discussion_outcomes.school_done_choices(session, eoi)
-    if for_school and eois.can("withdraw", eoi.status, SCHOOL) and eoi.status != eois.DRAFT:
+    if for_school and judge("restart", moment, SCHOOL).allowed:
+        choices.append(Choice("Start it again", Command(f"start {eoi.ref}"), style="primary"))
+    if for_school and eoi.status != eois.DRAFT and judge("withdraw", moment, SCHOOL).allowed:
         choices.append(Choice("Withdraw", Command(f"withdraw {eoi.ref}"), style="danger"))
-    window_open = window is None or is_open(window, now)
-    text = md("{} is *{}*: {}.", eoi.ref or "Your draft", eoi.status, next_steps(eoi.status, window_open=window_open))
-    if eoi.status in (eois.DRAFT, eois.SUBMITTED):
-        text += f"\n{SHORTLISTING_RULE}"
-    if eoi.status == eois.UNDER_CONSIDERATION:
-        text += "\nECC is deciding with its stakeholders; you'll be told the decision, and why, here."
+    text = md("{} is *{}*. {}", eoi.ref or "Your draft", eoi.status, await where_it_stands(session, eoi, now))
     # Support through implementation: each side's next steps, and the school's Done buttons.
     facts += await implementation.next_steps_facts(session, eoi, now, for_school=for_school)
     if for_school:

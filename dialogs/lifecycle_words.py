@@ -1,22 +1,42 @@
-"""The EOI's life (storage/lifecycle.py) in words: what each event is called, what can happen next from a
-state, and why a request is refused. Generated from the table, so the words can't drift from the rules."""
+"""The EOI's life (storage/lifecycle.py) in words: what each event is called, what a person can do next and until
+when, and why a request is refused. Every sentence that says what someone may do is made here from the table's
+verdict at that moment (`storage.lifecycle.judge`), so a promise is made only when the table will keep it, and
+says when it stops being true. A headteacher reads what is true and what they can do; an officer, their actions.
+
+`promises` says which events a text shown to someone promises: the phrases below are the only way a reply
+offers a step in words, which the enumeration tests (tests/test_life_at_every_moment.py) hold against the table.
+"""
 
 from __future__ import annotations
 
-from dialogs.rich import Text, md, rich
+from dialogs.dates import format_datetime
+from dialogs.rich import Text, md, rich, text_of
 from storage.lifecycle import (
+    APPROVED,
+    CLOSED,
     DECLINED,
     DRAFT,
+    EITHER,
     EVENTS,
+    LIFE,
+    NEXT_OPEN,
     NOT_SHORTLISTED,
     OFFICER,
     OPENED,
+    PLANNED,
     REOPEN_DAYS,
+    SCHEDULED,
     SCHOOL,
+    SHORTLISTED,
+    SUBMITTED,
+    UNDER_CONSIDERATION,
+    WITHDRAWN,
+    Moment,
     NotAllowed,
     Refused,
+    Verdict,
+    choices,
     step,
-    steps_from,
 )
 
 PAST = {
@@ -34,12 +54,12 @@ PAST = {
     "reopen": "reopened",
     "open": "marked open (first pupils)",
 }
-# What each kind of person can do next, as the end of "the school can ..." / "an officer can ...".
+# What an officer can do next, as the end of "an officer can ...".
 CAN: dict[str, str | Text] = {
-    "submit": "finish and submit it while its window is open",
-    "amend": md("change its answers while its window is open (type *review*)"),
+    "submit": "finish and submit it",
+    "amend": md("change its answers (type *review*)"),
     "withdraw": "withdraw it",
-    "restart": md("start it again while its window is open (type *start*)"),
+    "restart": md("start it again (type *start*)"),
     "shortlist": "shortlist it",
     "not-shortlist": "mark it not shortlisted",
     "schedule": "schedule a discussion",
@@ -47,18 +67,50 @@ CAN: dict[str, str | Text] = {
     "consider": "ask a decision panel for recommendations",
     "approve": "approve it",
     "decline": "decline it (with a reason for the school)",
-    "reopen": f"reopen the decision within {REOPEN_DAYS} days of it",
+    "reopen": "reopen the decision",
     "open": "mark its implementation plan's milestones done, up to first pupils",
 }
-FINAL = {
-    NOT_SHORTLISTED: "it was not shortlisted",
-    DECLINED: "a decision has been made",
-    OPENED: "the provision is open",
+# What a school is told it can do itself: "You can ...". Only the school's own steps.
+SCHOOL_CAN: dict[str, str | Text] = {
+    "submit": md("finish and submit it (type *start*)"),
+    "amend": md("change its answers (type *review*)"),
+    "withdraw": "withdraw it",
+    "restart": md("start it again with your answers (type *start*)"),
+    "open": "mark your implementation milestones done as you complete them",
+}
+# What the school is told ECC may do next (an officer's steps, in the school's words); None: not the school's
+# concern (a panel asked, a decision reopened, a discussion moved).
+ECC_NEXT: dict[str, str | None] = {
+    "shortlist": "ECC may shortlist it at any time (then its answers are final)",
+    "not-shortlist": None,
+    "schedule": "ECC will invite you to a discussion",
+    "cancel-discussion": None,
+    "consider": None,
+    "approve": "ECC will then make its decision and tell you why",
+    "decline": None,
+    "reopen": None,
+    "open": None,
 }
 assert set(PAST) == set(EVENTS) == set(CAN), "every event in storage.lifecycle.LIFE needs its words here"
+assert {s.event for s in LIFE if s.by in (SCHOOL, EITHER)} <= set(SCHOOL_CAN), "the school's steps need words"
+assert set(ECC_NEXT) == {s.event for s in LIFE if s.by in (OFFICER, EITHER)}, "officers' steps, as schools hear"
+
+# What is true of an EOI in each state, as its school reads it (no rule: the state itself).
+IS: dict[str, str] = {
+    DRAFT: "ECC sees it only once it is submitted.",
+    SUBMITTED: "It is with ECC.",
+    SHORTLISTED: "ECC has shortlisted it.",
+    NOT_SHORTLISTED: "It was not shortlisted this time.",
+    SCHEDULED: "It is shortlisted, with a discussion with ECC.",
+    UNDER_CONSIDERATION: "ECC is deciding with its stakeholders; you'll be told the decision, and why, here.",
+    APPROVED: "ECC approved it: support continues through implementation.",
+    DECLINED: "ECC decided not to go ahead with it this time.",
+    WITHDRAWN: "You withdrew it.",
+    OPENED: "The provision is open.",
+}
 
 # The shortlisting rule as LIFE has it ("shortlist" from submitted at any time; "amend" from submitted while the
-# window is open), said in the same words to schools (submit confirmation, help, status) and officers (help).
+# window is open), said in the same words to schools (submit confirmation, help) and officers (help).
 SHORTLISTING_RULE = (
     "Shortlisting may begin as soon as an EOI is submitted; a school can change its answers until it is "
     "shortlisted or its window closes."
@@ -71,36 +123,135 @@ def _either(phrases: list[str | Text]) -> Text:
     return rich(*(p for phrase in phrases[:-2] for p in (phrase, ", ")), phrases[-2], " or ", phrases[-1])
 
 
-def next_steps(state: str, *, window_open: bool = True) -> Text:
-    """What can happen next to an EOI in `state`, as the table allows; once its window has closed
-    (`window_open` False), without the steps that need it open, and a draft says where it goes."""
+def _until(verdict: Verdict) -> str:
+    """When an allowed step stops being allowed, as the end of a sentence ("" when nothing ends it)."""
+    if verdict.until is None:
+        return ""
+    when = format_datetime(verdict.until)
+    return f"until {when}, when its window closes" if verdict.until_why == "window" else f"until {when}"
+
+
+def _can(words: dict[str, str | Text], verdicts: list[Verdict]) -> Text:
+    """The allowed steps' phrases as one "or" list: those nothing ends first, then each deadline's, with it."""
+    by_until: dict[str, list[str | Text]] = {"": []}
+    for v in verdicts:
+        if v.event in words:
+            by_until.setdefault(_until(v), []).append(words[v.event])
+    groups: list[str | Text] = []
+    for until, phrases in by_until.items():
+        unique = list({str(p): p for p in phrases}.values())
+        if unique:
+            groups.append(rich(_either(unique), f" {until}" if until else ""))
+    return _either(groups) if groups else rich()
+
+
+def _join(parts: list[Text]) -> Text:
+    return rich(*(p for n, part in enumerate(parts) for p in (("; ",) if n else ()) + (part,)))
+
+
+def window_words(moment: Moment) -> str:
+    """What the calendar means for the EOI now, when it changes what can be done ("" when it doesn't)."""
+    if moment.state == DRAFT:
+        if moment.phase == PLANNED and moment.opens_at is not None:
+            return f"It can be submitted once its window opens, on {format_datetime(moment.opens_at)}."
+        if moment.phase == PLANNED:
+            return "It can be submitted once ECC opens a window."
+        if moment.phase in (CLOSED, NEXT_OPEN):
+            return "Its window closed before it was submitted: its answers move to the next window, to submit there."
+    if moment.phase in (CLOSED, NEXT_OPEN) and moment.state in (SUBMITTED, WITHDRAWN):
+        return "Its window has closed, so it can no longer be changed or restarted."
+    return ""
+
+
+def for_school(moment: Moment, *, next_window: str = "", say_state: bool = True) -> Text:
+    """An EOI's status as its school reads it: what is true, what the school can do (and until when), and what
+    ECC may do next; `next_window` names a later window open now, where the school can begin a new EOI.
+    Without `say_state`, only what can happen (what a confirmation says will follow a step)."""
+    sentences: list[str | Text] = [IS[moment.state]] if say_state else []
+    mine = _can(SCHOOL_CAN, choices(moment, SCHOOL))
+    if mine:
+        sentences.append(rich("You can ", mine, "."))
+    calendar = window_words(moment)
+    if calendar:
+        sentences.append(calendar)
+    ecc = [
+        phrase
+        for phrase in dict.fromkeys(ECC_NEXT.get(v.event) for v in choices(moment, OFFICER))
+        if phrase is not None
+    ]
+    if ecc:
+        sentences.append(rich(_either(list(ecc)).capitalize(), "."))
+    if moment.discussion_at is not None:
+        sentences.append(f"The discussion is on {format_datetime(moment.discussion_at)}.")
+    if next_window and moment.state in (NOT_SHORTLISTED, DECLINED, WITHDRAWN) and moment.phase == NEXT_OPEN:
+        sentences.append(md("You can start a new EOI in {}: type *start*.", next_window))
+    return rich(*(p for n, s in enumerate(sentences) for p in ((" ",) if n else ()) + (s,)))
+
+
+def for_officers(moment: Moment) -> Text:
+    """What can happen next, as an officer reads it: their own steps, then the school's, each with its deadline."""
     parts: list[Text] = []
-    for by, who in ((SCHOOL, "the school"), (OFFICER, "an officer")):
-        steps = [s for s in steps_from(state, by) if window_open or not s.while_open]
-        phrases = list({str(CAN[s.event]): CAN[s.event] for s in steps}.values())
+    theirs = choices(moment, OFFICER)
+    schools = [v for v in choices(moment, SCHOOL) if v.event not in {o.event for o in theirs}]
+    for who, verdicts in (("an officer can ", theirs), ("the school can ", schools)):
+        phrases = _can(CAN, verdicts)
         if phrases:
-            parts.append(rich(f"{who} can ", _either(phrases)))
-    said = rich(*(p for n, part in enumerate(parts) for p in (("; ",) if n else ()) + (part,)))
-    if state == DRAFT and not window_open:
-        moved = "its window has closed, so its answers move to the next window under a new reference"
-        return rich(moved, "; ", said) if parts else rich(moved)
-    if state in FINAL:
-        return md("nothing further: {}", FINAL[state]) + (md(" (though {})", said) if said else "")
-    return said or rich("nothing further")
+            parts.append(rich(who, phrases))
+    if not parts:
+        return rich("nothing further")
+    return _join(parts)
+
+
+def after(moment: Moment, event: str) -> Text:
+    """What the school will be able to do once `event` is done, as the table will judge it then: what a
+    confirmation promises ("Withdraw it? You can change your mind until ...")."""
+    found = step(event, moment.state)
+    return for_school(moment.after(found.target), say_state=False) if found else rich()
+
+
+# Other words that offer a school's step, as a handler writing its own might put them: `promises` looks for
+# these too, so words written beside the table are caught (tests/test_life_at_every_moment.py).
+SCHOOL_ALSO = {
+    "submit": ("submit it",),
+    "amend": ("change its answers", "change your answers", "change them"),
+    "withdraw": ("withdraw it",),
+    "restart": ("restart it", "start it again", "change your mind"),
+}
+
+
+def promises(text: str | Text, *, to: str) -> set[str]:
+    """The events a text shown to `to` (SCHOOL or OFFICER) offers in words: the phrases above, found in it."""
+    shown = (text.markup if isinstance(text, Text) else text).casefold()
+    words = SCHOOL_CAN if to == SCHOOL else CAN
+    found = {event for event, phrase in words.items() if text_of(phrase).markup.casefold() in shown}
+    if to == SCHOOL:
+        found |= {event for event, also in SCHOOL_ALSO.items() if any(a in shown for a in also)}
+    return found
 
 
 def refusal(refused: Refused) -> str | Text:
-    """Why a request was refused, and what can happen instead."""
+    """Why a request was refused, in words that say what is true now."""
     if isinstance(refused, NotAllowed):
         name = refused.ref or "This EOI"
+        past = PAST[refused.event]
         if refused.reason == "who":
             found = step(refused.event, refused.state)
             who = {SCHOOL: "the school", OFFICER: "an ECC officer"}.get(found.by if found else "", "the school or ECC")
             return f"Only {who} can do that: {name} is {refused.state}."
         if refused.reason == "window":
-            return f"{name} can be {PAST[refused.event]} only while its window is open, and it isn't now."
+            if refused.phase == PLANNED:
+                return f"{name} can be {past} only once its window opens."
+            if refused.phase in (CLOSED, NEXT_OPEN):
+                return f"{name} can't be {past} now: its window has closed."
+            return f"{name} can be {past} only while its window is open, and it isn't now."
         if refused.reason == "too late":
-            return f"{name} can be {PAST[refused.event]} only within {REOPEN_DAYS} days of the decision."
-        then = next_steps(refused.state)
-        return md("{} is {}, so it can't be {}: {}.", name, refused.state, PAST[refused.event], then)
+            return f"{name} can be {past} only within {REOPEN_DAYS} days of the decision, and that time has passed."
+        if refused.reason == "no discussion":
+            return f"{name} has no discussion to come, so there is nothing to cancel."
+        said = md("{} is {}, so it can't be {}.", name, refused.state, past)
+        if refused.moment is not None and refused.by == OFFICER:
+            return said + md(" Next: {}.", for_officers(refused.moment))
+        if refused.moment is not None:
+            return rich(said, " ", for_school(refused.moment, say_state=False))
+        return said
     return str(refused)

@@ -24,11 +24,12 @@ from dialogs.dates import (
     reasons_to_confirm,
 )
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_ALIASES, NEED_TYPES, PHASES, QUADRANTS
-from dialogs.lifecycle_words import next_steps, refusal
+from dialogs.lifecycle_words import for_officers, refusal
 from dialogs.questions import eoi_questions
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
-from storage import audit, eois, notices, people
+from dialogs.telling import tell
+from storage import audit, eois, people
 from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
@@ -223,21 +224,23 @@ def _form_choice(
     return Choice(label, OpenForm(command, ref), form=form, style=style)
 
 
-def officer_actions(eoi: EOI, *, discussion_stands: bool = True) -> list[Choice]:
-    """What an officer can do next with this EOI, as the life table allows (no cancelling a discussion that a
-    decline already called off)."""
+async def officer_actions(session: AsyncSession, eoi: EOI, now: datetime) -> list[Choice]:
+    """What an officer can do next with this EOI: a button for each step the life table allows them now
+    (storage.eois.verdicts), so no button offers what would be refused (a discussion that no longer stands
+    can't be cancelled, a decision past its reopen period can't be reopened)."""
     ref = eoi.ref or ""
+    allowed = {v.event for v in await eois.verdicts(session, eoi, by=OFFICER, now=now)}
     choices = []
-    if eois.can("shortlist", eoi.status):
+    if "shortlist" in allowed:
         choices.append(Choice("Shortlist", Command(f"shortlist {ref}"), style="primary"))
-    if eois.can("not-shortlist", eoi.status):
+    if "not-shortlist" in allowed:
         feedback = FormField("note", "Feedback for the school", "What would strengthen a future EOI", multiline=True)
         choices.append(
             _form_choice("Not shortlisted", "not-shortlisted", ref, "Not shortlisted", "Send feedback", feedback)
         )
-    if eois.can("schedule", eoi.status):
+    if "schedule" in allowed:
         choices.append(Choice("Schedule discussion", OpenForm("schedule", ref), form=schedule_form(ref)))
-    if eois.can("cancel-discussion", eoi.status) and discussion_stands:
+    if "cancel-discussion" in allowed:
         reason = FormField("reason", "Reason, for the school", multiline=True, optional=True)
         choices.append(
             _form_choice(
@@ -250,7 +253,8 @@ def officer_actions(eoi: EOI, *, discussion_stands: bool = True) -> list[Choice]
                 style="danger",
             )
         )
-    if eois.can("consider", eoi.status) or eoi.status == eois.UNDER_CONSIDERATION:
+    # A panel already asked takes more members (storage.panel), which is not a step of the table.
+    if "consider" in allowed or eoi.status == eois.UNDER_CONSIDERATION:
         members = FormField(
             "members",
             "Who recommends (platform ids or emails, each with “as ROLE”)",
@@ -259,14 +263,31 @@ def officer_actions(eoi: EOI, *, discussion_stands: bool = True) -> list[Choice]
         )
         label = "Add to the panel" if eoi.status == eois.UNDER_CONSIDERATION else "Ask a decision panel"
         choices.append(_form_choice(label, "panel", ref, "Decision panel", "Ask for recommendations", members))
-    if eois.can("approve", eoi.status):
-        outcome = FormField("outcome", "Decision", options=("approve", "decline"))
+    if "approve" in allowed or "decline" in allowed:
+        outcome = FormField("outcome", "Decision", options=tuple(e for e in ("approve", "decline") if e in allowed))
         note = FormField("note", "Reason, for the school (needed to decline)", multiline=True, optional=True)
         choices.append(_form_choice("Decide", "decide", ref, "Decision", "Record decision", outcome, note))
-    if eois.can("reopen", eoi.status):
+    if "reopen" in allowed:
         why = FormField("reason", "Why (the school is told)", multiline=True)
         choices.append(_form_choice("Reopen", "reopen", ref, "Reopen", "Reopen", why))
     return choices
+
+
+# The events officers are offered as buttons above (the rest: "open", the last milestone, is a Done button).
+OFFERED_AS_BUTTONS = {
+    "Shortlist": ("shortlist",),
+    "Not shortlisted": ("not-shortlist",),
+    "Schedule discussion": ("schedule",),
+    "Cancel discussion": ("cancel-discussion",),
+    "Ask a decision panel": ("consider",),
+    "Decide": ("approve", "decline"),
+    "Reopen": ("reopen",),
+}
+
+
+async def what_next(t: OfficerTurn, eoi: EOI) -> Text:
+    """What can happen next to the EOI now, for officers (the life table's verdicts, with their deadlines)."""
+    return for_officers(await eois.moment(t.session, eoi, t.now))
 
 
 def schedule_form(ref: str) -> Form:
@@ -347,7 +368,7 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
             kind="summary",
             title=eoi.ref or "Draft",
             facts=facts,
-            choices=officer_actions(eoi) + more,
+            choices=await officer_actions(t.session, eoi, t.now) + more,
         )
     ]
 
@@ -359,8 +380,9 @@ def _priority_label(qid: str, value: object) -> str:
     return ""
 
 
-async def _tell_school(t: OfficerTurn, eoi: EOI, school: School, kind: str, reply: Reply) -> None:
-    notices.to_school(t.session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=t.now, body=reply.to_dict())
+def tell_school(t: OfficerTurn, event: str, source: str, eoi: EOI, school: School, kind: str, reply: Reply) -> None:
+    """The school hears of an officer's step in the words given, as the life table's row says (dialogs.telling)."""
+    tell(t.session, event, source, eoi, school, now=t.now, school_hears=[(kind, reply)])
 
 
 async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
@@ -369,12 +391,15 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
+    before = eoi.status
     try:
         await eois.transition(t.session, eoi, "shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip())
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
-    await _tell_school(
+    tell_school(
         t,
+        "shortlist",
+        before,
         eoi,
         school,
         "shortlisted",
@@ -392,7 +417,12 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
             ),
         ),
     )
-    return [say(f"{eoi.ref} is shortlisted. {school.name} has been told.", choices=officer_actions(eoi))]
+    return [
+        say(
+            f"{eoi.ref} is shortlisted. {school.name} has been told.",
+            choices=await officer_actions(t.session, eoi, t.now),
+        )
+    ]
 
 
 async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
@@ -413,12 +443,15 @@ async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
                 field_errors={"note": "Feedback is needed."},
             )
         ]
+    before = eoi.status
     try:
         await eois.transition(t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip())
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
-    await _tell_school(
+    tell_school(
         t,
+        "not-shortlist",
+        before,
         eoi,
         school,
         "not shortlisted",
@@ -495,9 +528,10 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if problem:
         field = "place" if "place" in problem else "duration"
         return [refuse(problem, field_errors={field: problem})]
-    if not eois.can("schedule", eoi.status):
-        then = next_steps(eoi.status)
-        return [refuse(md("{} is {}, so a discussion can't be scheduled: {}.", eoi.ref, eoi.status, then))]
+    try:
+        await eois.allowed(t.session, eoi, "schedule", by=OFFICER, now=t.now)
+    except eois.NotAllowed as refused:
+        return [refuse(refusal(refused))]
     if not when:
         return [refuse(md("When should the discussion be? {}", example), field_errors={"when": "Say when."})]
     assert minutes is not None
@@ -554,11 +588,15 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
                 ],
             )
         ]
-    rescheduled = current is not None  # not after a reopen: the decline called the last one off
+    # A move only while the last one is still to come: not after a reopen (the decline called it off), nor once
+    # its time has passed (it took place: this is a new discussion).
+    rescheduled = current is not None and current.starts_at > t.now
+    before = eoi.status
     discussion, nearby = await eois.schedule_discussion(
         t.session, eoi, starts_at=starts, minutes=minutes, place=place, actor=t.actor, now=t.now, attendees=attendees
     )
-    await discussion_notices.tell_invited(t.session, discussion, eoi, school, moved=rescheduled, now=t.now)
+    invited = await discussion_notices.invitation(t.session, discussion, eoi, school, moved=rescheduled, now=t.now)
+    tell(t.session, "schedule", before, eoi, school, now=t.now, school_hears=invited)
     replies = [
         say(
             f"{assumed} {'Rescheduled' if rescheduled else 'Scheduled'}: {eoi.ref} with {school.name}, "
@@ -583,17 +621,20 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if isinstance(found, Reply):
         return [refuse(md("{} For example: `cancel discussion EOI-2627A-007 The head is unwell`.", found.text))]
     eoi, school = found
-    if not eois.can("cancel-discussion", eoi.status):
-        then = next_steps(eoi.status)
-        return [refuse(md("{} has no discussion to cancel: it is {}, and {}.", eoi.ref, eoi.status, then))]
+    try:
+        await eois.allowed(t.session, eoi, "cancel-discussion", by=OFFICER, now=t.now)
+    except eois.NotAllowed as refused:
+        return [refuse(refusal(refused))]
     reason = " ".join(reason.split())
+    before = eoi.status
     try:
         discussion = await eois.cancel_discussion(t.session, eoi, reason=reason, actor=t.actor, now=t.now)
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     day = format_datetime(discussion.starts_at) if discussion else ""
+    told: list[tuple[str, Reply]] = []
     if discussion is not None:
-        await discussion_notices.called_off(
+        told = await discussion_notices.called_off_notices(
             t.session,
             discussion,
             eoi,
@@ -608,6 +649,7 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
             ),
             now=t.now,
         )
+    tell(t.session, "cancel-discussion", before, eoi, school, now=t.now, school_hears=told)
     return [
         say(
             md(
@@ -619,7 +661,7 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
                 eoi.ref,
                 eoi.ref,
             ),
-            choices=officer_actions(eoi),
+            choices=await officer_actions(t.session, eoi, t.now),
         )
     ]
 
@@ -647,7 +689,7 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
     what = "decision on" if before in (eois.APPROVED, eois.DECLINED) else "shortlisting of"
     # A decline calls off a discussion still to come (storage.discussions.cancel_discussion): reopened, the EOI
     # is back at "discussion scheduled" with none booked until an officer schedules one.
-    stands = eoi.status == eois.SCHEDULED and await eois.current_discussion(t.session, eoi.id) is not None
+    stands = (await eois.moment(t.session, eoi, t.now)).discussion_at is not None
     then = (
         "ECC will be in touch about the discussion and a new decision."
         if stands
@@ -656,8 +698,10 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
         else "It will be considered for shortlisting again."
     )
     book = md(" Its discussion was called off with the decision: book a new one with `schedule {} WHEN`.", eoi.ref)
-    await _tell_school(
+    tell_school(
         t,
+        "reopen",
+        before,
         eoi,
         school,
         "reopened",
@@ -687,9 +731,9 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
                 before,
                 school.name,
                 book if eoi.status == eois.SCHEDULED and not stands else "",
-                next_steps(eoi.status),
+                await what_next(t, eoi),
             ),
-            choices=officer_actions(eoi, discussion_stands=stands or eoi.status != eois.SCHEDULED),
+            choices=await officer_actions(t.session, eoi, t.now),
         )
     ]
 

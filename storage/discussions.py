@@ -44,9 +44,11 @@ async def cancel_discussion(
     """Call off the EOI's pending discussion, whatever happens to the EOI itself (an officer cancelling it, the
     school withdrawing, a decline): it is marked cancelled, its calendar SEQUENCE grows (the .ics CANCEL must be
     newer than the last REQUEST) and the audit log records it with the reason. Returns the discussion, or None
-    when none was pending. The caller tells the school and officers (dialogs.discussion_notices.called_off)."""
+    when none was pending. The caller tells the school and officers (dialogs.discussion_notices.called_off).
+    A discussion whose time has come is not called off: it took place (or was due to), and its calendar event
+    stands as the record of it."""
     discussion = await current(session, eoi.id)
-    if discussion is None:
+    if discussion is None or discussion.starts_at <= now:
         return None
     discussion.response = CANCELLED
     discussion.sequence += 1

@@ -28,42 +28,70 @@ from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage
     SUBMITTED,
     UNDER_CONSIDERATION,
     WITHDRAWN,
+    Moment,
     NotAllowed,
     Refused,
     Step,
+    Verdict,
+    choices,
+    judge,
+    phase_of,
     step,
 )
-from storage.models import EOI, Decision, Discussion, School, Window
-from storage.windows import current_or_next, open_window_id, window_code
+from storage.models import EOI, Decision, Discussion, FollowUp, School, Window
+from storage.windows import current_or_next, open_window, open_window_id, window_code
 
 PAGE_SIZE = 10
 
 
 def can(event: str, status: str, by: str | None = None) -> bool:
-    """Whether the table has `event` from `status` (for `by`, when given); time and window are checked when
-    it happens (transition)."""
+    """Whether the table has `event` from `status` (for `by`, when given), whatever the moment: a quick "is
+    there such a step at all"; what is allowed now is `allowed` / `verdicts`."""
     found = step(event, status)
     return found is not None and (by is None or found.by in (by, EITHER))
+
+
+async def moment(session: AsyncSession, eoi: EOI, now: datetime) -> Moment:
+    """Where the EOI stands at `now`, as the life table judges it: its state, its window's phase (and whether a
+    later window is open), its last change, and its discussion still to come."""
+    window = await session.get(Window, eoi.window_id) if eoi.window_id else None
+    opens, closes = (window.opens_at, window.closes_at) if window is not None else (None, None)
+    if window is not None and window.cancelled_at is not None:
+        opens = closes = None  # a cancelled window never opens: its drafts wait for the next, as if planned
+    later_open = False
+    if closes is not None and now >= closes:
+        found = await open_window(session, now)
+        later_open = found is not None and found.id != eoi.window_id
+    to_come = None
+    if eoi.status in MAY_HAVE_A_DISCUSSION:
+        discussion = await discussions.current(session, eoi.id)
+        if discussion is not None and discussion.starts_at > now:
+            to_come = discussion.starts_at
+    return Moment(
+        state=eoi.status,
+        phase=phase_of(opens, closes, now, later_open=later_open),
+        now=now,
+        changed_at=eoi.updated_at,
+        opens_at=opens,
+        closes_at=closes,
+        discussion_at=to_come,
+    )
+
+
+async def verdicts(session: AsyncSession, eoi: EOI, *, by: str, now: datetime) -> list[Verdict]:
+    """What `by` may do with the EOI now (the table's `choices`): what buttons and promises are made from."""
+    return choices(await moment(session, eoi, now), by)
 
 
 async def allowed(session: AsyncSession, eoi: EOI, event: str, *, by: str, now: datetime) -> Step:
     """The step the table (storage.lifecycle.LIFE) allows now, or NotAllowed saying why not: the one check
     behind every status change, and behind offering one (a button shown only when it would work)."""
-    from storage.windows import is_open
-
-    found = step(event, eoi.status)
-    ref = eoi.ref or ""
-    if found is None:
-        raise NotAllowed(ref, eoi.status, event, "state")
-    if found.by not in (by, EITHER):
-        raise NotAllowed(ref, eoi.status, event, "who")
-    if found.while_open:
-        window = await session.get(Window, eoi.window_id) if eoi.window_id else None
-        if window is None or not is_open(window, now):
-            raise NotAllowed(ref, eoi.status, event, "window")
-    if found.within_days is not None and now - eoi.updated_at > timedelta(days=found.within_days):
-        raise NotAllowed(ref, eoi.status, event, "too late")
-    return found
+    at = await moment(session, eoi, now)
+    verdict = judge(event, at, by)
+    if verdict.refused:
+        raise NotAllowed(eoi.ref or "", eoi.status, event, verdict.refused, at.phase, at, by)
+    assert verdict.step is not None
+    return verdict.step
 
 
 async def transition(
@@ -153,15 +181,22 @@ async def latest_eoi(session: AsyncSession, school: School) -> EOI | None:
     )
 
 
-async def in_progress_elsewhere(session: AsyncSession, school: School, eoi: EOI) -> list[EOI]:
-    """The school's EOIs other than `eoi` still being considered (submitted up to a discussion), oldest first."""
+# States in which something is still ahead for an EOI, whatever its window: a decision to come, or (approved) its
+# implementation until the provision opens.
+STILL_AHEAD = (SUBMITTED, SHORTLISTED, SCHEDULED, UNDER_CONSIDERATION, APPROVED)
+
+
+async def still_ahead(session: AsyncSession, school: School, besides: Iterable[int]) -> list[EOI]:
+    """The school's EOIs other than `besides` that still have something ahead (a decision, implementation, or a
+    follow-up agreed at a discussion still open), oldest first: `status` shows each, whatever its window."""
+    open_follow_up = select(FollowUp.id).where(FollowUp.eoi_id == EOI.id, FollowUp.status == "open").exists()
     return list(
         await session.scalars(
             select(EOI)
             .where(
                 EOI.school_urn == school.urn,
-                EOI.id != eoi.id,
-                EOI.status.in_((SUBMITTED, SHORTLISTED, SCHEDULED, UNDER_CONSIDERATION)),
+                EOI.id.notin_(list(besides)),
+                or_(EOI.status.in_(STILL_AHEAD), open_follow_up),
             )
             .order_by(EOI.created_at, EOI.id)
         )
@@ -484,6 +519,11 @@ async def cancel_discussion(
 class Decided:
     decision: Decision
     called_off: Discussion | None  # a discussion still pending that a decline cancelled
+
+    @property
+    def event(self) -> str:
+        """The life table's event this decision was: "approve" or "decline"."""
+        return "approve" if self.decision.outcome == APPROVED else "decline"
 
 
 async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, actor: str, now: datetime) -> Decided:

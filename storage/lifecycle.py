@@ -19,7 +19,8 @@ window has closed) never stops the school starting a new one in a later window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 DRAFT, SUBMITTED, SHORTLISTED, NOT_SHORTLISTED = "draft", "submitted", "shortlisted", "not shortlisted"
 SCHEDULED, APPROVED, DECLINED, WITHDRAWN = "discussion scheduled", "approved", "declined", "withdrawn"
@@ -50,17 +51,36 @@ EITHER = "school or officer"
 # How long after a decision an officer may reopen it (a mistake, new information); after that it stands.
 REOPEN_DAYS = 14
 
+# The calendar, as the table sees it: where an EOI's window is at a moment. A step that needs its window open is
+# refused before the window opens and after it closes; once a later window is open, the school can begin a new
+# EOI there (what a finished EOI's school is told), which it can't while none is.
+PLANNED = "planned"  # its window is yet to open
+OPEN = "open"  # its window is open
+CLOSED = "closed"  # its window has closed, and no later window is open
+NEXT_OPEN = "next open"  # its window has closed, and a later one is open now
+PHASES = (PLANNED, OPEN, CLOSED, NEXT_OPEN)
+
+# What a step may need besides its state, phase, person and time: a discussion still to come (one that is
+# booked and whose time has not yet come: one already held can't be called off).
+DISCUSSION_TO_COME = "a discussion to come"
+
 
 @dataclass(frozen=True)
 class Step:
     event: str  # what happens: "submit", "shortlist"...
     source: str  # the state it happens in
     target: str  # the state it leads to
-    by: str  # SCHOOL or OFFICER
-    while_open: bool = False  # only while the EOI's window is open
+    by: str  # SCHOOL, OFFICER or EITHER
+    phases: tuple[str, ...] = PHASES  # the window phases it may happen in
     within_days: int | None = None  # only this many days after the EOI's last change of state
+    needs: str = ""  # "" or DISCUSSION_TO_COME
     tell_school: bool = False  # the school hears of it (a notice to its channel and staff)
     tell_officers: bool = False  # the officers hear of it
+
+    @property
+    def while_open(self) -> bool:
+        """Only while the EOI's window is open."""
+        return self.phases == (OPEN,)
 
     @property
     def audit(self) -> str:
@@ -77,25 +97,27 @@ BEFORE_A_DECISION = (DRAFT, SUBMITTED, SHORTLISTED, SCHEDULED, UNDER_CONSIDERATI
 DECIDABLE = (SCHEDULED, UNDER_CONSIDERATION)
 # Where a booked discussion may still be pending: a panel can be asked before it takes place.
 MAY_HAVE_A_DISCUSSION = (SCHEDULED, UNDER_CONSIDERATION)
+WHILE_OPEN = (OPEN,)
 
 LIFE: tuple[Step, ...] = (
-    *_steps("submit", (DRAFT,), SUBMITTED, SCHOOL, while_open=True, tell_officers=True),
+    *_steps("submit", (DRAFT,), SUBMITTED, SCHOOL, phases=WHILE_OPEN, tell_officers=True),
     # While its window is open and before shortlisting, a school may change a submitted EOI: it goes back to
     # draft and is submitted again under the same reference.
-    *_steps("amend", (SUBMITTED,), DRAFT, SCHOOL, while_open=True, tell_officers=True),
+    *_steps("amend", (SUBMITTED,), DRAFT, SCHOOL, phases=WHILE_OPEN, tell_officers=True),
     *_steps("withdraw", BEFORE_A_DECISION, WITHDRAWN, SCHOOL, tell_officers=True),
     # A school that withdrew may change its mind while the window is open: its answers come back as a draft.
-    *_steps("restart", (WITHDRAWN,), DRAFT, SCHOOL, while_open=True, tell_officers=True),
+    *_steps("restart", (WITHDRAWN,), DRAFT, SCHOOL, phases=WHILE_OPEN, tell_officers=True),
     # Shortlisting may begin as soon as an EOI is submitted; schools are told so when they submit.
     *_steps("shortlist", (SUBMITTED,), SHORTLISTED, OFFICER, tell_school=True),
     *_steps("not-shortlist", (SUBMITTED,), NOT_SHORTLISTED, OFFICER, tell_school=True),
     *_steps("schedule", (SHORTLISTED, SCHEDULED), SCHEDULED, OFFICER, tell_school=True),
-    # A discussion called off (`cancel discussion REF reason`): the EOI is shortlisted again, ready for a new one.
-    *_steps("cancel-discussion", (SCHEDULED,), SHORTLISTED, OFFICER, tell_school=True),
+    # A discussion called off (`cancel discussion REF reason`) before it takes place: the EOI is shortlisted
+    # again, ready for a new one.
+    *_steps("cancel-discussion", (SCHEDULED,), SHORTLISTED, OFFICER, needs=DISCUSSION_TO_COME, tell_school=True),
     # A decision with stakeholders: an officer asks a panel; each member recommends; an officer decides.
     *_steps("consider", (SHORTLISTED, SCHEDULED), UNDER_CONSIDERATION, OFFICER, tell_school=True),
     *_steps("approve", DECIDABLE, APPROVED, OFFICER, tell_school=True),
-    # A decline needs a reason the school is told, and calls off any discussion still pending.
+    # A decline needs a reason the school is told, and calls off any discussion still to come.
     *_steps("decline", DECIDABLE, DECLINED, OFFICER, tell_school=True),
     # The implementation plan's last milestone (first pupils) done, by whichever side owns it.
     *_steps("open", (APPROVED,), OPENED, EITHER, tell_school=True, tell_officers=True),
@@ -116,6 +138,78 @@ def steps_from(state: str, by: str | None = None) -> list[Step]:
     return [s for s in LIFE if s.source == state and (by is None or s.by in (by, EITHER))]
 
 
+@dataclass(frozen=True)
+class Moment:
+    """Everything the table's answer depends on, for one EOI at one moment (storage.eois.moment reads it)."""
+
+    state: str
+    phase: str
+    now: datetime
+    changed_at: datetime  # the EOI's last change of state: `within_days` counts from it
+    opens_at: datetime | None = None  # its window's, when it has one
+    closes_at: datetime | None = None
+    discussion_at: datetime | None = None  # when its discussion to come starts, if one is booked
+
+    def after(self, target: str) -> Moment:
+        """The same moment with the EOI moved to `target` (what a step's words may promise next)."""
+        return replace(self, state=target, changed_at=self.now)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The table's answer to "may this kind of person take this step with this EOI now?": the step, and either
+    the reason it is refused (see NotAllowed.reason) or when it stops being allowed (`until`, None: no limit the
+    calendar sets)."""
+
+    event: str
+    step: Step | None
+    refused: str = ""
+    until: datetime | None = None
+    until_why: str = ""  # "window" (it closes then) | "too late" (the reopen period ends then)
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refused
+
+
+def judge(event: str, moment: Moment, by: str) -> Verdict:
+    """The one answer to what `by` may do with an EOI at `moment`: everything that changes an EOI, offers a
+    button or makes a promise reads it."""
+    found = step(event, moment.state)
+    if found is None:
+        return Verdict(event, None, "state")
+    if found.by not in (by, EITHER):
+        return Verdict(event, found, "who")
+    if moment.phase not in found.phases:
+        return Verdict(event, found, "window")
+    if found.needs == DISCUSSION_TO_COME and (moment.discussion_at is None or moment.discussion_at <= moment.now):
+        return Verdict(event, found, "no discussion")
+    if found.within_days is not None:
+        ends = moment.changed_at + timedelta(days=found.within_days)
+        if moment.now > ends:
+            return Verdict(event, found, "too late")
+        return Verdict(event, found, until=ends, until_why="too late")
+    if found.phases == WHILE_OPEN and moment.closes_at is not None:
+        return Verdict(event, found, until=moment.closes_at, until_why="window")
+    return Verdict(event, found)
+
+
+def choices(moment: Moment, by: str) -> list[Verdict]:
+    """What `by` may do now with an EOI at `moment`, in the table's order (each event once)."""
+    verdicts = {s.event: judge(s.event, moment, by) for s in steps_from(moment.state, by)}
+    return [v for v in verdicts.values() if v.allowed]
+
+
+def phase_of(opens_at: datetime | None, closes_at: datetime | None, now: datetime, *, later_open: bool) -> str:
+    """The phase of a window (open from `opens_at` until `closes_at`) at `now`; `later_open`: another window,
+    after it, is open now. An EOI with no window yet (begun before any was planned) waits as if planned."""
+    if opens_at is None or closes_at is None or now < opens_at:
+        return PLANNED
+    if now < closes_at:
+        return OPEN
+    return NEXT_OPEN if later_open else CLOSED
+
+
 class Refused(Exception):
     """A request the rules refuse; subclasses carry the data the dialogs word."""
 
@@ -127,9 +221,12 @@ class NotAllowed(Refused):
     ref: str
     state: str
     event: str
-    # "state": no such step from this state; "who": not this kind of person; "window": its window isn't open;
-    # "too late": the step's time (within_days) has passed.
+    # "state": no such step from this state; "who": not this kind of person; "window": not in its window's
+    # phase now; "too late": the step's time (within_days) has passed; "no discussion": none is still to come.
     reason: str
+    phase: str = ""  # the window's phase when it was refused (worded with "window")
+    moment: Moment | None = None  # the moment it was judged at, when known: the words say what can happen instead
+    by: str = ""  # who asked
 
     def __str__(self) -> str:
         return f"{self.event} is not allowed for {self.ref or 'an EOI'} in state {self.state!r} ({self.reason})"

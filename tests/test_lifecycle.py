@@ -3,18 +3,23 @@ through it live with the dialogs' tests."""
 
 from __future__ import annotations
 
-from dialogs.lifecycle_words import CAN, PAST, SHORTLISTING_RULE, next_steps, refusal
+from datetime import datetime, timedelta
+
+from dialogs.lifecycle_words import CAN, PAST, SCHOOL_CAN, SHORTLISTING_RULE, for_officers, for_school, refusal
 from storage.lifecycle import (
+    CLOSED,
     DRAFT,
     EITHER,
     EVENTS,
     FINISHED,
     LIFE,
     OFFICER,
+    OPEN,
     SCHOOL,
     SHORTLISTED,
     STATES,
     SUBMITTED,
+    Moment,
     NotAllowed,
     steps_from,
 )
@@ -41,28 +46,43 @@ def test_no_state_is_a_dead_end_before_a_decision() -> None:
     assert len({(s.event, s.source) for s in LIFE}) == len(LIFE)
 
 
+NOW = datetime(2026, 12, 1, 10, 0)
+CLOSES = datetime(2026, 12, 18, 17, 0)
+
+
+def _at(state: str, phase: str = OPEN, *, changed_days_ago: int = 1) -> Moment:
+    return Moment(state, phase, NOW, NOW - timedelta(days=changed_days_ago), NOW - timedelta(days=14), CLOSES)
+
+
 def test_every_event_has_its_words_and_every_state_says_what_can_happen_next() -> None:
     assert set(PAST) == set(CAN) == set(EVENTS)
-    assert next_steps("submitted").markup == (
-        "the school can change its answers while its window is open (type *review*) or withdraw it; "
-        "an officer can shortlist it or mark it not shortlisted"
+    assert for_officers(_at("submitted")).markup == (
+        "an officer can shortlist it or mark it not shortlisted; the school can withdraw it or change its answers "
+        "(type *review*) until Friday 18 December 2026 at 5:00pm, when its window closes"
     )
+    # A head reads what is true and what they can do, with the deadline, and what ECC may do: never a list of
+    # officers' steps.
+    said = for_school(_at("submitted")).plain
+    assert said.startswith("It is with ECC. You can withdraw it or change its answers (type review) until Friday 18")
+    assert "an officer can" not in said and "ECC may shortlist it at any time" in said
+    # After the close the same EOI promises no change.
+    closed = for_school(_at("submitted", CLOSED)).plain
+    assert "change its answers" not in closed and "can no longer be changed" in closed
     # Approved is a decision made, and support through implementation follows: not "nothing further".
-    assert next_steps("approved").plain == (
-        "the school can mark its implementation plan's milestones done, up to first pupils; an officer can mark its "
-        "implementation plan's milestones done, up to first pupils or reopen the decision within 14 days of it"
+    assert "reopen the decision until" in for_officers(_at("approved")).plain
+    assert "reopen" not in for_officers(_at("approved", changed_days_ago=15)).plain
+    assert for_officers(_at("declined", changed_days_ago=15)).plain == "nothing further"
+    assert for_officers(_at("under consideration")).plain == (
+        "an officer can approve it or decline it (with a reason for the school); the school can withdraw it"
     )
-    assert next_steps("declined").plain.startswith("nothing further: a decision has been made (though an officer can")
-    assert next_steps("under consideration").plain == (
-        "the school can withdraw it; an officer can approve it or decline it (with a reason for the school)"
-    )
+    assert set(SCHOOL_CAN) <= set(CAN)
 
 
 def test_a_refusal_says_why_from_the_data() -> None:
     assert str(refusal(NotAllowed("EOI-2627A-001", "withdrawn", "shortlist", "state"))).startswith(
-        "EOI-2627A-001 is withdrawn, so it can't be shortlisted: "
+        "EOI-2627A-001 is withdrawn, so it can't be shortlisted."
     )
-    assert "only while its window is open" in refusal(NotAllowed("EOI-2627A-001", "submitted", "amend", "window"))
+    assert "its window has closed" in refusal(NotAllowed("EOI-2627A-001", "submitted", "amend", "window", CLOSED))
     assert "within 14 days" in refusal(NotAllowed("EOI-2627A-001", "approved", "reopen", "too late"))
     assert refusal(NotAllowed("EOI-2627A-001", "submitted", "shortlist", "who")).startswith("Only an ECC officer")
 

@@ -91,7 +91,7 @@ async def test_an_out_of_order_transition_is_refused_naming_the_current_status(s
     assert f"{ref} is submitted, so it can't be approved" in text
     assert "shortlist it or mark it not shortlisted" in text
     text = await desk.say(f"schedule {ref} tomorrow 10am")
-    assert "is submitted, so a discussion can't be scheduled" in text
+    assert "is submitted, so it can't be scheduled for discussion" in text
 
 
 async def test_schedule_refuses_the_past_and_unreadable_times_with_an_example(service):

@@ -124,7 +124,7 @@ async def test_an_eoi_still_being_considered_stays_in_view_when_the_school_start
     await head.say("save")
     status = await head.say("status")
     assert "EOI-2627S-001 is draft" in status
-    assert f"EOI {autumn} from an earlier window is shortlisted" in status
+    assert f"{autumn} is shortlisted" in status and status.index(autumn) < status.index("EOI-2627S-001")
 
 
 # ------------------------------------------------------------------ withdraw, then change your mind
@@ -133,9 +133,9 @@ async def test_an_eoi_still_being_considered_stays_in_view_when_the_school_start
 async def test_a_school_that_withdrew_restarts_while_the_window_is_open_and_resubmits_the_same_reference(service):
     head = await headteacher(service)
     ref = _ref(await complete_eoi(head))
-    assert "type start to restart it" in await head.say("withdraw")
+    assert "start it again with your answers (type start) until" in await head.say("withdraw")
     await head.press("Yes, withdraw")
-    assert "start it again while its window is open" in head.text
+    assert "You can start it again with your answers (type start) until Monday 28 December" in head.text
 
     text = await head.say("start")
     assert f"{ref} is a draft again, with your answers" in text
@@ -212,7 +212,7 @@ async def test_once_shortlisted_or_after_the_window_the_answers_are_read_only(se
         closes = (await find_window(session, "2627A")).closes_at
     clock.set(closes + timedelta(days=1))
     assert f"{other_ref} as you submitted it" in await other.say("review")
-    assert "only while its window is open" in await other.say("amend")
+    assert "can't be reopened for changes now: its window has closed" in await other.say("amend")
     assert (await _eoi(service, other_ref)).status == eois.SUBMITTED
 
 
@@ -223,9 +223,12 @@ async def test_schools_and_officers_are_told_the_same_shortlisting_rule(service)
     head = await headteacher(service)
     submitted = await complete_eoi(head)
     desk = officer(service)
-    for text in (submitted, await head.say("help"), await head.say("status"), await desk.say("help")):
+    for text in (submitted, await head.say("help"), await desk.say("help")):
         assert SHORTLISTING_RULE in text
         assert "after the window closes" not in text
+    # Status says the same as what is true for this EOI now: the change and the shortlisting that ends it.
+    text = await head.say("status")
+    assert "change its answers (type review) until" in text and "ECC may shortlist it at any time" in text
 
 
 # ------------------------------------------------------------------ a draft carried to the next window
@@ -296,7 +299,9 @@ async def test_a_decision_older_than_fourteen_days_stands(service, clock):
     desk = officer(service)
     await desk.say(f"not-shortlisted {ref} The need in your area is met this year.")
     clock.advance(timedelta(days=15))
-    assert f"{ref} can be reopened only within 14 days of the decision." in await desk.say(f"reopen {ref} New data")
+    assert f"{ref} can be reopened only within 14 days of the decision, and that" in await desk.say(
+        f"reopen {ref} New data"
+    )
     assert (await _eoi(service, ref)).status == eois.NOT_SHORTLISTED
 
 
