@@ -21,6 +21,7 @@ from dialogs import (
     lifecycle_words,
     lookups,
     officer_commands,
+    officer_status,
     report,
     window_commands,
 )
@@ -351,7 +352,7 @@ class Conversations:
                     return await self._which_school(session, person, cmd.name if cmd.name != "answer" else "start")
                 if person.role == people.OFFICER:
                     if cmd.name == "status":  # an officer's status: ECC's own next steps in implementation
-                        return await implementation.officer_next_steps(session, now)
+                        return await officer_status.status(session, now)
                     return [say(md("Officers don't fill in EOIs; try `list submitted`, or *help*."))]
                 return [help.stranger_help(key)]
             t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)

@@ -203,6 +203,27 @@ async def still_ahead(session: AsyncSession, school: School, besides: Iterable[i
     )
 
 
+async def counts_ahead(session: AsyncSession, now: datetime) -> tuple[dict[str, int], int, int]:
+    """Across every window: how many EOIs are in each state that still has something ahead, how many
+    discussions are still to come, and how many follow-ups agreed at discussions are still open (officers'
+    `status`: finished is not forgotten)."""
+    rows = await session.execute(
+        select(EOI.status, func.count()).where(EOI.status.in_(STILL_AHEAD)).group_by(EOI.status)
+    )
+    by_state = {state: count for state, count in rows}
+    to_come = await session.scalar(
+        select(func.count(Discussion.id))
+        .join(EOI, EOI.id == Discussion.eoi_id)
+        .where(
+            Discussion.starts_at > now,
+            Discussion.response.notin_(discussions.GONE),
+            EOI.status.in_(MAY_HAVE_A_DISCUSSION),
+        )
+    )
+    follow_ups = await session.scalar(select(func.count(FollowUp.id)).where(FollowUp.status == "open"))
+    return by_state, to_come or 0, follow_ups or 0
+
+
 async def school_eois(session: AsyncSession, school: School, now: datetime) -> list[EOI]:
     """The school's EOIs that `start` and `status` are about, oldest first: those in the window open now (or
     planned next), at most one per provision type. A draft left in an earlier window, or started before any

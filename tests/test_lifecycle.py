@@ -97,3 +97,20 @@ def test_the_shortlisting_rule_said_to_schools_and_officers_is_the_tables() -> N
     amend = table_step("amend", SUBMITTED)
     assert amend is not None and amend.by == SCHOOL and amend.while_open
     assert table_step("amend", SHORTLISTED) is None
+
+
+def test_the_table_in_the_architecture_doc_is_the_codes() -> None:
+    """docs/ARCHITECTURE.md shows LIFE with its calendar and notice columns: this copy must be the code's."""
+    from pathlib import Path
+
+    from storage.lifecycle import PHASES
+
+    doc = (Path(__file__).parents[1] / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    rows = {line for line in doc.splitlines() if line.startswith("| ") and line.count("|") == 10}
+    for s in LIFE:
+        phases = "any" if s.phases == PHASES else ", ".join(s.phases)
+        tells = f"{'yes' if s.tell_school else ''} | {'yes' if s.tell_officers else ''}"
+        when = f"{phases} | {s.within_days or ''} | {s.needs}"
+        row = f"| {s.event} | {s.source} | {s.target} | {s.by} | {when} | {tells} |"
+        assert row in rows, f"docs/ARCHITECTURE.md lacks the row {row}"
+    assert len([r for r in rows if not r.startswith("| event")]) == len(LIFE)

@@ -205,3 +205,16 @@ async def test_a_decision_can_be_reopened_only_while_officers_are_told_it_can(se
     assert "Reopen" not in [c.label for r in desk.replies for c in r.choices]
     refused = await desk.say(f"reopen {ref} The panel misread the accommodation plan")
     assert "only within 14 days" in refused
+
+
+async def test_an_officers_status_counts_what_is_still_ahead_whatever_its_window(service, clock):
+    head = await headteacher(service)
+    ref = _ref(await complete_eoi(head))
+    desk = officer(service)
+    await desk.say(f"shortlist {ref}")
+    await _spring_window(service)
+    clock.set(IN_SPRING)  # the autumn window closed long ago; its shortlisted EOI still waits for a discussion
+
+    status = await desk.say("status")
+    assert "1: shortlisted, to book a discussion (list shortlisted)" in status
+    assert "Nothing is waiting" not in status
