@@ -47,8 +47,8 @@ CAN: dict[str, str | Text] = {
     "consider": "ask a decision panel for recommendations",
     "approve": "approve it",
     "decline": "decline it (with a reason for the school)",
-    "reopen": f"reopen the decision within {REOPEN_DAYS} days of it",
-    "open": "mark its implementation plan's milestones done, up to first pupils",
+    "reopen": f"reopen it within {REOPEN_DAYS} days",
+    "open": "mark first pupils done once every other milestone is (the provision opens)",
 }
 FINAL = {
     NOT_SHORTLISTED: "it was not shortlisted",
@@ -100,7 +100,7 @@ def refusal(refused: Refused) -> str | Text:
         if refused.reason == "window":
             return f"{name} can be {PAST[refused.event]} only while its window is open, and it isn't now."
         if refused.reason == "too late":
-            return f"{name} can be {PAST[refused.event]} only within {REOPEN_DAYS} days of the decision."
+            return f"{name} can be {PAST[refused.event]} only within {REOPEN_DAYS} days of being {refused.state}."
         then = next_steps(refused.state)
         return md("{} is {}, so it can't be {}: {}.", name, refused.state, PAST[refused.event], then)
     return str(refused)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dialogs.lifecycle_words import CAN, PAST, SHORTLISTING_RULE, next_steps, refusal
 from storage.lifecycle import (
     DRAFT,
-    EITHER,
     EVENTS,
     FINISHED,
     LIFE,
@@ -35,9 +34,9 @@ def test_no_state_is_a_dead_end_before_a_decision() -> None:
     for state in STATES:
         if state not in FINISHED:
             assert steps_from(state), f"{state} has no way forward"
-    # Each step is the school's, an officer's, or (a milestone either side owns) either's, and an event leads
-    # from each state to one place.
-    assert {step.by for step in LIFE} == {SCHOOL, OFFICER, EITHER}
+    # Each step is the school's or an officer's (opening a provision too: an officer confirms first pupils), and
+    # an event leads from each state to one place.
+    assert {step.by for step in LIFE} == {SCHOOL, OFFICER}
     assert len({(s.event, s.source) for s in LIFE}) == len(LIFE)
 
 
@@ -49,10 +48,14 @@ def test_every_event_has_its_words_and_every_state_says_what_can_happen_next() -
     )
     # Approved is a decision made, and support through implementation follows: not "nothing further".
     assert next_steps("approved").plain == (
-        "the school can mark its implementation plan's milestones done, up to first pupils; an officer can mark its "
-        "implementation plan's milestones done, up to first pupils or reopen the decision within 14 days of it"
+        "an officer can mark first pupils done once every other milestone is (the provision opens) or reopen it "
+        "within 14 days"
     )
     assert next_steps("declined").plain.startswith("nothing further: a decision has been made (though an officer can")
+    assert (
+        next_steps("opened").plain
+        == "nothing further: the provision is open (though an officer can reopen it within 14 days)"
+    )
     assert next_steps("under consideration").plain == (
         "the school can withdraw it; an officer can approve it or decline it (with a reason for the school)"
     )
