@@ -100,7 +100,8 @@ def refusal(refused: Refused) -> str | Text:
         if refused.reason == "window":
             return f"{name} can be {PAST[refused.event]} only while its window is open, and it isn't now."
         if refused.reason == "too late":
-            return f"{name} can be {PAST[refused.event]} only within {REOPEN_DAYS} days of being {refused.state}."
+            since = "its opening" if refused.state == OPENED else "the decision"
+            return f"{name} can be {PAST[refused.event]} only within {REOPEN_DAYS} days of {since}."
         then = next_steps(refused.state)
         return md("{} is {}, so it can't be {}: {}.", name, refused.state, PAST[refused.event], then)
     return str(refused)

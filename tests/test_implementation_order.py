@@ -178,7 +178,7 @@ async def test_an_opening_recorded_by_mistake_is_reopened_within_the_period_and_
     assert await _status(service, ref) == "opened"
     clock.advance(timedelta(days=15))
     said = await desk.say(f"reopen {ref} Another mistake")
-    assert "only within 14 days of being opened" in said and await _status(service, ref) == "opened"
+    assert "only within 14 days of its opening" in said and await _status(service, ref) == "opened"
     async with service.db.session() as session:
         eoi = await session.scalar(select(EOI).where(EOI.ref == ref))
         found = await session.scalars(select(AuditEntry).where(AuditEntry.eoi_id == eoi.id).order_by(AuditEntry.id))
