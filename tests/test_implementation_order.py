@@ -210,8 +210,42 @@ def _milestone(raw: dict[str, Any], key: str) -> dict[str, Any]:
         (lambda raw: _milestone(raw, "first_pupils").pop("confirm"), "`confirm: true`"),
         (lambda raw: raw.update(remind_days=3), "unknown keys ['remind_days']"),
     ],
+    ids=[
+        "unknown key",
+        "unknown who",
+        "after an unknown milestone",
+        "a cycle",
+        "opening before everything",
+        "opening not the officers'",
+        "opening unconfirmed",
+        "unknown plan key",
+    ],
 )
 def test_a_plan_template_that_breaks_the_rules_stops_the_service_starting(tmp_path, change, said):
     assert implementation.template(implementation.TEMPLATE).step("first_pupils").after  # the real one loads
     with pytest.raises(ValueError, match=re.escape(said)):
         implementation.template(_plan_with(tmp_path, change))
+
+
+async def test_a_reminder_offers_a_done_button_only_to_whoever_may_press_it_then(service, clock):
+    from bot.announce import plan_due
+    from dialogs.replies import Reply
+    from storage.models import Milestone, Notice
+
+    ref, _head, desk = await _approved(service, clock)
+    await desk.say(f"done {ref} sla")
+    async with service.db.session() as session:
+        plan = {m.key: m for m in await session.scalars(select(Milestone))}
+
+    async def reminder_of(key: str) -> Reply:
+        clock.set(plan[key].due_at - timedelta(days=6))
+        async with service.db.session() as session:
+            await plan_due(session, clock.now())
+            found = await session.scalar(select(Notice).where(Notice.key == f"milestone-due:{plan[key].id}"))
+        assert found is not None and found.audience == "school"
+        return Reply.from_dict(found.body)
+
+    staffing = await reminder_of("staffing")  # its turn has come: the SLA is done
+    assert [c.label for c in staffing.choices] == ["Done: Staffing recruited"]
+    first = await reminder_of("first_pupils")  # the school's to make happen, ECC's to mark
+    assert "ECC marks it done when it has happened" in first.text.plain and first.choices == []
