@@ -129,10 +129,12 @@ def refused_words(problem: eois.Refused, eoi: EOI) -> str | Text:
                 REOPEN_DAYS,
             )
         case implementation.StillNeeded(milestone=m, needed_by=needed_by):
-            return (
-                f"“{m.title}” can't be undone while {_titles(needed_by)}, which comes after it, is done: undo that "
-                "first."
+            which = (
+                "which comes after it, is done: undo that"
+                if len(needed_by) == 1
+                else "which come after it, are done: undo those"
             )
+            return f"“{m.title}” can't be undone while {_titles(needed_by)}, {which} first."
     return refusal(problem)
 
 
