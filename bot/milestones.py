@@ -22,7 +22,7 @@ async def milestone_notices(session: AsyncSession, now: datetime) -> tuple[list[
     for milestone, eoi, school in await implementation.due_soon_or_late(session, now):
         base = {"eoi_id": eoi.id, "school_urn": school.urn, "created_at": now}
         if milestone.due_at <= now:
-            body = words.slipped(milestone, eoi, school).to_dict()
+            body = (await words.slipped(session, milestone, eoi, school, now)).to_dict()
             rows.append(
                 {
                     **base,
@@ -35,7 +35,7 @@ async def milestone_notices(session: AsyncSession, now: datetime) -> tuple[list[
             lines.append(f"{eoi.ref}: {milestone.title} is late: officers told")
         else:
             audience = "school" if milestone.owner == SCHOOL_OWNS else "officers"
-            body = words.reminder(milestone, eoi, school).to_dict()
+            body = (await words.reminder(session, milestone, eoi, school, now)).to_dict()
             rows.append(
                 {
                     **base,

@@ -86,8 +86,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "done",
         SHARED,
-        "done REF MILESTONE",
-        md("mark an implementation milestone done (its number or word, e.g. *staffing*); the other side is told"),
+        "done REF MILESTONE [undo]",
+        md(
+            "mark an implementation milestone done (its number or word, e.g. *staffing*) once those before it are; "
+            "the other side is told. Officers: first pupils (it opens the provision) after a confirmation, and "
+            "*undo* takes one back"
+        ),
         example="done EOI-2627A-001 staffing",
     ),
     CommandSpec(
@@ -187,7 +191,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "reopen",
         OFFICER,
         "reopen REF REASON",
-        f"undo a decision or a not shortlisted within {REOPEN_DAYS} days; the school is told",
+        f"undo a decision, a not shortlisted or a provision's opening within {REOPEN_DAYS} days; the school is told",
         example="reopen EOI-2627A-001 The panel had the wrong figures",
     ),
     CommandSpec(

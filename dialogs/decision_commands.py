@@ -18,7 +18,7 @@ from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, text_of
 from dialogs.telling import tell
 from storage import audit, eois, notices, panel, people
-from storage.lifecycle import UNDER_CONSIDERATION
+from storage.lifecycle import SCHOOL, UNDER_CONSIDERATION
 from storage.models import EOI, Person, Recommendation, School
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -316,7 +316,7 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
     if note:
         text += f"\n{'Why' if outcome == 'decline' else 'Note from ECC'}: {note}"
     facts = await implementation.plan_facts(t.session, eoi, t.now) if outcome == "approve" else []
-    choices = await implementation.done_choices(t.session, eoi, owner="school") if outcome == "approve" else []
+    choices = await implementation.done_choices(t.session, eoi, by=SCHOOL, now=t.now) if outcome == "approve" else []
     title = f"{eoi.ref}: {decided.decision.outcome}"
     told = [("decision", Reply(kind="notice", title=title, text=text, facts=facts, choices=choices))]
     replies = [say(f"Recorded: {eoi.ref} {decided.decision.outcome}. {school.name} has been told.{tally}")]

@@ -1109,5 +1109,5 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
     # Support through implementation: each side's next steps, and the school's Done buttons.
     facts += await implementation.next_steps_facts(session, eoi, now, for_school=for_school)
     if for_school:
-        choices += await implementation.done_choices(session, eoi, owner=implementation.SCHOOL_OWNS)
+        choices += await implementation.done_choices(session, eoi, by=SCHOOL, now=now)
     return Reply(text=text, kind="summary", title=f"{eoi.ref or 'Draft'}: {eoi.status}", facts=facts, choices=choices)

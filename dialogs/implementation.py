@@ -1,6 +1,7 @@
 """Support through implementation, in words: an approved EOI's plan (storage/implementation.py), each side's
-next steps, `done REF MILESTONE` (typed, or the Mark done button) by the milestone's owner or an officer,
-`list implementing` (the portfolio, late milestones first), and the scheduler's reminders and slips."""
+next steps, `done REF MILESTONE [confirm | undo]` (typed, or a Done button, offered only where the plan's rule lets
+that person mark it now), `reopen` of an opened provision, `list implementing` (the portfolio, late milestones
+first), and the scheduler's reminders and slips."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from dialogs.dates import format_date
 from dialogs.glossary import PROVISION_NAMES
 from dialogs.lifecycle_words import refusal
 from dialogs.replies import Choice, Fact, Reply, refuse, say
-from dialogs.rich import lines_of, md, text_of
+from dialogs.rich import Text, lines_of, md, text_of
+from dialogs.telling import tell
 from storage import audit, eois, implementation, notices, people
 from storage.implementation import ECC_OWNS, SCHOOL_OWNS
-from storage.lifecycle import APPROVED, OFFICER, SCHOOL
+from storage.lifecycle import APPROVED, OFFICER, OPENED, REOPEN_DAYS, SCHOOL
 from storage.models import EOI, Milestone, Person, School
 from storage.windows import LONDON
 
@@ -36,6 +38,8 @@ def _due(milestone: Milestone) -> str:
 
 def milestone_line(milestone: Milestone, now: datetime) -> str:
     owner = OWNER_NAMES[milestone.owner]
+    if milestone.owner == SCHOOL_OWNS and not implementation.rule_of(milestone).may_mark(SCHOOL):
+        owner += "; ECC marks it done"
     if milestone.done_at is not None:
         state = f"done {format_date(milestone.done_at.astimezone(LONDON).date())}"
     elif implementation.is_late(milestone, now):
@@ -60,16 +64,27 @@ def _done_choice(eoi: EOI, milestone: Milestone) -> Choice:
     return Choice(f"Done: {milestone.title}", Command(f"done {eoi.ref} {milestone.key}"), style="primary")
 
 
-async def done_choices(session: AsyncSession, eoi: EOI, *, owner: str | None) -> list[Choice]:
-    """Mark done buttons for the next milestones `owner` owns (None: either side, for officers)."""
-    waiting = _waiting(await implementation.plan_of(session, eoi.id), owner)
-    return [_done_choice(eoi, m) for m in waiting[:NEXT_SHOWN]] if eoi.status == APPROVED else []
+async def _markable(
+    session: AsyncSession, eoi: EOI, milestones: list[Milestone], milestone: Milestone, by: str, now: datetime
+) -> bool:
+    """Whether `by` may mark it done now: the rule `done` itself checks (storage.implementation.refused)."""
+    return (
+        milestone.done_at is None
+        and await implementation.refused(session, eoi, milestones, milestone, by=by, now=now) is None
+    )
+
+
+async def done_choices(session: AsyncSession, eoi: EOI, *, by: str, now: datetime) -> list[Choice]:
+    """Done buttons for the next milestones `by` (SCHOOL or OFFICER) may mark done now, and no others."""
+    milestones = await implementation.plan_of(session, eoi.id)
+    found = [m for m in milestones if await _markable(session, eoi, milestones, m, by, now)]
+    return [_done_choice(eoi, m) for m in found[:NEXT_SHOWN]]
 
 
 async def next_steps_facts(session: AsyncSession, eoi: EOI, now: datetime, *, for_school: bool) -> list[Fact]:
     """For `status`: the school's next steps first, then ECC's (for the school), or ECC's then the school's."""
     milestones = await implementation.plan_of(session, eoi.id)
-    if not milestones or eoi.status != APPROVED:
+    if not milestones or eoi.status != eois.APPROVED:
         return []
     order = (SCHOOL_OWNS, ECC_OWNS) if for_school else (ECC_OWNS, SCHOOL_OWNS)
     facts = []
@@ -85,13 +100,75 @@ async def next_steps_facts(session: AsyncSession, eoi: EOI, now: datetime, *, fo
     return facts
 
 
+def _titles(milestones: list[Milestone]) -> str:
+    named = [f"{m.title} ({OWNER_NAMES[m.owner]})" for m in milestones]
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+
+
+def refused_words(problem: eois.Refused, eoi: EOI) -> str | Text:
+    """Why a milestone can't be marked done (or undone) now, and what can happen instead."""
+    match problem:
+        case implementation.NotTheirs(milestone=m, undo=True):
+            return md("Only an ECC officer can undo a milestone; ask ECC if “{}” was marked done by mistake.", m.title)
+        case implementation.NotTheirs(milestone=m) if implementation.rule_of(m).last:
+            return md(
+                "“{}” opens the provision, so an ECC officer marks it done, once every other milestone is; tell ECC "
+                "when it has happened, and you'll see it in `status`.",
+                m.title,
+            )
+        case implementation.NotTheirs(milestone=m):
+            return md("“{}” is ECC's to mark done; ECC will do it, and you'll see it in `status`.", m.title)
+        case implementation.Waiting(milestone=m, waiting=waiting):
+            return f"“{m.title}” can't be marked done for {eoi.ref} yet: it waits for {_titles(waiting)}."
+        case implementation.StillNeeded(milestone=m, opened=True):
+            return md(
+                "{} is open, so “{}” stands. If it opened by mistake, `reopen {} REASON` (within {} days of the "
+                "opening) takes the opening back first.",
+                eoi.ref,
+                m.title,
+                eoi.ref,
+                REOPEN_DAYS,
+            )
+        case implementation.StillNeeded(milestone=m, needed_by=needed_by):
+            which = (
+                "which comes after it, is done: undo that"
+                if len(needed_by) == 1
+                else "which come after it, are done: undo those"
+            )
+            return f"“{m.title}” can't be undone while {_titles(needed_by)}, {which} first."
+    return refusal(problem)
+
+
+def _confirm(eoi: EOI, school: School, milestone: Milestone) -> Reply:
+    """The question before a milestone whose row asks for a confirmation (first pupils opens the provision)."""
+    return Reply(
+        text=md(
+            "Mark “{}” done for {} ({})? This *opens* the provision: the school and officers are told it is open, "
+            "and the report counts its places as opened.",
+            milestone.title,
+            eoi.ref,
+            school.name,
+        ),
+        kind="question",
+        choices=[
+            Choice("Yes, it's open", Command(f"done {eoi.ref} {milestone.key} confirm"), style="primary"),
+            Choice("Not yet", Command(f"show {eoi.ref}")),
+        ],
+    )
+
+
 async def done_command(
     session: AsyncSession, person: Person, school: School | None, now: datetime, rest: str
 ) -> list[Reply]:
-    """`done REF MILESTONE` (a school may leave out REF for its one approved EOI): its owner, or an officer for
-    either side, marks it done; the other side is told. The last (first pupils) opens the provision."""
+    """`done REF MILESTONE` (a school may leave out REF for its one approved EOI): marked done as the plan's row
+    allows, the other side told. The last (first pupils) opens the provision once confirmed (`... confirm`).
+    `done REF MILESTONE undo`: an officer takes one back, and everyone is told."""
     is_officer = person.role == people.OFFICER
     words = rest.split()
+    last_word = words[-1].casefold() if words else ""
+    undoing, confirmed = last_word == "undo", last_word == "confirm"
+    if undoing or confirmed:
+        words = words[:-1]
     eoi = await eois.by_ref(session, words[0]) if words and words[0].upper().startswith("EOI-") else None
     if eoi is not None:
         words = words[1:]
@@ -117,16 +194,20 @@ async def done_command(
         return [
             refuse(md("Which milestone of {}? Name it by number or word, e.g. `{}`:\n{}", eoi.ref, example, listed))
         ]
+    by = OFFICER if is_officer else SCHOOL
     try:
-        done = await implementation.mark_done(
-            session, eoi, milestone, by=OFFICER if is_officer else SCHOOL, actor=actor, now=now
-        )
-    except implementation.NotTheirs:
-        return [
-            refuse(md("“{}” is ECC's to mark done; ECC will do it, and you'll see it in `status`.", milestone.title))
-        ]
-    except eois.Refused as refused:
-        return [refuse(refusal(refused))]
+        if undoing:
+            done = await implementation.undo(session, eoi, milestone, by=by, actor=actor, now=now)
+        else:
+            done = await implementation.mark_done(
+                session, eoi, milestone, by=by, actor=actor, now=now, confirmed=confirmed
+            )
+    except implementation.Unconfirmed:
+        return [_confirm(eoi, owned, milestone)]
+    except eois.Refused as problem:
+        return [refuse(refused_words(problem, eoi))]
+    if undoing:
+        return await _undone(session, person, eoi, owned, done, now)
     if done.already:
         return [say(f"“{milestone.title}” was already marked done for {eoi.ref}.")]
     who = person.display_name or ("ECC" if is_officer else owned.name)
@@ -138,33 +219,93 @@ async def done_command(
         if remaining:
             news += f" Next: {remaining[0].title} ({OWNER_NAMES[remaining[0].owner]}), due {_due(remaining[0])}."
     title = f"{eoi.ref}: {'open' if done.opened else milestone.title + ' done'}"
-    # The other side hears; the provision opening, everyone (the school's channel and all its staff too).
-    if is_officer or done.opened:
-        notices.to_school(
-            session,
-            school_urn=owned.urn,
-            eoi_id=eoi.id,
-            kind="milestone done",
-            now=now,
-            body=Reply(
-                kind="notice", title=title, text=news, choices=await done_choices(session, eoi, owner=SCHOOL_OWNS)
-            ).to_dict(),
-        )
+    # The other side hears; the provision opening (LIFE's "open"), everyone its row tells (dialogs.telling).
+    for_school = Reply(
+        kind="notice", title=title, text=news, choices=await done_choices(session, eoi, by=SCHOOL, now=now)
+    )
+    for_officers = say(news, kind="notice", choices=[Choice("Show", Command(f"show {eoi.ref}"))])
     told = f"{owned.name} has been told." if is_officer else "ECC has been told."
-    if not is_officer or done.opened:
-        notices.to_officers(
-            session,
-            kind="milestone done",
-            now=now,
-            eoi_id=eoi.id,
-            school_urn=owned.urn,
-            body=say(news, kind="notice", choices=[Choice("Show", Command(f"show {eoi.ref}"))]).to_dict(),
+    if done.opened:
+        school_hears, officers_hear = [("milestone done", for_school)], [("milestone done", for_officers)]
+        tell(session, "open", APPROVED, eoi, owned, now=now, school_hears=school_hears, officers_hear=officers_hear)
+    elif is_officer:
+        notices.to_school(
+            session, school_urn=owned.urn, eoi_id=eoi.id, kind="milestone done", now=now, body=for_school.to_dict()
         )
-    mine = await done_choices(session, eoi, owner=None if is_officer else SCHOOL_OWNS)
+    else:
+        notices.to_officers(
+            session, kind="milestone done", now=now, eoi_id=eoi.id, school_urn=owned.urn, body=for_officers.to_dict()
+        )
+    mine = await done_choices(session, eoi, by=by, now=now)
     return [
         say(
             f"Marked done: {milestone.title} ({eoi.ref}). {told}" + (" The provision is open." if done.opened else ""),
             choices=mine,
+        )
+    ]
+
+
+def _tell_everyone(session: AsyncSession, eoi: EOI, school: School, kind: str, now: datetime, body: Reply) -> None:
+    """A milestone taken back: told to all who may have heard it was done, the school and the officers."""
+    notices.to_school(session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=now, body=body.to_dict())
+    notices.to_officers(session, kind=kind, now=now, eoi_id=eoi.id, school_urn=school.urn, body=body.to_dict())
+
+
+async def _undone(
+    session: AsyncSession, person: Person, eoi: EOI, school: School, done: implementation.Done, now: datetime
+) -> list[Reply]:
+    milestone = done.milestone
+    if done.already:
+        return [say(f"“{milestone.title}” isn't marked done for {eoi.ref}, so there is nothing to undo.")]
+    who = person.display_name or "ECC"
+    news = f"{who} took back “{milestone.title}” for {eoi.ref} ({school.name}): it is not done after all."
+    _tell_everyone(
+        session,
+        eoi,
+        school,
+        "milestone undone",
+        now,
+        Reply(kind="notice", title=f"{eoi.ref}: {milestone.title} not done", text=text_of(news)),
+    )
+    return [
+        say(
+            f"Undone: {milestone.title} ({eoi.ref}) is not done. {school.name} and the officers have been told.",
+            choices=await done_choices(session, eoi, by=OFFICER, now=now),
+        )
+    ]
+
+
+async def reopen_opened(
+    session: AsyncSession, eoi: EOI, school: School, *, actor: str, now: datetime, reason: str
+) -> list[Reply]:
+    """`reopen REF REASON` on an opened provision (LIFE's reopen from opened, within the reopen period): approved
+    again, first pupils not done; the school and the officers, who were told it opened, are told."""
+    try:
+        last = await implementation.reopen_opened(session, eoi, by=OFFICER, actor=actor, now=now, note=reason)
+    except eois.Refused as problem:
+        return [refuse(refusal(problem))]
+    news = md(
+        "ECC has reopened {}'s {} ({}): it is not open after all, and is *{}* again; its implementation plan "
+        "carries on, with “{}” still to do.\nWhy: {}",
+        school.name,
+        offer_words(eoi),
+        eoi.ref,
+        eoi.status,
+        last.title,
+        reason,
+    )
+    told = [("reopened", Reply(kind="notice", title=f"{eoi.ref}: reopened", text=news))]
+    tell(session, "reopen", OPENED, eoi, school, now=now, school_hears=told, officers_hear=told)
+    return [
+        say(
+            md(
+                "Reopened: {} is {} again (it was opened); “{}” is not done. {} and the officers have been told.",
+                eoi.ref,
+                eoi.status,
+                last.title,
+                school.name,
+            ),
+            choices=await done_choices(session, eoi, by=OFFICER, now=now),
         )
     ]
 
@@ -194,18 +335,28 @@ async def implementing_command(session: AsyncSession, now: datetime) -> list[Rep
     return [Reply(text=text, kind="list", title="Implementing", facts=facts)]
 
 
+def _ecc_marks(milestone: Milestone) -> bool:
+    """ECC's to do: its own milestones, and those only an officer may mark (first pupils)."""
+    return milestone.owner == ECC_OWNS or not implementation.rule_of(milestone).may_mark(SCHOOL)
+
+
 async def officer_next_steps(session: AsyncSession, now: datetime) -> list[Reply]:
-    """An officer's `status`: ECC's own milestones not yet done, across every plan, soonest first."""
+    """An officer's `status`: the milestones ECC marks not yet done, across every plan, soonest first, each with
+    its Done button when it can be marked now (else what it waits for)."""
     mine = []
     for eoi, school, milestones in await implementation.implementing(session, now):
-        mine += [(m, eoi, school) for m in _waiting(milestones, ECC_OWNS)]
+        mine += [(m, eoi, school, milestones) for m in _waiting(milestones) if _ecc_marks(m)]
     if not mine:
         return [say(md("ECC has no implementation milestones waiting. `list implementing` shows every plan."))]
     mine.sort(key=lambda item: item[0].due_at)
-    facts = [
-        Fact(eoi.ref or "", f"{school.name}: {milestone_line(m, now)}", _done_choice(eoi, m))
-        for m, eoi, school in mine[:20]
-    ]
+    facts = []
+    for m, eoi, school, milestones in mine[:20]:
+        line = f"{school.name}: {milestone_line(m, now)}"
+        waiting = implementation.waiting_for(milestones, m)
+        if waiting:
+            line += f"; waits for {_titles(waiting)}"
+        markable = await _markable(session, eoi, milestones, m, OFFICER, now)
+        facts.append(Fact(eoi.ref or "", line, _done_choice(eoi, m) if markable else None))
     return [
         Reply(
             text="ECC's next steps in implementation, soonest first.", kind="list", title="Our next steps", facts=facts
@@ -213,20 +364,39 @@ async def officer_next_steps(session: AsyncSession, now: datetime) -> list[Reply
     ]
 
 
-def reminder(milestone: Milestone, eoi: EOI, school: School) -> Reply:
+async def _reminder_choices(
+    session: AsyncSession, milestone: Milestone, eoi: EOI, by: str, now: datetime
+) -> tuple[list[Choice], str]:
+    """A reminder's Done button, when `by` may press it now; else what stands in the way, in a sentence."""
+    milestones = await implementation.plan_of(session, eoi.id)
+    problem = await implementation.refused(session, eoi, milestones, milestone, by=by, now=now)
+    if problem is None:
+        return [_done_choice(eoi, milestone)], "When it's done, say so here."
+    if isinstance(problem, implementation.NotTheirs):
+        return [], "ECC marks it done when it has happened."
+    if isinstance(problem, implementation.Waiting):
+        return [], f"It waits for {_titles(problem.waiting)}."
+    return [], ""
+
+
+async def reminder(session: AsyncSession, milestone: Milestone, eoi: EOI, school: School, now: datetime) -> Reply:
     owner = "your school" if milestone.owner == SCHOOL_OWNS else "ECC"
+    choices, then = await _reminder_choices(
+        session, milestone, eoi, SCHOOL if milestone.owner == SCHOOL_OWNS else OFFICER, now
+    )
     return Reply(
         kind="notice",
         title=f"{eoi.ref}: {milestone.title} is due {_due(milestone)}",
         text=(
             f"A reminder for {owner}: “{milestone.title}” for {school.name}'s {offer_words(eoi)} ({eoi.ref}) is due "
-            f"on {_due(milestone)}. When it's done, say so here."
-        ),
-        choices=[_done_choice(eoi, milestone)],
+            f"on {_due(milestone)}. {then}"
+        ).rstrip(),
+        choices=choices,
     )
 
 
-def slipped(milestone: Milestone, eoi: EOI, school: School) -> Reply:
+async def slipped(session: AsyncSession, milestone: Milestone, eoi: EOI, school: School, now: datetime) -> Reply:
+    done, _ = await _reminder_choices(session, milestone, eoi, OFFICER, now)
     return Reply(
         kind="notice",
         title=f"{eoi.ref}: {milestone.title} is late",
@@ -240,5 +410,5 @@ def slipped(milestone: Milestone, eoi: EOI, school: School) -> Reply:
             _due(milestone),
             OWNER_NAMES[milestone.owner],
         ),
-        choices=[Choice("Show", Command(f"show {eoi.ref}")), _done_choice(eoi, milestone)],
+        choices=[Choice("Show", Command(f"show {eoi.ref}")), *done],
     )

@@ -67,8 +67,8 @@ CAN: dict[str, str | Text] = {
     "consider": "ask a decision panel for recommendations",
     "approve": "approve it",
     "decline": "decline it (with a reason for the school)",
-    "reopen": "reopen the decision",
-    "open": "mark its implementation plan's milestones done, up to first pupils",
+    "reopen": "reopen it",
+    "open": "mark first pupils done once every other milestone is (the provision opens)",
 }
 # What a school is told it can do itself: "You can ...". Only the school's own steps.
 SCHOOL_CAN: dict[str, str | Text] = {
@@ -76,7 +76,6 @@ SCHOOL_CAN: dict[str, str | Text] = {
     "amend": md("change its answers (type *review*)"),
     "withdraw": "withdraw it",
     "restart": md("start it again with your answers (type *start*)"),
-    "open": "mark your implementation milestones done as you complete them",
 }
 # What the school is told ECC may do next (an officer's steps, in the school's words); None: not the school's
 # concern (a panel asked, a decision reopened, a discussion moved).
@@ -245,7 +244,8 @@ def refusal(refused: Refused) -> str | Text:
                 return f"{name} can't be {past} now: its window has closed."
             return f"{name} can be {past} only while its window is open, and it isn't now."
         if refused.reason == "too late":
-            return f"{name} can be {past} only within {REOPEN_DAYS} days of the decision, and that time has passed."
+            since = "its opening" if refused.state == OPENED else "the decision"
+            return f"{name} can be {past} only within {REOPEN_DAYS} days of {since}, and that time has passed."
         if refused.reason == "no discussion":
             return f"{name} has no discussion to come, so there is nothing to cancel."
         said = md("{} is {}, so it can't be {}.", name, refused.state, past)

@@ -12,6 +12,7 @@ from dialogs.officer_commands import OfficerTurn, _about
 from dialogs.replies import Choice, Fact, Reply, refuse, say
 from dialogs.rich import Text, md, text_of
 from storage import eois
+from storage.lifecycle import OFFICER
 
 REF = re.compile(r"^EOI-\w+-\d+$", re.IGNORECASE)
 MAX_MATCHES = 10
@@ -58,7 +59,7 @@ async def _show_one(t: OfficerTurn, ref: str) -> list[Reply]:
         )
         at = next((i for i, f in enumerate(shown.facts) if f.label == "History"), len(shown.facts))
         shown.facts[at:at] = extra
-        shown.choices += await implementation.done_choices(t.session, eoi, owner=None)
+        shown.choices += await implementation.done_choices(t.session, eoi, by=OFFICER, now=t.now)
     return replies
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_notices, discussion_outcomes
+from dialogs import discussion_notices, discussion_outcomes, implementation
 from dialogs.actions import Command, OpenForm
 from dialogs.answers import AnswerContext, format_answer
 from dialogs.dates import (
@@ -667,8 +667,8 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
 
 
 async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
-    """LIFE's "reopen": an officer undoes a decision (or a not shortlisted) within REOPEN_DAYS, with a reason the
-    school is told."""
+    """LIFE's "reopen": an officer undoes a decision, a not shortlisted or an opening within REOPEN_DAYS, with a
+    reason the school is told."""
     ref, _, reason = rest.strip().partition(" ")
     found = await _eoi_or_refuse(t, ref)
     if isinstance(found, Reply):
@@ -681,6 +681,8 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
             eoi.ref,
         )
         return [refuse(message, field_errors={"reason": "Say why."})]
+    if eoi.status == eois.OPENED:  # an opening recorded by mistake: the plan carries on, everyone who heard hears
+        return await implementation.reopen_opened(t.session, eoi, school, actor=t.actor, now=t.now, reason=reason)
     before = eoi.status
     try:
         await eois.transition(t.session, eoi, "reopen", by=OFFICER, actor=t.actor, now=t.now, note=reason)

@@ -67,11 +67,19 @@ async def moment(session: AsyncSession, eoi: EOI, now: datetime) -> Moment:
         discussion = await discussions.current(session, eoi.id)
         if discussion is not None and discussion.starts_at > now:
             to_come = discussion.starts_at
+    changed = eoi.updated_at
+    if eoi.status in (APPROVED, DECLINED):
+        # The reopen period runs from the decision itself, not from an opening undone since (which leaves the
+        # EOI approved again, but decided long ago).
+        decided = await session.scalar(
+            select(Decision.decided_at).where(Decision.eoi_id == eoi.id).order_by(Decision.id.desc()).limit(1)
+        )
+        changed = decided or changed
     return Moment(
         state=eoi.status,
         phase=phase_of(opens, closes, now, later_open=later_open),
         now=now,
-        changed_at=eoi.updated_at,
+        changed_at=changed,
         opens_at=opens,
         closes_at=closes,
         discussion_at=to_come,

@@ -1,6 +1,10 @@
 """Support through implementation: an approved EOI's plan of milestones, made from the template in
-storage/implementation_plan.yaml (owners, due dates from the approval or the opening date the school gave), and
-marked done by their owners; the last one (first pupils) opens the provision (LIFE's "open")."""
+storage/implementation_plan.yaml (owners, who may mark each, what each waits for, due dates from the approval or
+the opening date the school gave). A milestone is marked done only by whom its row allows and only once those it
+comes after are done; the last one (first pupils) opens the provision (LIFE's "open"), after a confirmation. An
+officer may undo a milestone, and reopen an opened provision (LIFE's "reopen") within the reopen period.
+
+`refused` is the one rule behind marking a milestone done and behind offering its Done button."""
 
 from __future__ import annotations
 
@@ -14,25 +18,35 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, eois
-from storage.lifecycle import APPROVED, SCHOOL, Refused
+from storage import audit, eois, lifecycle
+from storage.lifecycle import APPROVED, EITHER, OFFICER, OPENED, SCHOOL, Refused
 from storage.models import EOI, Milestone, School
 from storage.windows import LONDON
 
 TEMPLATE = Path(__file__).with_name("implementation_plan.yaml")
 SCHOOL_OWNS, ECC_OWNS = "school", "ecc"
+# `who:` in the template, as the life table's kinds of person: who may mark a milestone done.
+MARKED_BY = {"school": SCHOOL, "ecc": OFFICER, "either": EITHER}
 BASES = ("approval", "opening")
 DUE_HOUR = time(9, 0)  # a milestone is due at the start of its day, London time
+_MILESTONE_KEYS = {"key", "title", "owner", "who", "after", "due", "last", "confirm"}
+_TEMPLATE_KEYS = {"remind_days_before", "min_days_after_approval", "default_opening_days", "milestones"}
 
 
 @dataclass(frozen=True)
 class Step:
     key: str
     title: str
-    owner: str  # SCHOOL_OWNS | ECC_OWNS
+    owner: str  # SCHOOL_OWNS | ECC_OWNS: responsible, and reminded
     base: str  # "approval" | "opening"
     days: int
     last: bool = False
+    who: str = EITHER  # storage.lifecycle SCHOOL | OFFICER | EITHER: who may mark it done
+    after: tuple[str, ...] = ()  # keys of the milestones done before it
+    confirm: bool = False  # marking it done is confirmed first
+
+    def may_mark(self, by: str) -> bool:
+        return self.who in (by, EITHER)
 
 
 @dataclass(frozen=True)
@@ -42,14 +56,59 @@ class Template:
     min_days_after_approval: int
     default_opening_days: int
 
+    def step(self, key: str) -> Step | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+    def before(self, key: str) -> set[str]:
+        """Every milestone `key` waits for, directly or through another."""
+        found: set[str] = set()
+        frontier = [key]
+        while frontier:
+            here = self.step(frontier.pop())
+            for earlier in here.after if here else ():
+                if earlier not in found:
+                    found.add(earlier)
+                    frontier.append(earlier)
+        return found
+
+
+def _checked(steps: list[Step], name: str) -> None:
+    keys = {s.key for s in steps}
+    if len(keys) != len(steps) or sum(s.last for s in steps) != 1:
+        raise ValueError(f"{name}: milestone keys must differ, and exactly one is `last: true`")
+    for found in steps:
+        unknown = [k for k in found.after if k not in keys or k == found.key]
+        if unknown:
+            raise ValueError(f"{name}: milestone {found.key!r} comes after unknown milestones {unknown}")
+    plan = Template(tuple(steps), 0, 0, 0)
+    # A milestone that waits (through others) for itself could never be marked done.
+    cycle = sorted(k for k in keys if k in plan.before(k))
+    if cycle:
+        raise ValueError(f"{name}: milestones {cycle} wait for each other")
+    last = next(s for s in steps if s.last)
+    opening = lifecycle.step("open", APPROVED)
+    if plan.before(last.key) != keys - {last.key} or not last.confirm or opening is None or last.who != opening.by:
+        raise ValueError(
+            f"{name}: the last milestone ({last.key!r}) opens the provision: it comes after every other one, has "
+            f"`confirm: true`, and is marked by whom storage.lifecycle's open step allows"
+        )
+
 
 @cache
 def template(path: Path = TEMPLATE) -> Template:
     """The plan template, checked as it is read: a bad template stops the service starting, not a decision."""
     raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if set(raw) - _TEMPLATE_KEYS:
+        raise ValueError(f"{path.name}: unknown keys {sorted(set(raw) - _TEMPLATE_KEYS)}")
     steps = []
     for item in raw["milestones"]:
+        if set(item) - _MILESTONE_KEYS:
+            raise ValueError(
+                f"{path.name}: milestone {item.get('key')!r} has unknown keys {sorted(set(item) - _MILESTONE_KEYS)}"
+            )
         due = item["due"]
+        after = item.get("after") or []
+        who = str(item.get("who", ""))
         found = Step(
             str(item["key"]),
             str(item["title"]),
@@ -57,12 +116,22 @@ def template(path: Path = TEMPLATE) -> Template:
             str(due["from"]),
             int(due["days"]),
             bool(item.get("last", False)),
+            MARKED_BY.get(who, ""),
+            tuple(str(k) for k in (after if isinstance(after, list) else [after])),
+            bool(item.get("confirm", False)),
         )
-        if found.owner not in (SCHOOL_OWNS, ECC_OWNS) or found.base not in BASES or len(found.key) > 40:
-            raise ValueError(f"{path.name}: milestone {found.key!r} needs owner school|ecc and due.from {BASES}")
+        if (
+            found.owner not in (SCHOOL_OWNS, ECC_OWNS)
+            or found.base not in BASES
+            or len(found.key) > 40
+            or not found.who
+        ):
+            raise ValueError(
+                f"{path.name}: milestone {found.key!r} needs owner school|ecc, who {'|'.join(MARKED_BY)} and "
+                f"due.from {BASES}"
+            )
         steps.append(found)
-    if len({s.key for s in steps}) != len(steps) or sum(s.last for s in steps) != 1:
-        raise ValueError(f"{path.name}: milestone keys must differ, and exactly one is `last: true`")
+    _checked(steps, path.name)
     return Template(
         tuple(steps),
         int(raw["remind_days_before"]),
@@ -135,40 +204,155 @@ def is_late(milestone: Milestone, now: datetime) -> bool:
     return milestone.done_at is None and milestone.due_at <= now
 
 
-class NotTheirs(Refused):
-    """A school marking done a milestone ECC owns."""
+def rule_of(milestone: Milestone) -> Step:
+    """The template's row for a stored milestone; one the template no longer has waits for nothing, and is
+    marked as its owner's kind was before `who:` (ECC's by officers, the school's by either)."""
+    return template().step(milestone.key) or Step(
+        milestone.key,
+        milestone.title,
+        milestone.owner,
+        "approval",
+        0,
+        who=OFFICER if milestone.owner == ECC_OWNS else EITHER,
+    )
 
-    def __init__(self, milestone: Milestone) -> None:
-        super().__init__(f"{milestone.key} is ECC's to mark done")
-        self.milestone = milestone
+
+def waiting_for(milestones: list[Milestone], milestone: Milestone) -> list[Milestone]:
+    """The milestones of the plan `milestone` waits for (directly or through another) that aren't done, in order."""
+    before = template().before(milestone.key)
+    return [m for m in milestones if m.key in before and m.done_at is None]
+
+
+def done_after(milestones: list[Milestone], milestone: Milestone) -> list[Milestone]:
+    """The milestones done that wait for `milestone`: it can't be undone while they stand."""
+    return [m for m in milestones if m.done_at is not None and milestone.key in template().before(m.key)]
+
+
+@dataclass
+class NotTheirs(Refused):
+    """A milestone this kind of person may not mark done (the council's, or first pupils, by a school), or an
+    undo by anyone but an officer."""
+
+    milestone: Milestone
+    undo: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.milestone.key} is not theirs to {'undo' if self.undo else 'mark done'}"
+
+
+@dataclass
+class Waiting(Refused):
+    """A milestone marked done before those it comes after."""
+
+    milestone: Milestone
+    waiting: list[Milestone]
+
+    def __str__(self) -> str:
+        return f"{self.milestone.key} waits for {[m.key for m in self.waiting]}"
+
+
+@dataclass
+class Unconfirmed(Refused):
+    """A milestone whose row asks for a confirmation (first pupils opens the provision), not yet confirmed."""
+
+    milestone: Milestone
+
+    def __str__(self) -> str:
+        return f"{self.milestone.key} needs confirming"
+
+
+@dataclass
+class StillNeeded(Refused):
+    """An undo of a milestone that others done since wait for; `opened`: it opened the provision, which
+    `reopen` takes back (with a reason, within the reopen period)."""
+
+    milestone: Milestone
+    needed_by: list[Milestone]
+    opened: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.milestone.key} is needed by {[m.key for m in self.needed_by]} (opened: {self.opened})"
 
 
 @dataclass(frozen=True)
 class Done:
     milestone: Milestone
     opened: bool  # the last milestone: the EOI is now opened
-    already: bool  # it was done before
+    already: bool  # it was done before (or, undone, it wasn't)
+
+
+async def refused(
+    session: AsyncSession, eoi: EOI, milestones: list[Milestone], milestone: Milestone, *, by: str, now: datetime
+) -> Refused | None:
+    """Why `by` (SCHOOL or OFFICER) can't mark `milestone` done now, as data, or None when they can (after a
+    confirmation, if its row asks for one). The one rule: `mark_done` raises it, Done buttons are offered
+    only where it is None."""
+    rule = rule_of(milestone)
+    if not rule.may_mark(by):
+        return NotTheirs(milestone)
+    try:
+        if rule.last:
+            await eois.allowed(session, eoi, "open", by=by, now=now)
+        elif eoi.status != APPROVED:
+            raise eois.NotAllowed(eoi.ref or "", eoi.status, "open", "state")
+    except eois.NotAllowed as not_now:
+        return not_now
+    waiting = waiting_for(milestones, milestone)
+    return Waiting(milestone, waiting) if waiting else None
 
 
 async def mark_done(
-    session: AsyncSession, eoi: EOI, milestone: Milestone, *, by: str, actor: str, now: datetime
+    session: AsyncSession,
+    eoi: EOI,
+    milestone: Milestone,
+    *,
+    by: str,
+    actor: str,
+    now: datetime,
+    confirmed: bool = False,
 ) -> Done:
-    """The owner (or an officer, for either side) marks a milestone done; audited. The last one opens the
-    provision as the life table says (Refused if the EOI isn't approved, say reopened meanwhile)."""
-    if by == SCHOOL and milestone.owner != SCHOOL_OWNS:
-        raise NotTheirs(milestone)
-    if milestone.done_at is not None:
+    """Mark a milestone done as its row allows (`refused`), audited. The last one opens the provision as the
+    life table says, once confirmed. Raises the refusal; nothing changes before every check has passed."""
+    if milestone.done_at is not None and rule_of(milestone).may_mark(by):
         return Done(milestone, False, True)
-    last = next(s for s in template().steps if s.last).key == milestone.key
-    if last:  # checked before anything changes, so a refusal loses nothing
-        await eois.allowed(session, eoi, "open", by=by, now=now)
-    elif eoi.status != APPROVED:
-        raise eois.NotAllowed(eoi.ref or "", eoi.status, "open", "state")
+    problem = await refused(session, eoi, await plan_of(session, eoi.id), milestone, by=by, now=now)
+    if problem is not None:
+        raise problem
+    rule = rule_of(milestone)
+    if rule.confirm and not confirmed:
+        raise Unconfirmed(milestone)
     milestone.done_at, milestone.done_by = now, actor
     audit.record(session, at=now, actor=actor, action="milestone done", eoi_id=eoi.id, note=milestone.title)
-    if last:
+    if rule.last:
         await eois.transition(session, eoi, "open", by=by, actor=actor, now=now, note=milestone.title)
-    return Done(milestone, last, False)
+    return Done(milestone, rule.last, False)
+
+
+async def undo(session: AsyncSession, eoi: EOI, milestone: Milestone, *, by: str, actor: str, now: datetime) -> Done:
+    """An officer takes back a milestone marked done by mistake, audited; not while a milestone done since waits
+    for it, nor the one that opened the provision (that is `reopen_opened`, with a reason)."""
+    if by != OFFICER:
+        raise NotTheirs(milestone, undo=True)
+    if milestone.done_at is None:
+        return Done(milestone, False, True)
+    if eoi.status not in (APPROVED, OPENED):
+        raise eois.NotAllowed(eoi.ref or "", eoi.status, "open", "state")
+    needed_by = done_after(await plan_of(session, eoi.id), milestone)
+    if needed_by or eoi.status == OPENED:
+        raise StillNeeded(milestone, needed_by, opened=eoi.status == OPENED)
+    milestone.done_at, milestone.done_by = None, ""
+    audit.record(session, at=now, actor=actor, action="milestone undone", eoi_id=eoi.id, note=milestone.title)
+    return Done(milestone, False, False)
+
+
+async def reopen_opened(session: AsyncSession, eoi: EOI, *, by: str, actor: str, now: datetime, note: str) -> Milestone:
+    """LIFE's "reopen" from opened (an officer, within the reopen period): the EOI is approved again and the
+    milestone that opened it is not done. Raises NotAllowed before anything changes."""
+    await eois.transition(session, eoi, "reopen", by=by, actor=actor, now=now, note=note)
+    last = next(m for m in await plan_of(session, eoi.id) if rule_of(m).last)  # it was opened by this milestone
+    last.done_at, last.done_by = None, ""
+    audit.record(session, at=now, actor=actor, action="milestone undone", eoi_id=eoi.id, note=last.title)
+    return last
 
 
 async def implementing(session: AsyncSession, now: datetime) -> list[tuple[EOI, School, list[Milestone]]]:

@@ -6,11 +6,12 @@ next state, who is told, and what the audit log records. Every change of an EOI'
       ^                 |  |                                            (reschedule)  |   \\--decline--> declined
                            |        shortlisted / discussion scheduled --consider (a panel)--> under consideration
                            |        under consideration --approve--> approved, --decline--> declined
-                           |        approved --open (its plan's last milestone, first pupils, is done)--> opened
+                           |        approved --open (an officer confirms first pupils, the plan's last)--> opened
       +----amend--------+  +--not-shortlist--> not shortlisted                        |
       +----restart------ withdrawn <--withdraw-- (any state before a decision) -------+
     approved / declined --reopen (an officer, within REOPEN_DAYS)--> discussion scheduled
     not shortlisted     --reopen (an officer, within REOPEN_DAYS)--> submitted
+    opened              --reopen (an officer, within REOPEN_DAYS)--> approved
     discussion scheduled --cancel-discussion (an officer)--> shortlisted
 
 A school's EOI belongs to one window. A finished EOI (approved, declined, not shortlisted, withdrawn once its
@@ -46,7 +47,7 @@ STATES = (
 FINISHED = (NOT_SHORTLISTED, APPROVED, DECLINED, WITHDRAWN, OPENED)
 
 SCHOOL, OFFICER = "school", "officer"
-# Either side may do it: the step that follows a milestone either side owns (the school or ECC).
+# Either side may do it: an implementation milestone with `who: either` (storage/implementation.py).
 EITHER = "school or officer"
 # How long after a decision an officer may reopen it (a mistake, new information); after that it stands.
 REOPEN_DAYS = 14
@@ -119,9 +120,11 @@ LIFE: tuple[Step, ...] = (
     *_steps("approve", DECIDABLE, APPROVED, OFFICER, tell_school=True),
     # A decline needs a reason the school is told, and calls off any discussion still to come.
     *_steps("decline", DECIDABLE, DECLINED, OFFICER, tell_school=True),
-    # The implementation plan's last milestone (first pupils) done, by whichever side owns it.
-    *_steps("open", (APPROVED,), OPENED, EITHER, tell_school=True, tell_officers=True),
+    # The implementation plan's last milestone (first pupils) done, confirmed by an officer once every other is.
+    *_steps("open", (APPROVED,), OPENED, OFFICER, tell_school=True, tell_officers=True),
     *_steps("reopen", (APPROVED, DECLINED), SCHEDULED, OFFICER, within_days=REOPEN_DAYS, tell_school=True),
+    # An opening recorded by mistake: approved again, its plan carrying on from first pupils.
+    *_steps("reopen", (OPENED,), APPROVED, OFFICER, within_days=REOPEN_DAYS, tell_school=True, tell_officers=True),
     *_steps("reopen", (NOT_SHORTLISTED,), SUBMITTED, OFFICER, within_days=REOPEN_DAYS, tell_school=True),
 )
 EVENTS = tuple(dict.fromkeys(step.event for step in LIFE))

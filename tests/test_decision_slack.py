@@ -1,6 +1,7 @@
 """After the shortlist, in Slack: a stakeholder recommends with the buttons and a reason in a modal, the officer
 decides with a reason, the school and its headteacher hear each step in Slack, the school marks its milestones
-done with buttons up to first pupils, and the officer's `report` arrives as a chart image."""
+done with the buttons offered as each one's turn comes, an officer confirms first pupils (which opens the provision),
+and the officer's `report` arrives as a chart image."""
 
 from __future__ import annotations
 
@@ -83,20 +84,39 @@ async def test_a_panel_decision_and_an_implementation_plan_to_first_pupils_in_sl
     assert "approved" in decision and "The panel supports the offer" in decision
     assert "Staffing recruited (school)" in decision
 
-    # The school's next steps in status, marked done with the buttons; ECC marks its own and the school hears.
+    # The school's next steps in status, with a Done button only for what it may mark now (staffing waits for the
+    # SLA); first pupils, the day after the decision, is refused to the officer, naming everything still to do.
     await head.types("status")
-    assert "Your next steps" in head.heard
-    await head.press("Done: Staffing recruited")
-    assert "Marked done: Staffing recruited" in head.text
+    assert "Your next steps" in head.heard and "First pupils (school; ECC marks it done)" in head.heard
+    with pytest.raises(AssertionError, match="no button 'Done: Staffing"):
+        head.button("Done: Staffing recruited", head.latest)
+    await head.press("Done: Accommodation ready", messages=head.latest)
+    assert "Marked done: Accommodation ready" in head.text
+    await officer.slash(f"done {ref} first pupils")
+    for waiting in ("Service level agreement signed (ECC)", "Staffing recruited (school)", "Admissions agreed"):
+        assert waiting in officer.heard
+    assert await _status(slack) == "approved"
+
+    # ECC marks its own and the school hears, with the button for the step that has now come.
     for key in ("sla", "admissions"):
         await officer.slash(f"done {ref} {key}")
     await slack.deliver_notices()
     assert "Admissions agreed with the SEND team done" in school_heard(slack)
-    await head.press("Done: Accommodation ready")
-    await head.press("Done: First pupils")
-    assert "The provision is open" in head.text and await _status(slack) == "opened"
+    head.seen.append(slack.posted_to(HEAD_ID)[-1])
+    await head.press("Done: Staffing recruited")
+    assert "Marked done: Staffing recruited" in head.text
+    await head.types("status")
+    with pytest.raises(AssertionError, match="no button 'Done: First pupils"):
+        head.button("Done: First pupils", head.latest)
+
+    # The officer opens the provision from their status, confirming with the Yes button.
+    await officer.types("status")
+    await officer.press("Done: First pupils", messages=officer.latest)
+    assert "Mark “First pupils” done" in officer.text and await _status(slack) == "approved"
+    await officer.press("Yes, it's open")
+    assert "The provision is open" in officer.text and await _status(slack) == "opened"
     await slack.deliver_notices()
-    assert "is *open*: first pupils" in text_of(slack.posted_to(OFFICER_ID)[-1])
+    assert "is *open*: first pupils" in school_heard(slack)
 
     # The report: numbers in the DM, and the chart uploaded there as a PNG.
     await officer.slash("report")

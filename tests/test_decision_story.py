@@ -88,7 +88,10 @@ async def test_one_eoi_from_shortlist_through_a_panel_decision_and_its_plan_to_f
     decision = (await told(service, "head", school="114000"))[-1]
     assert "approved" in decision.text and "The panel supports 12 ASD places" in decision.text
     plan = next(f.value for f in decision.facts if f.label == "Implementation plan")
-    assert "1. Service level agreement signed (ECC): due" in plan and "5. First pupils (school): due" in plan
+    assert (
+        "1. Service level agreement signed (ECC): due" in plan
+        and "5. First pupils (school; ECC marks it done): due" in plan
+    )
     assert "1 September 2027" in plan  # first pupils on the opening date the school gave
     shown = await desk.say(f"show {ref}")
     assert "Panel's recommendations" in shown and "Decision: approved by" in shown
@@ -114,8 +117,10 @@ async def test_one_eoi_from_shortlist_through_a_panel_decision_and_its_plan_to_f
     heard = text(await told(service, "officer-1"))
     assert "marked “Staffing recruited” done" in heard and "marked “Accommodation ready” done" in heard
     assert await _status(service, ref) == "approved"
-    assert "Marked done: First pupils" in await head.say(f"done {ref} first pupils")
-    assert "The provision is open" in head.text
+    # First pupils opens the provision: an officer confirms it.
+    assert "This opens the provision" in await desk.say(f"done {ref} first pupils")
+    assert "Marked done: First pupils" in await desk.press("Yes, it's open")
+    assert "The provision is open" in desk.text
     assert await _status(service, ref) == "opened"
     assert "is open: first pupils" in text(await told(service, "officer-1"))
     assert "is open: first pupils" in text(await told(service, "head", school="114000"))  # all its staff

@@ -9,7 +9,6 @@ from dialogs.lifecycle_words import CAN, PAST, SCHOOL_CAN, SHORTLISTING_RULE, fo
 from storage.lifecycle import (
     CLOSED,
     DRAFT,
-    EITHER,
     EVENTS,
     FINISHED,
     LIFE,
@@ -40,9 +39,9 @@ def test_no_state_is_a_dead_end_before_a_decision() -> None:
     for state in STATES:
         if state not in FINISHED:
             assert steps_from(state), f"{state} has no way forward"
-    # Each step is the school's, an officer's, or (a milestone either side owns) either's, and an event leads
-    # from each state to one place.
-    assert {step.by for step in LIFE} == {SCHOOL, OFFICER, EITHER}
+    # Each step is the school's or an officer's (opening a provision too: an officer confirms first pupils), and
+    # an event leads from each state to one place.
+    assert {step.by for step in LIFE} == {SCHOOL, OFFICER}
     assert len({(s.event, s.source) for s in LIFE}) == len(LIFE)
 
 
@@ -69,7 +68,9 @@ def test_every_event_has_its_words_and_every_state_says_what_can_happen_next() -
     closed = for_school(_at("submitted", CLOSED)).plain
     assert "change its answers" not in closed and "can no longer be changed" in closed
     # Approved is a decision made, and support through implementation follows: not "nothing further".
-    assert "reopen the decision until" in for_officers(_at("approved")).plain
+    assert "reopen it until" in for_officers(_at("approved")).plain
+    assert "mark first pupils done once every other milestone is" in for_officers(_at("approved")).plain
+    assert for_officers(_at("opened")).plain.startswith("an officer can reopen it until")
     assert "reopen" not in for_officers(_at("approved", changed_days_ago=15)).plain
     assert for_officers(_at("declined", changed_days_ago=15)).plain == "nothing further"
     assert for_officers(_at("under consideration")).plain == (
