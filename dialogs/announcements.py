@@ -105,6 +105,8 @@ NAMED_AT_MOST = 20  # unreachable schools named in one message; `window preview`
 
 def unreachable(schools: list[School], in_scope: int, code: str) -> Text:
     """Plainly, how many in-scope schools would hear nothing and which (storage.audiences.without_destination)."""
+    if not in_scope:  # need that covers no school in the register: nobody to reach, said as such
+        return md("No school is in scope.")
     if not schools:
         return md("All {} in scope can be reached.", _plural(in_scope, "school"))
     named = "; ".join(f"{s.name} ({s.urn})" for s in schools[:NAMED_AT_MOST])

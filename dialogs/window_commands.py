@@ -21,7 +21,7 @@ from dialogs.announcements import (
 from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows, reasons_to_confirm
 from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, window_list
 from dialogs.replies import Choice, Fact, Reply, check_first, refuse, say
-from dialogs.rich import md, rich
+from dialogs.rich import Text, md, rich
 from storage import audiences, notices, people
 from storage.models import EOI, School, Window
 from storage.windows import (
@@ -308,6 +308,11 @@ async def _missed(t: OfficerTurn, window: Window, reach: Reach | None) -> tuple[
     return len(in_scope), await audiences.without_destination(t.session, in_scope, reach or _nowhere)
 
 
+async def _no_need(t: OfficerTurn, window: Window, in_scope: int) -> Text | None:
+    """What officers are told of a window with no need imported (so nobody in scope), else None."""
+    return no_need(window, t.now) if not in_scope and not await need_for(t.session, window) else None
+
+
 async def _nowhere(session: AsyncSession, school: School) -> list[str]:
     return []
 
@@ -415,8 +420,9 @@ async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply
         destinations = reached[school.urn]
         where = ", ".join(_reached(d, names) for d in destinations) or "NO WORKING DESTINATION: will not hear from us"
         facts.append(Fact(f"{school.name} ({school.urn})", f"{where}\n" + "\n".join(priority_lines(needs))))
-    if not in_scope and not await need_for(t.session, window):
-        return [Reply(kind="list", title=f"Preview: {window_name(window)}", text=no_need(window, t.now))]
+    nobody = await _no_need(t, window, len(in_scope))
+    if nobody:
+        return [Reply(kind="list", title=f"Preview: {window_name(window)}", text=nobody)]
     _, missed = await _missed(t, window, reach)
     text = f"{len(in_scope)} schools are in scope of {window_name(window)}. " + (
         f"It opened {format_datetime(window.opens_at)}. "
@@ -438,8 +444,11 @@ async def deliveries_command(t: OfficerTurn, tail: str, reach: Reach | None = No
     counts = await notices.delivery_counts(t.session, window_id=window.id)
     failed = await notices.failed_deliveries(t.session, window_id=window.id)
     facts = [Fact(f"Failed: school {d.school_urn or '-'}", f"{d.destination}: {d.last_error}") for d in failed]
-    # Zero pending and zero failed can also mean nobody could be reached: say so when it is that.
+    # Zero pending and zero failed can also mean nobody could be reached, or nobody was in scope: say which.
     in_scope, missed = await _missed(t, window, reach)
+    said = await _no_need(t, window, in_scope) or (
+        unreachable(missed, in_scope, window_code(window)) if missed else None
+    )
     return [
         Reply(
             kind="list",
@@ -448,7 +457,7 @@ async def deliveries_command(t: OfficerTurn, tail: str, reach: Reach | None = No
             text=rich(
                 f"Delivered {counts['sent']}, pending {counts['pending'] + counts['sending']}, "
                 f"failed {counts['failed']}.",
-                rich(" ", unreachable(missed, in_scope, window_code(window))) if missed else None,
+                rich(" ", said) if said else None,
             ),
         )
     ]

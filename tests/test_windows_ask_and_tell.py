@@ -20,6 +20,8 @@ from dialogs.dates import bank_holiday, essex_terms
 from dialogs.turns import Speaker
 from storage.db import Database
 from storage.models import EOI, School, Window
+from storage.register import import_need
+from storage.seed import demo_need_csv
 from tests.chat import complete_eoi, headteacher, officer
 from tests.conftest import LONDON, NOW
 from tests.test_discussion_console import in_a_folder_of_its_own, screens  # noqa: F401  (calendar files: a tmp folder)
@@ -44,6 +46,7 @@ async def test_a_window_with_no_need_imported_is_named_as_telling_nobody_at_add_
     preview = await desk.say("window preview 2627S")
     assert "no school is in scope: when it opens, nobody will be told" in preview
     assert "All 0 schools" not in preview and "0 schools are in scope" not in preview
+    assert "nobody will be told" in await desk.say("window deliveries 2627S")
 
     # A week before it would open, the scheduler tells the officers, once however often it runs.
     clock.set(datetime(2027, 2, 15, 10, 0, tzinfo=LONDON))
@@ -68,6 +71,15 @@ async def test_a_window_with_no_need_imported_is_named_as_telling_nobody_at_add_
     told = await _officers_read(empty_service)
     assert "Spring Term 2 2026/27 is open" in told and "nobody was told it is open" in told
     assert "Announcing to 0" not in told
+
+    # Need that covers no school in the register is said plainly too.
+    async with empty_service.db.session() as session:
+        await import_need(
+            session, demo_need_csv(), window=await session.scalar(select(Window)), actor="t", now=clock.now()
+        )
+        await session.commit()
+    preview = await desk.say("window preview 2627S")
+    assert "No school is in scope." in preview and "All 0 schools" not in preview
 
 
 async def test_a_window_closing_on_a_bank_holiday_or_at_3am_is_asked_about_in_the_words_a_discussion_is(service):
