@@ -31,6 +31,10 @@ def _terms_around(today: date) -> list[tuple[str, date, date]]:
     return sorted(found, key=lambda t: t[1])
 
 
+def _at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=LONDON)
+
+
 def _working_day_on_or_before(day: date) -> date:
     while not working_day(day):
         day -= timedelta(days=1)
@@ -72,10 +76,6 @@ def demo_window(now: datetime) -> tuple[Window, bool]:
         eoi_counter=0,
     )
     return window, current is not None
-
-
-def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=LONDON)
 
 
 async def seed_demo(session: AsyncSession, *, now: datetime, actor: str = "seed") -> str:

@@ -34,7 +34,8 @@ def reminded_on(due: date, today: date) -> date:
 
 
 def reminder_promise(due: date, today: date) -> str:
-    """ "on Tuesday 8 December, 3 days before", or "today, as it is due tomorrow": only what will happen."""
+    """When the owner will be reminded, as the scheduler keeps it: "on 12 January 2027, 3 days before", or
+    "today, as it is due tomorrow" when the reminder's day has already come."""
     on = reminded_on(due, today)
     if on > today:
         return f"on {format_date(on)}, {REMIND_DAYS} days before"
