@@ -56,8 +56,8 @@ async def run(args: argparse.Namespace) -> None:
     from bot.config import Settings
     from bot.service import enforce_officers, open_service
     from dialogs.dates import warm_up
+    from dialogs.demo import seed_demo
     from storage.clock import Clock
-    from storage.seed import seed_demo
 
     work = Path(tempfile.mkdtemp(prefix="eoi-profile-"))
     url, drop = await _database(args.backend, work)

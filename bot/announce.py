@@ -102,7 +102,7 @@ async def plan_due(
     )
     for window in windows:
         rows: list[dict[str, Any]] = []
-        if reach is not None and window.announced_at is None and now < window.opens_at <= now + BEFORE_OPENING:
+        if window.announced_at is None and now < window.opens_at <= now + BEFORE_OPENING:
             rows += await _before_opening(session, window, now, reach, planned)
         due = {(step.what, step.days) for step in steps_to_come(window, now) if step.due <= now}
         if ("announce", 0) in due:
@@ -124,9 +124,10 @@ async def plan_due(
             planned.lines.append(
                 f"{window_name(window)} opened: announcing to {len(rows)} schools in scope" + _missed_line(missed or [])
             )
-            body = announcements.opened_for_officers(window, len(rows), missed).to_dict()
-            rows.append(_officer_notice(f"opened:{window.id}", window, "window opened", body, now))
             window.announced_at = now
+            need = bool(in_scope) or bool(await need_for(session, window))
+            body = announcements.opened_for_officers(window, len(rows), missed, need=need).to_dict()
+            rows.append(_officer_notice(f"opened:{window.id}", window, "window opened", body, now))
         for days, flag in REMINDERS:
             if ("remind", days) in due and window.announced_at:
                 reminded, targets = await _remind(session, window, days, now)
@@ -167,6 +168,7 @@ async def _follow_up_reminders(session: AsyncSession, now: datetime, planned: Pl
     due date (the school for its own, officers for ECC's), and officers are told of one still open after it.
     Each notice's key names the follow-up and its date, so each is sent once, whoever plans it."""
     today = now.astimezone(LONDON).date()
+    # Due within REMIND_DAYS: the reminder day (discussion_outcomes.reminded_on, which the promise reads) has come.
     found = await discussions.open_due_by(session, today + timedelta(days=discussion_outcomes.REMIND_DAYS))
     names = await people.names_of(session, {a.owner_officer for a, _ in found if a.owner_officer})
     rows: list[dict[str, Any]] = []
@@ -200,14 +202,21 @@ async def _follow_up_reminders(session: AsyncSession, now: datetime, planned: Pl
 
 
 async def _before_opening(
-    session: AsyncSession, window: Window, now: datetime, reach: audiences.Reach, planned: Planned
+    session: AsyncSession, window: Window, now: datetime, reach: audiences.Reach | None, planned: Planned
 ) -> list[dict[str, Any]]:
-    """The officers' heads-up before a window opens: who is in scope, and who would hear nothing. Once the
-    window's need is imported (until then nobody is in scope), and once per window."""
-    key = f"before:{window.id}"
-    if await session.scalar(select(Notice.id).where(Notice.key == key)) is not None:
-        return []
+    """The officers' heads-up before a window opens: who is in scope, and who would hear nothing (with `reach`);
+    or, while no need is imported, that it would announce to nobody. Each once per window (its key): a window
+    warned of having no need still gets the count once its need is imported."""
     if not await need_for(session, window):
+        key = f"no-need:{window.id}"
+        if await session.scalar(select(Notice.id).where(Notice.key == key)) is not None:
+            return []
+        planned.lines.append(f"{window_name(window)} opens soon with no identified need imported: it tells nobody")
+        return [
+            _officer_notice(key, window, "no need", announcements.no_need_before_opening(window, now).to_dict(), now)
+        ]
+    key = f"before:{window.id}"
+    if reach is None or await session.scalar(select(Notice.id).where(Notice.key == key)) is not None:
         return []
     in_scope = [school for school, _ in await schools_in_scope(session, window)]
     missed = await audiences.without_destination(session, in_scope, reach)

@@ -78,7 +78,8 @@ async def _with_service(fn, *args):  # type: ignore[no-untyped-def]
 
 
 async def _seed(service: Service, if_empty: bool) -> int:
-    from storage.seed import is_empty, seed_demo
+    from dialogs.demo import seed_demo
+    from storage.seed import is_empty
 
     async with service.db.session() as session:
         if if_empty and not await is_empty(session):

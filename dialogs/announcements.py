@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from dialogs.actions import Command
 from dialogs.dates import format_datetime
 from dialogs.glossary import PROVISION_NAMES, need_label
@@ -27,8 +29,8 @@ from storage.lifecycle import (
     UNDER_CONSIDERATION,
     WITHDRAWN,
 )
-from storage.models import EOI, NeedRow, School, Window
-from storage.windows import is_open, window_code, window_name
+from storage.models import EOI, NeedRow, Notice, School, Window
+from storage.windows import is_open, window_after, window_code, window_name
 
 # How a count of EOIs in each state reads ("1 submitted", "2 drafts not submitted"), one and many.
 COUNTED = {
@@ -103,6 +105,8 @@ NAMED_AT_MOST = 20  # unreachable schools named in one message; `window preview`
 
 def unreachable(schools: list[School], in_scope: int, code: str) -> Text:
     """Plainly, how many in-scope schools would hear nothing and which (storage.audiences.without_destination)."""
+    if not in_scope:  # need that covers no school in the register: nobody to reach, said as such
+        return md("No school is in scope.")
     if not schools:
         return md("All {} in scope can be reached.", _plural(in_scope, "school"))
     named = "; ".join(f"{s.name} ({s.urn})" for s in schools[:NAMED_AT_MOST])
@@ -122,6 +126,42 @@ def unreachable(schools: list[School], in_scope: int, code: str) -> Text:
     )
 
 
+# Why a window with no identified need imported tells nobody, as a reason to check before opening it.
+NOBODY_TOLD = "no identified need is imported for it, so no school is in scope and nobody will be told it is open"
+
+
+def no_need(window: Window, now: datetime) -> Text:
+    """What a window with no identified need imported means, said at `window add`, `preview` and `open`, a week
+    before it opens and when it opens: no school is in scope, so its announcement reaches nobody."""
+    name, code = window_name(window), window_code(window)
+    if window.announced_at is not None:  # the scheduler announces once: need imported after it tells nobody
+        return md(
+            "No identified need was imported for {} when it opened, so no school was in scope and nobody was told "
+            "it is open. `need {}` shows what is imported now.",
+            name,
+            code,
+        )
+    when = "nobody will be told it is open" if window.opens_at <= now else "when it opens, nobody will be told"
+    return md(
+        "No identified need is imported for {} yet, so no school is in scope: {}. Import it with `eoi-bot import "
+        "need FILE.csv --window {}`.",
+        name,
+        when,
+        code,
+    )
+
+
+def no_need_before_opening(window: Window, now: datetime) -> Reply:
+    """The scheduler's warning to officers, a week before a window with no need imported would announce to
+    nobody."""
+    return Reply(
+        kind="notice",
+        title=f"{window_name(window)} opens {format_datetime(window.opens_at)} to nobody",
+        text=no_need(window, now),
+        choices=[Choice("Preview", Command(f"window preview {window_code(window)}"))],
+    )
+
+
 def before_opening(window: Window, schools: int, missed: list[School]) -> Reply:
     code = window_code(window)
     return Reply(
@@ -138,9 +178,16 @@ def before_opening(window: Window, schools: int, missed: list[School]) -> Reply:
     )
 
 
-def opened_for_officers(window: Window, schools: int, missed: list[School] | None = None) -> Reply:
-    """`missed`: the in-scope schools nothing reaches (None when the scheduler wasn't told where schools hear)."""
+def opened_for_officers(
+    window: Window, schools: int, missed: list[School] | None = None, *, need: bool = True
+) -> Reply:
+    """`missed`: the in-scope schools nothing reaches (None when the scheduler wasn't told where schools hear);
+    `need`: whether any identified need was imported (without it nobody is in scope)."""
     code = window_code(window)
+    if not need:
+        return Reply(
+            kind="notice", title=f"{window_name(window)} is open", text=no_need(window, window.opens_at)
+        )  # announced: what was told
     if missed:
         text = md("Announcing to {} of the {} in scope. ", schools - len(missed), _plural(schools, "school"))
     else:
@@ -313,4 +360,48 @@ def closing_summary(window: Window, eois: list[tuple[EOI, School]], needs: list[
             "shortlisted."
         ),
         choices=[Choice("List those waiting", Command("list submitted"))],
+    )
+
+
+# A window's notices that say it is open: true while it is, stale once it has closed or was cancelled.
+WHILE_OPEN = ("announcement", "reminder")
+
+
+def has_closed(window: Window, after: Window | None, now: datetime) -> Reply:
+    """What a school reading a window's announcement late (the console's outbox) is told instead: it closed (or
+    was cancelled), and the next window if one is planned."""
+    name = window_name(window)
+    if window.cancelled_at is not None:
+        title, text = f"{name} was cancelled", md("{} was cancelled.", name)
+    else:
+        title = f"{name}: expressions of interest have closed"
+        text = md("{} closed {}.", name, format_datetime(window.closes_at))
+    if after is not None and after.opens_at > now:
+        text = md("{} The next window, {}, opens {}.", text, window_name(after), format_datetime(after.opens_at))
+    elif after is not None:
+        text = md(
+            "{} The next window, {}, is open until {}.", text, window_name(after), format_datetime(after.closes_at)
+        )
+    return Reply(kind="notice", title=title, text=text)
+
+
+async def as_now(session: AsyncSession, notice: Notice, now: datetime) -> Notice:
+    """The notice as it is true at `now`: a window's announcement or reminder read after the window closed says
+    it has closed (a copy; the stored notice is kept as it was sent)."""
+    if notice.kind not in WHILE_OPEN or notice.window_id is None:
+        return notice
+    window = await session.get(Window, notice.window_id)
+    if window is None or (window.cancelled_at is None and now < window.closes_at):
+        return notice
+    body = has_closed(window, await window_after(session, window), now).to_dict()
+    return Notice(
+        id=notice.id,
+        key=notice.key,
+        window_id=notice.window_id,
+        audience=notice.audience,
+        recipient=notice.recipient,
+        school_urn=notice.school_urn,
+        kind=notice.kind,
+        body=body,
+        created_at=notice.created_at,
     )

@@ -26,6 +26,7 @@ from dialogs import (
     window_commands,
 )
 from dialogs.actions import Action, Command, DiscussionReply, OpenForm, Unreadable
+from dialogs.announcements import as_now
 from dialogs.commands import COMMANDS, OFFICER_COMMANDS, has_prefix, parse_command
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours, format_datetime
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
@@ -546,4 +547,4 @@ class Conversations:
             for notice in found:
                 notices.mark_delivered(session, notice, destination=destination, now=now)
             await session.commit()
-            return found
+            return [await as_now(session, notice, now) for notice in found]  # a late-read announcement: closed

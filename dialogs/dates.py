@@ -58,8 +58,10 @@ __all__ = [
     "read_due_date",
     "read_meeting_time",
     "reasons_to_confirm",
+    "term_dates",
     "term_start",
     "warm_up",
+    "working_day",
 ]
 
 LONDON = ZoneInfo("Europe/London")
@@ -260,6 +262,28 @@ def term_start_and_estimate(term: str, calendar_year: int) -> tuple[date, bool]:
     if published is not None:
         return published.first_day, False
     return estimated_term_start(name, calendar_year), True
+
+
+def working_day(day: date) -> bool:
+    """A weekday that isn't a bank holiday in England: when windows open and close without asking."""
+    return day.weekday() < 5 and bank_holiday(day) is None
+
+
+def term_dates(term: str, calendar_year: int) -> tuple[date, date]:
+    """(first day, last day) of an Essex term starting in ``calendar_year``: as published, else estimated (the
+    last working Friday, or Thursday before Good Friday, a fortnight before the next term starts; this
+    reproduces the published 2026/27 dates and the spring term of 2025)."""
+    published = published_term(term, calendar_year)
+    if published is not None:
+        return published.first_day, published.last_day
+    following = {"autumn": ("spring", calendar_year + 1), "spring": ("summer", calendar_year)}.get(term)
+    if following is None:
+        raise ValueError(f"No estimate of the end of the {term} term.")
+    last = term_start(*following) - timedelta(days=15)
+    last -= timedelta(days=(last.weekday() - 4) % 7)
+    while not working_day(last):
+        last -= timedelta(days=1)
+    return term_start(term, calendar_year), last
 
 
 _ACADEMIC_YEAR = re.compile(r"(\d{4})\s*[/-]\s*(\d{4}|\d{2})", _A)
@@ -1098,19 +1122,24 @@ def bank_holiday(day: date) -> str | None:
     return _bank_holidays(day.year).get(day)
 
 
-def reasons_to_confirm(starts: datetime, minutes: int, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> list[str]:
+def reasons_to_confirm(
+    starts: datetime, minutes: int, hours: WorkingHours = DEFAULT_WORKING_HOURS, *, happens: str = "starts"
+) -> list[str]:
     """Why a meeting at ``starts`` lasting ``minutes`` should be checked before it is booked: a weekend, a bank
-    holiday in England, or outside working hours. Empty when it is an ordinary working time."""
+    holiday in England, or outside working hours. Empty when it is an ordinary working time. A moment with no
+    length (a window opening or closing: ``minutes`` 0) is checked by the same rule, in its own verb
+    (``happens``: "opens", "closes")."""
     local = _london(starts)
     ends = local + timedelta(minutes=minutes)
     reasons = []
+    on = f"it {happens} on" if minutes == 0 else "it's"  # "it closes on a Saturday", "it's a Saturday"
     if local.weekday() >= 5:
-        reasons.append(f"it's a {_WEEKDAY_NAMES[local.weekday()]}")
+        reasons.append(f"{on} a {_WEEKDAY_NAMES[local.weekday()]}")
     holiday = bank_holiday(local.date())
     if holiday:
-        reasons.append(f"it's {holiday}, a bank holiday in England")
+        reasons.append(f"{on} {holiday}, a bank holiday in England")
     if not hours.contains(local.time()):
-        reasons.append(f"it starts at {_clock_words(local.time())}, outside working hours ({hours})")
+        reasons.append(f"it {happens} at {_clock_words(local.time())}, outside working hours ({hours})")
     elif ends.date() != local.date() or ends.time() > hours.ends:
         reasons.append(f"it ends at {_clock_words(ends.time())}, after working hours ({hours})")
     return reasons

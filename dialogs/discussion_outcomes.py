@@ -6,7 +6,7 @@ the school in `status`, and the scheduler (bot/announce.py) reminds the owner be
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,24 @@ if TYPE_CHECKING:  # officer_commands' `show` adds this module's facts, so only 
 
 # How many days before its due date a follow-up's owner is reminded.
 REMIND_DAYS = 3
+
+
+def reminded_on(due: date, today: date) -> date:
+    """The day the scheduler (bot.announce) reminds a follow-up's owner: REMIND_DAYS before it is due, or today
+    when that day has already come."""
+    return max(due - timedelta(days=REMIND_DAYS), today)
+
+
+def reminder_promise(due: date, today: date) -> str:
+    """When the owner will be reminded, as the scheduler keeps it: "on 12 January 2027, 3 days before", or
+    "today, as it is due tomorrow" when the reminder's day has already come."""
+    on = reminded_on(due, today)
+    if on > today:
+        return f"on {format_date(on)}, {REMIND_DAYS} days before"
+    days = (due - today).days
+    return "today, as it is due " + ("today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days")
+
+
 EXAMPLES = md(
     "`outcome EOI-2627A-001 staffing agreed: SENCo leads, two TAs from September` or "
     "`outcome EOI-2627A-001 funding follow up school by 15 January: send the draft SLA budget`"
@@ -238,7 +256,7 @@ async def _follow_up(
     return [
         say(
             md(
-                "Recorded for {}: {} to follow up: {} ({}, due {}). {}I'll remind {} {} days before.",
+                "Recorded for {}: {} to follow up: {} ({}, due {}). {}I'll remind {} {}.",
                 eoi.ref,
                 topic.title,
                 what,
@@ -246,7 +264,7 @@ async def _follow_up(
                 format_date(due),
                 md("The school sees it in *status*; ") if owner == discussions.SCHOOL else "",
                 "them" if owner == discussions.SCHOOL else "the officers",
-                REMIND_DAYS,
+                reminder_promise(due, t.now.astimezone(LONDON).date()),
             )
         ),
         await _agenda_reply(t, eoi, school, held),

@@ -26,10 +26,10 @@ from dialogs.dates import (
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_ALIASES, NEED_TYPES, PHASES, QUADRANTS
 from dialogs.lifecycle_words import for_officers, refusal
 from dialogs.questions import eoi_questions
-from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
+from dialogs.replies import Choice, Fact, Form, FormField, Reply, check_first, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
 from dialogs.telling import tell
-from storage import audit, eois, people
+from storage import audit, discussions, eois, people
 from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
@@ -517,6 +517,20 @@ def split_attendees(rest: str) -> tuple[str, list[str] | None]:
     return rest[: found.start()], names
 
 
+async def _to_check(t: OfficerTurn, eoi: EOI, starts: datetime, minutes: int) -> list[str]:
+    """Why a booking is asked about first: an unusual time (dates.reasons_to_confirm), or the officer already
+    has a discussion then."""
+    reasons = reasons_to_confirm(starts, minutes, t.hours)
+    for other, other_eoi in await discussions.clashing(
+        t.session, officer=t.actor, starts_at=starts, minutes=minutes, eoi_id=eoi.id
+    ):
+        reasons.append(
+            f"you already have the {other_eoi.ref} discussion then, {format_datetime(other.starts_at)} for "
+            f"{other.duration_minutes} minutes"
+        )
+    return reasons
+
+
 async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     rest, attendees = split_attendees(rest)
     ref, when, minutes, place, problem = split_schedule(rest)
@@ -571,21 +585,17 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
                 "hasn't been sent it again.".strip()
             )
         ]
-    reasons = [] if confirmed else reasons_to_confirm(starts, minutes, t.hours)
+    reasons = [] if confirmed else await _to_check(t, eoi, starts, minutes)
     if reasons:
         exact = f"schedule {eoi.ref} confirm {starts.astimezone(LONDON):%Y-%m-%d %H:%M} for {minutes} minutes{where}"
         exact += f" with {', '.join(attendees)}" if attendees else ""
         return [
-            Reply(
-                text=(
-                    f"{assumed} Book {eoi.ref} with {school.name} for {booking}? Please check: "
-                    f"{'; '.join(reasons)}. Nothing is booked until you say yes."
-                ).strip(),
-                kind="question",
-                choices=[
-                    Choice(f"Yes, book {format_meeting_day(starts)}", Command(exact), style="primary"),
-                    Choice("No", Command(f"show {eoi.ref}")),
-                ],
+            check_first(
+                f"{assumed} Book {eoi.ref} with {school.name} for {booking}?".strip(),
+                reasons,
+                "booked",
+                Choice(f"Yes, book {format_meeting_day(starts)}", Command(exact), style="primary"),
+                Choice("No", Command(f"show {eoi.ref}")),
             )
         ]
     # A move only while the last one is still to come: not after a reopen (the decline called it off), nor once

@@ -150,3 +150,13 @@ def say(text: str | Text, **kwargs: Any) -> Reply:
 
 def refuse(text: str | Text, **kwargs: Any) -> Reply:
     return Reply(text=text_of(text), kind="error", **kwargs)
+
+
+def check_first(asked: str, reasons: list[str], done: str, yes: Choice, no: Choice) -> Reply:
+    """A step done only once the officer says yes (a discussion or a window's opening or close at an unusual
+    time, two discussions at once): what would happen, what to check, and that nothing is `done` until then."""
+    return Reply(
+        text=f"{asked} Please check: {'; '.join(reasons)}. Nothing is {done} until you say yes.",
+        kind="question",
+        choices=[yes, no],
+    )

@@ -9,21 +9,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.actions import Command
 from dialogs.announcements import (
+    NOBODY_TOLD,
     cancel_question,
     cancelled_for_officers,
+    no_need,
     priority_lines,
     unreachable,
     window_cancelled,
     window_changed,
 )
-from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows
+from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows, reasons_to_confirm
 from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, window_list
-from dialogs.replies import Choice, Fact, Reply, refuse, say
-from dialogs.rich import md, rich
+from dialogs.replies import Choice, Fact, Reply, check_first, refuse, say
+from dialogs.rich import Text, md, rich
 from storage import audiences, notices, people
 from storage.models import EOI, School, Window
 from storage.windows import (
     LONDON,
+    TERMS,
     WindowRefused,
     add_window,
     cancel_window,
@@ -31,6 +34,8 @@ from storage.windows import (
     current_or_next,
     eois_in,
     find_window,
+    may_add,
+    may_change,
     need_for,
     schools_in_scope,
     window_code,
@@ -53,6 +58,26 @@ def _when(text: str, now: datetime, default_hour: int) -> datetime | None:
     if day is None:
         return None
     return datetime.combine(day, time(default_hour), tzinfo=LONDON)
+
+
+def _confirmed(tail: str) -> tuple[str, bool]:
+    """A command the officer confirmed from a "Yes, …" button ends in `confirm`: the rest, and whether it did."""
+    words = tail.rstrip()
+    if words.casefold().endswith(" confirm") or words.casefold() == "confirm":
+        return words[: -len("confirm")].rstrip(), True
+    return tail, False
+
+
+def _exact(when: datetime) -> str:
+    """A time as a confirm button carries it: read back exactly, whatever the officer first typed."""
+    return f"{when.astimezone(LONDON):%Y-%m-%d %H:%M}"
+
+
+def _to_check(t: OfficerTurn, opens: datetime | None, closes: datetime | None) -> list[str]:
+    """Why a window's opening or close is asked about first: the rule a discussion's time is booked by
+    (dates.reasons_to_confirm: a weekend, a bank holiday, outside working hours)."""
+    reasons = reasons_to_confirm(opens, 0, t.hours, happens="opens") if opens else []
+    return reasons + (reasons_to_confirm(closes, 0, t.hours, happens="closes") if closes else [])
 
 
 def _parts(rest: str) -> tuple[str, str | None, str | None]:
@@ -102,6 +127,7 @@ async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) 
 
 
 async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
+    tail, confirmed = _confirmed(tail)
     name, opens_text, closes_text = _parts(tail)
     match = NAME.search(name)
     year = _year(match.group(2), match.group(3)) if match else None
@@ -111,25 +137,45 @@ async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
     if opens is None or closes is None:
         bad = opens_text if opens is None else closes_text
         return [refuse(md("I couldn't read “{}” as a date. For example {}.", bad, ADD_EXAMPLE))]
+    term = TERM_WORDS[match.group(1).casefold()]
+    await may_add(t.session, academic_year=year, term=term, opens=opens, closes=closes)
+    reasons = [] if confirmed else _to_check(t, opens, closes)
+    if reasons:
+        named = f"{TERMS[term]} {year}"
+        exact = f'window add "{named}" opens {_exact(opens)} closes {_exact(closes)} confirm'
+        return [
+            check_first(
+                f"Add {named}, opening {format_datetime(opens)} and closing {format_datetime(closes)}?",
+                reasons,
+                "added",
+                Choice("Yes, add it", Command(exact), style="primary"),
+                Choice("No", Command("window list")),
+            )
+        ]
     window = await add_window(
         t.session,
         academic_year=year,
-        term=TERM_WORDS[match.group(1).casefold()],
+        term=term,
         opens=opens,
         closes=closes,
         actor=t.actor,
         now=t.now,
     )
+    # A window re-added after a cancel keeps the need imported for it; a new one has none yet.
+    in_scope = (
+        md("Schools in scope are told when it opens; `window preview {}` shows who.", window_code(window))
+        if await need_for(t.session, window)
+        else no_need(window, t.now)
+    )
     return [
         say(
             md(
-                "Added {} ({}): opens {}, closes {}. Schools in scope are told when it opens; `window preview {}` "
-                "shows who.",
+                "Added {} ({}): opens {}, closes {}. {}",
                 window_name(window),
                 window_code(window),
                 format_datetime(window.opens_at),
                 format_datetime(window.closes_at),
-                window_code(window),
+                in_scope,
             )
         )
     ]
@@ -166,8 +212,13 @@ async def _plan(t: OfficerTurn, tail: str) -> list[Reply]:
                 )
             )
         ]
+    # The plan's dates are checked by the rule `window add` asks about; adding both is the confirmation.
     facts = [
-        Fact(f"{name} {year}", f"opens {format_datetime(opens)}, closes {format_datetime(closes)}")
+        Fact(
+            f"{name} {year}",
+            f"opens {format_datetime(opens)}, closes {format_datetime(closes)}"
+            + "".join(f"\nPlease check: {reason}" for reason in _to_check(t, opens, closes)),
+        )
         for name, opens, closes in proposal
     ]
     return [
@@ -195,6 +246,7 @@ async def _window_or_refuse(t: OfficerTurn, code: str) -> Window:
 
 
 async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
+    tail, confirmed = _confirmed(tail)
     code, _, dates = tail.strip().partition(" ")
     window = await _window_or_refuse(t, code)
     _, opens_text, closes_text = _parts(dates)
@@ -218,6 +270,24 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
                 )
             )
         ]
+    await may_change(t.session, window, opens=opens, closes=closes, now=t.now)
+    reasons = [] if confirmed else _to_check(t, opens, closes)
+    if reasons:
+        moved = " ".join(f"{word} {_exact(when)}" for word, when in (("opens", opens), ("closes", closes)) if when)
+        said = " and ".join(
+            f"{word} {format_datetime(when)}" for word, when in (("open", opens), ("close", closes)) if when
+        )
+        return [
+            check_first(
+                f"Change {window_name(window)} to {said}?",
+                reasons,
+                "changed",
+                Choice(
+                    "Yes, change it", Command(f"window change {window_code(window)} {moved} confirm"), style="primary"
+                ),
+                Choice("No", Command("window list")),
+            )
+        ]
     was_open = window.opens_at <= t.now
     await change_window(t.session, window, opens=opens, closes=closes, actor=t.actor, now=t.now)
     told = ""
@@ -238,17 +308,47 @@ async def _missed(t: OfficerTurn, window: Window, reach: Reach | None) -> tuple[
     return len(in_scope), await audiences.without_destination(t.session, in_scope, reach or _nowhere)
 
 
+async def _no_need(t: OfficerTurn, window: Window, in_scope: int) -> Text | None:
+    """What officers are told of a window with no need imported (so nobody in scope), else None."""
+    return no_need(window, t.now) if not in_scope and not await need_for(t.session, window) else None
+
+
 async def _nowhere(session: AsyncSession, school: School) -> list[str]:
     return []
 
 
 async def _open_now(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply]:
+    tail, confirmed = _confirmed(tail)
     window = await _window_or_refuse(t, tail.strip())
     if window.opens_at <= t.now:
         raise WindowRefused(f"{window_name(window)} opened {format_datetime(window.opens_at)}.")
-    await change_window(t.session, window, opens=t.now, closes=None, actor=t.actor, now=t.now)
-    in_scope, missed = await _missed(t, window, reach)
     code = window_code(window)
+    need = bool(await need_for(t.session, window))
+    await may_change(t.session, window, opens=t.now, closes=None, now=t.now)
+    reasons = [] if confirmed else _to_check(t, t.now, None) + ([] if need else [NOBODY_TOLD])
+    if reasons:
+        return [
+            check_first(
+                f"Open {window_name(window)} now, until {format_datetime(window.closes_at)}?",
+                reasons,
+                "opened",
+                Choice("Yes, open it now", Command(f"window open {code} confirm"), style="primary"),
+                Choice("No", Command("window list")),
+            )
+        ]
+    await change_window(t.session, window, opens=t.now, closes=None, actor=t.actor, now=t.now)
+    if not need:
+        return [
+            say(
+                md(
+                    "{} is open now, until {}. {}",
+                    window_name(window),
+                    format_datetime(window.closes_at),
+                    no_need(window, t.now),
+                )
+            )
+        ]
+    in_scope, missed = await _missed(t, window, reach)
     return [
         say(
             md(
@@ -320,6 +420,9 @@ async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply
         destinations = reached[school.urn]
         where = ", ".join(_reached(d, names) for d in destinations) or "NO WORKING DESTINATION: will not hear from us"
         facts.append(Fact(f"{school.name} ({school.urn})", f"{where}\n" + "\n".join(priority_lines(needs))))
+    nobody = await _no_need(t, window, len(in_scope))
+    if nobody:
+        return [Reply(kind="list", title=f"Preview: {window_name(window)}", text=nobody)]
     _, missed = await _missed(t, window, reach)
     text = f"{len(in_scope)} schools are in scope of {window_name(window)}. " + (
         f"It opened {format_datetime(window.opens_at)}. "
@@ -341,8 +444,11 @@ async def deliveries_command(t: OfficerTurn, tail: str, reach: Reach | None = No
     counts = await notices.delivery_counts(t.session, window_id=window.id)
     failed = await notices.failed_deliveries(t.session, window_id=window.id)
     facts = [Fact(f"Failed: school {d.school_urn or '-'}", f"{d.destination}: {d.last_error}") for d in failed]
-    # Zero pending and zero failed can also mean nobody could be reached: say so when it is that.
+    # Zero pending and zero failed can also mean nobody could be reached, or nobody was in scope: say which.
     in_scope, missed = await _missed(t, window, reach)
+    said = await _no_need(t, window, in_scope) or (
+        unreachable(missed, in_scope, window_code(window)) if missed else None
+    )
     return [
         Reply(
             kind="list",
@@ -351,7 +457,7 @@ async def deliveries_command(t: OfficerTurn, tail: str, reach: Reach | None = No
             text=rich(
                 f"Delivered {counts['sent']}, pending {counts['pending'] + counts['sending']}, "
                 f"failed {counts['failed']}.",
-                rich(" ", unreachable(missed, in_scope, window_code(window))) if missed else None,
+                rich(" ", said) if said else None,
             ),
         )
     ]

@@ -5,13 +5,13 @@ Every change is audited."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
-from storage.lifecycle import SCHEDULED
+from storage.lifecycle import MAY_HAVE_A_DISCUSSION, SCHEDULED
 from storage.models import EOI, Discussion, DiscussionOutcome, FollowUp
 
 INVITED, ACCEPTED, ANOTHER_TIME = "invited", "accepted", "another time requested"
@@ -61,6 +61,31 @@ async def cancel_discussion(
         note=f"{discussion.starts_at.isoformat()}" + (f": {reason}" if reason else ""),
     )
     return discussion
+
+
+LONGEST = timedelta(hours=8)  # the longest discussion `schedule` books: how far back one may start and still run on
+
+
+async def clashing(
+    session: AsyncSession, *, officer: str, starts_at: datetime, minutes: int, eoi_id: int
+) -> list[tuple[Discussion, EOI]]:
+    """The officer's other discussions still standing that would overlap one at `starts_at` for `minutes`
+    (booked by them: `scheduled_by`), earliest first."""
+    ends = starts_at + timedelta(minutes=minutes)
+    rows = await session.execute(
+        select(Discussion, EOI)
+        .join(EOI, EOI.id == Discussion.eoi_id)
+        .where(
+            Discussion.scheduled_by == officer,
+            Discussion.eoi_id != eoi_id,
+            Discussion.response.notin_(GONE),
+            EOI.status.in_(MAY_HAVE_A_DISCUSSION),
+            Discussion.starts_at < ends,
+            Discussion.starts_at > starts_at - LONGEST,
+        )
+        .order_by(Discussion.starts_at)
+    )
+    return [(d, e) for d, e in rows if d.starts_at + timedelta(minutes=d.duration_minutes) > starts_at]
 
 
 async def scheduled_for(session: AsyncSession, school_urns: list[str]) -> list[EOI]:

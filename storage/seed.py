@@ -1,11 +1,11 @@
-"""The fictional demo register, need and a window open now (`eoi-bot seed --demo`)."""
+"""The fictional demo register and need (`eoi-bot seed --demo`; dialogs/demo.py chooses the window)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,6 @@ from storage import audit
 from storage.models import School, Window
 from storage.register import NEED_COLUMNS, SCHOOL_COLUMNS, import_need, import_schools
 from storage.vocabulary import QUADRANTS
-from storage.windows import LONDON
 
 # Fictional names: any resemblance to a real Essex school is accidental.
 PREFIXES = (
@@ -75,29 +74,17 @@ def demo_need_csv() -> str:
     return out.getvalue()
 
 
-def demo_window(now: datetime) -> Window:
-    local = now.astimezone(LONDON)
-    start_year = local.year if local.month >= 8 else local.year - 1
-    term = "autumn1" if local.month >= 8 or local.month == 1 else "spring2"
-    opens = (local - timedelta(days=14)).replace(hour=9, minute=0, second=0, microsecond=0)
-    closes = (local + timedelta(days=28)).replace(hour=17, minute=0, second=0, microsecond=0)
-    return Window(
-        academic_year=f"{start_year}/{str(start_year + 1)[-2:]}",
-        term=term,
-        opens_at=opens,
-        closes_at=closes,
-        eoi_counter=0,
-    )
-
-
 async def is_empty(session: AsyncSession) -> bool:
     return not await session.scalar(select(func.count()).select_from(School))
 
 
-async def seed_demo(session: AsyncSession, *, now: datetime, actor: str = "seed") -> str:
+async def seed_register(
+    session: AsyncSession, *, window: Window, now: datetime, actor: str = "seed"
+) -> tuple[str, Window]:
+    """The demo register and need, in `window` (dialogs.demo chooses its dates from the term calendar), or in the
+    window already recorded for its year and term. Returns what was seeded, and the window."""
     schools = await import_schools(session, demo_schools_csv(), actor=actor, now=now)
     assert schools.ok, schools.problems
-    window = demo_window(now)
     existing = await session.scalar(
         select(Window).where(Window.academic_year == window.academic_year, Window.term == window.term)
     )
@@ -109,7 +96,4 @@ async def seed_demo(session: AsyncSession, *, now: datetime, actor: str = "seed"
         window = existing
     need = await import_need(session, demo_need_csv(), window=window, actor=actor, now=now)
     assert need.ok, need.problems
-    return (
-        f"Seeded {schools.rows} demo schools, {need.rows} need rows and a window open until "
-        f"{window.closes_at.astimezone(LONDON):%-d %B %Y %H:%M}."
-    )
+    return f"Seeded {schools.rows} demo schools, {need.rows} need rows", window

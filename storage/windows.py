@@ -146,6 +146,22 @@ async def overlapping(
     return await session.scalar(query.limit(1))
 
 
+async def may_add(
+    session: AsyncSession, *, academic_year: str, term: str, opens: datetime, closes: datetime
+) -> Window | None:
+    """Raises WindowRefused if this window can't be added; else the cancelled window it brings back, if any. Asked
+    before an officer is asked to confirm the dates, so they never confirm what is then refused."""
+    if closes <= opens:
+        raise WindowRefused("A window must close after it opens.")
+    existing = await session.scalar(select(Window).where(Window.academic_year == academic_year, Window.term == term))
+    if existing and existing.cancelled_at is None:
+        raise WindowRefused(f"{window_name(existing)} already exists ({window_code(existing)}); use `window change`.")
+    clash = await overlapping(session, opens, closes, ignore=existing.id if existing else None)
+    if clash:
+        raise WindowRefused(f"It would overlap {window_name(clash)} ({window_code(clash)}); windows never overlap.")
+    return existing
+
+
 async def add_window(
     session: AsyncSession,
     *,
@@ -158,14 +174,7 @@ async def add_window(
 ) -> Window:
     from storage import audit
 
-    if closes <= opens:
-        raise WindowRefused("A window must close after it opens.")
-    existing = await session.scalar(select(Window).where(Window.academic_year == academic_year, Window.term == term))
-    if existing and existing.cancelled_at is None:
-        raise WindowRefused(f"{window_name(existing)} already exists ({window_code(existing)}); use `window change`.")
-    clash = await overlapping(session, opens, closes, ignore=existing.id if existing else None)
-    if clash:
-        raise WindowRefused(f"It would overlap {window_name(clash)} ({window_code(clash)}); windows never overlap.")
+    existing = await may_add(session, academic_year=academic_year, term=term, opens=opens, closes=closes)
     if existing:  # re-adding a cancelled window brings it back with the new dates
         window = existing
         window.opens_at, window.closes_at, window.cancelled_at = opens, closes, None
@@ -198,6 +207,24 @@ async def change_window(
     """Before it opens: any dates. While open: only the close (early or extended). Afterwards: nothing."""
     from storage import audit
 
+    new_opens, new_closes = await may_change(session, window, opens=opens, closes=closes, now=now)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="window change",
+        note=f"{window_name(window)}: {new_opens.isoformat()} to {new_closes.isoformat()}",
+    )
+    if new_closes != window.closes_at:
+        # New closing date: the reminders are due again relative to it.
+        window.reminded_7_at = window.reminded_1_at = None
+    window.opens_at, window.closes_at = new_opens, new_closes
+
+
+async def may_change(
+    session: AsyncSession, window: Window, *, opens: datetime | None, closes: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """Raises WindowRefused if the window can't take these dates; else its opening and close after the change."""
     if window.cancelled_at is not None:
         raise WindowRefused(f"{window_name(window)} is cancelled.")
     if window.closes_at <= now:
@@ -212,17 +239,7 @@ async def change_window(
     clash = await overlapping(session, new_opens, new_closes, ignore=window.id)
     if clash:
         raise WindowRefused(f"It would overlap {window_name(clash)} ({window_code(clash)}).")
-    audit.record(
-        session,
-        at=now,
-        actor=actor,
-        action="window change",
-        note=f"{window_name(window)}: {new_opens.isoformat()} to {new_closes.isoformat()}",
-    )
-    if new_closes != window.closes_at:
-        # New closing date: the reminders are due again relative to it.
-        window.reminded_7_at = window.reminded_1_at = None
-    window.opens_at, window.closes_at = new_opens, new_closes
+    return new_opens, new_closes
 
 
 async def cancel_window(session: AsyncSession, window: Window, *, actor: str, now: datetime) -> None:

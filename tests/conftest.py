@@ -15,9 +15,9 @@ import pytest
 
 from bot.config import Settings
 from bot.service import Service, open_service
+from dialogs.demo import seed_demo
 from storage.clock import Clock
 from storage.db import Database
-from storage.seed import seed_demo
 
 LONDON = ZoneInfo("Europe/London")
 PG_URL = os.environ.get("EOI_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

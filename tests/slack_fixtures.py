@@ -21,9 +21,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import build_app
 from bot.service import Service, open_service
 from bot.slack_adapter import SLACK, SlackAdapter
+from dialogs.demo import seed_demo
 from storage.clock import Clock
 from storage.models import School
-from storage.seed import seed_demo
 from tests import block_kit_limits
 from tests.conftest import TestDatabase, make_settings
 from tests.fakes import slack_requests as sr

@@ -21,13 +21,13 @@ from sqlalchemy import select
 from bot.service import open_service
 from dialogs.actions import Answer, ChangeAnswer
 from dialogs.answers import check_answer
+from dialogs.demo import seed_demo
 from dialogs.eoi_dialog import EoiTurn, answer_context
 from dialogs.questions import QUESTIONS_FILE, eoi_questions, load_questions
 from storage import eois
 from storage.clock import Clock
 from storage.db import Database
 from storage.models import EOI, Person, School
-from storage.seed import seed_demo
 from tests.chat import RESOURCED_ANSWERS, Chat, headteacher, officer
 from tests.conftest import NOW, make_settings
 

@@ -14,9 +14,9 @@ from sqlalchemy import text
 
 from bot.announce import plan_due
 from bot.cli import main
+from dialogs.demo import seed_demo
 from storage.clock import Clock
 from storage.db import alembic_config
-from storage.seed import seed_demo
 from tests.cli_db import use_test_database
 from tests.conftest import NOW
 from tests.conftest import TestDatabase as _TestDatabase

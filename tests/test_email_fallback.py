@@ -20,10 +20,10 @@ from bot.announce import run_once
 from bot.app import build_app, channel_summary
 from bot.config import load_settings
 from bot.service import Service, open_service
+from dialogs.demo import seed_demo
 from dialogs.replies import Reply
 from storage import people
 from storage.models import Delivery, Notice, School, Window
-from storage.seed import seed_demo
 from storage.windows import schools_in_scope
 from tests.chat import complete_eoi, headteacher, officer
 from tests.cli_db import use_test_database

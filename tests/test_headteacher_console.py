@@ -18,7 +18,7 @@ async def test_a_headteacher_completes_an_eoi_from_first_question_to_reference(s
     assert "submitted" in text
     ref = re.search(r"EOI-2627A-\d{3}", text).group(0)
     assert "Shortlisting may begin as soon as an EOI is submitted" in text
-    assert "The window closes on 28 December 2026" in text
+    assert "The window closes on 18 December 2026" in text
     assert ref in await head.say("status")
     assert md("is *submitted*") in head.replies[0].text
 

@@ -20,9 +20,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from dialogs.demo import seed_demo
 from storage.db import Database
 from storage.models import Delivery, School, Window
-from storage.seed import seed_demo
 from storage.windows import schools_in_scope
 from tests.chat import RESOURCED_ANSWERS
 from tests.fakes import slack_requests as sr

@@ -8,9 +8,10 @@ import io
 
 from sqlalchemy import select
 
+from dialogs.demo import seed_demo
 from storage.models import School
 from storage.register import NEED_COLUMNS, import_need
-from storage.seed import NEED, seed_demo
+from storage.seed import NEED
 from storage.windows import need_in_scope, need_key, open_window
 from tests.conftest import NOW
 

@@ -111,8 +111,9 @@ async def test_a_discussion_within_the_hour_of_another_is_flagged(service):
     for ref in (first, second):
         await desk.say(f"shortlist {ref}")
     await desk.say(f"schedule {first} 3/12 10:00")
-    text = await desk.say(f"schedule {second} 3/12 10:30")
-    assert f"{first} is also being discussed" in text
+    asked = await desk.say(f"schedule {second} 3/12 10:30")  # the same officer, mid-way through the first
+    assert f"you already have the {first} discussion then" in asked and "Nothing is booked" in asked
+    assert f"{first} is also being discussed" in await desk.press("Yes, book")
 
 
 async def test_not_shortlisted_needs_feedback_and_withdrawal_is_possible_until_a_decision(service):

@@ -14,9 +14,9 @@ import pytest
 
 from bot import cli
 from bot.console import Console
+from dialogs.demo import seed_demo
 from dialogs.turns import Speaker
 from storage.db import Database
-from storage.seed import seed_demo
 from tests.conftest import NOW
 
 

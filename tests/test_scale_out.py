@@ -20,9 +20,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from dialogs.demo import seed_demo
 from storage.db import Database
 from storage.models import EOI, Delivery, School, Window
-from storage.seed import seed_demo
 from storage.windows import schools_in_scope
 from tests.conftest import PG_URL, POSTGRES
 from tests.fakes import slack_requests as sr

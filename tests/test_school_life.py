@@ -135,7 +135,7 @@ async def test_a_school_that_withdrew_restarts_while_the_window_is_open_and_resu
     ref = _ref(await complete_eoi(head))
     assert "start it again with your answers (type start) until" in await head.say("withdraw")
     await head.press("Yes, withdraw")
-    assert "You can start it again with your answers (type start) until Monday 28 December" in head.text
+    assert "You can start it again with your answers (type start) until Friday 18 December" in head.text
 
     text = await head.say("start")
     assert f"{ref} is a draft again, with your answers" in text

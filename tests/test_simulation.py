@@ -50,7 +50,7 @@ async def test_an_officer_moving_the_close_while_a_headteacher_starts_an_eoi_bot
 
     async def officer_moves_the_close() -> str:
         await school_locked.wait()
-        return await desk.say("window change 2627A closes 20 Dec 2026 5pm")
+        return await desk.say("window change 2627A closes 17 Dec 2026 5pm")
 
     started, moved = await asyncio.wait_for(asyncio.gather(head.say("start"), officer_moves_the_close()), 20)
     assert "Which kind of provision" in started

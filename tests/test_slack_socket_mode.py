@@ -20,8 +20,8 @@ from bot.app import build_app, channel_summary
 from bot.config import load_settings
 from bot.service import Service, open_service
 from bot.slack_adapter import SLACK, SlackAdapter
+from dialogs.demo import seed_demo
 from storage.models import School
-from storage.seed import seed_demo
 from tests.conftest import make_settings
 from tests.fakes import slack_requests as sr
 from tests.fakes import slack_socket_mode as envelopes

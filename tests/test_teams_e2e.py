@@ -26,13 +26,13 @@ from bot import metrics
 from bot.app import build_app
 from bot.service import Service, open_service
 from bot.teams_cards import FILE_CONSENT_TYPE, FILE_INFO_TYPE
+from dialogs.demo import seed_demo
 from dialogs.officer_commands import export_csv
 from dialogs.replies import Reply
 from dialogs.rich import md
 from storage import eois, notices, people
 from storage.clock import Clock
 from storage.models import EOI, ConversationRef, Delivery, School
-from storage.seed import seed_demo
 from tests import chat, conftest
 from tests.conftest import OFFICER, make_settings
 from tests.fakes import teams_activities as ta

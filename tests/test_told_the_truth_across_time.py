@@ -16,7 +16,7 @@ from storage.seed import demo_need_csv
 from storage.windows import LONDON, find_window
 from tests.chat import RESOURCED_ANSWERS, complete_eoi, headteacher, officer
 
-AFTER_THE_CLOSE = datetime(2027, 1, 6, 10, 0, tzinfo=LONDON)  # the demo window closed on 28 December
+AFTER_THE_CLOSE = datetime(2027, 1, 6, 10, 0, tzinfo=LONDON)  # the demo window closed on 18 December
 IN_SPRING = datetime(2027, 3, 1, 10, 0, tzinfo=LONDON)  # the spring window added below is open
 
 
@@ -70,7 +70,7 @@ async def test_withdrawing_while_the_window_is_open_promises_a_restart_until_it_
     head = await headteacher(service)
     ref = _ref(await complete_eoi(head))
     asked = await head.say("withdraw")
-    assert "start it again with your answers (type start) until Monday 28 December 2026 at 5:00pm" in asked
+    assert "start it again with your answers (type start) until Friday 18 December 2026 at 5:00pm" in asked
     await head.press("Yes, withdraw")
     restarted = await head.say("start")
     assert f"{ref} is a draft again" in restarted

@@ -26,9 +26,9 @@ from bot import teams_trust
 from bot.app import build_app
 from bot.config import load_settings
 from bot.service import Service, open_service
+from dialogs.demo import seed_demo
 from storage.clock import Clock
 from storage.models import EOI, AuditEntry, ConversationRef, Person, ProcessedEvent
-from storage.seed import seed_demo
 from tests import conftest
 from tests.conftest import OFFICER, make_settings
 from tests.fakes import teams_activities as ta

@@ -1,7 +1,7 @@
 """Headteachers answer in their own words: dates read as the question means them, doubtful readings asked
 back before anything is stored, choices typed in words with their detail kept, lists and hedged numbers.
 
-The clock is Monday 30 November 2026 (tests/conftest.py NOW); the demo window closes 26 December 2026."""
+The clock is Monday 30 November 2026 (tests/conftest.py NOW); the demo window closes 18 December 2026."""
 
 from __future__ import annotations
 

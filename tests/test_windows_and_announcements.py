@@ -242,7 +242,9 @@ async def test_overlapping_windows_are_refused(service):
 
 async def test_a_window_opening_across_the_clock_change_opens_at_the_local_time_set(service):
     desk = officer(service)
-    await desk.say('window add "Spring Term 2 2026/27" opens 29 Mar 2027 9am closes 9 Apr 2027')
+    asked = await desk.say('window add "Spring Term 2 2026/27" opens 29 Mar 2027 9am closes 9 Apr 2027')
+    assert "it opens on Easter Monday, a bank holiday in England" in asked
+    assert "Added" in await desk.press("Yes, add it")
     async with service.db.session() as session:
         window = await session.scalar(select(Window).where(Window.term == "spring2"))
     assert window.opens_at.astimezone(LONDON).hour == 9
@@ -264,8 +266,8 @@ async def test_closing_early_or_extending_an_open_window_tells_the_schools(servi
     sender = RecordingSender()
     await _announce(service, sender)
     desk = officer(service)
-    text = await desk.say("window change 2627A closes 18 Dec 2026 5pm")
-    assert "now opens" in text and "Friday 18 December 2026 at 5:00pm" in text and "have been told" in text
+    text = await desk.say("window change 2627A closes 17 Dec 2026 5pm")
+    assert "now opens" in text and "Thursday 17 December 2026 at 5:00pm" in text and "have been told" in text
     await _announce(service, sender)
     assert sum("new closing date" in r.title for _, r in sender.received) == len(await _in_scope(service))
     assert "only its closing time" in await desk.say("window change 2627A opens 1 Dec 2026")
@@ -285,7 +287,7 @@ async def test_an_officer_plans_previews_and_opens_a_window_and_the_announcement
     assert "is cancelled" in await desk.press("Yes, cancel it")
     await desk.say(f"import-free need check {0}")  # an unknown command is refused, nothing changes
     assert "don't know the command" in desk.text
-    assert "is open now" in await desk.say("window open 2728A")
+    assert "no identified need is imported for it" in await desk.say("window open 2728A")  # it would tell nobody
     service.dispatcher.officers = (FAKE_OFFICER,)
     sender = RecordingSender()
     async with service.db.session() as session:
@@ -297,6 +299,8 @@ async def test_an_officer_plans_previews_and_opens_a_window_and_the_announcement
         await import_need(
             session, demo_need_csv(), window=await find_window(session, "2728A"), actor="t", now=service.clock.now()
         )
+        await session.commit()
+    assert "is open now" in await desk.say("window open 2728A")
     await _announce(service, sender)
     assert any(r.title == "Autumn Term 1 2027/28: expressions of interest are open" for _, r in sender.received)
     assert any(r.title == "Autumn Term 1 2027/28 is open" for d, r in sender.received if "officer" in d)

@@ -168,7 +168,7 @@ async def test_the_closing_reminders_say_an_unsubmitted_draft_moves_to_the_next_
     await _announce(service, sender)
     (seven,) = _to(sender, "114001", "closes in 7 days")
     assert draft in seven.text
-    assert "If it isn't submitted by the close, Monday 28 December 2026 at 5:00pm," in seven.text  # London time
+    assert "If it isn't submitted by the close, Friday 18 December 2026 at 5:00pm," in seven.text  # London time
     assert "your answers are kept and move to the next window under a new reference" in seven.text
     (not_started,) = _to(sender, "114000", "closes in 7 days")
     assert "new reference" not in not_started.text  # no draft, nothing to carry
