@@ -36,7 +36,9 @@ from storage.lifecycle import (
     Refused,
     Verdict,
     choices,
+    judge,
     step,
+    steps_from,
 )
 
 PAST = {
@@ -100,7 +102,7 @@ IS: dict[str, str] = {
     SUBMITTED: "It is with ECC.",
     SHORTLISTED: "ECC has shortlisted it.",
     NOT_SHORTLISTED: "It was not shortlisted this time.",
-    SCHEDULED: "It is shortlisted, with a discussion with ECC.",
+    SCHEDULED: "It is shortlisted for a discussion with ECC.",
     UNDER_CONSIDERATION: "ECC is deciding with its stakeholders; you'll be told the decision, and why, here.",
     APPROVED: "ECC approved it: support continues through implementation.",
     DECLINED: "ECC decided not to go ahead with it this time.",
@@ -149,17 +151,20 @@ def _join(parts: list[Text]) -> Text:
 
 
 def window_words(moment: Moment) -> str:
-    """What the calendar means for the EOI now, when it changes what can be done ("" when it doesn't)."""
+    """What the calendar means for the school's own steps now: those its window's phase refuses, said as when they
+    become possible (before it opens) or that they no longer are (after it closes); "" when none are."""
+    waiting = [
+        v for v in (judge(s.event, moment, SCHOOL) for s in steps_from(moment.state, SCHOOL)) if v.refused == "window"
+    ]
+    pasts = [PAST[v.event] for v in waiting]
+    if not pasts:
+        return ""
+    if moment.phase == PLANNED:
+        opens = f", on {format_datetime(moment.opens_at)}" if moment.opens_at else " (ECC hasn't set its dates yet)"
+        return f"It can be {_either(pasts).plain} once its window opens{opens}."
     if moment.state == DRAFT:
-        if moment.phase == PLANNED and moment.opens_at is not None:
-            return f"It can be submitted once its window opens, on {format_datetime(moment.opens_at)}."
-        if moment.phase == PLANNED:
-            return "It can be submitted once ECC opens a window."
-        if moment.phase in (CLOSED, NEXT_OPEN):
-            return "Its window closed before it was submitted: its answers move to the next window, to submit there."
-    if moment.phase in (CLOSED, NEXT_OPEN) and moment.state in (SUBMITTED, WITHDRAWN):
-        return "Its window has closed, so it can no longer be changed or restarted."
-    return ""
+        return "Its window closed before it was submitted: its answers move to the next window, to submit there."
+    return f"Its window has closed, so it can no longer be {_either(pasts).plain}."
 
 
 def for_school(moment: Moment, *, next_window: str = "", say_state: bool = True) -> Text:

@@ -66,7 +66,7 @@ def test_every_event_has_its_words_and_every_state_says_what_can_happen_next() -
     assert "an officer can" not in said and "ECC may shortlist it at any time" in said
     # After the close the same EOI promises no change.
     closed = for_school(_at("submitted", CLOSED)).plain
-    assert "change its answers" not in closed and "can no longer be changed" in closed
+    assert "change its answers" not in closed and "can no longer be reopened for changes" in closed
     # Approved is a decision made, and support through implementation follows: not "nothing further".
     assert "reopen it until" in for_officers(_at("approved")).plain
     assert "mark first pupils done once every other milestone is" in for_officers(_at("approved")).plain
