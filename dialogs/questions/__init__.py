@@ -59,6 +59,11 @@ class Question:
             ids.add(self.except_answer)
         return frozenset(ids)
 
+    def goes_with(self, other: Question) -> bool:
+        """Whether `other` is asked because of this answer (its details, or asked only after some choices):
+        when this answer is asked again, so is that one."""
+        return other.id == self.details_to or self.id in {*other.ask_when, *other.skip_when}
+
     def ask_for(self, answers: dict[str, Any]) -> str:
         for answer_id, by_value in self.ask_by_answer.items():
             words = by_value.get(str(answers.get(answer_id)))
@@ -131,8 +136,9 @@ class QuestionSet:
         """Every question whose answer may stop holding when `question_id`'s answer changes, directly or
         through another answer, in the order they are asked."""
         changed, found = {question_id}, []
+        details = {q.details_to for q in self.questions if q.details_to and q.id == question_id}
         for q in self.questions:  # dependencies point backwards (checked at load), so one pass is enough
-            if q.depends_on & changed:
+            if q.depends_on & changed or q.id in details:
                 found.append(q)
                 changed.add(q.id)
         return found
