@@ -30,7 +30,7 @@ from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
 from dialogs.lifecycle_words import SHORTLISTING_RULE, next_steps, refusal
 from dialogs.questions import Question, QuestionSet
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
-from dialogs.rich import Text, lines_of, md
+from dialogs.rich import Text, italic, lines_of, md, rich
 from storage import audit, eois, notices
 from storage.lifecycle import SCHOOL
 from storage.models import EOI, Person, School, Window
@@ -261,7 +261,7 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | T
     lines = [intro] if intro else []
     lines.append(md("*Question {} of {}.* {}", n, total, q.ask_for(known(t, eoi))))
     if q.why:
-        lines.append(f"_{q.why.strip()}_")
+        lines.append(rich(italic(q.why.strip())))
     choices = [Choice(label, Answer(q.id, value)) for value, label in choices_for(q, ctx, known(t, eoi))]
     if q.type == "multi" and q.optional:
         choices.append(Choice(q.none_label, Answer(q.id, "none")))

@@ -168,3 +168,13 @@ async def test_someone_not_in_the_register_is_told_how_to_get_linked(service):
     text = await stranger.say("start")
     assert "couldn't match you to a school" in text
     assert "link console:stranger URN" in text
+
+
+async def test_why_a_question_is_asked_reads_as_words_in_the_console_not_underscores(service):
+    head = await headteacher(service)
+    await head.say("start")
+    for answer in RESOURCED_ANSWERS[:5]:
+        await head.say(answer)
+    assert head.last.question_id == "start"
+    assert "\nIt must be after this window closes and within three years.\n" in head.text
+    assert "_It must" not in head.text and "years._" not in head.text
