@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.actions import Command
 from dialogs.announcements import (
-    cancel_question,
     NOT_REACHED,
+    cancel_question,
     cancelled_for_officers,
     priority_lines,
     unreachable,

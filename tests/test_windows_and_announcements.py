@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
