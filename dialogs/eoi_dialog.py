@@ -463,7 +463,7 @@ async def _welcome(t: EoiTurn, eoi: EOI, earlier: EOI | None = None) -> Text:
         else ""
     )
     return md(
-        "Let's start {}'s expression of interest in hosting a Resourced or Partnership Provision.{}{} {} Your "
+        "Let's start an expression of interest from {} to host a Resourced or Partnership Provision.{}{} {} Your "
         "answers are saved after every step. {}",
         t.school.name,
         ref,
@@ -1032,10 +1032,10 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
             title=f"{'Resubmitted' if again else 'Submitted'}: {eoi.ref}",
             text=(
                 md(
-                    "Thank you. {}'s expression of interest is {}. Your reference is *{}*.\nWhat happens next: {} The "
-                    "window closes on {}; type *review* to see or change your answers. Shortlisted schools are invited "
-                    "to discuss operational standards and service level agreements with ECC.\nType *status* at "
-                    "any time to see where it is.",
+                    "Thank you. {}: your expression of interest is {}. Your reference is *{}*.\nWhat happens "
+                    "next: {} The window closes on {}; type *review* to see or change your answers. Shortlisted "
+                    "schools are invited to discuss operational standards and service level agreements with "
+                    "ECC.\nType *status* at any time to see where it is.",
                     t.school.name,
                     "resubmitted" if again else "submitted",
                     eoi.ref,
