@@ -330,7 +330,7 @@ async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply
         where = ", ".join(_reached(d, names) for d in destinations)
         facts.append(Fact(f"{school.name} ({school.urn})", f"{where}\n" + "\n".join(priority_lines(needs))))
     for needs, schools in not_reached.items():
-        listed = "\n".join(f"{s.name} ({s.urn})" for s in schools)
+        listed = "; ".join(f"{s.name} ({s.urn})" for s in schools)  # one paragraph, however many
         facts.append(Fact(f"{NOT_REACHED}: {len(schools)} of {len(in_scope)}", f"{needs}\n{listed}"))
     _, missed = await _missed(t, window, reach)
     text = f"{len(in_scope)} schools are in scope of {window_name(window)}. " + (
