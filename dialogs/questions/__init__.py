@@ -136,11 +136,13 @@ class QuestionSet:
         """Every question whose answer may stop holding when `question_id`'s answer changes, directly or
         through another answer, in the order they are asked."""
         changed, found = {question_id}, []
-        details = {q.details_to for q in self.questions if q.details_to and q.id == question_id}
+        first = self.get(question_id)
+        details = {first.details_to} if first and first.details_to else set()  # the words typed with a choice
         for q in self.questions:  # dependencies point backwards (checked at load), so one pass is enough
             if q.depends_on & changed or q.id in details:
                 found.append(q)
                 changed.add(q.id)
+                details.add(q.details_to)
         return found
 
     def effective_answers(self, answers: dict[str, Any]) -> dict[str, Any]:
