@@ -135,6 +135,8 @@ def marked(text: Text) -> str:
         words = html.escape(span.text, quote=False)
         if span.style == "bold":
             words = f"<strong>{words}</strong>"
+        elif span.style == "italic":
+            words = f"<em>{words}</em>"
         elif span.style == "code":
             words = f"<code>{words}</code>"
         elif span.style == "link":

@@ -58,8 +58,11 @@ def escape_code(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+EMPHASIS = {"bold": "*", "italic": "_"}  # mrkdwn's marks for each style of emphasis
+
+
 def mrkdwn(text: str | Text) -> str:
-    """Rich text as Slack mrkdwn: *bold*, `code`, <url|links>, "• " list items; everything else literal."""
+    """Rich text as Slack mrkdwn: *bold*, _italic_, `code`, <url|links>, "• " list items; everything else literal."""
     out = []
     for span in text_of(text):
         if span.style == "item":
@@ -69,11 +72,11 @@ def mrkdwn(text: str | Text) -> str:
             out.append(f"`{inner}`" if inner.strip() else inner)
         elif span.style == "link":
             out.append(f"<{escape(span.url)}|{escape(span.text).replace('|', '¦')}>")
-        elif span.style == "bold" and span.text.strip():
-            # Slack bolds only when the stars touch the words: spaces at either end go outside them.
-            inner = span.text.strip()
+        elif span.style in EMPHASIS and span.text.strip():
+            # Slack emphasises only when the marks touch the words: spaces at either end go outside them.
+            inner, mark = span.text.strip(), EMPHASIS[span.style]
             lead, trail = span.text[: len(span.text) - len(span.text.lstrip())], span.text[len(span.text.rstrip()) :]
-            out.append(f"{escape(lead)}*{escape(inner)}*{escape(trail)}")
+            out.append(f"{escape(lead)}{mark}{escape(inner)}{mark}{escape(trail)}")
         else:
             out.append(escape(span.text))
     return "".join(out)

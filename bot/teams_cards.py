@@ -59,17 +59,20 @@ def escape(text: str) -> str:
     return _LINE_START.sub(lambda m: m.group(1) + (f"\\{m[2]}" if m[2] else f"{m[3]}\\{m[4]}"), text)
 
 
+EMPHASIS = {"bold": "**", "italic": "_"}  # Teams markdown's (and Adaptive Cards') marks for each emphasis
+
+
 def markdown(text: str | Text, *, card: bool = False) -> str:
-    """Rich text as Teams markdown: **bold**, `code` (plain in cards, which have none), [links](…), "- " list
+    """Rich text as Teams markdown: **bold**, _italic_, `code` (plain in cards, which have none), [links](…), "- " list
     items; everything else literal, escaped."""
     out = []
     for span in text_of(text):
         if span.style == "item":
             out.append("- ")
-        elif span.style == "bold" and span.text.strip():
-            inner = span.text.strip()
+        elif span.style in EMPHASIS and span.text.strip():
+            inner, mark = span.text.strip(), EMPHASIS[span.style]
             lead, trail = span.text[: len(span.text) - len(span.text.lstrip())], span.text[len(span.text.rstrip()) :]
-            out.append(f"{lead}**{escape(inner)}**{trail}")
+            out.append(f"{lead}{mark}{escape(inner)}{mark}{trail}")
         elif span.style == "code" and not card and span.text.strip():
             out.append("`" + span.text.replace("`", "'") + "`")
         elif span.style == "link":

@@ -100,11 +100,13 @@ def announcement(window: Window, school: School, needs: list[NeedRow]) -> Reply:
     )
 
 
+NOT_REACHED = "Not reached"  # how `window preview` heads the schools nothing reaches, grouped by their need
 NAMED_AT_MOST = 20  # unreachable schools named in one message; `window preview` lists every one
 
 
-def unreachable(schools: list[School], in_scope: int, code: str) -> Text:
-    """Plainly, how many in-scope schools would hear nothing and which (storage.audiences.without_destination)."""
+def unreachable(schools: list[School], in_scope: int, code: str, *, listed_below: bool = False) -> Text:
+    """Plainly, how many in-scope schools would hear nothing and which (storage.audiences.without_destination).
+    `listed_below`: the reply lists them itself (`window preview`), so they are counted, not named here."""
     if not in_scope:  # need that covers no school in the register: nobody to reach, said as such
         return md("No school is in scope.")
     if not schools:
@@ -112,6 +114,8 @@ def unreachable(schools: list[School], in_scope: int, code: str) -> Text:
     named = "; ".join(f"{s.name} ({s.urn})" for s in schools[:NAMED_AT_MOST])
     more = len(schools) - NAMED_AT_MOST
     rest = md("; and {} more (`window preview {}` lists them all)", more, code) if more > 0 else ""
+    if listed_below:
+        named, rest = f"they are listed below under “{NOT_REACHED}”, by the need they would hear of", ""
     one = len(schools) == 1
     return md(
         "{} of the {} in scope {} no working destination and will not hear from us: {}{}. To reach {}: give the "

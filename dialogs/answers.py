@@ -181,6 +181,43 @@ def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str,
     return None
 
 
+# Why a date no longer fits, when an earlier answer changed what it asks for (a meeting held, or to come).
+_NOW_ASKS = {
+    "past": "is still to come, and it now asks for a day that has passed",
+    "future": "has passed, and it now asks for a day still to come",
+}
+
+
+def asked_again_because(
+    q: Question, value: Any, ctx: AnswerContext, before: dict[str, Any], after: dict[str, Any]
+) -> str | None:
+    """Why an answer is asked again when answers it depends on change (`before` to `after`, as submitted), in
+    words for the headteacher; None when it still holds. A choice is asked again whenever the choices offered
+    change: "Another need" chosen for a Partnership Provision means something else for a Resourced one."""
+    if q.type in ("single", "multi", "confirm", "yesno"):
+        offered = choices_for(q, ctx, after)
+        if offered == choices_for(q, ctx, before) and check_answer(q, value, ctx, after) is None:
+            return None
+        chosen = value if isinstance(value, list) else [value]
+        gone = [v for v in chosen if v not in {v for v, _ in offered}]
+        if gone:
+            shown = format_answer(q, gone if q.type == "multi" else gone[0], ctx)
+            return f"“{shown}” isn't one of its choices now"
+        return "the choices it offers are different now"
+    if q.type == "number":
+        low, high = q.limits(after)
+        if (low is None or value >= low) and (high is None or value <= high):
+            return None
+        return f"it must now be from {low:,} to {high:,}, and you said {value:,}"
+    problem = check_answer(q, value, ctx, after)
+    if problem is None:
+        return None
+    if q.type == "date" and q.date_expects(after) in _NOW_ASKS:
+        return f"{format_date(date.fromisoformat(value))} {_NOW_ASKS[q.date_expects(after)]}"
+    message = problem.message.plain if isinstance(problem.message, Text) else problem.message
+    return message.split(". ")[0].rstrip(".")  # what is wrong, without the "for example" that follows
+
+
 def _how(q: Question, ctx: AnswerContext, answers: dict[str, Any]) -> str:
     options = choices_for(q, ctx, answers)
     if q.type in ("single", "confirm", "yesno"):

@@ -80,7 +80,7 @@ def invitation(
         event.add("url", link)
     event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
     offer = eoi.offer or "resourced"
-    lines = [f"{agenda.title}: {school.name}'s expression of interest {eoi.ref}.", ""]
+    lines = [f"{agenda.title}: the expression of interest {eoi.ref} from {school.name}.", ""]
     if link:
         lines += [f"Join online: {link}", ""]
     lines.append("Agenda:")

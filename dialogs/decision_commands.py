@@ -126,9 +126,8 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
                 kind="notice",
                 title=f"{eoi.ref}: under consideration",
                 text=md(
-                    "{}'s expression of interest {} is *under consideration*: ECC is deciding with its stakeholders "
+                    "Your expression of interest {} is *under consideration*: ECC is deciding with its stakeholders "
                     "(such as the SEND quadrant lead and finance). We'll tell you the decision and the reasons here.",
-                    school.name,
                     eoi.ref,
                 ),
             ),
@@ -148,13 +147,13 @@ async def _ask_member(session: AsyncSession, eoi: EOI, school: School, row: Reco
         kind="notice",
         title=f"{eoi.ref}: your recommendation, please",
         text=md(
-            "{} has asked you{} to recommend whether ECC should approve {}'s expression of interest {} ({}, {}). "
-            "Choose approve, decline or abstain and give your reason; ECC officers see it, and the decision is "
-            "theirs. Or type `recommend {} approve|decline|abstain REASON`.",
+            "{} has asked you{} to recommend whether ECC should approve the expression of interest {} from {} "
+            "({}, {}). Choose approve, decline or abstain and give your reason; ECC officers see it, and the "
+            "decision is theirs. Or type `recommend {} approve|decline|abstain REASON`.",
             asker.display_name or "An ECC officer",
             role,
-            school.name,
             eoi.ref,
+            school.name,
             offer,
             school.district,
             eoi.ref,
@@ -300,15 +299,12 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return [refuse(refusal(refused))]
     if decided.decision.outcome == eois.APPROVED:
         text = md(
-            "ECC has *approved* {}'s expression of interest {}. Support continues through implementation: your "
+            "ECC has *approved* your expression of interest {}. Support continues through implementation: your "
             "plan is below, and `status` shows your next steps.",
-            school.name,
             eoi.ref,
         )
     else:
-        text = text_of(
-            f"ECC has decided not to go ahead with {school.name}'s expression of interest {eoi.ref} this time."
-        )
+        text = text_of(f"ECC has decided not to go ahead with your expression of interest {eoi.ref} this time.")
     # A discussion whose time had come when the decision was made took place: said as such, never "cancelled".
     held = await eois.current_discussion(t.session, eoi.id)
     if held is not None and held.starts_at <= t.now:

@@ -93,11 +93,11 @@ async def invitation(
         kind="notice",
         title=f"{ref}: discussion {'moved' if moved else 'invitation'}",
         text=md(
-            "{} {}'s expression of interest {}: *{}* for {} minutes{} (UK time). We'll talk through operational "
+            "{} *{}* for {} minutes{} (UK time). We'll talk through operational "
             "standards and service level agreements: the agenda is below, and a calendar invitation comes with it.",
-            "The discussion has moved for" if moved else "ECC invites you to discuss",
-            school.name,
-            ref,
+            md("The discussion of your expression of interest {} has moved to", ref)
+            if moved
+            else md("ECC invites you to discuss your expression of interest {} on", ref),
             when,
             discussion.duration_minutes,
             where,

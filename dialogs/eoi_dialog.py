@@ -18,6 +18,7 @@ from dialogs.answers import (
     AnswerContext,
     Problem,
     Understood,
+    asked_again_because,
     check_answer,
     choices_for,
     format_answer,
@@ -30,7 +31,7 @@ from dialogs.lifecycle_words import SHORTLISTING_RULE, refusal
 from dialogs.lifecycle_words import for_school as for_school_words
 from dialogs.questions import Question, QuestionSet
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
-from dialogs.rich import Text, lines_of, md
+from dialogs.rich import Text, italic, lines_of, md, rich
 from dialogs.telling import tell
 from storage import audit, eois
 from storage.lifecycle import NEXT_OPEN, SCHOOL, judge
@@ -200,47 +201,54 @@ class Cleared:
     """An answer that stopped holding when an answer it depends on changed."""
 
     question: Question
-    reason: str  # why it no longer holds; "" when the question no longer applies at all
+    reason: str  # why it is asked again; "" when it is removed
+    goes_with: str = ""  # removed because this answer, which it goes with, is asked again
 
 
 def with_answer(
     t: EoiTurn, eoi: EOI, q: Question, value: Any, ctx: AnswerContext
 ) -> tuple[dict[str, Any], list[Cleared]]:
     """The answers with `q` answered `value`, and every answer that depends on it (Question.depends_on)
-    checked again at once: one whose question no longer applies is removed, one that no longer holds is
-    cleared so the dialog asks it again."""
+    checked again at once: one whose question no longer applies is removed, one that no longer holds or whose
+    choices are different now is cleared so the dialog asks it again, and with it the detail that goes with it.
+    A question answered for the first time is checked too: after an amend, later answers may already exist."""
     answers = {**eoi.answers, q.id: value}
-    if q.id not in eoi.answers or eoi.answers[q.id] == value:
-        return answers, []  # asked for the first time (nothing after it is answered yet), or unchanged
-    cleared = []
+    if q.id in eoi.answers and eoi.answers[q.id] == value:
+        return answers, []
+    before = t.questions.effective_answers(eoi.answers)
+    cleared: list[Cleared] = []
     for dependent in t.questions.dependents(q.id):
         if dependent.id not in answers:
             continue
-        if not dependent.applies(answers):
+        went_with = next((c.question for c in cleared if c.reason and c.question.goes_with(dependent)), None)
+        if went_with is not None or not dependent.applies(answers):
             del answers[dependent.id]
-            cleared.append(Cleared(dependent, ""))
+            cleared.append(Cleared(dependent, "", went_with.label if went_with else ""))
             continue
         current = answers[dependent.id]
         if current is None and dependent.optional:
             continue  # skipped, and still may be
-        problem = check_answer(dependent, current, ctx, t.questions.effective_answers(answers))
-        if problem:
+        reason = asked_again_because(dependent, current, ctx, before, t.questions.effective_answers(answers))
+        if reason:
             del answers[dependent.id]
-            cleared.append(Cleared(dependent, problem.message))
+            cleared.append(Cleared(dependent, reason))
     return answers, cleared
 
 
 def _told(changed: Question, cleared: list[Cleared]) -> list[Reply]:
-    """What the headteacher is told when a change clears answers that depended on it."""
-    asked_again = [c for c in cleared if c.reason]
-    removed = [c for c in cleared if not c.reason]
+    """What the headteacher is told when a change clears answers that depended on it: which, and why."""
     if not cleared:
         return []
     lines = [md("Because you changed *{}*:", changed.label)]
-    lines += [md("• *{}* no longer holds, so I've cleared it: {}", c.question.label, c.reason) for c in asked_again]
-    lines += [md("• *{}* is no longer needed, so I've removed it.", c.question.label) for c in removed]
-    if asked_again:
-        lines.append("I'll ask " + ("it" if len(asked_again) == 1 else "those") + " again now, before the review.")
+    for c in cleared:
+        if c.reason:
+            lines.append(md("• I'll ask *{}* again: {}.", c.question.label, c.reason))
+        elif c.goes_with:
+            lines.append(md("• *{}* is cleared too, as it goes with *{}*.", c.question.label, c.goes_with))
+        else:
+            lines.append(md("• *{}* isn't asked any more, so I've removed it.", c.question.label))
+    if any(c.reason for c in cleared):
+        lines.append("You'll see the review once that's done.")
     return [say(lines_of(lines))]
 
 
@@ -253,9 +261,9 @@ def _position(t: EoiTurn, eoi: EOI, q: Question) -> tuple[str, int]:
 def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | Text = "") -> Reply:
     n, total = _position(t, eoi, q)
     lines = [intro] if intro else []
-    lines.append(md("*Question {} of {}.* {}", n, total, q.ask))
+    lines.append(md("*Question {} of {}.* {}", n, total, q.ask_for(known(t, eoi))))
     if q.why:
-        lines.append(f"_{q.why.strip()}_")
+        lines.append(rich(italic(q.why.strip())))
     choices = [Choice(label, Answer(q.id, value)) for value, label in choices_for(q, ctx, known(t, eoi))]
     if q.type == "multi" and q.optional:
         choices.append(Choice(q.none_label, Answer(q.id, "none")))
@@ -457,7 +465,7 @@ async def _welcome(t: EoiTurn, eoi: EOI, earlier: EOI | None = None) -> Text:
         else ""
     )
     return md(
-        "Let's start {}'s expression of interest in hosting a Resourced or Partnership Provision.{}{} {} Your "
+        "Let's start an expression of interest from {} to host a Resourced or Partnership Provision.{}{} {} Your "
         "answers are saved after every step. {}",
         t.school.name,
         ref,
@@ -1033,10 +1041,10 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
             title=f"{'Resubmitted' if again else 'Submitted'}: {eoi.ref}",
             text=(
                 md(
-                    "Thank you. {}'s expression of interest is {}. Your reference is *{}*.\nWhat happens next: {} The "
-                    "window closes on {}; type *review* to see or change your answers. Shortlisted schools are invited "
-                    "to discuss operational standards and service level agreements with ECC.\nType *status* at "
-                    "any time to see where it is.",
+                    "Thank you. {}: your expression of interest is {}. Your reference is *{}*.\nWhat happens "
+                    "next: {} The window closes on {}; type *review* to see or change your answers. Shortlisted "
+                    "schools are invited to discuss operational standards and service level agreements with "
+                    "ECC.\nType *status* at any time to see where it is.",
                     t.school.name,
                     "resubmitted" if again else "submitted",
                     eoi.ref,

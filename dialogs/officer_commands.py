@@ -29,7 +29,7 @@ from dialogs.questions import eoi_questions
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, check_first, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
 from dialogs.telling import tell
-from storage import audit, discussions, eois, people
+from storage import audit, discussions, eois, panel, people
 from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
@@ -355,7 +355,8 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
     names = await people.names_of(t.session, {h.actor for h in entries})
     history = [
         f"{format_datetime(h.at)}: {h.action} by {_who(h.actor, names)}"
-        + (f" ({h.from_status or '-'} → {h.to_status})" if h.to_status else "")
+        + (f" ({h.from_status} → {h.to_status})" if h.from_status and h.to_status else "")
+        + (f" (now {h.to_status})" if h.to_status and not h.from_status else "")  # its first state: from nothing
         + (f": {_london_times(h.note)}" if h.note else "")
         for h in entries
     ]
@@ -408,9 +409,8 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
             title=f"{eoi.ref}: shortlisted",
             text=(
                 md(
-                    "Good news: {}'s expression of interest {} has been *shortlisted*. ECC will invite you to discuss "
+                    "Good news: your expression of interest {} has been *shortlisted*. ECC will invite you to discuss "
                     "the opportunity: operational standards and service level agreements.",
-                    school.name,
                     eoi.ref,
                 )
                 + (f"\nNote from ECC: {note.strip()}" if note.strip() else "")
@@ -459,7 +459,7 @@ async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
             kind="notice",
             title=f"{eoi.ref}: not shortlisted",
             text=(
-                f"Thank you for {school.name}'s expression of interest {eoi.ref}. It has not been shortlisted this "
+                f"Thank you for your expression of interest {eoi.ref}. It has not been shortlisted this "
                 f"time.\nFeedback from ECC: {note.strip()}"
             ),
         ),
@@ -650,9 +650,8 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
             eoi,
             school,
             told=md(
-                "ECC has cancelled the discussion of {}'s expression of interest {}{}.{}\nYour EOI is still "
+                "ECC has cancelled the discussion of your expression of interest {}{}.{}\nYour EOI is still "
                 "shortlisted; ECC will be in touch if another discussion is arranged.",
-                school.name,
                 eoi.ref,
                 md(" on *{}*", day) if day else "",
                 f"\nReason: {reason}" if reason else "",
@@ -722,9 +721,8 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
             title=f"{eoi.ref}: reopened",
             text=(
                 md(
-                    "ECC has reopened the {} {}'s expression of interest {} (it was {}); it is *{}* again. {}\nWhy: {}",
+                    "ECC has reopened the {} your expression of interest {} (it was {}); it is *{}* again. {}\nWhy: {}",
                     what,
-                    school.name,
                     eoi.ref,
                     before,
                     eoi.status,
@@ -751,6 +749,10 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
 
 
 EXPORT_COLUMNS = ("ref", "window", "urn", "school", "quadrant", "district", "phase", "status", "submitted_at")
+# After the answers (new columns go at the end, so existing readers keep their places): the decision while it
+# stands, and the discussion that stands or took place.
+EXPORT_LAST_COLUMNS = ("decision", "decision_reason", "discussion_at", "discussion_place")
+DECIDED = (eois.APPROVED, eois.DECLINED, eois.OPENED)  # a reopened EOI's earlier decision no longer stands
 # A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (=HYPERLINK(...) that
 # sends data away, a DDE command). Full-width forms are included: some spreadsheets read them the same way.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -763,14 +765,24 @@ def spreadsheet_text(value: str) -> str:
     return "'" + value if value.lstrip(" ").startswith(FORMULA_START) else value
 
 
+def export_time(at: datetime | None) -> str:
+    """A time as London's clock shows it, in ISO 8601 with its offset ("2027-06-01 10:00+01:00" in summer):
+    what an officer remembers, and still read exactly by anything that reads ISO times."""
+    return at.astimezone(LONDON).isoformat(sep=" ", timespec="minutes") if at else ""
+
+
 async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
     questions = eoi_questions()
     windows = {w.id: w for w in await all_windows(session)}
     buffer = io.StringIO()
-    csv.writer(buffer).writerow([*EXPORT_COLUMNS, *(q.id for q in questions.questions)])  # our own names
+    header = [*EXPORT_COLUMNS, *(q.id for q in questions.questions), *EXPORT_LAST_COLUMNS]
+    csv.writer(buffer).writerow(header)  # our own names
     # Every data cell quoted, so a separator or quote inside an answer can never start a cell of its own.
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
-    for eoi, school in await eois.all_for_export(session, filters):
+    rows = await eois.all_for_export(session, filters)
+    decisions = await panel.latest_decisions(session, [eoi.id for eoi, _ in rows])
+    discussed = await discussions.standing(session, [eoi.id for eoi, _ in rows])
+    for eoi, school in rows:
         effective = questions.effective_answers(eoi.answers)
         window = windows.get(eoi.window_id or -1)
         row = [
@@ -782,11 +794,15 @@ async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
             school.district,
             school.phase,
             eoi.status,
-            eoi.submitted_at.isoformat() if eoi.submitted_at else "",
+            export_time(eoi.submitted_at),
         ]
         for q in questions.questions:
             value = effective.get(q.id)
             row.append(";".join(value) if isinstance(value, list) else "" if value is None else str(value))
+        decision = decisions.get(eoi.id) if eoi.status in DECIDED else None
+        discussion = discussed.get(eoi.id)
+        row += [decision.outcome, decision.note] if decision else ["", ""]
+        row += [export_time(discussion.starts_at), discussion.place] if discussion else ["", ""]
         writer.writerow([spreadsheet_text(cell) for cell in row])  # every cell: answers, register names, all
     return buffer.getvalue()
 

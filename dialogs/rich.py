@@ -1,5 +1,5 @@
-"""What a reply says, with its emphasis, independent of any platform: runs of text, each plain, bold, code or a
-link, and list items. Every channel renders it in its own markup (Slack mrkdwn, Teams markdown, the console's
+"""What a reply says, with its emphasis, independent of any platform: runs of text, each plain, bold, italic,
+code or a link, and list items. Every channel renders it in its own markup (Slack mrkdwn, Teams markdown, the console's
 plain text) and escapes the rest.
 
 A `str` is always literal: whatever a person typed (an answer with `*`, `<` or `&`, a school's name) is shown
@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Style = Literal["", "bold", "code", "link", "item"]
-STYLES: tuple[Style, ...] = ("", "bold", "code", "link", "item")
+Style = Literal["", "bold", "italic", "code", "link", "item"]
+STYLES: tuple[Style, ...] = ("", "bold", "italic", "code", "link", "item")
 BULLET = "• "  # how a list item reads where there is no markup (the console, notifications)
 
 
@@ -58,7 +58,7 @@ class Text:
     def markup(self) -> str:
         """As a template writes it (*bold*, `code`, "• " items), never parsed again: for places that take only
         plain text where words to type should still stand out (a form's field problems), and for tests."""
-        marks = {"bold": "*{}*", "code": "`{}`", "link": "{} <{}>", "item": BULLET + "{}", "": "{}"}
+        marks = {"bold": "*{}*", "italic": "_{}_", "code": "`{}`", "link": "{} <{}>", "item": BULLET + "{}", "": "{}"}
         return "".join(marks[s.style].format(s.text, s.url) for s in self.spans)
 
     def __contains__(self, words: str | Text) -> bool:
@@ -157,6 +157,11 @@ def text_of(value: str | Text) -> Text:
 
 def bold(text: str) -> Span:
     return Span(text, "bold")
+
+
+def italic(text: str) -> Span:
+    """An aside (why a question is asked): italic where the platform has it, plain words where it hasn't."""
+    return Span(text, "italic")
 
 
 def code(text: str) -> Span:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.actions import Command
 from dialogs.announcements import (
     NOBODY_TOLD,
+    NOT_REACHED,
     cancel_question,
     cancelled_for_officers,
     no_need,
@@ -406,37 +407,55 @@ def _reached(address: str, names: dict[str, str]) -> str:
     platform, _, where = address.partition(":")
     if platform == audiences.EMAIL:
         return f"email to {where}"  # the register's own address for the school, which officers already hold
-    said = PLATFORM_NAMES.get(platform, platform)
+    said = _platform_name(platform)
     return f"{names[address]} ({said})" if address in names else f"a {said} channel"
 
 
 async def _preview(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Reply]:
+    """Each school that can be reached, how and with which needs; then the ones nothing reaches, grouped by the
+    need they would hear about (one line for many schools, not the same warning under each), and a summary."""
     window = await _window_or_refuse(t, tail.strip())
     in_scope = await schools_in_scope(t.session, window)
-    facts = []
+    facts, not_reached = [], {}
     reached = {school.urn: await reach(t.session, school) if reach else [] for school, _ in in_scope}
     names = await people.names_of(t.session, {d for found in reached.values() for d in found})
+    by_platform: dict[str, int] = {}
     for school, needs in in_scope:
         destinations = reached[school.urn]
-        where = ", ".join(_reached(d, names) for d in destinations) or "NO WORKING DESTINATION: will not hear from us"
+        if not destinations:
+            not_reached.setdefault("\n".join(priority_lines(needs)), []).append(school)
+            continue
+        for platform in sorted({d.partition(":")[0] for d in destinations}):
+            by_platform[platform] = by_platform.get(platform, 0) + 1
+        where = ", ".join(_reached(d, names) for d in destinations)
         facts.append(Fact(f"{school.name} ({school.urn})", f"{where}\n" + "\n".join(priority_lines(needs))))
     nobody = await _no_need(t, window, len(in_scope))
     if nobody:
         return [Reply(kind="list", title=f"Preview: {window_name(window)}", text=nobody)]
+    for needs, schools in not_reached.items():
+        listed = "; ".join(f"{s.name} ({s.urn})" for s in schools)  # one paragraph, however many
+        facts.append(Fact(f"{NOT_REACHED}: {len(schools)} of {len(in_scope)}", f"{needs}\n{listed}"))
     _, missed = await _missed(t, window, reach)
     text = f"{len(in_scope)} schools are in scope of {window_name(window)}. " + (
         f"It opened {format_datetime(window.opens_at)}. "
         if window.opens_at <= t.now
         else f"Announcements go out when it opens, {format_datetime(window.opens_at)}. "
     )
+    if by_platform:
+        ways = ", ".join(f"{n} by {_platform_name(p)}" for p, n in sorted(by_platform.items()))
+        text += f"{len(in_scope) - len(missed)} can be reached ({ways}). "
     return [
         Reply(
             kind="list",
             title=f"Preview: {window_name(window)}",
-            text=rich(text, unreachable(missed, len(in_scope), window_code(window))),
+            text=rich(text, unreachable(missed, len(in_scope), window_code(window), listed_below=True)),
             facts=facts,
         )
     ]
+
+
+def _platform_name(platform: str) -> str:
+    return "email" if platform == audiences.EMAIL else PLATFORM_NAMES.get(platform, platform)
 
 
 async def deliveries_command(t: OfficerTurn, tail: str, reach: Reach | None = None) -> list[Reply]:

@@ -38,6 +38,16 @@ async def current(session: AsyncSession, eoi_id: int) -> Discussion | None:
     )
 
 
+async def standing(session: AsyncSession, eoi_ids: list[int]) -> dict[int, Discussion]:
+    """Each EOI's discussion that still stands (as `current`), in one query (the export's discussion columns)."""
+    rows = await session.scalars(
+        select(Discussion)
+        .where(Discussion.eoi_id.in_(eoi_ids), Discussion.response.notin_(GONE))
+        .order_by(Discussion.scheduled_at, Discussion.id)
+    )
+    return {d.eoi_id: d for d in rows}  # later rows replace earlier ones
+
+
 async def cancel_discussion(
     session: AsyncSession, eoi: EOI, *, by: str, reason: str, now: datetime
 ) -> Discussion | None:

@@ -100,6 +100,14 @@ async def recommend(
     return row
 
 
+async def latest_decisions(session: AsyncSession, eoi_ids: list[int]) -> dict[int, Decision]:
+    """Each EOI's latest decision, in one query (the export's decision columns)."""
+    rows = await session.scalars(
+        select(Decision).where(Decision.eoi_id.in_(eoi_ids)).order_by(Decision.decided_at, Decision.id)
+    )
+    return {d.eoi_id: d for d in rows}  # later rows replace earlier ones
+
+
 async def latest_decision(session: AsyncSession, eoi_id: int) -> Decision | None:
     return await session.scalar(
         select(Decision)

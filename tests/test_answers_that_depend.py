@@ -8,6 +8,8 @@ submitted EOI breaks a rule."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 import tempfile
 from pathlib import Path
@@ -54,10 +56,13 @@ async def test_a_head_who_changes_resourced_to_partnership_is_asked_again_what_n
     told = await head.say("Partnership Provision")
     # Told at once, before the review, which answers no longer hold and why.
     assert "Because you changed Provision type" in told
-    assert "Primary need is no longer needed" in told  # a Partnership Provision is for SEMH
-    assert "Places no longer holds" in told and "4 to 16" in told
-    assert "Priority need answered no longer holds" in told
-    # ...and asked again, one at a time, before the review.
+    assert "Primary need isn't asked any more, so I've removed it." in told  # a Partnership Provision is SEMH
+    assert "I'll ask Places again: it must now be from 4 to 16, and you said 24." in told
+    assert "I'll ask Priority need answered again" in told
+    # ...and asked again, one at a time, before the review: other needs first, as SEMH is now the primary need.
+    assert "I'll ask Other needs again: the choices it offers are different now." in told
+    assert head.last.question_id == "other_needs"
+    await head.say("none")
     assert head.last.question_id == "places"
     await head.say("12")
     assert head.last.question_id == "priority_need"
@@ -75,6 +80,56 @@ async def test_a_head_who_changes_resourced_to_partnership_is_asked_again_what_n
     assert "ASD, Resourced" not in shown
 
 
+async def test_a_head_who_amends_a_partnership_back_to_resourced_is_asked_the_priority_need_again(service):
+    """ "Another need", written for an SEMH Partnership Provision, means something else for an ASD Resourced
+    one, and Colchester has an identified ASD RP need: the head is asked again, and the old words go."""
+    head = await headteacher(service, urn=COLCHESTER_PRIMARY)
+    await head.say("start")
+    for answer in ["Partnership Provision", *RESOURCED_ANSWERS[2:6]]:
+        await head.say(answer)
+    assert _question_choices(head) == ["Another need (explain)"]  # no identified PP need in Colchester
+    await head.say("1")
+    await head.say("Exclusions for SEMH are rising across our partner primaries this year.")
+    for answer in RESOURCED_ANSWERS[7:]:
+        await head.say(answer)
+    await head.press("Submit")
+    ref = re.search(r"EOI-\w+-\d{3}", await head.press("I confirm")).group(0)
+
+    await head.say("amend")
+    await head.press("Change Provision type")
+    told = await head.say("Resourced Provision")
+    assert "Because you changed Provision type" in told
+    assert "I'll ask Priority need answered again: the choices it offers are different now." in told
+    assert "Other need explained is cleared too, as it goes with Priority need answered." in told
+    assert head.last.question_id == "primary_need"
+    await head.say("ASD")
+    await head.say("none")  # other needs: asked again, as ASD is no longer the primary need it left out
+    assert head.last.question_id == "priority_need"
+    assert _question_choices(head)[0].startswith("ASD: Autistic Spectrum Disorder, Resourced Provision, Colchester")
+    await head.say("1")
+    assert head.last.kind == "review", head.text
+    assert "Exclusions for SEMH" not in head.text and "Another need" not in head.text
+    await head.press("Submit")
+    assert "resubmitted" in await head.press("I confirm")
+    exported = officer(service)
+    await exported.say("export")
+    [row] = [r for r in csv.DictReader(io.StringIO(exported.last.file[1])) if r["ref"] == ref]
+    assert row["priority_need"].startswith("ASD/resourced/Colchester") and row["priority_need_other"] == ""
+
+
+async def test_a_head_who_changes_to_partnership_is_told_plainly_what_is_asked_again_and_why(service):
+    head = await headteacher(service, urn=COLCHESTER_PRIMARY)
+    await _to_review(head, list(RESOURCED_ANSWERS))
+    await head.press("Change Provision type")
+    told = await head.say("Partnership Provision")
+    # Why, in the head's terms: not an error message with a list of options to choose from.
+    assert "no longer available" not in told and "Please choose" not in told
+    assert (
+        "I'll ask Priority need answered again: “ASD: Autistic Spectrum Disorder, Resourced Provision, "
+        "Colchester, primary (high priority)” isn't one of its choices now." in told
+    )
+
+
 async def test_a_colchester_secondary_offering_an_autism_rp_is_offered_only_needs_that_fit(service):
     head = await headteacher(service, urn=COLCHESTER_SECONDARY)
     await head.say("start")
@@ -88,6 +143,8 @@ async def test_a_colchester_secondary_offering_an_autism_rp_is_offered_only_need
         await head.say("back")
     assert head.last.question_id == "provision_type"
     await head.say("Partnership Provision")
+    assert head.last.question_id == "other_needs"  # asked again: SEMH is the primary need now, ASD can be other
+    await head.say("none")
     while head.last.question_id != "priority_need":
         await head.press("Keep this answer")
     assert _question_choices(head)[0].startswith("SEMH: Social, Emotional and Mental Health, Partnership")

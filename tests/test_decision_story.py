@@ -4,6 +4,8 @@ school and the officers told at every step."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -214,3 +216,29 @@ async def test_the_scheduler_reminds_owners_before_dates_and_tells_officers_of_s
     assert kinds == [("milestone due", "officers"), ("milestone late", "officers")]
     portfolio = await desk.say("list implementing")
     assert "1 EOI being implemented; 1 milestone late" in portfolio and "LATE: was due" in desk.last.facts[0].value
+
+
+async def test_an_officers_export_has_the_decision_its_reason_and_the_discussion_on_londons_clock(service, clock):
+    """The export gave `submitted_at` as UTC with microseconds and nothing of the decision or the discussion."""
+    ref, _head = await _submitted(service)
+    other, _ = await _submitted(service, urn="114001", user="head-2")
+    desk = officer(service)
+    await desk.say(f"shortlist {ref}")
+    await desk.say(f"schedule {ref} 3/12 10:30 at County Hall, Chelmsford")
+    clock.set(clock.now() + timedelta(days=4))  # Friday 4 December: the discussion has taken place
+    assert "Recorded" in await desk.say(f"decide {ref} approve Strong, ready accommodation and staff")
+    await desk.say("export")
+    header, *_ = desk.last.file[1].splitlines()
+    # The columns that were there keep their places; the new ones come last.
+    assert header.startswith("ref,window,urn,school,quadrant,district,phase,status,submitted_at,provision_type,")
+    assert header.endswith(",contact_phone,decision,decision_reason,discussion_at,discussion_place")
+    rows = {r["ref"]: r for r in csv.DictReader(io.StringIO(desk.last.file[1]))}
+    approved = rows[ref]
+    assert approved["submitted_at"] == "2026-11-30 10:00+00:00"  # London's clock (GMT), to the minute
+    assert approved["decision"] == "approved" and approved["decision_reason"] == "Strong, ready accommodation and staff"
+    assert (
+        approved["discussion_at"] == "2026-12-03 10:30+00:00"
+        and "County Hall, Chelmsford" in approved["discussion_place"]
+    )
+    untouched = rows[other]
+    assert [untouched[c] for c in ("decision", "decision_reason", "discussion_at", "discussion_place")] == [""] * 4

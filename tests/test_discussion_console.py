@@ -123,7 +123,11 @@ async def test_a_school_asks_for_another_time_in_the_console_and_accepts_the_mov
 
     # The school gets the moved invitation and a calendar update for the same event.
     moved = await head.look()
-    assert "The discussion has moved" in moved and "Thursday 3 December 2026 at 10:00am" in moved
+    # Said of the school's own EOI, not "Meadow Primary School, Colchester's expression of interest".
+    assert (
+        f"The discussion of your expression of interest {ref} has moved to Thursday 3 December 2026 at 10:00am" in moved
+    )
+    assert "Colchester's" not in moved
     calendar, second = event(ics)
     assert str(second["UID"]) == uid and second["SEQUENCE"] == 1 and calendar["METHOD"] == "REQUEST"
     assert second["DTSTART"].dt == datetime(2026, 12, 3, 10, 0, tzinfo=LONDON)

@@ -80,7 +80,7 @@ async def test_a_school_moves_and_accepts_its_discussion_in_slack_and_sees_its_f
     assert str(moved["UID"]) == str(event["UID"]) and moved["SEQUENCE"] == 1
     assert moved["DTSTART"].dt == datetime(2026, 12, 3, 10, 0, tzinfo=LONDON)
     moved_invitation = slack.posted_to(HEAD_ID)[-1]
-    assert "The discussion has moved" in text_of(moved_invitation)
+    assert f"The discussion of your expression of interest {ref} has moved to" in text_of(moved_invitation)
     await head.press("Accept", messages=[moved_invitation])
     assert "you've accepted" in head.text
     await slack.deliver_notices()

@@ -62,7 +62,7 @@ async def test_a_head_moves_and_accepts_a_discussion_in_teams(teams: Teams) -> N
     officer.seen = teams.connector.activities[-1:]  # the proposal card, in the officer's chat
     assert "Rescheduled" in await officer.press("Book Thu 3 Dec 10:00am")
     moved = await delivered(teams)
-    assert any("The discussion has moved" in t for t in moved)
+    assert any("The discussion of your expression of interest EOI-" in t and "has moved to" in t for t in moved)
     assert any("SEQUENCE:1" in t for t in moved)
 
     assert "you've accepted" in await head.say("accept")

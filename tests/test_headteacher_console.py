@@ -168,3 +168,34 @@ async def test_someone_not_in_the_register_is_told_how_to_get_linked(service):
     text = await stranger.say("start")
     assert "couldn't match you to a school" in text
     assert "link console:stranger URN" in text
+
+
+async def test_why_a_question_is_asked_reads_as_words_in_the_console_not_underscores(service):
+    head = await headteacher(service)
+    await head.say("start")
+    for answer in RESOURCED_ANSWERS[:5]:
+        await head.say(answer)
+    assert head.last.question_id == "start"
+    assert "\nIt must be after this window closes and within three years.\n" in head.text
+    assert "_It must" not in head.text and "years._" not in head.text
+
+
+async def test_what_a_head_and_an_officer_read_is_plain_grammatical_english(service):
+    """Seen on a walk: "Let's start Meadow Primary School, Colchester's expression of interest", "When was (or
+    will) it be discussed?", and "(- -> draft)" in the officer's history."""
+    head = await headteacher(service)
+    welcome = await head.say("start")
+    assert "Let's start an expression of interest from Meadow Primary School, Colchester to host" in welcome
+    assert "Colchester's" not in welcome
+    for answer in RESOURCED_ANSWERS[: RESOURCED_ANSWERS.index("Yes, approved") + 1]:
+        await head.say(answer)
+    assert head.last.question_id == "governance_date"
+    assert "When did the governing body (or trust) approve it?" in head.text and "(or will)" not in head.text
+    for answer in RESOURCED_ANSWERS[RESOURCED_ANSWERS.index("Yes, approved") + 1 :]:
+        await head.say(answer)
+    await head.press("Submit")
+    submitted = await head.press("I confirm")
+    assert "Meadow Primary School, Colchester: your expression of interest is submitted" in submitted
+    ref = re.search(r"EOI-2627A-\d{3}", submitted).group(0)
+    history = await officer(service).say(f"show {ref}")
+    assert "(draft → submitted)" in history and "(now draft)" in history and "(- → " not in history

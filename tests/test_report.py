@@ -5,15 +5,19 @@ console saves."""
 from __future__ import annotations
 
 import base64
+import colorsys
 import io
+import itertools
 from pathlib import Path
 
 from sqlalchemy import select
 
 from bot.console import Console
+from dialogs import report_chart
 from dialogs.announcements import closing_summary
 from dialogs.turns import Speaker
 from storage.models import EOI, Window
+from storage.report import for_window
 from storage.windows import eois_in, need_for
 from tests.chat import officer
 
@@ -127,3 +131,31 @@ async def test_the_console_saves_the_chart_as_a_png(service, tmp_path: Path, mon
     assert len(saved) == 1 and saved[0].read_bytes().startswith(PNG)
     assert saved[0].stat().st_mode & 0o777 == 0o600
     assert f"(saved to {saved[0].name})" in out.getvalue() and "identified 96" in out.getvalue()
+
+
+def _hue(colour: str) -> float:
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hsv(r, g, b)[0] * 360
+
+
+async def test_the_chart_can_be_read_each_stage_apart_with_its_places_on_the_bars(service, tmp_path: Path) -> None:
+    """The seen chart: "shortlisted" and "opened" two blues side by side, no numbers, a tiny legend."""
+    await _register(service)
+    chart = report_chart.figure(await _numbers(service))
+    # Each stage its own hue, well apart, and its own hatching (greyscale, print, any colour vision).
+    stages = report_chart.COLOURS[1:]
+    apart = min(abs(_hue(a) - _hue(b)) % 360 for a, b in itertools.combinations(stages, 2))
+    assert min(apart, 360 - apart) >= 30, stages
+    assert len(set(report_chart.HATCHES[1:])) == len(stages)
+    # The places are written on the bars: the approved ASD EOI's 12, the opened SEMH one's 6, ASD shortlisted 20.
+    written = [t.get_text() for ax in chart.axes for t in ax.texts]
+    assert {"12", "6", "20"} <= set(written) and "0" not in written  # an empty bar says nothing
+    # One legend naming every series, in type as large as the axes'.
+    [legend] = chart.legends
+    assert [t.get_text() for t in legend.get_texts()] == list(report_chart.SERIES)
+    assert min(t.get_fontsize() for t in legend.get_texts()) >= 9
+
+
+async def _numbers(service):
+    async with service.db.session() as session:
+        return await for_window(session, await session.scalar(select(Window)))

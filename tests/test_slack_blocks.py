@@ -249,3 +249,11 @@ def test_decision_choices_read_as_words_not_codes() -> None:
         ("Approve", "approve"),
         ("Decline", "decline"),
     ]
+
+
+def test_an_aside_is_italic_in_slack_with_its_spaces_outside_the_marks() -> None:
+    from dialogs.rich import italic, rich
+
+    shown = kit.mrkdwn(rich("Question 6. ", italic("It must be after the window closes. "), "Type _help_"))
+    assert shown.startswith("Question 6. _It must be after the window closes._ Type ")
+    assert not shown.endswith("_help_")  # typed underscores stay literal: they can't pair up

@@ -304,6 +304,16 @@ async def test_headteacher_completes_an_eoi_with_cards_and_typed_answers(teams: 
     assert ref
 
 
+async def test_why_a_question_is_asked_is_in_italics_on_the_card_not_escaped_underscores(teams: Teams) -> None:
+    head = teams.user(HEAD_ID, "Pat Head")
+    await head.say("start")
+    for answer in chat.RESOURCED_ANSWERS[:5]:
+        await head.say(answer)
+    assert "When could the provision open?" in head.text
+    assert "\n_It must be after this window closes and within three years._" in head.text  # italic in Teams
+    assert "\\_" not in head.text  # no underscore escaped to show as itself
+
+
 async def test_a_headteacher_writes_a_long_answer_on_the_card_and_a_problem_keeps_the_text(teams: Teams) -> None:
     head = teams.user(HEAD_ID, "Pat Head")
     await complete_in_teams(head, chat.RESOURCED_ANSWERS[:8])

@@ -157,8 +157,9 @@ async def test_a_date_that_no_longer_fits_the_governors_answer_is_asked_again(se
     await head.press("Change Governing body")
     told = await head.say("It will be discussed at the next meeting")
     # 12 November 2026 has passed: it can't be the next meeting.
-    assert "Discussed on no longer holds" in told
+    assert "I'll ask Discussed on again: 12 November 2026 has passed, and it now asks for a day still to come." in told
     assert head.last.question_id == "governance_date"
+    assert "When is that meeting?" in told  # the question's words follow the governors' answer
 
 
 # ------------------------------------------------------------------------------ choices and numbers

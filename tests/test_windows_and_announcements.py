@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -259,7 +260,23 @@ async def test_officers_preview_who_will_be_contacted_and_who_is_unreachable(ser
     assert f"{len(in_scope)} schools are in scope" in text
     assert f"1 of the {len(in_scope)} schools in scope has no working destination" in text
     assert "a fake channel" in text and "fake:114001" not in text  # words, not ids
-    assert "(114000): NO WORKING DESTINATION" in text
+    assert "Not reached: 1 of" in text and "Meadow Primary School, Colchester (114000)" in text
+    assert f"{len(in_scope) - 1} can be reached ({len(in_scope) - 1} by fake)." in text
+
+
+async def test_a_preview_where_nobody_can_be_reached_says_so_once_and_groups_the_schools(service):
+    """The seen preview: the same "no working destination" line under each of 32 schools, and no summary."""
+    text = await officer(service).say("window preview")
+    in_scope = await _in_scope(service)
+    n = len(in_scope)
+    assert f"{n} of the {n} schools in scope have no working destination and will not hear from us" in text
+    assert "listed below under “Not reached”, by the need they would hear of" in text
+    assert text.count("no working destination") + text.count("NO WORKING DESTINATION") == 1
+    # Grouped by the need they would hear of: each group once, with its count, each school named once.
+    groups = re.findall(r"Not reached: (\d+) of (\d+)", text)
+    assert sum(int(k) for k, _ in groups) == n and {int(of) for _, of in groups} == {n} and len(groups) < n
+    for urn in in_scope:
+        assert text.count(f"({urn})") == 1
 
 
 async def test_closing_early_or_extending_an_open_window_tells_the_schools(service, clock):

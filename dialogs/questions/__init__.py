@@ -59,6 +59,11 @@ class Question:
             ids.add(self.except_answer)
         return frozenset(ids)
 
+    def goes_with(self, other: Question) -> bool:
+        """Whether `other` is asked because of this answer (its details, or asked only after some choices):
+        when this answer is asked again, so is that one."""
+        return other.id == self.details_to or self.id in {*other.ask_when, *other.skip_when}
+
     def ask_for(self, answers: dict[str, Any]) -> str:
         for answer_id, by_value in self.ask_by_answer.items():
             words = by_value.get(str(answers.get(answer_id)))
@@ -131,10 +136,13 @@ class QuestionSet:
         """Every question whose answer may stop holding when `question_id`'s answer changes, directly or
         through another answer, in the order they are asked."""
         changed, found = {question_id}, []
+        first = self.get(question_id)
+        details = {first.details_to} if first and first.details_to else set()  # the words typed with a choice
         for q in self.questions:  # dependencies point backwards (checked at load), so one pass is enough
-            if q.depends_on & changed:
+            if q.depends_on & changed or q.id in details:
                 found.append(q)
                 changed.add(q.id)
+                details.add(q.details_to)
         return found
 
     def effective_answers(self, answers: dict[str, Any]) -> dict[str, Any]:

@@ -148,7 +148,10 @@ async def headteacher_and_officer(teams: Teams) -> Journey:
     before = len(connector.activities)
     await journey.deliver()  # the school hears it was shortlisted, invited and approved
     head.seen = connector.activities[before:]
-    journey.keep("school told", head)
+    # The approval as the school reads it: with its implementation plan, and the buttons for the school's part.
+    told = _last_card_with(head, "approved")
+    assert "Implementation plan" in str(told) and "First pupils" in str(told), told
+    journey.moments["school told"] = told
     return journey
 
 
