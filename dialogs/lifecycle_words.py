@@ -254,6 +254,8 @@ def refusal(refused: Refused) -> str | Text:
         if refused.reason == "no discussion":
             return f"{name} has no discussion to come, so there is nothing to cancel."
         said = md("{} is {}, so it can't be {}.", name, refused.state, past)
+        if refused.event == "cancel-discussion":  # "can't be taken back to shortlisted" says it less plainly
+            said = md("{} has no discussion to cancel: it is {}.", name, refused.state)
         if refused.moment is not None and refused.by == OFFICER:
             return said + md(" Next: {}.", for_officers(refused.moment))
         if refused.moment is not None:
