@@ -104,3 +104,18 @@ async def complete_eoi(chat: Chat, answers: list[str] = RESOURCED_ANSWERS) -> st
     await chat.press("Submit")
     await chat.press("I confirm")
     return chat.text
+
+
+async def add_spring_window(service: Service) -> None:
+    """An officer adds Spring Term 2 2026/27 (2627S: 22 February to 25 March 2027) with the demo's identified need."""
+    from storage.register import import_need
+    from storage.seed import demo_need_csv
+    from storage.windows import find_window
+
+    said = await officer(service).say('window add "Spring Term 2 2026/27" opens 22 Feb 2027 closes 25 Mar 2027')
+    assert "Added" in said, said
+    async with service.db.session() as session:
+        window = await find_window(session, "2627S")
+        assert window is not None
+        await import_need(session, demo_need_csv(), window=window, actor="test", now=service.clock.now())
+        await session.commit()

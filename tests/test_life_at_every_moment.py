@@ -41,10 +41,8 @@ from storage.lifecycle import (
     judge,
 )
 from storage.models import EOI, Decision, Discussion, School
-from storage.register import import_need
-from storage.seed import demo_need_csv
 from storage.windows import LONDON, find_window
-from tests.chat import Chat, complete_eoi, headteacher, officer
+from tests.chat import Chat, add_spring_window, complete_eoi, headteacher, officer
 
 # The demo window is open from 16 November to 28 December 2026 (tests/conftest.NOW is 30 November); spring is
 # added from 22 February to 25 March 2027.
@@ -310,12 +308,7 @@ async def _check(county: County, situation: Situation, role: str) -> list[str]:
 
 async def _county(service: Any, clock: Any) -> County:
     """The demo county with spring added and one EOI's complete answers to copy."""
-    desk = officer(service)
-    assert "Added" in await desk.say('window add "Spring Term 2 2026/27" opens 22 Feb 2027 closes 25 Mar 2027')
-    async with service.db.session() as session:
-        window = await find_window(session, "2627S")
-        await import_need(session, demo_need_csv(), window=window, actor="test", now=clock.now())
-        await session.commit()
+    await add_spring_window(service)
     head = await headteacher(service, "114001", "head-model")
     ref = re.search(r"EOI-\d{4}[AS]-\d{3}", await complete_eoi(head))
     assert ref

@@ -14,10 +14,8 @@ from dialogs.lifecycle_words import SHORTLISTING_RULE
 from dialogs.replies import Reply
 from storage import eois
 from storage.models import EOI, AuditEntry, Notice, School
-from storage.register import import_need
-from storage.seed import demo_need_csv
 from storage.windows import LONDON, find_window
-from tests.chat import RESOURCED_ANSWERS, complete_eoi, headteacher, officer
+from tests.chat import RESOURCED_ANSWERS, add_spring_window, complete_eoi, headteacher, officer
 
 SPRING = datetime(2027, 3, 1, 10, 0, tzinfo=LONDON)  # inside the spring window the officer adds below
 
@@ -28,12 +26,7 @@ def _ref(text: str) -> str:
 
 async def _spring_window_opens(service, clock) -> None:
     """An officer adds Spring Term 2 2026/27 (2627S) with the same identified need; time moves into it."""
-    desk = officer(service)
-    assert "Added" in await desk.say('window add "Spring Term 2 2026/27" opens 22 Feb 2027 closes 25 Mar 2027')
-    async with service.db.session() as session:
-        window = await find_window(session, "2627S")
-        await import_need(session, demo_need_csv(), window=window, actor="test", now=service.clock.now())
-        await session.commit()
+    await add_spring_window(service)
     clock.set(SPRING)
 
 

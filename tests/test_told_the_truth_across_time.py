@@ -11,10 +11,8 @@ from sqlalchemy import select
 
 from dialogs.lifecycle_words import SHORTLISTING_RULE
 from storage.models import Notice
-from storage.register import import_need
-from storage.seed import demo_need_csv
-from storage.windows import LONDON, find_window
-from tests.chat import RESOURCED_ANSWERS, complete_eoi, headteacher, officer
+from storage.windows import LONDON
+from tests.chat import RESOURCED_ANSWERS, Chat, add_spring_window, complete_eoi, headteacher, officer
 
 AFTER_THE_CLOSE = datetime(2027, 1, 6, 10, 0, tzinfo=LONDON)  # the demo window closed on 18 December
 IN_SPRING = datetime(2027, 3, 1, 10, 0, tzinfo=LONDON)  # the spring window added below is open
@@ -26,14 +24,14 @@ def _ref(text: str) -> str:
     return found.group(0)
 
 
-async def _spring_window(service) -> None:
-    """An officer adds Spring Term 2 2026/27 with the same identified need (opens 22 February)."""
+async def _booked(service, when: str) -> tuple[Chat, Chat, str]:
+    """A head's EOI submitted, shortlisted and booked for a discussion `when` by an officer."""
+    head = await headteacher(service)
+    ref = _ref(await complete_eoi(head))
     desk = officer(service)
-    assert "Added" in await desk.say('window add "Spring Term 2 2026/27" opens 22 Feb 2027 closes 25 Mar 2027')
-    async with service.db.session() as session:
-        window = await find_window(session, "2627S")
-        await import_need(session, demo_need_csv(), window=window, actor="test", now=service.clock.now())
-        await session.commit()
+    await desk.say(f"shortlist {ref}")
+    await desk.say(f"schedule {ref} {when}")
+    return head, desk, ref
 
 
 async def _school_notices(service, urn: str = "114000") -> list[Notice]:
@@ -55,7 +53,7 @@ async def test_a_head_withdrawing_after_the_close_is_not_promised_a_restart(serv
     assert "start it again" not in done and "while its window is open" not in done
 
     # With the next window open, the head is told the true way on: a new EOI there, which `start` begins.
-    await _spring_window(service)
+    await add_spring_window(service)
     clock.set(IN_SPRING)
     status = await head.say("status")
     assert "You can start a new EOI in Spring Term 2 2026/27: type start." in status
@@ -80,7 +78,7 @@ async def test_a_draft_carried_to_a_window_not_yet_open_is_described_truly(servi
     for answer in RESOURCED_ANSWERS[:5]:
         await head.say(answer)
     await head.say("save")
-    await _spring_window(service)
+    await add_spring_window(service)
     clock.set(AFTER_THE_CLOSE)
 
     status = await head.say("status")
@@ -90,11 +88,7 @@ async def test_a_draft_carried_to_a_window_not_yet_open_is_described_truly(servi
 
 
 async def test_an_approved_eoi_stays_in_the_schools_status_after_its_window_closes(service, clock):
-    head = await headteacher(service)
-    ref = _ref(await complete_eoi(head))
-    desk = officer(service)
-    await desk.say(f"shortlist {ref}")
-    await desk.say(f"schedule {ref} 3/12 10:30")
+    head, desk, ref = await _booked(service, "3/12 10:30")
     clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=LONDON))
     await desk.say(f"outcome {ref} 3 follow up ECC by 15 January: survey the two classrooms")
     await desk.say(f"decide {ref} approve Opening September 2027")
@@ -105,7 +99,7 @@ async def test_an_approved_eoi_stays_in_the_schools_status_after_its_window_clos
     assert "Implementation plan" in status or "next steps" in status.casefold()
     assert "survey the two classrooms" in status  # ECC's follow-up, still open
     # The same after the next window opens and the school begins a new EOI there.
-    await _spring_window(service)
+    await add_spring_window(service)
     clock.set(IN_SPRING)
     await head.say("start")
     await head.say("save")
@@ -114,11 +108,7 @@ async def test_an_approved_eoi_stays_in_the_schools_status_after_its_window_clos
 
 
 async def test_a_decline_after_the_meeting_time_says_the_discussion_took_place_and_cancels_nothing(service, clock):
-    head = await headteacher(service)
-    ref = _ref(await complete_eoi(head))
-    desk = officer(service)
-    await desk.say(f"shortlist {ref}")
-    await desk.say(f"schedule {ref} 3/12 10:00")
+    _, desk, ref = await _booked(service, "3/12 10:00")
     clock.set(datetime(2026, 12, 3, 15, 0, tzinfo=LONDON))  # the discussion was this morning
 
     said = await desk.say(f"decide {ref} decline The accommodation won't be ready in time")
@@ -131,11 +121,7 @@ async def test_a_decline_after_the_meeting_time_says_the_discussion_took_place_a
 
 
 async def test_a_decline_before_the_meeting_still_calls_it_off_with_the_calendar(service, clock):
-    head = await headteacher(service)
-    ref = _ref(await complete_eoi(head))
-    desk = officer(service)
-    await desk.say(f"shortlist {ref}")
-    await desk.say(f"schedule {ref} 3/12 10:00")
+    _, desk, ref = await _booked(service, "3/12 10:00")
     said = await desk.say(f"decide {ref} decline The accommodation won't be ready in time")
     assert "is cancelled" in said
     kinds = [n.kind for n in await _school_notices(service) if n.created_at >= clock.now()]
@@ -143,11 +129,7 @@ async def test_a_decline_before_the_meeting_still_calls_it_off_with_the_calendar
 
 
 async def test_heads_read_what_is_true_and_what_they_can_do_never_officers_rules(service, clock):
-    head = await headteacher(service)
-    ref = _ref(await complete_eoi(head))
-    desk = officer(service)
-    await desk.say(f"shortlist {ref}")
-    await desk.say(f"schedule {ref} 3/12 10:00")
+    head, desk, ref = await _booked(service, "3/12 10:00")
 
     status = await head.say("status")
     assert f"{ref} is discussion scheduled" in status
@@ -171,11 +153,7 @@ async def test_heads_read_what_is_true_and_what_they_can_do_never_officers_rules
 
 
 async def test_after_a_reopen_officers_are_not_offered_to_cancel_a_discussion_that_no_longer_stands(service, clock):
-    head = await headteacher(service)
-    ref = _ref(await complete_eoi(head))
-    desk = officer(service)
-    await desk.say(f"shortlist {ref}")
-    await desk.say(f"schedule {ref} 3/12 10:00")
+    _, desk, ref = await _booked(service, "3/12 10:00")
     await desk.say(f"decide {ref} decline The accommodation won't be ready in time")
     reopened = await desk.say(f"reopen {ref} The panel misread the accommodation plan")
     assert "Reopened" in reopened
@@ -189,11 +167,7 @@ async def test_after_a_reopen_officers_are_not_offered_to_cancel_a_discussion_th
 
 
 async def test_a_decision_can_be_reopened_only_while_officers_are_told_it_can(service, clock):
-    head = await headteacher(service)
-    ref = _ref(await complete_eoi(head))
-    desk = officer(service)
-    await desk.say(f"shortlist {ref}")
-    await desk.say(f"schedule {ref} 3/12 10:00")
+    _, desk, ref = await _booked(service, "3/12 10:00")
     clock.set(datetime(2026, 12, 3, 15, 0, tzinfo=LONDON))
     await desk.say(f"decide {ref} decline The accommodation won't be ready in time")
     shown = await desk.say(f"show {ref}")
@@ -210,7 +184,7 @@ async def test_an_officers_status_counts_what_is_still_ahead_whatever_its_window
     ref = _ref(await complete_eoi(head))
     desk = officer(service)
     await desk.say(f"shortlist {ref}")
-    await _spring_window(service)
+    await add_spring_window(service)
     clock.set(IN_SPRING)  # the autumn window closed long ago; its shortlisted EOI still waits for a discussion
 
     status = await desk.say("status")
