@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import references
 from dialogs.actions import Command
 from dialogs.dates import format_date
 from dialogs.glossary import PROVISION_NAMES
@@ -92,7 +93,7 @@ async def done_command(
     either side, marks it done; the other side is told. The last (first pupils) opens the provision."""
     is_officer = person.role == people.OFFICER
     words = rest.split()
-    eoi = await eois.by_ref(session, words[0]) if words and words[0].upper().startswith("EOI-") else None
+    eoi = await references.by_ref(session, words[0]) if words and references.looks_like_ref(words[0]) else None
     if eoi is not None:
         words = words[1:]
     elif school is not None and not is_officer:

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from dialogs.dates import (
     DEFAULT_WORKING_HOURS,
     MEETING_EXAMPLES,
     MEETING_HORIZON,
+    MeetingReading,
     WorkingHours,
     format_datetime,
     format_meeting_day,
@@ -26,6 +27,8 @@ from dialogs.dates import (
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_ALIASES, NEED_TYPES, PHASES, QUADRANTS
 from dialogs.lifecycle_words import next_steps, refusal
 from dialogs.questions import eoi_questions
+from dialogs.references import about as _about
+from dialogs.references import eoi_named
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
 from storage import audit, eois, notices, people
@@ -52,12 +55,6 @@ class OfficerTurn:
     @property
     def actor(self) -> str:
         return f"{self.person.platform}:{self.person.user_id}"
-
-
-def _about(eoi: EOI, school: School) -> str:
-    """The school and where the EOI is: "Oak Primary (Colchester, Primary · ASD) · submitted"."""
-    need = f" · {eoi.primary_need}" if eoi.primary_need else ""
-    return f"{school.name} ({school.district}, {school.phase}{need}) · {eoi.status}"
 
 
 def ref_line(eoi: EOI, school: School) -> Text:
@@ -204,15 +201,10 @@ async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ]
 
 
-async def _eoi_or_refuse(t: OfficerTurn, ref: str) -> tuple[EOI, School] | Reply:
-    if not ref:
-        return refuse(md("Which EOI? Give its reference, e.g. `show EOI-2627A-007`."))
-    eoi = await eois.by_ref(t.session, ref)
-    if eoi is None:
-        return refuse(md("There is no EOI “{}”. References look like EOI-2627A-007; `list` shows them.", ref))
-    school = await t.session.get(School, eoi.school_urn)
-    assert school is not None
-    return eoi, school
+async def _eoi_or_refuse(t: OfficerTurn, ref: str, command: str = "show", tail: str = "") -> tuple[EOI, School] | Reply:
+    """The EOI named as `show` names one (dialogs.references); several matching are asked about, each with a
+    button that runs `command` on it with the rest of what was typed."""
+    return await eoi_named(t.session, ref, command, tail)
 
 
 def _form_choice(
@@ -326,7 +318,7 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
             value = effective[q.id]
             facts.append(
                 Fact(
-                    q.label,
+                    q.label_for(value, ctx.today),
                     "(skipped)" if value is None else _priority_label(q.id, value) or format_answer(q, value, ctx),
                 )
             )
@@ -364,8 +356,8 @@ async def _tell_school(t: OfficerTurn, eoi: EOI, school: School, kind: str, repl
 
 
 async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
-    ref, _, note = rest.partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    ref, _, note = rest.strip().partition(" ")
+    found = await _eoi_or_refuse(t, ref, "shortlist", note)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
@@ -396,8 +388,8 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
 
 
 async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
-    ref, _, note = rest.partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    ref, _, note = rest.strip().partition(" ")
+    found = await _eoi_or_refuse(t, ref, "not-shortlisted", note)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
@@ -485,13 +477,14 @@ def split_attendees(rest: str) -> tuple[str, list[str] | None]:
 
 
 async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    typed = rest.strip().partition(" ")[2]
     rest, attendees = split_attendees(rest)
     ref, when, minutes, place, problem = split_schedule(rest)
-    found = await _eoi_or_refuse(t, ref)
+    found = await _eoi_or_refuse(t, ref, "schedule", typed)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
-    example = md("For example: `schedule {} next Tuesday at 2pm for 1 hour at County Hall`.", eoi.ref)
+    example = md("For example: `schedule {} Tuesday at 2pm for 1 hour at County Hall`.", eoi.ref)
     if problem:
         field = "place" if "place" in problem else "duration"
         return [refuse(problem, field_errors={field: problem})]
@@ -520,6 +513,8 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return [refuse(message, field_errors={"when": message})]
     else:
         reading = read_meeting_time(when, now=now, hours=t.hours)
+        if (reading.either or reading.until) and reading.starts is not None and reading.starts > now:
+            return [_which_time(eoi, reading, f" for {minutes} minutes", place, attendees)]
         if reading.problem or reading.starts is None:
             message = text_of(reading.problem or f"I couldn't read “{when}” as a day and time. Try {MEETING_EXAMPLES}.")
             # In chat the examples are whole commands; a form's "When" field wants only the time.
@@ -575,12 +570,35 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     return replies
 
 
+def _which_time(eoi: EOI, reading: MeetingReading, duration: str, place: str, attendees: list[str] | None) -> Reply:
+    """ "next Tuesday" early in the week (this week's or next?), or "Thursday afternoon" (which hour?): asked,
+    with a button for each that books it as the same command with the day and time written out."""
+    assert reading.starts is not None
+    if reading.until is not None:
+        hours = max(int((reading.until - reading.starts).total_seconds() // 3600), 1)
+        options = [reading.starts + timedelta(hours=n) for n in range(hours)]
+    else:
+        options = list(reading.either)
+    where = f" at {place}" if place else ""
+    named = f" with {', '.join(attendees)}" if attendees else ""
+    return Reply(
+        text=reading.problem,
+        kind="question",
+        choices=[
+            Choice(format_meeting_day(at), Command(f"schedule {eoi.ref} {format_datetime(at)}{duration}{where}{named}"))
+            for at in options
+        ],
+    )
+
+
 async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
     """`cancel discussion REF [reason]`: the discussion is called off, the EOI is shortlisted again, the school
     is told (with the reason) and the history shows it."""
     ref, _, reason = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    found = await _eoi_or_refuse(t, ref, "cancel discussion", reason)
     if isinstance(found, Reply):
+        if found.kind != "error":
+            return [found]
         return [refuse(md("{} For example: `cancel discussion EOI-2627A-007 The head is unwell`.", found.text))]
     eoi, school = found
     if not eois.can("cancel-discussion", eoi.status):
@@ -628,7 +646,7 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
     """LIFE's "reopen": an officer undoes a decision (or a not shortlisted) within REOPEN_DAYS, with a reason the
     school is told."""
     ref, _, reason = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    found = await _eoi_or_refuse(t, ref, "reopen", reason)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found

@@ -26,6 +26,7 @@ from storage.windows import (
     LONDON,
     WindowRefused,
     add_window,
+    all_windows,
     cancel_window,
     change_window,
     current_or_next,
@@ -40,19 +41,58 @@ from storage.windows import (
 Reach = audiences.Reach
 TERM_WORDS = {"autumn": "autumn1", "spring": "spring2"}
 ADD_EXAMPLE = md('`window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct 2027`')
-NAME = re.compile(r"(autumn|spring)(?:\s+term)?(?:\s+[12])?\s+(\d{4})\s*[/-]\s*(\d{2,4})", re.IGNORECASE)
 
 
-def _when(text: str, now: datetime, default_hour: int) -> datetime | None:
-    """A date, with a time if one is given ("1 Sep 2027", "1 Sep 2027 9am"), in London."""
-    text = text.strip()
-    timed = parse_meeting_time(text, now=now.astimezone(LONDON))
-    if timed:
-        return timed
-    day = parse_date(text, today=now.astimezone(LONDON).date())
-    if day is None:
+# "spring 2027", "Spring Term 2 2026/27", "autumn term 1 2027", "spring": a window as officers say it. A single
+# calendar year is the one the term falls in (spring 2027 is in 2026/27; autumn 2027 begins 2027/28).
+SAID = re.compile(r"^(autumn|spring)(?:\s+term)?(?:\s+[12])?(?:\s+(\d{4})(?:\s*[/-]\s*(\d{2,4}))?)?$", re.IGNORECASE)
+
+
+def _term_and_year(words: str) -> tuple[str, str | None] | None:
+    """("spring2", "2026/27") for "spring 2027"; ("spring2", None) for "spring"; None when it isn't a window."""
+    match = SAID.fullmatch(" ".join(words.strip().strip('"“”').split()))
+    if not match:
         return None
-    return datetime.combine(day, time(default_hour), tzinfo=LONDON)
+    term = TERM_WORDS[match.group(1).casefold()]
+    if match.group(2) is None:
+        return term, None
+    first = int(match.group(2))
+    if match.group(3):
+        return (term, _year(match.group(2), match.group(3))) if _year(match.group(2), match.group(3)) else None
+    start = first if term == "autumn1" else first - 1
+    return term, f"{start}/{str(start + 1)[-2:]}"
+
+
+async def window_named(session: AsyncSession, words: str, now: datetime) -> Window | None:
+    """The window `words` names: its code ("2627S"), id, full name, or as said ("spring 2027", "spring": the one
+    open or next of that term, else the latest)."""
+    found = await find_window(session, words.strip().strip('"“”'))
+    said = _term_and_year(words) if found is None else None
+    if said is None:
+        return found
+    term, year = said
+    alike = [w for w in await all_windows(session) if w.term == term and (year is None or w.academic_year == year)]
+    standing = [w for w in alike if w.cancelled_at is None] or alike
+    coming = [w for w in standing if w.closes_at > now]
+    return (coming or standing[-1:] or [None])[0]
+
+
+def _when(text: str, now: datetime, default_hour: int, year: int | None = None) -> datetime | None:
+    """A date, with a time if one is given ("1 Sep 2027", "1 Sep 2027 9am", "Christmas Eve at noon"), in London;
+    a day typed without a year ("1 March") falls in `year` when the window's name says which."""
+    text = text.strip()
+    found = parse_meeting_time(text, now=now.astimezone(LONDON))
+    if found is None:
+        day = parse_date(text, today=now.astimezone(LONDON).date())
+        if day is None:
+            return None
+        found = datetime.combine(day, time(default_hour), tzinfo=LONDON)
+    if year is not None and found.year != year and not re.search(r"\d{4}|'\d{2}|\d/\d+/\d", text):
+        try:
+            found = found.replace(year=year)
+        except ValueError:  # 29 February
+            return None
+    return found
 
 
 def _parts(rest: str) -> tuple[str, str | None, str | None]:
@@ -103,18 +143,19 @@ async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) 
 
 async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
     name, opens_text, closes_text = _parts(tail)
-    match = NAME.search(name)
-    year = _year(match.group(2), match.group(3)) if match else None
-    if not match or not year or not opens_text or not closes_text:
+    said = _term_and_year(name)
+    if not said or not said[1] or not opens_text or not closes_text:
         return [refuse(md("Say which window and its dates, for example {}.", ADD_EXAMPLE))]
-    opens, closes = _when(opens_text, t.now, 9), _when(closes_text, t.now, 17)
+    term, year = said[0], said[1]
+    calendar_year = int(year[:4]) + (0 if term == "autumn1" else 1)
+    opens, closes = _when(opens_text, t.now, 9, calendar_year), _when(closes_text, t.now, 17, calendar_year)
     if opens is None or closes is None:
         bad = opens_text if opens is None else closes_text
         return [refuse(md("I couldn't read “{}” as a date. For example {}.", bad, ADD_EXAMPLE))]
     window = await add_window(
         t.session,
         academic_year=year,
-        term=TERM_WORDS[match.group(1).casefold()],
+        term=term,
         opens=opens,
         closes=closes,
         actor=t.actor,
@@ -184,7 +225,7 @@ async def _plan(t: OfficerTurn, tail: str) -> list[Reply]:
 
 
 async def _window_or_refuse(t: OfficerTurn, code: str) -> Window:
-    window = await find_window(t.session, code) if code else await current_or_next(t.session, t.now)
+    window = await window_named(t.session, code, t.now) if code else await current_or_next(t.session, t.now)
     if window is None:
         raise WindowRefused(
             md("There is no window “{}”. `window list` shows them.", code)
@@ -195,9 +236,8 @@ async def _window_or_refuse(t: OfficerTurn, code: str) -> Window:
 
 
 async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
-    code, _, dates = tail.strip().partition(" ")
+    code, opens_text, closes_text = _parts(tail)
     window = await _window_or_refuse(t, code)
-    _, opens_text, closes_text = _parts(dates)
     if not opens_text and not closes_text:
         return [
             refuse(
@@ -207,8 +247,9 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
                 )
             )
         ]
-    opens = _when(opens_text, t.now, 9) if opens_text else None
-    closes = _when(closes_text, t.now, 17) if closes_text else None
+    year = window.opens_at.astimezone(LONDON).year
+    opens = _when(opens_text, t.now, 9, year) if opens_text else None
+    closes = _when(closes_text, t.now, 17, year) if closes_text else None
     if (opens_text and opens is None) or (closes_text and closes is None):
         return [
             refuse(
@@ -266,7 +307,7 @@ async def _open_now(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Repl
 
 async def _cancel(t: OfficerTurn, tail: str) -> list[Reply]:
     words = tail.split()
-    window = await _window_or_refuse(t, words[0] if words else "")
+    window = await _window_or_refuse(t, " ".join(w for w in words if w.casefold() != "confirm"))
     held = await eois_in(t.session, window)
     if "confirm" not in words:
         return [

@@ -1,0 +1,253 @@
+"""Officers and headteachers in their own words, second round: windows by the names people say, "next Tuesday"
+asked back, times as they are said, typos asked about, commands typed mid-question, answers changed by their
+words, one way to name an EOI, and a month kept as a month.
+
+The clock is Monday 30 November 2026, 10:00 (tests/conftest.py NOW); the demo window (Autumn Term 1 2026/27,
+2627A) is open and closes 26 December 2026."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from dialogs.dates import read_meeting_time
+from storage.models import EOI, Window
+from tests.chat import RESOURCED_ANSWERS, Chat, complete_eoi, headteacher, officer
+from tests.conftest import LONDON, NOW
+
+
+async def _answers(service, urn: str = "114000") -> dict:
+    async with service.db.session() as session:
+        eoi = await session.scalar(select(EOI).where(EOI.school_urn == urn).order_by(EOI.id.desc()))
+        return dict(eoi.answers)
+
+
+async def _at(head: Chat, question_id: str, answers: list[str] = RESOURCED_ANSWERS) -> None:
+    await head.say("start")
+    for answer in answers:
+        if head.last.question_id == question_id:
+            return
+        await head.say(answer)
+    assert head.last.question_id == question_id, head.text
+
+
+async def _submitted(service, urn: str = "114000", user: str = "head-1") -> str:
+    said = await complete_eoi(await headteacher(service, urn=urn, user=user))
+    return re.search(r"EOI-2627A-\d{3}", said).group(0)
+
+
+# ------------------------------------------------------------------------------ windows by name
+
+
+async def test_an_officer_names_a_window_as_they_say_it_spring_2027_and_every_window_command_finds_it(service):
+    desk = officer(service)
+    added = await desk.say("window add spring 2027 opens 1 March closes 26 March")
+    assert "Added Spring Term 2 2026/27 (2627S)" in added
+    assert "opens Monday 1 March 2027 at 9:00am, closes Friday 26 March 2027 at 5:00pm" in added
+    assert "Spring Term 2 2026/27" in await desk.say("window preview spring")
+    changed = await desk.say("window change spring 2027 opens 1 March")
+    assert "now opens Monday 1 March 2027 at 9:00am" in changed
+    opened = await desk.say("window open spring 2027")  # found, and refused for the real reason
+    assert "It would overlap Autumn Term 1 2026/27" in opened
+    assert "There is no window" not in opened
+
+
+async def test_a_window_closing_on_christmas_eve_at_noon_is_read(service):
+    desk = officer(service)
+    said = await desk.say("window change autumn 2026 closes Christmas Eve at noon")
+    assert "closes Thursday 24 December 2026 at 12:00pm" in said
+
+
+async def test_a_window_named_in_other_ways_is_found_and_a_window_that_isnt_there_is_refused(service):
+    desk = officer(service)
+    for said in ("autumn", "Autumn Term 1 2026/27", "autumn term 1 2026", "2627a", '"autumn 2026"'):
+        assert "Preview: Autumn Term 1 2026/27" in await desk.say(f"window preview {said}"), said
+    assert "There is no window “spring 2031”" in await desk.say("window preview spring 2031")
+    refused = await desk.say("window add summer 2027 opens 1 May closes 20 May")
+    assert "Say which window and its dates" in refused
+
+
+# ------------------------------------------------------------------------------ near days
+
+
+async def test_next_tuesday_at_2_on_a_monday_is_asked_back_and_the_button_books_the_one_meant(service):
+    ref = await _submitted(service)
+    desk = officer(service)
+    await desk.say(f"shortlist {ref}")
+    asked = await desk.say(f"schedule {ref} next Tuesday at 2 at County Hall")
+    assert "Do you mean Tuesday 1 December at 2:00pm or Tuesday 8 December at 2:00pm?" in asked
+    assert "Scheduled" not in asked
+    booked = await desk.press("Tuesday 8 December")
+    assert "Scheduled" in booked and "Tuesday 8 December 2026 at 2:00pm" in booked and "County Hall" in booked
+
+
+def test_next_weekday_is_asked_only_when_it_could_mean_this_week_or_next() -> None:
+    monday = NOW
+    reading = read_meeting_time("next Tuesday at 2", now=monday)
+    assert [d.day for d in reading.either] == [1, 8] and "e.g." in reading.problem.plain
+    for typed in ("next Wednesday at 10am", "next Friday 2pm", "next Sunday at 11am"):
+        assert len(read_meeting_time(typed, now=monday).either) == 2, typed
+    # "next Monday" on a Monday is next week's; "Tuesday" and "this Tuesday" are the coming one.
+    assert read_meeting_time("next Monday at 10am", now=monday).starts.day == 7
+    assert read_meeting_time("Tuesday at 2pm", now=monday).starts.day == 1
+    assert not read_meeting_time("this Tuesday at 2pm", now=monday).either
+    friday = datetime(2026, 12, 4, 10, tzinfo=LONDON)
+    assert read_meeting_time("next Tuesday at 2pm", now=friday).starts.day == 8
+    assert not read_meeting_time("next Tuesday at 2pm", now=friday).either
+
+
+# ------------------------------------------------------------------------------ times people say
+
+
+def test_times_as_people_say_them_are_read() -> None:
+    cases = {
+        "half 2 on Friday": datetime(2026, 12, 4, 14, 30),
+        "quarter past 3 on Thursday": datetime(2026, 12, 3, 15, 15),
+        "Friday 14h": datetime(2026, 12, 4, 14, 0),
+        "quarter to 4 tomorrow": datetime(2026, 12, 1, 15, 45),
+        "tomorrow at half past ten": datetime(2026, 12, 1, 10, 30),
+        "Thursday 9h30": datetime(2026, 12, 3, 9, 30),
+        "Wednesday at 3 o'clock": datetime(2026, 12, 2, 15, 0),
+        "3/12 at twenty past two": datetime(2026, 12, 3, 14, 20),
+        "1400hrs on Friday": datetime(2026, 12, 4, 14, 0),
+    }
+    for typed, expected in cases.items():
+        reading = read_meeting_time(typed, now=NOW)
+        assert reading.starts == expected.replace(tzinfo=LONDON), (typed, reading)
+
+
+def test_a_part_of_a_day_is_a_range_to_pick_from() -> None:
+    afternoon = read_meeting_time("thursday afternoon", now=NOW)
+    assert afternoon.starts == datetime(2026, 12, 3, 13, tzinfo=LONDON)
+    assert afternoon.until == datetime(2026, 12, 3, 17, tzinfo=LONDON)
+    morning = read_meeting_time("Friday morning", now=NOW)
+    assert (morning.starts.hour, morning.until.hour) == (9, 12)
+    assert "e.g." in morning.problem.plain  # a caller that books one time asks for it, with an example
+
+
+async def test_an_officer_told_thursday_afternoon_picks_an_hour_from_buttons(service):
+    ref = await _submitted(service)
+    desk = officer(service)
+    await desk.say(f"shortlist {ref}")
+    asked = await desk.say(f"schedule {ref} thursday afternoon")
+    assert "Thursday afternoon is a range (1:00pm–5:00pm)" in asked
+    booked = await desk.press("Thursday 3 December at 3:00pm")
+    assert "Scheduled" in booked and "Thursday 3 December 2026 at 3:00pm" in booked
+
+
+async def test_a_school_offers_thursday_afternoon_or_friday_morning_and_the_officer_can_book_an_hour_of_each(service):
+    ref = await _submitted(service)
+    desk = officer(service)
+    await desk.say(f"shortlist {ref}")
+    await desk.say(f"schedule {ref} 7/12 at 10am")
+    head = await headteacher(service)
+    said = await head.say("another time thursday afternoon or friday morning")
+    assert "Thursday 3 December 2026 at 1:00pm to 5:00pm" in said
+    assert "Friday 4 December 2026 at 9:00am to 12:00pm" in said
+    async with service.db.session() as session:
+        from storage.models import Notice
+
+        notice = (await session.scalars(select(Notice).order_by(Notice.id.desc()))).first()
+        labels = [c["label"] for c in notice.body["choices"]]
+    assert "Book Thu 3 Dec 1:00pm" in labels and "Book Thu 3 Dec 4:00pm" in labels
+    assert "Book Fri 4 Dec 9:00am" in labels and "Book Fri 4 Dec 11:00am" in labels
+
+
+# ------------------------------------------------------------------------------ typos
+
+
+async def test_resorced_is_asked_back_as_resourced_provision_and_stored_only_on_yes(service):
+    head = await headteacher(service)
+    await head.say("start")
+    asked = await head.say("resorced")
+    assert "Do you mean Resourced Provision?" in asked
+    assert "provision_type" not in await _answers(service)  # never silently taken
+    await head.say("yes")
+    assert (await _answers(service))["provision_type"] == "resourced"
+    assert head.last.question_id == "primary_need"
+    asked = await head.say("autsm")
+    assert "Do you mean ASD: Autistic Spectrum Disorder?" in asked
+    await head.press("No")
+    assert "primary_need" not in await _answers(service)
+    assert head.last.question_id == "primary_need"
+
+
+def test_slips_in_a_choice_are_found_by_edit_distance_and_short_codes_never_guessed() -> None:
+    from dialogs.answers import AnswerContext, Problem, Understood, read_answer
+    from dialogs.questions import eoi_questions
+
+    questions, ctx = eoi_questions(), AnswerContext(today=date(2026, 11, 30))
+    so_far = {"provision_type": "resourced", "primary_need": "ASD"}
+    meant = {
+        ("provision_type", "resorced"): "resourced",
+        ("provision_type", "partnershp"): "partnership",
+        ("provision_type", "Resourced Provison"): "resourced",
+        ("primary_need", "autsm"): "ASD",
+        ("primary_need", "autsim"): "ASD",
+        ("primary_need", "dyslexa"): "SpLD",
+        ("accommodation", "new biuld"): "new_build",
+        ("other_needs", "dyslexa, MLD"): ["MLD", "SpLD"],
+    }
+    for (qid, typed), value in meant.items():
+        read = read_answer(questions.get(qid), typed, ctx, so_far)
+        assert isinstance(read, Understood) and read.value == value and read.confirm.startswith("Do you mean"), typed
+    for qid, typed in (("primary_need", "SLF"), ("primary_need", "ASX"), ("provision_type", "resourcing units")):
+        assert isinstance(read_answer(questions.get(qid), typed, ctx, so_far), Problem), typed
+
+
+async def test_start_resorced_is_asked_back_with_a_button_that_starts_it(service):
+    head = await headteacher(service)
+    asked = await head.say("start resorced")
+    assert "Do you mean Resourced Provision?" in asked
+    started = await head.press("Yes")
+    assert "Resourced Provision" in started and head.last.question_id == "primary_need"
+
+
+# ------------------------------------------------------------------------------ commands mid-question
+
+
+async def test_start_pp_typed_during_a_draft_is_a_command_not_an_answer(service):
+    head = await headteacher(service)
+    await _at(head, "places")
+    said = await head.say("start PP")
+    assert "didn't recognise" not in said and "Partnership Provision" in said, said
+    assert head.last.question_id == "other_needs", said  # a PP is SEMH: its first question after the type
+
+
+async def test_start_with_a_reference_typed_during_a_draft_carries_on_that_eoi(service):
+    head = await headteacher(service)
+    await _at(head, "places")
+    rp = re.search(r"EOI-2627A-\d{3}", await head.say("status")).group(0)
+    await head.say("start PP")
+    said = await head.say(f"start {rp.lower()}")
+    assert f"Carrying on with {rp}" in said and head.last.question_id == "places"
+    said = await head.say("start of the spring term 2028")  # an answer that begins with "start" stays one
+    assert "didn't recognise" not in said
+
+
+# ------------------------------------------------------------------------------ changing by words
+
+
+async def test_change_the_date_the_governors_discussed_it_at_the_review_opens_that_question(service):
+    head = await headteacher(service)
+    await complete_eoi_to_review(head)
+    said = await head.say("change the date the governors discussed it")
+    assert head.last.question_id == "governance_date", said
+    for typed, qid in (
+        ("change places", "places"),
+        ("contact email", "contact_email"),
+        ("change the number of pupils with an EHCP", "ehcp_count"),
+        ("change governance_date", "governance_date"),
+    ):
+        await head.say("review")
+        await head.say(typed)
+        assert head.last.question_id == qid, typed
+
+
+async def complete_eoi_to_review(head: Chat) -> None:
+    await head.say("start")
+    for answer in RESOURCED_ANSWERS:
+        await head.say(answer)
+    assert head.last.kind == "review", head.text
