@@ -156,6 +156,8 @@ _FRAGMENTS = [
     "next", "this", "week", "weeks", "fortnight", "a", "on", "in", "two", "2", "3", "7", "12", "friday",
     "tuesday", "sunday", "after", "at", "@", "2pm", "3am", "14:00", "3:30", "9.30", "3/12", "25/12",
     "christmas", "day", "boxing", "tomorrow", "today", "noon", "the", "10th", "of", "jan", "2027", "-", ",",
+    "half", "quarter", "past", "to", "twenty", "o'clock", "14h", "9h30", "1400hrs", "morning", "afternoon", "am",
+    "pm", "eve", "monday", "next monday",
 ]  # fmt: skip
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from dialogs.dates import read_meeting_time
-from storage.models import EOI, Window
+from storage.models import EOI
 from tests.chat import RESOURCED_ANSWERS, Chat, complete_eoi, headteacher, officer
 from tests.conftest import LONDON, NOW
 
@@ -251,3 +253,127 @@ async def complete_eoi_to_review(head: Chat) -> None:
     for answer in RESOURCED_ANSWERS:
         await head.say(answer)
     assert head.last.kind == "review", head.text
+
+
+# ------------------------------------------------------------------------------ one way to name an EOI
+
+
+async def test_shortlist_takes_a_urn_as_show_does_and_show_takes_a_reference_in_any_case_unpadded(service):
+    ref = await _submitted(service, urn="114001", user="head-2")
+    desk = officer(service)
+    number = int(ref.rsplit("-", 1)[1])
+    shown = await desk.say(f"show eoi-2627a-{number}")
+    assert ref in shown and "No EOI" not in shown
+    said = await desk.say("shortlist 114001")
+    assert f"{ref} is shortlisted" in said
+
+
+async def test_every_command_that_takes_a_reference_takes_a_urn_a_name_or_a_loose_reference(service):
+    ref = await _submitted(service, urn="114001", user="head-2")
+    desk = officer(service)
+    number = int(ref.rsplit("-", 1)[1])
+    assert f"{ref} is shortlisted" in await desk.say(f"shortlist {ref.lower()}")
+    scheduled = await desk.say(f"schedule Eoi-2627a-{number} Tuesday at 2pm")
+    assert "Scheduled" in scheduled and ref in scheduled
+    assert "Cancelled" in await desk.say("cancel discussion 114001 The head is unwell")
+    said = await desk.say("outcome 114001")
+    assert "There is no EOI" not in said
+    assert "There is no EOI “EOI-2627A-999”" in await desk.say("shortlist EOI-2627A-999")
+
+
+async def test_a_school_with_two_eois_is_asked_about_with_a_button_for_each(service):
+    head = await headteacher(service)
+    rp = await _submitted(service)
+    await head.say("start PP")
+    pp = re.search(r"EOI-2627A-\d{3}", head.text).group(0)
+    desk = officer(service)
+    asked = await desk.say("shortlist 114000")
+    assert "2 EOIs match “114000”: which one?" in asked and rp in asked and pp in asked
+    said = await desk.press("Shortlist")  # the first listed: the newest
+    assert "There is no EOI" not in said
+
+
+def test_references_are_read_in_every_way_people_type_them() -> None:
+    from dialogs.references import normal_ref
+
+    for typed in ("EOI-2627A-003", "eoi-2627a-3", "EOI 2627A 3", "eoi2627a003", "2627A-3", "Eoi-2627A-0003"):
+        assert normal_ref(typed) == "EOI-2627A-003", typed
+    for typed in ("114000", "Oakfield", "EOI-26A-3", "eoi-2627-3", ""):
+        assert normal_ref(typed) is None, typed
+
+
+# ------------------------------------------------------------------------------ what was meant is stored
+
+
+async def test_october_for_the_governors_meeting_is_stored_as_a_month_and_shown_as_october_2026(service):
+    head = await headteacher(service)
+    await _at(head, "governance_date")
+    told = await head.say("October")
+    assert "Got it: October 2026." in told
+    assert (await _answers(service))["governance_date"] == "2026-10"
+    await head.say("review")
+    assert "Discussed on: October 2026" in head.text
+
+
+async def test_next_month_for_a_meeting_still_to_come_is_december_2026_and_labelled_planned(service):
+    head = await headteacher(service)
+    answers = [*RESOURCED_ANSWERS]
+    answers[answers.index("Yes, approved")] = "It will be discussed at the next meeting"
+    await _at(head, "governance_date", answers)
+    assert "Got it: December 2026." in await head.say("next month")
+    assert (await _answers(service))["governance_date"] == "2026-12"
+    await head.say("review")
+    assert "Planned for: December 2026" in head.text and "Discussed on" not in head.text
+
+
+async def test_a_day_answer_stored_before_months_were_kept_still_reads_and_shows_as_a_day(service):
+    head = await headteacher(service)
+    await _at(head, "governance_date")
+    await head.say("12 November 2026")
+    assert (await _answers(service))["governance_date"] == "2026-11-12"
+    await head.say("review")
+    assert "Discussed on: 12 November 2026" in head.text
+
+
+def test_months_and_days_are_stored_at_the_precision_said() -> None:
+    from dialogs.dates import format_stored_date, read_date_answer, stored_date
+
+    today = date(2026, 11, 30)
+    for typed, expects, value in (
+        ("October", "past", "2026-10"),
+        ("next month", "future", "2026-12"),
+        ("September 2027", "month", "2027-09"),
+        ("in March 2027", "future", "2027-03"),
+        ("next September", "month", "2027-09"),
+        ("1 October 2026", "past", "2026-10-01"),
+        ("1/9/27", "month", "2027-09-01"),
+    ):
+        from dialogs.dates import date_to_store
+
+        answer = read_date_answer(typed, today=today, expects=expects)
+        assert date_to_store(answer) == value, typed
+    assert stored_date("2026-10") == date(2026, 10, 1) and format_stored_date("2026-10") == "October 2026"
+    assert format_stored_date("2026-10-01") == "1 October 2026"
+
+
+# ------------------------------------------------------------------------------ the readers never raise
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120))
+def test_the_choice_and_reference_readers_never_raise_and_refusals_carry_an_example(text: str) -> None:
+    from dialogs.answers import AnswerContext, Problem, read_answer
+    from dialogs.questions import eoi_questions
+    from dialogs.references import command_mid_question, normal_ref, questions_named
+
+    questions = eoi_questions()
+    ctx = AnswerContext(today=date(2026, 11, 30))
+    for qid in ("provision_type", "primary_need", "other_needs", "accommodation", "governance"):
+        read = read_answer(questions.get(qid), text, ctx, {"provision_type": "resourced"})
+        if isinstance(read, Problem):
+            assert "e.g." in str(read.message) or "The options are" in str(read.message), read
+    normal_ref(text)
+    questions_named(text, questions.questions)
+    provisions = questions.get("provision_type")
+    command_mid_question(text, list(provisions.choices), provisions.aliases)
+    command_mid_question(f"start {text}", list(provisions.choices), provisions.aliases)
