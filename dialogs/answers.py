@@ -246,13 +246,14 @@ def _read_choice(q: Question, text: str, ctx: AnswerContext, answers: dict[str, 
     value = match_choice(text, options, aliases_for(q))
     if value is not None:
         return value
-    if q.type == "single":
-        understood = _choice_in_words(q, text, options, answers)
-        if understood is not None:
-            return understood
-    near = near_choice(text, options, aliases_for(q))
+    understood = _choice_in_words(q, text, options, answers) if q.type == "single" else None
+    if understood is not None and not understood.confirm:
+        return understood  # "yes, fully": the choice, and words that agree with it or answer the next question
+    near = near_choice(text, options, aliases_for(q))  # "Resourced Provisoin": a slip in the whole of it
     if near is not None:
         return Understood(near, confirm=f"Do you mean {dict(options)[near]}?")
+    if understood is not None:
+        return understood
     return Problem(f"I didn't recognise “{_clip(text)}” as an option. {_how(q, ctx, answers)}")
 
 
@@ -304,9 +305,12 @@ _LONGEST_ITEM = 4  # pieces one item may span ("speech, language and communicati
 _LIST_SEPARATOR = re.compile(r"\s*(?:,|;|\+|&|/|\n|\band\b|\bplus\b)\s*", re.I)
 
 
-def _split_list(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...]) -> list[str] | str:
+def _split_list(
+    text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...], *, slips: bool = False
+) -> list[str] | str:
     """The items of a typed list, the longest that names a choice first, so "speech and language" (an alias
-    with "and" in it) stays one item. Returns the first piece that names nothing when there is one."""
+    with "and" in it) stays one item. Returns the first piece that names nothing when there is one. `slips`:
+    an item may also be a choice misspelt ("speach and language"), for the caller to ask about."""
     bounds, start = [], 0
     for sep in _LIST_SEPARATOR.finditer(text):
         bounds.append((start, sep.start()))
@@ -316,7 +320,10 @@ def _split_list(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[
     chosen, i = [], 0
     while i < len(bounds):
         for j in range(min(len(bounds), i + _LONGEST_ITEM) - 1, i - 1, -1):
-            value = match_choice(text[bounds[i][0] : bounds[j][1]], options, aliases)
+            item = text[bounds[i][0] : bounds[j][1]]
+            value = match_choice(item, options, aliases)
+            if value is None and slips:
+                value = near_choice(item, options, aliases)
             if value is not None:
                 chosen.append(value)
                 i = j + 1
@@ -340,27 +347,15 @@ def _read_multi(q: Question, text: str, ctx: AnswerContext, answers: dict[str, A
         found = _split_list(re.sub(r"\s+", ",", text.strip()), options, aliases)  # "ASD MLD" or "1 3"
     order = [v for v, _ in options]
     if isinstance(found, str):
-        guessed = _near_list(text, options, aliases)
-        if guessed is None:
+        guessed = _split_list(text, options, aliases, slips=True)
+        if isinstance(guessed, str) and _LIST_SEPARATOR.search(text) is None and " " in text.strip():
+            guessed = _split_list(re.sub(r"\s+", ",", text.strip()), options, aliases, slips=True)
+        if isinstance(guessed, str):
             return Problem(f"I didn't recognise “{_clip(found)}”. {_how(q, ctx, answers)}")
         chosen = sorted(set(guessed), key=order.index)
         said = ", ".join(dict(options)[v].split(":")[0] for v in chosen)
         return Understood(chosen, confirm=f"Do you mean {said}?")
     return sorted(set(found), key=order.index)
-
-
-def _near_list(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...]) -> list[str] | None:
-    """A typed list with a slip or two in it ("autsm, MLD"): every item named exactly or nearly, else None."""
-    pieces = [p for p in _LIST_SEPARATOR.split(text) if p.strip()]
-    if len(pieces) == 1 and " " in pieces[0].strip():
-        pieces = pieces[0].split()
-    values = []
-    for piece in pieces:
-        value = match_choice(piece, options, aliases, exact=True) or near_choice(piece, options, aliases)
-        if value is None:
-            return None
-        values.append(value)
-    return values
 
 
 def _number_words() -> dict[str, int]:

@@ -53,6 +53,7 @@ __all__ = [
     "format_meeting_day",
     "format_stored_date",
     "month_name",
+    "names_a_day_without_year",
     "parse_date",
     "parse_meeting_time",
     "plan_windows",
@@ -194,6 +195,18 @@ def format_datetime(dt: datetime) -> str:
     suffix = "am" if local.hour < 12 else "pm"
     weekday = _WEEKDAY_NAMES[local.weekday()]
     return f"{weekday} {format_date(local.date())} at {hour12}:{local.minute:02d}{suffix}"
+
+
+_YEARLESS_NAMED = re.compile(r"\b(?:christmas|boxing|new\s+year'?s?|easter|halloween)\b", _A)
+
+
+def names_a_day_without_year(text: str) -> bool:
+    """ "1 March", "26/3", "Christmas Eve at noon": a calendar day whose year the reader had to choose (not
+    "tomorrow" or "next Friday", which are already where they are meant)."""
+    s = _normalise(text)
+    if _HAS_YEAR.search(s):
+        return False
+    return bool(_MONTH_IN_TEXT.search(s) or _NUMERIC_DATE.search(s) or _YEARLESS_NAMED.search(s))
 
 
 def format_clock(dt: datetime) -> str:

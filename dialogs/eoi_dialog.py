@@ -105,6 +105,9 @@ def known(t: EoiTurn, eoi: EOI) -> dict[str, Any]:
     return t.questions.effective_answers(eoi.answers)
 
 
+# "change the date the governors discussed it" typed at a question changes that answer; a longer message that
+# happens to begin with "change" is an answer.
+CHANGE_WORDS = 10
 PROVISION_QUESTION = "provision_type"  # its answer is the EOI's offer: one EOI per provision per school and window
 
 
@@ -692,7 +695,7 @@ async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     }
     if word in controls:
         return await controls[word](t, eoi)
-    if eoi.cursor == REVIEW or word.startswith("change "):
+    if eoi.cursor == REVIEW or (word.startswith("change ") and len(word.split()) <= CHANGE_WORDS):
         named = await _change_named(t, eoi, text)
         if named is not None:
             return named

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,7 @@ from dialogs.announcements import (
     window_cancelled,
     window_changed,
 )
-from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows
+from dialogs.dates import format_datetime, names_a_day_without_year, parse_date, parse_meeting_time, plan_windows
 from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, window_list
 from dialogs.replies import Choice, Fact, Reply, refuse, say
 from dialogs.rich import md, rich
@@ -40,6 +40,9 @@ from storage.windows import (
 
 Reach = audiences.Reach
 TERM_WORDS = {"autumn": "autumn1", "spring": "spring2"}
+# Where each window's term begins in its academic year (from the year's first calendar year): a date typed
+# without a year for the window falls on or after it.
+TERM_SEASONS = {"autumn1": lambda first: date(first, 8, 1), "spring2": lambda first: date(first + 1, 1, 1)}
 ADD_EXAMPLE = md('`window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct 2027`')
 
 
@@ -77,9 +80,10 @@ async def window_named(session: AsyncSession, words: str, now: datetime) -> Wind
     return (coming or standing[-1:] or [None])[0]
 
 
-def _when(text: str, now: datetime, default_hour: int, year: int | None = None) -> datetime | None:
-    """A date, with a time if one is given ("1 Sep 2027", "1 Sep 2027 9am", "Christmas Eve at noon"), in London;
-    a day typed without a year ("1 March") falls in `year` when the window's name says which."""
+def _when(text: str, now: datetime, default_hour: int, season: date | None = None) -> datetime | None:
+    """A date, with a time if one is given ("1 Sep 2027", "1 Sep 2027 9am", "Christmas Eve at noon"), in London.
+    A day typed without a year ("1 March") is the first on or after `season` (where the window's term begins)
+    when the window's name says which."""
     text = text.strip()
     found = parse_meeting_time(text, now=now.astimezone(LONDON))
     if found is None:
@@ -87,11 +91,14 @@ def _when(text: str, now: datetime, default_hour: int, year: int | None = None) 
         if day is None:
             return None
         found = datetime.combine(day, time(default_hour), tzinfo=LONDON)
-    if year is not None and found.year != year and not re.search(r"\d{4}|'\d{2}|\d/\d+/\d", text):
-        try:
-            found = found.replace(year=year)
-        except ValueError:  # 29 February
-            return None
+    if season is not None and names_a_day_without_year(text):
+        for year in (season.year, season.year + 1):
+            try:
+                moved = found.replace(year=year)
+            except ValueError:  # 29 February
+                continue
+            if moved.date() >= season:
+                return moved
     return found
 
 
@@ -147,8 +154,8 @@ async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
     if not said or not said[1] or not opens_text or not closes_text:
         return [refuse(md("Say which window and its dates, for example {}.", ADD_EXAMPLE))]
     term, year = said[0], said[1]
-    calendar_year = int(year[:4]) + (0 if term == "autumn1" else 1)
-    opens, closes = _when(opens_text, t.now, 9, calendar_year), _when(closes_text, t.now, 17, calendar_year)
+    season = TERM_SEASONS[term](int(year[:4]))
+    opens, closes = _when(opens_text, t.now, 9, season), _when(closes_text, t.now, 17, season)
     if opens is None or closes is None:
         bad = opens_text if opens is None else closes_text
         return [refuse(md("I couldn't read “{}” as a date. For example {}.", bad, ADD_EXAMPLE))]
@@ -247,9 +254,9 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
                 )
             )
         ]
-    year = window.opens_at.astimezone(LONDON).year
-    opens = _when(opens_text, t.now, 9, year) if opens_text else None
-    closes = _when(closes_text, t.now, 17, year) if closes_text else None
+    season = TERM_SEASONS[window.term](int(window.academic_year[:4]))
+    opens = _when(opens_text, t.now, 9, season) if opens_text else None
+    closes = _when(closes_text, t.now, 17, season) if closes_text else None
     if (opens_text and opens is None) or (closes_text and closes is None):
         return [
             refuse(

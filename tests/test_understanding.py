@@ -67,6 +67,8 @@ async def test_a_window_named_in_other_ways_is_found_and_a_window_that_isnt_ther
     for said in ("autumn", "Autumn Term 1 2026/27", "autumn term 1 2026", "2627a", '"autumn 2026"'):
         assert "Preview: Autumn Term 1 2026/27" in await desk.say(f"window preview {said}"), said
     assert "There is no window “spring 2031”" in await desk.say("window preview spring 2031")
+    added = await desk.say("window add autumn 2028 opens 1 Sep closes 20 Oct")  # in the window's own year
+    assert "opens Friday 1 September 2028 at 9:00am, closes Friday 20 October 2028 at 5:00pm" in added
     refused = await desk.say("window add summer 2027 opens 1 May closes 20 May")
     assert "Say which window and its dates" in refused
 
@@ -191,10 +193,17 @@ def test_slips_in_a_choice_are_found_by_edit_distance_and_short_codes_never_gues
         ("primary_need", "dyslexa"): "SpLD",
         ("accommodation", "new biuld"): "new_build",
         ("other_needs", "dyslexa, MLD"): ["MLD", "SpLD"],
+        ("other_needs", "speach and language, MLD"): ["SLCN", "MLD"],
+        ("provision_type", "Resourced Provisoin"): "resourced",
+        ("governance", "aproved"): "approved",
     }
     for (qid, typed), value in meant.items():
         read = read_answer(questions.get(qid), typed, ctx, so_far)
         assert isinstance(read, Understood) and read.value == value and read.confirm.startswith("Do you mean"), typed
+    meant_exactly = {("accessible_site", "yes, fully"): "yes", ("other_needs", "speech and language, MLD"): None}
+    for (qid, typed), value in meant_exactly.items():  # no slip, nothing asked
+        read = read_answer(questions.get(qid), typed, ctx, so_far)
+        assert not isinstance(read, Understood) or not read.confirm, typed
     for qid, typed in (("primary_need", "SLF"), ("primary_need", "ASX"), ("provision_type", "resourcing units")):
         assert isinstance(read_answer(questions.get(qid), typed, ctx, so_far), Problem), typed
 
