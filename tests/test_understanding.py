@@ -200,7 +200,10 @@ def test_slips_in_a_choice_are_found_by_edit_distance_and_short_codes_never_gues
     for (qid, typed), value in meant.items():
         read = read_answer(questions.get(qid), typed, ctx, so_far)
         assert isinstance(read, Understood) and read.value == value and read.confirm.startswith("Do you mean"), typed
-    meant_exactly = {("accessible_site", "yes, fully"): "yes", ("other_needs", "speech and language, MLD"): ["SLCN", "MLD"]}
+    meant_exactly = {
+        ("accessible_site", "yes, fully"): "yes",
+        ("other_needs", "speech and language, MLD"): ["SLCN", "MLD"],
+    }
     for (qid, typed), value in meant_exactly.items():  # no slip, nothing asked
         read = read_answer(questions.get(qid), typed, ctx, so_far)
         assert not isinstance(read, Understood) or not read.confirm, typed
