@@ -242,6 +242,28 @@ async def test_start_with_a_reference_typed_during_a_draft_carries_on_that_eoi(s
     assert "didn't recognise" not in said
 
 
+def test_only_a_command_that_names_an_eoi_or_a_provision_is_taken_mid_question() -> None:
+    from dialogs.questions import eoi_questions
+    from dialogs.references import command_mid_question
+
+    provisions = eoi_questions().get("provision_type")
+    commands = ("start PP", "start EOI-2627A-002", "start Partnership Provision", "start rp", "review eoi-2627a-2")
+    answers = ("start of the spring term 2028", "start", "status", "start in September", "start PP and RP soon")
+    for typed in commands:
+        assert command_mid_question(typed, list(provisions.choices), provisions.aliases), typed
+    for typed in answers:
+        assert not command_mid_question(typed, list(provisions.choices), provisions.aliases), typed
+
+
+async def test_change_places_typed_at_another_question_changes_that_answer_and_comes_back(service):
+    head = await headteacher(service)
+    await _at(head, "accommodation")
+    await head.say("change places")
+    assert head.last.question_id == "places"
+    await head.say("14")
+    assert (await _answers(service))["places"] == 14
+
+
 # ------------------------------------------------------------------------------ changing by words
 
 
