@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from dialogs.dates import read_meeting_time
 from storage.models import EOI
-from tests.chat import RESOURCED_ANSWERS, Chat, complete_eoi, headteacher, officer
+from tests.chat import RESOURCED_ANSWERS, Chat, answer_until, complete_eoi, headteacher, officer
 from tests.conftest import LONDON, NOW
 
 
@@ -26,18 +26,20 @@ async def _answers(service, urn: str = "114000") -> dict:
         return dict(eoi.answers)
 
 
-async def _at(head: Chat, question_id: str, answers: list[str] = RESOURCED_ANSWERS) -> None:
-    await head.say("start")
-    for answer in answers:
-        if head.last.question_id == question_id:
-            return
-        await head.say(answer)
-    assert head.last.question_id == question_id, head.text
+_at = answer_until
 
 
 async def _submitted(service, urn: str = "114000", user: str = "head-1") -> str:
     said = await complete_eoi(await headteacher(service, urn=urn, user=user))
     return re.search(r"EOI-2627A-\d{3}", said).group(0)
+
+
+async def _shortlisted(service) -> tuple[str, Chat]:
+    """A submitted EOI, shortlisted, and the officer's console."""
+    ref = await _submitted(service)
+    desk = officer(service)
+    await desk.say(f"shortlist {ref}")
+    return ref, desk
 
 
 # ------------------------------------------------------------------------------ windows by name
@@ -77,9 +79,7 @@ async def test_a_window_named_in_other_ways_is_found_and_a_window_that_isnt_ther
 
 
 async def test_next_tuesday_at_2_on_a_monday_is_asked_back_and_the_button_books_the_one_meant(service):
-    ref = await _submitted(service)
-    desk = officer(service)
-    await desk.say(f"shortlist {ref}")
+    ref, desk = await _shortlisted(service)
     asked = await desk.say(f"schedule {ref} next Tuesday at 2 at County Hall")
     assert "Do you mean Tuesday 1 December at 2:00pm or Tuesday 8 December at 2:00pm?" in asked
     assert "Scheduled" not in asked
@@ -132,9 +132,7 @@ def test_a_part_of_a_day_is_a_range_to_pick_from() -> None:
 
 
 async def test_an_officer_told_thursday_afternoon_picks_an_hour_from_buttons(service):
-    ref = await _submitted(service)
-    desk = officer(service)
-    await desk.say(f"shortlist {ref}")
+    ref, desk = await _shortlisted(service)
     asked = await desk.say(f"schedule {ref} thursday afternoon")
     assert "Thursday afternoon is a range (1:00pm–5:00pm)" in asked
     booked = await desk.press("Thursday 3 December at 3:00pm")
@@ -142,9 +140,7 @@ async def test_an_officer_told_thursday_afternoon_picks_an_hour_from_buttons(ser
 
 
 async def test_a_school_offers_thursday_afternoon_or_friday_morning_and_the_officer_can_book_an_hour_of_each(service):
-    ref = await _submitted(service)
-    desk = officer(service)
-    await desk.say(f"shortlist {ref}")
+    ref, desk = await _shortlisted(service)
     await desk.say(f"schedule {ref} 7/12 at 10am")
     head = await headteacher(service)
     said = await head.say("another time thursday afternoon or friday morning")

@@ -14,7 +14,7 @@ from bot.service import open_service
 from dialogs.answers import AnswerContext, Problem, Understood, read_answer
 from dialogs.dates import EXPECTS, read_date_answer
 from dialogs.questions import eoi_questions
-from tests.chat import RESOURCED_ANSWERS, Chat, headteacher
+from tests.chat import RESOURCED_ANSWERS, Chat, answer_until, headteacher
 from tests.conftest import make_settings
 
 START = RESOURCED_ANSWERS.index("September 2027")  # the answers before "When could the provision open?"
@@ -23,12 +23,7 @@ GOVERNANCE = RESOURCED_ANSWERS.index("Yes, approved")
 
 async def _at(head: Chat, question_id: str) -> None:
     """Answer the standard EOI up to `question_id`."""
-    await head.say("start")
-    for answer in RESOURCED_ANSWERS:
-        if head.last.question_id == question_id:
-            return
-        await head.say(answer)
-    assert head.last.question_id == question_id, head.text
+    await answer_until(head, question_id)
 
 
 async def _answers(service, urn: str = "114000") -> dict:
