@@ -304,11 +304,11 @@ async def follow_up_command(
     any; a school's staff mark their school's own (REF may be left out when one EOI has them), and ECC is told."""
     is_officer = person.role == people.OFFICER
     actor = people.key_of(person)
-    words = rest.split()
-    eoi = await references.by_ref(session, words[0]) if words and references.looks_like_ref(words[0]) else None
-    if eoi is not None:
-        words = words[1:]
-    elif school is not None and not is_officer:
+    named = await references.leading_eoi(session, rest.split(), "follow-up", by_name=is_officer)
+    if isinstance(named, Reply):
+        return [named]
+    eoi, words = named
+    if eoi is None and school is not None and not is_officer:
         waiting = await discussions.eois_with_open_follow_ups(session, school.urn)
         eoi = waiting[0] if len(waiting) == 1 else None
     example = md("`follow-up EOI-2627A-001 2 done`")

@@ -92,11 +92,11 @@ async def done_command(
     """`done REF MILESTONE` (a school may leave out REF for its one approved EOI): its owner, or an officer for
     either side, marks it done; the other side is told. The last (first pupils) opens the provision."""
     is_officer = person.role == people.OFFICER
-    words = rest.split()
-    eoi = await references.by_ref(session, words[0]) if words and references.looks_like_ref(words[0]) else None
-    if eoi is not None:
-        words = words[1:]
-    elif school is not None and not is_officer:
+    named = await references.leading_eoi(session, rest.split(), "done", by_name=is_officer)
+    if isinstance(named, Reply):
+        return [named]
+    eoi, words = named
+    if eoi is None and school is not None and not is_officer:
         eoi = next(iter(await implementation.approved_of(session, school.urn)), None)
     example = "done EOI-2627A-001 staffing"
     if eoi is None:

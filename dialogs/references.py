@@ -104,6 +104,24 @@ async def eoi_named(session: AsyncSession, wanted: str, command: str, tail: str 
     return found[0]
 
 
+async def leading_eoi(
+    session: AsyncSession, words: list[str], command: str, *, by_name: bool
+) -> tuple[EOI | None, list[str]] | Reply:
+    """The EOI a command's first word names, and the words after it, for commands where the EOI may be left out
+    (`done`, `follow-up`): a reference always; a URN or part of a name too when `by_name` (officers). A list to
+    choose from when several match; (None, words) when the first word names none."""
+    if not words:
+        return None, words
+    first, typed_ref = words[0], looks_like_ref(words[0])
+    if not typed_ref and (not by_name or len(first) < 3 or (first.isdecimal() and len(first) < 6)):
+        return None, words  # "2" is a follow-up's number, not a school
+    found = await eoi_named(session, first, command, " ".join(words[1:]))
+    if isinstance(found, Reply):
+        # A reference that names nothing is refused; words that name no school may be what follows the EOI.
+        return found if typed_ref or found.kind != "error" else (None, words)
+    return found[0], words[1:]
+
+
 # The school's commands that name an EOI; and `start`, which also names a provision ("start PP").
 _NAMING_COMMANDS = ("start", "status", "review", "amend", "withdraw")
 

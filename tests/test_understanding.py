@@ -312,6 +312,15 @@ async def test_every_command_that_takes_a_reference_takes_a_urn_a_name_or_a_loos
     assert "There is no EOI “EOI-2627A-999”" in await desk.say("shortlist EOI-2627A-999")
 
 
+async def test_an_officer_marks_a_milestone_done_naming_the_eoi_by_urn_and_a_bad_reference_is_refused(service):
+    ref, desk = await _shortlisted(service)
+    await desk.say(f"schedule {ref} 3/12 10:30")
+    assert f"Recorded: {ref} approved" in await desk.say("decide 114000 approve")
+    assert "Marked done: Service level agreement signed" in await desk.say("done 114000 sla")
+    refused = await desk.say("done EOI-2627A-999 sla")
+    assert "There is no EOI “EOI-2627A-999”" in refused
+
+
 async def test_a_school_with_two_eois_is_asked_about_with_a_button_for_each(service):
     head = await headteacher(service)
     rp = await _submitted(service)
