@@ -1207,6 +1207,9 @@ def _part_of_day(day: date, part: str, now: datetime, hours: WorkingHours) -> Me
     """'Thursday afternoon': that day from the part's start to its end, inside working hours."""
     begins, ends = PARTS_OF_DAY["morning" if part in ("morning", "am") else "afternoon"]
     begins, ends = max(begins, hours.starts), min(ends, hours.ends)
+    if begins >= ends:  # working hours leave none of that part of the day
+        example = _working_example([_day_example(day, "2pm"), _day_example(day, "10am")], now, hours)
+        return MeetingReading(problem=md("That is outside working hours ({}). {}.", hours, example))
     starts, until = (datetime.combine(day, clock, tzinfo=LONDON) for clock in (begins, ends))
     said = _clock_words(begins).replace(":00", "")
     return MeetingReading(

@@ -51,13 +51,10 @@ async def matching(session: AsyncSession, wanted: str) -> list[tuple[EOI, School
     wanted = " ".join(wanted.split())
     if not wanted:
         return []
-    eoi = await by_ref(session, wanted)
-    if eoi is not None:
-        school = await session.get(School, eoi.school_urn)
-        assert school is not None
-        return [(eoi, school)]
-    if looks_like_ref(wanted) or (len(wanted) < 3 and not wanted.isdecimal()):
-        return []  # a reference that names nothing; two letters would match half the county's schools
+    if looks_like_ref(wanted):
+        eoi = await by_ref(session, wanted)
+        school = await session.get(School, eoi.school_urn) if eoi is not None else None
+        return [(eoi, school)] if eoi is not None and school is not None else []
     schools, found = await eois.of_schools_named(session, wanted)
     by_urn = {s.urn: s for s in schools}
     return [(e, by_urn[e.school_urn]) for e in found]
