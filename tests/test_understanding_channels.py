@@ -126,3 +126,20 @@ async def test_in_teams_start_pp_typed_mid_question_starts_the_partnership_provi
     await head.say("Resourced Provision")
     said = await head.say("start PP")
     assert "didn't recognise" not in said and "Partnership Provision" in said
+
+
+async def test_in_slack_the_schedule_form_asks_back_next_tuesday_and_thursday_afternoon_with_buttons(
+    slack: Workspace,
+) -> None:
+    ref = await _submitted(slack.service)
+    desk = slack.person(OFFICER_ID)
+    await desk.slash(f"shortlist {ref}")
+    await desk.slash(f"show {ref}")
+    await desk.press("Schedule discussion")
+    await slack.fake.wait_for("views.open")
+    asked = await desk.submit_modal({"when": {"value": "thursday afternoon"}, "place": {"value": "County Hall"}})
+    assert asked.status == 200 and not await asked.text()  # the form closes; the question comes in the chat
+    assert "Thursday afternoon is a range (1:00pm–5:00pm)" in desk.text
+    await desk.press("Thursday 3 December at 2:00pm")
+    assert "Scheduled" in desk.heard and "County Hall" in desk.heard
+    assert await _booked(slack.service, ref) == ["2026-12-03 14:00"]
