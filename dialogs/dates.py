@@ -43,6 +43,7 @@ __all__ = [
     "EXAMPLE_MEETING",
     "LONDON",
     "MEETING_EXAMPLES",
+    "TIME_AT_START",
     "DateAnswer",
     "MeetingReading",
     "WorkingHours",
@@ -160,6 +161,14 @@ _TIME_SAID = re.compile(
     + _HOUR_RE
     + r"(?:\s+o'?clock)?(?:\s*(am|pm)\b)?(?![\d:./])",
     _A,
+)
+# Words that begin a clock time ("at half 10", "at quarter to 3", "at 14h"), so "at" before them is not a place.
+TIME_AT_START = re.compile(
+    r"^(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|h\d{0,2}|hrs)?|\d{4}\s*hrs|noon|midday|half|quarter|"
+    + r"(?:five|ten|twenty|twenty-five|\d{1,2})\s+(?:past|to|after)|"
+    + "|".join(_HOUR_WORDS)
+    + r")\b",
+    re.IGNORECASE,
 )
 _MINUTES_SAID = {"half": 30, "quarter": 15, "five": 5, "ten": 10, "twenty": 20, "twenty-five": 25}
 _OCLOCK = re.compile(_NOT_BEFORE + r"\b" + _HOUR_RE + r"\s*o'?clock\b", _A)

@@ -17,6 +17,7 @@ from dialogs.dates import (
     DEFAULT_WORKING_HOURS,
     MEETING_EXAMPLES,
     MEETING_HORIZON,
+    TIME_AT_START,
     MeetingReading,
     WorkingHours,
     format_datetime,
@@ -36,7 +37,6 @@ from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
 
-MEETING_TIME = re.compile(r"^(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?|noon|midday)\b", re.IGNORECASE)
 # What the "Yes, book …" button sends: the exact London time the officer was shown, so a replayed or stale
 # button books that time or nothing, never a fresh reading of words like "tomorrow".
 CONFIRMED_TIME = re.compile(r"confirm\s+(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})", re.ASCII | re.IGNORECASE)
@@ -441,7 +441,7 @@ def split_schedule(rest: str) -> tuple[str, str, int | None, str, str | None]:
     when, place = tail, ""
     for at in re.finditer(r"\s+at\s+|\s+@\s+", tail, flags=re.IGNORECASE):
         after = tail[at.end() :]
-        if not MEETING_TIME.match(after):
+        if not TIME_AT_START.match(after):
             when, place = tail[: at.start()], after.strip()
             break
     problem = None

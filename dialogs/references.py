@@ -68,11 +68,14 @@ def about(eoi: EOI, school: School) -> str:
 
 def which_one(found: list[tuple[EOI, School]], wanted: str, command: str, tail: str = "") -> Reply:
     """Several EOIs match: each with a button that runs `command REF tail` on it."""
+    tail = tail.strip()
     facts = [
         Fact(
             eoi.ref or "",
             about(eoi, school),
-            Choice(command.capitalize(), Command(" ".join(p for p in (command, eoi.ref or "", tail.strip()) if p))),
+            Choice(
+                f"{command.capitalize()} {eoi.ref}", Command(" ".join(p for p in (command, eoi.ref or "", tail) if p))
+            ),
         )
         for eoi, school in found[:MAX_MATCHES]
     ]

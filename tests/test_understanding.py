@@ -137,6 +137,8 @@ async def test_an_officer_told_thursday_afternoon_picks_an_hour_from_buttons(ser
     assert "Thursday afternoon is a range (1:00pm–5:00pm)" in asked
     booked = await desk.press("Thursday 3 December at 3:00pm")
     assert "Scheduled" in booked and "Thursday 3 December 2026 at 3:00pm" in booked
+    moved = await desk.say(f"schedule {ref} Friday at quarter to 3 at County Hall")  # "at" a time, then a place
+    assert "Rescheduled" in moved and "Friday 4 December 2026 at 2:45pm for 60 minutes at County Hall" in moved
 
 
 async def test_a_school_offers_thursday_afternoon_or_friday_morning_and_the_officer_can_book_an_hour_of_each(service):
