@@ -1059,6 +1059,7 @@ class MeetingReading:
     until: datetime | None = None
     # "next Tuesday" said early in a week: this week's and next week's, to ask which (`problem` asks in words).
     either: tuple[datetime, ...] = ()
+    part: str = ""  # "morning" or "afternoon" when a part of a day was said
 
 
 # The furthest ahead a discussion is booked: further is more likely a wrong year than a plan.
@@ -1141,9 +1142,15 @@ def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> Meeting
     candidates = _clock_candidates(s, hours)
     part = _PART_OF_DAY.search(s) if not candidates else None
     if part is not None:
-        day = _meeting_day((s[: part.start()] + " " + s[part.end() :]).strip(), today)
+        rest = (s[: part.start()] + " " + s[part.end() :]).strip()
+        day = _meeting_day(rest, today)
         if day is not None:
-            return _part_of_day(day, part.group(1), now, hours)
+            reading = _part_of_day(day, part.group(1), now, hours)
+            later = _this_week_or_next(rest, day, today)
+            if later is None or reading.starts is None:
+                return reading
+            clock = _Clock(reading.starts.time(), rest, bare=False)
+            return _which_week(day, later, clock, now, hours, part=_part_name(part.group(1)))
     for clock in candidates:
         day = _meeting_day(clock.rest, today)
         if day is None:
@@ -1196,25 +1203,32 @@ def _this_week_or_next(rest: str, day: date, today: date) -> date | None:
     return day + timedelta(days=7) if same_week else None
 
 
-def _which_week(day: date, later: date, clock: _Clock, now: datetime, hours: WorkingHours) -> MeetingReading:
+def _which_week(
+    day: date, later: date, clock: _Clock, now: datetime, hours: WorkingHours, part: str = ""
+) -> MeetingReading:
+    """ "next Tuesday at 2" (or "next Friday morning") early in the week: asked, this week's or next."""
     said = _clock_words(clock.value).replace(":00", "")
     first, second = (datetime.combine(d, clock.value, tzinfo=LONDON) for d in (day, later))
-    return MeetingReading(
-        first,
-        md(
+    if part:
+        days = [f"{_WEEKDAY_NAMES[d.weekday()]} {d.day} {_MONTH_NAMES[d.month - 1]}" for d in (day, later)]
+        question = md("Do you mean {} or {} ({})? Say which, e.g. `{}`.", *days, part, _day_example(later, said))
+    else:
+        question = md(
             "Do you mean {} or {}? Say which, e.g. `{}`.",
             format_meeting_day(first),
             format_meeting_day(second),
             _day_example(later, said),
-        ),
-        clock.assumed,
-        either=(first, second),
-    )
+        )
+    return MeetingReading(first, question, clock.assumed, either=(first, second), part=part)
+
+
+def _part_name(word: str) -> str:
+    return "morning" if word in ("morning", "am") else "afternoon"
 
 
 def _part_of_day(day: date, part: str, now: datetime, hours: WorkingHours) -> MeetingReading:
     """'Thursday afternoon': that day from the part's start to its end, inside working hours."""
-    begins, ends = PARTS_OF_DAY["morning" if part in ("morning", "am") else "afternoon"]
+    begins, ends = PARTS_OF_DAY[_part_name(part)]
     begins, ends = max(begins, hours.starts), min(ends, hours.ends)
     if begins >= ends:  # working hours leave none of that part of the day
         example = _working_example([_day_example(day, "2pm"), _day_example(day, "10am")], now, hours)
@@ -1226,12 +1240,13 @@ def _part_of_day(day: date, part: str, now: datetime, hours: WorkingHours) -> Me
         md(
             "{} {} is a range ({}–{}): say a time in it, e.g. `{}`.",
             _WEEKDAY_NAMES[day.weekday()],
-            "morning" if part in ("morning", "am") else "afternoon",
+            _part_name(part),
             _clock_words(begins),
             _clock_words(ends),
             _day_example(day, said),
         ),
         until=until,
+        part=_part_name(part),
     )
 
 

@@ -20,6 +20,7 @@ from dialogs.dates import (
     TIME_AT_START,
     MeetingReading,
     WorkingHours,
+    format_date,
     format_datetime,
     format_meeting_day,
     read_meeting_time,
@@ -581,14 +582,18 @@ def _which_time(eoi: EOI, reading: MeetingReading, duration: str, place: str, at
         options = list(reading.either)
     where = f" at {place}" if place else ""
     named = f" with {', '.join(attendees)}" if attendees else ""
-    return Reply(
-        text=reading.problem,
-        kind="question",
-        choices=[
+    if reading.either and reading.part:  # "next Friday morning": which Friday, then which hour of its morning
+        days = [(f"{at:%A} {at.day} {at:%B}", f"{at:%A} {format_date(at.date())} {reading.part}") for at in options]
+        choices = [
+            Choice(f"{label} ({reading.part})", Command(f"schedule {eoi.ref} {day}{duration}{where}{named}"))
+            for label, day in days
+        ]
+    else:
+        choices = [
             Choice(format_meeting_day(at), Command(f"schedule {eoi.ref} {format_datetime(at)}{duration}{where}{named}"))
             for at in options
-        ],
-    )
+        ]
+    return Reply(text=reading.problem, kind="question", choices=choices)
 
 
 async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:

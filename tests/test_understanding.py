@@ -141,6 +141,16 @@ async def test_an_officer_told_thursday_afternoon_picks_an_hour_from_buttons(ser
     assert "Rescheduled" in moved and "Friday 4 December 2026 at 2:45pm for 60 minutes at County Hall" in moved
 
 
+async def test_next_friday_morning_on_a_monday_asks_which_friday_then_which_hour(service):
+    ref, desk = await _shortlisted(service)
+    asked = await desk.say(f"schedule {ref} next Friday morning at County Hall")
+    assert "Do you mean Friday 4 December or Friday 11 December (morning)?" in asked
+    hours = await desk.press("Friday 11 December (morning)")
+    assert "Friday morning is a range (9:00am–12:00pm)" in hours
+    booked = await desk.press("Friday 11 December at 10:00am")
+    assert "Scheduled" in booked and "Friday 11 December 2026 at 10:00am for 60 minutes at County Hall" in booked
+
+
 async def test_a_school_offers_thursday_afternoon_or_friday_morning_and_the_officer_can_book_an_hour_of_each(service):
     ref, desk = await _shortlisted(service)
     await desk.say(f"schedule {ref} 7/12 at 10am")
