@@ -278,6 +278,9 @@ async def test_change_places_typed_at_another_question_changes_that_answer_and_c
 async def test_change_the_date_the_governors_discussed_it_at_the_review_opens_that_question(service):
     head = await headteacher(service)
     await complete_eoi_to_review(head)
+    for typed in ("I want to submit now", "ok thanks"):  # says nothing about an answer: still at the review
+        await head.say(typed)
+        assert head.last.kind == "review", typed
     said = await head.say("change the date the governors discussed it")
     assert head.last.question_id == "governance_date", said
     for typed, qid in (
