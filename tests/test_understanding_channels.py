@@ -128,7 +128,7 @@ async def test_in_teams_start_pp_typed_mid_question_starts_the_partnership_provi
     assert "didn't recognise" not in said and "Partnership Provision" in said
 
 
-async def test_in_slack_the_schedule_form_asks_back_next_tuesday_and_thursday_afternoon_with_buttons(
+async def test_in_slack_the_schedule_form_asks_back_thursday_afternoon_with_a_button_per_hour(
     slack: Workspace,
 ) -> None:
     ref = await _submitted(slack.service)
