@@ -12,8 +12,9 @@ from datetime import date
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from rapidfuzz.distance import OSA
 
-from dialogs.dates import format_date, read_date_answer
+from dialogs.dates import date_to_store, format_date, format_stored_date, last_day, read_date_answer, stored_date
 from dialogs.glossary import EOI_NEED_TYPES, NEED_ALIASES, NEED_TYPES
 from dialogs.questions import Question
 from dialogs.rich import Text, md
@@ -138,6 +139,40 @@ def match_choice(
     return starts[0] if len(starts) == 1 else None
 
 
+def _typo_allowance(n: int) -> int:
+    """How many slips a word of `n` characters may carry and still be asked about: none under four ("ASD" is
+    one letter from "SLD"), one up to six ("autsm"), then one more for every six characters ("resorced")."""
+    return 0 if n < 4 else 1 if n <= 6 else 1 + n // 6
+
+
+def near_choice(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...] = ()) -> str | None:
+    """The one choice that `text` misspells by a few letters ("resorced", "autsm", "autsim"): by edit distance,
+    two swapped letters counting as one slip (rapidfuzz's OSA), to its value, label, code, words after the code,
+    or an alias; None when none is that close, or two are. Never taken silently: the caller asks "Do you mean…?"."""
+    t = " ".join(text.strip().strip(".!").replace("’", "'").casefold().split())
+    allowed = _typo_allowance(len(t))
+    if not allowed:
+        return None
+    offered = {value for value, _ in options}
+    names = [
+        (name.casefold(), value)
+        for value, label in options
+        for name in (value, label, label.split(":")[0], label.split(": ", 1)[-1])
+    ] + [(alias.casefold(), value) for alias, value in aliases if value in offered]
+    best: dict[str, int] = {}
+    for name, value in names:
+        if _typo_allowance(len(name)) == 0:
+            continue  # a short code is matched exactly or not at all
+        distance = OSA.distance(t, name, score_cutoff=allowed)
+        if distance <= allowed:
+            best[value] = min(distance, best.get(value, distance))
+    if not best:
+        return None
+    closest = min(best.values())
+    near = [value for value, distance in best.items() if distance == closest]
+    return near[0] if len(near) == 1 else None
+
+
 def read_answer(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any | Problem:
     text = text.strip()
     if len(text) > MAX_INPUT:
@@ -168,7 +203,7 @@ def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str,
         if (low is not None and value < low) or (high is not None and value > high):
             return Problem(f"Please give a whole number from {low:,} to {high:,}, for example {low + 4}.")
     elif q.type == "date":
-        return _check_date(q, date.fromisoformat(value), ctx, answers)
+        return _check_date(q, str(value), ctx, answers)
     elif q.type in ("short_text", "long_text"):
         n = visible_length(value)  # zero-width and direction characters don't make an answer longer
         if q.min is not None and n < q.min:
@@ -248,10 +283,14 @@ def _read_choice(q: Question, text: str, ctx: AnswerContext, answers: dict[str, 
     value = match_choice(text, options, aliases_for(q))
     if value is not None:
         return value
-    if q.type == "single":
-        understood = _choice_in_words(q, text, options, answers)
-        if understood is not None:
-            return understood
+    understood = _choice_in_words(q, text, options, answers) if q.type == "single" else None
+    if understood is not None and not understood.confirm:
+        return understood  # "yes, fully": the choice, and words that agree with it or answer the next question
+    near = near_choice(text, options, aliases_for(q))  # "Resourced Provisoin": a slip in the whole of it
+    if near is not None:
+        return Understood(near, confirm=f"Do you mean {dict(options)[near]}?")
+    if understood is not None:
+        return understood
     return Problem(f"I didn't recognise “{_clip(text)}” as an option. {_how(q, ctx, answers)}")
 
 
@@ -303,9 +342,12 @@ _LONGEST_ITEM = 4  # pieces one item may span ("speech, language and communicati
 _LIST_SEPARATOR = re.compile(r"\s*(?:,|;|\+|&|/|\n|\band\b|\bplus\b)\s*", re.I)
 
 
-def _split_list(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...]) -> list[str] | str:
+def _split_list(
+    text: str, options: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...], *, slips: bool = False
+) -> list[str] | str:
     """The items of a typed list, the longest that names a choice first, so "speech and language" (an alias
-    with "and" in it) stays one item. Returns the first piece that names nothing when there is one."""
+    with "and" in it) stays one item. Returns the first piece that names nothing when there is one. `slips`:
+    an item may also be a choice misspelt ("speach and language"), for the caller to ask about."""
     bounds, start = [], 0
     for sep in _LIST_SEPARATOR.finditer(text):
         bounds.append((start, sep.start()))
@@ -315,7 +357,10 @@ def _split_list(text: str, options: list[tuple[str, str]], aliases: tuple[tuple[
     chosen, i = [], 0
     while i < len(bounds):
         for j in range(min(len(bounds), i + _LONGEST_ITEM) - 1, i - 1, -1):
-            value = match_choice(text[bounds[i][0] : bounds[j][1]], options, aliases)
+            item = text[bounds[i][0] : bounds[j][1]]
+            value = match_choice(item, options, aliases)
+            if value is None and slips:
+                value = near_choice(item, options, aliases)
             if value is not None:
                 chosen.append(value)
                 i = j + 1
@@ -337,9 +382,16 @@ def _read_multi(q: Question, text: str, ctx: AnswerContext, answers: dict[str, A
     found = _split_list(text, options, aliases)
     if isinstance(found, str) and _LIST_SEPARATOR.search(text) is None and " " in text.strip():
         found = _split_list(re.sub(r"\s+", ",", text.strip()), options, aliases)  # "ASD MLD" or "1 3"
-    if isinstance(found, str):
-        return Problem(f"I didn't recognise “{_clip(found)}”. {_how(q, ctx, answers)}")
     order = [v for v, _ in options]
+    if isinstance(found, str):
+        guessed = _split_list(text, options, aliases, slips=True)
+        if isinstance(guessed, str) and _LIST_SEPARATOR.search(text) is None and " " in text.strip():
+            guessed = _split_list(re.sub(r"\s+", ",", text.strip()), options, aliases, slips=True)
+        if isinstance(guessed, str):
+            return Problem(f"I didn't recognise “{_clip(found)}”. {_how(q, ctx, answers)}")
+        chosen = sorted(set(guessed), key=order.index)
+        said = ", ".join(dict(options)[v].split(":")[0] for v in chosen)
+        return Understood(chosen, confirm=f"Do you mean {said}?")
     return sorted(set(found), key=order.index)
 
 
@@ -406,7 +458,7 @@ def _read_date(q: Question, text: str, ctx: AnswerContext, answers: dict[str, An
         if reading.problem:
             return Problem(reading.problem)
         return Problem(f"I couldn't read “{_clip(text)}” as a date. {_how(q, ctx, answers)}")
-    value = reading.day.isoformat()
+    value = date_to_store(reading)  # "2026-10" for "October": what was meant is what is kept
     if reading.doubt:
         return Understood(value, confirm=f"Do you mean {reading.doubt}?", note=reading.note)
     if reading.note:
@@ -421,29 +473,30 @@ _EXPECTED_WORDS = {
 }
 
 
-def _check_date(q: Question, d: date, ctx: AnswerContext, answers: dict[str, Any]) -> Problem | None:
+def _check_date(q: Question, value: str, ctx: AnswerContext, answers: dict[str, Any]) -> Problem | None:
     rules = q.dates
     example = f" For example {q.example}." if q.example else ""
     expects = q.date_expects(answers)
-    if (expects == "past" and d > ctx.today) or (expects == "future" and d < ctx.today):
+    d, said = stored_date(value), format_stored_date(value)
+    # A month is past once it has begun, and still to come until it has ended: "November" on 30 November is both.
+    if (expects == "past" and d > ctx.today) or (expects == "future" and last_day(value) < ctx.today):
         hint = format_date(ctx.today + relativedelta(weeks=-2 if expects == "past" else 2))
-        return Problem(f"{format_date(d)} won't do: {_EXPECTED_WORDS[expects]}. For example “{hint}”.")
+        return Problem(f"{said} won't do: {_EXPECTED_WORDS[expects]}. For example “{hint}”.")
     if rules.get("after") == "window_close":
         earliest = ctx.window_closes or ctx.today
         latest = earliest + relativedelta(years=int(rules.get("within_years", 3)))
         if d <= earliest:
             return Problem(
-                f"{format_date(d)} is too early: it must be after the window closes on "
-                f"{format_date(earliest)}.{example}"
+                f"{said} is too early: it must be after the window closes on {format_date(earliest)}.{example}"
             )
         if d > latest:
-            return Problem(f"{format_date(d)} is too far ahead: it must be by {format_date(latest)}.{example}")
+            return Problem(f"{said} is too far ahead: it must be by {format_date(latest)}.{example}")
     if "within_months" in rules:
         months = int(rules["within_months"])
         low, high = ctx.today - relativedelta(months=months), ctx.today + relativedelta(months=months)
         if not low <= d <= high:
             return Problem(
-                f"{format_date(d)} is more than {months} months away; please give a date between "
+                f"{said} is more than {months} months away; please give a date between "
                 f"{format_date(low)} and {format_date(high)}.{example}"
             )
     return None
@@ -482,7 +535,7 @@ def format_answer(q: Question, value: Any, ctx: AnswerContext) -> str:
         labels = dict(choices_for(q, ctx))
         return ", ".join(labels.get(v, v).split(":")[0] for v in value)
     if q.type == "date":
-        return format_date(date.fromisoformat(value))
+        return format_stored_date(str(value))
     if q.type == "number":
         return f"{value:,}"
     if q.type == "phone":

@@ -134,7 +134,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         OFFICER,
         "schedule REF WHEN [for DURATION] [at PLACE or LINK] [with NAMES]",
         "book the discussion; the school is invited, with the agenda and a calendar invitation",
-        example="schedule EOI-2627A-001 next Tuesday at 2pm for 1 hour at County Hall",
+        example="schedule EOI-2627A-001 Tuesday at 2pm for 1 hour at County Hall",
         hint="schedule REF WHEN",
     ),
     CommandSpec(

@@ -22,6 +22,7 @@ from dialogs import (
     lookups,
     officer_commands,
     officer_status,
+    references,
     report,
     window_commands,
 )
@@ -304,11 +305,13 @@ class Conversations:
         notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(text) else []
         school = await session.get(School, person.school_urn) if person.school_urn else None
         explicit = turn.command or has_prefix(text)
+        provisions = self.questions.get(eoi_dialog.PROVISION_QUESTION)
+        mid = provisions is not None and references.command_mid_question(text, provisions.choices, provisions.aliases)
         if discussion_replies.waiting_for_times(person):
             if not explicit and not parse_command(text).name:
                 return notes + await discussion_replies.on_times(self._reply_turn(session, person, now), text)
             discussion_replies.stop_waiting(person)  # a command instead: the question is dropped
-        if school and eoi_dialog.in_dialog(person) and not explicit and not _switches_school(text):
+        if school and eoi_dialog.in_dialog(person) and not explicit and not _switches_school(text) and not mid:
             eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
             if eoi and eoi.status == eois.DRAFT:
                 t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)

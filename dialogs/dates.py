@@ -43,14 +43,18 @@ __all__ = [
     "EXAMPLE_MEETING",
     "LONDON",
     "MEETING_EXAMPLES",
+    "TIME_AT_START",
     "DateAnswer",
     "MeetingReading",
     "WorkingHours",
     "bank_holiday",
+    "format_clock",
     "format_date",
     "format_datetime",
     "format_meeting_day",
+    "format_stored_date",
     "month_name",
+    "names_a_day_without_year",
     "parse_date",
     "parse_meeting_time",
     "plan_windows",
@@ -58,6 +62,7 @@ __all__ = [
     "read_due_date",
     "read_meeting_time",
     "reasons_to_confirm",
+    "stored_date",
     "term_dates",
     "term_start",
     "warm_up",
@@ -68,9 +73,9 @@ LONDON = ZoneInfo("Europe/London")
 
 # Shown in re-ask messages, so a refused answer always comes with what a good one looks like.
 EXAMPLE_DATE = "September 2027"
-EXAMPLE_MEETING = "next Tuesday at 2pm"
+EXAMPLE_MEETING = "Tuesday at 2pm"
 DATE_EXAMPLES = '"September 2027", "1/9/27" or "start of the spring term 2028"'
-MEETING_EXAMPLES = '"next Tuesday at 2pm" or "3/12 10:30"'
+MEETING_EXAMPLES = '"Tuesday at 2pm" or "3/12 10:30"'
 
 # Nobody types a 200-character date; refusing early keeps junk (or abuse) cheap.
 _MAX_INPUT = 200
@@ -143,6 +148,35 @@ _TIME_12H = re.compile(_NOT_BEFORE + r"(\d{1,2})(?:\s*[:.]\s*(\d{2}))?\s*(am|pm)
 _NOT_AFTER = r"(?:\s*(?:hrs|hours|h)\b)?(?![\d:./])(?!\s*[ap]m\b)"
 _TIME_COLON = re.compile(_NOT_BEFORE + r"(\d{1,2}):(\d{2})" + _NOT_AFTER, _A)
 _TIME_DOT = re.compile(_NOT_BEFORE + r"(\d{1,2})\.(\d{2})" + _NOT_AFTER, _A)
+# "14h", "9h30", "1400hrs", "14h00": 24-hour times as written in much of Europe and the services.
+_TIME_H = re.compile(_NOT_BEFORE + r"(?:(\d{1,2})h(\d{2})?|(\d{2})(\d{2})\s*hrs)\b", _A)
+# Times as they are said: "half past 3", "quarter past 3", "quarter to 4", "20 past 10", "half 2" (2:30, as
+# said in Britain), each with an optional am/pm.
+_HOUR_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_HOUR_RE = r"(\d{1,2}|" + "|".join(_HOUR_WORDS) + ")"
+_TIME_SAID = re.compile(
+    _NOT_BEFORE
+    + r"\b(?:(half|quarter|\d{1,2}|five|ten|twenty|twenty-five)\s+(past|after|to)\s+|(half)\s+)"
+    + _HOUR_RE
+    + r"(?:\s+o'?clock)?(?:\s*(am|pm)\b)?(?![\d:./])",
+    _A,
+)
+# Words that begin a clock time ("at half 10", "at quarter to 3", "at 14h"), so "at" before them is not a place.
+TIME_AT_START = re.compile(
+    r"^(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|h\d{0,2}|hrs)?|\d{4}\s*hrs|noon|midday|half|quarter|"
+    + r"(?:five|ten|twenty|twenty-five|\d{1,2})\s+(?:past|to|after)|"
+    + "|".join(_HOUR_WORDS)
+    + r")\b",
+    re.IGNORECASE,
+)
+_MINUTES_SAID = {"half": 30, "quarter": 15, "five": 5, "ten": 10, "twenty": 20, "twenty-five": 25}
+_OCLOCK = re.compile(_NOT_BEFORE + r"\b" + _HOUR_RE + r"\s*o'?clock\b", _A)
+# Parts of a day a school offers ("Thursday afternoon"): a range for the officer to pick a time in.
+PARTS_OF_DAY = {"morning": (time(9), time(12)), "afternoon": (time(13), time(17))}
+_PART_OF_DAY = re.compile(r"\b(?:in\s+the\s+)?(morning|afternoon|am|pm)\b", _A)
 
 _WEEKDAY_PHRASE = re.compile(rf"(?:(?:on|this|next|coming|the|this\s+coming)\s+)*({_WEEKDAY_RE})\.?", _A)
 _WEEKDAY_WITH_DATE = re.compile(rf"(?:on\s+)?({_WEEKDAY_RE})\.?\s*,?\s+(?:the\s+)?(.+)", _A)
@@ -172,6 +206,23 @@ def format_datetime(dt: datetime) -> str:
     suffix = "am" if local.hour < 12 else "pm"
     weekday = _WEEKDAY_NAMES[local.weekday()]
     return f"{weekday} {format_date(local.date())} at {hour12}:{local.minute:02d}{suffix}"
+
+
+_YEARLESS_NAMED = re.compile(r"\b(?:christmas|boxing|new\s+year'?s?|easter|halloween)\b", _A)
+
+
+def names_a_day_without_year(text: str) -> bool:
+    """ "1 March", "26/3", "Christmas Eve at noon": a calendar day whose year the reader had to choose (not
+    "tomorrow" or "next Friday", which are already where they are meant)."""
+    s = _normalise(text)
+    if _HAS_YEAR.search(s):
+        return False
+    return bool(_MONTH_IN_TEXT.search(s) or _NUMERIC_DATE.search(s) or _YEARLESS_NAMED.search(s))
+
+
+def format_clock(dt: datetime) -> str:
+    """'5:00pm': the time of day of `dt` on the London clock."""
+    return _clock_words(_london(dt).time())
 
 
 # --------------------------------------------------------------------------------------
@@ -604,6 +655,7 @@ class DateAnswer:
     doubt: str = ""
     note: str = ""
     problem: str = ""
+    month: bool = False  # a month was said ("October", "next month"), not a day: `day` is its 1st
 
 
 def month_name(d: date) -> str:
@@ -611,11 +663,56 @@ def month_name(d: date) -> str:
     return f"{_MONTH_NAMES[d.month - 1]} {d.year}"
 
 
+# A date answer is stored as ISO 8601 text at the precision it was given: "2026-10-14" for a day, "2026-10" for
+# a month (answers stored before months were kept are days, and still read as such).
+_STORED_MONTH = re.compile(r"(\d{4})-(\d{2})", _A)
+
+
+def stored_date(value: str) -> date:
+    """The day a stored date answer stands for (a month's 1st)."""
+    month = _STORED_MONTH.fullmatch(value)
+    return date(int(month.group(1)), int(month.group(2)), 1) if month else date.fromisoformat(value)
+
+
+def is_month(value: str) -> bool:
+    return _STORED_MONTH.fullmatch(value) is not None
+
+
+def date_to_store(answer: DateAnswer) -> str:
+    assert answer.day is not None
+    return f"{answer.day:%Y-%m}" if answer.month else answer.day.isoformat()
+
+
+def format_stored_date(value: str) -> str:
+    """'October 2026' for a month, '14 October 2026' for a day."""
+    return month_name(stored_date(value)) if is_month(value) else format_date(stored_date(value))
+
+
+def last_day(value: str) -> date:
+    """The last day a stored date answer covers: the month's last day, or the day itself."""
+    first = stored_date(value)
+    if not is_month(value):
+        return first
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+_MONTH_SAID = re.compile(
+    rf"(?:(?:in\s+)?(?:{_MONTH_RE})\.?\s*,?\s*(?:of\s+)?(?:\d{{4}}|'\d{{2}})?|(?:next|last|this)\s+month|\d{{1,2}}\s*[/.-]\s*\d{{4}})",
+    _A,
+)
+
+
 def read_date_answer(text: str, *, today: date, expects: str = "") -> DateAnswer:
     """A headteacher's answer to a date question that expects `expects` (see EXPECTS; "" reads as
     parse_date does). UK day-month order, on the London calendar of `today`. Never raises."""
     try:
-        return _read_date_answer(text, today, expects)
+        answer = _read_date_answer(text, today, expects)
+        if answer.day is not None and not answer.month and answer.day.day == 1:
+            said = _LEADING_FILLER.sub("", _normalise(text)) or _normalise(text)
+            if _MONTH_SAID.fullmatch(said):  # "September 2027", "next month": a month, kept as one
+                return DateAnswer(answer.day, answer.doubt, answer.note, answer.problem, month=True)
+        return answer
     except Exception:  # a date question must re-ask, never crash the conversation
         return DateAnswer(None)
 
@@ -672,7 +769,7 @@ def _read_date_answer(text: str, today: date, expects: str) -> DateAnswer:
             year = today.year
         else:
             year = today.year if month > today.month else today.year + 1
-        return DateAnswer(date(year, month, 1))
+        return DateAnswer(date(year, month, 1), month=True)
 
     match = _SHORT_MONTH_YEAR.fullmatch(s)
     if match:  # "Sept 27": September 2027, or 27 September?
@@ -680,19 +777,19 @@ def _read_date_answer(text: str, today: date, expects: str) -> DateAnswer:
         as_month = date(2000 + number, month, 1)
         as_day = _yearless_by_expectation(month, number, today, expects or "future") if number <= 31 else None
         if expects == "month" or as_day is None:
-            return DateAnswer(as_month, doubt=month_name(as_month) if as_day is not None else "")
+            return DateAnswer(as_month, doubt=month_name(as_month) if as_day is not None else "", month=True)
         return DateAnswer(as_day, doubt=format_date(as_day))
 
     if expects == "month":
         match = _DIGIT_MONTH_YEAR.fullmatch(s)
         if match and 1 <= int(match.group(1)) <= 12 and int(match.group(2)) > 12:
             as_month = date(2000 + int(match.group(2)), int(match.group(1)), 1)
-            return DateAnswer(as_month, doubt=month_name(as_month))  # "9/27": September 2027 (month/year)
+            return DateAnswer(as_month, doubt=month_name(as_month), month=True)  # "9/27": September 2027
 
     match = _MONTH_ONLY.fullmatch(s)
     if match and expects:
         day, doubt = _month_start_by_expectation(_MONTHS[match.group(1)], today, expects)
-        return DateAnswer(day, doubt=doubt)
+        return DateAnswer(day, doubt=doubt, month=True)
 
     match = _WEEKDAY_FIRST.fullmatch(s)
     if match and expects:
@@ -911,6 +1008,26 @@ def _clock_candidates(s: str, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> li
             hour, minute = int(match.group(1)), int(match.group(2))
             if hour < 24 and minute < 60:
                 add(match, *_working_hour(hour, minute, match.group(0).strip(), hours))
+    for match in _TIME_H.finditer(s):
+        hour, minute = int(match.group(1) or match.group(3)), int(match.group(2) or match.group(4) or 0)
+        if hour < 24 and minute < 60:
+            add(match, time(hour, minute))  # written on the 24-hour clock: 9h is 9am
+    for match in _TIME_SAID.finditer(s):
+        said, way, half, hour_text, half_day = match.groups()
+        hour = _HOUR_WORDS.get(hour_text) or int(hour_text)
+        minute = 30 if half else _MINUTES_SAID.get(said) or int(said)
+        if not 1 <= hour <= 12 or not 0 < minute < 60:
+            continue
+        if way == "to":
+            hour, minute = hour - 1 or 12, 60 - minute
+        if half_day:
+            add(match, time(hour % 12 + (12 if half_day == "pm" else 0), minute))
+        else:
+            add(match, *_working_hour(hour, minute, match.group(0).strip(), hours))
+    for match in _OCLOCK.finditer(s):
+        hour = _HOUR_WORDS.get(match.group(1)) or int(match.group(1))
+        if 1 <= hour <= 12:
+            add(match, *_working_hour(hour, 0, match.group(0).strip(), hours))
     if not found:  # a lone hour only when nothing more definite was typed ("2pm or 3" stays refused)
         for pattern in (_BARE_AT, _BARE_LAST):
             for match in pattern.finditer(s):
@@ -961,6 +1078,12 @@ class MeetingReading:
     starts: datetime | None = None
     problem: str | Text = ""
     assumed: str = ""
+    # A part of a day ("Thursday afternoon"): `starts` to `until`, a range to pick a time in. A caller that
+    # doesn't offer ranges refuses it with `problem`.
+    until: datetime | None = None
+    # "next Tuesday" said early in a week: this week's and next week's, to ask which (`problem` asks in words).
+    either: tuple[datetime, ...] = ()
+    part: str = ""  # "morning" or "afternoon" when a part of a day was said
 
 
 # The furthest ahead a discussion is booked: further is more likely a wrong year than a plan.
@@ -983,9 +1106,10 @@ def parse_meeting_time(text: str, *, now: datetime, hours: WorkingHours = DEFAUL
     from ``now``. A naive ``now`` is taken as London time. Never raises.
     """
     try:
-        return _read_meeting_time(text, now, hours).starts
+        reading = _read_meeting_time(text, now, hours)
     except Exception:  # an unreadable time must re-ask, never crash the conversation
         return None
+    return None if reading.until or reading.either else reading.starts
 
 
 def read_meeting_time(text: str, *, now: datetime, hours: WorkingHours = DEFAULT_WORKING_HOURS) -> MeetingReading:
@@ -996,7 +1120,7 @@ def read_meeting_time(text: str, *, now: datetime, hours: WorkingHours = DEFAULT
         reading = _read_meeting_time(text, now, hours)
     except Exception:  # an unreadable time must re-ask, never crash the conversation
         return MeetingReading(problem=md("I couldn't read that as a day and time. Try {}.", _examples()))
-    if reading.problem or reading.starts is None:
+    if reading.starts is None or (reading.problem and not reading.until and not reading.either):
         return reading
     local_now = _london(now)
     if reading.starts <= local_now:
@@ -1040,10 +1164,24 @@ def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> Meeting
     today = _london(now).date()
     s = _normalise(text)
     candidates = _clock_candidates(s, hours)
+    part = _PART_OF_DAY.search(s) if not candidates else None
+    if part is not None:
+        rest = (s[: part.start()] + " " + s[part.end() :]).strip()
+        day = _meeting_day(rest, today)
+        if day is not None:
+            reading = _part_of_day(day, part.group(1), now, hours)
+            later = _this_week_or_next(rest, day, today)
+            if later is None or reading.starts is None:
+                return reading
+            clock = _Clock(reading.starts.time(), rest, bare=False)
+            return _which_week(day, later, clock, now, hours, part=_part_name(part.group(1)))
     for clock in candidates:
         day = _meeting_day(clock.rest, today)
         if day is None:
             continue
+        later = _this_week_or_next(clock.rest, day, today)
+        if later is not None and not clock.unsure:
+            return _which_week(day, later, clock, now, hours)
         if clock.unsure:
             hour = int(clock.unsure.split(":")[0].split(".")[0])
             return MeetingReading(
@@ -1061,7 +1199,7 @@ def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> Meeting
     if candidates and not all(clock.bare for clock in candidates):
         if not _EDGE_FILLER.sub("", candidates[0].rest).strip():
             said = _clock_words(candidates[0].value).replace(":00", "")
-            example = _working_example([f"tomorrow at {said}", f"next Tuesday at {said}"], now, hours)
+            example = _working_example([f"tomorrow at {said}", f"Tuesday at {said}"], now, hours)
             read = _clock_words(candidates[0].value)
             return MeetingReading(problem=md("I read {} but not which day. {}.", read, example))
     else:
@@ -1075,6 +1213,65 @@ def _read_meeting_time(text: str, now: datetime, hours: WorkingHours) -> Meeting
             )
     shown = " ".join(text.split())[:60]
     return MeetingReading(problem=md("I couldn't read “{}” as a day and time. Try {}.", shown, _examples()))
+
+
+_NEXT_WEEKDAY = re.compile(rf"(?:on\s+)?next\s+({_WEEKDAY_RE})\.?", _A)
+
+
+def _this_week_or_next(rest: str, day: date, today: date) -> date | None:
+    """ "next Tuesday" typed on a Monday: the Tuesday of this week was read, but many mean the one after. The
+    later day when "next" names a day still in this week (Monday to Sunday), else None."""
+    if not _NEXT_WEEKDAY.fullmatch(_EDGE_FILLER.sub("", rest).strip()):
+        return None
+    same_week = day - timedelta(days=day.weekday()) == today - timedelta(days=today.weekday())
+    return day + timedelta(days=7) if same_week else None
+
+
+def _which_week(
+    day: date, later: date, clock: _Clock, now: datetime, hours: WorkingHours, part: str = ""
+) -> MeetingReading:
+    """ "next Tuesday at 2" (or "next Friday morning") early in the week: asked, this week's or next."""
+    said = _clock_words(clock.value).replace(":00", "")
+    first, second = (datetime.combine(d, clock.value, tzinfo=LONDON) for d in (day, later))
+    if part:
+        days = [f"{_WEEKDAY_NAMES[d.weekday()]} {d.day} {_MONTH_NAMES[d.month - 1]}" for d in (day, later)]
+        question = md("Do you mean {} or {} ({})? Say which, e.g. `{}`.", *days, part, _day_example(later, said))
+    else:
+        question = md(
+            "Do you mean {} or {}? Say which, e.g. `{}`.",
+            format_meeting_day(first),
+            format_meeting_day(second),
+            _day_example(later, said),
+        )
+    return MeetingReading(first, question, clock.assumed, either=(first, second), part=part)
+
+
+def _part_name(word: str) -> str:
+    return "morning" if word in ("morning", "am") else "afternoon"
+
+
+def _part_of_day(day: date, part: str, now: datetime, hours: WorkingHours) -> MeetingReading:
+    """'Thursday afternoon': that day from the part's start to its end, inside working hours."""
+    begins, ends = PARTS_OF_DAY[_part_name(part)]
+    begins, ends = max(begins, hours.starts), min(ends, hours.ends)
+    if begins >= ends:  # working hours leave none of that part of the day
+        example = _working_example([_day_example(day, "2pm"), _day_example(day, "10am")], now, hours)
+        return MeetingReading(problem=md("That is outside working hours ({}). {}.", hours, example))
+    starts, until = (datetime.combine(day, clock, tzinfo=LONDON) for clock in (begins, ends))
+    said = _clock_words(begins).replace(":00", "")
+    return MeetingReading(
+        starts,
+        md(
+            "{} {} is a range ({}–{}): say a time in it, e.g. `{}`.",
+            _WEEKDAY_NAMES[day.weekday()],
+            _part_name(part),
+            _clock_words(begins),
+            _clock_words(ends),
+            _day_example(day, said),
+        ),
+        until=until,
+        part=_part_name(part),
+    )
 
 
 def _working_example(phrases: list[str], now: datetime, hours: WorkingHours) -> Text:
@@ -1106,10 +1303,17 @@ def _holiday_key(name: str) -> str:
     return re.sub(r"['’]", "", name.casefold()).strip()
 
 
+# Days people name that are not bank holidays, as (month, day).
+_NAMED_DAYS = {"christmas eve": (12, 24), "new years eve": (12, 31), "christmas": (12, 25)}
+
+
 def _named_holiday(s: str, today: date) -> date | None:
     """'Christmas Day', 'Boxing Day', 'Easter Monday': the next one from today (the day itself, not the
-    day off in lieu), by the ``holidays`` package's names."""
+    day off in lieu), by the ``holidays`` package's names; and the few named days that aren't bank holidays
+    ('Christmas Eve', 'New Year's Eve')."""
     wanted = _holiday_key(re.sub(r"^(?:on\s+|the\s+|next\s+|this\s+)+", "", s))
+    if wanted in _NAMED_DAYS:
+        return _next_occurrence(*_NAMED_DAYS[wanted], today)
     for year in (today.year, today.year + 1):
         for day, name in sorted(_bank_holidays(year).items()):
             if day >= today and "observed" not in name and _holiday_key(name) == wanted:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_notices, implementation
+from dialogs import discussion_notices, implementation, references
 from dialogs.actions import Command, OpenForm
 from dialogs.dates import format_datetime
 from dialogs.lifecycle_words import refusal
@@ -82,8 +82,10 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
     """`panel REF MEMBER [as ROLE], MEMBER [as ROLE]…`: the EOI goes to a decision panel (it is under
     consideration); each member is asked for a recommendation in their own chat. `panel REF` shows it."""
     ref, _, who = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    found = await _eoi_or_refuse(t, ref, "panel", who)
     if isinstance(found, Reply):
+        if found.kind != "error":
+            return [found]
         return [refuse(found.text + md(" For example: `{}`.", PANEL_EXAMPLE))]
     eoi, school = found
     if not who.strip():
@@ -168,7 +170,7 @@ async def recommend_command(session: AsyncSession, person: Person, now: datetime
     word, _, reason = tail.strip().partition(" ")
     word = {"approved": "approve", "declined": "decline", "abstained": "abstain"}.get(word.casefold(), word.casefold())
     usage = "recommend {} approve The need in Colchester is high and the offer is strong"
-    eoi = await eois.by_ref(session, ref) if ref else None
+    eoi = await references.by_ref(session, ref) if ref else None
     key = f"{person.platform}:{person.user_id}"
     if eoi is None:
         return [
@@ -273,7 +275,7 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
     A decline calls off a pending discussion (the school is told); an approval starts the implementation plan."""
     ref, _, tail = rest.strip().partition(" ")
     outcome, _, note = tail.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    found = await _eoi_or_refuse(t, ref, "decide", tail)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import references
 from dialogs.actions import Command, OpenForm
 from dialogs.agenda import Topic, agenda
 from dialogs.dates import format_date, format_datetime, read_due_date
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, rich
-from storage import audit, discussions, eois, notices, people
+from storage import audit, discussions, notices, people
 from storage.models import EOI, Discussion, FollowUp, Person, School
 from storage.windows import LONDON
 
@@ -53,13 +54,8 @@ _SCHOOL_WORDS = ("school", "the school", "headteacher", "the headteacher")
 _ECC_WORDS = ("ecc", "me", "officer", "the council", "council")
 
 
-async def eoi_or_refuse(t: OfficerTurn, ref: str) -> tuple[EOI, School] | Reply:
-    eoi = await eois.by_ref(t.session, ref) if ref else None
-    if eoi is None:
-        return refuse(md("There is no EOI “{}”. References look like EOI-2627A-007; `list` shows them.", ref[:40]))
-    school = await t.session.get(School, eoi.school_urn)
-    assert school is not None
-    return eoi, school
+async def eoi_or_refuse(t: OfficerTurn, ref: str, tail: str = "") -> tuple[EOI, School] | Reply:
+    return await references.eoi_named(t.session, ref, "outcome", tail)
 
 
 def topic_form(ref: str, topic: Topic) -> Form:
@@ -156,8 +152,10 @@ async def outcome_command(t: OfficerTurn, rest: str) -> list[Reply]:
     """`outcome REF` lists the agenda with what is recorded (a form per topic); `outcome REF TOPIC agreed[: note]`
     or `outcome REF TOPIC follow up OWNER by DATE: what` records one topic."""
     ref, _, tail = rest.strip().partition(" ")
-    found = await eoi_or_refuse(t, ref)
+    found = await eoi_or_refuse(t, ref, tail)
     if isinstance(found, Reply):
+        if found.kind != "error":
+            return [found]
         return [refuse(md("{} For example: {}.", found.text, EXAMPLES))]
     eoi, school = found
     held = await _held(t, eoi)
@@ -324,11 +322,11 @@ async def follow_up_command(
     any; a school's staff mark their school's own (REF may be left out when one EOI has them), and ECC is told."""
     is_officer = person.role == people.OFFICER
     actor = people.key_of(person)
-    words = rest.split()
-    eoi = await eois.by_ref(session, words[0]) if words and words[0].upper().startswith("EOI-") else None
-    if eoi is not None:
-        words = words[1:]
-    elif school is not None and not is_officer:
+    named = await references.leading_eoi(session, rest.split(), "follow-up", by_name=is_officer)
+    if isinstance(named, Reply):
+        return [named]
+    eoi, words = named
+    if eoi is None and school is not None and not is_officer:
         waiting = await discussions.eois_with_open_follow_ups(session, school.urn)
         eoi = waiting[0] if len(waiting) == 1 else None
     example = md("`follow-up EOI-2627A-001 2 done`")

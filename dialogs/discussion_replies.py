@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import references
 from dialogs.actions import Command
-from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours, format_datetime, format_meeting_day, read_meeting_time
+from dialogs.dates import (
+    DEFAULT_WORKING_HOURS,
+    WorkingHours,
+    format_clock,
+    format_datetime,
+    format_meeting_day,
+    read_meeting_time,
+)
 from dialogs.replies import Choice, Reply, refuse, say
 from dialogs.rich import Text, md
 from storage import audit, discussions, eois, notices, people
@@ -53,7 +61,7 @@ async def _invitation(t: ReplyTurn, ref: str, command: str) -> tuple[EOI, School
     with several, a button for each that finishes `command`."""
     schools = {s.urn: s for s in await people.schools_of(t.session, t.person)}
     if ref:
-        eoi = await eois.by_ref(t.session, ref)
+        eoi = await references.by_ref(t.session, ref)
         if eoi is None or eoi.school_urn not in schools:
             audit.record(t.session, at=t.now, actor=t.actor, action="refused", note=f"discussion reply for {ref[:40]}")
             return [refuse("That invitation isn't for your school.")]
@@ -108,7 +116,7 @@ async def accept(t: ReplyTurn, rest: str) -> list[Reply]:
 async def another_time(t: ReplyTurn, rest: str) -> list[Reply]:
     """`another time [REF] [times]`: with times, they go to ECC; without, the school is asked for them."""
     words = rest.split()
-    ref = words[0] if words and words[0].upper().startswith("EOI-") else ""
+    ref = words[0] if words and references.looks_like_ref(words[0]) else ""
     found = await _invitation(t, ref, "another time")
     if isinstance(found, list):
         return found
@@ -162,7 +170,9 @@ def read_times(text: str, *, now: datetime, hours: WorkingHours) -> tuple[list[t
             pieces = [p for p in part.split(",") if p.strip()]
         for piece in pieces:
             reading = read_meeting_time(piece.strip(" ,."), now=now, hours=hours)
-            if reading.problem or reading.starts is None:
+            if reading.until is not None and reading.starts is not None and reading.starts > now:
+                pass  # "Thursday afternoon": a range the officer picks a time in
+            elif reading.problem or reading.starts is None:
                 return [], reading.problem or md("I couldn't read “{}” as a day and time.", piece.strip()[:60])
             if all(reading.starts != at for at, _ in read):
                 read.append((reading.starts, " ".join(piece.split())))
@@ -173,6 +183,23 @@ def read_times(text: str, *, now: datetime, hours: WorkingHours) -> tuple[list[t
     return read, ""
 
 
+def _to_pick(at: datetime, words: str, t: ReplyTurn) -> list[datetime]:
+    """The times an officer can book for one suggestion: itself, or each hour of a range ("Thursday afternoon")."""
+    reading = read_meeting_time(words, now=t.now, hours=t.hours)
+    if reading.until is None or reading.starts != at:
+        return [at]
+    hours = int((reading.until - at).total_seconds() // 3600)
+    return [at + timedelta(hours=n) for n in range(max(hours, 1))]
+
+
+def _said(at: datetime, words: str, t: ReplyTurn) -> str:
+    """A suggestion as officers read it: "Thursday 3 December 2026 at 2:00pm", or a range "… 1:00pm to 5:00pm"."""
+    reading = read_meeting_time(words, now=t.now, hours=t.hours)
+    if reading.until is None or reading.starts != at:
+        return format_datetime(at)
+    return f"{format_datetime(at)} to {format_clock(reading.until)} (“{words}”)"
+
+
 async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussion, text: str) -> list[Reply]:
     times, problem = read_times(text, now=t.now, hours=t.hours)
     if problem:
@@ -181,9 +208,10 @@ async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussi
         return [refuse(md("{} Nothing has been sent to ECC yet: say the times again, or *cancel*.", problem))]
     stop_waiting(t.person)
     discussions.propose(t.session, discussion, times=times, by=t.actor, now=t.now)
-    listed = "\n".join(f"• {format_datetime(at)}" for at, _ in times)
+    listed = "\n".join(f"• {_said(at, words, t)}" for at, words in times)
     where = f" at {discussion.place}" if discussion.place else ""
     also = f" with {', '.join(discussion.attendees)}" if discussion.attendees else ""
+    starts = [at for at, words in times for at in _to_pick(at, words, t)]
     book = [
         Choice(
             f"Book {_short(at)}",
@@ -193,7 +221,7 @@ async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussi
             ),
             style="primary" if n == 0 else "",
         )
-        for n, (at, _) in enumerate(times)
+        for n, at in enumerate(starts)
     ]
     notices.to_officers(
         t.session,

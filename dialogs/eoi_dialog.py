@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_notices, discussion_outcomes, implementation
+from dialogs import discussion_notices, discussion_outcomes, implementation, references
 from dialogs.actions import Action, Answer, ChangeAnswer, Command, KeepAnswer, NotSure, OpenForm, Step, Sure
 from dialogs.answers import (
     AnswerContext,
@@ -108,6 +108,9 @@ def known(t: EoiTurn, eoi: EOI) -> dict[str, Any]:
     return t.questions.effective_answers(eoi.answers)
 
 
+# "change the date the governors discussed it" typed at a question changes that answer; a longer message that
+# happens to begin with "change" is an answer.
+CHANGE_WORDS = 10
 PROVISION_QUESTION = "provision_type"  # its answer is the EOI's offer: one EOI per provision per school and window
 
 
@@ -145,8 +148,8 @@ async def named_or_current(t: EoiTurn, rest: str) -> EOI | Reply | None:
     """The EOI a command names (`review EOI-2627A-003`), the school's own only; else the current one, else the
     school's newest in any window. A reference that isn't the school's is refused (audited)."""
     words = rest.split()
-    if words and words[0].upper().startswith("EOI-"):
-        named = await eois.by_ref(t.session, words[0])
+    if words and references.looks_like_ref(words[0]):
+        named = await references.by_ref(t.session, words[0])
         if named is None or named.school_urn != t.school.urn:
             note = f"not the school's EOI: {words[0][:40]}"
             audit.record(t.session, at=t.now, actor=t.actor, action="refused", note=note)
@@ -394,7 +397,7 @@ async def start(t: EoiTurn, rest: str = "") -> list[Reply]:
 async def _start_named(t: EoiTurn, rest: str) -> list[Reply]:
     """`start EOI-…` (that EOI) or `start PP` / `start Resourced Provision` (the school's EOI for that provision
     here: carried on, or begun with the first question answered)."""
-    if rest.upper().startswith("EOI-"):
+    if references.looks_like_ref(rest.split()[0]):
         named = await named_or_current(t, rest)
         if isinstance(named, Reply) or named is None:
             return [named] if named else await start(t)
@@ -407,6 +410,9 @@ async def _start_named(t: EoiTurn, rest: str) -> list[Reply]:
     q = t.questions.get(PROVISION_QUESTION)
     assert q is not None
     read = read_answer(q, rest, AnswerContext(today=t.now.astimezone(LONDON).date()), {})
+    if isinstance(read, Understood) and read.confirm:  # "start resorced": asked, never taken
+        yes, no = Choice("Yes", Command(f"start {read.value}"), style="primary"), Choice("No", Command("start"))
+        return [Reply(text=read.confirm, kind="question", choices=[yes, no])]
     offer = "" if isinstance(read, Problem) else str(value_of(read))
     if offer not in PROVISION_NAMES:
         hint = md("Type *start RP* or *start PP* to begin an EOI for that provision, or *start*.")
@@ -569,7 +575,7 @@ async def can_amend(t: EoiTurn, eoi: EOI) -> bool:
 async def submitted_review(t: EoiTurn, eoi: EOI) -> Reply:
     """The answers as submitted, read-only; with a way to change them while LIFE allows it."""
     ctx = await answer_context(t, eoi)
-    facts = [Fact(q.label, shown) for q, shown in _answer_facts(t, eoi, ctx)]
+    facts = [Fact(q.label_for(eoi.answers.get(q.id), ctx.today), shown) for q, shown in _answer_facts(t, eoi, ctx)]
     choices = []
     if await can_amend(t, eoi):
         text = md(
@@ -666,7 +672,9 @@ def _answer_facts(t: EoiTurn, eoi: EOI, ctx: AnswerContext) -> list[tuple[Questi
 async def review(t: EoiTurn, eoi: EOI, *, intro: str | Text = "") -> Reply:
     ctx = await answer_context(t, eoi)
     facts = [
-        Fact(q.label, shown, Choice(f"Change {q.label}", ChangeAnswer(q.id))) for q, shown in _answer_facts(t, eoi, ctx)
+        Fact(label, shown, Choice(f"Change {label}", ChangeAnswer(q.id)))
+        for q, shown in _answer_facts(t, eoi, ctx)
+        for label in [q.label_for(eoi.answers.get(q.id), ctx.today)]
     ]
     text = (intro + "\n" if intro else "") + "Here is everything you've told us. Change anything, then submit."
     return Reply(
@@ -702,6 +710,10 @@ async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     }
     if word in controls:
         return await controls[word](t, eoi)
+    if eoi.cursor == REVIEW or (word.startswith("change ") and len(word.split()) <= CHANGE_WORDS):
+        named = await _change_named(t, eoi, text)
+        if named is not None:
+            return named
     if eoi.cursor == REVIEW:
         return [say(md("You're at the review. Choose an answer to change, or *submit*.")), await review(t, eoi)]
     asked = t.questions.get(eoi.cursor)
@@ -877,6 +889,24 @@ async def _ask_cleared(t: EoiTurn, eoi: EOI, answers: dict[str, Any], cleared: l
             cursor, eoi.changing = first.id, True
     _save(t, eoi, answers, cursor)
     return await resume(t, eoi)
+
+
+async def _change_named(t: EoiTurn, eoi: EOI, text: str) -> list[Reply] | None:
+    """ "change the date the governors discussed it": the answer named by the question's label, words or id; with
+    two equally named, a button for each. None when nothing answered is named."""
+    named = references.questions_named(text, [q for q in t.questions.applicable(eoi.answers) if q.id in eoi.answers])
+    if len(named) == 1:
+        return await _change(t, eoi, named[0].id)
+    if not named:
+        return None
+    today = t.now.astimezone(LONDON).date()
+    return [
+        Reply(
+            text="Which answer do you want to change?",
+            kind="question",
+            choices=[Choice(f"Change {q.label_for(eoi.answers.get(q.id), today)}", ChangeAnswer(q.id)) for q in named],
+        )
+    ]
 
 
 async def _change(t: EoiTurn, eoi: EOI, qid: str) -> list[Reply]:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import references
 from dialogs.actions import Command
 from dialogs.dates import format_date
 from dialogs.glossary import PROVISION_NAMES
@@ -169,10 +170,11 @@ async def done_command(
     undoing, confirmed = last_word == "undo", last_word == "confirm"
     if undoing or confirmed:
         words = words[:-1]
-    eoi = await eois.by_ref(session, words[0]) if words and words[0].upper().startswith("EOI-") else None
-    if eoi is not None:
-        words = words[1:]
-    elif school is not None and not is_officer:
+    named = await references.leading_eoi(session, words, "done", by_name=is_officer)
+    if isinstance(named, Reply):
+        return [named]
+    eoi, words = named
+    if eoi is None and school is not None and not is_officer:
         eoi = next(iter(await implementation.approved_of(session, school.urn)), None)
     example = "done EOI-2627A-001 staffing"
     if eoi is None:

@@ -4,47 +4,30 @@ as well as platform id."""
 
 from __future__ import annotations
 
-import re
-
-from dialogs import decision_commands, implementation, officer_commands
-from dialogs.actions import Command
-from dialogs.officer_commands import OfficerTurn, _about
-from dialogs.replies import Choice, Fact, Reply, refuse, say
+from dialogs import decision_commands, implementation, officer_commands, references
+from dialogs.officer_commands import OfficerTurn
+from dialogs.replies import Reply, refuse, say
 from dialogs.rich import Text, md, text_of
 from storage import eois
 from storage.lifecycle import OFFICER
 
-REF = re.compile(r"^EOI-\w+-\d+$", re.IGNORECASE)
-MAX_MATCHES = 10
-
 
 async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
     """`show REF`, `show 114000` or `show Oakfield`: one EOI in full; a school with several, or several schools,
-    a list to choose from."""
-    wanted = rest.strip()
-    if not wanted or REF.match(wanted.split()[0]):
+    a list to choose from (dialogs.references, the way every command names an EOI)."""
+    wanted = " ".join(rest.split())
+    if not wanted or references.looks_like_ref(wanted.split()[0]):
         return await _show_one(t, wanted.split()[0] if wanted else "")
-    schools, found = await eois.of_schools_named(t.session, wanted)
-    if not schools:
-        return [
-            refuse(md("No EOI reference, URN or school name matches “{}”. Try `list`, or a reference.", wanted[:80]))
-        ]
-    if not found:
-        named = ", ".join(f"{s.name} (URN {s.urn})" for s in schools[:MAX_MATCHES])
-        return [say(f"{named}: no EOI yet.")]
+    found = await references.matching(t.session, wanted)
     if len(found) == 1:
-        return await _show_one(t, found[0].ref or "")
-    by_urn = {s.urn: s for s in schools}
-    facts = [
-        Fact(
-            e.ref or "",
-            _about(e, by_urn[e.school_urn]),
-            Choice("Show", Command(f"show {e.ref}")),
-        )
-        for e in found[:MAX_MATCHES]
-    ]
-    more = f" (the newest {MAX_MATCHES} shown)" if len(found) > MAX_MATCHES else ""
-    return [Reply(text=f"{len(found)} EOIs match “{wanted[:80]}”{more}: which one?", kind="list", facts=facts)]
+        return await _show_one(t, found[0][0].ref or "")
+    if found:
+        return [references.which_one(found, wanted, "show")]
+    schools, _ = await eois.of_schools_named(t.session, wanted)
+    if schools:
+        named = ", ".join(f"{s.name} (URN {s.urn})" for s in schools[: references.MAX_MATCHES])
+        return [say(f"{named}: no EOI yet.")]
+    return [refuse(md("No EOI reference, URN or school name matches “{}”. Try `list`, or a reference.", wanted[:80]))]
 
 
 async def _show_one(t: OfficerTurn, ref: str) -> list[Reply]:
@@ -52,7 +35,7 @@ async def _show_one(t: OfficerTurn, ref: str) -> list[Reply]:
     shown = replies[0]
     if shown.kind == "error":
         return replies
-    eoi = await eois.by_ref(t.session, ref)
+    eoi = await references.by_ref(t.session, ref)
     if eoi is not None:
         extra = await decision_commands.panel_facts(t.session, eoi) + await implementation.plan_facts(
             t.session, eoi, t.now

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,10 @@ from dialogs.dates import (
     DEFAULT_WORKING_HOURS,
     MEETING_EXAMPLES,
     MEETING_HORIZON,
+    TIME_AT_START,
+    MeetingReading,
     WorkingHours,
+    format_date,
     format_datetime,
     format_meeting_day,
     read_meeting_time,
@@ -26,6 +29,8 @@ from dialogs.dates import (
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_ALIASES, NEED_TYPES, PHASES, QUADRANTS
 from dialogs.lifecycle_words import for_officers, refusal
 from dialogs.questions import eoi_questions
+from dialogs.references import about as _about
+from dialogs.references import eoi_named
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, check_first, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
 from dialogs.telling import tell
@@ -34,7 +39,6 @@ from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
 
-MEETING_TIME = re.compile(r"^(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?|noon|midday)\b", re.IGNORECASE)
 # What the "Yes, book …" button sends: the exact London time the officer was shown, so a replayed or stale
 # button books that time or nothing, never a fresh reading of words like "tomorrow".
 CONFIRMED_TIME = re.compile(r"confirm\s+(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})", re.ASCII | re.IGNORECASE)
@@ -53,12 +57,6 @@ class OfficerTurn:
     @property
     def actor(self) -> str:
         return f"{self.person.platform}:{self.person.user_id}"
-
-
-def _about(eoi: EOI, school: School) -> str:
-    """The school and where the EOI is: "Oak Primary (Colchester, Primary · ASD) · submitted"."""
-    need = f" · {eoi.primary_need}" if eoi.primary_need else ""
-    return f"{school.name} ({school.district}, {school.phase}{need}) · {eoi.status}"
 
 
 def ref_line(eoi: EOI, school: School) -> Text:
@@ -205,15 +203,10 @@ async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ]
 
 
-async def _eoi_or_refuse(t: OfficerTurn, ref: str) -> tuple[EOI, School] | Reply:
-    if not ref:
-        return refuse(md("Which EOI? Give its reference, e.g. `show EOI-2627A-007`."))
-    eoi = await eois.by_ref(t.session, ref)
-    if eoi is None:
-        return refuse(md("There is no EOI “{}”. References look like EOI-2627A-007; `list` shows them.", ref))
-    school = await t.session.get(School, eoi.school_urn)
-    assert school is not None
-    return eoi, school
+async def _eoi_or_refuse(t: OfficerTurn, ref: str, command: str = "show", tail: str = "") -> tuple[EOI, School] | Reply:
+    """The EOI named as `show` names one (dialogs.references); several matching are asked about, each with a
+    button that runs `command` on it with the rest of what was typed."""
+    return await eoi_named(t.session, ref, command, tail)
 
 
 def _form_choice(
@@ -347,7 +340,7 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
             value = effective[q.id]
             facts.append(
                 Fact(
-                    q.label,
+                    q.label_for(value, ctx.today),
                     "(skipped)" if value is None else _priority_label(q.id, value) or format_answer(q, value, ctx),
                 )
             )
@@ -387,8 +380,8 @@ def tell_school(t: OfficerTurn, event: str, source: str, eoi: EOI, school: Schoo
 
 
 async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
-    ref, _, note = rest.partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    ref, _, note = rest.strip().partition(" ")
+    found = await _eoi_or_refuse(t, ref, "shortlist", note)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
@@ -426,8 +419,8 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
 
 
 async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
-    ref, _, note = rest.partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    ref, _, note = rest.strip().partition(" ")
+    found = await _eoi_or_refuse(t, ref, "not-shortlisted", note)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
@@ -482,7 +475,7 @@ def split_schedule(rest: str) -> tuple[str, str, int | None, str, str | None]:
     when, place = tail, ""
     for at in re.finditer(r"\s+at\s+|\s+@\s+", tail, flags=re.IGNORECASE):
         after = tail[at.end() :]
-        if not MEETING_TIME.match(after):
+        if not TIME_AT_START.match(after):
             when, place = tail[: at.start()], after.strip()
             break
     problem = None
@@ -532,13 +525,14 @@ async def _to_check(t: OfficerTurn, eoi: EOI, starts: datetime, minutes: int) ->
 
 
 async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    typed = rest.strip().partition(" ")[2]
     rest, attendees = split_attendees(rest)
     ref, when, minutes, place, problem = split_schedule(rest)
-    found = await _eoi_or_refuse(t, ref)
+    found = await _eoi_or_refuse(t, ref, "schedule", typed)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
-    example = md("For example: `schedule {} next Tuesday at 2pm for 1 hour at County Hall`.", eoi.ref)
+    example = md("For example: `schedule {} Tuesday at 2pm for 1 hour at County Hall`.", eoi.ref)
     if problem:
         field = "place" if "place" in problem else "duration"
         return [refuse(problem, field_errors={field: problem})]
@@ -568,6 +562,8 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return [refuse(message, field_errors={"when": message})]
     else:
         reading = read_meeting_time(when, now=now, hours=t.hours)
+        if (reading.either or reading.until) and reading.starts is not None and reading.starts > now:
+            return [_which_time(eoi, reading, f" for {minutes} minutes", place, attendees)]
         if reading.problem or reading.starts is None:
             message = text_of(reading.problem or f"I couldn't read “{when}” as a day and time. Try {MEETING_EXAMPLES}.")
             # In chat the examples are whole commands; a form's "When" field wants only the time.
@@ -623,12 +619,39 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
     return replies
 
 
+def _which_time(eoi: EOI, reading: MeetingReading, duration: str, place: str, attendees: list[str] | None) -> Reply:
+    """ "next Tuesday" early in the week (this week's or next?), or "Thursday afternoon" (which hour?): asked,
+    with a button for each that books it as the same command with the day and time written out."""
+    assert reading.starts is not None
+    if reading.until is not None:
+        hours = max(int((reading.until - reading.starts).total_seconds() // 3600), 1)
+        options = [reading.starts + timedelta(hours=n) for n in range(hours)]
+    else:
+        options = list(reading.either)
+    where = f" at {place}" if place else ""
+    named = f" with {', '.join(attendees)}" if attendees else ""
+    if reading.either and reading.part:  # "next Friday morning": which Friday, then which hour of its morning
+        days = [(f"{at:%A} {at.day} {at:%B}", f"{at:%A} {format_date(at.date())} {reading.part}") for at in options]
+        choices = [
+            Choice(f"{label} ({reading.part})", Command(f"schedule {eoi.ref} {day}{duration}{where}{named}"))
+            for label, day in days
+        ]
+    else:
+        choices = [
+            Choice(format_meeting_day(at), Command(f"schedule {eoi.ref} {format_datetime(at)}{duration}{where}{named}"))
+            for at in options
+        ]
+    return Reply(text=reading.problem, kind="question", choices=choices)
+
+
 async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
     """`cancel discussion REF [reason]`: the discussion is called off, the EOI is shortlisted again, the school
     is told (with the reason) and the history shows it."""
     ref, _, reason = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    found = await _eoi_or_refuse(t, ref, "cancel discussion", reason)
     if isinstance(found, Reply):
+        if found.kind != "error":
+            return [found]
         return [refuse(md("{} For example: `cancel discussion EOI-2627A-007 The head is unwell`.", found.text))]
     eoi, school = found
     try:
@@ -679,7 +702,7 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
     """LIFE's "reopen": an officer undoes a decision, a not shortlisted or an opening within REOPEN_DAYS, with a
     reason the school is told."""
     ref, _, reason = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref)
+    found = await _eoi_or_refuse(t, ref, "reopen", reason)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,14 @@ from dialogs.announcements import (
     window_cancelled,
     window_changed,
 )
-from dialogs.dates import format_datetime, parse_date, parse_meeting_time, plan_windows, reasons_to_confirm
+from dialogs.dates import (
+    format_datetime,
+    names_a_day_without_year,
+    parse_date,
+    parse_meeting_time,
+    plan_windows,
+    reasons_to_confirm,
+)
 from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, window_list
 from dialogs.replies import Choice, Fact, Reply, check_first, refuse, say
 from dialogs.rich import Text, md, rich
@@ -30,6 +37,7 @@ from storage.windows import (
     TERMS,
     WindowRefused,
     add_window,
+    all_windows,
     cancel_window,
     change_window,
     current_or_next,
@@ -45,20 +53,66 @@ from storage.windows import (
 
 Reach = audiences.Reach
 TERM_WORDS = {"autumn": "autumn1", "spring": "spring2"}
+# Where each window's term begins in its academic year (from the year's first calendar year): a date typed
+# without a year for the window falls on or after it.
+TERM_SEASONS = {"autumn1": lambda first: date(first, 8, 1), "spring2": lambda first: date(first + 1, 1, 1)}
 ADD_EXAMPLE = md('`window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct 2027`')
-NAME = re.compile(r"(autumn|spring)(?:\s+term)?(?:\s+[12])?\s+(\d{4})\s*[/-]\s*(\d{2,4})", re.IGNORECASE)
 
 
-def _when(text: str, now: datetime, default_hour: int) -> datetime | None:
-    """A date, with a time if one is given ("1 Sep 2027", "1 Sep 2027 9am"), in London."""
-    text = text.strip()
-    timed = parse_meeting_time(text, now=now.astimezone(LONDON))
-    if timed:
-        return timed
-    day = parse_date(text, today=now.astimezone(LONDON).date())
-    if day is None:
+# "spring 2027", "Spring Term 2 2026/27", "autumn term 1 2027", "spring": a window as officers say it. A single
+# calendar year is the one the term falls in (spring 2027 is in 2026/27; autumn 2027 begins 2027/28).
+SAID = re.compile(r"^(autumn|spring)(?:\s+term)?(?:\s+[12])?(?:\s+(\d{4})(?:\s*[/-]\s*(\d{2,4}))?)?$", re.IGNORECASE)
+
+
+def _term_and_year(words: str) -> tuple[str, str | None] | None:
+    """("spring2", "2026/27") for "spring 2027"; ("spring2", None) for "spring"; None when it isn't a window."""
+    match = SAID.fullmatch(" ".join(words.strip().strip('"“”').split()))
+    if not match:
         return None
-    return datetime.combine(day, time(default_hour), tzinfo=LONDON)
+    term = TERM_WORDS[match.group(1).casefold()]
+    if match.group(2) is None:
+        return term, None
+    first = int(match.group(2))
+    if match.group(3):
+        return (term, _year(match.group(2), match.group(3))) if _year(match.group(2), match.group(3)) else None
+    start = first if term == "autumn1" else first - 1
+    return term, f"{start}/{str(start + 1)[-2:]}"
+
+
+async def window_named(session: AsyncSession, words: str, now: datetime) -> Window | None:
+    """The window `words` names: its code ("2627S"), id, full name, or as said ("spring 2027", "spring": the one
+    open or next of that term, else the latest)."""
+    found = await find_window(session, words.strip().strip('"“”'))
+    said = _term_and_year(words) if found is None else None
+    if said is None:
+        return found
+    term, year = said
+    alike = [w for w in await all_windows(session) if w.term == term and (year is None or w.academic_year == year)]
+    standing = [w for w in alike if w.cancelled_at is None] or alike
+    coming = [w for w in standing if w.closes_at > now]
+    return (coming or standing[-1:] or [None])[0]
+
+
+def _when(text: str, now: datetime, default_hour: int, season: date | None = None) -> datetime | None:
+    """A date, with a time if one is given ("1 Sep 2027", "1 Sep 2027 9am", "Christmas Eve at noon"), in London.
+    A day typed without a year ("1 March") is the first on or after `season` (where the window's term begins)
+    when the window's name says which."""
+    text = text.strip()
+    found = parse_meeting_time(text, now=now.astimezone(LONDON))
+    if found is None:
+        day = parse_date(text, today=now.astimezone(LONDON).date())
+        if day is None:
+            return None
+        found = datetime.combine(day, time(default_hour), tzinfo=LONDON)
+    if season is not None and names_a_day_without_year(text):
+        for year in (season.year, season.year + 1):
+            try:
+                moved = found.replace(year=year)
+            except ValueError:  # 29 February
+                continue
+            if moved.date() >= season:
+                return moved
+    return found
 
 
 def _confirmed(tail: str) -> tuple[str, bool]:
@@ -130,15 +184,15 @@ async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) 
 async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
     tail, confirmed = _confirmed(tail)
     name, opens_text, closes_text = _parts(tail)
-    match = NAME.search(name)
-    year = _year(match.group(2), match.group(3)) if match else None
-    if not match or not year or not opens_text or not closes_text:
+    said = _term_and_year(name)
+    if not said or not said[1] or not opens_text or not closes_text:
         return [refuse(md("Say which window and its dates, for example {}.", ADD_EXAMPLE))]
-    opens, closes = _when(opens_text, t.now, 9), _when(closes_text, t.now, 17)
+    term, year = said[0], said[1]
+    season = TERM_SEASONS[term](int(year[:4]))
+    opens, closes = _when(opens_text, t.now, 9, season), _when(closes_text, t.now, 17, season)
     if opens is None or closes is None:
         bad = opens_text if opens is None else closes_text
         return [refuse(md("I couldn't read “{}” as a date. For example {}.", bad, ADD_EXAMPLE))]
-    term = TERM_WORDS[match.group(1).casefold()]
     await may_add(t.session, academic_year=year, term=term, opens=opens, closes=closes)
     reasons = [] if confirmed else _to_check(t, opens, closes)
     if reasons:
@@ -236,7 +290,7 @@ async def _plan(t: OfficerTurn, tail: str) -> list[Reply]:
 
 
 async def _window_or_refuse(t: OfficerTurn, code: str) -> Window:
-    window = await find_window(t.session, code) if code else await current_or_next(t.session, t.now)
+    window = await window_named(t.session, code, t.now) if code else await current_or_next(t.session, t.now)
     if window is None:
         raise WindowRefused(
             md("There is no window “{}”. `window list` shows them.", code)
@@ -248,9 +302,8 @@ async def _window_or_refuse(t: OfficerTurn, code: str) -> Window:
 
 async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
     tail, confirmed = _confirmed(tail)
-    code, _, dates = tail.strip().partition(" ")
+    code, opens_text, closes_text = _parts(tail)
     window = await _window_or_refuse(t, code)
-    _, opens_text, closes_text = _parts(dates)
     if not opens_text and not closes_text:
         return [
             refuse(
@@ -260,8 +313,9 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
                 )
             )
         ]
-    opens = _when(opens_text, t.now, 9) if opens_text else None
-    closes = _when(closes_text, t.now, 17) if closes_text else None
+    season = TERM_SEASONS[window.term](int(window.academic_year[:4]))
+    opens = _when(opens_text, t.now, 9, season) if opens_text else None
+    closes = _when(closes_text, t.now, 17, season) if closes_text else None
     if (opens_text and opens is None) or (closes_text and closes is None):
         return [
             refuse(
@@ -367,7 +421,7 @@ async def _open_now(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Repl
 
 async def _cancel(t: OfficerTurn, tail: str) -> list[Reply]:
     words = tail.split()
-    window = await _window_or_refuse(t, words[0] if words else "")
+    window = await _window_or_refuse(t, " ".join(w for w in words if w.casefold() != "confirm"))
     held = await eois_in(t.session, window)
     if "confirm" not in words:
         return [

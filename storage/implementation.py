@@ -142,9 +142,9 @@ def template(path: Path = TEMPLATE) -> Template:
 
 def _opening(eoi: EOI, approved: date, plan: Template) -> date:
     """The opening date the school gave (the "start" answer), or a stand-in when it gave none."""
-    given = eoi.answers.get("start")
-    try:
-        return date.fromisoformat(str(given))
+    given = str(eoi.answers.get("start"))
+    try:  # a month ("2027-09") opens on its 1st
+        return date.fromisoformat(f"{given}-01" if len(given) == 7 else given)
     except ValueError:
         return approved + timedelta(days=plan.default_opening_days)
 

@@ -92,6 +92,16 @@ RESOURCED_ANSWERS = [
 OTHER_NEED_EXPLAINED = "Local special schools report a waiting list of autistic pupils in this district."
 
 
+async def answer_until(chat: Chat, question_id: str, answers: list[str] = RESOURCED_ANSWERS) -> None:
+    """Start the EOI and type `answers` in order until `question_id` is asked."""
+    await chat.say("start")
+    for answer in answers:
+        if chat.last.question_id == question_id:
+            return
+        await chat.say(answer)
+    assert chat.last.question_id == question_id, chat.text
+
+
 async def complete_eoi(chat: Chat, answers: list[str] = RESOURCED_ANSWERS) -> str:
     """Type `answers` in order. A school whose identified need doesn't match the offer is offered only
     "Another need" as option 1, and explains it."""

@@ -72,7 +72,7 @@ def test_every_question_type_re_asks_with_what_would_work(question_id, bad, hint
         ("places", "Twenty-four places", 24),
         ("age_range", "all of them", ["EYFS", "KS1", "KS2"]),
         ("ehcp_count", "1,200", 1200),
-        ("start", "September 2027", "2027-09-01"),
+        ("start", "September 2027", "2027-09"),
         ("start", "1/9/27", "2027-09-01"),
         ("start", "start of the spring term 2028", "2028-01-04"),
         ("contact_email", "<mailto:Head@School.org.uk|Head@School.org.uk>", "head@school.org.uk"),

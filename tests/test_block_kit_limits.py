@@ -74,7 +74,7 @@ async def test_a_headteacher_and_officer_day_in_slack_keeps_within_block_kit_lim
     await officer.press("Shortlist")
     await officer.slash(f"show {ref}")
     await officer.press("Schedule discussion")
-    await officer.submit_modal({"when": {"value": "next Tuesday at 2pm"}, "place": {"value": "County Hall"}})
+    await officer.submit_modal({"when": {"value": "Tuesday at 2pm"}, "place": {"value": "County Hall"}})
     await officer.slash(f"show {ref}")
     await officer.press("Decide")
     await slack.deliver_notices()

@@ -40,7 +40,7 @@ async def test_a_stakeholder_declines_in_teams_and_the_officer_decides_with_the_
     assert "recommend" in await finance.say("hi")  # no school, no role: help says how to answer a request
 
     await officer.say(f"shortlist {ref}")
-    said = await officer.say(f"schedule {ref} next Tuesday at 2pm at County Hall")
+    said = await officer.say(f"schedule {ref} Tuesday at 2pm at County Hall")
     assert "Scheduled" in said
     await delivered(teams)
     said = await officer.say(f"panel {ref} msteams:{STRANGER_ID} as finance, me as SEND quadrant lead")

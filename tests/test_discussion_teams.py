@@ -45,7 +45,7 @@ async def test_a_head_moves_and_accepts_a_discussion_in_teams(teams: Teams) -> N
     head, officer = teams.user(HEAD_ID, "Pat Head"), teams.user(OFFICER_ID, "Olu Officer")
     await head.say("status")  # matched by email, and reachable in this chat from now on
     await officer.say(f"shortlist {ref}")
-    said = await officer.say(f"schedule {ref} next Tuesday at 2pm at County Hall")
+    said = await officer.say(f"schedule {ref} Tuesday at 2pm at County Hall")
     assert "Scheduled" in said and "calendar invitation" in said
 
     sent = await delivered(teams)

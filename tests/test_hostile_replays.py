@@ -62,7 +62,7 @@ def _invitations(ws: Workspace) -> list[str]:
 
 async def test_a_replayed_schedule_slash_command_schedules_one_discussion_and_invites_the_school_once(ws):
     ref = await _shortlisted(ws)
-    await _post_twice(ws, sr.slash_command_body(f"schedule {ref} next Tuesday 2pm", OFFICER_ID))
+    await _post_twice(ws, sr.slash_command_body(f"schedule {ref} Tuesday 2pm", OFFICER_ID))
     await ws.deliver_notices()
     assert await _count(ws, Discussion) == 1
     assert await _count(ws, AuditEntry, AuditEntry.action == "schedule") == 1
@@ -70,7 +70,7 @@ async def test_a_replayed_schedule_slash_command_schedules_one_discussion_and_in
     assert len([m for m in ws.posted_to(OFFICER_ID) if "Scheduled" in text_of(m)]) == 1
 
     # A real second command (new timestamp, new trigger: a new signature) is a reschedule, as before.
-    await ws.turn(sr.slash_command_body(f"schedule {ref} next Wednesday 2pm", OFFICER_ID), ws.person(OFFICER_ID))
+    await ws.turn(sr.slash_command_body(f"schedule {ref} Wednesday 2pm", OFFICER_ID), ws.person(OFFICER_ID))
     assert await _count(ws, AuditEntry, AuditEntry.action == "schedule") == 2
 
 
@@ -78,7 +78,7 @@ async def test_a_replayed_button_press_is_handled_once(ws):
     ref = await _shortlisted(ws)
     head = ws.person(HEAD_ID)
     await head.types("status")  # the headteacher is known on Slack, so the invitation reaches their DM
-    await ws.person(OFFICER_ID).slash(f"schedule {ref} next Tuesday 2pm")
+    await ws.person(OFFICER_ID).slash(f"schedule {ref} Tuesday 2pm")
     await ws.deliver_notices()
     invitation = ws.posted_to(HEAD_ID)[-1]
     message, block, element = head.button("Accept", [invitation])
@@ -101,7 +101,7 @@ async def test_a_replayed_form_submission_is_handled_once(ws):
     ref = await _shortlisted(ws)
     metadata = json.dumps({"form": form_to_json(schedule_form(ref))})
     submission = sr.view_submission_body(
-        OFFICER_ID, "eoi_form", {"when": {"value": "next Tuesday at 2pm"}, "place": {"value": "County Hall"}}, metadata
+        OFFICER_ID, "eoi_form", {"when": {"value": "Tuesday at 2pm"}, "place": {"value": "County Hall"}}, metadata
     )
     await _post_twice(ws, submission)
     await ws.deliver_notices()

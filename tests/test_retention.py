@@ -31,7 +31,7 @@ async def _a_year_of_eois(service) -> dict[str, str]:
     }
     desk = officer(service)
     await desk.say(f"shortlist {refs['approved']}")
-    await desk.say(f"schedule {refs['approved']} next Tuesday at 2pm")
+    await desk.say(f"schedule {refs['approved']} Tuesday at 2pm")
     assert "Recorded" in await desk.say(f"decide {refs['approved']} approve Opening September 2027")
     assert "is marked not shortlisted" in await desk.say(
         f"not-shortlisted {refs['not shortlisted']} The need in your area is met this year."

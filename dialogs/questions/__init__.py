@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from dialogs.dates import EXPECTS
+from dialogs.dates import EXPECTS, stored_date
 
 QUESTIONS_FILE = Path(__file__).with_name("eoi.yaml")
 TYPES = {"single", "multi", "yesno", "number", "date", "short_text", "long_text", "email", "phone", "confirm"}
@@ -48,6 +49,9 @@ class Question:
     # A later question that holds the words typed after a choice ("mostly, one step into the KS1 block":
     # Partly, and the rest is what would need to change).
     details_to: str = ""
+    # A date question's name once its answer is still to come ("Planned for", where "Discussed on" would say
+    # it has happened).
+    label_when_future: str = ""
 
     @property
     def depends_on(self) -> frozenset[str]:
@@ -63,6 +67,17 @@ class Question:
         """Whether `other` is asked because of this answer (its details, or asked only after some choices):
         when this answer is asked again, so is that one."""
         return other.id == self.details_to or self.id in {*other.ask_when, *other.skip_when}
+
+    def label_for(self, value: Any, today: date) -> str:
+        """The question's short name for this answer: `label_when_future` for a date after `today` (a month
+        that has not begun)."""
+        if self.label_when_future and isinstance(value, str) and value[:4].isdecimal():
+            try:
+                if stored_date(value) > today:
+                    return self.label_when_future
+            except ValueError:
+                pass
+        return self.label
 
     def ask_for(self, answers: dict[str, Any]) -> str:
         for answer_id, by_value in self.ask_by_answer.items():

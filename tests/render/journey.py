@@ -138,7 +138,7 @@ async def headteacher_and_officer(teams: Teams) -> Journey:
     ref = _last_card_with(officer, "EOI-")["body"][0]["text"].strip("*")
     await officer.press("Shortlist")
     await officer.say(f"show {ref}")
-    await officer.fill("Schedule discussion", when="next Tuesday at 2pm", place="County Hall, Chelmsford")
+    await officer.fill("Schedule discussion", when="Tuesday at 2pm", place="County Hall, Chelmsford")
     await officer.say(f"show {ref}")
     journey.keep("officer scheduled", officer)
     await officer.fill("Decide", outcome="approve", note="Opening September 2027.")
