@@ -47,7 +47,10 @@ async def _shortlisted(service) -> tuple[str, Chat]:
 
 async def test_an_officer_names_a_window_as_they_say_it_spring_2027_and_every_window_command_finds_it(service):
     desk = officer(service)
-    added = await desk.say("window add spring 2027 opens 1 March closes 26 March")
+    asked = await desk.say("window add spring 2027 opens 1 March closes 26 March")
+    # Understood as Spring Term 2 2026/27, and asked about, as a close on a bank holiday is (Good Friday).
+    assert "Add Spring Term 2 2026/27, opening Monday 1 March 2027" in asked and "Good Friday" in asked
+    added = await desk.press("Yes, add it")
     assert "Added Spring Term 2 2026/27 (2627S)" in added
     assert "opens Monday 1 March 2027 at 9:00am, closes Friday 26 March 2027 at 5:00pm" in added
     assert "Spring Term 2 2026/27" in await desk.say("window preview spring")

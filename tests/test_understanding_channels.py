@@ -85,7 +85,7 @@ async def test_in_slack_a_headteacher_changes_an_answer_at_the_review_by_its_wor
     for answer in chat.RESOURCED_ANSWERS:
         await head.types(answer)
     await head.types("change the date the governors discussed it")
-    assert "When was (or will) it be discussed?" in head.text
+    assert "When did the governing body (or trust) approve it?" in head.text
     await head.types("October")
     assert "Discussed on*: October 2026" in head.heard or "Discussed on: October 2026" in head.heard
 
