@@ -200,7 +200,8 @@ async def _person(
             sys.stdout.write(text + "\n")
         return 0
     print("\n".join(result.lines))
-    return 0
+    # Anything still naming them is a failure a script must not miss: say where, and exit 1.
+    return 1 if result.left else 0
 
 
 async def _migrate() -> int:
