@@ -3,7 +3,9 @@ state, and why a request is refused. Generated from the table, so the words can'
 
 from __future__ import annotations
 
+from dialogs.dates import format_datetime
 from dialogs.rich import Text, md, rich
+from storage.eois import TooManyChanges
 from storage.lifecycle import (
     DECLINED,
     DRAFT,
@@ -91,6 +93,8 @@ def next_steps(state: str, *, window_open: bool = True) -> Text:
 
 def refusal(refused: Refused) -> str | Text:
     """Why a request was refused, and what can happen instead."""
+    if isinstance(refused, TooManyChanges):
+        return change_limit_words(refused)
     if isinstance(refused, NotAllowed):
         name = refused.ref or "This EOI"
         if refused.reason == "who":
@@ -104,3 +108,16 @@ def refusal(refused: Refused) -> str | Text:
         then = next_steps(refused.state)
         return md("{} is {}, so it can't be {}: {}.", name, refused.state, PAST[refused.event], then)
     return str(refused)
+
+
+def change_limit_words(refused: TooManyChanges) -> Text:
+    """The per-person limit on reopening EOIs (storage.eois.CHANGE_LIMIT), said from the rule itself."""
+    hours = refused.limit.per.total_seconds() / 3600
+    per = "hour" if hours == 1 else f"{hours:g} hours"
+    return md(
+        "You've opened EOIs for changes {} times in the last {}, the most one person can (ECC's officers are told "
+        "each time). You can again from *{}*. What you've already changed is kept, and you can still submit it.",
+        refused.limit.most,
+        per,
+        format_datetime(refused.again_at),
+    )

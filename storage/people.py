@@ -11,7 +11,7 @@ and the person is told at their next turn. Explicit links stay until an officer 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,8 @@ OFFICER = "officer"
 HEADTEACHER = "headteacher"
 FROM_REGISTER = "register"  # the register's headteacher_email is theirs
 FROM_OFFICER = "officer"  # an officer's `link` or the console: explicit, never removed by the email re-check
+# How often Person.seen_at is brought up to date: retention counts in days, so once a day is exact enough.
+SEEN_EVERY = timedelta(days=1)
 
 
 # The person's chosen school comes in the same query: nearly every turn needs it (session.get(School, urn)).
@@ -65,6 +67,8 @@ async def identify(
     email_changed = bool(email) and email != person.email
     if email_changed:
         person.email = email
+    if now is not None and (person.seen_at is None or now - person.seen_at > SEEN_EVERY):
+        person.seen_at = now  # at most once a day: a turn that changes nothing else stays read-only
     if (platform, user_id) in officers:
         if person.role != OFFICER:
             person.role = OFFICER
@@ -260,6 +264,23 @@ async def revoke_officer(session: AsyncSession, *, actor: str, platform: str, us
         note=key_of(person),
     )
     return person
+
+
+def set_notify(session: AsyncSession, person: Person, how: str, *, now: datetime) -> bool:
+    """How this officer hears officers' notices ("each" or "daily"); audited. False when it was already so."""
+    if person.notify == how:
+        return False
+    audit.record(
+        session,
+        at=now,
+        actor=key_of(person),
+        action="notify",
+        from_status=person.notify,
+        to_status=how,
+        note=key_of(person),
+    )
+    person.notify = how
+    return True
 
 
 async def enforce_officers(
