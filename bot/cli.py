@@ -40,14 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     announce.add_argument("--dry-run", action="store_true")
     export = sub.add_parser("export", help="CSV of EOIs")
     export.add_argument("--window")
-    export.add_argument("--out", type=Path)
+    export.add_argument("--out", type=Path, help="write to this new file (created readable by you only)")
+    export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     retention = sub.add_parser("retention", help="remove records kept longer than their retention period")
     retention.add_argument("--dry-run", action="store_true", help="only show what would be removed")
     person = sub.add_parser("person", help="subject access and erasure for one person, by email")
     person_sub = person.add_subparsers(dest="person_command", required=True)
     person_export = person_sub.add_parser("export", help="everything held about the person, as JSON")
     person_export.add_argument("email")
-    person_export.add_argument("--out", type=Path, help="write to this file (created readable by you only)")
+    person_export.add_argument("--out", type=Path, help="write to this new file (created readable by you only)")
+    person_export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     person_erase = person_sub.add_parser("erase", help="remove or pseudonymise everything about the person")
     person_erase.add_argument("email")
     person_erase.add_argument("--confirm", action="store_true", help="do it (without: show what would change)")
@@ -120,8 +122,22 @@ async def _import(service: Service, what: str, file: Path, window_text: str | No
     return 0
 
 
-async def _export(service: Service, window_text: str | None, out: Path | None) -> int:
+def _written(out: Path, text: str, force: bool) -> bool:
+    """Write an export to a new private file (bot.files), saying why not when it can't."""
     from bot.files import write_private
+
+    try:
+        write_private(out, text, force=force)
+    except FileExistsError:
+        print(f"{out} already exists: nothing written (add --force to replace it).", file=sys.stderr)
+        return False
+    except OSError as error:
+        print(f"Can't write {out}: {error.strerror or error}", file=sys.stderr)
+        return False
+    return True
+
+
+async def _export(service: Service, window_text: str | None, out: Path | None, force: bool) -> int:
     from dialogs.officer_commands import export_csv
     from storage.eois import Filters
     from storage.windows import find_window
@@ -136,10 +152,7 @@ async def _export(service: Service, window_text: str | None, out: Path | None) -
             filters = Filters(window_id=window.id)
         text = await export_csv(session, filters)
     if out:
-        try:
-            write_private(out, text)
-        except OSError as error:
-            print(f"Can't write {out}: {error.strerror or error}", file=sys.stderr)
+        if not _written(out, text, force):
             return 2
         print(f"Wrote {text.count(chr(10)) - 1} EOIs to {out}.")
     else:
@@ -171,7 +184,7 @@ async def _retention(service: Service, dry_run: bool) -> int:
 
 
 async def _person(
-    service: Service, what: str, email: str, identities: list[str], out: Path | None, confirm: bool
+    service: Service, what: str, email: str, identities: list[str], out: Path | None, confirm: bool, force: bool
 ) -> int:
     from storage import subject_access
 
@@ -188,12 +201,7 @@ async def _person(
             result = await subject_access.erase(session, subject, actor="cli", now=now, confirm=confirm)
     if what == "export":
         if out:
-            from bot.files import write_private
-
-            try:
-                write_private(out, text + "\n")
-            except OSError as error:
-                print(f"Can't write {out}: {error.strerror or error}", file=sys.stderr)
+            if not _written(out, text + "\n", force):
                 return 2
             print(f"Wrote everything held about {subject.email} to {out}.")
         else:
@@ -280,14 +288,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "import":
             return asyncio.run(_with_service(_import, args.what, args.file, args.window))
         if args.command == "export":
-            return asyncio.run(_with_service(_export, args.window, args.out))
+            return asyncio.run(_with_service(_export, args.window, args.out, args.force))
         if args.command == "announce":
             return asyncio.run(_with_service(_announce, args.dry_run))
         if args.command == "retention":
             return asyncio.run(_with_service(_retention, args.dry_run))
         if args.command == "person":
-            out, confirm = getattr(args, "out", None), getattr(args, "confirm", False)
-            return asyncio.run(_with_service(_person, args.person_command, args.email, args.identities, out, confirm))
+            out, confirm, force = (getattr(args, name, None) for name in ("out", "confirm", "force"))
+            return asyncio.run(
+                _with_service(
+                    _person, args.person_command, args.email, args.identities, out, bool(confirm), bool(force)
+                )
+            )
     except ValueError as error:  # a bad environment variable, e.g. EOI_NOW or EOI_OFFICERS
         print(f"eoi-bot: {error}", file=sys.stderr)
         return 2
