@@ -95,22 +95,25 @@ async def _import(service: Service, what: str, file: Path, window_text: str | No
     from storage.windows import current_or_next, find_window, window_name
 
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
+        # Read as it is parsed, a line at a time: the import stops at its limits (storage.register), so a huge
+        # file costs no more than the rows read.
+        text = file.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
         print(f"Can't read {file}: {error}", file=sys.stderr)
         return 2
     now = service.clock.now()
-    async with service.db.session() as session:
-        if what == "schools":
-            result = await import_schools(session, text, actor="cli", now=now)
-            label = "schools"
-        else:
-            window = await (find_window(session, window_text) if window_text else current_or_next(session, now))
-            if window is None:
-                print("No window to attach the need to: add one first (or pass --window CODE).", file=sys.stderr)
-                return 2
-            result = await import_need(session, text, window=window, actor="cli", now=now)
-            label = f"need rows for {window_name(window)}"
+    with text:
+        async with service.db.session() as session:
+            if what == "schools":
+                result = await import_schools(session, text, actor="cli", now=now)
+                label = "schools"
+            else:
+                window = await (find_window(session, window_text) if window_text else current_or_next(session, now))
+                if window is None:
+                    print("No window to attach the need to: add one first (or pass --window CODE).", file=sys.stderr)
+                    return 2
+                result = await import_need(session, text, window=window, actor="cli", now=now)
+                label = f"need rows for {window_name(window)}"
     if not result.ok:
         print(f"{file}: nothing imported; fix these rows and try again:", file=sys.stderr)
         for problem in result.problems:

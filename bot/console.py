@@ -74,6 +74,7 @@ class Console:
     """The terminal channel: the same turn runner as Slack and Teams, printing plain text."""
 
     platform = "console"
+    paced = False  # whoever runs it holds the database: a long piped script is not a flood (bot.turn_runner)
 
     def __init__(self, service: Service, speaker: Speaker, *, school: School | None, out: TextIO) -> None:
         self.service, self.speaker, self.school, self.out = service, speaker, school, out
