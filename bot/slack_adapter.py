@@ -549,8 +549,8 @@ def request_key(request: AsyncBoltRequest) -> str:
     """What makes a slash command, button press or form submission handled once: its signature, an HMAC of
     the request's timestamp and body. A replay carries the same one (changing either breaks it); every real
     request differs (its own timestamp, trigger_id and action_ts). Over Socket Mode there is no signature: the
-    request's trigger_id is the key, else the envelope's id (bot.slack_socket_mode). Recorded with the turn, so a turn that dies before its
-    commit leaves the key free."""
+    request's trigger_id is the key, else the envelope's id (bot.slack_socket_mode). Recorded with the turn, so
+    a turn that dies before its commit leaves the key free."""
     signature = (request.headers.get("x-slack-signature") or [""])[0]
     if signature:
         return f"slack:request:{signature}"

@@ -35,6 +35,17 @@ class RecordingSlack:
         self.sent.append((destination, reply))
 
 
+async def _amended_and_resubmitted_while_the_first_waits(service, head: Chat) -> None:
+    """`amend` is planned for sending (queued behind a busy channel, or held for a digest), then the resubmission
+    comes before it went; then the dispatcher sends what is due."""
+    await head.say("amend")
+    await service.dispatcher.plan_notices()
+    await head.press("Submit")
+    await head.press("I confirm")
+    await service.dispatcher.plan_notices()
+    await service.dispatcher.run_due()
+
+
 async def _officers_heard(service, user: str = "officer-1") -> list[str]:
     found = await service.conversations.pending_notices(
         destination=f"console:{user}", audience="officers", school_urn=None
@@ -81,12 +92,7 @@ async def test_a_newer_state_supersedes_one_already_planned_but_still_waiting_to
     assert [r.text.plain for _, r in slack.sent] == [f"Meadow Primary School, Colchester submitted {ref}."]
 
     # "changing" is planned (queued behind a busy channel), then the resubmission comes before it went.
-    await head.say("amend")
-    await service.dispatcher.plan_notices()
-    await head.press("Submit")
-    await head.press("I confirm")
-    await service.dispatcher.plan_notices()
-    await service.dispatcher.run_due()
+    await _amended_and_resubmitted_while_the_first_waits(service, head)
     assert [r.text.plain for _, r in slack.sent][1:] == [
         f"Meadow Primary School, Colchester resubmitted {ref} (the same reference)."
     ]
@@ -120,12 +126,7 @@ async def test_an_officer_who_chose_a_daily_digest_gets_one_message_at_eight_and
     assert [d for d, _ in slack.sent] == []  # console:officer-1 reads at the console; UDAILY's is held
     # The head changes it while the first notice is still held: the newer one supersedes it in the digest too.
     clock.advance(timedelta(minutes=5))
-    await head.say("amend")
-    await service.dispatcher.plan_notices()
-    await head.press("Submit")
-    await head.press("I confirm")
-    await service.dispatcher.plan_notices()
-    await service.dispatcher.run_due()
+    await _amended_and_resubmitted_while_the_first_waits(service, head)
     assert slack.sent == []
 
     clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=LONDON))
