@@ -40,14 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     announce.add_argument("--dry-run", action="store_true")
     export = sub.add_parser("export", help="CSV of EOIs")
     export.add_argument("--window")
-    export.add_argument("--out", type=Path)
+    export.add_argument("--out", type=Path, help="write to this new file (created readable by you only)")
+    export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     retention = sub.add_parser("retention", help="remove records kept longer than their retention period")
     retention.add_argument("--dry-run", action="store_true", help="only show what would be removed")
     person = sub.add_parser("person", help="subject access and erasure for one person, by email")
     person_sub = person.add_subparsers(dest="person_command", required=True)
     person_export = person_sub.add_parser("export", help="everything held about the person, as JSON")
     person_export.add_argument("email")
-    person_export.add_argument("--out", type=Path, help="write to this file (created readable by you only)")
+    person_export.add_argument("--out", type=Path, help="write to this new file (created readable by you only)")
+    person_export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     person_erase = person_sub.add_parser("erase", help="remove or pseudonymise everything about the person")
     person_erase.add_argument("email")
     person_erase.add_argument("--confirm", action="store_true", help="do it (without: show what would change)")
@@ -94,22 +96,25 @@ async def _import(service: Service, what: str, file: Path, window_text: str | No
     from storage.windows import current_or_next, find_window, window_name
 
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
+        # Read as it is parsed, a line at a time: the import stops at its limits (storage.register), so a huge
+        # file costs no more than the rows read.
+        text = file.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
         print(f"Can't read {file}: {error}", file=sys.stderr)
         return 2
     now = service.clock.now()
-    async with service.db.session() as session:
-        if what == "schools":
-            result = await import_schools(session, text, actor="cli", now=now)
-            label = "schools"
-        else:
-            window = await (find_window(session, window_text) if window_text else current_or_next(session, now))
-            if window is None:
-                print("No window to attach the need to: add one first (or pass --window CODE).", file=sys.stderr)
-                return 2
-            result = await import_need(session, text, window=window, actor="cli", now=now)
-            label = f"need rows for {window_name(window)}"
+    with text:
+        async with service.db.session() as session:
+            if what == "schools":
+                result = await import_schools(session, text, actor="cli", now=now)
+                label = "schools"
+            else:
+                window = await (find_window(session, window_text) if window_text else current_or_next(session, now))
+                if window is None:
+                    print("No window to attach the need to: add one first (or pass --window CODE).", file=sys.stderr)
+                    return 2
+                result = await import_need(session, text, window=window, actor="cli", now=now)
+                label = f"need rows for {window_name(window)}"
     if not result.ok:
         print(f"{file}: nothing imported; fix these rows and try again:", file=sys.stderr)
         for problem in result.problems:
@@ -121,8 +126,22 @@ async def _import(service: Service, what: str, file: Path, window_text: str | No
     return 0
 
 
-async def _export(service: Service, window_text: str | None, out: Path | None) -> int:
+def _written(out: Path, text: str, force: bool) -> bool:
+    """Write an export to a new private file (bot.files), saying why not when it can't."""
     from bot.files import write_private
+
+    try:
+        write_private(out, text, force=force)
+    except FileExistsError:
+        print(f"{out} already exists: nothing written (add --force to replace it).", file=sys.stderr)
+        return False
+    except OSError as error:
+        print(f"Can't write {out}: {error.strerror or error}", file=sys.stderr)
+        return False
+    return True
+
+
+async def _export(service: Service, window_text: str | None, out: Path | None, force: bool) -> int:
     from dialogs.officer_commands import export_csv
     from storage.eois import Filters
     from storage.windows import find_window
@@ -137,10 +156,7 @@ async def _export(service: Service, window_text: str | None, out: Path | None) -
             filters = Filters(window_id=window.id)
         text = await export_csv(session, filters)
     if out:
-        try:
-            write_private(out, text)
-        except OSError as error:
-            print(f"Can't write {out}: {error.strerror or error}", file=sys.stderr)
+        if not _written(out, text, force):
             return 2
         print(f"Wrote {text.count(chr(10)) - 1} EOIs to {out}.")
     else:
@@ -172,7 +188,7 @@ async def _retention(service: Service, dry_run: bool) -> int:
 
 
 async def _person(
-    service: Service, what: str, email: str, identities: list[str], out: Path | None, confirm: bool
+    service: Service, what: str, email: str, identities: list[str], out: Path | None, confirm: bool, force: bool
 ) -> int:
     from storage import subject_access
 
@@ -189,19 +205,15 @@ async def _person(
             result = await subject_access.erase(session, subject, actor="cli", now=now, confirm=confirm)
     if what == "export":
         if out:
-            from bot.files import write_private
-
-            try:
-                write_private(out, text + "\n")
-            except OSError as error:
-                print(f"Can't write {out}: {error.strerror or error}", file=sys.stderr)
+            if not _written(out, text + "\n", force):
                 return 2
             print(f"Wrote everything held about {subject.email} to {out}.")
         else:
             sys.stdout.write(text + "\n")
         return 0
     print("\n".join(result.lines))
-    return 0
+    # Anything still naming them is a failure a script must not miss: say where, and exit 1.
+    return 1 if result.left else 0
 
 
 async def _migrate() -> int:
@@ -280,14 +292,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "import":
             return asyncio.run(_with_service(_import, args.what, args.file, args.window))
         if args.command == "export":
-            return asyncio.run(_with_service(_export, args.window, args.out))
+            return asyncio.run(_with_service(_export, args.window, args.out, args.force))
         if args.command == "announce":
             return asyncio.run(_with_service(_announce, args.dry_run))
         if args.command == "retention":
             return asyncio.run(_with_service(_retention, args.dry_run))
         if args.command == "person":
-            out, confirm = getattr(args, "out", None), getattr(args, "confirm", False)
-            return asyncio.run(_with_service(_person, args.person_command, args.email, args.identities, out, confirm))
+            out, confirm, force = (getattr(args, name, None) for name in ("out", "confirm", "force"))
+            return asyncio.run(
+                _with_service(
+                    _person, args.person_command, args.email, args.identities, out, bool(confirm), bool(force)
+                )
+            )
     except ValueError as error:  # a bad environment variable, e.g. EOI_NOW or EOI_OFFICERS
         print(f"eoi-bot: {error}", file=sys.stderr)
         return 2

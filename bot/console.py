@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.files import write_private
+from bot.files import write_new
 from bot.service import Service
 from bot.turn_runner import Inbound
 from dialogs.replies import Choice, Reply
@@ -74,6 +74,7 @@ class Console:
     """The terminal channel: the same turn runner as Slack and Teams, printing plain text."""
 
     platform = "console"
+    paced = False  # whoever runs it holds the database: a long piped script is not a flood (bot.turn_runner)
 
     def __init__(self, service: Service, speaker: Speaker, *, school: School | None, out: TextIO) -> None:
         self.service, self.speaker, self.school, self.out = service, speaker, school, out
@@ -99,10 +100,10 @@ class Console:
     def _save(name: str, content: str | bytes) -> str:
         """A file (an export, a calendar invitation) is saved in the current folder, readable by its owner only."""
         try:
-            write_private(Path(name), content)
+            saved = write_new(Path(name), content)  # never over, or through, a file already there
         except OSError as error:
             return f"(couldn't save {name} here: {error.strerror or error})"
-        return f"(saved to {name})"
+        return f"(saved to {saved})"
 
     async def show_notices(self) -> None:
         audience = "school" if self.school else "officers"

@@ -20,8 +20,9 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
+from dialogs.digest import DAILY, digest, next_digest
 from dialogs.replies import Reply, say
-from storage import audiences
+from storage import audiences, notices, people
 from storage.clock import Clock
 from storage.db import Database, insert_new
 from storage.models import Delivery, Notice, School
@@ -180,8 +181,14 @@ class Dispatcher:
                 )
             )
             officer_destinations: list[str] | None = None
+            daily: set[str] = set()
             for notice in found:
                 destinations: list[str] = []
+                if await notices.is_superseded(session, notice):
+                    notice.planned_at = now  # a newer notice about the same EOI says what this one would
+                    planned += 1
+                    continue
+                await notices.supersede_unsent(session, notice)
                 if notice.audience == "school" and notice.school_urn:
                     school = await session.get(School, notice.school_urn)
                     destinations = await self.school_destinations(session, school) if school else []
@@ -191,7 +198,10 @@ class Dispatcher:
                 else:
                     if officer_destinations is None:
                         officer_destinations = await self.officer_destinations(session)
+                        daily = await self._daily_destinations(session)
                     destinations = officer_destinations
+                # An officer who chose `notify me daily` gets officers' notices held for their digest.
+                held = daily if notice.audience == "officers" else set()
                 await insert_new(
                     session,
                     Delivery,
@@ -204,7 +214,8 @@ class Dispatcher:
                             "school_urn": notice.school_urn,
                             "destination": d,
                             "payload": notice.body,
-                            "status": "pending",
+                            "status": notices.DIGEST if d in held else "pending",
+                            "next_attempt_at": next_digest(now) if d in held else None,
                             "attempts": 0,
                             "created_at": now,
                         }
@@ -215,6 +226,51 @@ class Dispatcher:
                 planned += 1
             await session.commit()
         return planned
+
+    async def _daily_destinations(self, session: AsyncSession) -> set[str]:
+        """Where the officers who chose a daily digest are reached."""
+        found = set()
+        for person in await people.officers(session):
+            if person.notify == DAILY and (
+                where := await self.address(session, "person", person.platform, person.user_id)
+            ):
+                found.add(where)
+        return found
+
+    async def gather_digests(self) -> int:
+        """Turn each destination's held notices that are due into one digest delivery (sent like any other);
+        the held ones are marked sent in it. Returns how many digests."""
+        now = self.clock.now()
+        made = 0
+        async with self.db.session() as session:
+            held = list(
+                await session.scalars(
+                    select(Delivery)
+                    .where(Delivery.status == notices.DIGEST, Delivery.next_attempt_at <= now)
+                    .order_by(Delivery.destination, Delivery.id)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            by_destination: dict[str, list[Delivery]] = {}
+            for row in held:
+                by_destination.setdefault(row.destination, []).append(row)
+            for destination, rows in by_destination.items():
+                session.add(
+                    Delivery(
+                        key=f"digest:{rows[-1].id}:{destination}",
+                        kind="digest",
+                        destination=destination,
+                        payload=digest([r.payload for r in rows]).to_dict(),
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                    )
+                )
+                for row in rows:
+                    row.status, row.sent_at = notices.IN_DIGEST, now
+                made += 1
+            await session.commit()
+        return made
 
     def _due(self, now: datetime) -> ColumnElement[bool]:
         lease_now = self.lease_clock()
@@ -261,6 +317,7 @@ class Dispatcher:
     async def run_due(self) -> DispatchStats:
         """Send everything due now; returns what happened. Safe to run in several processes at once."""
         total = DispatchStats()
+        await self.gather_digests()
         while destinations := await self._due_destinations():
             gate = asyncio.Semaphore(self.concurrency)
             results = await asyncio.gather(*(self._drain(d, gate) for d in destinations))

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -78,6 +79,17 @@ class SmtpServer:
         scheme = "smtps" if self.use_tls else "smtp+starttls" if self.start_tls else "smtp"
         user = f"{self.username}:***@" if self.username else ""
         return f"{scheme}://{user}{self.host}:{self.port}"
+
+
+CALENDAR_METHOD = re.compile(r"^METHOD:(REQUEST|CANCEL)\r?$", re.MULTILINE | re.IGNORECASE)
+
+
+def _maintype(name: str) -> str:
+    return "text" if name.endswith((".ics", ".csv")) else "application"
+
+
+def _subtype(name: str) -> str:
+    return {".ics": "calendar", ".csv": "csv"}.get(Path(name).suffix, "octet-stream")
 
 
 def mail_address(raw: str) -> str | None:
@@ -177,6 +189,16 @@ class EmailSender:
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies are not sent back
         message.set_content(self.plain(reply), cte="quoted-printable")  # readable as it travels, not base64
         message.add_alternative(self.html(reply), subtype="html")
+        if reply.file:
+            name, content = reply.file
+            method = CALENDAR_METHOD.search(content) if name.endswith(".ics") else None
+            if method:
+                # The invitation itself as iTIP's text/calendar part (REQUEST, or CANCEL when it is called off),
+                # which Outlook and Gmail show as an event to add; and as a file, for mail programs that don't.
+                message.add_alternative(content, subtype="calendar", params={"method": method.group(1).upper()})
+            message.add_attachment(
+                content.encode("utf-8"), maintype=_maintype(name), subtype=_subtype(name), filename=name
+            )
         return message
 
     def plain(self, reply: Reply) -> str:

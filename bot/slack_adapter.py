@@ -549,12 +549,19 @@ def request_key(request: AsyncBoltRequest) -> str:
     """What makes a slash command, button press or form submission handled once: its signature, an HMAC of
     the request's timestamp and body. A replay carries the same one (changing either breaks it); every real
     request differs (its own timestamp, trigger_id and action_ts). Over Socket Mode there is no signature: the
-    envelope's id is the key (bot.slack_socket_mode). Recorded with the turn, so a turn that dies before its
-    commit leaves the key free."""
+    request's trigger_id is the key, else the envelope's id (bot.slack_socket_mode). Recorded with the turn, so
+    a turn that dies before its commit leaves the key free."""
     signature = (request.headers.get("x-slack-signature") or [""])[0]
     if signature:
         return f"slack:request:{signature}"
-    envelope = (request.headers.get(ENVELOPE_HEADER) or [""])[0] if request.mode == "socket_mode" else ""
+    if request.mode != "socket_mode":
+        return ""
+    # Slack gives every slash command, button press and form submission its own trigger_id: the same one in a
+    # second envelope (a new envelope id, as after a reconnect, or a replay) is the same request, handled once.
+    trigger = request.body.get("trigger_id") if isinstance(request.body, dict) else None
+    if isinstance(trigger, str) and trigger:
+        return f"slack:trigger:{trigger}"
+    envelope = (request.headers.get(ENVELOPE_HEADER) or [""])[0]
     return f"slack:envelope:{envelope}" if envelope else ""
 
 

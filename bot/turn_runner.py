@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -24,12 +25,75 @@ from bot import metrics
 from dialogs.actions import Action
 from dialogs.conversation import Conversations
 from dialogs.replies import Reply, refuse
+from dialogs.rich import md
 from dialogs.turns import Speaker, Turn
 from storage.db import failure_report
 
 log = logging.getLogger("eoi-bot.turns")
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again."
+
+
+@dataclass(frozen=True)
+class TurnLimit:
+    """How many turns one person may start in a sliding window of real seconds. Far above anyone typing or
+    pressing buttons (a whole EOI is about 30 turns), far below what a script can send: past it, turns are
+    turned away before anything is read or written, so one person can't take the service from everyone else."""
+
+    most: int = 120
+    per: float = 60.0
+
+
+TURN_LIMIT = TurnLimit()
+
+
+def too_fast(limit: TurnLimit, wait: float) -> Reply:
+    return refuse(
+        md(
+            "You're sending messages faster than I can answer (at most {} a minute), so I've stopped answering for a "
+            "moment. Try again in {} seconds.",
+            limit.most,
+            max(1, round(wait)),
+        )
+    )
+
+
+class _Pace:
+    """When each person's recent turns started (per process), forgetting people who have gone quiet, so the map
+    stays as small as the number of people active in the last minute."""
+
+    def __init__(self, limit: TurnLimit, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.clock = limit, clock
+        self._started: dict[str, deque[float]] = {}
+        self._told: dict[str, float] = {}  # who was told they're too fast, and when: told once per window
+        self._calls = 0
+
+    def check(self, key: str) -> tuple[bool, float, bool]:
+        """(allowed, seconds until the next turn would be, whether to tell them now)."""
+        now = self.clock()
+        self._calls += 1
+        if self._calls % 1000 == 0:
+            self._forget(now)
+        started = self._started.setdefault(key, deque())
+        while started and started[0] <= now - self.limit.per:
+            started.popleft()
+        if len(started) < self.limit.most:
+            started.append(now)
+            return True, 0.0, False
+        wait = started[0] + self.limit.per - now
+        told = self._told.get(key)
+        tell = told is None or told <= now - self.limit.per
+        if tell:
+            self._told[key] = now
+        return False, wait, tell
+
+    def _forget(self, now: float) -> None:
+        quiet = now - self.limit.per
+        for key in [k for k, started in self._started.items() if not started or started[-1] <= quiet]:
+            del self._started[key]
+        for key in [k for k, at in self._told.items() if at <= quiet]:
+            del self._told[key]
+
 
 Where = TypeVar("Where")
 Where_contra = TypeVar("Where_contra", contravariant=True)
@@ -83,9 +147,10 @@ class _PersonLocks:
 
 
 class TurnRunner:
-    def __init__(self, conversations: Conversations) -> None:
+    def __init__(self, conversations: Conversations, *, limit: TurnLimit = TURN_LIMIT) -> None:
         self.conversations = conversations
         self._locks = _PersonLocks()
+        self.pace = _Pace(limit)
 
     async def run(
         self, channel: Channel[Where], inbound: Inbound[Where], *, deliver: bool = True
@@ -94,6 +159,18 @@ class TurnRunner:
         that must answer inside its own acknowledgement), or None for a delivery already handled."""
         started = time.perf_counter()
         outcome = "failed"
+        # The console's person holds the database already (a piped script may be long): only outside channels.
+        paced = getattr(channel, "paced", True)
+        allowed, wait, tell = self.pace.check(f"{channel.platform}:{inbound.user_id}") if paced else (True, 0, False)
+        if not allowed:
+            # Turned away before the lock, the platform or the database: told once, then not answered at all, so
+            # a flood is not answered with a flood.
+            replies = [too_fast(self.pace.limit, wait)] if tell else []
+            if replies and deliver:
+                with contextlib.suppress(Exception):
+                    await channel.deliver(inbound.where, replies)
+            self._observe(channel.platform, inbound, "too fast", time.perf_counter() - started)
+            return replies
         try:
             # One person's turns keep their order (two quick messages, a double click): the second waits, from
             # before the platform is asked who they are (that takes a moment, and could let it overtake).

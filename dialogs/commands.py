@@ -226,6 +226,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "deliveries", OFFICER, "deliveries [window]", "what was sent, what waits, what failed", example="deliveries"
     ),
+    CommandSpec(
+        "notify",
+        OFFICER,
+        "notify me daily | notify me each",
+        "officers' messages in one digest a day at 8am, or each as it happens",
+        example="notify me daily",
+    ),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 HEADTEACHER_COMMANDS = tuple(c.name for c in COMMANDS if c.who in (ANYONE, HEADTEACHER, SHARED))

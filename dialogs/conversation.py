@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import (
     decision_commands,
+    digest,
     discussion_notices,
     discussion_outcomes,
     discussion_replies,
@@ -98,6 +99,7 @@ class Conversations:
             "window": lambda t, rest: window_commands.window_command(t, rest, reach),
             "need": window_commands.need_command,
             "deliveries": lambda t, rest: window_commands.deliveries_command(t, rest, reach),
+            "notify": digest.notify_command,
         }
         # What a school's staff can do; each takes the turn at their school and the rest of the command.
         self.school_handlers: dict[str, SchoolHandler] = {

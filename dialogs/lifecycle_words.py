@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dialogs.dates import format_datetime
 from dialogs.rich import Text, md, rich, text_of
+from storage.eois import TooManyChanges
 from storage.lifecycle import (
     APPROVED,
     CLOSED,
@@ -235,6 +236,8 @@ def promises(text: str | Text, *, to: str) -> set[str]:
 
 def refusal(refused: Refused) -> str | Text:
     """Why a request was refused, in words that say what is true now."""
+    if isinstance(refused, TooManyChanges):
+        return change_limit_words(refused)
     if isinstance(refused, NotAllowed):
         name = refused.ref or "This EOI"
         past = PAST[refused.event]
@@ -262,3 +265,16 @@ def refusal(refused: Refused) -> str | Text:
             return rich(said, " ", for_school(refused.moment, say_state=False))
         return said
     return str(refused)
+
+
+def change_limit_words(refused: TooManyChanges) -> Text:
+    """The per-person limit on reopening EOIs (storage.eois.CHANGE_LIMIT), said from the rule itself."""
+    hours = refused.limit.per.total_seconds() / 3600
+    per = "hour" if hours == 1 else f"{hours:g} hours"
+    return md(
+        "You've opened EOIs for changes {} times in the last {}, the most one person can (ECC's officers are told "
+        "each time). You can again from *{}*. What you've already changed is kept, and you can still submit it.",
+        refused.limit.most,
+        per,
+        format_datetime(refused.again_at),
+    )

@@ -58,10 +58,11 @@ async def officer_command(t: OfficerTurn, rest: str, bootstrap: tuple[tuple[str,
     sub, _, target = rest.strip().partition(" ")
     target = target.strip()
     if sub.casefold() in ("add", "remove") and "@" in target and ":" not in target:
+        target, confirm = (target[: -len(" confirm")], " confirm") if target.endswith(" confirm") else (target, "")
         person = await decision_commands.find_person(t.session, target)
         if isinstance(person, Text):
             return [refuse(person)]
-        replies = await officer_commands.officer_command(t, f"{sub} {person[0]}:{person[1]}", bootstrap)
+        replies = await officer_commands.officer_command(t, f"{sub} {person[0]}:{person[1]}{confirm}", bootstrap)
         said = replies[0].text.plain.replace(f"{person[0]}:{person[1]}", f"{target} ({person[0]}:{person[1]})", 1)
         replies[0].text = text_of(said)  # the officer commands' words here are plain
         return replies

@@ -865,13 +865,40 @@ async def officer_command(t: OfficerTurn, rest: str, bootstrap: tuple[tuple[str,
                 )
             )
         ]
+    user_id, confirmed = _confirmed(user_id)
+    target = f"{platform}:{user_id}"
+    if problem := people.id_problem(platform, user_id):
+        return [refuse(md("Nothing changed: {}. For example: `officer add slack:U0123ABCD`.", problem))]
     if sub == "add":
         await people.grant_officer(t.session, actor=t.actor, platform=platform, user_id=user_id, now=t.now)
         return [say(f"{target} is now an officer.")]
     if (platform, user_id) in bootstrap:
         return [refuse(f"{target} is an officer through EOI_OFFICERS; remove them there.")]
+    person = await people.by_key(t.session, target)
+    if person is None or person.role != people.OFFICER:
+        return [refuse(f"{target} is not an officer: nothing to remove.")]
+    if not await people.officers_left_without(t.session, platform, user_id, bootstrap):
+        return [refuse(f"{target} is the last officer: add another officer first, so someone can still run the EOIs.")]
+    if not confirmed:
+        who = "yourself" if target == t.actor else target
+        return [
+            Reply(
+                text=md("Remove the officer role from {}? They will no longer see or do officers' work.", who),
+                kind="question",
+                choices=[
+                    Choice("Yes, remove", Command(f"officer remove {target} confirm"), style="danger"),
+                    Choice("No, keep them", Command("officer list")),
+                ],
+            )
+        ]
     await people.revoke_officer(t.session, actor=t.actor, platform=platform, user_id=user_id, now=t.now)
     return [say(f"{target} is no longer an officer.")]
+
+
+def _confirmed(user_id: str) -> tuple[str, bool]:
+    """`officer remove slack:U0123 confirm`: what the confirmation's button sends."""
+    head, _, last = user_id.rpartition(" ")
+    return (head.strip(), True) if head and last.casefold() == "confirm" else (user_id.strip(), False)
 
 
 async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
@@ -879,6 +906,8 @@ async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
     platform, sep, user_id = target.partition(":")
     if not sep or not user_id or not urn.strip():
         return [refuse(md("Use `link PLATFORM:USER URN`, e.g. `link slack:U0123ABCD 114000`."))]
+    if problem := people.id_problem(platform.casefold(), user_id):
+        return [refuse(md("Nothing changed: {}. For example: `link slack:U0123ABCD 114000`.", problem))]
     school = await t.session.get(School, urn.strip())
     if school is None:
         return [refuse(f"There is no school with URN {urn.strip()} in the register.")]

@@ -38,7 +38,7 @@ from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage
     phase_of,
     step,
 )
-from storage.models import EOI, Decision, Discussion, FollowUp, School, Window
+from storage.models import EOI, AuditEntry, Decision, Discussion, FollowUp, School, Window
 from storage.windows import current_or_next, open_window, open_window_id, window_code
 
 PAGE_SIZE = 10
@@ -102,11 +102,51 @@ async def allowed(session: AsyncSession, eoi: EOI, event: str, *, by: str, now: 
     return verdict.step
 
 
+@dataclass(frozen=True)
+class ChangeLimit:
+    """How often one person may open an EOI for changes again: each time, officers are told (and told again at
+    the resubmission), so without a limit one person could flood them. Submitting and withdrawing are never
+    limited: a school can always finish what it started."""
+
+    events: tuple[str, ...]
+    most: int
+    per: timedelta
+
+
+CHANGE_LIMIT = ChangeLimit(events=("amend", "restart"), most=4, per=timedelta(hours=1))
+
+
+class TooManyChanges(Refused):
+    """One person reopened EOIs for changes `limit.most` times within `limit.per`; `again_at`: when they can."""
+
+    def __init__(self, limit: ChangeLimit, again_at: datetime) -> None:
+        super().__init__(f"at most {limit.most} changes per {limit.per}")
+        self.limit, self.again_at = limit, again_at
+
+
+async def _within_change_limit(session: AsyncSession, event: str, actor: str, now: datetime) -> None:
+    limit = CHANGE_LIMIT
+    if event not in limit.events:
+        return
+    recent = list(
+        await session.scalars(
+            select(AuditEntry.at)
+            .where(AuditEntry.actor == actor, AuditEntry.action.in_(limit.events), AuditEntry.at > now - limit.per)
+            .order_by(AuditEntry.at.desc())
+            .limit(limit.most)
+        )
+    )
+    if len(recent) >= limit.most:
+        raise TooManyChanges(limit, recent[-1] + limit.per)
+
+
 async def transition(
     session: AsyncSession, eoi: EOI, event: str, *, by: str, actor: str, now: datetime, note: str = ""
 ) -> Step:
-    """Move the EOI as the table says (`allowed`), or raise NotAllowed saying why not. Audited."""
+    """Move the EOI as the table says (`allowed`), or raise NotAllowed saying why not (TooManyChanges when this
+    person has reopened EOIs for changes too often lately). Audited."""
     found = await allowed(session, eoi, event, by=by, now=now)
+    await _within_change_limit(session, event, actor, now)
     before = eoi.status
     eoi.status, eoi.updated_at = found.target, now
     if event == "submit":

@@ -113,6 +113,11 @@ class Person(Base):
     officer_granted_at: Mapped[datetime | None] = mapped_column(default=None)
     # Schools this person was unlinked from since their last turn ({"urn", "name"}): they are told then.
     lost_schools: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
+    # "each": every officers' notice as it happens; "daily": one digest a day (`notify me daily`, bot.delivery).
+    notify: Mapped[str] = mapped_column(String(10), default="each", server_default="each")
+    # When they last used the bot (set at most daily): people with no role, link or record are kept from it
+    # for EOI_RETAIN_PEOPLE_DAYS (storage.retention).
+    seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class SchoolLink(Base):

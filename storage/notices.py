@@ -6,13 +6,54 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, event, func, or_, select
+from sqlalchemy import ColumnElement, and_, event, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import Delivery, Notice, Window
 
 _WAKES = "notices.wake dispatcher"  # session.info key
+# Officers' notices that say which state an EOI is in. Only the newest matters: a later one supersedes any
+# earlier one about the same EOI not yet sent, so a school changing its mind ten times in a minute is at most a
+# message or two, not forty ("changing", "resubmitted", "changing"... while the first still waits its turn).
+EOI_STATE_KINDS = ("submitted", "resubmitted", "changing", "restarted", "withdrawn")
+# A delivery not sent because a newer notice about the same EOI replaced it; one held for an officer's daily
+# digest; one sent inside a digest.
+SUPERSEDED, DIGEST, IN_DIGEST = "superseded", "digest", "in digest"
+
+
+def _is_state(notice: type[Notice] | Notice) -> ColumnElement[bool]:
+    return and_(notice.audience == "officers", notice.kind.in_(EOI_STATE_KINDS))
+
+
+def superseded(notice: type[Notice] = Notice) -> ColumnElement[bool]:
+    """True for an officers' state notice about an EOI that a newer one about the same EOI replaces."""
+    newer = aliased(Notice)
+    return and_(
+        _is_state(notice),
+        exists().where(_is_state(newer), newer.eoi_id == notice.eoi_id, newer.id > notice.id),
+    )
+
+
+async def is_superseded(session: AsyncSession, notice: Notice) -> bool:
+    if notice.eoi_id is None or not (notice.audience == "officers" and notice.kind in EOI_STATE_KINDS):
+        return False
+    return bool(await session.scalar(select(superseded()).where(Notice.id == notice.id)))
+
+
+async def supersede_unsent(session: AsyncSession, notice: Notice) -> int:
+    """When `notice` (an officers' state notice) is planned: the earlier ones about its EOI still waiting to be
+    sent (or held for a digest) won't be. Returns how many deliveries that stopped."""
+    if notice.eoi_id is None or not (notice.audience == "officers" and notice.kind in EOI_STATE_KINDS):
+        return 0
+    older = select(Notice.id).where(_is_state(Notice), Notice.eoi_id == notice.eoi_id, Notice.id < notice.id)
+    stopped = await session.execute(
+        update(Delivery)
+        .where(Delivery.notice_id.in_(older), Delivery.status.in_(("pending", DIGEST)))
+        .values(status=SUPERSEDED)
+        .execution_options(synchronize_session=False)
+    )
+    return stopped.rowcount or 0
 
 
 @event.listens_for(Session, "before_flush")
@@ -85,7 +126,7 @@ async def undelivered(
         mine = for_them
     elif recipient:
         mine = or_(mine, for_them)
-    query = select(Notice).where(mine, Notice.id > after_id, Notice.id.not_in(delivered))
+    query = select(Notice).where(mine, Notice.id > after_id, Notice.id.not_in(delivered), ~superseded())
     return list(await session.scalars(query.order_by(Notice.id)))
 
 

@@ -11,7 +11,8 @@ and the person is told at their next turn. Explicit links stay until an officer 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,39 @@ OFFICER = "officer"
 HEADTEACHER = "headteacher"
 FROM_REGISTER = "register"  # the register's headteacher_email is theirs
 FROM_OFFICER = "officer"  # an officer's `link` or the console: explicit, never removed by the email re-check
+# The platforms people are known on, and what a user id there looks like: `officer add` and `link` take only
+# these, so a typo or an invented platform never becomes an officer. A new platform's channel adds its own line
+# (`ID_FORMATS["webchat"] = ...`) when it is attached.
+ID_FORMATS: dict[str, re.Pattern[str]] = {
+    "slack": re.compile(r"[UW][A-Z0-9]{2,20}"),  # U0123ABCD (W… on Enterprise Grid)
+    "msteams": re.compile(r"(29|8):[A-Za-z0-9_.:@-]{1,180}"),  # 29:1a2b… (a Teams user's Bot Framework id)
+    "console": re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,60}"),  # eoi-bot chat --user NAME
+}
+ID_EXAMPLES = {"slack": "slack:U0123ABCD", "msteams": "msteams:29:1a2b3c4d", "console": "console:alice"}
+
+
+def id_problem(platform: str, user_id: str) -> str:
+    """Why `platform:user_id` can't name a person ("" when it can): an unknown platform, or an id not in its form."""
+    form = ID_FORMATS.get(platform)
+    if form is None:
+        return f"{platform or '(none)'} is not a platform the bot is on (it knows {', '.join(sorted(ID_FORMATS))})"
+    if not form.fullmatch(user_id):
+        example = ID_EXAMPLES.get(platform, f"{platform}:…")
+        return f"{user_id or '(none)'} is not a {platform} user id (they look like {example})"
+    return ""
+
+
+async def officers_left_without(
+    session: AsyncSession, platform: str, user_id: str, bootstrap: tuple[tuple[str, str], ...]
+) -> int:
+    """How many officers there would be if this person lost the role: those EOI_OFFICERS names and those with it."""
+    everyone = {*bootstrap, *((p.platform, p.user_id) for p in await officers(session))}
+    everyone.discard((platform, user_id))
+    return len(everyone)
+
+
+# How often Person.seen_at is brought up to date: retention counts in days, so once a day is exact enough.
+SEEN_EVERY = timedelta(days=1)
 
 
 # The person's chosen school comes in the same query: nearly every turn needs it (session.get(School, urn)).
@@ -65,6 +99,8 @@ async def identify(
     email_changed = bool(email) and email != person.email
     if email_changed:
         person.email = email
+    if now is not None and (person.seen_at is None or now - person.seen_at > SEEN_EVERY):
+        person.seen_at = now  # at most once a day: a turn that changes nothing else stays read-only
     if (platform, user_id) in officers:
         if person.role != OFFICER:
             person.role = OFFICER
@@ -260,6 +296,23 @@ async def revoke_officer(session: AsyncSession, *, actor: str, platform: str, us
         note=key_of(person),
     )
     return person
+
+
+def set_notify(session: AsyncSession, person: Person, how: str, *, now: datetime) -> bool:
+    """How this officer hears officers' notices ("each" or "daily"); audited. False when it was already so."""
+    if person.notify == how:
+        return False
+    audit.record(
+        session,
+        at=now,
+        actor=key_of(person),
+        action="notify",
+        from_status=person.notify,
+        to_status=how,
+        note=key_of(person),
+    )
+    person.notify = how
+    return True
 
 
 async def enforce_officers(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -33,6 +34,14 @@ SCHOOL_COLUMNS = (
 )
 NEED_COLUMNS = ("quadrant", "district", "phase", "need_type", "provision_type", "places", "priority", "notes")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PROVISIONS = ("resourced", "partnership")
+# Bounds on a file, so that any file (a 50 MB register, 100,000 need rows) is read in bounded time and memory:
+# reading stops at the first row past the limit, or once this many rows are wrong.
+# One council's register: Essex has about 550 schools, the largest English authority under 700.
+MOST_SCHOOLS = 5000
+# One need row per quadrant (or district), phase, need type and provision is all a window's need can say.
+MOST_NEED_ROWS = (len(QUADRANTS) + len(DISTRICTS)) * len(PHASES) * len(NEED_TYPES) * len(PROVISIONS)
+MOST_PROBLEMS = 50
 
 
 @dataclass
@@ -52,20 +61,53 @@ def _canonical(value: str, options: dict[str, str] | tuple[str, ...]) -> str | N
     return folded.get(value.strip().casefold())
 
 
-def _read_csv(text: str, columns: tuple[str, ...], result: ImportResult) -> list[tuple[int, dict[str, str]]]:
-    text = text.removeprefix("\ufeff")  # Excel writes a BOM
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+def _enough_problems(result: ImportResult, line: int) -> bool:
+    """After MOST_PROBLEMS problems, stop (saying so): the first are enough to fix, and a file of nothing but
+    problems is read no further."""
+    if len(result.problems) < MOST_PROBLEMS:
+        return False
+    result.problems.append(f"stopped reading at line {line}: fix these {MOST_PROBLEMS} problems first")
+    return True
+
+
+def _read_csv(
+    text: str | Iterable[str], columns: tuple[str, ...], result: ImportResult, *, most: int, what: str
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The file's rows (a string, or its lines as they are read), each cleaned, as they are read; problems into
+    `result` (the caller's too). Stops at row `most` + 1 (the file is refused: `what` says what it holds too many
+    of) or at MOST_PROBLEMS problems, so a file is never read further than that."""
+    lines = io.StringIO(text.removeprefix("\ufeff")) if isinstance(text, str) else text  # Excel writes a BOM
+    reader = csv.DictReader(lines)
+    try:
+        fieldnames = reader.fieldnames
+    except (csv.Error, UnicodeDecodeError) as error:
+        result.problems.append(f"line 1: can't be read as CSV ({error})")
+        return
+    header = [h.strip().lower().removeprefix("\ufeff") for h in (fieldnames or [])]
     missing = [c for c in columns if c not in header and c not in ("notes",)]
     if missing:
         result.problems.append(
             f"line 1: the header row is missing {', '.join(missing)} (expected: {','.join(columns)})"
         )
-        return []
+        return
     reader.fieldnames = header
-    rows = []
-    for row in reader:
+    count = 0
+    while True:
+        try:
+            row = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as error:
+            result.problems.append(f"line {reader.line_num + 1}: can't be read as CSV ({error}); stopped reading")
+            break
+        if row is None:
+            break
         line = reader.line_num
+        if _enough_problems(result, line):
+            break
+        if count >= most:
+            result.problems.append(
+                f"line {line}: more than {most:,} rows, and {what}: this isn't the file to import here"
+            )
+            break
         if None in row:
             result.problems.append(f"line {line}: more values than columns")
             continue
@@ -77,10 +119,10 @@ def _read_csv(text: str, columns: tuple[str, ...], result: ImportResult) -> list
             # A NUL or a stray control character from a copy-paste or an export: PostgreSQL refuses it.
             result.problems.append(f"line {line}: {'; '.join(bad)}, which can't be kept: remove it")
             continue
-        rows.append((line, clean))
-    if not rows and not result.problems:
+        count += 1
+        yield line, clean
+    if not count and not result.problems:
         result.problems.append("the file has a header but no rows")
-    return rows
 
 
 def _school_from(row: dict[str, str]) -> tuple[School | None, list[str]]:
@@ -119,14 +161,19 @@ def _school_from(row: dict[str, str]) -> tuple[School | None, list[str]]:
     ), []
 
 
-async def import_schools(session: AsyncSession, text: str, *, actor: str, now: datetime) -> ImportResult:
+async def import_schools(
+    session: AsyncSession, text: str | Iterable[str], *, actor: str, now: datetime
+) -> ImportResult:
     result = ImportResult()
     schools: list[School] = []
     seen: dict[str, int] = {}
-    for line, row in _read_csv(text, SCHOOL_COLUMNS, result):
+    too_many = f"one council's register has far fewer schools (Essex about 550; at most {MOST_SCHOOLS:,} are taken)"
+    for line, row in _read_csv(text, SCHOOL_COLUMNS, result, most=MOST_SCHOOLS, what=too_many):
         school, why = _school_from(row)
         if school and school.urn in seen:
             why = [f"urn {school.urn} is already on line {seen[school.urn]}"]
+        if why and _enough_problems(result, line):
+            break
         if why:
             result.problems.append(f"line {line}: " + "; ".join(why))
         elif school:
@@ -162,7 +209,7 @@ def _need_from(row: dict[str, str]) -> tuple[dict[str, object] | None, list[str]
     need_type = _canonical(row.get("need_type", ""), tuple(NEED_TYPES))
     if not need_type:
         why.append(f"need_type {row.get('need_type', '')!r} should be a DfE code such as ASD or SEMH")
-    provision = _canonical(row.get("provision_type", ""), ("resourced", "partnership"))
+    provision = _canonical(row.get("provision_type", ""), PROVISIONS)
     if not provision:
         why.append(f"provision_type {row.get('provision_type', '')!r} should be resourced or partnership")
     places = row.get("places", "")
@@ -185,12 +232,20 @@ def _need_from(row: dict[str, str]) -> tuple[dict[str, object] | None, list[str]
     }, []
 
 
-async def import_need(session: AsyncSession, text: str, *, window: Window, actor: str, now: datetime) -> ImportResult:
+async def import_need(
+    session: AsyncSession, text: str | Iterable[str], *, window: Window, actor: str, now: datetime
+) -> ImportResult:
     """Replace the window's identified need in one transaction."""
     result = ImportResult()
     rows = []
-    for line, row in _read_csv(text, NEED_COLUMNS, result):
+    too_many = (
+        f"there are only {MOST_NEED_ROWS:,} different quadrant or district, phase, need type and provision "
+        "combinations to say a need for"
+    )
+    for line, row in _read_csv(text, NEED_COLUMNS, result, most=MOST_NEED_ROWS, what=too_many):
         need, why = _need_from(row)
+        if why and _enough_problems(result, line):
+            break
         if why:
             result.problems.append(f"line {line}: " + "; ".join(why))
         else:

@@ -20,6 +20,7 @@ from storage.eois import DECLINED, DRAFT, NOT_SHORTLISTED, WITHDRAWN
 from storage.models import (
     EOI,
     AuditEntry,
+    ConversationRef,
     Decision,
     Delivery,
     Discussion,
@@ -27,13 +28,16 @@ from storage.models import (
     FollowUp,
     Milestone,
     Notice,
+    Person,
     Recommendation,
+    SchoolLink,
     Window,
 )
 
 ACTOR = "retention"
-# Deliveries still to be sent are never removed: a message is sent or given up on before it is forgotten.
-UNFINISHED = ("pending", "sending")
+# Deliveries still to be sent (or held for an officer's digest) are never removed: a message is sent or given up
+# on before it is forgotten.
+UNFINISHED = ("pending", "sending", "digest")
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,18 @@ RULES: tuple[Rule, ...] = (
         default_days=90,
         why='enough to answer "did the school get the message?" for a term; a delivery that finally '
         "failed was reported to officers at the time",
+    ),
+    Rule(
+        kind="people with no role",
+        rows="people who are not an officer, act for no school and are named in no EOI, audit entry, panel or "
+        "message still to send (with their personal chat references); and stored personal chat references of "
+        "people the bot no longer knows",
+        measured_from="their last message to the bot (the reference's last update)",
+        setting="EOI_RETAIN_PEOPLE_DAYS",
+        default_days=90,
+        why="nothing is lost by removing them: a person with no role is made again, from what their platform "
+        "says, at their next message. 90 days keeps them as long as the delivery log, so every message in the "
+        "log can still be traced to who it went to",
     ),
 )
 BY_KIND = {rule.kind: rule for rule in RULES}
@@ -242,7 +258,64 @@ async def _delivery_log(session: AsyncSession, outcome: Outcome, now: datetime) 
         )
 
 
+async def _people(session: AsyncSession, outcome: Outcome, now: datetime) -> None:
+    cutoff = outcome.cutoff
+    key = Person.platform + ":" + Person.user_id  # as EOIs, the audit log and panels name people
+    # Whatever still needs to say who someone is: they stay as long as it does (its own rule removes it).
+    needed = or_(
+        exists().where(SchoolLink.person_id == Person.id),
+        exists().where(EOI.started_by == key),
+        exists().where(AuditEntry.actor == key),
+        exists().where(Recommendation.member == key),
+        exists().where(FollowUp.owner_officer == key),
+        exists().where(Notice.recipient == key, Notice.planned_at.is_(None)),
+    )
+    idle = or_(Person.seen_at.is_(None), Person.seen_at < cutoff)
+    gone = list(
+        (
+            await session.execute(
+                select(Person.id, Person.platform, Person.user_id).where(
+                    Person.role == "",
+                    Person.officer_granted_at.is_(None),
+                    # An erased person's row keeps their pseudonym's number from being used again.
+                    ~Person.user_id.like("erased-%"),
+                    idle,
+                    ~needed,
+                )
+            )
+        ).all()
+    )
+    refs = 0
+    for start in range(0, len(gone), 500):
+        batch = gone[start : start + 500]
+        theirs = or_(
+            False,
+            *(
+                and_(ConversationRef.platform == p, ConversationRef.scope == "personal", ConversationRef.user_id == u)
+                for _, p, u in batch
+            ),
+        )
+        refs += await _count_delete(session, ConversationRef, theirs)
+        await _count_delete(session, Person, Person.id.in_([row.id for row in batch]))
+    # A personal chat's reference whose person the bot no longer has (erased, or removed above long ago).
+    known = exists().where(Person.platform == ConversationRef.platform, Person.user_id == ConversationRef.user_id)
+    refs += await _count_delete(
+        session, ConversationRef, and_(ConversationRef.scope == "personal", ConversationRef.updated_at < cutoff, ~known)
+    )
+    outcome.counts = {"people": len(gone), "conversation references": refs}
+    if gone or refs:
+        audit.record(
+            session,
+            at=now,
+            actor=ACTOR,
+            action="retention remove",
+            note=f"{len(gone)} people with no role, link or record and {refs} personal chat references, "
+            f"not seen since before {cutoff.date().isoformat()}",
+        )
+
+
 APPLY: dict[str, Callable[[AsyncSession, Outcome, datetime], Awaitable[None]]] = {
+    "people with no role": _people,
     "drafts never submitted": _drafts,
     "unsuccessful EOIs": _unsuccessful,
     "audit entries": _audit,

@@ -1,10 +1,12 @@
 """Subject access and erasure (UK GDPR articles 15 and 17) for one person, found by email.
 
-A person is known by their email and by each chat identity (`platform:user_id`) that carried it. What is held
-about them: their `people` rows, the register rows naming them as headteacher, EOIs they are the contact for or
-started, audit entries they are the actor of, messages sent to their direct messages, stored conversation
-references, and any other text that mentions their email or an identity (found by scanning every text column,
-so a column added later is covered too).
+A person is known by their email, by each chat identity (`platform:user_id`) that carried it, and by every name
+they went by (the register's headteacher name, each platform's display name, the contact name they gave). What is
+held about them: their `people` rows, the register rows naming them as headteacher, EOIs they are the contact for
+or started, audit entries they are the actor of, messages sent to their direct messages, stored conversation
+references, and any other text that mentions their email, an identity or a name (found by scanning every text
+column, so a column added later is covered too, and reading stored calendar files unfolded, where a long line
+may split a name or an address in two).
 
 Erasure keeps the EOIs (they are the school's) and the audit trail (it is the council's record of decisions)
 meaningful: the person's identity becomes `[erased person 17]` (17 = their people.id), which reads the same
@@ -29,6 +31,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ERASED = "[erased]"
 # The EOI answers that name the contact (dialogs/questions/eoi.yaml); their role (e.g. "Headteacher") is kept.
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
+# Tables whose names belong to someone else even when they match: another person's display name, a school's name.
+KEEP_NAMES = ("people", "schools")
 
 
 @dataclass(frozen=True)
@@ -95,20 +99,67 @@ def _pattern(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+# A stored .ics (a discussion's invitation) folds lines longer than 75 octets, which can split a name in two.
+CALENDAR = "BEGIN:VCALENDAR"
+FOLD = re.compile(r"\r?\n[ \t]")
+# A name shorter than this ("Al") would match inside ordinary words; it is reported, not searched for.
+SHORTEST_NAME = 3
+
+
+def unfold(text: str) -> str:
+    return FOLD.sub("", text) if CALENDAR in text else text
+
+
+def fold(text: str) -> str:
+    """RFC 5545 folding: no content line longer than 75 octets (continuations start with a space)."""
+    lines = []
+    for line in text.split("\r\n"):
+        piece, size = "", 0
+        for char in line:
+            octets = len(char.encode("utf-8"))
+            if size + octets > 75:
+                lines.append(piece)
+                piece, size = " ", 1
+            piece, size = piece + char, size + octets
+        lines.append(piece)
+    return "\r\n".join(lines)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [unfold(value)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def name_pattern(name: str) -> re.Pattern[str]:
+    """A name as a whole word or words, any case, any run of spaces between them."""
+    words = r"\s+".join(re.escape(w) for w in name.split())
+    return re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE)
+
+
 @dataclass
 class Mention:
     table: str
     column: str
     key: dict[str, Any]
     value: Any
+    found: str = ""  # which needle or name
 
 
-async def scan(session: AsyncSession, needles: list[str]) -> list[Mention]:
-    """Every text or JSON value, in every table, that contains one of `needles` (any case)."""
-    forms = {form for needle in needles if needle for form in (needle, json.dumps(needle)[1:-1])}
+async def scan(session: AsyncSession, needles: list[str], names: list[str] | tuple[str, ...] = ()) -> list[Mention]:
+    """Every text or JSON value, in every table, that contains one of `needles` (any case) or one of `names` (as
+    whole words); stored calendar files are read unfolded."""
+    needles = [n for n in needles if n]
+    words = {name: name_pattern(name) for name in names if len(name.strip()) >= SHORTEST_NAME}
+    forms = {form for needle in [*needles, *words] for form in (needle, json.dumps(needle)[1:-1])}
     found: list[Mention] = []
     if not forms:
         return found
+    forms.add(CALENDAR)  # read in Python below: a fold may split what is searched for
     for table in Base.metadata.sorted_tables:
         keys = list(table.primary_key.columns)
         for name in _text_columns(table):
@@ -116,7 +167,12 @@ async def scan(session: AsyncSession, needles: list[str]) -> list[Mention]:
             as_text = cast(column, Text)
             query = select(*keys, column).where(or_(*(as_text.ilike(_pattern(f), escape="\\") for f in forms)))
             for row in await session.execute(query):
-                found.append(Mention(table.name, name, {k.name: row[i] for i, k in enumerate(keys)}, row[-1]))
+                texts = _strings(row[-1])
+                hit = next((n for n in needles if any(n.lower() in t.lower() for t in texts)), None)
+                hit = hit or next((n for n, p in words.items() if any(p.search(t) for t in texts)), None)
+                if hit:
+                    key = {k.name: row[i] for i, k in enumerate(keys)}
+                    found.append(Mention(table.name, name, key, row[-1], hit))
     return found
 
 
@@ -228,6 +284,7 @@ class Erasure:
     register: list[str] = field(default_factory=list)  # URNs whose headteacher was blanked
     contact_eois: list[str] = field(default_factory=list)
     rewritten: dict[str, int] = field(default_factory=dict)  # "table.column" -> rows
+    names: list[str] = field(default_factory=list)  # every name they went by, searched for and replaced
     left: list[Mention] = field(default_factory=list)
 
     @property
@@ -249,27 +306,35 @@ class Erasure:
             )
         if self.contact_eois:
             lines.append(f"  contact details {ERASED} in {', '.join(self.contact_eois)} (the EOIs are kept)")
+        if self.names:
+            lines.append(f"  names searched for: {len(self.names)} (the register's, each platform's, the contact's)")
         if self.rewritten:
             lines.append("  rewritten: " + ", ".join(f"{k} {n}" for k, n in sorted(self.rewritten.items())))
         if self.left:
             lines.append(
-                "  still mentioned (check by hand): " + ", ".join(f"{m.table}.{m.column} {m.key}" for m in self.left)
+                "  STILL MENTIONED, not erased (check and correct by hand): "
+                + ", ".join(f"{m.table}.{m.column} {m.key}" for m in self.left)
             )
         else:
             lines.append("  nothing else in the database mentions them")
         return lines
 
 
-def _replacer(subject: Subject, identities: dict[str, str]) -> Any:
+def _replacer(subject: Subject, identities: dict[str, str], names: dict[str, str]) -> Any:
     rules = [(re.compile(rf"(?<![\w.+-]){re.escape(subject.email)}(?![\w-]|\.\w)", re.IGNORECASE), ERASED)]
     for identity, name in sorted(identities.items(), key=lambda item: -len(item[0])):
         rules.append((re.compile(rf"(?<![\w.-]){re.escape(identity)}(?![\w.@-])"), name))
+    # Longest first, so "Ann Head" goes before a shorter name inside it.
+    for name, pseudonym_ in sorted(names.items(), key=lambda item: -len(item[0])):
+        rules.append((name_pattern(name), pseudonym_))
 
     def replace(value: Any) -> Any:
         if isinstance(value, str):
+            calendar = CALENDAR in value
+            value = unfold(value)
             for pattern, name in rules:
                 value = pattern.sub(name, value)
-            return value
+            return fold(value) if calendar else value
         if isinstance(value, dict):
             return {k: replace(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -277,6 +342,18 @@ def _replacer(subject: Subject, identities: dict[str, str]) -> Any:
         return value
 
     return replace
+
+
+def _names(found: dict[str, Person | None], schools: list[School], eois: list[EOI]) -> dict[str, str]:
+    """Every name the person went by -> what it becomes: the pseudonym of the identity that carried it (a
+    register or contact name: their first identity's, or [erased] when they have none)."""
+    first = next((pseudonym(p) for p in found.values() if p is not None), ERASED)
+    names: dict[str, str] = {}
+    for person in (p for p in found.values() if p is not None):
+        names.setdefault(person.display_name.strip(), pseudonym(person))
+    for name in [*(s.headteacher_name for s in schools), *(str(e.answers.get("contact_name") or "") for e in eois)]:
+        names.setdefault(name.strip(), first)
+    return {name: to for name, to in names.items() if len(name) >= SHORTEST_NAME}
 
 
 async def erase(session: AsyncSession, subject: Subject, *, actor: str, now: datetime, confirm: bool) -> Erasure:
@@ -304,39 +381,49 @@ async def erase(session: AsyncSession, subject: Subject, *, actor: str, now: dat
     result.counts["conversation references"] = refs
     result.counts["platform event ids"] = events
 
+    # Every name they went by, read before the rows that hold them are blanked.
+    schools = list(
+        await session.scalars(
+            select(School).where(func.lower(School.headteacher_email) == subject.email).order_by(School.urn)
+        )
+    )
+    candidates = {m.key["id"] for m in await scan(session, [subject.email]) if m.table == "eois"}
+    contact_eois = [
+        e
+        for e in await session.scalars(select(EOI).where(EOI.id.in_(candidates)).order_by(EOI.id))
+        if _names_contact(e, subject.email)
+    ]
+    names = _names(found, schools, contact_eois)
+    result.names = sorted(names)
+
     for person in (p for p in found.values() if p is not None):
         person.display_name, person.email, person.role, person.school_urn, person.pending = "", "", "", None, {}
         person.user_id = f"erased-{person.id}"  # unique per platform, and no one signs in as it
     result.counts["people rows pseudonymised"] = sum(p is not None for p in found.values())
 
     # The council's register: blank the headteacher (the source register must be corrected as well).
-    schools = list(
-        await session.scalars(
-            select(School).where(func.lower(School.headteacher_email) == subject.email).order_by(School.urn)
-        )
-    )
     for school in schools:
         school.headteacher_name, school.headteacher_email = "", ""
     result.register = [s.urn for s in schools]
 
     # EOIs they are the contact for: the EOI is the school's; only the contact's details go.
-    candidates = {m.key["id"] for m in await scan(session, [subject.email]) if m.table == "eois"}
-    for eoi in await session.scalars(select(EOI).where(EOI.id.in_(candidates)).order_by(EOI.id)):
-        if _names_contact(eoi, subject.email):
-            answers = dict(eoi.answers)
-            for name in CONTACT_FIELDS:
-                if answers.get(name):
-                    answers[name] = ERASED
-            eoi.answers = answers
-            result.contact_eois.append(eoi.ref or f"the draft of school {eoi.school_urn}")
+    for eoi in contact_eois:
+        answers = dict(eoi.answers)
+        for name in CONTACT_FIELDS:
+            if answers.get(name):
+                answers[name] = ERASED
+        eoi.answers = answers
+        result.contact_eois.append(eoi.ref or f"the draft of school {eoi.school_urn}")
     await session.flush()
 
-    # Everything else that names them (audit actors and notes, who started an EOI, notices...): rewritten.
-    replace = _replacer(subject, result.identities)
-    for mention in await scan(session, [subject.email, *actors]):
+    # Everything else that names them (audit actors and notes, who started an EOI, notices, their name in a
+    # message or a calendar file...): rewritten. Another person's display name and a school's name are never
+    # rewritten (they may share a name): such a match is left for a person to check.
+    replace = _replacer(subject, result.identities, names)
+    for mention in await scan(session, [subject.email, *actors], list(names)):
         table = Base.metadata.tables[mention.table]
         column = table.c[mention.column]
-        if column.primary_key:
+        if column.primary_key or (mention.found in names and mention.table in KEEP_NAMES):
             continue
         new = replace(mention.value)
         if new == mention.value:
@@ -349,7 +436,7 @@ async def erase(session: AsyncSession, subject: Subject, *, actor: str, now: dat
         result.rewritten[label] = result.rewritten.get(label, 0) + 1
 
     user_ids = [identity.partition(":")[2] for identity in actors]
-    result.left = await scan(session, [subject.email, *actors, *user_ids])
+    result.left = await scan(session, [subject.email, *actors, *user_ids], list(names))
     if result.found:
         audit.record(
             session,

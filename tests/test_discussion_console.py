@@ -128,7 +128,9 @@ async def test_a_school_asks_for_another_time_in_the_console_and_accepts_the_mov
         f"The discussion of your expression of interest {ref} has moved to Thursday 3 December 2026 at 10:00am" in moved
     )
     assert "Colchester's" not in moved
-    calendar, second = event(ics)
+    # Saved beside the first invitation (the console never writes over a file already there).
+    assert f"(saved to {ics.stem}-2.ics)" in moved
+    calendar, second = event(ics.with_name(f"{ics.stem}-2.ics"))
     assert str(second["UID"]) == uid and second["SEQUENCE"] == 1 and calendar["METHOD"] == "REQUEST"
     assert second["DTSTART"].dt == datetime(2026, 12, 3, 10, 0, tzinfo=LONDON)
     assert "Jo Smith (SEND lead)" in moved  # those named stay invited when it moves
@@ -210,7 +212,8 @@ async def test_withdrawing_calls_the_discussion_off_in_the_schools_calendar_and_
         "[message for your school]" in said
         and "so its discussion with ECC on Tuesday 1 December 2026 at 2:00pm is cancelled" in said
     )
-    calendar, cancelled = event(ics)
+    assert f"(saved to {ics.stem}-2.ics)" in said  # beside the invitation, never over it
+    calendar, cancelled = event(ics.with_name(f"{ics.stem}-2.ics"))
     assert calendar["METHOD"] == "CANCEL" and cancelled["STATUS"] == "CANCELLED"
     assert str(cancelled["UID"]) == uid and cancelled["SEQUENCE"] == 1
     told = await desk.look()

@@ -218,3 +218,43 @@ async def test_a_headteacher_erased_takes_the_emails_to_her_address_with_her(mai
     assert await asyncio.to_thread(cli.main, ["person", "erase", head("114000"), "--confirm"]) == 0
     assert "nothing else in the database mentions them" in capsys.readouterr().out
     assert await _deliveries(service, head("114000")) == []
+
+
+def _calendar_parts(received) -> list[tuple[str, str, str]]:
+    """Each text/calendar part of a received email: (its method parameter, the METHOD inside, a filename)."""
+    from icalendar import Calendar
+
+    found = []
+    for part in received.message.walk():
+        if part.get_content_type() == "text/calendar":
+            content = part.get_content()
+            content = content.decode() if isinstance(content, bytes) else content
+            inside = str(Calendar.from_ical(content).get("method"))
+            found.append((part.get_param("method") or "", inside, part.get_filename() or ""))
+    return found
+
+
+async def test_a_school_reached_only_by_email_gets_the_calendar_invitation_and_its_cancellation(mailing):
+    """The email says "open it to add it to your calendar": it now carries it, as iTIP's text/calendar REQUEST
+    (and as a file), and the cancellation as a CANCEL of the same event."""
+    service, inbox = mailing
+    await run_once(service)
+    staff = await headteacher(service, "114000")
+    ref = re.search(r"EOI-2627A-\d+", await complete_eoi(staff)).group(0)
+    desk = officer(service)
+    await desk.say(f"shortlist {ref}")
+    assert "Scheduled" in await desk.say(f"schedule {ref} next Tuesday at 2pm at County Hall")
+    await run_once(service)
+    [invitation] = [r for r in inbox.to(head("114000")) if _calendar_parts(r)]
+    assert _calendar_parts(invitation) == [
+        ("REQUEST", "REQUEST", ""),
+        ("", "REQUEST", f"discussion-{ref}.ics"),
+    ]
+    assert "open it to add it to your calendar" in invitation.message.get_body(("plain",)).get_content()
+
+    await desk.say(f"cancel discussion {ref} The panel is unwell")
+    await run_once(service)
+    cancelled = [r for r in inbox.to(head("114000")) if _calendar_parts(r)][1:]
+    assert [_calendar_parts(r) for r in cancelled] == [
+        [("CANCEL", "CANCEL", ""), ("", "CANCEL", f"discussion-{ref}.ics")]
+    ]

@@ -57,4 +57,7 @@ async def test_an_officer_is_added_by_email_once_the_bot_knows_them(service):
         "officer add Jo.Bloggs@essex.gov.uk"
     )
     assert "msteams:29:1jo" in await desk.say("officer list")
-    assert "is no longer an officer" in await desk.say("officer remove jo.bloggs@essex.gov.uk")
+    assert "Remove the officer role from jo.bloggs@essex.gov.uk (msteams:29:1jo)?" in await desk.say(
+        "officer remove jo.bloggs@essex.gov.uk"
+    )
+    assert "is no longer an officer" in await desk.press("Yes, remove")

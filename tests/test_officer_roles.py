@@ -67,7 +67,8 @@ async def test_officer_list_says_where_each_officers_role_comes_from_and_remove_
     listed = await desk.say("officer list")
     assert "console:officer-1" in listed and "EOI_OFFICERS" in listed
     assert "slack:UBOB" in listed and "added by console:officer-1 on Monday 30 November 2026" in listed
-    assert "no longer an officer" in await desk.say("officer remove slack:UBOB")
+    assert "Remove the officer role from slack:UBOB?" in await desk.say("officer remove slack:UBOB")
+    assert "no longer an officer" in await desk.press("Yes, remove")
     assert "slack:UBOB" not in await desk.say("officer list")
     bob = Chat(service, Speaker(*BOB))
     assert "for ECC officers only" in await bob.say("export")
@@ -88,3 +89,44 @@ async def test_whoever_runs_the_console_as_an_officer_is_recorded_and_stays_an_o
         assert "Export of 0 EOIs" in await carol.say("export")
     finally:
         await restarted.close()
+
+
+async def test_the_officer_role_goes_only_to_real_ids_only_after_a_yes_and_never_from_the_last_officer(test_db, clock):
+    """With EOI_OFFICERS empty: an invented platform or a malformed id is refused; an added officer can't remove
+    the one who added them, or then themselves, without saying yes, and never the last officer there is."""
+    db = await test_db.create()
+    service = await open_service(make_settings(test_db.url, officers=()), clock=clock, db=db)
+    try:
+        first = officer(service, "first")
+        async with service.db.session() as session:
+            from storage import people
+
+            await people.grant_officer(session, actor="console", platform="console", user_id="first", now=clock.now())
+            await session.commit()
+        for bad, why in (
+            ("evilplatform:x", "evilplatform is not a platform the bot is on (it knows console, msteams, slack)"),
+            ("slack:not-a-slack-id", "not-a-slack-id is not a slack user id (they look like slack:U0123ABCD)"),
+            ("msteams:alice", "alice is not a msteams user id"),
+            ("console:", "Use `officer add PLATFORM:USER`"),
+        ):
+            said = await first.say(f"officer add {bad}")
+            assert why in said, said
+        assert "evilplatform" not in await first.say("officer list")
+        assert "slack:U0SECOND is now an officer" in await first.say("officer add slack:U0SECOND")
+
+        second = Chat(service, Speaker("slack", "U0SECOND"))
+        said = await second.say("officer remove console:first")
+        assert "Remove the officer role from console:first?" in said and "first" in await first.say("officer list")
+        assert "no longer an officer" in await second.press("Yes, remove")
+        said = await second.say("officer remove slack:U0SECOND")
+        assert "slack:U0SECOND is the last officer: add another officer first" in said
+        said = await second.say("officer remove slack:U0SECOND confirm")  # typed, or a stale button: still refused
+        assert "is the last officer" in said
+        assert "Export of 0 EOIs" in await second.say("export")
+        async with service.db.session() as session:
+            removals = (
+                await session.scalars(select(AuditEntry.note).where(AuditEntry.action == "officer remove"))
+            ).all()
+        assert removals == ["console:first"]
+    finally:
+        await service.close()

@@ -51,9 +51,9 @@ def test_the_database_its_folder_and_a_command_line_export_are_private(
     assert cli.main(["export", "--out", str(out)]) == 0
     assert mode(out) == 0o600 and out.read_text(encoding="utf-8").startswith("ref,window,urn")
 
-    # An old export someone left readable by all is private once written again.
+    # An old export someone left readable by all is private once replaced (--force: it is there already).
     out.chmod(0o644)
-    assert cli.main(["export", "--out", str(out)]) == 0
+    assert cli.main(["export", "--out", str(out), "--force"]) == 0
     assert mode(out) == 0o600
 
     # A file that can't be written is a clear message, not a traceback.
@@ -86,3 +86,52 @@ async def test_an_export_the_console_saves_is_private(service, tmp_path, monkeyp
     [saved] = list(tmp_path.glob("eois-*.csv"))
     assert f"(saved to {saved.name})" in out.getvalue()
     assert mode(saved) == 0o600
+
+
+def test_an_export_is_never_written_through_a_link_or_into_a_file_someone_else_put_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Someone who can write to the folder puts a link where the officer will export (pointing at a file they
+    own, to read the export through), or a file of their own: neither is written into."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'eoi-bot.db'}")
+    monkeypatch.setenv("EOI_NOW", "2026-11-30T10:00:00+00:00")
+    assert cli.main(["seed", "--demo"]) == 0
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("their file\n")
+    theirs.chmod(0o666)
+    link = tmp_path / "eois.csv"
+    link.symlink_to(theirs)
+    for args in (
+        ["export", "--out", str(link)],
+        ["person", "export", "head114000@demo-school.example", "--out", str(link)],
+    ):
+        capsys.readouterr()
+        assert cli.main(args) == 2
+        assert f"{link} already exists: nothing written (add --force to replace it)" in capsys.readouterr().err
+    assert theirs.read_text() == "their file\n" and link.is_symlink()
+
+    # --force replaces the link itself with a new private file; what it pointed at is untouched.
+    assert cli.main(["export", "--out", str(link), "--force"]) == 0
+    assert not link.is_symlink() and mode(link) == 0o600 and link.read_text().startswith("ref,window,urn")
+    assert theirs.read_text() == "their file\n"
+    # A dangling link (to where their file would be made) is refused too.
+    dangling = tmp_path / "held.json"
+    dangling.symlink_to(tmp_path / "not-yet.json")
+    assert cli.main(["person", "export", "head114000@demo-school.example", "--out", str(dangling)]) == 2
+    assert not (tmp_path / "not-yet.json").exists()
+
+
+async def test_the_console_saves_beside_a_file_or_link_already_there_never_through_it(service, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    console = Console(service, Speaker("console", "officer-1"), school=None, out=out)
+    await console.send("export")
+    [first] = list(tmp_path.glob("eois-*.csv"))
+    theirs = tmp_path / "theirs.csv"
+    theirs.write_text("theirs\n")
+    second = first.with_name(f"{first.stem}-2{first.suffix}")
+    second.symlink_to(theirs)
+    await console.send("export")
+    third = first.with_name(f"{first.stem}-3{first.suffix}")
+    assert f"(saved to {third.name})" in out.getvalue()
+    assert mode(third) == 0o600 and theirs.read_text() == "theirs\n" and second.is_symlink()

@@ -210,3 +210,52 @@ async def test_a_message_still_waiting_to_be_sent_is_never_forgotten(service, te
     async with service.db.session() as session:
         left = (await session.execute(select(Notice.body, Delivery.status).join(Delivery))).all()
     assert left == [({"text": "waiting"}, "pending")]
+
+
+async def test_people_with_no_role_link_or_record_and_references_to_people_no_one_knows_go_after_their_period(
+    service, test_db, monkeypatch, capsys
+):
+    """With the clock years on, someone who only ever said "hi" (an email that matched no school) is gone, with
+    the reference to their personal chat and one to a person no one knows; the head, the officer, a panel member
+    (the panel's record names her) and a channel stay."""
+    from dialogs.turns import Speaker
+    from storage import conversation_refs
+    from storage.models import ConversationRef, Person
+    from tests.chat import Chat
+
+    now = service.clock.now()
+    ref = await _submitted(service, "114000", "head-a")
+    hello = Chat(service, Speaker("msteams", "29:hello", "Harry Hello", email="harry@elsewhere.example"))
+    assert "help" in (await hello.say("hi")).lower()
+    finance = Chat(service, Speaker("console", "finance-lead", "Fay Finance"))
+    await finance.say("hi")
+    desk = officer(service)
+    await desk.say(f"shortlist {ref}")
+    await desk.say(f"panel {ref} console:finance-lead as finance")
+    await finance.say(f"recommend {ref} approve Good")
+    async with service.db.session() as session:
+        for key, scope, user in (
+            ("29:hello", "personal", "29:hello"),
+            ("29:gone", "personal", "29:gone"),
+            ("19:staff@thread.tacv2", "channel", ""),
+        ):
+            await conversation_refs.remember(
+                session, platform="msteams", key=key, scope=scope, user_id=user, reference={"k": key}, now=now
+            )
+        await session.commit()
+
+    text = await _retention(monkeypatch, capsys, test_db, now + timedelta(days=30))
+    assert re.search(r"people with no role \(EOI_RETAIN_PEOPLE_DAYS=90 .*\): nothing$", text, re.M), text
+    later = now + timedelta(days=365 * 7)  # 2033: the audit log has gone too, but links and roles remain
+    text = await _retention(monkeypatch, capsys, test_db, later, EOI_RETAIN_DELIVERY_LOG_DAYS="3650")
+    assert re.search(r"people with no role .*: 1 people, 2 conversation references$", text, re.M), text
+    async with service.db.session() as session:
+        people = set(await session.scalars(select(Person.platform + ":" + Person.user_id)))
+        refs = set(await session.scalars(select(ConversationRef.key)))
+        note = await session.scalar(select(AuditEntry.note).where(AuditEntry.note.like("%people with no role%")))
+    assert "msteams:29:hello" not in people
+    assert {"console:head-a", "console:officer-1", "console:finance-lead"} <= people
+    assert refs == {"19:staff@thread.tacv2"}
+    assert "harry" not in note.lower() and "29:" not in note  # counts only
+    # Harry comes back: he is simply met again.
+    assert "help" in (await hello.say("hi")).lower()

@@ -8,7 +8,7 @@ import json
 import re
 import stat
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import JSON, String, Text, cast, func, select
 
 from bot import cli
 from dialogs.turns import Speaker
@@ -70,12 +70,14 @@ async def _mentions(service, needles: list[str]) -> list[str]:
     async with service.db.session() as session:
         for table in Base.metadata.sorted_tables:
             for column in table.columns:
-                if column.type.python_type not in (str, dict):
+                if not isinstance(column.type, String | JSON):  # a JSON column's python_type is `object`
                     continue
                 for needle in needles:
-                    query = select(func.count()).select_from(table).where(cast(column, Text).ilike(f"%{needle}%"))
-                    if await session.scalar(query):
-                        found.append(f"{table.name}.{column.name} has {needle}")
+                    # Read unfolded: a calendar file's long lines are split, and may split a name.
+                    for value in await session.scalars(select(cast(column, Text)).where(column.is_not(None))):
+                        if needle.lower() in re.sub(r"(\\r)?\\n |\r?\n ", "", value).lower():
+                            found.append(f"{table.name}.{column.name} has {needle}")
+                            break
     return found
 
 
@@ -148,3 +150,44 @@ async def test_a_person_command_needs_an_email_address_and_says_when_nothing_is_
     code, text, _ = await _person(monkeypatch, capsys, test_db, service, "export", "nobody@example.org")
     held = json.loads(text)
     assert held["people"] == [] and held["eois"] == [] and held["mentions"] == []
+
+
+async def test_erasure_finds_every_name_a_person_went_by_and_fails_loudly_when_one_remains(
+    service, test_db, monkeypatch, capsys
+):
+    """A head, a panel member and an officer are erased after a discussion was booked (its calendar file names
+    the head) and a panel recommended (officers were told "Fay Finance recommends approve"): no name is left,
+    and when one can't be erased safely (someone else has that name) the command says where and exits 1."""
+    desk = Chat(service, Speaker("console", "officer-1", "Olive Officer"))
+    finance = Chat(service, Speaker("console", "finance-lead", "Fay Finance"))
+    await finance.say("hi")
+    ref = await _ann_fills_in_her_eoi_in_slack_and_the_console(service)
+    assert "is booked" in await desk.say(f"schedule {ref} next Tuesday at 2pm at County Hall") or desk.text
+    await desk.say(f"panel {ref} console:finance-lead as finance")
+    await finance.say(f"recommend {ref} approve Costs are within the high needs budget")
+    names = ["Head Teacher 114000", "Fay Finance", "Olive Officer"]
+    assert len(await _mentions(service, names)) > 3  # in notices, deliveries and the calendar file
+
+    for email, identity in (
+        (EMAIL, f"console:{CONSOLE}"),
+        ("fay@finance.example", "console:finance-lead"),
+        ("olive@essex.example", "console:officer-1"),
+    ):
+        code, text, _ = await _person(
+            monkeypatch, capsys, test_db, service, "erase", email, "--id", identity, "--confirm"
+        )
+        assert code == 0 and "nothing else in the database mentions them" in text, text
+    assert await _mentions(service, [*names, EMAIL]) == []
+    async with service.db.session() as session:
+        from storage.models import Notice
+
+        calendars = [n.body["file"][1] for n in await session.scalars(select(Notice).where(Notice.kind == "calendar"))]
+    assert calendars and all('CN="[erased person' in c.replace("\r\n ", "") for c in calendars)
+
+    # Another Fay Finance: erasing the first can't tell whose name a stored line is, so it says and fails.
+    await Chat(service, Speaker("console", "fay-2", "Fay Finance")).say("hi")
+    await Chat(service, Speaker("console", "fay-1", "Fay Finance")).say("hi")
+    code, text, _ = await _person(
+        monkeypatch, capsys, test_db, service, "erase", "fay1@x.example", "--id", "console:fay-1", "--confirm"
+    )
+    assert code == 1 and "STILL MENTIONED, not erased (check and correct by hand): people.display_name" in text

@@ -9,6 +9,7 @@ real platform's channel must get the email from the platform, not the caller (se
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.turn_runner import Inbound
 from dialogs.actions import decode
 from dialogs.replies import Reply
 from dialogs.turns import Speaker
+from storage import people
 from tests.webchat.render import render
 
 ROUTE = "/webchat/messages"
@@ -42,6 +44,8 @@ class WebChatChannel:
 
     def attach(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.handle)
+        # Its user ids, so `officer add webchat:…` and `link` know the platform (storage.people.ID_FORMATS).
+        people.ID_FORMATS.setdefault(self.platform, re.compile(rf"[A-Za-z0-9._-]{{1,{ID_MAX}}}"))
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
