@@ -50,7 +50,7 @@ async def test_a_slash_command_replayed_in_a_new_envelope_schedules_one_discussi
     service, slack = socket_mode.service, socket_mode.slack
     ref = await _shortlisted(service, Chat(service, Speaker("slack", OFFICER_ID)))
     url = socket_mode.web.response_url("schedule")
-    body = sr.slash_command_body(f"schedule {ref} next Tuesday at 2pm at County Hall", OFFICER_ID, response_url=url)
+    body = sr.slash_command_body(f"schedule {ref} Tuesday at 2pm at County Hall", OFFICER_ID, response_url=url)
     first = envelopes.slash_commands(body)
     await slack.request(first)
     replayed = {**first, "envelope_id": "replayed-" + first["envelope_id"]}
