@@ -48,6 +48,13 @@ def _switches_school(text: str) -> bool:
     return cmd.name == "school" and bool(re.fullmatch(r"(\d{5,8})?", cmd.rest))
 
 
+def _names_an_eoi(text: str) -> bool:
+    """`withdraw EOI-2728A-021 confirm`, `start EOI-…`: a command about a named EOI is never an answer, so it is
+    taken as the command even in the middle of a dialog (stored as a contact's name, it would do nothing asked)."""
+    cmd = parse_command(text)
+    return bool(cmd.name) and re.match(r"EOI-\d{4}[A-Z]-\d", cmd.rest, re.IGNORECASE) is not None
+
+
 SchoolHandler = Callable[[eoi_dialog.EoiTurn, str], Awaitable[list[Reply]]]
 OfficerHandler = Callable[[officer_commands.OfficerTurn, str], Awaitable[list[Reply]]]
 ReplyHandler = Callable[[discussion_replies.ReplyTurn, str], Awaitable[list[Reply]]]
@@ -304,11 +311,19 @@ class Conversations:
             if not explicit and not parse_command(text).name:
                 return notes + await discussion_replies.on_times(self._reply_turn(session, person, now), text)
             discussion_replies.stop_waiting(person)  # a command instead: the question is dropped
-        if school and eoi_dialog.in_dialog(person) and not explicit and not _switches_school(text):
+        if (
+            school
+            and eoi_dialog.in_dialog(person)
+            and not explicit
+            and not _switches_school(text)
+            and not _names_an_eoi(text)
+        ):
             eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
             if eoi and eoi.status == eois.DRAFT:
                 t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
-                if text.casefold() in ("status", "start"):
+                if text.casefold() == "start":  # what "save" promises: carry on where you left off
+                    return notes + await eoi_dialog.start(t)
+                if text.casefold() == "status":
                     here = await eois.school_eois(session, school, now)  # all of them: an RP and a PP are two
                     return [*notes, *await eoi_dialog.statuses(t, here), await eoi_dialog.resume(t, eoi)]
                 return notes + await eoi_dialog.on_text(t, eoi, text)
@@ -425,7 +440,11 @@ class Conversations:
                     ),
                     kind="question",
                     choices=[
-                        Choice("Yes, withdraw", Command(f"withdraw {eoi.ref} confirm"), style="danger"),
+                        Choice(
+                            "Yes, withdraw",
+                            Command(f"withdraw {eoi.ref} confirm").shown_for(eoi.id, eoi.status),
+                            style="danger",
+                        ),
                         Choice("No, keep it", Command("status")),
                     ],
                 )
@@ -472,6 +491,11 @@ class Conversations:
     async def _on_action(self, session: AsyncSession, person: Person, pressed: Action, now: datetime) -> list[Reply]:
         key = f"{person.platform}:{person.user_id}"
         school = await session.get(School, person.school_urn) if person.school_urn else None
+        shown = None  # the EOI the button was shown for (buttons from before they said act on the current one)
+        if pressed.shown is not None:
+            shown = await eoi_dialog.still_as_shown(session, person, school, now, pressed.shown)
+            if isinstance(shown, Reply):
+                return [shown]
         match pressed:
             case Unreadable(reason):
                 # Forged, cut short or from another program: said plainly, recorded, nothing changed.
@@ -498,7 +522,7 @@ class Conversations:
                 refuse("That button is for a school's EOI, and you're not linked to a school."),
                 help.stranger_help(key),
             ]
-        eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
+        eoi = shown or await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
         t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
         if eoi is None:
             # Nothing in this window to answer for: where things stand (a new EOI is begun only when asked for).
