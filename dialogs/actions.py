@@ -3,10 +3,12 @@ gives them back as the next turn. Nothing outside this module reads or writes th
 
 A channel puts `encode(action)` in a button's value (a Slack button, a Teams card's data, a web page's JSON) and
 turns what comes back into an action with `decode(value)`. Encoded, an action is a short JSON array, its kind
-first (`["answer","primary_need","ASD"]`), well under a Slack button value's 2,000 characters. `decode` never
-raises: anything that isn't an action we make (forged, cut short, from another program) comes back as
-`Unreadable`, which the dialog refuses in words. Buttons posted before actions were typed carried
-`kind|part|part` strings; `decode` still reads those, so old messages in people's chats keep working.
+first (`["answer","primary_need","ASD"]`), well under a Slack button value's 2,000 characters. A button shown for
+one EOI ends with an object naming it and its state then (`["change","places",{"eoi":12,"state":"draft"}]`):
+pressed once the EOI has moved on, it is refused, saying where the EOI is now. `decode` never raises: anything
+that isn't an action we make (forged, cut short, from another program) comes back as `Unreadable`, which the
+dialog refuses in words. Buttons posted before actions were typed carried `kind|part|part` strings, and before
+they named their EOI, no object; `decode` still reads both, so old messages in people's chats keep working.
 
 A button can do nothing its presser couldn't type: a `Command` is the command's words, an `Answer` the
 answer's, so who may do what is decided by the dialogs as for typed words, never by trusting a button.
@@ -15,8 +17,8 @@ answer's, so who may do what is decided by the dialogs as for typed words, never
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, dataclass, fields
-from typing import ClassVar
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
+from typing import ClassVar, Self
 
 from dialogs.turns import clean_text
 
@@ -25,11 +27,30 @@ PART_MAX = 1000  # the longest part we make is an answer's value (a choice's cod
 LEGACY_SEP = "|"  # the separator of the old "kind|part" strings
 
 
+STATE_MAX = 40  # a state's name (storage.lifecycle), with room to spare
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The EOI a button was shown for (its id) and the state it was in then. A button pressed after the EOI has
+    moved on is stale: it is refused, saying where the EOI is now, rather than acting on whatever is true now."""
+
+    eoi: int
+    state: str
+
+
 @dataclass(frozen=True)
 class Action:
     """A button's action. Each kind is a subclass with string fields; `kind` is its name on the wire."""
 
     kind: ClassVar[str] = ""
+    # Not one of the kind's parts: on the wire, an object after them. Buttons posted before it existed lack it
+    # and act as they did then (on the EOI the person is working on). Never compared: it says where, not what.
+    shown: Shown | None = field(default=None, kw_only=True, compare=False)
+
+    def shown_for(self, eoi: int, state: str) -> Self:
+        """This action on a button shown for EOI `eoi` (its id) while it was in `state`."""
+        return replace(self, shown=Shown(eoi, state))
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,7 @@ class Answer(Action):
 
     def ticked(self, values: list[str]) -> Answer:
         """This question answered with the options ticked on a card or in checkboxes, then Done."""
-        return Answer(self.question, ",".join(v.strip() for v in values if v.strip()))
+        return replace(self, value=",".join(v.strip() for v in values if v.strip()))
 
 
 @dataclass(frozen=True)
@@ -136,10 +157,18 @@ KINDS: dict[str, type[Action]] = {
 }
 
 
+def _parts(cls: type[Action] | Action) -> list[Field[str]]:
+    """A kind's parts, in order (`shown` is not one of them)."""
+    return [f for f in fields(cls) if not f.kw_only]
+
+
 def encode(action: Action) -> str:
     if type(action) not in KINDS.values():
         raise ValueError(f"{type(action).__name__} can't be put on a button")
-    encoded = json.dumps([action.kind, *(getattr(action, f.name) for f in fields(action))], separators=(",", ":"))
+    wire: list[object] = [action.kind, *(getattr(action, f.name) for f in _parts(action))]
+    if action.shown is not None:
+        wire.append({"eoi": action.shown.eoi, "state": action.shown.state})
+    encoded = json.dumps(wire, separators=(",", ":"))
     if len(encoded) > MAX_ENCODED:
         raise ValueError(f"a button's action over {MAX_ENCODED} characters: {encoded[:80]}…")
     return encoded
@@ -156,18 +185,32 @@ def decode(value: object) -> Action:
             parts = json.loads(value)
         except (ValueError, RecursionError):
             return Unreadable("not an action")
+        shown = parts.pop() if isinstance(parts, list) and parts and isinstance(parts[-1], dict) else None
         if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
             return Unreadable("not an action")
-        return _make(parts[0], parts[1:])
+        made = _make(parts[0], parts[1:])
+        if shown is None or isinstance(made, Unreadable):
+            return made
+        return _shown(made, shown)
     return _legacy(value)
+
+
+def _shown(action: Action, shown: dict[object, object]) -> Action:
+    """The action as shown for an EOI in a state, or Unreadable if that isn't what we put there."""
+    eoi, state = shown.get("eoi"), shown.get("state")
+    if set(shown) != {"eoi", "state"} or type(eoi) is not int or not isinstance(state, str):
+        return Unreadable("not an action")
+    if eoi < 1 or not state or len(state) > STATE_MAX:
+        return Unreadable("not an action")
+    return action.shown_for(eoi, clean_text(state))
 
 
 def _make(kind: str, parts: list[str]) -> Action:
     cls = KINDS.get(kind)
     if cls is None:
         return Unreadable(f"no kind {kind[:40]!r}")
-    names = [f.name for f in fields(cls)]
-    required = [f.name for f in fields(cls) if f.default is MISSING]
+    names = [f.name for f in _parts(cls)]
+    required = [f.name for f in _parts(cls) if f.default is MISSING]
     if not len(required) <= len(parts) <= len(names):
         return Unreadable(f"{kind} takes {len(names)} parts, not {len(parts)}")
     if any(len(p) > PART_MAX for p in parts):

@@ -317,7 +317,9 @@ class Conversations:
             eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
             if eoi and eoi.status == eois.DRAFT:
                 t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
-                if text.casefold() in ("status", "start"):
+                if text.casefold() == "start":  # what "save" promises: carry on where you left off
+                    return notes + await eoi_dialog.start(t)
+                if text.casefold() == "status":
                     here = await eois.school_eois(session, school, now)  # all of them: an RP and a PP are two
                     return [*notes, *await eoi_dialog.statuses(t, here), await eoi_dialog.resume(t, eoi)]
                 return notes + await eoi_dialog.on_text(t, eoi, text)
@@ -437,7 +439,11 @@ class Conversations:
                     ),
                     kind="question",
                     choices=[
-                        Choice("Yes, withdraw", Command(f"withdraw {eoi.ref} confirm"), style="danger"),
+                        Choice(
+                            "Yes, withdraw",
+                            Command(f"withdraw {eoi.ref} confirm").shown_for(eoi.id, eoi.status),
+                            style="danger",
+                        ),
                         Choice("No, keep it", Command("status")),
                     ],
                 )
@@ -476,6 +482,11 @@ class Conversations:
     async def _on_action(self, session: AsyncSession, person: Person, pressed: Action, now: datetime) -> list[Reply]:
         key = f"{person.platform}:{person.user_id}"
         school = await session.get(School, person.school_urn) if person.school_urn else None
+        shown = None  # the EOI the button was shown for (buttons from before they said act on the current one)
+        if pressed.shown is not None:
+            shown = await eoi_dialog.still_as_shown(session, person, school, now, pressed.shown)
+            if isinstance(shown, Reply):
+                return [shown]
         match pressed:
             case Unreadable(reason):
                 # Forged, cut short or from another program: said plainly, recorded, nothing changed.
@@ -502,7 +513,7 @@ class Conversations:
                 refuse("That button is for a school's EOI, and you're not linked to a school."),
                 help.stranger_help(key),
             ]
-        eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
+        eoi = shown or await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
         t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
         if eoi is None:
             # Nothing in this window to answer for: where things stand (a new EOI is begun only when asked for).

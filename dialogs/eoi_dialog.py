@@ -6,14 +6,25 @@ confirmation), and is committed after every turn, so the dialog resumes exactly 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import discussion_notices, discussion_outcomes, implementation, references
-from dialogs.actions import Action, Answer, ChangeAnswer, Command, KeepAnswer, NotSure, OpenForm, Step, Sure
+from dialogs.actions import (
+    Action,
+    Answer,
+    ChangeAnswer,
+    Command,
+    KeepAnswer,
+    NotSure,
+    OpenForm,
+    Shown,
+    Step,
+    Sure,
+)
 from dialogs.answers import (
     AnswerContext,
     Problem,
@@ -292,7 +303,7 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | T
         shown = current if isinstance(current, str) else ""
         choices.append(Choice("Write it in a larger box", OpenForm("answer", q.id), form=answer_form(q, shown)))
     selected = list(current) if q.type == "multi" and isinstance(current, list) else []
-    return Reply(
+    asked = Reply(
         text=lines_of(lines),
         kind="question",
         question_id=q.id,
@@ -301,6 +312,21 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | T
         selected=selected,
         answer_type=q.type,
     )
+    return shown_for(eoi, asked)
+
+
+def shown_for(eoi: EOI, reply: Reply) -> Reply:
+    """Every button of `reply` carries the EOI and the state it is shown for: pressed once the EOI has moved on
+    (submitted since, say), it is refused with where the EOI is now (dialogs.conversation), never acted on."""
+    if eoi.id is None:
+        return reply
+
+    def stamped(choice: Choice) -> Choice:
+        return replace(choice, action=choice.action.shown_for(eoi.id, eoi.status))
+
+    reply.choices = [stamped(c) for c in reply.choices]
+    reply.facts = [replace(f, change=stamped(f.change)) if f.change else f for f in reply.facts]
+    return reply
 
 
 def answer_form(q: Question, current: str = "") -> Form:
@@ -584,7 +610,7 @@ async def submitted_review(t: EoiTurn, eoi: EOI) -> Reply:
             SHORTLISTING_RULE,
             await _closes(t, eoi),
         )
-        choices.append(Choice("Change my answers", Command("amend"), style="primary"))
+        choices.append(Choice("Change my answers", Command(f"amend {eoi.ref}"), style="primary"))
     else:
         text = md(
             "{} as you submitted it. It is *{}*, so its answers can't be changed now. {}",
@@ -593,7 +619,7 @@ async def submitted_review(t: EoiTurn, eoi: EOI) -> Reply:
             await where_it_stands(t.session, eoi, t.now, say_state=False),
         )
     title = f"{t.school.name}: {eoi.ref} ({eoi.status})"
-    return Reply(text=text, kind="summary", title=title, facts=facts, choices=choices)
+    return shown_for(eoi, Reply(text=text, kind="summary", title=title, facts=facts, choices=choices))
 
 
 def _tell_officers(t: EoiTurn, event: str, source: str, eoi: EOI, kind: str, text: str) -> None:
@@ -653,7 +679,7 @@ def ask_declaration(t: EoiTurn, eoi: EOI, *, intro: str | Text = "") -> Reply:
     choices = [
         Choice(label, Answer(q.id, value), style="primary" if value == "yes" else "") for value, label in q.choices
     ]
-    return Reply(text=text, kind="question", question_id=q.id, choices=choices, answer_type=q.type)
+    return shown_for(eoi, Reply(text=text, kind="question", question_id=q.id, choices=choices, answer_type=q.type))
 
 
 def _answer_facts(t: EoiTurn, eoi: EOI, ctx: AnswerContext) -> list[tuple[Question, str]]:
@@ -677,13 +703,14 @@ async def review(t: EoiTurn, eoi: EOI, *, intro: str | Text = "") -> Reply:
         for label in [q.label_for(eoi.answers.get(q.id), ctx.today)]
     ]
     text = (intro + "\n" if intro else "") + "Here is everything you've told us. Change anything, then submit."
-    return Reply(
+    reviewed = Reply(
         text=text,
         kind="review",
         title=f"{t.school.name}: {eoi.ref or 'draft'}",
         facts=facts,
         choices=[Choice("Submit", Step("submit"), style="primary"), Choice("Save for later", Step("save"))],
     )
+    return shown_for(eoi, reviewed)
 
 
 async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
@@ -723,6 +750,37 @@ async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     if eoi.cursor == DECLARATION:
         return await _declare(t, eoi, text)
     return await _answer(t, eoi, eoi.cursor, text)
+
+
+async def still_as_shown(
+    session: AsyncSession, person: Person, school: School | None, now: datetime, shown: Shown
+) -> EOI | Reply:
+    """The EOI a pressed button was shown for, if it is still in the state it was shown in: it is then the one this
+    person is working on. Else what is true now, and that the button did nothing (nothing is changed)."""
+    eoi = await session.get(EOI, shown.eoi)
+    if eoi is None or school is None or eoi.school_urn != school.urn:
+        text = md(
+            "That button is from a message about another school's EOI, so I've done nothing. Type *school* to "
+            "choose which school you're working for, or *status*."
+        )
+        return refuse(text)
+    if eoi.status == shown.state:
+        if eoi.id != current_id(person):
+            person.pending = {"eoi": eoi.id}  # a button for another of the school's EOIs: now that one
+        return eoi
+    now_true = await status_reply(session, eoi, school, now, for_school=True)
+    said = md(
+        "That button is from an earlier message, when {} was {}. It is {} now, so I've done nothing.",
+        eoi.ref or "your draft",
+        _a_state(shown.state),
+        _a_state(eoi.status),
+    )
+    now_true.text = said + "\n" + now_true.text
+    return now_true
+
+
+def _a_state(status: str) -> str:
+    return "a draft" if status == eois.DRAFT else status
 
 
 async def on_action(t: EoiTurn, eoi: EOI, pressed: Action) -> list[Reply]:
@@ -776,7 +834,7 @@ async def _answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     if isinstance(result, Problem):
         return [refuse(result.message), ask(t, eoi, q, ctx)]
     if isinstance(result, Understood) and result.confirm:
-        return [_ask_to_confirm(t, q, result)]
+        return [_ask_to_confirm(t, eoi, q, result)]
     return await _store(t, eoi, q, result, ctx)
 
 
@@ -799,7 +857,7 @@ async def _store(t: EoiTurn, eoi: EOI, q: Question, result: Any, ctx: AnswerCont
     return told + _told(q, cleared) + await _advance(t, eoi, last, answers)
 
 
-def _ask_to_confirm(t: EoiTurn, q: Question, understood: Understood) -> Reply:
+def _ask_to_confirm(t: EoiTurn, eoi: EOI, q: Question, understood: Understood) -> Reply:
     """Echo a doubtful reading back for a yes/no; it waits in Person.pending, so it survives a restart."""
     t.person.pending = {
         **_kept(t),
@@ -810,13 +868,14 @@ def _ask_to_confirm(t: EoiTurn, q: Question, understood: Understood) -> Reply:
         "note": understood.note if isinstance(understood.note, str) else understood.note.to_json(),  # kept as JSON
         "also": understood.also,
     }
-    return Reply(
+    yes_or_no = Reply(
         text=understood.confirm,
         kind="question",
         question_id=q.id,
         choices=[Choice("Yes", Sure(q.id), style="primary"), Choice("No", NotSure(q.id))],
         answer_type="yesno",
     )
+    return shown_for(eoi, yes_or_no)
 
 
 def _note(kept: Any) -> str | Text:
@@ -967,16 +1026,15 @@ async def _review(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 async def _ask_cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
     t.person.pending = {**_kept(t), "dialog": "eoi", "confirm": "cancel"}
-    return [
-        Reply(
-            text="Cancel this draft? Every answer so far will be deleted.",
-            kind="question",
-            choices=[
-                Choice("Yes, delete the draft", Step("cancel-confirmed"), style="danger"),
-                Choice("No, keep going", Step("cancel-kept")),
-            ],
-        )
-    ]
+    sure = Reply(
+        text="Cancel this draft? Every answer so far will be deleted.",
+        kind="question",
+        choices=[
+            Choice("Yes, delete the draft", Step("cancel-confirmed"), style="danger"),
+            Choice("No, keep going", Step("cancel-kept")),
+        ],
+    )
+    return [shown_for(eoi, sure)]
 
 
 async def _keep_going(t: EoiTurn, eoi: EOI) -> list[Reply]:

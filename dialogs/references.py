@@ -128,15 +128,17 @@ _NAMING_COMMANDS = ("start", "status", "review", "amend", "withdraw")
 
 def command_mid_question(text: str, provisions: list[tuple[str, str]], aliases: tuple[tuple[str, str], ...]) -> bool:
     """Whether words typed while a question is asked are a command that names what it acts on: `start PP`,
-    `start Resourced Provision`, `review eoi-2627a-2`. "start of the spring term" stays an answer: only a
-    reference or a whole provision name after the command makes it one."""
+    `start Resourced Provision`, `review eoi-2627a-2`, `withdraw EOI-2728A-021 confirm`. "start of the spring
+    term" stays an answer: only a reference or a whole provision name after the command makes it one."""
     from dialogs.answers import match_choice  # answers reads dates and questions; imported only when asked
 
     cmd = parse_command(text)
     rest = cmd.rest.strip()
     if cmd.name not in _NAMING_COMMANDS or not rest:
         return False
-    if looks_like_ref(rest.split()[0]) and len(rest.split()) == 1:
+    words = rest.split()
+    # `withdraw EOI-… confirm` is what the Yes button sends: never an answer either.
+    if looks_like_ref(words[0]) and (len(words) == 1 or (cmd.name == "withdraw" and words[1:] == ["confirm"])):
         return True
     return cmd.name == "start" and match_choice(rest, provisions, aliases, exact=True) is not None
 

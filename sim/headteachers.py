@@ -77,7 +77,12 @@ REPLY_TIMEOUT = 20.0
 QUICK_REPLY_TIMEOUT = 6.0
 THINK = (0.1, 0.6)  # seconds between reading a reply and sending the next message
 QUICK_THINK = (0.02, 0.1)  # the small seed in the test suite: people who type fast
-QUIET = 0.35
+# How long a head waits, after a message that asks nothing, for the rest of the answer. Slack posts about one
+# message a second per channel (run.py enforces it on the fake), so a turn's next message ("Got it: …" then the
+# question) may come after a 1 s Retry-After, or two. A head who moved on sooner took that late question as the
+# answer to their next message, answered questions out of turn and lost their place: seed 2 ended an EOI the head
+# had seen submitted as a draft, its withdraw answered by a late "This question needs an answer".
+QUIET = 2.0
 MAX_TURNS = 60
 
 
