@@ -21,7 +21,12 @@ from sim.platforms import Heard, Platforms
 from sim.world import School
 
 QUESTIONS = yaml.safe_load((Path(__file__).parents[1] / "dialogs/questions/eoi.yaml").read_text())
-_ASKS = [(" ".join(q["ask"].split()), q["id"]) for q in QUESTIONS["questions"]]
+# A question is known by its words, including those it is asked in after an earlier answer (ask_by_answer).
+_ASKS = [
+    (" ".join(ask.split()), q["id"])
+    for q in QUESTIONS["questions"]
+    for ask in [q["ask"], *(v for by in q.get("ask_by_answer", {}).values() for v in by.values())]
+]
 _DECLARATIONS = [" ".join(QUESTIONS["declaration"]["ask"].split())[:60]] + [
     " ".join(v.split())[:60] for by in QUESTIONS["declaration"].get("ask_by_answer", {}).values() for v in by.values()
 ]
