@@ -90,5 +90,5 @@ async def test_after_the_close_a_headteachers_draft_is_not_said_to_be_submittabl
     clock.set(window.closes_at + timedelta(hours=1))
     said = await head.say("status")
     assert "while its window is open" not in said
-    assert "its window has closed, so its answers move to the next window under a new reference" in said
+    assert "Its window closed before it was submitted: its answers move to the next window" in said
     assert "withdraw it" in said
