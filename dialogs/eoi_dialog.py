@@ -757,7 +757,7 @@ async def still_as_shown(
 ) -> EOI | Reply:
     """The EOI a pressed button was shown for, if it is still in the state it was shown in: it is then the one this
     person is working on. Else what is true now, and that the button did nothing (nothing is changed)."""
-    eoi = await session.get(EOI, shown.eoi)
+    eoi = await eois.by_id(session, shown.eoi)
     if eoi is None or school is None or eoi.school_urn != school.urn:
         text = md(
             "That button is from a message about another school's EOI, so I've done nothing. Type *school* to "

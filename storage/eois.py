@@ -186,6 +186,12 @@ _SCHOOL_EOIS_AND_OPEN_WINDOW = (
 )
 
 
+async def by_id(session: AsyncSession, eoi_id: int) -> EOI | None:
+    """The EOI, locked for this turn as every turn's EOI is (a double click on a button waits, then sees what the
+    first did)."""
+    return await session.scalar(_for_this_turn(select(EOI).where(EOI.id == eoi_id)))
+
+
 async def by_ref(session: AsyncSession, ref: str) -> EOI | None:
     return await session.scalar(_for_this_turn(select(EOI).where(func.upper(EOI.ref) == ref.strip().upper())))
 

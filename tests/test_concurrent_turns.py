@@ -110,7 +110,7 @@ async def test_a_double_click_on_i_confirm_submits_once_and_the_second_click_is_
     assert await _count(service, AuditEntry, AuditEntry.action == "submit") == 1
     assert await _count(service, Notice, Notice.kind == "submitted") == 1
     # One click submitted it; the other is told so.
-    told = sorted(("expression of interest is submitted" in h, "already been submitted" in h) for h in heard)
+    told = sorted(("expression of interest is submitted" in h, "It is submitted now" in h) for h in heard)
     assert told == [(False, True), (True, False)], heard
 
 
