@@ -288,22 +288,41 @@ async def _check(county: County, situation: Situation, role: str) -> list[str]:
                     failures.append(
                         f"{where}: after {event!r}, the {what} promises {promised!r}: {_markup(replies[-1])}"
                     )
+    # Every step the table allows this person works when typed, each on its own copy (so a row changed by hand,
+    # say a step given to the wrong person, fails here); "open" waits on the plan's own order of milestones too.
+    for event in EVENTS:
+        found = lifecycle.step(event, moment.state)
+        if found is None or event == "open" or not judge(event, moment, role).allowed:
+            continue
+        urn3, id3 = await county.eoi(situation)
+        chat3, ref3 = await _look(county, urn3, id3, role)
+        if (await county.moment(id3)).state != moment.state:
+            continue  # looking moved it (a draft carried forward): judged again on its next look
+        typed = await _type(chat3, event, ref3, county)
+        if await county.state_of(id3) != found.target:
+            failures.append(f"{where}: allowed {event!r} typed as {typed!r} left it: {chat3.text[:300]}")
     # Refused steps are not offered, and typed they change nothing.
     for event in EVENTS:
         found = lifecycle.step(event, moment.state)
-        if found is None or found.by not in (role, lifecycle.EITHER) or judge(event, moment, role).allowed:
+        if found is None or judge(event, moment, role).allowed:
             continue
         if event in buttons:
             failures.append(f"{where}: refused {event!r} is offered as a button")
-        typed = TYPED[event].format(ref=ref, when=_when(county.clock))
-        await chat.say(typed)
-        if event == "submit":  # the review's Submit, then the declaration
-            for label in ("Submit", "I confirm"):
-                if any(c.label.startswith(label) for r in chat.replies for c in r.choices):
-                    await chat.press(label)
+        typed = await _type(chat, event, ref, county)
         if await county.state_of(eoi_id) != moment.state:
             failures.append(f"{where}: refused {event!r} typed as {typed!r} changed the EOI: {chat.text[:300]}")
     return failures
+
+
+async def _type(chat: Chat, event: str, ref: str, county: County) -> str:
+    """Type `event` as its person would (a submit goes on through the review's Submit and the declaration)."""
+    typed = TYPED[event].format(ref=ref, when=_when(county.clock))
+    await chat.say(typed)
+    if event == "submit":
+        for label in ("Submit", "I confirm"):
+            if any(c.label.startswith(label) for r in chat.replies for c in r.choices):
+                await chat.press(label)
+    return typed
 
 
 async def _county(service: Any, clock: Any) -> County:
@@ -382,3 +401,19 @@ async def test_a_planted_promise_is_caught(service, clock, monkeypatch):
     monkeypatch.setattr(lifecycle_words, "after", lambda moment, event: planted)
     failures = await _check(county, Situation("submitted", CLOSED), SCHOOL)
     assert any("the confirmation promises 'restart'" in f for f in failures), failures
+
+
+async def test_a_rule_written_in_a_handler_beside_the_table_is_caught(service, clock, monkeypatch):
+    """A handler deciding for itself (withdrawals refused once the window closes, which the table allows) is
+    caught: the table offers the step, and typed it doesn't happen."""
+    from dialogs import conversation
+
+    def closed_to_withdrawals(event: str, moment: lifecycle.Moment, by: str) -> lifecycle.Verdict:
+        if event == "withdraw" and moment.phase != OPEN:
+            return lifecycle.Verdict(event, lifecycle.step(event, moment.state), "window")
+        return judge(event, moment, by)
+
+    county = await _county(service, clock)
+    monkeypatch.setattr(conversation, "judge", closed_to_withdrawals)
+    failures = await _check(county, Situation("submitted", CLOSED), SCHOOL)
+    assert any("allowed 'withdraw' typed" in f for f in failures), failures
