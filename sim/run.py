@@ -301,8 +301,11 @@ class Simulation:
                 await self.platforms.teams_install_personal(user)
         await self.drained()
         # From Slack, where the whole list is one message (Teams clips a card over 40 KB to 20,000 characters of
-        # lines: a county's preview is cut there); read until the last school in scope (they are listed by URN).
-        self.preview = await self.officer("window preview 2728A", expect=f"({max(self.in_scope)})")
+        # lines: a county's preview is cut there); read until every school in scope is named (those reached by URN,
+        # then those nothing reaches, grouped by need, at the end).
+        self.preview = await self.officer(
+            "window preview 2728A", expect=f"({max(self.in_scope)})", expect_all=tuple(f"({u})" for u in self.in_scope)
+        )
         self.platforms.teams_greetings = Counter(
             a["conversation_id"].split(";")[0] for a in self.platforms.teams.activities if a["kind"] == "send"
         )
@@ -506,11 +509,13 @@ class Simulation:
         self.note("closed", expected=dict(expected))
         await self.check("closed")
 
-    async def officer(self, text: str, who: int = 0, expect: str = "") -> str:
+    async def officer(self, text: str, who: int = 0, expect: str = "", expect_all: tuple[str, ...] = ()) -> str:
         """An officer types a command in their DM with the bot; returns the replies to it ("" when none came: a
         reply lost to a 429 storm or with a killed process, so the command may or may not have taken effect).
         Teams answers within the request (a turn's replies go before the 200), so the request's end is the end
-        of the answer; Slack answers after its 200, so the officer reads until a reply that mentions `expect`."""
+        of the answer; Slack answers after its 200, so the officer reads until a reply that mentions `expect`
+        (and, given `expect_all`, until the replies mention every one of those: a long answer in several messages,
+        which Slack paces a second apart)."""
         p = self.platforms
         platform, user = OFFICERS[who % len(OFFICERS)]
         key = f"{platform}:{user}"
@@ -532,6 +537,10 @@ class Simulation:
         if platform == "slack":
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not any(expect in h.text for h in replies()):
+                await asyncio.sleep(0.05)
+            while time.monotonic() < deadline and not all(
+                any(want in h.text for h in replies()) for want in expect_all
+            ):
                 await asyncio.sleep(0.05)
             # A turn's replies are posted one after another: read on until they stop.
             while replies() and time.monotonic() - replies()[-1].at < 0.3:
