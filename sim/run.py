@@ -535,7 +535,8 @@ class Simulation:
             return [h for h in p.inbox[key][since:] if not h.proactive]
 
         if platform == "slack":
-            deadline = time.monotonic() + 30
+            # A long answer (every school in scope) may wait behind notices Slack paces a second apart.
+            deadline = time.monotonic() + (180 if expect_all else 30)
             while time.monotonic() < deadline and not any(expect in h.text for h in replies()):
                 await asyncio.sleep(0.05)
             while time.monotonic() < deadline and not all(
