@@ -53,8 +53,8 @@ EITHER = "school or officer"
 REOPEN_DAYS = 14
 
 # The calendar, as the table sees it: where an EOI's window is at a moment. A step that needs its window open is
-# refused before the window opens and after it closes; once a later window is open, the school can begin a new
-# EOI there (what a finished EOI's school is told), which it can't while none is.
+# refused before the window opens and after it closes; once a later window is open, a finished EOI's school is
+# told it can begin a new EOI there.
 PLANNED = "planned"  # its window is yet to open
 OPEN = "open"  # its window is open
 CLOSED = "closed"  # its window has closed, and no later window is open
