@@ -263,10 +263,11 @@ async def unreachable_listed(
     previewed.update(
         re.findall(r'\((\d{6})\)", "wrap": true[^{}]*\}, \{"type": "TextBlock", "text": "([^"\\]*)', preview)
     )
-    # Schools nothing reaches are listed together, by need, under "Not reached: N of M" (a Block Kit section or a
-    # Teams fact): each URN there was named to officers as unreachable.
-    for block in re.findall(r'Not reached: \d+ of \d+(.*?)(?:"\}|$)', preview, re.S):
-        previewed.update((urn, "no working destination") for urn in re.findall(r"\((\d{6})\)", block))
+    # Schools nothing reaches are listed together, by need, under "Not reached: N of M" at the end (a long list
+    # running on into the next Block Kit section): every other school the preview names was named as unreachable.
+    if "Not reached: " in preview:
+        listed = set(re.findall(r"\((\d{6})\)", preview)) - set(previewed)
+        previewed.update((urn, "no working destination") for urn in listed)
     problems = []
     if len(previewed) < len(in_scope):  # the preview lists every school in scope, each with where it hears
         problems.append(f"the preview named {len(previewed)} of the {len(in_scope)} schools in scope")

@@ -714,6 +714,7 @@ class Simulation:
             "service_errors": self.service.errors()[:30],
             "steps": self.steps,
             "preview_excerpt": self.preview[:2000],
+            "preview_urns": sorted(set(re.findall(r"\((\d{6})\)", self.preview))),
             "heads": [
                 {
                     "urn": h.school.urn,
