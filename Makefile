@@ -57,7 +57,7 @@ simulate-quick: $(STAMP)
 lock: | $(VENV)/bin/python
 	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
 	$(LOCK_INPUTS) | $(BIN)/uv pip compile pyproject.toml - --extra test --universal --python-version 3.11 \
-		--generate-hashes --index-url https://pypi.org/simple --custom-compile-command "make lock" \
+		--generate-hashes --custom-compile-command "make lock" \
 		$(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
 
 clean:

@@ -1,1 +1,1 @@
-"""Benchmarks of eoi-bot against the frameworks' floor (README, "Benchmarks"); run with `python -m bench`."""
+"""Benchmarks of eoi-bot against the frameworks' floor (bench/README.md); run with `python -m bench`."""

@@ -3,7 +3,7 @@
     python -m bench [--backend sqlite|postgres|both] [--quick] [--out bench/results/latest.json]
 
 Starts `eoi-bot serve` as a subprocess against a fake Slack Web API and a fake Bot Connector running in this
-process (127.0.0.1 only), on a fresh database per run, and prints a table (README, "Benchmarks").
+process (127.0.0.1 only), on a fresh database per run, and prints a table (bench/README.md).
 """
 
 from __future__ import annotations
