@@ -45,7 +45,7 @@ from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, italic, lines_of, md, rich
 from dialogs.telling import tell
 from storage import audit, eois
-from storage.lifecycle import NEXT_OPEN, SCHOOL, judge
+from storage.lifecycle import NEXT_OPEN, SCHOOL, Moment, judge
 from storage.models import EOI, Person, School, Window
 from storage.windows import LONDON, need_in_scope, need_key, open_window, window_name
 
@@ -1155,10 +1155,13 @@ def submissions_closed(upcoming: Window | None) -> str:
     return f"Submissions are closed: there is no window open now. Your draft is saved. {when}"
 
 
-async def where_it_stands(session: AsyncSession, eoi: EOI, now: datetime, *, say_state: bool = True) -> Text:
+async def where_it_stands(
+    session: AsyncSession, eoi: EOI, now: datetime, *, say_state: bool = True, moment: Moment | None = None
+) -> Text:
     """What is true of the EOI now and what the school can do, as the life table judges it at this moment
-    (dialogs.lifecycle_words.for_school), naming a later window open now where a new EOI can begin."""
-    moment = await eois.moment(session, eoi, now)
+    (dialogs.lifecycle_words.for_school), naming a later window open now where a new EOI can begin. Given the
+    `moment` already read this turn, it isn't read again."""
+    moment = moment or await eois.moment(session, eoi, now)
     later = await open_window(session, now) if moment.phase == NEXT_OPEN else None
     return for_school_words(moment, next_window=window_name(later) if later else "", say_state=say_state)
 
@@ -1201,7 +1204,8 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
         choices.append(Choice("Start it again", Command(f"start {eoi.ref}"), style="primary"))
     if for_school and eoi.status != eois.DRAFT and judge("withdraw", moment, SCHOOL).allowed:
         choices.append(Choice("Withdraw", Command(f"withdraw {eoi.ref}"), style="danger"))
-    text = md("{} is *{}*. {}", eoi.ref or "Your draft", eoi.status, await where_it_stands(session, eoi, now))
+    said = await where_it_stands(session, eoi, now, moment=moment)
+    text = md("{} is *{}*. {}", eoi.ref or "Your draft", eoi.status, said)
     # Support through implementation: each side's next steps, and the school's Done buttons.
     facts += await implementation.next_steps_facts(session, eoi, now, for_school=for_school)
     if for_school:
