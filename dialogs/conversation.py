@@ -6,11 +6,13 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import (
+    conversation_state,
     decision_commands,
     digest,
     discussion_notices,
@@ -30,6 +32,7 @@ from dialogs import (
 from dialogs.actions import Action, Command, DiscussionReply, OpenForm, Unreadable
 from dialogs.announcements import as_now
 from dialogs.commands import COMMANDS, OFFICER_COMMANDS, has_prefix, parse_command
+from dialogs.conversation_state import AwaitingTimes, CheckingAnswer, ConfirmingCancel, FillingIn
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours, format_datetime
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.lifecycle_words import refusal
@@ -300,6 +303,45 @@ class Conversations:
                 self.wake()
             return replies
 
+    async def _times_take(
+        self, session: AsyncSession, person: Person, school: School | None, text: str, explicit: bool, now: datetime
+    ) -> list[Reply] | None:
+        """Asked which times suit for a discussion (dialogs.discussion_replies): any message but a command."""
+        if not explicit and not parse_command(text).name:
+            return await discussion_replies.on_times(self._reply_turn(session, person, now), text)
+        discussion_replies.stop_waiting(person)  # a command instead: the question is dropped
+        return None
+
+    async def _eoi_dialog_takes(
+        self, session: AsyncSession, person: Person, school: School | None, text: str, explicit: bool, now: datetime
+    ) -> list[Reply] | None:
+        """In the EOI dialog: a message is read as the answer to the question asked, except a command typed with a
+        prefix, `school URN`, and a command naming an EOI or provision (`start EOI-…`, `start PP`). With its EOI no
+        longer a draft, the dialog ends there."""
+        provisions = self.questions.get(eoi_dialog.PROVISION_QUESTION)
+        mid = provisions is not None and references.command_mid_question(text, provisions.choices, provisions.aliases)
+        if school is None or explicit or _switches_school(text) or mid:
+            return None
+        eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
+        t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
+        if eoi is None or eoi.status != eois.DRAFT:
+            eoi_dialog.leave(t)
+            return None
+        if text.casefold() == "start":  # what "save" promises: carry on where you left off
+            return await eoi_dialog.start(t)
+        if text.casefold() == "status":
+            here = await eois.school_eois(session, school, now)  # all of them: an RP and a PP are two
+            return [*await eoi_dialog.statuses(t, here), await eoi_dialog.resume(t, eoi)]
+        return await eoi_dialog.on_text(t, eoi, text)
+
+    # Which conversation takes a message, by the state the person is in.
+    _conversations: ClassVar[dict[type, Callable[..., Awaitable[list[Reply] | None]]]] = {
+        AwaitingTimes: _times_take,
+        FillingIn: _eoi_dialog_takes,
+        CheckingAnswer: _eoi_dialog_takes,
+        ConfirmingCancel: _eoi_dialog_takes,
+    }
+
     async def _route(self, session: AsyncSession, person: Person, turn: Turn, now: datetime) -> list[Reply]:
         if turn.action:
             return await self._on_action(session, person, turn.action, now)
@@ -307,23 +349,13 @@ class Conversations:
         notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(text) else []
         school = await session.get(School, person.school_urn) if person.school_urn else None
         explicit = turn.command or has_prefix(text)
-        provisions = self.questions.get(eoi_dialog.PROVISION_QUESTION)
-        mid = provisions is not None and references.command_mid_question(text, provisions.choices, provisions.aliases)
-        if discussion_replies.waiting_for_times(person):
-            if not explicit and not parse_command(text).name:
-                return notes + await discussion_replies.on_times(self._reply_turn(session, person, now), text)
-            discussion_replies.stop_waiting(person)  # a command instead: the question is dropped
-        if school and eoi_dialog.in_dialog(person) and not explicit and not _switches_school(text) and not mid:
-            eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
-            if eoi and eoi.status == eois.DRAFT:
-                t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
-                if text.casefold() == "start":  # what "save" promises: carry on where you left off
-                    return notes + await eoi_dialog.start(t)
-                if text.casefold() == "status":
-                    here = await eois.school_eois(session, school, now)  # all of them: an RP and a PP are two
-                    return [*notes, *await eoi_dialog.statuses(t, here), await eoi_dialog.resume(t, eoi)]
-                return notes + await eoi_dialog.on_text(t, eoi, text)
-            eoi_dialog.leave(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
+        # The conversation the person's state is in (dialogs.conversation_state) takes the message first; Idle is
+        # in none. One that doesn't take it (a command instead: its fallback) leaves the message to the commands.
+        conversation = self._conversations.get(type(conversation_state.of(person)))
+        if conversation is not None:
+            taken = await conversation(self, session, person, school, text, explicit, now)
+            if taken is not None:
+                return notes + taken
         return notes + await self._command(session, person, school, text, now)
 
     async def _command(

@@ -1,6 +1,10 @@
 """A school's answer to its discussion invitation, in any channel: the buttons, or typed (`accept`,
 `another time`), the console's numbers included. Asking for another time lets the school say which times suit
-in plain English (read by dialogs.dates, as officers' times are); officers are told, with a button to book each."""
+in plain English (read by dialogs.dates, as officers' times are); officers are told, with a button to book each.
+
+The "another time" exchange is a small conversation: its entry point is `another time` without times (the person
+is then `AwaitingTimes`, dialogs.conversation_state); in that state `on_times` takes the next message (times, or
+*cancel* and the like); a command instead is its fallback, and drops the question (`stop_waiting`)."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import references
+from dialogs import conversation_state, references
 from dialogs.actions import Command
+from dialogs.conversation_state import AwaitingTimes
 from dialogs.dates import (
     DEFAULT_WORKING_HOURS,
     WorkingHours,
@@ -27,7 +32,6 @@ from storage.models import EOI, Discussion, Person, School
 from storage.windows import LONDON
 
 ACCEPT, ANOTHER_TIME = "accept", "another-time"
-WAITING = "another time"  # Person.pending["dialog"] while the school is asked which times suit
 MOST_PROPOSALS = 5
 EXAMPLE = "Thursday 10am or Friday 2pm"  # shown as words to type
 # Times are split on "or", "and", ";" and new lines; a part that doesn't read is then tried comma by comma.
@@ -47,12 +51,16 @@ class ReplyTurn:
         return people.key_of(self.person)
 
 
-def waiting_for_times(person: Person) -> bool:
-    return (person.pending or {}).get("dialog") == WAITING
-
-
 def stop_waiting(person: Person) -> None:
-    person.pending = {k: v for k, v in (person.pending or {}).items() if k not in ("dialog", "times_for")}
+    """The times are no longer asked for (given, cancelled, or a command instead): nothing is (an answer to an
+    invitation ends the EOI dialog too, as it always has)."""
+    conversation_state.keep(person, conversation_state.idle(conversation_state.of(person)))
+
+
+def _wait_for_times(person: Person, eoi: EOI) -> None:
+    """Ask which times suit for `eoi`'s discussion: the person's next message is taken as them (`on_times`)."""
+    state = conversation_state.of(person)
+    conversation_state.keep(person, conversation_state.awaiting_times(state, eoi.id))
 
 
 async def _invitation(t: ReplyTurn, ref: str, command: str) -> tuple[EOI, School, Discussion] | list[Reply]:
@@ -124,7 +132,7 @@ async def another_time(t: ReplyTurn, rest: str) -> list[Reply]:
     times = " ".join(words[1:] if ref else words)
     if times:
         return await _proposed(t, eoi, school, discussion, times)
-    t.person.pending = {**(t.person.pending or {}), "dialog": WAITING, "times_for": eoi.id}
+    _wait_for_times(t.person, eoi)
     return [
         Reply(
             kind="question",
@@ -142,8 +150,8 @@ async def another_time(t: ReplyTurn, rest: str) -> list[Reply]:
 
 async def on_times(t: ReplyTurn, text: str) -> list[Reply]:
     """The school's next message while it is asked which times suit."""
-    eoi_id = (t.person.pending or {}).get("times_for")
-    eoi = await t.session.get(EOI, eoi_id) if isinstance(eoi_id, int) else None
+    state = conversation_state.of(t.person)
+    eoi = await t.session.get(EOI, state.times_for) if isinstance(state, AwaitingTimes) else None
     if " ".join(text.casefold().split()).strip(".!") in _NEVER_MIND or eoi is None:
         stop_waiting(t.person)
         return [say(md("OK: nothing has been sent. The invitation stands as it is; *status* shows it."))]
@@ -204,7 +212,7 @@ async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussi
     times, problem = read_times(text, now=t.now, hours=t.hours)
     if problem:
         # Still waiting: the school says them again, and nothing has gone to ECC.
-        t.person.pending = {**(t.person.pending or {}), "dialog": WAITING, "times_for": eoi.id}
+        _wait_for_times(t.person, eoi)
         return [refuse(md("{} Nothing has been sent to ECC yet: say the times again, or *cancel*.", problem))]
     stop_waiting(t.person)
     discussions.propose(t.session, discussion, times=times, by=t.actor, now=t.now)

@@ -1,18 +1,23 @@
 """The guided Expression of Interest: one question at a time, from the data in questions/eoi.yaml.
 
-State lives on the EOI row (answers, cursor) and the person (whether they are in the dialog, a pending
-confirmation), and is committed after every turn, so the dialog resumes exactly where it stopped.
+The answers live on the EOI row; where the person is in the dialog (the question asked, the review, the
+declaration, an answer being changed, a yes or no waited for) is their conversation state
+(dialogs.conversation_state). Both are committed after every turn, so the dialog resumes exactly where it stopped.
+The dialog is a table of handlers in the manner of a ConversationHandler: entry points (`start`, `review`,
+`amend`, answering a form), a handler for each state a message can find the person in (`on_text`), and the
+controls that work in every state (`CONTROL_HANDLERS`: *help*, *back*, *skip*, *save*, *review*, *cancel*, *submit*).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_notices, discussion_outcomes, implementation, references
+from dialogs import conversation_state, discussion_notices, discussion_outcomes, implementation, references
 from dialogs.actions import (
     Action,
     Answer,
@@ -36,6 +41,16 @@ from dialogs.answers import (
     read_answer,
     value_of,
 )
+from dialogs.conversation_state import (
+    Answering,
+    Changing,
+    CheckingAnswer,
+    ConfirmingCancel,
+    Declaring,
+    Place,
+    Reviewing,
+    State,
+)
 from dialogs.dates import format_date, format_datetime
 from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
 from dialogs.lifecycle_words import SHORTLISTING_RULE, refusal
@@ -54,7 +69,7 @@ ANSWER_FIELD = "answer"
 # Answers typed in full, where a question mark may be part of the answer.
 FREE_TEXT = ("short_text", "long_text")
 CONTROLS = md("Type *help*, *back*, *skip* (optional questions), *save*, *review* or *cancel* at any time.")
-# Replies to "Do you mean September 2027?" (an answer read with a doubt, waiting in Person.pending).
+# Replies to "Do you mean September 2027?" (an answer read with a doubt, waiting as CheckingAnswer).
 YES_WORDS = ("yes", "y", "yep", "yeah", "yes please", "correct", "that's right", "thats right", "right", "ok", "okay")
 NO_WORDS = ("no", "n", "nope", "no thanks", "wrong", "not quite", "that's wrong")
 # A message ending in "?" that starts like a question is about the question ("What is RP?"), not an answer
@@ -125,29 +140,70 @@ CHANGE_WORDS = 10
 PROVISION_QUESTION = "provision_type"  # its answer is the EOI's offer: one EOI per provision per school and window
 
 
-def _kept(t: EoiTurn) -> dict[str, Any]:
-    """What Person.pending keeps whatever the dialog is waiting for: which EOI this person is working on (a school
-    may have an RP and a PP in one window), so `status`, `review`, `amend` and `withdraw` know, across restarts."""
-    current = (t.person.pending or {}).get("eoi")
-    return {"eoi": current} if current else {}
+def _state(t: EoiTurn) -> State:
+    return conversation_state.of(t.person)
+
+
+def _becomes(t: EoiTurn, state: State) -> None:
+    conversation_state.keep(t.person, state)
 
 
 def _enter(t: EoiTurn) -> None:
-    t.person.pending = {**_kept(t), "dialog": "eoi"}
+    """Into the dialog, at the place kept; whatever was waited for (a yes or no) is dropped."""
+    _becomes(t, conversation_state.filling_in(_state(t)))
 
 
 def leave(t: EoiTurn) -> None:
-    t.person.pending = _kept(t)
+    """Out of the dialog: which EOI this person works on and their place in it are kept, for `start`."""
+    _becomes(t, conversation_state.idle(_state(t)))
 
 
 def remember(t: EoiTurn, eoi: EOI) -> None:
-    """`eoi` is the one this person is working on now."""
-    t.person.pending = {**(t.person.pending or {}), "eoi": eoi.id}
+    """`eoi` is the one this person is working on now (a school may have an RP and a PP in one window), so
+    `status`, `review`, `amend` and `withdraw` know, across restarts."""
+    _becomes(t, conversation_state.working_on(_state(t), eoi.id))
 
 
 def current_id(person: Person) -> int | None:
-    found = (person.pending or {}).get("eoi")
-    return found if isinstance(found, int) else None
+    return conversation_state.of(person).eoi
+
+
+def _place(t: EoiTurn, eoi: EOI) -> Place | None:
+    return conversation_state.place_in(_state(t), eoi.id)
+
+
+def _at(t: EoiTurn, eoi: EOI) -> str:
+    """Where this person is in `eoi`: a question's id, REVIEW or DECLARATION; "" when not known yet (then the
+    first question not answered)."""
+    match _place(t, eoi):
+        case Answering(question) | Changing(question):
+            return question
+        case Reviewing():
+            return REVIEW
+        case Declaring():
+            return DECLARATION
+    return ""
+
+
+def _changing(t: EoiTurn, eoi: EOI) -> bool:
+    """An answer is being changed: after it come the questions not answered, then the review."""
+    return isinstance(_place(t, eoi), Changing)
+
+
+def _go(t: EoiTurn, eoi: EOI, to: str, *, changing: bool | None = None) -> None:
+    """Move this person to `to` in `eoi` (a question's id, REVIEW, DECLARATION, or "": not known), changing an
+    answer or not (None: as they were)."""
+    changing = _changing(t, eoi) if changing is None else changing
+    place: Place | None
+    if to == REVIEW:
+        place = Reviewing()
+    elif to == DECLARATION:
+        place = Declaring()
+    elif to:
+        place = Changing(to) if changing else Answering(to)
+    else:
+        place = None
+    _becomes(t, conversation_state.at(_state(t), eoi.id, place))
 
 
 async def current(t: EoiTurn) -> EOI | None:
@@ -194,16 +250,13 @@ async def _offer_refused(t: EoiTurn, eoi: EOI, q: Question, value: Any) -> list[
     return [refuse(text), await resume(t, eoi)]
 
 
-def in_dialog(person: Person) -> bool:
-    return (person.pending or {}).get("dialog") == "eoi"
-
-
-def _save(t: EoiTurn, eoi: EOI, answers: dict[str, Any], cursor: str) -> None:
+def _save(t: EoiTurn, eoi: EOI, answers: dict[str, Any], to: str, *, changing: bool | None = None) -> None:
+    """Store the answers, and move this person to `to` (see `_go`)."""
+    _go(t, eoi, to, changing=changing)
     effective = t.questions.effective_answers(answers)
     eois.save_answers(
         eoi,
         answers,
-        cursor=cursor,
         now=t.now,
         primary_need=str(effective.get("primary_need") or ""),
         offer=str(answers.get(PROVISION_QUESTION) or ""),
@@ -360,7 +413,7 @@ def form_as_now(t: EoiTurn, eoi: EOI, form: Form) -> Form:
 async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     """What answer_form sends: the answer to the question being asked, or a change to an earlier one."""
     q = t.questions.get(qid)
-    if q is None or not q.applies(eoi.answers) or (qid != eoi.cursor and qid not in eoi.answers):
+    if q is None or not q.applies(eoi.answers) or (qid != _at(t, eoi) and qid not in eoi.answers):
         return [say("That form is from an earlier message; here is where we are."), await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
     value = read_answer(q, text, ctx, known(t, eoi))
@@ -372,7 +425,7 @@ async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Re
     if refused:
         return refused
     answers, cleared = with_answer(t, eoi, q, value, ctx)
-    if qid == eoi.cursor:
+    if qid == _at(t, eoi):
         return _told(q, cleared) + await _advance(t, eoi, q.id, answers)
     return [say(f"Changed {q.label.lower()}."), *_told(q, cleared), await _ask_cleared(t, eoi, answers, cleared)]
 
@@ -515,8 +568,7 @@ async def _closes(t: EoiTurn, eoi: EOI) -> str:
 def _back_to_draft(t: EoiTurn, eoi: EOI) -> None:
     """Answers kept, the declaration to be made again, the dialog at the review."""
     answers = {k: v for k, v in eoi.answers.items() if k != t.questions.declaration.id}
-    eoi.changing = False
-    _save(t, eoi, answers, REVIEW)
+    _save(t, eoi, answers, REVIEW, changing=False)
     _enter(t)
 
 
@@ -659,17 +711,18 @@ def carried_forward(carried: eois.Carried, now: datetime) -> Reply:
 
 async def resume(t: EoiTurn, eoi: EOI, intro: str | Text = "") -> Reply:
     ctx = await answer_context(t, eoi)
-    if eoi.cursor == REVIEW:
+    at = _at(t, eoi)
+    if at == REVIEW:
         return await review(t, eoi, intro=intro)
-    if eoi.cursor == DECLARATION:
+    if at == DECLARATION:
         return ask_declaration(t, eoi, intro=intro)
-    q = t.questions.get(eoi.cursor) if eoi.cursor else None
+    q = t.questions.get(at) if at else None
     if q is None or not q.applies(eoi.answers):
         q = _next_question(t, eoi.answers, None, unanswered_only=True)
         if q is None:
-            eoi.cursor = REVIEW
+            _go(t, eoi, REVIEW)
             return await review(t, eoi, intro=intro)
-        eoi.cursor = q.id
+        _go(t, eoi, q.id)
     return ask(t, eoi, q, ctx, intro=intro)
 
 
@@ -714,42 +767,64 @@ async def review(t: EoiTurn, eoi: EOI, *, intro: str | Text = "") -> Reply:
 
 
 async def on_text(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
+    """A message in the dialog. What the person was asked takes it first (`WAITING`: a yes or no); then the controls
+    that work everywhere (`CONTROL_HANDLERS`); then what their place in the questions makes of it (`AT_PLACE`)."""
     word = text.strip().casefold().rstrip(".!")
-    pending = (t.person.pending or {}).get("confirm")
-    if pending == "cancel":
-        if word in ("yes", "y", "1", "yes, delete the draft"):
-            return await _cancel(t, eoi)
-        return await _keep_going(t, eoi)
-    if pending == "answer":
-        if word.replace("’", "'") in YES_WORDS:
-            return await _confirmed(t, eoi)
-        if word.replace("’", "'") in NO_WORDS:
-            return await _not_confirmed(t, eoi)
+    waiting = WAITING.get(type(_state(t)))
+    if waiting is not None:
+        replied = await waiting(t, eoi, word)
+        if replied is not None:
+            return replied
         _enter(t)  # anything else is read afresh: a new answer, or help, back, ...
-    controls = {
-        "help": _help,
-        "back": _back,
-        "skip": _skip,
-        "save": _save_for_later,
-        "review": _review,
-        "cancel": _ask_cancel,
-        "submit": _submit,
-    }
-    if word in controls:
-        return await controls[word](t, eoi)
-    if eoi.cursor == REVIEW or (word.startswith("change ") and len(word.split()) <= CHANGE_WORDS):
+    if word in TYPED_CONTROLS:
+        return await CONTROL_HANDLERS[word](t, eoi)
+    return await AT_PLACE[type(_place(t, eoi))](t, eoi, text, word)
+
+
+async def _cancel_answered(t: EoiTurn, eoi: EOI, word: str) -> list[Reply]:
+    """After "Cancel this draft?": yes deletes the answers; anything else keeps going."""
+    if word in ("yes", "y", "1", "yes, delete the draft"):
+        return await _cancel(t, eoi)
+    return await _keep_going(t, eoi)
+
+
+async def _reading_answered(t: EoiTurn, eoi: EOI, word: str) -> list[Reply] | None:
+    """After "Do you mean September 2027?": yes stores the reading, no asks again; None: neither."""
+    said = word.replace("’", "'")
+    if said in YES_WORDS:
+        return await _confirmed(t, eoi)
+    if said in NO_WORDS:
+        return await _not_confirmed(t, eoi)
+    return None
+
+
+async def _at_review(t: EoiTurn, eoi: EOI, text: str, word: str) -> list[Reply]:
+    named = await _change_named(t, eoi, text)
+    if named is not None:
+        return named
+    return [say(md("You're at the review. Choose an answer to change, or *submit*.")), await review(t, eoi)]
+
+
+async def _aside(t: EoiTurn, eoi: EOI, text: str, word: str) -> list[Reply] | None:
+    """At a question or the declaration, a message that isn't its answer: "change the date the governors discussed
+    it" (that answer), or "What is RP?" (a question about the question). None: it is the answer."""
+    if word.startswith("change ") and len(word.split()) <= CHANGE_WORDS:
         named = await _change_named(t, eoi, text)
         if named is not None:
             return named
-    if eoi.cursor == REVIEW:
-        return [say(md("You're at the review. Choose an answer to change, or *submit*.")), await review(t, eoi)]
-    asked = t.questions.get(eoi.cursor)
+    asked = t.questions.get(_at(t, eoi))
     if word.endswith("?") and asked and asked.type not in FREE_TEXT and word.startswith(QUESTION_WORDS):
-        # "What is RP?" is a question about the question, not an answer to it.
         return await _help(t, eoi)
-    if eoi.cursor == DECLARATION:
-        return await _declare(t, eoi, text)
-    return await _answer(t, eoi, eoi.cursor, text)
+    return None
+
+
+async def _at_declaration(t: EoiTurn, eoi: EOI, text: str, word: str) -> list[Reply]:
+    return await _aside(t, eoi, text, word) or await _declare(t, eoi, text)
+
+
+async def _at_question(t: EoiTurn, eoi: EOI, text: str, word: str) -> list[Reply]:
+    """Asked a question (answering it, or changing its answer; not yet known: the first one not answered)."""
+    return await _aside(t, eoi, text, word) or await _answer(t, eoi, _at(t, eoi), text)
 
 
 async def still_as_shown(
@@ -765,8 +840,8 @@ async def still_as_shown(
         )
         return refuse(text)
     if eoi.status == shown.state:
-        if eoi.id != current_id(person):
-            person.pending = {"eoi": eoi.id}  # a button for another of the school's EOIs: now that one
+        if eoi.id != current_id(person):  # a button for another of the school's EOIs: now that one
+            conversation_state.keep(person, conversation_state.Idle(eoi=eoi.id))
         return eoi
     now_true = await status_reply(session, eoi, school, now, for_school=True)
     said = md(
@@ -790,8 +865,8 @@ async def on_action(t: EoiTurn, eoi: EOI, pressed: Action) -> list[Reply]:
             await status_reply(t.session, eoi, t.school, t.now, for_school=True),
         ]
     if isinstance(pressed, Sure | NotSure):
-        pending = t.person.pending or {}
-        if pending.get("confirm") != "answer" or pressed.question != pending.get("question"):
+        waiting = _state(t)
+        if not isinstance(waiting, CheckingAnswer) or pressed.question != waiting.question:
             _enter(t)
             return [say("That button is from an earlier message."), await resume(t, eoi)]
         return await (_confirmed(t, eoi) if isinstance(pressed, Sure) else _not_confirmed(t, eoi))
@@ -799,29 +874,21 @@ async def on_action(t: EoiTurn, eoi: EOI, pressed: Action) -> list[Reply]:
         _enter(t)  # any other button leaves a pending confirmation behind
     match pressed:
         case Answer(qid, value) if qid == t.questions.declaration.id:
-            if eoi.cursor != DECLARATION:
+            if _at(t, eoi) != DECLARATION:
                 return [say("That button is from an earlier message."), await resume(t, eoi)]
             return await _declare(t, eoi, value)
-        case Answer(qid, value) if qid == eoi.cursor:
+        case Answer(qid, value) if qid == _at(t, eoi):
             return await _answer(t, eoi, qid, value)
         case Answer(qid, value):
             return await _stale_answer(t, eoi, qid, value)
-        case KeepAnswer(qid) if qid == eoi.cursor:
+        case KeepAnswer(qid) if qid == _at(t, eoi):
             return await _advance(t, eoi, qid, eoi.answers)
         case KeepAnswer():
             return [say("That button is from an earlier question."), await resume(t, eoi)]
         case ChangeAnswer(qid):
             return await _change(t, eoi, qid)
         case Step(name):
-            steps = {
-                "submit": _submit,
-                "save": _save_for_later,
-                "review": _review,
-                "back": _back,
-                "cancel-confirmed": _cancel,
-                "cancel-kept": _keep_going,
-            }
-            return await steps[name](t, eoi)
+            return await CONTROL_HANDLERS[name](t, eoi)
     return [refuse("I didn't understand that button."), await resume(t, eoi)]
 
 
@@ -858,16 +925,12 @@ async def _store(t: EoiTurn, eoi: EOI, q: Question, result: Any, ctx: AnswerCont
 
 
 def _ask_to_confirm(t: EoiTurn, eoi: EOI, q: Question, understood: Understood) -> Reply:
-    """Echo a doubtful reading back for a yes/no; it waits in Person.pending, so it survives a restart."""
-    t.person.pending = {
-        **_kept(t),
-        "dialog": "eoi",
-        "confirm": "answer",
-        "question": q.id,
-        "value": understood.value,
-        "note": understood.note if isinstance(understood.note, str) else understood.note.to_json(),  # kept as JSON
-        "also": understood.also,
-    }
+    """Echo a doubtful reading back for a yes/no; it waits in the person's state, so it survives a restart."""
+    note = understood.note if isinstance(understood.note, str) else understood.note.to_json()  # kept as JSON
+    waiting = conversation_state.checking_answer(
+        _state(t), question=q.id, value=understood.value, note=note, also=understood.also
+    )
+    _becomes(t, waiting)
     yes_or_no = Reply(
         text=understood.confirm,
         kind="question",
@@ -883,26 +946,32 @@ def _note(kept: Any) -> str | Text:
     return Text.from_json(kept) if isinstance(kept, list) else str(kept or "")
 
 
-async def _confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    pending = t.person.pending or {}
+def _reading(t: EoiTurn) -> CheckingAnswer:
+    """The reading waiting for yes or no (callers have checked one is), and back to the dialog."""
+    waiting = _state(t)
+    assert isinstance(waiting, CheckingAnswer)
     _enter(t)
-    q = t.questions.get(str(pending.get("question")))
-    if q is None or q.id != eoi.cursor or not q.applies(eoi.answers):
+    return waiting
+
+
+async def _confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
+    pending = _reading(t)
+    q = t.questions.get(pending.question)
+    if q is None or q.id != _at(t, eoi) or not q.applies(eoi.answers):
         return [say("That was about an earlier question; here is where we are."), await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
-    value = pending.get("value")
+    value = pending.value
     problem = check_answer(q, value, ctx, known(t, eoi))  # the answers may have changed since it was asked
     if problem:
         return [refuse(problem.message), ask(t, eoi, q, ctx)]
-    also = {k: v for k, v in (pending.get("also") or {}).items() if t.questions.get(k) is not None}
-    return await _store(t, eoi, q, Understood(value, note=_note(pending.get("note")), also=also), ctx)
+    also = {k: v for k, v in pending.also.items() if t.questions.get(k) is not None}
+    return await _store(t, eoi, q, Understood(value, note=_note(pending.note), also=also), ctx)
 
 
 async def _not_confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    pending = t.person.pending or {}
-    _enter(t)
-    q = t.questions.get(str(pending.get("question")))
-    if q is None or q.id != eoi.cursor:
+    pending = _reading(t)
+    q = t.questions.get(pending.question)
+    if q is None or q.id != _at(t, eoi):
         return [say("Nothing was saved."), await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
     example = f" For example {q.example}." if q.example else ""
@@ -910,11 +979,9 @@ async def _not_confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 
 async def _advance(t: EoiTurn, eoi: EOI, qid: str, answers: dict[str, Any]) -> list[Reply]:
-    nxt = _next_question(t, answers, qid, unanswered_only=eoi.changing)
-    if eoi.changing and nxt is None:
-        eoi.changing = False
-    cursor = nxt.id if nxt else REVIEW
-    _save(t, eoi, answers, cursor)
+    changing = _changing(t, eoi)
+    nxt = _next_question(t, answers, qid, unanswered_only=changing)
+    _save(t, eoi, answers, nxt.id if nxt else REVIEW, changing=changing and nxt is not None)
     return [await resume(t, eoi)]
 
 
@@ -941,12 +1008,11 @@ async def _stale_answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply
 async def _ask_cleared(t: EoiTurn, eoi: EOI, answers: dict[str, Any], cleared: list[Cleared]) -> Reply:
     """After a change made away from the question being asked: ask the cleared answers first (then back to
     the review), or carry on where the dialog was."""
-    cursor = eoi.cursor
-    if any(c.reason for c in cleared):
-        first = _next_question(t, answers, None, unanswered_only=True)
-        if first is not None:
-            cursor, eoi.changing = first.id, True
-    _save(t, eoi, answers, cursor)
+    first = _next_question(t, answers, None, unanswered_only=True) if any(c.reason for c in cleared) else None
+    if first is not None:
+        _save(t, eoi, answers, first.id, changing=True)
+    else:
+        _save(t, eoi, answers, _at(t, eoi))
     return await resume(t, eoi)
 
 
@@ -972,13 +1038,12 @@ async def _change(t: EoiTurn, eoi: EOI, qid: str) -> list[Reply]:
     q = t.questions.get(qid)
     if q is None or not q.applies(eoi.answers):
         return [say("That question doesn't apply any more."), await resume(t, eoi)]
-    eoi.changing = True
-    _save(t, eoi, eoi.answers, q.id)
+    _save(t, eoi, eoi.answers, q.id, changing=True)
     return [await resume(t, eoi)]
 
 
 async def _help(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    q = t.questions.get(eoi.cursor)
+    q = t.questions.get(_at(t, eoi))
     text = (q.help.strip() + "\n" if q and q.help else "") + CONTROLS
     return [say(text), await resume(t, eoi)]
 
@@ -986,19 +1051,19 @@ async def _help(t: EoiTurn, eoi: EOI) -> list[Reply]:
 async def _back(t: EoiTurn, eoi: EOI) -> list[Reply]:
     applicable = t.questions.applicable(eoi.answers)
     ids = [q.id for q in applicable]
-    if eoi.cursor in (REVIEW, DECLARATION):
+    at = _at(t, eoi)
+    if at in (REVIEW, DECLARATION):
         target = applicable[-1].id
-    elif eoi.cursor in ids and ids.index(eoi.cursor) > 0:
-        target = ids[ids.index(eoi.cursor) - 1]
+    elif at in ids and ids.index(at) > 0:
+        target = ids[ids.index(at) - 1]
     else:
         return [say("This is the first question."), await resume(t, eoi)]
-    eoi.changing = False
-    _save(t, eoi, eoi.answers, target)
+    _save(t, eoi, eoi.answers, target, changing=False)
     return [await resume(t, eoi)]
 
 
 async def _skip(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    q = t.questions.get(eoi.cursor)
+    q = t.questions.get(_at(t, eoi))
     if q is None or not q.optional:
         return [refuse("This question needs an answer, so it can't be skipped."), await resume(t, eoi)]
     return await _advance(t, eoi, q.id, {**eoi.answers, q.id: None})
@@ -1006,7 +1071,8 @@ async def _skip(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 async def _save_for_later(t: EoiTurn, eoi: EOI) -> list[Reply]:
     leave(t)
-    eoi.changing = False
+    if _changing(t, eoi):  # `start` carries on at the same question, as one to answer
+        _go(t, eoi, _at(t, eoi), changing=False)
     return [
         say(
             md(
@@ -1019,13 +1085,12 @@ async def _save_for_later(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 
 async def _review(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    eoi.changing = False
-    _save(t, eoi, eoi.answers, REVIEW)
+    _save(t, eoi, eoi.answers, REVIEW, changing=False)
     return [await review(t, eoi)]
 
 
 async def _ask_cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    t.person.pending = {**_kept(t), "dialog": "eoi", "confirm": "cancel"}
+    _becomes(t, conversation_state.confirming_cancel(_state(t)))
     sure = Reply(
         text="Cancel this draft? Every answer so far will be deleted.",
         kind="question",
@@ -1043,14 +1108,13 @@ async def _keep_going(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 
 async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    if (t.person.pending or {}).get("confirm") != "cancel":
+    if not isinstance(_state(t), ConfirmingCancel):
         return [say("That button is from an earlier message."), await resume(t, eoi)]
-    eoi.changing = False
     kept = {}
     if eoi.offer and await eois.offer_taken(t.session, eoi, ""):
         # The school's other draft here is the one not yet saying which provision: this one stays its RP (or PP).
         kept = {PROVISION_QUESTION: eoi.offer}
-    _save(t, eoi, kept, "")
+    _save(t, eoi, kept, "", changing=False)
     audit.record(
         t.session,
         at=t.now,
@@ -1082,8 +1146,7 @@ async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
         value = eoi.answers[q.id]
         problem = None if value is None and q.optional else check_answer(q, value, ctx, known(t, eoi))
         if problem:
-            _save(t, eoi, eoi.answers, q.id)
-            eoi.changing = True
+            _save(t, eoi, eoi.answers, q.id, changing=True)
             check = md("Before you submit, please check “{}”: {}", q.label, problem.message)
             return [refuse(check), await resume(t, eoi)]
     try:
@@ -1211,3 +1274,34 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
     if for_school:
         choices += await implementation.done_choices(session, eoi, by=SCHOOL, now=now)
     return Reply(text=text, kind="summary", title=f"{eoi.ref or 'Draft'}: {eoi.status}", facts=facts, choices=choices)
+
+
+# The dialog's table, in the manner of a ConversationHandler (its entry points are the school's commands `start`,
+# `review`, `amend` and `answer`, registered in dialogs.conversation).
+EoiHandler = Callable[[EoiTurn, EOI], Awaitable[list[Reply]]]
+# What the person was asked that waits for their next message (dialogs.conversation_state): it is taken first.
+WAITING: dict[type[State], Callable[[EoiTurn, EOI, str], Awaitable[list[Reply] | None]]] = {
+    ConfirmingCancel: _cancel_answered,
+    CheckingAnswer: _reading_answered,
+}
+# The controls, typed (the words here) or pressed (dialogs.actions.Step), at any place in the dialog.
+CONTROL_HANDLERS: dict[str, EoiHandler] = {
+    "help": _help,
+    "back": _back,
+    "skip": _skip,
+    "save": _save_for_later,
+    "review": _review,
+    "cancel": _ask_cancel,
+    "submit": _submit,
+    "cancel-confirmed": _cancel,
+    "cancel-kept": _keep_going,
+}
+TYPED_CONTROLS = ("help", "back", "skip", "save", "review", "cancel", "submit")
+# What a message is, by the person's place in the questions (None: not known yet, the first one not answered).
+AT_PLACE: dict[type[Place] | type[None], Callable[[EoiTurn, EOI, str, str], Awaitable[list[Reply]]]] = {
+    Answering: _at_question,
+    Changing: _at_question,
+    type(None): _at_question,
+    Reviewing: _at_review,
+    Declaring: _at_declaration,
+}

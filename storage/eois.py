@@ -403,7 +403,6 @@ async def start_draft(
         status=DRAFT,
         offer=offer,
         answers=dict(answers or {}),
-        cursor="",
         started_by=actor,
         created_at=now,
         updated_at=now,
@@ -416,13 +415,11 @@ async def start_draft(
     return eoi
 
 
-def save_answers(
-    eoi: EOI, answers: dict[str, Any], *, cursor: str, now: datetime, primary_need: str, offer: str
-) -> None:
+def save_answers(eoi: EOI, answers: dict[str, Any], *, now: datetime, primary_need: str, offer: str) -> None:
     """Store the answers, and what officers filter on: the primary need, and the provision offered (checked first
     with `offer_taken`: the database keeps one EOI per provision per school and window)."""
     eoi.answers = dict(answers)  # a new dict, so the JSON column sees the change
-    eoi.cursor, eoi.updated_at, eoi.primary_need, eoi.offer = cursor, now, primary_need, offer
+    eoi.updated_at, eoi.primary_need, eoi.offer = now, primary_need, offer
 
 
 class SubmissionsClosed(Refused):

@@ -104,9 +104,10 @@ class Person(Base):
     # The school this person's turns are about: their only linked school, or the one they chose among several
     # (an executive head). Always one of their school links (SchoolLink), or None.
     school_urn: Mapped[str | None] = mapped_column(ForeignKey("schools.urn"), default=None)
-    # Where the dialog is waiting for something other than the current question (a cancel confirmation,
-    # a change picked from the review). Kept here so it survives restarts.
-    pending: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Where this person's conversation is waiting (which EOI they work on, their place in its questions, what they
+    # were asked), as versioned JSON that dialogs.conversation_state reads and writes; {} is idle. Kept here so it
+    # survives restarts.
+    conversation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # Who gave this person the officer role with `officer add` (or "console"), and when. Officers are those
     # named in EOI_OFFICERS plus those granted here: anyone else loses the role when the service starts.
     officer_granted_by: Mapped[str] = mapped_column(String(230), default="", server_default="")
@@ -150,10 +151,6 @@ class EOI(Base):
     # The provision offered, copied from the first answer: "resourced" | "partnership" | "" until it is answered.
     offer: Mapped[str] = mapped_column(String(20), default="", server_default="")
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # The question the dialog is on: a question id, "review", or "declaration".
-    cursor: Mapped[str] = mapped_column(String(60), default="")
-    # Set while a single answer is being changed from the review, so the dialog returns there.
-    changing: Mapped[bool] = mapped_column(default=False)
     started_by: Mapped[str] = mapped_column(String(230), default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

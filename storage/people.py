@@ -90,7 +90,7 @@ async def identify(
     if row and row[1] is not None:
         hold(session, row[1])
     if person is None:
-        person = Person(platform=platform, user_id=user_id, pending={}, lost_schools=[])
+        person = Person(platform=platform, user_id=user_id, conversation={}, lost_schools=[])
         session.add(person)
     # Only what changed is set: an attribute set to its own value still makes the flush below work it out.
     if display_name and display_name != person.display_name:
@@ -113,7 +113,7 @@ async def identify(
 async def _person(session: AsyncSession, platform: str, user_id: str) -> Person:
     person = await session.scalar(select(Person).where(Person.platform == platform, Person.user_id == user_id))
     if person is None:
-        person = Person(platform=platform, user_id=user_id, pending={}, lost_schools=[])
+        person = Person(platform=platform, user_id=user_id, conversation={}, lost_schools=[])
         session.add(person)
         await session.flush()
     return person
@@ -182,7 +182,7 @@ async def _settle(session: AsyncSession, person: Person) -> None:
     urns = [link.school_urn for link in await _links(session, person)]
     if person.school_urn not in urns:
         person.school_urn = urns[0] if len(urns) == 1 else None
-        person.pending = {}  # a dialog for a school they no longer act for (or haven't chosen) ends here
+        person.conversation = {}  # a conversation for a school they no longer act for (or haven't chosen) ends here
     if person.role != OFFICER:
         person.role = HEADTEACHER if urns else ""
 
@@ -262,7 +262,7 @@ def choose_school(person: Person, school: School) -> None:
     """The school this person's turns are about from now on (one of their links: callers check)."""
     if person.school_urn != school.urn:
         person.school_urn = school.urn
-        person.pending = {}
+        person.conversation = {}  # whatever was asked was about the other school
 
 
 async def grant_officer(session: AsyncSession, *, actor: str, platform: str, user_id: str, now: datetime) -> Person:

@@ -397,7 +397,8 @@ async def erase(session: AsyncSession, subject: Subject, *, actor: str, now: dat
     result.names = sorted(names)
 
     for person in (p for p in found.values() if p is not None):
-        person.display_name, person.email, person.role, person.school_urn, person.pending = "", "", "", None, {}
+        person.display_name, person.email, person.role, person.school_urn = "", "", "", None
+        person.conversation = {}  # what they were asked, and answers waiting for a yes (a reading of their words)
         person.user_id = f"erased-{person.id}"  # unique per platform, and no one signs in as it
     result.counts["people rows pseudonymised"] = sum(p is not None for p in found.values())
 

@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
+from dialogs import conversation_state
 from dialogs.actions import Action, Command, DiscussionReply, decode
+from dialogs.conversation_state import Answering
 from dialogs.turns import Speaker, Turn
 from storage.models import EOI, AuditEntry, ConversationRef, Notice, Person, ProcessedEvent
 from tests.chat import Chat, complete_eoi, headteacher, officer
@@ -249,7 +251,9 @@ async def test_a_redelivered_answer_is_applied_once(service):
     assert await service.conversations.handle_once(turn, "slack:Ev0001") is None
     async with service.db.session() as session:
         eoi = await session.scalar(select(EOI))
-    assert (eoi.answers, eoi.cursor) == ({"provision_type": "resourced"}, "primary_need")
+        person = await session.scalar(select(Person).where(Person.user_id == head.speaker.user_id))
+    at = conversation_state.of(person).place  # where the head is in the questions
+    assert (eoi.answers, at) == ({"provision_type": "resourced"}, Answering("primary_need"))
 
 
 async def test_a_turn_that_dies_before_its_commit_leaves_the_delivery_free_for_the_platforms_retry(
