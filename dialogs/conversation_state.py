@@ -105,7 +105,7 @@ _STATES: dict[str, type[_Kept]] = {
     "confirming cancel": ConfirmingCancel,
     "awaiting times": AwaitingTimes,
 }
-_PLACES: dict[str, type[Place]] = {  # type: ignore[valid-type]
+_PLACES: dict[str, type[Answering | Changing | Reviewing | Declaring]] = {
     "answering": Answering,
     "changing": Changing,
     "reviewing": Reviewing,
@@ -220,9 +220,9 @@ def _place(data: dict[str, Any]) -> Place | None:
     kind = _PLACES.get(name)
     if kind is None:
         raise ValueError(f"no place {name!r}")
-    if kind in (Answering, Changing):
-        return kind(str(data["question"]))  # type: ignore[call-arg]
-    return kind()
+    if kind is Answering or kind is Changing:
+        return kind(str(data["question"]))
+    return Reviewing() if kind is Reviewing else Declaring()
 
 
 def _from_pending(pending: dict[str, Any]) -> State:

@@ -11,8 +11,10 @@ import stat
 from sqlalchemy import JSON, String, Text, cast, func, select
 
 from bot import cli
+from dialogs import conversation_state
+from dialogs.conversation_state import CheckingAnswer, Idle
 from dialogs.turns import Speaker
-from storage import conversation_refs, events
+from storage import conversation_refs, events, subject_access
 from storage.models import EOI, AuditEntry, Base, Person, School
 from tests.chat import RESOURCED_ANSWERS, Chat, headteacher, officer
 from tests.cli_db import use_test_database
@@ -191,3 +193,25 @@ async def test_erasure_finds_every_name_a_person_went_by_and_fails_loudly_when_o
         monkeypatch, capsys, test_db, service, "erase", "fay1@x.example", "--id", "console:fay-1", "--confirm"
     )
     assert code == 1 and "STILL MENTIONED, not erased (check and correct by hand): people.display_name" in text
+
+
+async def test_what_a_head_was_asked_is_exported_and_erased_with_her(service):
+    """Her conversation state may hold her own words (a reading of an answer waiting for yes or no): the export
+    has it, with the rest of her people row, and erasure blanks it."""
+    slack = Chat(service, Speaker("slack", SLACK, "Ann Head", email=EMAIL))
+    await slack.say("start")
+    for answer in RESOURCED_ANSWERS[:4]:
+        await slack.say(answer)
+    assert slack.last.question_id == "places", slack.text
+    assert "Do you mean" in await slack.say("maybe ten")  # asked back: waiting in her state
+    subject = subject_access.Subject.parse(EMAIL)
+    async with service.db.session() as session:
+        held = await subject_access.export(session, subject, now=service.clock.now())
+        [row] = [p for p in held["people"] if p["user_id"] == SLACK]
+        assert isinstance(conversation_state.from_json(row["conversation"]), CheckingAnswer), row
+        await subject_access.erase(session, subject, actor="console:dpo", now=service.clock.now(), confirm=True)
+        await session.commit()
+    async with service.db.session() as session:
+        erased = await session.get(Person, row["id"])
+        assert erased.conversation == {}
+        assert conversation_state.of(erased) == Idle()
