@@ -38,7 +38,7 @@ from dialogs.replies import Choice, Form, Reply, refuse, say
 from dialogs.rich import md
 from dialogs.telling import tell
 from dialogs.turns import Speaker, Turn
-from storage import audit, discussions, eois, events, notices, people
+from storage import audit, discussions, eois, events, notices, people, transitions
 from storage.clock import Clock
 from storage.db import Database
 from storage.lifecycle import SCHOOL, judge
@@ -449,7 +449,7 @@ class Conversations:
                 )
             ]
         before = eoi.status
-        await eois.transition(t.session, eoi, "withdraw", by=SCHOOL, actor=t.actor, now=t.now)
+        await transitions.transition(t.session, eoi, "withdraw", by=SCHOOL, actor=t.actor, now=t.now)
         eoi_dialog.leave(t)
         # A discussion booked for a withdrawn EOI is called off, in the school's calendar too.
         discussion = await discussions.cancel_discussion(

@@ -44,7 +44,7 @@ from dialogs.questions import Question, QuestionSet
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, italic, lines_of, md, rich
 from dialogs.telling import tell
-from storage import audit, eois
+from storage import audit, eois, transitions
 from storage.lifecycle import NEXT_OPEN, SCHOOL, Moment, judge
 from storage.models import EOI, Person, School, Window
 from storage.windows import LONDON, need_in_scope, need_key, open_window, window_name
@@ -523,7 +523,7 @@ def _back_to_draft(t: EoiTurn, eoi: EOI) -> None:
 async def _restart(t: EoiTurn, eoi: EOI) -> list[Reply]:
     """LIFE's "restart": a school that withdrew changes its mind while the window is open."""
     try:
-        await eois.transition(t.session, eoi, "restart", by=SCHOOL, actor=t.actor, now=t.now)
+        await transitions.transition(t.session, eoi, "restart", by=SCHOOL, actor=t.actor, now=t.now)
     except eois.Refused as refused:
         leave(t)
         return [refuse(refusal(refused)), await status_reply(t.session, eoi, t.school, t.now, for_school=True)]
@@ -561,7 +561,7 @@ async def amend(t: EoiTurn, rest: str = "") -> list[Reply]:
         _enter(t)
         return await _review(t, eoi)
     try:
-        await eois.transition(t.session, eoi, "amend", by=SCHOOL, actor=t.actor, now=t.now)
+        await transitions.transition(t.session, eoi, "amend", by=SCHOOL, actor=t.actor, now=t.now)
     except eois.Refused as refused:
         return [refuse(refusal(refused)), await submitted_review(t, eoi)]
     return await _draft_again(
@@ -592,7 +592,7 @@ async def review_command(t: EoiTurn, rest: str = "") -> list[Reply]:
 
 async def can_amend(t: EoiTurn, eoi: EOI) -> bool:
     try:
-        await eois.allowed(t.session, eoi, "amend", by=SCHOOL, now=t.now)
+        await transitions.allowed(t.session, eoi, "amend", by=SCHOOL, now=t.now)
     except eois.NotAllowed:
         return False
     return True
@@ -1114,7 +1114,7 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     answers = {**eoi.answers, q.id: "yes"}
     _save(t, eoi, answers, "")
     again = eoi.submitted_at is not None  # amended, or restarted after a withdrawal: the same reference
-    await eois.transition(t.session, eoi, "submit", by=SCHOOL, actor=t.actor, now=t.now)
+    await transitions.transition(t.session, eoi, "submit", by=SCHOOL, actor=t.actor, now=t.now)
     leave(t)
     if again:
         _tell_officers(

@@ -34,7 +34,7 @@ from dialogs.references import eoi_named
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, check_first, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
 from dialogs.telling import tell
-from storage import audit, discussions, eois, panel, people
+from storage import audit, discussions, eois, panel, people, transitions
 from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
@@ -387,7 +387,9 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
     eoi, school = found
     before = eoi.status
     try:
-        await eois.transition(t.session, eoi, "shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip())
+        await transitions.transition(
+            t.session, eoi, "shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip()
+        )
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     tell_school(
@@ -438,7 +440,9 @@ async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
         ]
     before = eoi.status
     try:
-        await eois.transition(t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip())
+        await transitions.transition(
+            t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip()
+        )
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     tell_school(
@@ -537,7 +541,7 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         field = "place" if "place" in problem else "duration"
         return [refuse(problem, field_errors={field: problem})]
     try:
-        await eois.allowed(t.session, eoi, "schedule", by=OFFICER, now=t.now)
+        await transitions.allowed(t.session, eoi, "schedule", by=OFFICER, now=t.now)
     except eois.NotAllowed as refused:
         return [refuse(refusal(refused))]
     if not when:
@@ -655,7 +659,7 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return [refuse(md("{} For example: `cancel discussion EOI-2627A-007 The head is unwell`.", found.text))]
     eoi, school = found
     try:
-        await eois.allowed(t.session, eoi, "cancel-discussion", by=OFFICER, now=t.now)
+        await transitions.allowed(t.session, eoi, "cancel-discussion", by=OFFICER, now=t.now)
     except eois.NotAllowed as refused:
         return [refuse(refusal(refused))]
     reason = " ".join(reason.split())
@@ -717,7 +721,7 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return await implementation.reopen_opened(t.session, eoi, school, actor=t.actor, now=t.now, reason=reason)
     before = eoi.status
     try:
-        await eois.transition(t.session, eoi, "reopen", by=OFFICER, actor=t.actor, now=t.now, note=reason)
+        await transitions.transition(t.session, eoi, "reopen", by=OFFICER, actor=t.actor, now=t.now, note=reason)
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     what = "decision on" if before in (eois.APPROVED, eois.DECLINED) else "shortlisting of"

@@ -35,7 +35,7 @@ def tell(
     school_hears: Told = (),
     officers_hear: Told = (),
 ) -> None:
-    """Plan the notices of `event` taken from state `source` (storage.eois.transition has moved the EOI)."""
+    """Plan the notices of `event` taken from state `source` (storage.transitions.transition has moved the EOI)."""
     row = step(event, source)
     if row is None:
         raise NotTheTables(f"no step {event!r} from {source!r}")
