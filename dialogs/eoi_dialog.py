@@ -545,7 +545,7 @@ async def _draft_again(
     """After LIFE's "restart" or "amend": the EOI is a draft again with its answers, officers are told, and the
     school sees its review (`for_school` may name {closes}: when the window closes)."""
     _back_to_draft(t, eoi)
-    _tell_officers(t, event, source, eoi, kind, for_officers)
+    await _tell_officers(t, event, source, eoi, kind, for_officers)
     return [await review(t, eoi, intro=for_school.format(closes=await _closes(t, eoi)))]
 
 
@@ -622,10 +622,10 @@ async def submitted_review(t: EoiTurn, eoi: EOI) -> Reply:
     return shown_for(eoi, Reply(text=text, kind="summary", title=title, facts=facts, choices=choices))
 
 
-def _tell_officers(t: EoiTurn, event: str, source: str, eoi: EOI, kind: str, text: str) -> None:
+async def _tell_officers(t: EoiTurn, event: str, source: str, eoi: EOI, kind: str, text: str) -> None:
     """Officers hear of the school's step in these words, as the life table's row says (dialogs.telling)."""
     told = say(text, kind="notice", choices=[Choice("Show", Command(f"show {eoi.ref}"))])
-    tell(t.session, event, source, eoi, t.school, now=t.now, officers_hear=[(kind, told)])
+    await tell(t.session, event, source, eoi, t.school, now=t.now, officers_hear=[(kind, told)])
 
 
 def carried_forward(carried: eois.Carried, now: datetime) -> Reply:
@@ -1117,11 +1117,11 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     await transitions.transition(t.session, eoi, "submit", by=SCHOOL, actor=t.actor, now=t.now)
     leave(t)
     if again:
-        _tell_officers(
+        await _tell_officers(
             t, "submit", eois.DRAFT, eoi, "resubmitted", f"{t.school.name} resubmitted {eoi.ref} (the same reference)."
         )
     else:
-        _tell_officers(t, "submit", eois.DRAFT, eoi, "submitted", f"{t.school.name} submitted {eoi.ref}.")
+        await _tell_officers(t, "submit", eois.DRAFT, eoi, "submitted", f"{t.school.name} submitted {eoi.ref}.")
     closes = format_date(window.closes_at.astimezone(LONDON).date())
     return [
         Reply(

@@ -374,9 +374,11 @@ def _priority_label(qid: str, value: object) -> str:
     return ""
 
 
-def tell_school(t: OfficerTurn, event: str, source: str, eoi: EOI, school: School, kind: str, reply: Reply) -> None:
+async def tell_school(
+    t: OfficerTurn, event: str, source: str, eoi: EOI, school: School, kind: str, reply: Reply
+) -> None:
     """The school hears of an officer's step in the words given, as the life table's row says (dialogs.telling)."""
-    tell(t.session, event, source, eoi, school, now=t.now, school_hears=[(kind, reply)])
+    await tell(t.session, event, source, eoi, school, now=t.now, school_hears=[(kind, reply)])
 
 
 async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
@@ -392,7 +394,7 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
         )
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
-    tell_school(
+    await tell_school(
         t,
         "shortlist",
         before,
@@ -445,7 +447,7 @@ async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
         )
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
-    tell_school(
+    await tell_school(
         t,
         "not-shortlist",
         before,
@@ -606,7 +608,7 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         t.session, eoi, starts_at=starts, minutes=minutes, place=place, actor=t.actor, now=t.now, attendees=attendees
     )
     invited = await discussion_notices.invitation(t.session, discussion, eoi, school, moved=rescheduled, now=t.now)
-    tell(t.session, "schedule", before, eoi, school, now=t.now, school_hears=invited)
+    await tell(t.session, "schedule", before, eoi, school, now=t.now, school_hears=invited)
     replies = [
         say(
             f"{assumed} {'Rescheduled' if rescheduled else 'Scheduled'}: {eoi.ref} with {school.name}, "
@@ -685,7 +687,7 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
             ),
             now=t.now,
         )
-    tell(t.session, "cancel-discussion", before, eoi, school, now=t.now, school_hears=told)
+    await tell(t.session, "cancel-discussion", before, eoi, school, now=t.now, school_hears=told)
     return [
         say(
             md(
@@ -736,7 +738,7 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
         else "It will be considered for shortlisting again."
     )
     book = md(" Its discussion was called off with the decision: book a new one with `schedule {} WHEN`.", eoi.ref)
-    tell_school(
+    await tell_school(
         t,
         "reopen",
         before,

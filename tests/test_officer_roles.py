@@ -25,7 +25,7 @@ async def _officer_notice_destinations(service) -> list[str]:
     service.senders.append(SlackSender(AsyncWebClient(token="xoxb-test")))
     async with service.db.session() as session:
         body = say("A school replied.").to_dict()
-        notice = notices.to_officers(session, kind="test", body=body, now=service.clock.now())
+        notice = await notices.to_officers(session, kind="test", body=body, now=service.clock.now())
         await session.commit()
     await service.dispatcher.plan_notices()
     async with service.db.session() as session:

@@ -191,8 +191,8 @@ async def test_a_message_still_waiting_to_be_sent_is_never_forgotten(service, te
 
     now = service.clock.now()
     async with service.db.session() as session:
-        waiting = notices.to_school(session, school_urn="114000", kind="test", body={"text": "waiting"}, now=now)
-        sent = notices.to_school(session, school_urn="114001", kind="test", body={"text": "sent"}, now=now)
+        waiting = await notices.to_school(session, school_urn="114000", kind="test", body={"text": "waiting"}, now=now)
+        sent = await notices.to_school(session, school_urn="114001", kind="test", body={"text": "sent"}, now=now)
         await session.flush()
         for notice, status in ((waiting, "pending"), (sent, "sent")):
             session.add(
