@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from storage.models import Delivery, Notice, Window
 
 _WAKES = "notices.wake dispatcher"  # session.info key
+_NOTICES = Notice.__table__
 # Officers' notices that say which state an EOI is in. Only the newest matters: a later one supersedes any
 # earlier one about the same EOI not yet sent, so a school changing its mind ten times in a minute is at most a
 # message or two, not forty ("changing", "resubmitted", "changing"... while the first still waits its turn).
@@ -89,14 +90,14 @@ async def plan(
     recipient: str = "",
     eoi_id: int | None = None,
     window_id: int | None = None,
-) -> Notice | None:
+) -> int | None:
     """The one way a message is planned: a Notice for its `audience` ("school": `school_urn`'s destinations;
     "officers"; "person": `recipient`, "platform:user_id"), which the dispatcher (bot/delivery.py) delivers once to
     each destination. A turn's notice has no key (the turn itself happens once). A scheduled one has a `key`
     naming what it is about ("announce:3:114000", "milestone-due:7"): the unique key is the one "only once" rule,
     an insert that does nothing when the key is already recorded (an earlier round, a restart, another replica),
-    on SQLite and PostgreSQL alike. Returns the notice, or None when its key was recorded before; words given as
-    a function (`Words`) are written only then."""
+    on SQLite and PostgreSQL alike. Returns the new notice's id, or None when its key was recorded before; words
+    given as a function (`Words`) are written only then."""
     write = None if isinstance(body, dict) else body
     row = {
         "key": key,
@@ -109,17 +110,19 @@ async def plan(
         "eoi_id": eoi_id,
         "window_id": window_id,
     }
+    await session.flush()  # the school, EOI or window it names is written first, as a flush of the turn would
     insert = pg_insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Notice).values(row)
+    statement = insert(_NOTICES).values(row)
     if key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["key"])
-    notice = await session.scalar(statement.returning(Notice))
-    if notice is None:
+    notice_id: int | None = await session.scalar(statement.returning(_NOTICES.c.id))
+    if notice_id is None:
         return None
     if write is not None:
-        notice.body = await write()  # the row is this transaction's until it commits: nobody reads it empty
+        # The row is this transaction's until it commits: nobody reads it before its words are written.
+        await session.execute(update(_NOTICES).where(_NOTICES.c.id == notice_id).values(body=await write()))
     session.info[_WAKES] = True
-    return notice
+    return notice_id
 
 
 async def to_school(
@@ -130,7 +133,7 @@ async def to_school(
     body: dict[str, Any],
     now: datetime,
     eoi_id: int | None = None,
-) -> Notice:
+) -> int:
     """A turn's message for a school (its register channels, linked staff, else its register email)."""
     return _planned(
         await plan(
@@ -147,7 +150,7 @@ async def to_officers(
     now: datetime,
     eoi_id: int | None = None,
     school_urn: str | None = None,
-) -> Notice:
+) -> int:
     """A turn's message for the officers."""
     return _planned(
         await plan(
@@ -158,7 +161,7 @@ async def to_officers(
 
 async def to_person(
     session: AsyncSession, *, recipient: str, kind: str, body: dict[str, Any], now: datetime, eoi_id: int | None = None
-) -> Notice:
+) -> int:
     """A message for one person ("platform:user_id"), in their direct messages: a decision panel's stakeholder."""
     return _planned(
         await plan(
@@ -167,9 +170,9 @@ async def to_person(
     )
 
 
-def _planned(notice: Notice | None) -> Notice:
-    assert notice is not None, "a notice without a key is always recorded"
-    return notice
+def _planned(notice_id: int | None) -> int:
+    assert notice_id is not None, "a notice without a key is always recorded"
+    return notice_id
 
 
 async def undelivered(
