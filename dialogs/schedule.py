@@ -282,6 +282,8 @@ class DueStep:
     hears: str  # OWNER or OFFICERS
     key: str  # formatted with the thing's id and due date
     said: str = ""  # a milestone's line for the log, formatted with ref, title and who hears (follow-ups: one count)
+    # A milestone's words (session, milestone, EOI, school, now); a follow-up's are discussion_outcomes.reminder.
+    words: Callable[[AsyncSession, Milestone, EOI, School, datetime], Awaitable[Reply]] | None = None
 
 
 MILESTONE_STEPS: tuple[DueStep, ...] = (
@@ -291,6 +293,7 @@ MILESTONE_STEPS: tuple[DueStep, ...] = (
         hears=OWNER,
         key="milestone-due:{id}",
         said="{ref}: {title} due soon: {hears} reminded",
+        words=milestone_words.reminder,
     ),
     DueStep(
         "milestone late",
@@ -298,6 +301,7 @@ MILESTONE_STEPS: tuple[DueStep, ...] = (
         hears=OFFICERS,
         key="milestone-late:{id}",
         said="{ref}: {title} is late: officers told",
+        words=milestone_words.slipped,
     ),
 )
 FOLLOW_UP_STEPS: tuple[DueStep, ...] = (
@@ -317,7 +321,8 @@ async def _milestones(r: Round) -> None:
         row = _step(MILESTONE_STEPS, milestone.due_at <= r.now)
         owned = "school" if milestone.owner == implementation.SCHOOL_OWNS else "officers"
         hears = owned if row.hears == OWNER else "officers"
-        write: Callable[..., Awaitable[Reply]] = milestone_words.slipped if row.late else milestone_words.reminder
+        write = row.words
+        assert write is not None
 
         async def words(m: Milestone = milestone, e: EOI = eoi, s: School = school, w: Any = write) -> dict[str, Any]:
             return (await w(r.session, m, e, s, r.now)).to_dict()
