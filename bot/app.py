@@ -39,7 +39,7 @@ def build_app(service: Service) -> web.Application:
     if service.settings.metrics:
         from bot.metrics import attach_metrics
 
-        attach_metrics(app)
+        attach_metrics(app, db=service.db, clock=service.clock, token=service.settings.metrics_token)
     if service.settings.slack_enabled:
         from bot.slack_adapter import attach_slack
 
@@ -76,7 +76,7 @@ def channel_summary(settings: Settings) -> list[str]:
     else:
         lines.append("Teams: off (set MICROSOFT_APP_ID, or EOI_TEAMS_EMULATOR=1 for local testing)")
     if settings.email_enabled:
-        from bot.email_sender import SmtpServer
+        from bot.config import SmtpServer
 
         lines.append(
             f"Email: on via {SmtpServer.parse(settings.smtp_url).shown} from {settings.mail_from}, for schools with "
@@ -108,7 +108,7 @@ def housekeeping(service: Service):  # type: ignore[no-untyped-def]
     """What the scheduler does before each delivery round: plan due announcements, forget platform delivery ids
     hourly, and once a day (and at start-up) re-check headteachers' register links and apply the retention
     periods (storage.retention)."""
-    from bot.announce import plan_due
+    from dialogs.schedule import plan_due
     from storage import events, retention
 
     pruned_at = 0.0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
@@ -154,8 +156,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ValueError("SLACK_APP_TOKEN must be the app-level token (xapp-…) with the connections:write scope")
     smtp_url, mail_from = env.get("SMTP_URL", "").strip(), env.get("EOI_MAIL_FROM", "").strip()
     if smtp_url:
-        from bot.email_sender import SmtpServer, mail_address
-
         SmtpServer.parse(smtp_url)  # a bad URL is refused at start-up, not at the first announcement
         if not mail_address(mail_from):
             raise ValueError(f"SMTP_URL is set: EOI_MAIL_FROM must be the address emails come from, not {mail_from!r}")
@@ -185,3 +185,55 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail_from=mail_from,
         mail_join=env.get("EOI_MAIL_JOIN", "").strip(),
     )
+
+
+# Email (bot.email_sender): the server SMTP_URL names and the plain addresses mail goes from and to, read here with
+# the other settings so that a bad one is refused at start-up.
+SCHEMES = {"smtp": (25, False, None), "smtp+starttls": (587, False, True), "smtps": (465, True, False)}
+# One address, no display name, nothing that could start another header line.
+PLAIN_ADDRESS = re.compile(r"[^@\s<>,;:\"()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    use_tls: bool = False  # TLS from the first byte (smtps)
+    start_tls: bool | None = None  # None: when the server offers it
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in SCHEMES or not parts.hostname:
+            raise ValueError(
+                "SMTP_URL should look like smtp://host:25, smtp+starttls://user:password@host:587 or "
+                "smtps://user:password@host:465"
+            )
+        port, use_tls, start_tls = SCHEMES[parts.scheme]
+        try:
+            port = parts.port or port
+        except ValueError as error:
+            raise ValueError(f"SMTP_URL: {error}") from None
+        return cls(
+            parts.hostname,
+            port,
+            unquote(parts.username or ""),
+            unquote(parts.password or ""),
+            use_tls,
+            start_tls,
+        )
+
+    @property
+    def shown(self) -> str:
+        """Where mail goes, as it may be printed: never the password."""
+        scheme = "smtps" if self.use_tls else "smtp+starttls" if self.start_tls else "smtp"
+        user = f"{self.username}:***@" if self.username else ""
+        return f"{scheme}://{user}{self.host}:{self.port}"
+
+
+def mail_address(raw: str) -> str | None:
+    """The address if it is one plain address (as a register or EOI_MAIL_FROM gives it), else None."""
+    address = raw.strip()
+    return address if PLAIN_ADDRESS.fullmatch(address) and len(address) <= 254 else None

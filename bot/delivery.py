@@ -422,7 +422,7 @@ class Dispatcher:
             if status == "failed" and item.kind != "delivery failed":
                 # Officers see failures where they work; a failed failure-report is not reported again.
                 school = f" for school {item.school_urn}" if item.school_urn else ""
-                to_officers(
+                await to_officers(
                     session,
                     kind="delivery failed",
                     now=now,

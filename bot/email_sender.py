@@ -15,17 +15,16 @@ import asyncio
 import hashlib
 import html
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import SmtpServer, mail_address
 from bot.delivery import SendFailed
 from bot.service import Service
 from dialogs.actions import Command
@@ -34,51 +33,9 @@ from dialogs.rich import BULLET, Text, md, rich
 from storage.audiences import EMAIL
 
 PLATFORM = EMAIL
-SCHEMES = {"smtp": (25, False, None), "smtp+starttls": (587, False, True), "smtps": (465, True, False)}
 # At most this many SMTP connections at once: mail relays (Exchange Online among them) limit concurrent
 # connections per account, and a whole register at once would be refused.
 CONNECTIONS = 4
-# One address, no display name, nothing that could start another header line.
-PLAIN_ADDRESS = re.compile(r"[^@\s<>,;:\"()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
-
-
-@dataclass(frozen=True)
-class SmtpServer:
-    host: str
-    port: int
-    username: str = ""
-    password: str = ""
-    use_tls: bool = False  # TLS from the first byte (smtps)
-    start_tls: bool | None = None  # None: when the server offers it
-
-    @classmethod
-    def parse(cls, url: str) -> SmtpServer:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in SCHEMES or not parts.hostname:
-            raise ValueError(
-                "SMTP_URL should look like smtp://host:25, smtp+starttls://user:password@host:587 or "
-                "smtps://user:password@host:465"
-            )
-        port, use_tls, start_tls = SCHEMES[parts.scheme]
-        try:
-            port = parts.port or port
-        except ValueError as error:
-            raise ValueError(f"SMTP_URL: {error}") from None
-        return cls(
-            parts.hostname,
-            port,
-            unquote(parts.username or ""),
-            unquote(parts.password or ""),
-            use_tls,
-            start_tls,
-        )
-
-    @property
-    def shown(self) -> str:
-        """Where mail goes, as it may be printed: never the password."""
-        scheme = "smtps" if self.use_tls else "smtp+starttls" if self.start_tls else "smtp"
-        user = f"{self.username}:***@" if self.username else ""
-        return f"{scheme}://{user}{self.host}:{self.port}"
 
 
 CALENDAR_METHOD = re.compile(r"^METHOD:(REQUEST|CANCEL)\r?$", re.MULTILINE | re.IGNORECASE)
@@ -90,12 +47,6 @@ def _maintype(name: str) -> str:
 
 def _subtype(name: str) -> str:
     return {".ics": "calendar", ".csv": "csv"}.get(Path(name).suffix, "octet-stream")
-
-
-def mail_address(raw: str) -> str | None:
-    """The address if it is one plain address (as a register or EOI_MAIL_FROM gives it), else None."""
-    address = raw.strip()
-    return address if PLAIN_ADDRESS.fullmatch(address) and len(address) <= 254 else None
 
 
 def send_failure(error: Exception) -> SendFailed:

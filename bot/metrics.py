@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from aiohttp import web
 from prometheus_client import (
@@ -29,10 +29,10 @@ from prometheus_client import (
 )
 from sqlalchemy import func, select
 
+from dialogs.schedule import steps_to_come
+from storage.clock import Clock
+from storage.db import Database
 from storage.models import Delivery, Window
-
-if TYPE_CHECKING:  # the turn runner imports this module, and the service imports the turn runner
-    from bot.service import Service
 
 log = logging.getLogger("eoi-bot.metrics")
 
@@ -86,12 +86,9 @@ DATABASE_UP = Gauge("eoi_database_up", "1 when the database answered this scrape
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
 
 
-async def read_database(service: Service) -> None:
+async def read_database(db: Database, now: datetime) -> None:
     """Set the gauges the database knows: deliveries by status and the scheduler's lag."""
-    from bot.announce import steps_to_come
-
-    now = service.clock.now()
-    async with service.db.session() as session:
+    async with db.session() as session:
         counts = dict((await session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))).all())
         windows = await session.scalars(select(Window).where(Window.cancelled_at.is_(None)))
         due = [step.due for window in windows for step in steps_to_come(window, now) if step.due <= now]
@@ -106,22 +103,23 @@ def _authorised(request: web.Request, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-async def serve_metrics(request: web.Request) -> web.Response:
-    from bot.app import SERVICE
+def attach_metrics(app: web.Application, *, db: Database, clock: Clock, token: str) -> None:
+    """`GET /metrics`, reading the service's database and clock (handed in: the app and the service import this
+    module, not the other way round)."""
 
-    service = request.app[SERVICE]
-    if not _authorised(request, service.settings.metrics_token):
-        return web.Response(
-            status=401, text="401: a bearer token is needed\n", headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
-        )
-    try:
-        await read_database(service)
-        DATABASE_UP.set(1)
-    except Exception as error:  # a scrape reports the database down rather than failing
-        log.warning("metrics: the database did not answer (%s)", type(error).__name__)
-        DATABASE_UP.set(0)
-    return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    async def serve_metrics(request: web.Request) -> web.Response:
+        if not _authorised(request, token):
+            return web.Response(
+                status=401,
+                text="401: a bearer token is needed\n",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        try:
+            await read_database(db, clock.now())
+            DATABASE_UP.set(1)
+        except Exception as error:  # a scrape reports the database down rather than failing
+            log.warning("metrics: the database did not answer (%s)", type(error).__name__)
+            DATABASE_UP.set(0)
+        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-
-def attach_metrics(app: web.Application) -> None:
     app.router.add_get("/metrics", serve_metrics)

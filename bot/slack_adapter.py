@@ -45,6 +45,7 @@ from bot import metrics
 from bot import slack_blocks as kit
 from bot.delivery import SendFailed
 from bot.service import Service
+from bot.slack_socket_mode import ENVELOPE_HEADER, connect_out
 from bot.turn_runner import Inbound
 from dialogs.actions import Action, Answer, decode
 from dialogs.replies import Reply, say
@@ -115,8 +116,6 @@ def send_failure(error: Exception) -> SendFailed:
 
 
 DELIVERY_EVENT = "eoi_delivery"
-# Over Socket Mode, the envelope's id, set by bot.slack_socket_mode on the Bolt request (never read over HTTP).
-ENVELOPE_HEADER = "x-eoi-socket-envelope"
 
 
 async def dm_channel(client: AsyncWebClient, user_id: str) -> str:
@@ -658,9 +657,7 @@ def attach_slack(app: web.Application, service: Service) -> SlackAdapter:
     )
     app[SLACK] = adapter
     if settings.slack_socket_mode:
-        from bot.slack_socket_mode import connect_out
-
-        connect_out(app, adapter, settings.slack_app_token)  # no inbound route: Slack is reached from here
+        connect_out(app, bolt, client, settings.slack_app_token)  # no inbound route: Slack is reached from here
     else:
         app.router.add_post("/slack/events", adapter.handle_http)
     app.on_shutdown.append(adapter.drain)

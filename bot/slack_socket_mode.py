@@ -23,17 +23,19 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import build_headers
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
-
-from bot.slack_adapter import ENVELOPE_HEADER, SlackAdapter
+from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("eoi-bot.slack")
 
 # Seconds between the client's pings; a connection that stops answering is replaced after about four of them,
 # and one that closes, after about one.
 PING_INTERVAL = 10.0
+# The envelope's id, set here on the Bolt request (never over HTTP) and read by bot.slack_adapter.request_key.
+ENVELOPE_HEADER = "x-eoi-socket-envelope"
 
 
 class EnvelopeHandler(AsyncSocketModeHandler):
@@ -72,7 +74,7 @@ class EnvelopeHandler(AsyncSocketModeHandler):
             await asyncio.wait(set(self._in_hand), timeout=timeout)
 
 
-def connect_out(app: web.Application, adapter: SlackAdapter, app_token: str) -> None:
+def connect_out(app: web.Application, bolt: AsyncApp, client: AsyncWebClient, app_token: str) -> None:
     """Connect to Slack when the app starts and close the connection when it stops. The handler is made inside
     the running service, so a one-off command that builds the app (`eoi-bot announce`) never connects."""
 
@@ -83,9 +85,7 @@ def connect_out(app: web.Application, adapter: SlackAdapter, app_token: str) -> 
             await handler.finish()
 
     async def connection(_: web.Application) -> AsyncIterator[None]:
-        handler = EnvelopeHandler(
-            adapter.bolt, app_token, logger=log, web_client=adapter.client, ping_interval=PING_INTERVAL
-        )
+        handler = EnvelopeHandler(bolt, app_token, logger=log, web_client=client, ping_interval=PING_INTERVAL)
         handlers.append(handler)
         # In the background: the service (and /healthz) is up while Slack is reached, and retried if it isn't.
         connecting = asyncio.create_task(handler.connect_async())

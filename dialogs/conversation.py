@@ -41,7 +41,7 @@ from dialogs.replies import Choice, Form, Reply, refuse, say
 from dialogs.rich import md
 from dialogs.telling import tell
 from dialogs.turns import Speaker, Turn
-from storage import audit, discussions, eois, events, notices, people
+from storage import audit, discussions, eois, events, notices, people, transitions
 from storage.clock import Clock
 from storage.db import Database
 from storage.lifecycle import SCHOOL, judge
@@ -175,7 +175,7 @@ class Conversations:
                 if error.connection_invalidated:
                     raise DroppedBeforeCommit from error
                 raise
-            replies = self._lost_schools(person) + self._carried_forward(session, now) + routed
+            replies = self._lost_schools(person) + (await self._carried_forward(session, now)) + routed
             try:
                 await session.commit()
             except IntegrityError:
@@ -219,13 +219,13 @@ class Conversations:
         return told
 
     @staticmethod
-    def _carried_forward(session: AsyncSession, now: datetime) -> list[Reply]:
+    async def _carried_forward(session: AsyncSession, now: datetime) -> list[Reply]:
         """Drafts this turn moved to the next window (storage.eois.school_eoi): said to whoever triggered it,
         and to the school (its channel and staff) as a notice."""
         told = []
         for carried in eois.take_carried(session):
             reply = eoi_dialog.carried_forward(carried, now)
-            notices.to_school(
+            await notices.to_school(
                 session,
                 school_urn=carried.school.urn,
                 eoi_id=carried.eoi.id,
@@ -291,7 +291,7 @@ class Conversations:
             replies = self._lost_schools(person)
             if school is not None:
                 status = await self._status(eoi_dialog.EoiTurn(session, person, school, now, self.questions))
-                replies += self._carried_forward(session, now) + status
+                replies += (await self._carried_forward(session, now)) + status
             elif person.role == people.HEADTEACHER:
                 replies += await self._which_school(session, person, "status")
             elif person.role == people.OFFICER:
@@ -481,7 +481,7 @@ class Conversations:
                 )
             ]
         before = eoi.status
-        await eois.transition(t.session, eoi, "withdraw", by=SCHOOL, actor=t.actor, now=t.now)
+        await transitions.transition(t.session, eoi, "withdraw", by=SCHOOL, actor=t.actor, now=t.now)
         eoi_dialog.leave(t)
         # A discussion booked for a withdrawn EOI is called off, in the school's calendar too.
         discussion = await discussions.cancel_discussion(
@@ -504,7 +504,7 @@ class Conversations:
                 f" Its discussion on {when} is cancelled, and the school has been sent the calendar cancellation."
             )
         told = say(f"{t.school.name} withdrew {eoi.ref}.{called_off}", kind="notice")
-        tell(t.session, "withdraw", before, eoi, t.school, now=t.now, officers_hear=[("withdrawn", told)])
+        await tell(t.session, "withdraw", before, eoi, t.school, now=t.now, officers_hear=[("withdrawn", told)])
         cancelled = (
             " Its discussion with ECC is cancelled (a calendar cancellation is on its way)." if discussion else ""
         )

@@ -108,7 +108,7 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     for row in added:
-        notices.to_person(
+        await notices.to_person(
             t.session,
             recipient=row.member,
             eoi_id=eoi.id,
@@ -117,7 +117,7 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
             body=await _ask_member(t.session, eoi, school, row, t.person),
         )
     if first:
-        tell_school(
+        await tell_school(
             t,
             "consider",
             before,
@@ -197,7 +197,7 @@ async def recommend_command(session: AsyncSession, person: Person, now: datetime
     given = sum(1 for r in rows if r.recommendation)
     school = await session.get(School, eoi.school_urn)
     who = person.display_name or key
-    notices.to_officers(
+    await notices.to_officers(
         session,
         kind="recommendation",
         now=now,
@@ -330,7 +330,7 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
             now=t.now,
         )
         replies[0].text += f" Its discussion on {when} is cancelled, and the school has been told that too."
-    tell(t.session, decided.event, before, eoi, school, now=t.now, school_hears=told)
+    await tell(t.session, decided.event, before, eoi, school, now=t.now, school_hears=told)
     if outcome == "approve":
         replies[0].text += md(" Its implementation plan has started: `show {}`, or `list implementing`.", eoi.ref)
     return replies

@@ -134,7 +134,7 @@ async def called_off(
     withdrawing, a decline: storage.discussions.cancel_discussion): the school is told and sent the CANCEL;
     given `officers`' words, so are the officers."""
     for kind, reply in await called_off_notices(session, discussion, eoi, school, told=told, now=now):
-        notices.to_school(session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=now, body=reply.to_dict())
+        await notices.to_school(session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=now, body=reply.to_dict())
     if officers:
         when = format_datetime(discussion.starts_at)
         note = Reply(
@@ -143,6 +143,6 @@ async def called_off(
             "cancellation.",
             choices=[Choice("Show", Command(f"show {eoi.ref}"))],
         )
-        notices.to_officers(
+        await notices.to_officers(
             session, kind="discussion cancelled", now=now, eoi_id=eoi.id, school_urn=school.urn, body=note.to_dict()
         )

@@ -1,7 +1,7 @@
 """After the discussion: an officer records the outcome of each agenda topic (agreed, or to follow up, with a
 note), typed (`outcome REF TOPIC ...`) or on a form (Slack modal, Teams card). A follow-up is a tracked action
 with an owner (the school, or an ECC officer) and a due date in plain English; officers see them in `show`,
-the school in `status`, and the scheduler (bot/announce.py) reminds the owner before the date, once."""
+the school in `status`, and the scheduler (dialogs/schedule.py) reminds the owner before the date, once."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ REMIND_DAYS = 3
 
 
 def reminded_on(due: date, today: date) -> date:
-    """The day the scheduler (bot.announce) reminds a follow-up's owner: REMIND_DAYS before it is due, or today
+    """The day the scheduler (dialogs.schedule) reminds a follow-up's owner: REMIND_DAYS before it is due, or today
     when that day has already come."""
     return max(due - timedelta(days=REMIND_DAYS), today)
 
@@ -362,7 +362,7 @@ async def follow_up_command(
     discussions.mark_done(session, chosen, by=actor, now=now, note=" ".join(words[2:]))
     if not is_officer:
         owned = await session.get(School, eoi.school_urn)
-        notices.to_officers(
+        await notices.to_officers(
             session,
             kind="follow-up done",
             now=now,

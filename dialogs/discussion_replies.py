@@ -106,7 +106,7 @@ async def accept(t: ReplyTurn, rest: str) -> list[Reply]:
     if discussion.response == discussions.ACCEPTED:
         return [say(f"You've already accepted the {eoi.ref} discussion on {when}. ECC knows.")]
     discussions.answer(t.session, discussion, response=discussions.ACCEPTED, by=t.actor, now=t.now)
-    notices.to_officers(
+    await notices.to_officers(
         t.session,
         kind="discussion reply",
         now=t.now,
@@ -231,7 +231,7 @@ async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussi
         )
         for n, at in enumerate(starts)
     ]
-    notices.to_officers(
+    await notices.to_officers(
         t.session,
         kind="discussion reply",
         now=t.now,

@@ -59,7 +59,7 @@ from dialogs.questions import Question, QuestionSet
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, italic, lines_of, md, rich
 from dialogs.telling import tell
-from storage import audit, eois
+from storage import audit, eois, transitions
 from storage.lifecycle import NEXT_OPEN, SCHOOL, Moment, judge
 from storage.models import EOI, Person, School, Window
 from storage.windows import LONDON, need_in_scope, need_key, open_window, window_name
@@ -575,7 +575,7 @@ def _back_to_draft(t: EoiTurn, eoi: EOI) -> None:
 async def _restart(t: EoiTurn, eoi: EOI) -> list[Reply]:
     """LIFE's "restart": a school that withdrew changes its mind while the window is open."""
     try:
-        await eois.transition(t.session, eoi, "restart", by=SCHOOL, actor=t.actor, now=t.now)
+        await transitions.transition(t.session, eoi, "restart", by=SCHOOL, actor=t.actor, now=t.now)
     except eois.Refused as refused:
         leave(t)
         return [refuse(refusal(refused)), await status_reply(t.session, eoi, t.school, t.now, for_school=True)]
@@ -597,7 +597,7 @@ async def _draft_again(
     """After LIFE's "restart" or "amend": the EOI is a draft again with its answers, officers are told, and the
     school sees its review (`for_school` may name {closes}: when the window closes)."""
     _back_to_draft(t, eoi)
-    _tell_officers(t, event, source, eoi, kind, for_officers)
+    await _tell_officers(t, event, source, eoi, kind, for_officers)
     return [await review(t, eoi, intro=for_school.format(closes=await _closes(t, eoi)))]
 
 
@@ -613,7 +613,7 @@ async def amend(t: EoiTurn, rest: str = "") -> list[Reply]:
         _enter(t)
         return await _review(t, eoi)
     try:
-        await eois.transition(t.session, eoi, "amend", by=SCHOOL, actor=t.actor, now=t.now)
+        await transitions.transition(t.session, eoi, "amend", by=SCHOOL, actor=t.actor, now=t.now)
     except eois.Refused as refused:
         return [refuse(refusal(refused)), await submitted_review(t, eoi)]
     return await _draft_again(
@@ -644,7 +644,7 @@ async def review_command(t: EoiTurn, rest: str = "") -> list[Reply]:
 
 async def can_amend(t: EoiTurn, eoi: EOI) -> bool:
     try:
-        await eois.allowed(t.session, eoi, "amend", by=SCHOOL, now=t.now)
+        await transitions.allowed(t.session, eoi, "amend", by=SCHOOL, now=t.now)
     except eois.NotAllowed:
         return False
     return True
@@ -674,10 +674,10 @@ async def submitted_review(t: EoiTurn, eoi: EOI) -> Reply:
     return shown_for(eoi, Reply(text=text, kind="summary", title=title, facts=facts, choices=choices))
 
 
-def _tell_officers(t: EoiTurn, event: str, source: str, eoi: EOI, kind: str, text: str) -> None:
+async def _tell_officers(t: EoiTurn, event: str, source: str, eoi: EOI, kind: str, text: str) -> None:
     """Officers hear of the school's step in these words, as the life table's row says (dialogs.telling)."""
     told = say(text, kind="notice", choices=[Choice("Show", Command(f"show {eoi.ref}"))])
-    tell(t.session, event, source, eoi, t.school, now=t.now, officers_hear=[(kind, told)])
+    await tell(t.session, event, source, eoi, t.school, now=t.now, officers_hear=[(kind, told)])
 
 
 def carried_forward(carried: eois.Carried, now: datetime) -> Reply:
@@ -1177,14 +1177,14 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     answers = {**eoi.answers, q.id: "yes"}
     _save(t, eoi, answers, "")
     again = eoi.submitted_at is not None  # amended, or restarted after a withdrawal: the same reference
-    await eois.transition(t.session, eoi, "submit", by=SCHOOL, actor=t.actor, now=t.now)
+    await transitions.transition(t.session, eoi, "submit", by=SCHOOL, actor=t.actor, now=t.now)
     leave(t)
     if again:
-        _tell_officers(
+        await _tell_officers(
             t, "submit", eois.DRAFT, eoi, "resubmitted", f"{t.school.name} resubmitted {eoi.ref} (the same reference)."
         )
     else:
-        _tell_officers(t, "submit", eois.DRAFT, eoi, "submitted", f"{t.school.name} submitted {eoi.ref}.")
+        await _tell_officers(t, "submit", eois.DRAFT, eoi, "submitted", f"{t.school.name} submitted {eoi.ref}.")
     closes = format_date(window.closes_at.astimezone(LONDON).date())
     return [
         Reply(

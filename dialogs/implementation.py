@@ -229,13 +229,15 @@ async def done_command(
     told = f"{owned.name} has been told." if is_officer else "ECC has been told."
     if done.opened:
         school_hears, officers_hear = [("milestone done", for_school)], [("milestone done", for_officers)]
-        tell(session, "open", APPROVED, eoi, owned, now=now, school_hears=school_hears, officers_hear=officers_hear)
+        await tell(
+            session, "open", APPROVED, eoi, owned, now=now, school_hears=school_hears, officers_hear=officers_hear
+        )
     elif is_officer:
-        notices.to_school(
+        await notices.to_school(
             session, school_urn=owned.urn, eoi_id=eoi.id, kind="milestone done", now=now, body=for_school.to_dict()
         )
     else:
-        notices.to_officers(
+        await notices.to_officers(
             session, kind="milestone done", now=now, eoi_id=eoi.id, school_urn=owned.urn, body=for_officers.to_dict()
         )
     mine = await done_choices(session, eoi, by=by, now=now)
@@ -247,10 +249,12 @@ async def done_command(
     ]
 
 
-def _tell_everyone(session: AsyncSession, eoi: EOI, school: School, kind: str, now: datetime, body: Reply) -> None:
+async def _tell_everyone(
+    session: AsyncSession, eoi: EOI, school: School, kind: str, now: datetime, body: Reply
+) -> None:
     """A milestone taken back: told to all who may have heard it was done, the school and the officers."""
-    notices.to_school(session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=now, body=body.to_dict())
-    notices.to_officers(session, kind=kind, now=now, eoi_id=eoi.id, school_urn=school.urn, body=body.to_dict())
+    await notices.to_school(session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=now, body=body.to_dict())
+    await notices.to_officers(session, kind=kind, now=now, eoi_id=eoi.id, school_urn=school.urn, body=body.to_dict())
 
 
 async def _undone(
@@ -261,7 +265,7 @@ async def _undone(
         return [say(f"“{milestone.title}” isn't marked done for {eoi.ref}, so there is nothing to undo.")]
     who = person.display_name or "ECC"
     news = f"{who} took back “{milestone.title}” for {eoi.ref} ({school.name}): it is not done after all."
-    _tell_everyone(
+    await _tell_everyone(
         session,
         eoi,
         school,
@@ -297,7 +301,7 @@ async def reopen_opened(
         reason,
     )
     told = [("reopened", Reply(kind="notice", title=f"{eoi.ref}: reopened", text=news))]
-    tell(session, "reopen", OPENED, eoi, school, now=now, school_hears=told, officers_hear=told)
+    await tell(session, "reopen", OPENED, eoi, school, now=now, school_hears=told, officers_hear=told)
     return [
         say(
             md(

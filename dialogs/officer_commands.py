@@ -34,7 +34,7 @@ from dialogs.references import eoi_named
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, check_first, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
 from dialogs.telling import tell
-from storage import audit, discussions, eois, panel, people
+from storage import audit, discussions, eois, panel, people, transitions
 from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
@@ -374,9 +374,11 @@ def _priority_label(qid: str, value: object) -> str:
     return ""
 
 
-def tell_school(t: OfficerTurn, event: str, source: str, eoi: EOI, school: School, kind: str, reply: Reply) -> None:
+async def tell_school(
+    t: OfficerTurn, event: str, source: str, eoi: EOI, school: School, kind: str, reply: Reply
+) -> None:
     """The school hears of an officer's step in the words given, as the life table's row says (dialogs.telling)."""
-    tell(t.session, event, source, eoi, school, now=t.now, school_hears=[(kind, reply)])
+    await tell(t.session, event, source, eoi, school, now=t.now, school_hears=[(kind, reply)])
 
 
 async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
@@ -387,10 +389,12 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
     eoi, school = found
     before = eoi.status
     try:
-        await eois.transition(t.session, eoi, "shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip())
+        await transitions.transition(
+            t.session, eoi, "shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip()
+        )
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
-    tell_school(
+    await tell_school(
         t,
         "shortlist",
         before,
@@ -438,10 +442,12 @@ async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
         ]
     before = eoi.status
     try:
-        await eois.transition(t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip())
+        await transitions.transition(
+            t.session, eoi, "not-shortlist", by=OFFICER, actor=t.actor, now=t.now, note=note.strip()
+        )
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
-    tell_school(
+    await tell_school(
         t,
         "not-shortlist",
         before,
@@ -537,7 +543,7 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         field = "place" if "place" in problem else "duration"
         return [refuse(problem, field_errors={field: problem})]
     try:
-        await eois.allowed(t.session, eoi, "schedule", by=OFFICER, now=t.now)
+        await transitions.allowed(t.session, eoi, "schedule", by=OFFICER, now=t.now)
     except eois.NotAllowed as refused:
         return [refuse(refusal(refused))]
     if not when:
@@ -602,7 +608,7 @@ async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
         t.session, eoi, starts_at=starts, minutes=minutes, place=place, actor=t.actor, now=t.now, attendees=attendees
     )
     invited = await discussion_notices.invitation(t.session, discussion, eoi, school, moved=rescheduled, now=t.now)
-    tell(t.session, "schedule", before, eoi, school, now=t.now, school_hears=invited)
+    await tell(t.session, "schedule", before, eoi, school, now=t.now, school_hears=invited)
     replies = [
         say(
             f"{assumed} {'Rescheduled' if rescheduled else 'Scheduled'}: {eoi.ref} with {school.name}, "
@@ -655,7 +661,7 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return [refuse(md("{} For example: `cancel discussion EOI-2627A-007 The head is unwell`.", found.text))]
     eoi, school = found
     try:
-        await eois.allowed(t.session, eoi, "cancel-discussion", by=OFFICER, now=t.now)
+        await transitions.allowed(t.session, eoi, "cancel-discussion", by=OFFICER, now=t.now)
     except eois.NotAllowed as refused:
         return [refuse(refusal(refused))]
     reason = " ".join(reason.split())
@@ -681,7 +687,7 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
             ),
             now=t.now,
         )
-    tell(t.session, "cancel-discussion", before, eoi, school, now=t.now, school_hears=told)
+    await tell(t.session, "cancel-discussion", before, eoi, school, now=t.now, school_hears=told)
     return [
         say(
             md(
@@ -717,7 +723,7 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
         return await implementation.reopen_opened(t.session, eoi, school, actor=t.actor, now=t.now, reason=reason)
     before = eoi.status
     try:
-        await eois.transition(t.session, eoi, "reopen", by=OFFICER, actor=t.actor, now=t.now, note=reason)
+        await transitions.transition(t.session, eoi, "reopen", by=OFFICER, actor=t.actor, now=t.now, note=reason)
     except eois.Refused as refused:
         return [refuse(refusal(refused))]
     what = "decision on" if before in (eois.APPROVED, eois.DECLINED) else "shortlisting of"
@@ -732,7 +738,7 @@ async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
         else "It will be considered for shortlisting again."
     )
     book = md(" Its discussion was called off with the decision: book a new one with `schedule {} WHEN`.", eoi.ref)
-    tell_school(
+    await tell_school(
         t,
         "reopen",
         before,

@@ -24,7 +24,7 @@ class NotTheTables(ValueError):
     """A handler tried to tell someone the life table doesn't tell of this step: a bug, caught in tests."""
 
 
-def tell(
+async def tell(
     session: AsyncSession,
     event: str,
     source: str,
@@ -35,7 +35,7 @@ def tell(
     school_hears: Told = (),
     officers_hear: Told = (),
 ) -> None:
-    """Plan the notices of `event` taken from state `source` (storage.eois.transition has moved the EOI)."""
+    """Plan the notices of `event` taken from state `source` (storage.transitions.transition has moved the EOI)."""
     row = step(event, source)
     if row is None:
         raise NotTheTables(f"no step {event!r} from {source!r}")
@@ -51,9 +51,13 @@ def tell(
             text=f"{school.name}'s expression of interest {ref} has been {PAST[event]}.",
         )
         for kind, reply in school_hears or [(event, default)]:
-            notices.to_school(session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=now, body=reply.to_dict())
+            await notices.to_school(
+                session, school_urn=school.urn, eoi_id=eoi.id, kind=kind, now=now, body=reply.to_dict()
+            )
     if row.tell_officers:
         show = [Choice("Show", Command(f"show {ref}"))]
         default = Reply(kind="notice", text=f"{school.name}'s {ref} has been {PAST[event]}.", choices=show)
         for kind, reply in officers_hear or [(event, default)]:
-            notices.to_officers(session, kind=kind, now=now, eoi_id=eoi.id, school_urn=school.urn, body=reply.to_dict())
+            await notices.to_officers(
+                session, kind=kind, now=now, eoi_id=eoi.id, school_urn=school.urn, body=reply.to_dict()
+            )

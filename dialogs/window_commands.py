@@ -446,13 +446,13 @@ async def _cancel(t: OfficerTurn, tail: str) -> list[Reply]:
     upcoming = await current_or_next(t.session, t.now)  # where a draft moves: the cancelled window no longer counts
     for urn, (school, eois) in sorted(told.items()):
         body = window_cancelled(window, school, eois, upcoming, t.now).to_dict()
-        notices.to_school(t.session, school_urn=urn, kind="window change", now=t.now, body=body)
+        await notices.to_school(t.session, school_urn=urn, kind="window change", now=t.now, body=body)
     return [say(cancelled_for_officers(window, told))]
 
 
 async def _tell_in_scope(t: OfficerTurn, window: Window, reply: Reply) -> None:
     for school, _ in await schools_in_scope(t.session, window):
-        notices.to_school(t.session, school_urn=school.urn, kind="window change", now=t.now, body=reply.to_dict())
+        await notices.to_school(t.session, school_urn=school.urn, kind="window change", now=t.now, body=reply.to_dict())
 
 
 def _reached(address: str, names: dict[str, str]) -> str:

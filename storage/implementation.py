@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, eois, lifecycle
+from storage import audit, lifecycle, transitions
 from storage.lifecycle import APPROVED, EITHER, OFFICER, OPENED, SCHOOL, Refused
 from storage.models import EOI, Milestone, School
 from storage.windows import LONDON
@@ -292,10 +292,10 @@ async def refused(
         return NotTheirs(milestone)
     try:
         if rule.last:
-            await eois.allowed(session, eoi, "open", by=by, now=now)
+            await transitions.allowed(session, eoi, "open", by=by, now=now)
         elif eoi.status != APPROVED:
-            raise eois.NotAllowed(eoi.ref or "", eoi.status, "open", "state")
-    except eois.NotAllowed as not_now:
+            raise lifecycle.NotAllowed(eoi.ref or "", eoi.status, "open", "state")
+    except lifecycle.NotAllowed as not_now:
         return not_now
     waiting = waiting_for(milestones, milestone)
     return Waiting(milestone, waiting) if waiting else None
@@ -324,7 +324,7 @@ async def mark_done(
     milestone.done_at, milestone.done_by = now, actor
     audit.record(session, at=now, actor=actor, action="milestone done", eoi_id=eoi.id, note=milestone.title)
     if rule.last:
-        await eois.transition(session, eoi, "open", by=by, actor=actor, now=now, note=milestone.title)
+        await transitions.transition(session, eoi, "open", by=by, actor=actor, now=now, note=milestone.title)
     return Done(milestone, rule.last, False)
 
 
@@ -336,7 +336,7 @@ async def undo(session: AsyncSession, eoi: EOI, milestone: Milestone, *, by: str
     if milestone.done_at is None:
         return Done(milestone, False, True)
     if eoi.status not in (APPROVED, OPENED):
-        raise eois.NotAllowed(eoi.ref or "", eoi.status, "open", "state")
+        raise lifecycle.NotAllowed(eoi.ref or "", eoi.status, "open", "state")
     needed_by = done_after(await plan_of(session, eoi.id), milestone)
     if needed_by or eoi.status == OPENED:
         raise StillNeeded(milestone, needed_by, opened=eoi.status == OPENED)
@@ -348,7 +348,7 @@ async def undo(session: AsyncSession, eoi: EOI, milestone: Milestone, *, by: str
 async def reopen_opened(session: AsyncSession, eoi: EOI, *, by: str, actor: str, now: datetime, note: str) -> Milestone:
     """LIFE's "reopen" from opened (an officer, within the reopen period): the EOI is approved again and the
     milestone that opened it is not done. Raises NotAllowed before anything changes."""
-    await eois.transition(session, eoi, "reopen", by=by, actor=actor, now=now, note=note)
+    await transitions.transition(session, eoi, "reopen", by=by, actor=actor, now=now, note=note)
     last = next(m for m in await plan_of(session, eoi.id) if rule_of(m).last)  # it was opened by this milestone
     last.done_at, last.done_by = None, ""
     audit.record(session, at=now, actor=actor, action="milestone undone", eoi_id=eoi.id, note=last.title)

@@ -1,6 +1,6 @@
 """The life of an EOI as one table: for each event and the state it happens in, who may do it, when, the
 next state, who is told, and what the audit log records. Every change of an EOI's status goes through
-`storage.eois.transition`, which reads this table and nothing else; the dialogs word what it allows.
+`storage.transitions.transition`, which reads this table and nothing else; the dialogs word what it allows.
 
     draft --submit--> submitted --shortlist--> shortlisted --schedule--> discussion scheduled --approve--> approved
       ^                 |  |                                            (reschedule)  |   \\--decline--> declined
@@ -143,7 +143,7 @@ def steps_from(state: str, by: str | None = None) -> list[Step]:
 
 @dataclass(frozen=True)
 class Moment:
-    """Everything the table's answer depends on, for one EOI at one moment (storage.eois.moment reads it)."""
+    """Everything the table's answer depends on, for one EOI at one moment (storage.transitions.moment reads it)."""
 
     state: str
     phase: str

@@ -66,7 +66,7 @@ class Window(Base):
     closes_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     eoi_counter: Mapped[int] = mapped_column(Integer, default=0)
-    # When each automatic step was planned (bot.announce); set once, so restarts and replicas don't repeat it.
+    # When each automatic step was planned (dialogs.schedule); set once, so restarts and replicas don't repeat it.
     announced_at: Mapped[datetime | None] = mapped_column(default=None)
     reminded_7_at: Mapped[datetime | None] = mapped_column(default=None)
     reminded_1_at: Mapped[datetime | None] = mapped_column(default=None)

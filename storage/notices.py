@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, event, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Delivery, Notice, Window
 
 _WAKES = "notices.wake dispatcher"  # session.info key
+_NOTICES = Notice.__table__
 # Officers' notices that say which state an EOI is in. Only the newest matters: a later one supersedes any
 # earlier one about the same EOI not yet sent, so a school changing its mind ten times in a minute is at most a
 # message or two, not forty ("changing", "resubmitted", "changing"... while the first still waits its turn).
@@ -58,9 +62,10 @@ async def supersede_unsent(session: AsyncSession, notice: Notice) -> int:
 
 @event.listens_for(Session, "before_flush")
 def _note_what_the_dispatcher_acts_on(session: Session, _context: object, _instances: object) -> None:
-    # A notice to deliver, or a window changed (its announcements may now be due), wakes the dispatcher when
-    # the turn commits; a turn that only saved an answer leaves it asleep (it still looks every few seconds).
-    if any(isinstance(o, Notice | Window) for o in session.new) or any(isinstance(o, Window) for o in session.dirty):
+    # A window changed (its announcements may now be due) wakes the dispatcher when the turn commits, as a
+    # planned notice does (`plan`); a turn that only saved an answer leaves it asleep (it still looks every few
+    # seconds).
+    if any(isinstance(o, Window) for o in session.new) or any(isinstance(o, Window) for o in session.dirty):
         session.info[_WAKES] = True
 
 
@@ -69,7 +74,58 @@ def wake_dispatcher(session: AsyncSession) -> bool:
     return bool(session.info.get(_WAKES))
 
 
-def to_school(
+# A notice's words, given as a function when they cost queries to write: called only for a notice not planned before.
+Words = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def plan(
+    session: AsyncSession,
+    *,
+    key: str | None,
+    audience: str,
+    kind: str,
+    body: dict[str, Any] | Words,
+    now: datetime,
+    school_urn: str | None = None,
+    recipient: str = "",
+    eoi_id: int | None = None,
+    window_id: int | None = None,
+) -> int | None:
+    """The one way a message is planned: a Notice for its `audience` ("school": `school_urn`'s destinations;
+    "officers"; "person": `recipient`, "platform:user_id"), which the dispatcher (bot/delivery.py) delivers once to
+    each destination. A turn's notice has no key (the turn itself happens once). A scheduled one has a `key`
+    naming what it is about ("announce:3:114000", "milestone-due:7"): the unique key is the one "only once" rule,
+    an insert that does nothing when the key is already recorded (an earlier round, a restart, another replica),
+    on SQLite and PostgreSQL alike. Returns the new notice's id, or None when its key was recorded before; words
+    given as a function (`Words`) are written only then."""
+    write = None if isinstance(body, dict) else body
+    row = {
+        "key": key,
+        "audience": audience,
+        "kind": kind,
+        "body": {} if write else body,
+        "created_at": now,
+        "school_urn": school_urn,
+        "recipient": recipient,
+        "eoi_id": eoi_id,
+        "window_id": window_id,
+    }
+    await session.flush()  # the school, EOI or window it names is written first, as a flush of the turn would
+    insert = pg_insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(_NOTICES).values(row)
+    if key is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=["key"])
+    notice_id: int | None = await session.scalar(statement.returning(_NOTICES.c.id))
+    if notice_id is None:
+        return None
+    if write is not None:
+        # The row is this transaction's until it commits: nobody reads it before its words are written.
+        await session.execute(update(_NOTICES).where(_NOTICES.c.id == notice_id).values(body=await write()))
+    session.info[_WAKES] = True
+    return notice_id
+
+
+async def to_school(
     session: AsyncSession,
     *,
     school_urn: str,
@@ -77,13 +133,16 @@ def to_school(
     body: dict[str, Any],
     now: datetime,
     eoi_id: int | None = None,
-) -> Notice:
-    notice = Notice(audience="school", school_urn=school_urn, eoi_id=eoi_id, kind=kind, body=body, created_at=now)
-    session.add(notice)
-    return notice
+) -> int:
+    """A turn's message for a school (its register channels, linked staff, else its register email)."""
+    return _planned(
+        await plan(
+            session, key=None, audience="school", school_urn=school_urn, eoi_id=eoi_id, kind=kind, body=body, now=now
+        )
+    )
 
 
-def to_officers(
+async def to_officers(
     session: AsyncSession,
     *,
     kind: str,
@@ -91,19 +150,29 @@ def to_officers(
     now: datetime,
     eoi_id: int | None = None,
     school_urn: str | None = None,
-) -> Notice:
-    notice = Notice(audience="officers", school_urn=school_urn, eoi_id=eoi_id, kind=kind, body=body, created_at=now)
-    session.add(notice)
-    return notice
+) -> int:
+    """A turn's message for the officers."""
+    return _planned(
+        await plan(
+            session, key=None, audience="officers", school_urn=school_urn, eoi_id=eoi_id, kind=kind, body=body, now=now
+        )
+    )
 
 
-def to_person(
+async def to_person(
     session: AsyncSession, *, recipient: str, kind: str, body: dict[str, Any], now: datetime, eoi_id: int | None = None
-) -> Notice:
+) -> int:
     """A message for one person ("platform:user_id"), in their direct messages: a decision panel's stakeholder."""
-    notice = Notice(audience="person", recipient=recipient, eoi_id=eoi_id, kind=kind, body=body, created_at=now)
-    session.add(notice)
-    return notice
+    return _planned(
+        await plan(
+            session, key=None, audience="person", recipient=recipient, eoi_id=eoi_id, kind=kind, body=body, now=now
+        )
+    )
+
+
+def _planned(notice_id: int | None) -> int:
+    assert notice_id is not None, "a notice without a key is always recorded"
+    return notice_id
 
 
 async def undelivered(
@@ -168,11 +237,3 @@ async def failed_deliveries(session: AsyncSession, *, window_id: int, limit: int
             .limit(limit)
         )
     )
-
-
-async def recorded_keys(session: AsyncSession, keys: list[str]) -> set[str]:
-    """Which of these notice keys are already recorded (by an earlier round or another replica): a scheduler
-    plans each notice once, so those are neither planned nor counted again."""
-    if not keys:
-        return set()
-    return set(await session.scalars(select(Notice.key).where(Notice.key.in_(keys))))

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, eois
+from storage import audit, transitions
 from storage.lifecycle import OFFICER, UNDER_CONSIDERATION, Refused
 from storage.models import EOI, Decision, Recommendation
 
@@ -57,7 +57,7 @@ async def ask(
     panel. Returns the members newly asked (someone already on the panel isn't asked twice)."""
     if eoi.status != UNDER_CONSIDERATION:
         names = ", ".join(m.key + (f" ({m.role})" if m.role else "") for m in members)
-        await eois.transition(session, eoi, "consider", by=OFFICER, actor=actor, now=now, note=f"panel: {names}")
+        await transitions.transition(session, eoi, "consider", by=OFFICER, actor=actor, now=now, note=f"panel: {names}")
         # A panel asked before and never decided (the school withdrew meanwhile) is not this one: its
         # recommendations stay in the audit log, and these members are asked afresh.
         for stale in await open_panel(session, eoi.id):

@@ -188,7 +188,7 @@ async def test_a_stakeholder_named_by_email_is_asked_once_they_have_used_the_bot
 
 
 async def test_the_scheduler_reminds_owners_before_dates_and_tells_officers_of_slips_once(service, clock):
-    from bot.announce import plan_due
+    from dialogs.schedule import plan_due
     from storage.models import Notice
 
     ref, _head = await _submitted(service)

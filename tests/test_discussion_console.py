@@ -14,8 +14,8 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from bot.announce import plan_due
 from bot.console import Console
+from dialogs.schedule import plan_due
 from dialogs.turns import Speaker
 from storage.models import EOI, Discussion, School
 from tests.chat import complete_eoi, headteacher, officer

@@ -12,9 +12,9 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
-from bot.announce import plan_due
 from bot.cli import main
 from dialogs.demo import seed_demo
+from dialogs.schedule import plan_due
 from storage.clock import Clock
 from storage.db import alembic_config
 from tests.cli_db import use_test_database

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.announce import plan_due
 from dialogs.replies import Reply
+from dialogs.schedule import plan_due
 from storage.models import Notice, Window
 from storage.register import import_need
 from storage.seed import demo_need_csv

@@ -228,8 +228,8 @@ def test_a_plan_template_that_breaks_the_rules_stops_the_service_starting(tmp_pa
 
 
 async def test_a_reminder_offers_a_done_button_only_to_whoever_may_press_it_then(service, clock):
-    from bot.announce import plan_due
     from dialogs.replies import Reply
+    from dialogs.schedule import plan_due
     from storage.models import Milestone, Notice
 
     ref, _head, desk = await _approved(service, clock)

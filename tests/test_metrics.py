@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.announce import plan_due
 from bot.config import load_settings
+from dialogs.schedule import plan_due
 from storage.clock import Clock
 from tests.conftest import TestDatabase as _TestDatabase
 from tests.fakes import slack_requests as sr

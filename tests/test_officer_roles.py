@@ -25,11 +25,11 @@ async def _officer_notice_destinations(service) -> list[str]:
     service.senders.append(SlackSender(AsyncWebClient(token="xoxb-test")))
     async with service.db.session() as session:
         body = say("A school replied.").to_dict()
-        notice = notices.to_officers(session, kind="test", body=body, now=service.clock.now())
+        notice_id = await notices.to_officers(session, kind="test", body=body, now=service.clock.now())
         await session.commit()
     await service.dispatcher.plan_notices()
     async with service.db.session() as session:
-        return list(await session.scalars(select(Delivery.destination).where(Delivery.notice_id == notice.id)))
+        return list(await session.scalars(select(Delivery.destination).where(Delivery.notice_id == notice_id)))
 
 
 async def test_an_officer_taken_out_of_eoi_officers_loses_the_role_at_restart_and_it_is_audited(test_db, clock):

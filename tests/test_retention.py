@@ -191,15 +191,15 @@ async def test_a_message_still_waiting_to_be_sent_is_never_forgotten(service, te
 
     now = service.clock.now()
     async with service.db.session() as session:
-        waiting = notices.to_school(session, school_urn="114000", kind="test", body={"text": "waiting"}, now=now)
-        sent = notices.to_school(session, school_urn="114001", kind="test", body={"text": "sent"}, now=now)
+        waiting = await notices.to_school(session, school_urn="114000", kind="test", body={"text": "waiting"}, now=now)
+        sent = await notices.to_school(session, school_urn="114001", kind="test", body={"text": "sent"}, now=now)
         await session.flush()
-        for notice, status in ((waiting, "pending"), (sent, "sent")):
+        for notice_id, status in ((waiting, "pending"), (sent, "sent")):
             session.add(
                 Delivery(
-                    key=f"notice:{notice.id}:slack:C{notice.id}",
-                    notice_id=notice.id,
-                    destination=f"slack:C{notice.id}",
+                    key=f"notice:{notice_id}:slack:C{notice_id}",
+                    notice_id=notice_id,
+                    destination=f"slack:C{notice_id}",
                     status=status,
                     created_at=now,
                 )

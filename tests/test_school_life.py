@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.announce import plan_due
 from dialogs.lifecycle_words import SHORTLISTING_RULE
 from dialogs.replies import Reply
+from dialogs.schedule import plan_due
 from storage import eois
 from storage.models import EOI, AuditEntry, Notice, School
 from storage.windows import LONDON, find_window

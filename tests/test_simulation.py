@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.announce import plan_due
+from dialogs.schedule import plan_due
 from storage import eois
 from tests.chat import headteacher, officer
 from tests.conftest import POSTGRES

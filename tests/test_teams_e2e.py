@@ -499,7 +499,7 @@ async def test_school_team_hears_an_announcement_after_a_restart(
     connector.reset()
     async for _teams in _start(service, connector):
         async with service.db.session() as session:
-            notices.to_school(
+            await notices.to_school(
                 session,
                 school_urn="114000",
                 kind="announcement",
@@ -527,7 +527,7 @@ async def test_a_school_hears_in_the_channel_its_register_names_not_only_general
         async with teams.service.db.session() as session:
             school = await session.get(School, urn)
             school.teams_channel_id = channel
-            notices.to_school(
+            await notices.to_school(
                 session,
                 school_urn=urn,
                 kind="announcement",
@@ -620,7 +620,7 @@ async def test_throttling_is_waited_out_and_the_message_arrives_once(teams: Team
 
     # Proactive: the dispatcher honours Retry-After; the officer gets the notice once.
     async with teams.service.db.session() as session:
-        notices.to_officers(
+        await notices.to_officers(
             session,
             kind="test",
             body=Reply(text="A school replied.", kind="notice").to_dict(),
@@ -643,7 +643,7 @@ async def test_a_removed_bot_is_a_permanent_failure_visible_to_officers(teams: T
     await teams.post(ta.message_activity("help", OFFICER_ID, service_url=teams.connector.service_url))
     await teams.post(ta.message_activity("help", HEAD_ID, service_url=teams.connector.service_url))
     async with teams.service.db.session() as session:
-        notices.to_school(
+        await notices.to_school(
             session,
             school_urn="114000",
             kind="test",

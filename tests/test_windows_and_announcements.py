@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.announce import plan_due
 from bot.delivery import Dispatcher, SendFailed
 from dialogs.dates import LONDON
+from dialogs.schedule import plan_due
 from storage.models import Delivery, Window
 from storage.windows import schools_in_scope
 from tests.chat import RESOURCED_ANSWERS, complete_eoi, headteacher, officer

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from bot import cli
-from bot.announce import plan_due
 from bot.console import Console
 from dialogs.dates import bank_holiday, essex_terms
+from dialogs.schedule import plan_due
 from dialogs.turns import Speaker
 from storage.db import Database
 from storage.models import EOI, School, Window

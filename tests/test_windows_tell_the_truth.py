@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.announce import plan_due
 from dialogs.replies import Reply
+from dialogs.schedule import plan_due
 from storage.models import Window
 from storage.windows import schools_in_scope
 from tests.chat import Chat, complete_eoi, headteacher, officer

@@ -15,8 +15,8 @@ SCHEDULER_LATE = timedelta(minutes=5)
 async def check_scheduler(ctx: Context) -> Finding:
     from sqlalchemy import select
 
-    from bot.announce import steps_to_come
     from dialogs.dates import format_datetime
+    from dialogs.schedule import steps_to_come
     from storage.models import Window
     from storage.windows import window_name
 

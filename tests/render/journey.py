@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import announce
+from dialogs import schedule
 from storage.models import Window
 from storage.windows import window_code
 from tests import chat
@@ -46,7 +46,7 @@ class Journey:
     async def deliver(self) -> None:
         """What the scheduler and dispatcher send unprompted (announcements, news for the school)."""
         async with self.teams.service.db.session() as session:
-            await announce.plan_due(session, self.teams.service.clock.now())
+            await schedule.plan_due(session, self.teams.service.clock.now())
             await session.commit()
         await self.teams.service.dispatcher.plan_notices()
         await self.teams.service.dispatcher.run_due()
