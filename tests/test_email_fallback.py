@@ -20,7 +20,6 @@ from bot.announce import run_once
 from bot.app import build_app, channel_summary
 from bot.config import load_settings
 from bot.service import Service, open_service
-from dialogs.demo import seed_demo
 from dialogs.replies import Reply
 from storage import people
 from storage.models import Delivery, Notice, School, Window
@@ -44,9 +43,7 @@ async def mailing(test_db, clock, smtp_server) -> AsyncIterator[tuple[Service, I
     """The service as `eoi-bot announce` and `serve` wire it, with email on: the demo register names no chat
     channels, so every school is reached by email."""
     url, inbox = smtp_server
-    db = await test_db.create()
-    async with db.session() as session:
-        await seed_demo(session, now=clock.now())
+    db = await test_db.create(demo_at=clock.now())
     service = await open_service(make_settings(test_db.url, smtp_url=url, mail_from=FROM), clock=clock, db=db)
     build_app(service)  # registers the enabled channels' senders, email among them
     service.dispatcher.backoff = 0.01  # retries a hundred times sooner than in production

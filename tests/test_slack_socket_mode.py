@@ -20,7 +20,6 @@ from bot.app import build_app, channel_summary
 from bot.config import load_settings
 from bot.service import Service, open_service
 from bot.slack_adapter import SLACK, SlackAdapter
-from dialogs.demo import seed_demo
 from storage.models import School
 from tests.conftest import make_settings
 from tests.fakes import slack_requests as sr
@@ -67,9 +66,8 @@ def _blocks(raw: object) -> list[dict]:
 async def socket_mode(test_db, clock, monkeypatch) -> AsyncIterator[Connected]:
     """The service with Slack in Socket Mode (no signing secret: nothing comes in over HTTP)."""
     monkeypatch.setattr(slack_socket_mode, "PING_INTERVAL", 0.2)  # a dropped connection is replaced quickly
-    db = await test_db.create()
+    db = await test_db.create(demo_at=clock.now())
     async with db.session() as session:
-        await seed_demo(session, now=clock.now())
         head_email = (await session.get(School, "114000")).headteacher_email
     async with FakeSlackWebApi() as web:
         slack = await FakeSocketMode().start()

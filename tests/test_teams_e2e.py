@@ -26,7 +26,6 @@ from bot import metrics
 from bot.app import build_app
 from bot.service import Service, open_service
 from bot.teams_cards import FILE_CONSENT_TYPE, FILE_INFO_TYPE
-from dialogs.demo import seed_demo
 from dialogs.officer_commands import export_csv
 from dialogs.replies import Reply
 from dialogs.rich import md
@@ -225,10 +224,7 @@ async def teams_with(
 
 
 async def open_teams_service(test_db: conftest.TestDatabase, clock: Clock, *, seed: bool, **overrides: Any) -> Service:
-    db = await test_db.create() if seed else test_db.open()
-    if seed:
-        async with db.session() as session:
-            await seed_demo(session, now=clock.now())
+    db = await test_db.create(demo_at=clock.now()) if seed else test_db.open()
     officers = (OFFICER, ("msteams", OFFICER_ID))
     return await open_service(make_settings(test_db.url, officers=officers, **overrides), clock=clock, db=db)
 

@@ -26,7 +26,6 @@ from bot import teams_trust
 from bot.app import build_app
 from bot.config import load_settings
 from bot.service import Service, open_service
-from dialogs.demo import seed_demo
 from storage.clock import Clock
 from storage.models import EOI, AuditEntry, ConversationRef, Person, ProcessedEvent
 from tests import conftest
@@ -42,9 +41,7 @@ ATTACKER = "https://attacker.invalid/"  # .invalid never resolves: no test can s
 
 
 async def _service(test_db: conftest.TestDatabase, clock: Clock, **overrides: Any) -> Service:
-    db = await test_db.create()
-    async with db.session() as session:
-        await seed_demo(session, now=clock.now())
+    db = await test_db.create(demo_at=clock.now())
     return await open_service(make_settings(test_db.url, **overrides), clock=clock, db=db)
 
 
