@@ -50,7 +50,7 @@ simulate: $(STAMP)
 
 # The small seed (30 schools, about a minute) as a test asserting every invariant but the timed one (also in `make test`).
 simulate-quick: $(STAMP)
-	$(BIN)/pytest tests/test_simulation.py
+	$(BIN)/pytest -n 0 tests/simulation/test_simulation.py
 
 # Refresh the lock after changing dependencies in pyproject.toml: pins already in the lock are kept, new or changed
 # requirements are resolved. `make lock UPGRADE=1` moves every pin to the newest release that fits.

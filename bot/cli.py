@@ -1,5 +1,5 @@
 """`eoi-bot`: serve, chat, seed, import, announce, export, retention, person, teams-package, doctor, migrate
-(DESIGN.md, "Command line")."""
+(README.md, "Commands")."""
 
 from __future__ import annotations
 

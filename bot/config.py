@@ -1,4 +1,4 @@
-"""Settings read from the environment (DESIGN.md, "Environment")."""
+"""Settings read from the environment (README.md, "Configuration")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The terminal channel: plain text out, one line in (DESIGN.md, "The terminal console")."""
+"""The terminal channel: plain text out, one line in (README.md, "Try it in a terminal")."""
 
 from __future__ import annotations
 

@@ -191,7 +191,7 @@ def _multi_elements(reply: Reply) -> tuple[list[dict[str, Any]], list[Choice]]:
 
 # Teams draws a card's buttons in one row, shares the row between them and never wraps their words: a label
 # that doesn't fit ends in "…". Widths in characters of 14 px semibold text, for a phone's 340 px card
-# (checked in Microsoft's renderer by tests/test_cards_render.py).
+# (checked in Microsoft's renderer by tests/contracts/test_cards_render.py).
 ROW_WIDTH = 38  # the labels of one row of buttons, each button's padding counted as 4 characters
 BUTTON_WIDTH = 34  # one button alone on its row
 MULTI_DONE = Choice("Done", Answer("", ""), "primary")  # a multiple-choice card's Done: sends the ticked boxes

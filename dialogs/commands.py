@@ -1,4 +1,5 @@
-"""The one command grammar shared by Slack's `/eoi`, Teams messages and the console (DESIGN.md)."""
+"""The one command grammar shared by Slack's `/eoi`, Teams messages and the console
+(docs/ARCHITECTURE.md, "How a turn flows": each command registered once, in COMMANDS)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The words users know (DESIGN.md), and the gentle correction for "enhanced provision"."""
+"""The words users know (RP, PP, the need types and places: storage/vocabulary.py), and the gentle correction
+for "enhanced provision"."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ verdict at that moment (`storage.lifecycle.judge`), so a promise is made only wh
 says when it stops being true. A headteacher reads what is true and what they can do; an officer, their actions.
 
 `promises` says which events a text shown to someone promises: the phrases below are the only way a reply
-offers a step in words, which the enumeration tests (tests/test_life_at_every_moment.py) hold against the table.
+offers a step in words, which the enumeration tests (tests/unit/dialogs/test_life_at_every_moment.py) hold
+against the table.
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def after(moment: Moment, event: str) -> Text:
 
 
 # Other words that offer a school's step, as a handler writing its own might put them: `promises` looks for
-# these too, so words written beside the table are caught (tests/test_life_at_every_moment.py).
+# these too, so words written beside the table are caught (tests/unit/dialogs/test_life_at_every_moment.py).
 SCHOOL_ALSO = {
     "submit": ("submit it",),
     "amend": ("change its answers", "change your answers", "change them"),

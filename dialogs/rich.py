@@ -11,7 +11,7 @@ or in a template written in the dialogs, whose fields are filled with literal va
 
     md("You're now acting for *{}*. Type *school* to switch, or `help`.", school.name)
 
-A template is a constant (tests/test_rich_text.py checks that no f-string or variable is passed as one), so
+A template is a constant (tests/unit/dialogs/test_rich_text.py checks that no f-string or variable is passed as one), so
 markup can only come from the code, never from what someone typed. Line breaks are "\\n"; a template line
 starting "• " is a list item.
 """

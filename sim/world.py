@@ -66,8 +66,9 @@ class NeedRow:
     priority: str
 
     def covers(self, school: School) -> bool:
-        """The product's rule as DESIGN.md states it: the need covers the school's quadrant or district, and its
-        phase (an all-through school is in scope of primary and secondary need)."""
+        """The product's rule (storage.windows.covers; README, "Windows, need and announcements"): the need
+        covers the school's quadrant or district, and its phase (an all-through school is in scope of primary and
+        secondary need)."""
         place = school.district == self.district if self.district else school.quadrant == self.quadrant
         phase = school.phase == self.phase or school.phase == "all-through" or self.phase == "all-through"
         return place and phase

@@ -1,4 +1,5 @@
-"""The school register and the identified need, imported from CSV (DESIGN.md formats).
+"""The school register and the identified need, imported from CSV with the columns
+SCHOOL_COLUMNS and NEED_COLUMNS name (one header row; `notes` may be left out).
 
 A file with any invalid row is rejected whole: every bad row is named by line number and reason, and
 nothing is written.

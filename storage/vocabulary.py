@@ -1,4 +1,4 @@
-"""The register's vocabulary (DESIGN.md, "Words"): need types, phases, and Essex's quadrants and districts.
+"""The register's vocabulary, in ECC's own words: need types, phases, and Essex's quadrants and districts.
 
 Kept with the record, not the conversation: the register and the need rows are checked against these words
 (storage/register.py) and the dialogs show them (dialogs/glossary.py re-exports them).

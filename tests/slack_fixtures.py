@@ -21,7 +21,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import build_app
 from bot.service import Service, open_service
 from bot.slack_adapter import SLACK, SlackAdapter
-from dialogs.demo import seed_demo
 from storage.clock import Clock
 from storage.models import School
 from tests import block_kit_limits
@@ -272,9 +271,8 @@ async def slack_workspace(test_db: TestDatabase, clock: Clock, **settings: Any) 
 async def _workspace(
     test_db: TestDatabase, clock: Clock, fake_slack: FakeSlackWebApi, **more: Any
 ) -> AsyncIterator[Workspace]:
-    db = await test_db.create()
+    db = await test_db.create(demo_at=clock.now())
     async with db.session() as session:
-        await seed_demo(session, now=clock.now())
         school = await session.get(School, SCHOOL_URN)
         assert school is not None
         school.slack_channel_id = SCHOOL_CHANNEL

@@ -16,7 +16,7 @@ from storage.models import Window
 from storage.windows import window_code
 from tests import chat
 from tests.fakes import teams_activities as ta
-from tests.test_teams_e2e import HEAD_ID, OFFICER_ID, Teams, User, card_of
+from tests.stories.teams.test_teams_e2e import HEAD_ID, OFFICER_ID, Teams, User, card_of
 
 JsonDict = dict[str, Any]
 

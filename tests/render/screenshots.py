@@ -16,7 +16,7 @@ from tests.conftest import NOW, TestDatabase
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.render import renderer
 from tests.render.journey import Journey, headteacher_and_officer
-from tests.test_teams_e2e import HEAD_EMAIL, HEAD_ID, OFFICER_ID, _start, open_teams_service
+from tests.stories.teams.test_teams_e2e import HEAD_EMAIL, HEAD_ID, OFFICER_ID, _start, open_teams_service
 
 # The README's pictures: file name -> the journey's moment.
 SHOTS = {
