@@ -195,7 +195,7 @@ def strip_mentions(activity: Activity) -> str:
             text = text.replace(props["text"], " ")
     if ((activity.conversation and activity.conversation.conversation_type) or "personal") != "personal":
         text = _AT_TAG.sub(" ", text)
-    return text.replace("&nbsp;", " ").strip()  # the rest of tidying is every channel's (dialogs.turns.tidy)
+    return text.replace("&nbsp;", " ").strip()  # the rest of tidying is every channel's (dialogs.cleaning.tidy)
 
 
 def turn_for_value(speaker: Speaker, value: Any) -> tuple[Turn | None, Form | None, dict[str, str], str]:

@@ -20,7 +20,7 @@ import json
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from typing import ClassVar, Self
 
-from dialogs.turns import clean_text
+from dialogs.cleaning import clean_text
 
 MAX_ENCODED = 2000  # a Slack button's value; Teams and the web chat take more
 PART_MAX = 1000  # the longest part we make is an answer's value (a choice's code, or several ticked)

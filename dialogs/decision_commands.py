@@ -13,7 +13,8 @@ from dialogs import discussion_notices, implementation, references
 from dialogs.actions import Command, OpenForm
 from dialogs.dates import format_datetime
 from dialogs.lifecycle_words import refusal
-from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, _eoi_or_refuse, officer_actions, tell_school
+from dialogs.officer_commands import officer_actions
+from dialogs.officer_turn import PLATFORM_NAMES, OfficerTurn, eoi_or_refuse, tell_school
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, text_of
 from dialogs.telling import tell
@@ -82,7 +83,7 @@ async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
     """`panel REF MEMBER [as ROLE], MEMBER [as ROLE]…`: the EOI goes to a decision panel (it is under
     consideration); each member is asked for a recommendation in their own chat. `panel REF` shows it."""
     ref, _, who = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref, "panel", who)
+    found = await eoi_or_refuse(t, ref, "panel", who)
     if isinstance(found, Reply):
         if found.kind != "error":
             return [found]
@@ -275,7 +276,7 @@ async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
     A decline calls off a pending discussion (the school is told); an approval starts the implementation plan."""
     ref, _, tail = rest.strip().partition(" ")
     outcome, _, note = tail.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref, "decide", tail)
+    found = await eoi_or_refuse(t, ref, "decide", tail)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found

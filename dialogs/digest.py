@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from dialogs.actions import Command
-from dialogs.officer_commands import OfficerTurn
+from dialogs.officer_turn import OfficerTurn
 from dialogs.replies import Choice, Reply
 from dialogs.rich import Text, bullets, md
 from storage import people

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,14 +14,12 @@ from dialogs import references
 from dialogs.actions import Command, OpenForm
 from dialogs.agenda import Topic, agenda
 from dialogs.dates import format_date, format_datetime, read_due_date
+from dialogs.officer_turn import OfficerTurn
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, rich
 from storage import audit, discussions, notices, people
 from storage.models import EOI, Discussion, FollowUp, Person, School
 from storage.windows import LONDON
-
-if TYPE_CHECKING:  # officer_commands' `show` adds this module's facts, so only the type comes from there
-    from dialogs.officer_commands import OfficerTurn
 
 # How many days before its due date a follow-up's owner is reminded.
 REMIND_DAYS = 3

@@ -5,7 +5,7 @@ as well as platform id."""
 from __future__ import annotations
 
 from dialogs import decision_commands, implementation, officer_commands, references
-from dialogs.officer_commands import OfficerTurn
+from dialogs.officer_turn import OfficerTurn
 from dialogs.replies import Reply, refuse, say
 from dialogs.rich import Text, md, text_of
 from storage import eois

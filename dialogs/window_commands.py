@@ -27,7 +27,7 @@ from dialogs.dates import (
     plan_windows,
     reasons_to_confirm,
 )
-from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, window_list
+from dialogs.officer_turn import PLATFORM_NAMES, OfficerTurn
 from dialogs.replies import Choice, Fact, Reply, check_first, refuse, say
 from dialogs.rich import Text, md, rich
 from storage import audiences, notices, people
@@ -561,3 +561,34 @@ async def need_command(t: OfficerTurn, rest: str) -> list[Reply]:
             + f"\nImported by {by.imported_by}, {format_datetime(by.imported_at)}.",
         )
     ]
+
+
+async def window_list(t: OfficerTurn) -> list[Reply]:
+    windows = await all_windows(t.session)
+    if not windows:
+        return [
+            say(
+                md(
+                    'No windows yet. Add one: `window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct '
+                    "2027`, or `window plan 2027/28`.",
+                )
+            )
+        ]
+    facts = []
+    for w in windows:
+        state = (
+            "cancelled"
+            if w.cancelled_at
+            else "open"
+            if w.opens_at <= t.now < w.closes_at
+            else "closed"
+            if w.closes_at <= t.now
+            else "planned"
+        )
+        facts.append(
+            Fact(
+                f"{window_code(w)} {window_name(w)}",
+                f"{format_datetime(w.opens_at)} → {format_datetime(w.closes_at)} ({state})",
+            )
+        )
+    return [Reply(text="Windows", kind="list", facts=facts)]
