@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dialogs.rich import Text, md
 from storage.lifecycle import REOPEN_DAYS
+
+if TYPE_CHECKING:  # what a handler is given and gives back; their modules register handlers here
+    from dialogs.officer_turn import CommandTurn
+    from dialogs.replies import Reply
 
 ANYONE, HEADTEACHER, OFFICER = "anyone", "headteacher", "officer"
 # A school's staff and officers both (marking a milestone done); anyone an officer asked onto a decision panel.
@@ -16,8 +22,9 @@ SHARED, PANEL = "headteacher or officer", "panel member"
 @dataclass(frozen=True)
 class CommandSpec:
     """One command, registered once: its words, who may run it, its help line and an example. Help, the
-    parser, the Slack slash command's hint and the Teams command menu all come from (or are checked against)
-    this registry, and the turn runner refuses to start with a registered command that has no handler."""
+    parser, the Slack slash command's hint and the Teams command menu all come from this registry; its handler
+    is registered with it by the module that holds it (`handles`), and the service refuses to start with a
+    registered command that has no handler."""
 
     name: str
     who: str  # ANYONE, HEADTEACHER, OFFICER, SHARED or PANEL
@@ -26,6 +33,7 @@ class CommandSpec:
     example: str = ""  # one that works
     aliases: tuple[str, ...] = ()  # other words for it; a phrase ("cancel discussion") is matched as one word
     hint: str = ""  # the short form for the platforms' command menus; set only for commands offered there
+    menu: str = ""  # what the Teams command menu says of it (at most 128 characters), with `hint`
     hidden: bool = False  # sent by forms and buttons, never typed or listed
 
 
@@ -37,6 +45,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "what I can do, and what words like RP, PP and EHCP mean",
         aliases=("?", "hi", "hello", "menu"),
         hint="help",
+        menu="What I can do, and what words like RP, PP and EHCP mean.",
     ),
     CommandSpec(
         "start",
@@ -48,8 +57,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         aliases=("begin", "continue", "resume"),
         hint="start",
+        menu="Start or continue your school's Expression of Interest.",
     ),
-    CommandSpec("status", HEADTEACHER, "status", "where your EOIs are, and what happens next", hint="status"),
+    CommandSpec(
+        "status",
+        HEADTEACHER,
+        "status",
+        "where your EOIs are, and what happens next",
+        hint="status",
+        menu="Where your school's EOI is up to, and what happens next.",
+    ),
     CommandSpec("review", HEADTEACHER, "review", "see your EOI's answers (and change them, while you still can)"),
     CommandSpec("amend", HEADTEACHER, "amend", "change a submitted EOI's answers, then submit it again"),
     CommandSpec(
@@ -104,6 +121,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         example="list submitted ASD Colchester",
         hint="list",
+        menu="Officers: list EOIs, e.g. list submitted quadrant=Mid need=ASD",
     ),
     CommandSpec(
         "show",
@@ -112,6 +130,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "answers, decision panel, implementation plan and history",
         example="show EOI-2627A-001",
         hint="show REF",
+        menu="Officers: show one EOI in full, e.g. show EOI-2627A-007",
     ),
     CommandSpec(
         "shortlist",
@@ -120,6 +139,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "shortlist a submitted EOI; the school is told",
         example="shortlist EOI-2627A-001 Strong offer",
         hint="shortlist REF",
+        menu="Officers: shortlist an EOI, e.g. shortlist EOI-2627A-007",
     ),
     CommandSpec(
         "not-shortlisted",
@@ -136,6 +156,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "book the discussion; the school is invited, with the agenda and a calendar invitation",
         example="schedule EOI-2627A-001 Tuesday at 2pm for 1 hour at County Hall",
         hint="schedule REF WHEN",
+        menu="Officers: book the discussion, e.g. schedule EOI-2627A-007 Tuesday 2pm",
     ),
     CommandSpec(
         "cancel-discussion",
@@ -186,6 +207,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "off); an approval starts the implementation plan",
         example="decide EOI-2627A-001 approve Opening September 2027",
         hint="decide REF approve|decline",
+        menu="Officers: record the decision, e.g. decide EOI-2627A-007 approve|decline [note]",
     ),
     CommandSpec(
         "reopen",
@@ -202,8 +224,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
         example="window list",
         aliases=("windows",),
         hint="window",
+        menu="Officers: show, open or change submission windows (Autumn Term 1, Spring Term 2).",
     ),
-    CommandSpec("export", OFFICER, "export [window]", "CSV of EOIs", example="export 2627A", hint="export"),
+    CommandSpec(
+        "export",
+        OFFICER,
+        "export [window]",
+        "CSV of EOIs",
+        example="export 2627A",
+        hint="export",
+        menu="Officers: export the EOIs of a window as a CSV file.",
+    ),
     CommandSpec(
         "report",
         OFFICER,
@@ -235,6 +266,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
+WHO = (ANYONE, HEADTEACHER, OFFICER, SHARED, PANEL)
 HEADTEACHER_COMMANDS = tuple(c.name for c in COMMANDS if c.who in (ANYONE, HEADTEACHER, SHARED))
 OFFICER_COMMANDS = tuple(c.name for c in COMMANDS if c.who == OFFICER)
 _WORDS = {alias: c.name for c in COMMANDS for alias in c.aliases} | {c.name: c.name for c in COMMANDS}
@@ -248,7 +280,62 @@ def menu() -> list[CommandSpec]:
 
 
 def slack_usage_hint() -> str:
+    """The `/eoi` slash command's usage hint in the Slack manifests (bot.slack_manifest writes it there)."""
     return " | ".join(c.hint for c in menu())
+
+
+def teams_commands() -> list[dict[str, str]]:
+    """The Teams command menu, as the app manifest lists it (bot.teams_package writes it there)."""
+    return [{"title": c.name, "description": c.menu} for c in menu()]
+
+
+Handler = Callable[["CommandTurn"], Awaitable[list["Reply"]]]
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A command with its handler. The router runs it for whoever its `who` allows (an officer's command is
+    refused to anyone else, audited); `at_school` handlers (a headteacher's own EOI) run only once the speaker
+    has chosen the school they act for, and are asked which otherwise."""
+
+    spec: CommandSpec
+    handler: Handler
+    at_school: bool = False
+
+
+_HANDLERS: dict[str, Registered] = {}
+
+
+def handles(name: str, who: str, *, at_school: bool = False) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of the command `name`, written for `who` (as the command
+    is registered in COMMANDS). Refused when the module is imported, so a service can't start with it: a name
+    not in COMMANDS, a `who` other than the command's (a handler written for officers on a headteacher's
+    command), `at_school` for a command that isn't a headteacher's, or a second handler for one command."""
+    spec = BY_NAME.get(name)
+    if spec is None:
+        raise ValueError(f"no command {name!r} in dialogs.commands.COMMANDS to handle")
+    if who not in WHO or spec.who != who:
+        raise ValueError(f"{name!r} is registered for {spec.who}, not {who}: its handler is written for someone else")
+    if at_school and who != HEADTEACHER:
+        raise ValueError(f"{name!r} is for {who}: only a headteacher's command runs at their chosen school")
+
+    def register(handler: Handler) -> Handler:
+        if name in _HANDLERS:
+            raise ValueError(f"{name!r} has a handler already: {_HANDLERS[name].handler.__qualname__}")
+        _HANDLERS[name] = Registered(spec, handler, at_school)
+        return handler
+
+    return register
+
+
+def registered(name: str) -> Registered | None:
+    """The command `name` with its handler, or None for words that are no command."""
+    return _HANDLERS.get(name)
+
+
+def unhandled(commands: tuple[CommandSpec, ...] = COMMANDS) -> list[str]:
+    """The registered commands no module has registered a handler for (the service refuses to start)."""
+    return sorted(c.name for c in commands if c.name not in _HANDLERS)
 
 
 PREFIX = re.compile(r"^\s*(?:/eoi\b|eoi\b)\s*", re.IGNORECASE)

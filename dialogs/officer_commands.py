@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_notices, discussion_outcomes, implementation
+from dialogs import commands, discussion_notices, discussion_outcomes, implementation
 from dialogs.actions import Command, OpenForm
 from dialogs.answers import AnswerContext, format_answer
 from dialogs.dates import (
@@ -25,7 +25,7 @@ from dialogs.dates import (
 )
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_ALIASES, NEED_TYPES, PHASES, QUADRANTS
 from dialogs.lifecycle_words import for_officers, refusal
-from dialogs.officer_turn import PLATFORM_NAMES, OfficerTurn, eoi_or_refuse, tell_school
+from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, OfficerTurn, eoi_or_refuse, tell_school
 from dialogs.questions import eoi_questions
 from dialogs.references import about as _about
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, check_first, refuse, say
@@ -352,7 +352,9 @@ def _priority_label(qid: str, value: object) -> str:
     return ""
 
 
-async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@commands.handles("shortlist", commands.OFFICER)
+async def shortlist_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     ref, _, note = rest.strip().partition(" ")
     found = await eoi_or_refuse(t, ref, "shortlist", note)
     if isinstance(found, Reply):
@@ -391,7 +393,9 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ]
 
 
-async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@commands.handles("not-shortlisted", commands.OFFICER)
+async def not_shortlisted_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     ref, _, note = rest.strip().partition(" ")
     found = await eoi_or_refuse(t, ref, "not-shortlisted", note)
     if isinstance(found, Reply):
@@ -497,7 +501,9 @@ async def _to_check(t: OfficerTurn, eoi: EOI, starts: datetime, minutes: int) ->
     return reasons
 
 
-async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@commands.handles("schedule", commands.OFFICER)
+async def schedule_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     typed = rest.strip().partition(" ")[2]
     rest, attendees = split_attendees(rest)
     ref, when, minutes, place, problem = split_schedule(rest)
@@ -617,9 +623,11 @@ def _which_time(eoi: EOI, reading: MeetingReading, duration: str, place: str, at
     return Reply(text=reading.problem, kind="question", choices=choices)
 
 
-async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@commands.handles("cancel-discussion", commands.OFFICER)
+async def cancel_discussion_command(t: CommandTurn) -> list[Reply]:
     """`cancel discussion REF [reason]`: the discussion is called off, the EOI is shortlisted again, the school
     is told (with the reason) and the history shows it."""
+    rest = t.rest
     ref, _, reason = rest.strip().partition(" ")
     found = await eoi_or_refuse(t, ref, "cancel discussion", reason)
     if isinstance(found, Reply):
@@ -671,9 +679,11 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ]
 
 
-async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@commands.handles("reopen", commands.OFFICER)
+async def reopen_command(t: CommandTurn) -> list[Reply]:
     """LIFE's "reopen": an officer undoes a decision, a not shortlisted or an opening within REOPEN_DAYS, with a
     reason the school is told."""
+    rest = t.rest
     ref, _, reason = rest.strip().partition(" ")
     found = await eoi_or_refuse(t, ref, "reopen", reason)
     if isinstance(found, Reply):
@@ -803,7 +813,9 @@ async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
     return buffer.getvalue()
 
 
-async def export_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@commands.handles("export", commands.OFFICER)
+async def export_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     filters, _, problem = await parse_filters(t.session, rest)
     if problem:
         return [refuse(problem)]
@@ -874,7 +886,9 @@ def _confirmed(user_id: str) -> tuple[str, bool]:
     return (head.strip(), True) if head and last.casefold() == "confirm" else (user_id.strip(), False)
 
 
-async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@commands.handles("link", commands.OFFICER)
+async def link_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     target, _, urn = rest.strip().partition(" ")
     platform, sep, user_id = target.partition(":")
     if not sep or not user_id or not urn.strip():

@@ -8,7 +8,8 @@ import asyncio
 import base64
 
 from dialogs import report_chart
-from dialogs.officer_turn import OfficerTurn
+from dialogs.commands import OFFICER, handles
+from dialogs.officer_turn import CommandTurn
 from dialogs.replies import Fact, Reply, refuse
 from dialogs.rich import md
 from storage import audit
@@ -51,7 +52,9 @@ def facts(report: Report) -> list[Fact]:
     return found
 
 
-async def report_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@handles("report", OFFICER)
+async def report_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     wanted = rest.strip()
     window = await find_window(t.session, wanted) if wanted else await current_or_next(t.session, t.now)
     if window is None and not wanted:

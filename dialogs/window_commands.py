@@ -19,6 +19,7 @@ from dialogs.announcements import (
     window_cancelled,
     window_changed,
 )
+from dialogs.commands import OFFICER, handles
 from dialogs.dates import (
     format_datetime,
     names_a_day_without_year,
@@ -27,7 +28,7 @@ from dialogs.dates import (
     plan_windows,
     reasons_to_confirm,
 )
-from dialogs.officer_turn import PLATFORM_NAMES, OfficerTurn
+from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, OfficerTurn
 from dialogs.replies import Choice, Fact, Reply, check_first, refuse, say
 from dialogs.rich import Text, md, rich
 from storage import audiences, notices, people
@@ -148,6 +149,16 @@ def _parts(rest: str) -> tuple[str, str | None, str | None]:
 def _year(start: str, end: str) -> str | None:
     first, last = int(start), int(end[-2:])
     return f"{first}/{str(first + 1)[-2:]}" if (first + 1) % 100 == last else None
+
+
+@handles("window", OFFICER)
+async def window(t: CommandTurn) -> list[Reply]:
+    return await window_command(t, t.rest, t.reach)
+
+
+@handles("deliveries", OFFICER)
+async def deliveries(t: CommandTurn) -> list[Reply]:
+    return await deliveries_command(t, t.rest, t.reach)
 
 
 async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) -> list[Reply]:
@@ -536,7 +547,9 @@ async def deliveries_command(t: OfficerTurn, tail: str, reach: Reach | None = No
     ]
 
 
-async def need_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@handles("need", OFFICER)
+async def need_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     try:
         window = await _window_or_refuse(t, rest.strip())
     except WindowRefused as refused:
