@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -54,6 +54,10 @@ def _switches_school(text: str) -> bool:
     return cmd.name == "school" and bool(re.fullmatch(r"(\d{5,8})?", cmd.rest))
 
 
+# A channel's own writes for a delivery, made in the turn's transaction (bot.turn_runner.Inbound.keep).
+Keep = Callable[[AsyncSession, datetime], Awaitable[None]]
+
+
 class DroppedBeforeCommit(Exception):
     """The database dropped the turn's connection before its commit was sent: nothing of the turn was kept."""
 
@@ -86,7 +90,7 @@ class Conversations:
         assert replies is not None
         return replies
 
-    async def handle_once(self, turn: Turn, key: str) -> list[Reply] | None:
+    async def handle_once(self, turn: Turn, key: str, *, keep: Keep | None = None) -> list[Reply] | None:
         """Handle a platform delivery identified by `key` ("slack:Ev123") at most once: the key is recorded in
         the same transaction as the turn's changes. A redelivery returns None; a crash before the commit
         records neither, so the platform's own retry is handled as if it were the first.
@@ -94,19 +98,24 @@ class Conversations:
         A connection the database dropped (a restart, a failover, an idle timeout) fails the first statement
         sent on it, and SQLAlchemy then discards every connection opened before: the turn runs once more, on a
         new one, rather than being apologised for; only when the drop came before its commit, so nothing of it
-        was kept."""
+        was kept.
+
+        `keep` is the channel's own record of the delivery (where to reach the speaker later), written in the
+        turn's transaction."""
         try:
-            return await self._handle_once(turn, key)
+            return await self._handle_once(turn, key, keep)
         except DroppedBeforeCommit:
             log.warning("a database connection was dropped mid-turn; the turn runs again on a new one")
-        return await self._handle_once(turn, key)
+        return await self._handle_once(turn, key, keep)
 
-    async def _handle_once(self, turn: Turn, key: str) -> list[Reply] | None:
+    async def _handle_once(self, turn: Turn, key: str, keep: Keep | None = None) -> list[Reply] | None:
         async with self.db.session() as session:
             now = self.clock.now()
             try:
                 if key and not await events.record(session, key, now):
                     return None
+                if keep is not None:
+                    await keep(session, now)
                 person = await self._identify(session, turn.speaker, now)
                 routed = await self._route(session, person, turn, now)
             except DBAPIError as error:

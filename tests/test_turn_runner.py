@@ -43,12 +43,12 @@ async def test_two_quick_teams_messages_from_one_person_are_answered_in_order(
     real = teams.service.conversations.handle_once
     first = True
 
-    async def slow_first(turn: Any, key: str) -> Any:
+    async def slow_first(turn: Any, key: str, **keep: Any) -> Any:
         nonlocal first
         if first:
             first = False
             await asyncio.sleep(0.3)
-        return await real(turn, key)
+        return await real(turn, key, **keep)
 
     monkeypatch.setattr(teams.service.conversations, "handle_once", slow_first)
     url = teams.connector.service_url
