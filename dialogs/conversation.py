@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Every module that registers a command's handler (dialogs.commands.handles), imported so that it has.
+# Every module that registers a command's handler (dialogs.registry.handles), imported so that it has.
 from dialogs import (  # noqa: F401
     decision_commands,
     digest,
@@ -30,12 +30,13 @@ from dialogs import (  # noqa: F401
 )
 from dialogs.actions import Action, Command, DiscussionReply, OpenForm, SubmitForm, Unreadable
 from dialogs.announcements import as_now
-from dialogs.commands import COMMANDS, OFFICER, Registered, has_prefix, parse_command, registered, unhandled
+from dialogs.commands import COMMANDS, OFFICER, has_prefix, parse_command
 from dialogs.commands import Command as Parsed
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.officer_turn import CommandTurn
 from dialogs.questions import QuestionSet, eoi_questions
+from dialogs.registry import Registered, registered, unhandled
 from dialogs.replies import Form, Reply, refuse, say
 from dialogs.rich import md
 from dialogs.turns import Speaker, Turn
@@ -80,7 +81,7 @@ class Conversations:
         self.questions = questions or eoi_questions()
         self.reach = reach  # how schools are reached, for `window` and `deliveries`
         # Every registered command has exactly one handler, registered with it by its module
-        # (dialogs.commands.handles): checked here, once, so no command can reach a missing one.
+        # (dialogs.registry.handles): checked here, once, so no command can reach a missing one.
         missing = unhandled(COMMANDS)
         if missing:
             raise ValueError(f"commands without a handler: {missing}")

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import discussion_notices, implementation, references
 from dialogs.actions import Command, OpenForm
-from dialogs.commands import OFFICER, PANEL, handles
+from dialogs.commands import OFFICER, PANEL
 from dialogs.dates import format_datetime
 from dialogs.lifecycle_words import refusal
 from dialogs.officer_commands import officer_actions
 from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, eoi_or_refuse, tell_school
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, text_of
 from dialogs.telling import tell

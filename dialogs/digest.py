@@ -7,8 +7,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from dialogs.actions import Command
-from dialogs.commands import OFFICER, handles
+from dialogs.commands import OFFICER
 from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Reply
 from dialogs.rich import Text, bullets, md
 from storage import people

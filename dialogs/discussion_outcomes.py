@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import references
 from dialogs.actions import Command, OpenForm
 from dialogs.agenda import Topic, agenda
-from dialogs.commands import OFFICER, SHARED, handles
+from dialogs.commands import OFFICER, SHARED
 from dialogs.dates import format_date, format_datetime, read_due_date
 from dialogs.officer_turn import CommandTurn, OfficerTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, rich
 from storage import audit, discussions, notices, people

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import references
 from dialogs.actions import Command
-from dialogs.commands import HEADTEACHER, handles
+from dialogs.commands import HEADTEACHER
 from dialogs.dates import (
     DEFAULT_WORKING_HOURS,
     WorkingHours,
@@ -22,6 +22,7 @@ from dialogs.dates import (
     read_meeting_time,
 )
 from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Reply, refuse, say
 from dialogs.rich import Text, md
 from storage import audit, discussions, eois, notices, people

@@ -36,13 +36,14 @@ from dialogs.answers import (
     read_answer,
     value_of,
 )
-from dialogs.commands import HEADTEACHER, handles
+from dialogs.commands import HEADTEACHER
 from dialogs.dates import format_date, format_datetime
 from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
 from dialogs.lifecycle_words import SHORTLISTING_RULE, refusal
 from dialogs.lifecycle_words import for_school as for_school_words
 from dialogs.officer_turn import CommandTurn
 from dialogs.questions import Question, QuestionSet
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, italic, lines_of, md, rich
 from dialogs.telling import tell

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dialogs.actions import Command
-from dialogs.commands import ANYONE, BY_NAME, COMMANDS, HEADTEACHER, OFFICER, PANEL, SHARED, CommandSpec, handles
+from dialogs.commands import ANYONE, BY_NAME, COMMANDS, HEADTEACHER, OFFICER, PANEL, SHARED, CommandSpec
 from dialogs.dates import MEETING_EXAMPLES
 from dialogs.glossary import PROVISION_HELP
 from dialogs.lifecycle_words import SHORTLISTING_RULE
 from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Reply
 from dialogs.rich import Text, lines_of, md, rich
 from storage import people

@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import references
 from dialogs.actions import Command
-from dialogs.commands import SHARED, handles
+from dialogs.commands import SHARED
 from dialogs.dates import format_date
 from dialogs.glossary import PROVISION_NAMES
 from dialogs.lifecycle_words import refusal
 from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Reply, refuse, say
 from dialogs.rich import Text, lines_of, md, text_of
 from dialogs.telling import tell

@@ -4,7 +4,7 @@ as well as platform id."""
 
 from __future__ import annotations
 
-from dialogs import commands, decision_commands, implementation, officer_commands, references
+from dialogs import commands, decision_commands, implementation, officer_commands, references, registry
 from dialogs.officer_turn import CommandTurn, OfficerTurn
 from dialogs.replies import Reply, refuse, say
 from dialogs.rich import Text, md, text_of
@@ -12,7 +12,7 @@ from storage import eois
 from storage.lifecycle import OFFICER
 
 
-@commands.handles("show", commands.OFFICER)
+@registry.handles("show", commands.OFFICER)
 async def show_command(t: CommandTurn) -> list[Reply]:
     """`show REF`, `show 114000` or `show Oakfield`: one EOI in full; a school with several, or several schools,
     a list to choose from (dialogs.references, the way every command names an EOI)."""
@@ -48,7 +48,7 @@ async def _show_one(t: OfficerTurn, ref: str) -> list[Reply]:
     return replies
 
 
-@commands.handles("list", commands.OFFICER)
+@registry.handles("list", commands.OFFICER)
 async def list_command(t: CommandTurn) -> list[Reply]:
     """`list implementing` is the implementation portfolio; anything else, the EOIs filtered."""
     rest = t.rest
@@ -57,7 +57,7 @@ async def list_command(t: CommandTurn) -> list[Reply]:
     return await officer_commands.list_command(t, rest)
 
 
-@commands.handles("officer", commands.OFFICER)
+@registry.handles("officer", commands.OFFICER)
 async def officer_command(t: CommandTurn) -> list[Reply]:
     """`officer add|remove` by email as well as platform id: the email names the person the bot has met; the
     officers the service was started with (EOI_OFFICERS) can't be removed here."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import commands, discussion_notices, discussion_outcomes, implementation
+from dialogs import commands, discussion_notices, discussion_outcomes, implementation, registry
 from dialogs.actions import Command, OpenForm
 from dialogs.answers import AnswerContext, format_answer
 from dialogs.dates import (
@@ -352,7 +352,7 @@ def _priority_label(qid: str, value: object) -> str:
     return ""
 
 
-@commands.handles("shortlist", commands.OFFICER)
+@registry.handles("shortlist", commands.OFFICER)
 async def shortlist_command(t: CommandTurn) -> list[Reply]:
     rest = t.rest
     ref, _, note = rest.strip().partition(" ")
@@ -393,7 +393,7 @@ async def shortlist_command(t: CommandTurn) -> list[Reply]:
     ]
 
 
-@commands.handles("not-shortlisted", commands.OFFICER)
+@registry.handles("not-shortlisted", commands.OFFICER)
 async def not_shortlisted_command(t: CommandTurn) -> list[Reply]:
     rest = t.rest
     ref, _, note = rest.strip().partition(" ")
@@ -501,7 +501,7 @@ async def _to_check(t: OfficerTurn, eoi: EOI, starts: datetime, minutes: int) ->
     return reasons
 
 
-@commands.handles("schedule", commands.OFFICER)
+@registry.handles("schedule", commands.OFFICER)
 async def schedule_command(t: CommandTurn) -> list[Reply]:
     rest = t.rest
     typed = rest.strip().partition(" ")[2]
@@ -623,7 +623,7 @@ def _which_time(eoi: EOI, reading: MeetingReading, duration: str, place: str, at
     return Reply(text=reading.problem, kind="question", choices=choices)
 
 
-@commands.handles("cancel-discussion", commands.OFFICER)
+@registry.handles("cancel-discussion", commands.OFFICER)
 async def cancel_discussion_command(t: CommandTurn) -> list[Reply]:
     """`cancel discussion REF [reason]`: the discussion is called off, the EOI is shortlisted again, the school
     is told (with the reason) and the history shows it."""
@@ -679,7 +679,7 @@ async def cancel_discussion_command(t: CommandTurn) -> list[Reply]:
     ]
 
 
-@commands.handles("reopen", commands.OFFICER)
+@registry.handles("reopen", commands.OFFICER)
 async def reopen_command(t: CommandTurn) -> list[Reply]:
     """LIFE's "reopen": an officer undoes a decision, a not shortlisted or an opening within REOPEN_DAYS, with a
     reason the school is told."""
@@ -813,7 +813,7 @@ async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
     return buffer.getvalue()
 
 
-@commands.handles("export", commands.OFFICER)
+@registry.handles("export", commands.OFFICER)
 async def export_command(t: CommandTurn) -> list[Reply]:
     rest = t.rest
     filters, _, problem = await parse_filters(t.session, rest)
@@ -886,7 +886,7 @@ def _confirmed(user_id: str) -> tuple[str, bool]:
     return (head.strip(), True) if head and last.casefold() == "confirm" else (user_id.strip(), False)
 
 
-@commands.handles("link", commands.OFFICER)
+@registry.handles("link", commands.OFFICER)
 async def link_command(t: CommandTurn) -> list[Reply]:
     rest = t.rest
     target, _, urn = rest.strip().partition(" ")

@@ -42,7 +42,7 @@ class OfficerTurn:
 
 @dataclass
 class CommandTurn(OfficerTurn):
-    """One command, as every handler registered in dialogs.commands is called: the speaker's turn (an
+    """One command, as every handler registered in dialogs.registry is called: the speaker's turn (an
     OfficerTurn's session, person, now and working hours), the school they act for now (None when they have
     chosen none), what the service was started with (the EOI's questions, the officers it names, how schools
     are reached), and the rest of what was typed after the command's words. A form's values come as `values`,

@@ -8,8 +8,9 @@ import asyncio
 import base64
 
 from dialogs import report_chart
-from dialogs.commands import OFFICER, handles
+from dialogs.commands import OFFICER
 from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Fact, Reply, refuse
 from dialogs.rich import md
 from storage import audit

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dialogs import eoi_dialog, officer_status, schools
 from dialogs.actions import Command
-from dialogs.commands import HEADTEACHER, handles
+from dialogs.commands import HEADTEACHER
 from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Reply, say
 from dialogs.rich import md
 from storage import eois, people

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import help
 from dialogs.actions import Command
-from dialogs.commands import HEADTEACHER, handles, registered
+from dialogs.commands import HEADTEACHER
 from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles, registered
 from dialogs.replies import Choice, Reply, refuse, say
 from dialogs.rich import md
 from storage import audit, people

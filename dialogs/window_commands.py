@@ -19,7 +19,7 @@ from dialogs.announcements import (
     window_cancelled,
     window_changed,
 )
-from dialogs.commands import OFFICER, handles
+from dialogs.commands import OFFICER
 from dialogs.dates import (
     format_datetime,
     names_a_day_without_year,
@@ -29,6 +29,7 @@ from dialogs.dates import (
     reasons_to_confirm,
 )
 from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, OfficerTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Reply, check_first, refuse, say
 from dialogs.rich import Text, md, rich
 from storage import audiences, notices, people

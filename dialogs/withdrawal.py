@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dialogs import discussion_notices, eoi_dialog, lifecycle_words
 from dialogs.actions import Command
-from dialogs.commands import HEADTEACHER, handles
+from dialogs.commands import HEADTEACHER
 from dialogs.dates import format_datetime
 from dialogs.lifecycle_words import refusal
 from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Reply, refuse, say
 from dialogs.rich import md
 from dialogs.telling import tell
