@@ -110,7 +110,7 @@ class Inbound(Generic[Where]):
     where: Where
     text: str = ""
     action: Action | None = None  # a button pressed, as the channel decoded it (dialogs.actions.decode)
-    command: bool = False  # invoked explicitly (`/eoi …`, a form): never read as an answer
+    command: bool = False  # invoked explicitly (`/eoi …`, in a Teams channel): never read as an answer
     key: str = ""  # the platform's id for this delivery ("slack:Ev…"): a redelivery is handled once
     # The channel's own record of this delivery (Teams: where to reach the speaker later), written in the turn's
     # transaction: kept with the turn, or not at all.

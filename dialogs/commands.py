@@ -261,8 +261,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 WHO = (ANYONE, HEADTEACHER, OFFICER, SHARED, PANEL)
-HEADTEACHER_COMMANDS = tuple(c.name for c in COMMANDS if c.who in (ANYONE, HEADTEACHER, SHARED))
-OFFICER_COMMANDS = tuple(c.name for c in COMMANDS if c.who == OFFICER)
 _WORDS = {alias: c.name for c in COMMANDS for alias in c.aliases} | {c.name: c.name for c in COMMANDS}
 # Phrases of several words first, longest first, so "cancel the discussion" wins over "cancel".
 _PHRASES = sorted((w for w in _WORDS if " " in w), key=len, reverse=True)

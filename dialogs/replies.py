@@ -39,7 +39,7 @@ class Form:
         return SubmitForm(self.command, tuple((f.name, _as_typed(f, values.get(f.name) or "")) for f in self.fields))
 
     def command_for(self, values: dict[str, str]) -> str:
-        """The form's values as the command's words, as someone would type them (the console's form)."""
+        """The form's values as the command's words, as someone would type them."""
         return self.submitted(values).words
 
 

@@ -31,7 +31,8 @@ class Turn:
     speaker: Speaker
     text: str = ""
     action: Action | None = None  # a button pressed (dialogs.actions), its parts cleaned when it was decoded
-    # True when the user invoked a command explicitly (`/eoi ...`, or a form submit): never read as an answer.
+    # True when the user invoked a command explicitly (`/eoi ...`, a Teams channel message): never read as an
+    # answer. A form's values come as an action (SubmitForm).
     command: bool = False
 
     def __post_init__(self) -> None:
