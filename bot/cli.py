@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--app-id", required=True)
     package.add_argument("--out", default="eoi-bot.zip")
     package.add_argument("--manifest-dir")
+    menus = sub.add_parser("manifests", help="write the command menus in manifest/ from the command registry")
+    menus.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file differs")
+    slack = sub.add_parser("slack-manifest", help="print the Slack app manifest, its slash command from the registry")
+    slack.add_argument("--socket-mode", action="store_true", help="the Socket Mode app (no request URLs)")
+    slack.add_argument("--host", default="", help="the public HTTPS host of `eoi-bot serve`, for YOUR-HOST")
     return parser
 
 
@@ -277,6 +282,14 @@ def main(argv: list[str] | None = None) -> int:
 
             extra = ["--manifest-dir", args.manifest_dir] if args.manifest_dir else []
             return teams_package.main(["--app-id", args.app_id, "--out", args.out, *extra])
+        if args.command == "manifests":
+            from bot import manifests
+
+            return manifests.main(["--check"] if args.check else [])
+        if args.command == "slack-manifest":
+            from bot import manifests
+
+            return manifests.slack_main([*(["--socket-mode"] if args.socket_mode else []), "--host", args.host])
         if args.command == "doctor":
             import os
 

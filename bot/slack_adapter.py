@@ -387,8 +387,7 @@ class SlackAdapter:
             return
         values = kit.form_values(form, (view.get("state") or {}).get("values") or {})
         # Answered inside the acknowledgement: a problem is shown on the form, with what was typed still there.
-        command = form.command_for(values)
-        inbound = Inbound(user, Where(user_id=user), text=command, command=True, key=request_key(request))
+        inbound = Inbound(user, Where(user_id=user), action=form.submitted(values), key=request_key(request))
         replies = await self.service.runner.run(self, inbound, deliver=False)
         if replies is None:
             await ack()

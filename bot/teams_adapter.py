@@ -17,6 +17,8 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -32,6 +34,7 @@ from botframework.connector.auth import (
     ConnectorFactory,
 )
 from msrest.exceptions import HttpOperationError
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics, teams_cards, teams_trust
@@ -40,11 +43,12 @@ from bot.service import Service
 from bot.teams_connector import ConnectorSession, FastConnectorClient, send_reply
 from bot.turn_runner import APOLOGY, Inbound
 from dialogs import help
-from dialogs.actions import Answer, decode
+from dialogs.actions import Action, Answer, SubmitForm, decode
+from dialogs.cleaning import clean_text, tidy
 from dialogs.commands import parse_command
 from dialogs.replies import Form, Reply, refuse, say
 from dialogs.rich import md
-from dialogs.turns import Speaker, Turn
+from dialogs.turns import Speaker
 from storage import conversation_refs, events
 from storage.db import failure_report
 
@@ -195,11 +199,12 @@ def strip_mentions(activity: Activity) -> str:
             text = text.replace(props["text"], " ")
     if ((activity.conversation and activity.conversation.conversation_type) or "personal") != "personal":
         text = _AT_TAG.sub(" ", text)
-    return text.replace("&nbsp;", " ").strip()  # the rest of tidying is every channel's (dialogs.turns.tidy)
+    return text.replace("&nbsp;", " ").strip()  # the rest of tidying is every channel's (dialogs.cleaning.tidy)
 
 
-def turn_for_value(speaker: Speaker, value: Any) -> tuple[Turn | None, Form | None, dict[str, str], str]:
-    """A card submit as a turn: (turn, the form if one was submitted, its values, a message if unusable)."""
+def action_for_value(value: Any) -> tuple[Action | None, Form | None, dict[str, str], str]:
+    """A card submit as an action: (the action, the form if one was submitted, its values, a message if
+    unusable). A form's values come as a SubmitForm, by field name."""
     if not isinstance(value, dict):
         return None, None, {}, ""
     if "eoi_form" in value:
@@ -207,19 +212,19 @@ def turn_for_value(speaker: Speaker, value: Any) -> tuple[Turn | None, Form | No
         if form is None or form.command != value.get("eoi_form"):
             return None, None, {}, "That form is from an older version of the bot; open it again from the EOI."
         values = {f.name: str(value.get(teams_cards.FIELD_PREFIX + f.name) or "") for f in form.fields}
-        return Turn(speaker, text=form.command_for(values), command=True), form, values, ""
+        return form.submitted(values), form, values, ""
     if "eoi_done" in value or "eoi_multi" in value:  # "eoi_multi": the question's id, on cards from before
         done = decode(value["eoi_done"] if "eoi_done" in value else f"a|{value['eoi_multi']}|")
         if isinstance(done, Answer):  # the question's answer is the options ticked
             done = done.ticked(str(value.get("eoi_values") or "").split(","))
-        return Turn(speaker, action=done), None, {}, ""
+        return done, None, {}, ""
     if "eoi_pick" in value:
         if not value.get("eoi_choice"):
             return None, None, {}, "Choose one of the options first, then press Choose."
-        return Turn(speaker, action=decode(value["eoi_choice"])), None, {}, ""
+        return decode(value["eoi_choice"]), None, {}, ""
     if "eoi_action" in value:
         # A forged or garbled value decodes to Unreadable, which the dialog refuses in words.
-        return Turn(speaker, action=decode(value["eoi_action"])), None, {}, ""
+        return decode(value["eoi_action"]), None, {}, ""
     return None, None, {}, ""
 
 
@@ -364,25 +369,30 @@ class TeamsChannel:
     async def _on_message(self, context: TurnContext) -> None:
         activity = context.activity
         personal = (activity.conversation.conversation_type or "personal") == "personal"
-        sender = Speaker(PLATFORM, activity.from_property.id)  # who they are is asked of Teams in identify
+        user_id = activity.from_property.id  # who they are is asked of Teams in identify
+        action: Action | None = None
+        form, values, text = None, {}, ""
         if activity.value is not None and not (activity.text or "").strip():
-            turn, form, values, problem = turn_for_value(sender, activity.value)
+            action, form, values, problem = action_for_value(activity.value)
+            if action is None:
+                await self.remember(activity)
+                if problem:
+                    await self.send_replies(context, [teams_cards.render(refuse(problem))])
+                return
         else:
             text = strip_mentions(activity)
-            turn, form, values, problem = (Turn(sender, text=text, command=not personal), None, {}, "")
-        if turn is None:
-            await self.remember(activity)
-            if problem:
-                await self.send_replies(context, [teams_cards.render(refuse(problem))])
-            return
-        where = TeamsWhere(context, turn.text, form, values, personal)
+        # What the replies are rendered for: the words typed, as the dialog reads them, or the form's.
+        said = action.words if isinstance(action, SubmitForm) else tidy(clean_text(text))
+        where = TeamsWhere(context, said, form, values, personal)
         key = delivery_key(activity) if activity.id else ""
-        inbound = Inbound(sender.user_id, where, text=turn.text, action=turn.action, command=turn.command, key=key)
+        inbound = Inbound(
+            user_id, where, text=text, action=action, command=not personal, key=key, keep=partial(self.keep, activity)
+        )
         await self.service.runner.run(self, inbound)
 
     async def identify(self, inbound: Inbound[TeamsWhere]) -> Speaker:
-        """Teams member information (email or UPN) for the speaker; and where they can be reached later."""
-        await self.remember(inbound.where.context.activity)
+        """Teams member information (email or UPN) for the speaker (where they can be reached later is kept in
+        the turn's own transaction: `keep`)."""
         return await self.speaker(inbound.where.context)
 
     async def deliver(self, where: TeamsWhere, replies: list[Reply]) -> None:
@@ -426,7 +436,13 @@ class TeamsChannel:
             log.warning("file consent refused: upload URL %s is not a OneDrive address", upload_url[:200])
             return await tell(refuse("Teams gave me nowhere to put the file."))
         # Made again for whoever allowed it, through the same runner as any turn (their role is checked now).
-        inbound = Inbound(context.activity.from_property.id, TeamsWhere(context, command), text=command, command=True)
+        inbound = Inbound(
+            context.activity.from_property.id,
+            TeamsWhere(context, command),
+            text=command,
+            command=True,
+            keep=partial(self.keep, context.activity),
+        )
         replies = await self.service.runner.run(self, inbound, deliver=False) or []
         made = next((r for r in replies if r.file), None)
         if made is None or made.file is None:  # no longer allowed, say: tell them why
@@ -463,7 +479,9 @@ class TeamsChannel:
             await self.remember_channels(activity, await self._team_channels(context))
         if scope == "personal":
             user_id = context.activity.from_property.id
-            greeting = Inbound(user_id, TeamsWhere(context, "help"), text="help", command=True)
+            greeting = Inbound(
+                user_id, TeamsWhere(context, "help"), text="help", command=True, keep=partial(self.keep, activity)
+            )
             await self.service.runner.run(self, greeting)
         else:
             await self.send_replies(context, [teams_cards.render(help.shared_greeting())])
@@ -520,32 +538,59 @@ class TeamsChannel:
         await self._store(activity, [channel_id.split(";")[0] for channel_id in channel_ids], "channel")
 
     async def remember(self, activity: Activity) -> tuple[str, str]:
+        """Where this activity came from, stored in a transaction of its own (an activity that is no turn)."""
         key, scope = _conversation_key(activity)
         await self._store(activity, [key], scope, user_id=activity.from_property.id if scope == "personal" else "")
         return key, scope
 
+    async def keep(self, activity: Activity, session: AsyncSession, now: datetime) -> None:
+        """Where a turn's activity came from, stored in the turn's own transaction (Inbound.keep): kept with the
+        turn, or not at all."""
+        key, scope = _conversation_key(activity)
+        changed = self._changed(activity, [key], scope)
+        if not changed:
+            return
+        await self._write(
+            session, changed, scope, now, user_id=activity.from_property.id if scope == "personal" else ""
+        )
+        # Known as stored once the turn's transaction commits; a turn rolled back leaves it to the next turn.
+        event.listen(session.sync_session, "after_commit", lambda _: self._stored(changed), once=True)
+
     async def _store(self, activity: Activity, keys: list[str], scope: str, *, user_id: str = "") -> None:
         """Store these conversations' references, skipping any stored just as it is (no needless writes)."""
+        changed = self._changed(activity, keys, scope)
+        if not changed:
+            return
+        async with self.service.db.session() as session:
+            await self._write(session, changed, scope, self.service.clock.now(), user_id=user_id)
+            await session.commit()
+        self._stored(changed)
+
+    def _changed(self, activity: Activity, keys: list[str], scope: str) -> dict[str, tuple[dict[str, Any], str]]:
+        """The references of these conversations not already stored just as they are: (reference, fingerprint)."""
         changed: dict[str, tuple[dict[str, Any], str]] = {}
         for key in dict.fromkeys(keys):
             reference = _reference(activity, key, scope)
             fingerprint = json.dumps(reference, sort_keys=True)
             if self.known_refs.get(key) != fingerprint:
                 changed[key] = (reference, fingerprint)
-        if not changed:
-            return
-        async with self.service.db.session() as session:
-            for key, (reference, _) in changed.items():
-                await conversation_refs.remember(
-                    session,
-                    platform=PLATFORM,
-                    key=key,
-                    scope=scope,
-                    reference=reference,
-                    now=self.service.clock.now(),
-                    user_id=user_id,
-                )
-            await session.commit()
+        return changed
+
+    @staticmethod
+    async def _write(
+        session: AsyncSession,
+        changed: dict[str, tuple[dict[str, Any], str]],
+        scope: str,
+        now: datetime,
+        *,
+        user_id: str = "",
+    ) -> None:
+        for key, (reference, _) in changed.items():
+            await conversation_refs.remember(
+                session, platform=PLATFORM, key=key, scope=scope, reference=reference, now=now, user_id=user_id
+            )
+
+    def _stored(self, changed: dict[str, tuple[dict[str, Any], str]]) -> None:
         self.known_refs.update({key: fingerprint for key, (_, fingerprint) in changed.items()})
 
 

@@ -6,6 +6,8 @@ network in CI), the rules the schema does not express (command-menu limits, icon
 the white-on-transparent outline), and that the ids are the Azure Bot's Microsoft App ID.
 
     eoi-bot teams-package --app-id <GUID> --out eoi-bot.zip
+
+The bot's command lists come from the command registry (dialogs.commands), as bot/manifests.py writes them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from dialogs.commands import teams_commands
 
 SCHEMA_URL = "https://developer.microsoft.com/json-schemas/teams/v1.29/MicrosoftTeams.schema.json"
 SCHEMA_FILENAME = "teams-manifest-1.29.schema.json"
@@ -267,11 +271,14 @@ def load_template(manifest_dir: Path | None = None) -> dict[str, Any]:
 
 
 def fill_template(template: Mapping[str, Any], app_id: str) -> dict[str, Any]:
-    """The template with the app id and the bot id set to `app_id`."""
+    """The template with the app id and the bot id set to `app_id`, and every command list the command
+    registry's menu (dialogs.commands), whatever the template says (`eoi-bot manifests` keeps it the same)."""
     manifest = copy.deepcopy(dict(template))
     manifest["id"] = app_id
     for bot in manifest.get("bots") or []:
         bot["botId"] = app_id
+        for command_list in bot.get("commandLists") or []:
+            command_list["commands"] = teams_commands()
     return manifest
 
 

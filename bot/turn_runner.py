@@ -17,9 +17,12 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from dialogs.actions import Action
@@ -107,8 +110,11 @@ class Inbound(Generic[Where]):
     where: Where
     text: str = ""
     action: Action | None = None  # a button pressed, as the channel decoded it (dialogs.actions.decode)
-    command: bool = False  # invoked explicitly (`/eoi …`, a form): never read as an answer
+    command: bool = False  # invoked explicitly (`/eoi …`, in a Teams channel): never read as an answer
     key: str = ""  # the platform's id for this delivery ("slack:Ev…"): a redelivery is handled once
+    # The channel's own record of this delivery (Teams: where to reach the speaker later), written in the turn's
+    # transaction: kept with the turn, or not at all.
+    keep: Callable[[AsyncSession, datetime], Awaitable[None]] | None = None
 
 
 class Channel(Protocol[Where_contra]):
@@ -177,7 +183,7 @@ class TurnRunner:
             async with self._locks.hold(f"{channel.platform}:{inbound.user_id}"):
                 speaker = await channel.identify(inbound)
                 turn = Turn(speaker, text=inbound.text, action=inbound.action, command=inbound.command)
-                replies = await self.conversations.handle_once(turn, inbound.key)
+                replies = await self.conversations.handle_once(turn, inbound.key, keep=inbound.keep)
                 if replies is None:
                     outcome = "repeated"  # a redelivery, handled once already: logged below as such
                     return None

@@ -20,7 +20,7 @@ import json
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from typing import ClassVar, Self
 
-from dialogs.turns import clean_text
+from dialogs.cleaning import clean_text, tidy
 
 MAX_ENCODED = 2000  # a Slack button's value; Teams and the web chat take more
 PART_MAX = 1000  # the longest part we make is an answer's value (a choice's code, or several ticked)
@@ -145,6 +145,34 @@ class OpenForm(Action):
 
 
 @dataclass(frozen=True)
+class SubmitForm(Action):
+    """A form submitted (a Slack modal, a Teams card): the command it is for (`answer places`, `schedule
+    EOI-2627A-001`) and each field's value by the field's name, its words tidied as typed words are. The dialog
+    reads a value as it is, never back out of one line of words; a field with a prefix (`at ` a place) carries
+    it, as the command's words do. Cards posted before forms were actions send `answer QID TEXT` as a typed
+    command, which is still read."""
+
+    kind: ClassVar[str] = "form-submit"
+    command: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # Made clean however it was made (an adapter's submitted values, or decoded): frozen, hence __setattr__.
+        cleaned = tuple((clean_text(name, PART_MAX), tidy(clean_text(value))) for name, value in self.values)
+        object.__setattr__(self, "command", " ".join(clean_text(self.command, PART_MAX).split()))
+        object.__setattr__(self, "values", cleaned)
+
+    @property
+    def by_name(self) -> dict[str, str]:
+        return dict(self.values)
+
+    @property
+    def words(self) -> str:
+        """The form as its command typed: the command, then each value given, in the form's order."""
+        return " ".join([self.command, *(value for _, value in self.values if value)])
+
+
+@dataclass(frozen=True)
 class Unreadable(Action):
     """What came back isn't an action we make (`reason` says why). Never on a button: only `decode` makes it."""
 
@@ -153,7 +181,8 @@ class Unreadable(Action):
 
 
 KINDS: dict[str, type[Action]] = {
-    c.kind: c for c in (Command, Answer, KeepAnswer, ChangeAnswer, Sure, NotSure, Step, DiscussionReply, OpenForm)
+    c.kind: c
+    for c in (Command, Answer, KeepAnswer, ChangeAnswer, Sure, NotSure, Step, DiscussionReply, OpenForm, SubmitForm)
 }
 
 
@@ -165,7 +194,11 @@ def _parts(cls: type[Action] | Action) -> list[Field[str]]:
 def encode(action: Action) -> str:
     if type(action) not in KINDS.values():
         raise ValueError(f"{type(action).__name__} can't be put on a button")
-    wire: list[object] = [action.kind, *(getattr(action, f.name) for f in _parts(action))]
+    if isinstance(action, SubmitForm):  # its values, name then value, after the command
+        parts: list[str] = [action.command, *(part for pair in action.values for part in pair)]
+    else:
+        parts = [getattr(action, f.name) for f in _parts(action)]
+    wire: list[object] = [action.kind, *parts]
     if action.shown is not None:
         wire.append({"eoi": action.shown.eoi, "state": action.shown.state})
     encoded = json.dumps(wire, separators=(",", ":"))
@@ -209,6 +242,8 @@ def _make(kind: str, parts: list[str]) -> Action:
     cls = KINDS.get(kind)
     if cls is None:
         return Unreadable(f"no kind {kind[:40]!r}")
+    if cls is SubmitForm:
+        return _submitted(parts)
     names = [f.name for f in _parts(cls)]
     required = [f.name for f in _parts(cls) if f.default is MISSING]
     if not len(required) <= len(parts) <= len(names):
@@ -219,6 +254,16 @@ def _make(kind: str, parts: list[str]) -> Action:
         return cls(*(clean_text(p) for p in parts))
     except ValueError as error:
         return Unreadable(str(error))
+
+
+def _submitted(parts: list[str]) -> Action:
+    """A submitted form: its command, then each field's name and value."""
+    if not parts or len(parts) % 2 != 1:
+        return Unreadable(f"{SubmitForm.kind} takes a command and names with values, not {len(parts)} parts")
+    if any(len(p) > PART_MAX for p in parts):
+        return Unreadable("a part is too long")
+    pairs = tuple(zip(parts[1::2], parts[2::2], strict=True))
+    return SubmitForm(clean_text(parts[0]), tuple((clean_text(n), clean_text(v)) for n, v in pairs))
 
 
 def _legacy(value: str) -> Action:

@@ -14,11 +14,11 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from rapidfuzz.distance import OSA
 
+from dialogs.cleaning import visible_length
 from dialogs.dates import date_to_store, format_date, format_stored_date, last_day, read_date_answer, stored_date
 from dialogs.glossary import EOI_NEED_TYPES, NEED_ALIASES, NEED_TYPES
 from dialogs.questions import Question
 from dialogs.rich import Text, md
-from dialogs.turns import visible_length
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 OTHER_NEED = "other"

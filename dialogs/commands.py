@@ -17,8 +17,9 @@ SHARED, PANEL = "headteacher or officer", "panel member"
 @dataclass(frozen=True)
 class CommandSpec:
     """One command, registered once: its words, who may run it, its help line and an example. Help, the
-    parser, the Slack slash command's hint and the Teams command menu all come from (or are checked against)
-    this registry, and the turn runner refuses to start with a registered command that has no handler."""
+    parser, the Slack slash command's hint and the Teams command menu all come from this registry; its handler
+    is registered with it by the module that holds it (dialogs.registry.handles), and the service refuses to
+    start with a registered command that has no handler."""
 
     name: str
     who: str  # ANYONE, HEADTEACHER, OFFICER, SHARED or PANEL
@@ -27,6 +28,7 @@ class CommandSpec:
     example: str = ""  # one that works
     aliases: tuple[str, ...] = ()  # other words for it; a phrase ("cancel discussion") is matched as one word
     hint: str = ""  # the short form for the platforms' command menus; set only for commands offered there
+    menu: str = ""  # what the Teams command menu says of it (at most 128 characters), with `hint`
     hidden: bool = False  # sent by forms and buttons, never typed or listed
 
 
@@ -38,6 +40,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "what I can do, and what words like RP, PP and EHCP mean",
         aliases=("?", "hi", "hello", "menu"),
         hint="help",
+        menu="What I can do, and what words like RP, PP and EHCP mean.",
     ),
     CommandSpec(
         "start",
@@ -49,8 +52,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         aliases=("begin", "continue", "resume"),
         hint="start",
+        menu="Start or continue your school's Expression of Interest.",
     ),
-    CommandSpec("status", HEADTEACHER, "status", "where your EOIs are, and what happens next", hint="status"),
+    CommandSpec(
+        "status",
+        HEADTEACHER,
+        "status",
+        "where your EOIs are, and what happens next",
+        hint="status",
+        menu="Where your school's EOI is up to, and what happens next.",
+    ),
     CommandSpec("review", HEADTEACHER, "review", "see your EOI's answers (and change them, while you still can)"),
     CommandSpec("amend", HEADTEACHER, "amend", "change a submitted EOI's answers, then submit it again"),
     CommandSpec(
@@ -105,6 +116,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         example="list submitted ASD Colchester",
         hint="list",
+        menu="Officers: list EOIs, e.g. list submitted quadrant=Mid need=ASD",
     ),
     CommandSpec(
         "show",
@@ -113,6 +125,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "answers, decision panel, implementation plan and history",
         example="show EOI-2627A-001",
         hint="show REF",
+        menu="Officers: show one EOI in full, e.g. show EOI-2627A-007",
     ),
     CommandSpec(
         "shortlist",
@@ -121,6 +134,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "shortlist a submitted EOI; the school is told",
         example="shortlist EOI-2627A-001 Strong offer",
         hint="shortlist REF",
+        menu="Officers: shortlist an EOI, e.g. shortlist EOI-2627A-007",
     ),
     CommandSpec(
         "not-shortlisted",
@@ -137,6 +151,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "book the discussion; the school is invited, with the agenda and a calendar invitation",
         example="schedule EOI-2627A-001 Tuesday at 2pm for 1 hour at County Hall",
         hint="schedule REF WHEN",
+        menu="Officers: book the discussion, e.g. schedule EOI-2627A-007 Tuesday 2pm",
     ),
     CommandSpec(
         "cancel-discussion",
@@ -187,6 +202,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "off); an approval starts the implementation plan",
         example="decide EOI-2627A-001 approve Opening September 2027",
         hint="decide REF approve|decline",
+        menu="Officers: record the decision, e.g. decide EOI-2627A-007 approve|decline [note]",
     ),
     CommandSpec(
         "reopen",
@@ -203,8 +219,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
         example="window list",
         aliases=("windows",),
         hint="window",
+        menu="Officers: show, open or change submission windows (Autumn Term 1, Spring Term 2).",
     ),
-    CommandSpec("export", OFFICER, "export [window]", "CSV of EOIs", example="export 2627A", hint="export"),
+    CommandSpec(
+        "export",
+        OFFICER,
+        "export [window]",
+        "CSV of EOIs",
+        example="export 2627A",
+        hint="export",
+        menu="Officers: export the EOIs of a window as a CSV file.",
+    ),
     CommandSpec(
         "report",
         OFFICER,
@@ -236,8 +261,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
-HEADTEACHER_COMMANDS = tuple(c.name for c in COMMANDS if c.who in (ANYONE, HEADTEACHER, SHARED))
-OFFICER_COMMANDS = tuple(c.name for c in COMMANDS if c.who == OFFICER)
+WHO = (ANYONE, HEADTEACHER, OFFICER, SHARED, PANEL)
 _WORDS = {alias: c.name for c in COMMANDS for alias in c.aliases} | {c.name: c.name for c in COMMANDS}
 # Phrases of several words first, longest first, so "cancel the discussion" wins over "cancel".
 _PHRASES = sorted((w for w in _WORDS if " " in w), key=len, reverse=True)
@@ -249,7 +273,13 @@ def menu() -> list[CommandSpec]:
 
 
 def slack_usage_hint() -> str:
+    """The `/eoi` slash command's usage hint in the Slack manifests (bot.slack_manifest writes it there)."""
     return " | ".join(c.hint for c in menu())
+
+
+def teams_commands() -> list[dict[str, str]]:
+    """The Teams command menu, as the app manifest lists it (bot.teams_package writes it there)."""
+    return [{"title": c.name, "description": c.menu} for c in menu()]
 
 
 PREFIX = re.compile(r"^\s*(?:/eoi\b|eoi\b)\s*", re.IGNORECASE)

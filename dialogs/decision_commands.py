@@ -5,15 +5,17 @@ in their own channel), and `decide` (an officer records it with a reason the sch
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import discussion_notices, implementation, references
 from dialogs.actions import Command, OpenForm
+from dialogs.commands import OFFICER, PANEL
 from dialogs.dates import format_datetime
 from dialogs.lifecycle_words import refusal
-from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, _eoi_or_refuse, officer_actions, tell_school
+from dialogs.officer_commands import officer_actions
+from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, eoi_or_refuse, tell_school
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, text_of
 from dialogs.telling import tell
@@ -78,11 +80,13 @@ def recommend_choices(ref: str) -> list[Choice]:
     return choices
 
 
-async def panel_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@handles("panel", OFFICER)
+async def panel_command(t: CommandTurn) -> list[Reply]:
     """`panel REF MEMBER [as ROLE], MEMBER [as ROLE]…`: the EOI goes to a decision panel (it is under
     consideration); each member is asked for a recommendation in their own chat. `panel REF` shows it."""
+    rest = t.rest
     ref, _, who = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref, "panel", who)
+    found = await eoi_or_refuse(t, ref, "panel", who)
     if isinstance(found, Reply):
         if found.kind != "error":
             return [found]
@@ -164,8 +168,10 @@ async def _ask_member(session: AsyncSession, eoi: EOI, school: School, row: Reco
     ).to_dict()
 
 
-async def recommend_command(session: AsyncSession, person: Person, now: datetime, rest: str) -> list[Reply]:
+@handles("recommend", PANEL)
+async def recommend_command(t: CommandTurn) -> list[Reply]:
     """`recommend REF approve|decline|abstain REASON`, by a member of the EOI's open panel."""
+    session, person, now, rest = t.session, t.person, t.now, t.rest
     ref, _, tail = rest.strip().partition(" ")
     word, _, reason = tail.strip().partition(" ")
     word = {"approved": "approve", "declined": "decline", "abstained": "abstain"}.get(word.casefold(), word.casefold())
@@ -270,12 +276,14 @@ async def panel_summary(session: AsyncSession, eoi: EOI, school: School) -> Repl
     return Reply(text=f"{eoi.ref}: {school.name} · {eoi.status}", kind="summary", title=eoi.ref or "", facts=facts)
 
 
-async def decide_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@handles("decide", OFFICER)
+async def decide_command(t: CommandTurn) -> list[Reply]:
     """`decide REF approve|decline [reason]`: the decision, with the reason the school sees (needed to decline).
     A decline calls off a pending discussion (the school is told); an approval starts the implementation plan."""
+    rest = t.rest
     ref, _, tail = rest.strip().partition(" ")
     outcome, _, note = tail.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref, "decide", tail)
+    found = await eoi_or_refuse(t, ref, "decide", tail)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found

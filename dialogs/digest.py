@@ -7,7 +7,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from dialogs.actions import Command
-from dialogs.officer_commands import OfficerTurn
+from dialogs.commands import OFFICER
+from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Reply
 from dialogs.rich import Text, bullets, md
 from storage import people
@@ -51,8 +53,10 @@ def digest(payloads: list[dict[str, Any]]) -> Reply:
     )
 
 
-async def notify_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@handles("notify", OFFICER)
+async def notify_command(t: CommandTurn) -> list[Reply]:
     """`notify me daily` or `notify me each`: how this officer hears the officers' notices."""
+    rest = t.rest
     words = " ".join(rest.casefold().split())
     words = words.removeprefix("me ").strip()
     how = CHOICES.get(words)

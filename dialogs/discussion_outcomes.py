@@ -7,22 +7,21 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import references
 from dialogs.actions import Command, OpenForm
 from dialogs.agenda import Topic, agenda
+from dialogs.commands import OFFICER, SHARED
 from dialogs.dates import format_date, format_datetime, read_due_date
+from dialogs.officer_turn import CommandTurn, OfficerTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, md, rich
 from storage import audit, discussions, notices, people
 from storage.models import EOI, Discussion, FollowUp, Person, School
 from storage.windows import LONDON
-
-if TYPE_CHECKING:  # officer_commands' `show` adds this module's facts, so only the type comes from there
-    from dialogs.officer_commands import OfficerTurn
 
 # How many days before its due date a follow-up's owner is reminded.
 REMIND_DAYS = 3
@@ -148,9 +147,11 @@ async def _held(t: OfficerTurn, eoi: EOI) -> Discussion | Reply:
     return discussion
 
 
-async def outcome_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@handles("outcome", OFFICER)
+async def outcome_command(t: CommandTurn) -> list[Reply]:
     """`outcome REF` lists the agenda with what is recorded (a form per topic); `outcome REF TOPIC agreed[: note]`
     or `outcome REF TOPIC follow up OWNER by DATE: what` records one topic."""
+    rest = t.rest
     ref, _, tail = rest.strip().partition(" ")
     found = await eoi_or_refuse(t, ref, tail)
     if isinstance(found, Reply):
@@ -315,11 +316,11 @@ async def _agenda_reply(t: OfficerTurn, eoi: EOI, school: School, held: Discussi
     )
 
 
-async def follow_up_command(
-    session: AsyncSession, person: Person, school: School | None, now: datetime, rest: str
-) -> list[Reply]:
+@handles("follow-up", SHARED)
+async def follow_up_command(t: CommandTurn) -> list[Reply]:
     """`follow-up REF N done [note]`: follow-up N (as `show` and `status` number them) is done. An officer marks
     any; a school's staff mark their school's own (REF may be left out when one EOI has them), and ECC is told."""
+    session, person, school, now, rest = t.session, t.person, t.school, t.now, t.rest
     is_officer = person.role == people.OFFICER
     actor = people.key_of(person)
     named = await references.leading_eoi(session, rest.split(), "follow-up", by_name=is_officer)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import conversation_state, references
 from dialogs.actions import Command
+from dialogs.commands import HEADTEACHER
 from dialogs.conversation_state import AwaitingTimes
 from dialogs.dates import (
     DEFAULT_WORKING_HOURS,
@@ -25,6 +26,8 @@ from dialogs.dates import (
     format_meeting_day,
     read_meeting_time,
 )
+from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Reply, refuse, say
 from dialogs.rich import Text, md
 from storage import audit, discussions, eois, notices, people
@@ -259,3 +262,15 @@ async def _proposed(t: ReplyTurn, eoi: EOI, school: School, discussion: Discussi
             "one (or suggest another), and you'll get the moved invitation and a calendar update."
         )
     ]
+
+
+# A school's answer to a discussion invitation names its EOI, so it is taken from any school the person acts for,
+# chosen or not: not `at_school`.
+@handles("accept", HEADTEACHER)
+async def accept_command(t: CommandTurn) -> list[Reply]:
+    return await accept(ReplyTurn(t.session, t.person, t.now, t.hours), t.rest)
+
+
+@handles("another-time", HEADTEACHER)
+async def another_time_command(t: CommandTurn) -> list[Reply]:
+    return await another_time(ReplyTurn(t.session, t.person, t.now, t.hours), t.rest)

@@ -41,6 +41,7 @@ from dialogs.answers import (
     read_answer,
     value_of,
 )
+from dialogs.commands import HEADTEACHER
 from dialogs.conversation_state import (
     Answering,
     Changing,
@@ -55,7 +56,9 @@ from dialogs.dates import format_date, format_datetime
 from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
 from dialogs.lifecycle_words import SHORTLISTING_RULE, refusal
 from dialogs.lifecycle_words import for_school as for_school_words
+from dialogs.officer_turn import CommandTurn
 from dialogs.questions import Question, QuestionSet
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, italic, lines_of, md, rich
 from dialogs.telling import tell
@@ -1305,3 +1308,39 @@ AT_PLACE: dict[type[Place] | type[None], Callable[[EoiTurn, EOI, str, str], Awai
     Reviewing: _at_review,
     Declaring: _at_declaration,
 }
+
+
+def at_school(t: CommandTurn) -> EoiTurn:
+    """A command's turn at the school the person acts for now (the router runs `at_school` handlers only once
+    they have chosen one)."""
+    assert t.school is not None and t.questions is not None
+    return EoiTurn(t.session, t.person, t.school, t.now, t.questions)
+
+
+@handles("start", HEADTEACHER, at_school=True)
+async def start_command(t: CommandTurn) -> list[Reply]:
+    return await start(at_school(t), t.rest)
+
+
+@handles("review", HEADTEACHER, at_school=True)
+async def review_at_school(t: CommandTurn) -> list[Reply]:
+    return await review_command(at_school(t), t.rest)
+
+
+@handles("amend", HEADTEACHER, at_school=True)
+async def amend_command(t: CommandTurn) -> list[Reply]:
+    return await amend(at_school(t), t.rest)
+
+
+@handles("answer", HEADTEACHER, at_school=True)
+async def answer_command(t: CommandTurn) -> list[Reply]:
+    """A long answer written in a form (answer_form: a Slack modal, a Teams card), its words as submitted in the
+    form's one field; typed, `answer QID TEXT`."""
+    here = at_school(t)
+    eoi = await current(here)
+    if eoi is None or eoi.status != eois.DRAFT:
+        return [say(md("There is no draft to answer: type *start* to begin, or *status*."))]
+    qid, _, text = t.rest.partition(" ")
+    if ANSWER_FIELD in t.values:
+        text = t.values[ANSWER_FIELD]
+    return await answer_from_form(here, eoi, qid, text)

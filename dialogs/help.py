@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dialogs.actions import Command
-from dialogs.commands import BY_NAME, COMMANDS, HEADTEACHER, OFFICER, PANEL, SHARED, CommandSpec
+from dialogs.commands import ANYONE, BY_NAME, COMMANDS, HEADTEACHER, OFFICER, PANEL, SHARED, CommandSpec
 from dialogs.dates import MEETING_EXAMPLES
 from dialogs.glossary import PROVISION_HELP
 from dialogs.lifecycle_words import SHORTLISTING_RULE
+from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Reply
 from dialogs.rich import Text, lines_of, md, rich
+from storage import people
 
 
 def _line(command: CommandSpec, *, with_example: bool) -> Text:
@@ -73,3 +76,11 @@ def stranger_help(key: str) -> Reply:
             PROVISION_HELP,
         )
     )
+
+
+@handles("help", ANYONE)
+async def help_command(t: CommandTurn) -> list[Reply]:
+    """`help` (or nothing at all): what this person can do, as who they are to the bot."""
+    if t.person.role == people.OFFICER:
+        return [officer_help()]
+    return [headteacher_help() if t.person.role == people.HEADTEACHER else stranger_help(t.actor)]

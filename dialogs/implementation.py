@@ -11,9 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import references
 from dialogs.actions import Command
+from dialogs.commands import SHARED
 from dialogs.dates import format_date
 from dialogs.glossary import PROVISION_NAMES
 from dialogs.lifecycle_words import refusal
+from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Reply, refuse, say
 from dialogs.rich import Text, lines_of, md, text_of
 from dialogs.telling import tell
@@ -158,12 +161,12 @@ def _confirm(eoi: EOI, school: School, milestone: Milestone) -> Reply:
     )
 
 
-async def done_command(
-    session: AsyncSession, person: Person, school: School | None, now: datetime, rest: str
-) -> list[Reply]:
+@handles("done", SHARED)
+async def done_command(t: CommandTurn) -> list[Reply]:
     """`done REF MILESTONE` (a school may leave out REF for its one approved EOI): marked done as the plan's row
     allows, the other side told. The last (first pupils) opens the provision once confirmed (`... confirm`).
     `done REF MILESTONE undo`: an officer takes one back, and everyone is told."""
+    session, person, school, now, rest = t.session, t.person, t.school, t.now, t.rest
     is_officer = person.role == people.OFFICER
     words = rest.split()
     last_word = words[-1].casefold() if words else ""

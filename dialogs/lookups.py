@@ -4,17 +4,19 @@ as well as platform id."""
 
 from __future__ import annotations
 
-from dialogs import decision_commands, implementation, officer_commands, references
-from dialogs.officer_commands import OfficerTurn
+from dialogs import commands, decision_commands, implementation, officer_commands, references, registry
+from dialogs.officer_turn import CommandTurn, OfficerTurn
 from dialogs.replies import Reply, refuse, say
 from dialogs.rich import Text, md, text_of
 from storage import eois
 from storage.lifecycle import OFFICER
 
 
-async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@registry.handles("show", commands.OFFICER)
+async def show_command(t: CommandTurn) -> list[Reply]:
     """`show REF`, `show 114000` or `show Oakfield`: one EOI in full; a school with several, or several schools,
     a list to choose from (dialogs.references, the way every command names an EOI)."""
+    rest = t.rest
     wanted = " ".join(rest.split())
     if not wanted or references.looks_like_ref(wanted.split()[0]):
         return await _show_one(t, wanted.split()[0] if wanted else "")
@@ -46,15 +48,20 @@ async def _show_one(t: OfficerTurn, ref: str) -> list[Reply]:
     return replies
 
 
-async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@registry.handles("list", commands.OFFICER)
+async def list_command(t: CommandTurn) -> list[Reply]:
     """`list implementing` is the implementation portfolio; anything else, the EOIs filtered."""
+    rest = t.rest
     if rest.strip().casefold() in ("implementing", "implementation", "plans"):
         return await implementation.implementing_command(t.session, t.now)
     return await officer_commands.list_command(t, rest)
 
 
-async def officer_command(t: OfficerTurn, rest: str, bootstrap: tuple[tuple[str, str], ...]) -> list[Reply]:
-    """`officer add|remove` by email as well as platform id: the email names the person the bot has met."""
+@registry.handles("officer", commands.OFFICER)
+async def officer_command(t: CommandTurn) -> list[Reply]:
+    """`officer add|remove` by email as well as platform id: the email names the person the bot has met; the
+    officers the service was started with (EOI_OFFICERS) can't be removed here."""
+    rest, bootstrap = t.rest, t.officers
     sub, _, target = rest.strip().partition(" ")
     target = target.strip()
     if sub.casefold() in ("add", "remove") and "@" in target and ":" not in target:

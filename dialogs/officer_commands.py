@@ -5,21 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import discussion_notices, discussion_outcomes, implementation
+from dialogs import commands, discussion_notices, discussion_outcomes, implementation, registry
 from dialogs.actions import Command, OpenForm
 from dialogs.answers import AnswerContext, format_answer
 from dialogs.dates import (
-    DEFAULT_WORKING_HOURS,
     MEETING_EXAMPLES,
     MEETING_HORIZON,
     TIME_AT_START,
     MeetingReading,
-    WorkingHours,
     format_date,
     format_datetime,
     format_meeting_day,
@@ -28,9 +25,9 @@ from dialogs.dates import (
 )
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_ALIASES, NEED_TYPES, PHASES, QUADRANTS
 from dialogs.lifecycle_words import for_officers, refusal
+from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, OfficerTurn, eoi_or_refuse, tell_school
 from dialogs.questions import eoi_questions
 from dialogs.references import about as _about
-from dialogs.references import eoi_named
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, check_first, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
 from dialogs.telling import tell
@@ -45,18 +42,6 @@ CONFIRMED_TIME = re.compile(r"confirm\s+(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2
 DURATION = re.compile(
     r"\bfor\s+(?:(\d{1,3})\s*(m|min|mins|minutes|h|hr|hrs|hour|hours)\b|(an|one|half an)\s+hour\b)", re.IGNORECASE
 )
-
-
-@dataclass
-class OfficerTurn:
-    session: AsyncSession
-    person: people.Person
-    now: datetime
-    hours: WorkingHours = DEFAULT_WORKING_HOURS  # EOI_WORKING_HOURS: meetings outside them are confirmed first
-
-    @property
-    def actor(self) -> str:
-        return f"{self.person.platform}:{self.person.user_id}"
 
 
 def ref_line(eoi: EOI, school: School) -> Text:
@@ -203,12 +188,6 @@ async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ]
 
 
-async def _eoi_or_refuse(t: OfficerTurn, ref: str, command: str = "show", tail: str = "") -> tuple[EOI, School] | Reply:
-    """The EOI named as `show` names one (dialogs.references); several matching are asked about, each with a
-    button that runs `command` on it with the rest of what was typed."""
-    return await eoi_named(t.session, ref, command, tail)
-
-
 def _form_choice(
     label: str, command: str, ref: str, title: str, submit: str, *fields: FormField, style: str = ""
 ) -> Choice:
@@ -305,7 +284,6 @@ def schedule_form(ref: str) -> Form:
     )
 
 
-PLATFORM_NAMES = {"slack": "Slack", "msteams": "Teams", "console": "console"}
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)")
 
 
@@ -321,7 +299,7 @@ def _london_times(note: str) -> str:
 
 
 async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
-    found = await _eoi_or_refuse(t, rest.split()[0] if rest.split() else "")
+    found = await eoi_or_refuse(t, rest.split()[0] if rest.split() else "")
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
@@ -374,16 +352,11 @@ def _priority_label(qid: str, value: object) -> str:
     return ""
 
 
-async def tell_school(
-    t: OfficerTurn, event: str, source: str, eoi: EOI, school: School, kind: str, reply: Reply
-) -> None:
-    """The school hears of an officer's step in the words given, as the life table's row says (dialogs.telling)."""
-    await tell(t.session, event, source, eoi, school, now=t.now, school_hears=[(kind, reply)])
-
-
-async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@registry.handles("shortlist", commands.OFFICER)
+async def shortlist_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     ref, _, note = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref, "shortlist", note)
+    found = await eoi_or_refuse(t, ref, "shortlist", note)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
@@ -422,9 +395,11 @@ async def shortlist_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ]
 
 
-async def not_shortlisted_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@registry.handles("not-shortlisted", commands.OFFICER)
+async def not_shortlisted_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     ref, _, note = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref, "not-shortlisted", note)
+    found = await eoi_or_refuse(t, ref, "not-shortlisted", note)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
@@ -530,11 +505,13 @@ async def _to_check(t: OfficerTurn, eoi: EOI, starts: datetime, minutes: int) ->
     return reasons
 
 
-async def schedule_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@registry.handles("schedule", commands.OFFICER)
+async def schedule_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     typed = rest.strip().partition(" ")[2]
     rest, attendees = split_attendees(rest)
     ref, when, minutes, place, problem = split_schedule(rest)
-    found = await _eoi_or_refuse(t, ref, "schedule", typed)
+    found = await eoi_or_refuse(t, ref, "schedule", typed)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
@@ -650,11 +627,13 @@ def _which_time(eoi: EOI, reading: MeetingReading, duration: str, place: str, at
     return Reply(text=reading.problem, kind="question", choices=choices)
 
 
-async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@registry.handles("cancel-discussion", commands.OFFICER)
+async def cancel_discussion_command(t: CommandTurn) -> list[Reply]:
     """`cancel discussion REF [reason]`: the discussion is called off, the EOI is shortlisted again, the school
     is told (with the reason) and the history shows it."""
+    rest = t.rest
     ref, _, reason = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref, "cancel discussion", reason)
+    found = await eoi_or_refuse(t, ref, "cancel discussion", reason)
     if isinstance(found, Reply):
         if found.kind != "error":
             return [found]
@@ -704,11 +683,13 @@ async def cancel_discussion_command(t: OfficerTurn, rest: str) -> list[Reply]:
     ]
 
 
-async def reopen_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@registry.handles("reopen", commands.OFFICER)
+async def reopen_command(t: CommandTurn) -> list[Reply]:
     """LIFE's "reopen": an officer undoes a decision, a not shortlisted or an opening within REOPEN_DAYS, with a
     reason the school is told."""
+    rest = t.rest
     ref, _, reason = rest.strip().partition(" ")
-    found = await _eoi_or_refuse(t, ref, "reopen", reason)
+    found = await eoi_or_refuse(t, ref, "reopen", reason)
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
@@ -836,7 +817,9 @@ async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
     return buffer.getvalue()
 
 
-async def export_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@registry.handles("export", commands.OFFICER)
+async def export_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     filters, _, problem = await parse_filters(t.session, rest)
     if problem:
         return [refuse(problem)]
@@ -907,7 +890,9 @@ def _confirmed(user_id: str) -> tuple[str, bool]:
     return (head.strip(), True) if head and last.casefold() == "confirm" else (user_id.strip(), False)
 
 
-async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@registry.handles("link", commands.OFFICER)
+async def link_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     target, _, urn = rest.strip().partition(" ")
     platform, sep, user_id = target.partition(":")
     if not sep or not user_id or not urn.strip():
@@ -920,34 +905,3 @@ async def link_command(t: OfficerTurn, rest: str) -> list[Reply]:
     # An officer's link is explicit: the register's email re-check never removes it.
     await people.link(t.session, actor=t.actor, platform=platform.casefold(), user_id=user_id, school=school, now=t.now)
     return [say(md("{} is linked to {} and can now use *start*.", target, school.name))]
-
-
-async def window_list(t: OfficerTurn) -> list[Reply]:
-    windows = await all_windows(t.session)
-    if not windows:
-        return [
-            say(
-                md(
-                    'No windows yet. Add one: `window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct '
-                    "2027`, or `window plan 2027/28`.",
-                )
-            )
-        ]
-    facts = []
-    for w in windows:
-        state = (
-            "cancelled"
-            if w.cancelled_at
-            else "open"
-            if w.opens_at <= t.now < w.closes_at
-            else "closed"
-            if w.closes_at <= t.now
-            else "planned"
-        )
-        facts.append(
-            Fact(
-                f"{window_code(w)} {window_name(w)}",
-                f"{format_datetime(w.opens_at)} → {format_datetime(w.closes_at)} ({state})",
-            )
-        )
-    return [Reply(text="Windows", kind="list", facts=facts)]

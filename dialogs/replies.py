@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from dialogs.actions import Action, Answer, decode, encode
+from dialogs.actions import Action, Answer, SubmitForm, decode, encode
 from dialogs.rich import Text, text_of
 
 
@@ -26,25 +26,29 @@ class FormField:
 
 @dataclass(frozen=True)
 class Form:
-    """Input gathered on a modal (Slack) or a card (Teams). On submit the adapter sends `command_for(values)`
-    as a command turn; problems come back in Reply.field_errors, keyed by field name."""
+    """Input gathered on a modal (Slack) or a card (Teams). On submit the adapter sends `submitted(values)`, a
+    typed action; problems come back in Reply.field_errors, keyed by field name."""
 
     title: str
     fields: tuple[FormField, ...]
     command: str
     submit_label: str = "Submit"
 
+    def submitted(self, values: dict[str, str]) -> SubmitForm:
+        """What the form sends: each field's value by its name, in the form's order (with its prefix, if any)."""
+        return SubmitForm(self.command, tuple((f.name, _as_typed(f, values.get(f.name) or "")) for f in self.fields))
+
     def command_for(self, values: dict[str, str]) -> str:
-        parts = [self.command]
-        for f in self.fields:
-            raw = values.get(f.name) or ""
-            if f.multiline:  # the lines of a multi-line answer are kept
-                value = "\n".join(" ".join(line.split()) for line in raw.strip().splitlines())
-            else:
-                value = " ".join(raw.split())
-            if value:
-                parts.append(f.prefix + value)
-        return " ".join(parts)
+        """The form's values as the command's words, as someone would type them."""
+        return self.submitted(values).words
+
+
+def _as_typed(field: FormField, raw: str) -> str:
+    if field.multiline:  # the lines of a multi-line answer are kept
+        value = "\n".join(" ".join(line.split()) for line in raw.strip().splitlines())
+    else:
+        value = " ".join(raw.split())
+    return field.prefix + value if value else ""
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import TYPE_CHECKING
 
 from dialogs import report_chart
+from dialogs.commands import OFFICER
+from dialogs.officer_turn import CommandTurn
+from dialogs.registry import handles
 from dialogs.replies import Fact, Reply, refuse
 from dialogs.rich import md
 from storage import audit
 from storage.report import STAGES, Count, Line, Report, for_window
 from storage.windows import LONDON, all_windows, current_or_next, find_window, window_code, window_name
-
-if TYPE_CHECKING:  # the close-of-window summary uses this module too, without the officer commands
-    from dialogs.officer_commands import OfficerTurn
 
 GROUPS = (("By quadrant", "quadrant"), ("By district", "district"), ("By need type", "need"))
 
@@ -54,7 +53,9 @@ def facts(report: Report) -> list[Fact]:
     return found
 
 
-async def report_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@handles("report", OFFICER)
+async def report_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     wanted = rest.strip()
     window = await find_window(t.session, wanted) if wanted else await current_or_next(t.session, t.now)
     if window is None and not wanted:

@@ -19,6 +19,7 @@ from dialogs.announcements import (
     window_cancelled,
     window_changed,
 )
+from dialogs.commands import OFFICER
 from dialogs.dates import (
     format_datetime,
     names_a_day_without_year,
@@ -27,7 +28,8 @@ from dialogs.dates import (
     plan_windows,
     reasons_to_confirm,
 )
-from dialogs.officer_commands import PLATFORM_NAMES, OfficerTurn, window_list
+from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, OfficerTurn
+from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Reply, check_first, refuse, say
 from dialogs.rich import Text, md, rich
 from storage import audiences, notices, people
@@ -148,6 +150,16 @@ def _parts(rest: str) -> tuple[str, str | None, str | None]:
 def _year(start: str, end: str) -> str | None:
     first, last = int(start), int(end[-2:])
     return f"{first}/{str(first + 1)[-2:]}" if (first + 1) % 100 == last else None
+
+
+@handles("window", OFFICER)
+async def window(t: CommandTurn) -> list[Reply]:
+    return await window_command(t, t.rest, t.reach)
+
+
+@handles("deliveries", OFFICER)
+async def deliveries(t: CommandTurn) -> list[Reply]:
+    return await deliveries_command(t, t.rest, t.reach)
 
 
 async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) -> list[Reply]:
@@ -536,7 +548,9 @@ async def deliveries_command(t: OfficerTurn, tail: str, reach: Reach | None = No
     ]
 
 
-async def need_command(t: OfficerTurn, rest: str) -> list[Reply]:
+@handles("need", OFFICER)
+async def need_command(t: CommandTurn) -> list[Reply]:
+    rest = t.rest
     try:
         window = await _window_or_refuse(t, rest.strip())
     except WindowRefused as refused:
@@ -561,3 +575,34 @@ async def need_command(t: OfficerTurn, rest: str) -> list[Reply]:
             + f"\nImported by {by.imported_by}, {format_datetime(by.imported_at)}.",
         )
     ]
+
+
+async def window_list(t: OfficerTurn) -> list[Reply]:
+    windows = await all_windows(t.session)
+    if not windows:
+        return [
+            say(
+                md(
+                    'No windows yet. Add one: `window add "Autumn Term 1 2027/28" opens 1 Sep 2027 closes 22 Oct '
+                    "2027`, or `window plan 2027/28`.",
+                )
+            )
+        ]
+    facts = []
+    for w in windows:
+        state = (
+            "cancelled"
+            if w.cancelled_at
+            else "open"
+            if w.opens_at <= t.now < w.closes_at
+            else "closed"
+            if w.closes_at <= t.now
+            else "planned"
+        )
+        facts.append(
+            Fact(
+                f"{window_code(w)} {window_name(w)}",
+                f"{format_datetime(w.opens_at)} → {format_datetime(w.closes_at)} ({state})",
+            )
+        )
+    return [Reply(text="Windows", kind="list", facts=facts)]

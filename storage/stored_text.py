@@ -1,4 +1,4 @@
-"""Text every database here can store: what typed answers are cleaned of (dialogs.turns) and what an imported
+"""Text every database here can store: what typed answers are cleaned of (dialogs.cleaning) and what an imported
 register or need file is refused for (storage.register)."""
 
 from __future__ import annotations

@@ -15,14 +15,6 @@ FORBIDDEN = {
     "storage": ("dialogs", "bot", *PLATFORMS),
     "dialogs": ("bot", *PLATFORMS),
 }
-# Circles known when the check came, being broken on their own branch of issue 23: each listed one must still be
-# there (remove it here when it is broken), and no other may appear.
-KNOWN_CIRCLES: dict[str, list[set[str]]] = {
-    "dialogs": [
-        {"dialogs.actions", "dialogs.turns"},
-        {"dialogs.discussion_outcomes", "dialogs.officer_commands"},
-    ],
-}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -92,12 +84,8 @@ def circles(root: Path, folder: str) -> list[set[str]]:
 
 @pytest.mark.parametrize("folder", ["bot", "dialogs", "storage"])
 def test_no_import_circle_inside_a_folder(folder: str) -> None:
-    found = circles(ROOT, folder)
-    known = KNOWN_CIRCLES.get(folder, [])
-    new = [sorted(group) for group in found if group not in known]
-    assert new == [], f"modules of {folder}/ import each other in a circle: {new}"
-    gone = [sorted(group) for group in known if group not in found]
-    assert gone == [], f"no longer a circle: take {gone} out of KNOWN_CIRCLES"
+    found = [sorted(group) for group in circles(ROOT, folder)]
+    assert found == [], f"modules of {folder}/ import each other in a circle: {found}"
 
 
 def test_the_circle_check_sees_a_circle_through_an_import_inside_a_function(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # allow `pytest tests/...` without installing the package
     sys.path.insert(0, str(ROOT))
 
-from bot import teams_package  # noqa: E402
+from bot import manifests, teams_package  # noqa: E402
 from dialogs import commands as command_registry  # noqa: E402
 
 TEAMS_DIR = ROOT / "manifest" / "teams"
@@ -250,3 +250,50 @@ def test_slack_scopes_exact(slack_manifest: dict[str, Any]) -> None:
     assert set(scopes) == {"bot"}, "no user-token scopes"
     assert len(scopes["bot"]) == len(set(scopes["bot"]))
     assert set(scopes["bot"]) == SLACK_BOT_SCOPES
+
+
+# --- generated from the command registry ---------------------------------------------------
+
+
+def test_the_committed_manifests_are_what_the_registry_generates() -> None:
+    """manifest/ holds what `eoi-bot manifests` writes: the Slack usage hints and the Teams command lists."""
+    made = manifests.generated()
+    assert {path.relative_to(ROOT).as_posix() for path in made} == {
+        "manifest/slack/manifest.yaml",
+        "manifest/slack/manifest.socket-mode.yaml",
+        "manifest/teams/manifest.template.json",
+    }
+    for path, (committed, generated) in made.items():
+        assert committed == generated, f"{path}: run `eoi-bot manifests`"
+    assert manifests.main(["--check"]) == 0
+
+
+def test_a_command_added_to_the_menu_is_written_into_every_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(ROOT / "manifest", tmp_path / "manifest")
+    audit = command_registry.CommandSpec("audit", "officer", "audit REF", "the trail", hint="audit REF", menu="Audit")
+    # In the menus instead of export (Teams shows ten at most).
+    kept = tuple(c for c in command_registry.COMMANDS if c.name != "export")
+    monkeypatch.setattr(command_registry, "COMMANDS", (*kept, audit))
+    assert manifests.main(["--check", "--manifest-dir", str(tmp_path / "manifest")]) == 1
+    assert manifests.main(["--manifest-dir", str(tmp_path / "manifest")]) == 0
+    assert manifests.main(["--check", "--manifest-dir", str(tmp_path / "manifest")]) == 0
+    for name in manifests.SLACK_MANIFESTS:
+        slack = yaml.safe_load((tmp_path / "manifest" / name).read_text(encoding="utf-8"))
+        assert slack["features"]["slash_commands"][0]["usage_hint"].endswith(" | window | audit REF")
+    teams = json.loads((tmp_path / "manifest" / manifests.TEAMS_TEMPLATE).read_text(encoding="utf-8"))
+    for command_list in teams["bots"][0]["commandLists"]:
+        assert command_list["commands"][-1] == {"title": "audit", "description": "Audit"}
+    # The package is built with the registry's lists, whatever the template it is given says.
+    out = tmp_path / "eoi-bot.zip"
+    assert teams_package.build_package(APP_ID, out, manifest_dir=ROOT / "manifest" / "teams") == []
+    with zipfile.ZipFile(out) as zf:
+        built = json.loads(zf.read("manifest.json"))
+    assert [c["title"] for c in built["bots"][0]["commandLists"][0]["commands"]][-2:] == ["window", "audit"]
+
+
+def test_every_command_in_a_menu_says_what_it_does_within_teams_limits() -> None:
+    for command in command_registry.menu():
+        assert 0 < len(command.menu) <= teams_package.MAX_COMMAND_DESCRIPTION, command.name
+        assert len(command.name) <= teams_package.MAX_COMMAND_TITLE

@@ -179,10 +179,10 @@ async def test_a_message_in_hand_when_the_service_stops_is_acknowledged_and_answ
     slack, conversations = socket_mode.slack, socket_mode.service.conversations
     handle_once, in_hand = conversations.handle_once, asyncio.Event()
 
-    async def slowly(turn, key):  # type: ignore[no-untyped-def]
+    async def slowly(turn, key, **keep):  # type: ignore[no-untyped-def]
         in_hand.set()
         await asyncio.sleep(0.5)
-        return await handle_once(turn, key)
+        return await handle_once(turn, key, **keep)
 
     monkeypatch.setattr(conversations, "handle_once", slowly)
     envelope = envelopes.events_api(sr.message_im_event_body(HEAD_ID, "start"))

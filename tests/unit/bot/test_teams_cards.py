@@ -11,7 +11,7 @@ from botbuilder.schema import Activity
 
 from bot import teams_adapter, teams_cards
 from bot.service import Service
-from dialogs.actions import Answer, ChangeAnswer, Command, KeepAnswer, OpenForm, Step, encode
+from dialogs.actions import Answer, ChangeAnswer, Command, KeepAnswer, OpenForm, Step, SubmitForm, encode
 from dialogs.commands import parse_command
 from dialogs.replies import Choice, Fact, Form, FormField, Reply
 from dialogs.rich import md
@@ -65,10 +65,10 @@ def test_many_choices_become_a_drop_down() -> None:
     [picker] = [n for n in _walk(card) if n.get("id") == "eoi_choice"]
     assert len(picker["choices"]) == 12
     assert picker["choices"][3] == {"title": "N3", "value": encode(Answer("primary_need", "N3"))}
-    turn, *_ = teams_adapter.turn_for_value(SPEAKER, {"eoi_pick": 1, "eoi_choice": picker["choices"][3]["value"]})
-    assert turn is not None and turn.action == Answer("primary_need", "N3")
-    turn, _, _, problem = teams_adapter.turn_for_value(SPEAKER, {"eoi_pick": 1})
-    assert turn is None and "Choose one" in problem
+    action, *_ = teams_adapter.action_for_value({"eoi_pick": 1, "eoi_choice": picker["choices"][3]["value"]})
+    assert action == Answer("primary_need", "N3")
+    action, _, _, problem = teams_adapter.action_for_value({"eoi_pick": 1})
+    assert action is None and "Choose one" in problem
 
 
 def test_multiple_choice_is_a_checkbox_list_with_done() -> None:
@@ -88,16 +88,16 @@ def test_multiple_choice_is_a_checkbox_list_with_done() -> None:
     assert [c["value"] for c in checks["choices"]] == ["KS1", "KS2"] and checks["value"] == "KS1"
     assert [a["title"] for a in card["actions"]] == ["Done", "Keep"]  # side by side, not Done above Keep
     [done] = [n for n in _walk(card) if n.get("title") == "Done"]
-    turn, *_ = teams_adapter.turn_for_value(SPEAKER, {**done["data"], "eoi_values": "KS1,KS2"})
-    assert turn is not None and turn.action == Answer("age_range", "KS1,KS2")
-    turn, *_ = teams_adapter.turn_for_value(SPEAKER, done["data"])
-    assert turn is not None and turn.action == Answer("age_range", "")  # nothing ticked: the dialog asks again
+    action, *_ = teams_adapter.action_for_value({**done["data"], "eoi_values": "KS1,KS2"})
+    assert action == Answer("age_range", "KS1,KS2")
+    action, *_ = teams_adapter.action_for_value(done["data"])
+    assert action == Answer("age_range", "")  # nothing ticked: the dialog asks again
     # A card posted before actions were typed named the question itself; it still works.
-    turn, *_ = teams_adapter.turn_for_value(SPEAKER, {"eoi_multi": "age_range", "eoi_values": "KS1,KS2"})
-    assert turn is not None and turn.action == Answer("age_range", "KS1,KS2")
+    action, *_ = teams_adapter.action_for_value({"eoi_multi": "age_range", "eoi_values": "KS1,KS2"})
+    assert action == Answer("age_range", "KS1,KS2")
 
 
-def test_a_form_opens_in_the_card_and_submits_a_command() -> None:
+def test_a_form_opens_in_the_card_and_submits_its_values() -> None:
     form = Form(
         title="Decision: EOI-2627A-001",
         command="decide EOI-2627A-001",
@@ -112,9 +112,11 @@ def test_a_form_opens_in_the_card_and_submits_a_command() -> None:
     assert show["type"] == "Action.ShowCard"
     submit = show["card"]["actions"][0]
     value = {**submit["data"], "f_outcome": "decline", "f_note": "  Not  this time "}
-    turn, got, values, _ = teams_adapter.turn_for_value(SPEAKER, json.loads(json.dumps(value)))
+    action, got, values, _ = teams_adapter.action_for_value(json.loads(json.dumps(value)))
     assert got == form and values == {"outcome": "decline", "note": "  Not  this time "}
-    assert turn is not None and turn.command and turn.text == "decide EOI-2627A-001 decline Not this time"
+    # The values by field name, as the dialog reads them; in words, as the command is typed.
+    assert action == SubmitForm("decide EOI-2627A-001", (("outcome", "decline"), ("note", "Not this time")))
+    assert isinstance(action, SubmitForm) and action.words == "decide EOI-2627A-001 decline Not this time"
 
 
 def test_a_refused_form_comes_back_filled_in_with_the_problem_under_the_field() -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.console import Console
 from bot.turn_runner import APOLOGY
 from dialogs.turns import Speaker
+from storage import conversation_refs
 from storage.clock import Clock
 from storage.models import EOI
 from tests import conftest
@@ -43,12 +44,12 @@ async def test_two_quick_teams_messages_from_one_person_are_answered_in_order(
     real = teams.service.conversations.handle_once
     first = True
 
-    async def slow_first(turn: Any, key: str) -> Any:
+    async def slow_first(turn: Any, key: str, **keep: Any) -> Any:
         nonlocal first
         if first:
             first = False
             await asyncio.sleep(0.3)
-        return await real(turn, key)
+        return await real(turn, key, **keep)
 
     monkeypatch.setattr(teams.service.conversations, "handle_once", slow_first)
     url = teams.connector.service_url
@@ -104,3 +105,30 @@ async def test_a_failure_inside_a_dialog_gives_the_same_apology_on_every_channel
         assert APOLOGY in text, (channel, text)
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert sorted(r.getMessage().split(" turn for ")[0] for r in failures) == ["console", "msteams", "slack"]
+
+
+async def test_where_a_teams_speaker_is_reached_is_kept_with_their_turn_or_not_at_all(
+    teams: Teams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conversation reference a Teams turn brings is written in the turn's own transaction: a turn that
+    fails keeps none (and isn't taken as kept), the next one that succeeds keeps it."""
+    newcomer = "29:1newcomer"
+    teams.connector.add_member("*", newcomer, "newcomer@example.org", name="Nia New")
+    url = teams.connector.service_url
+
+    async def kept() -> bool:
+        async with teams.service.db.session() as session:
+            return await conversation_refs.find(session, platform="msteams", key=newcomer) is not None
+
+    real = teams.service.conversations._route
+
+    async def failing(*args: Any) -> Any:
+        raise RuntimeError("the dialog failed")
+
+    monkeypatch.setattr(teams.service.conversations, "_route", failing)
+    await teams.post(ta.message_activity("help", newcomer, "Nia New", service_url=url))
+    said = [shown_text(a) for a in teams.connector.activities_in(ta.personal_conversation_id(newcomer))]
+    assert said == [APOLOGY] and not await kept()
+    monkeypatch.setattr(teams.service.conversations, "_route", real)
+    await teams.post(ta.message_activity("help", newcomer, "Nia New", service_url=url))
+    assert await kept()

@@ -406,7 +406,7 @@ async def test_a_planted_promise_is_caught(service, clock, monkeypatch):
 async def test_a_rule_written_in_a_handler_beside_the_table_is_caught(service, clock, monkeypatch):
     """A handler deciding for itself (withdrawals refused once the window closes, which the table allows) is
     caught: the table offers the step, and typed it doesn't happen."""
-    from dialogs import conversation
+    from dialogs import withdrawal
 
     def closed_to_withdrawals(event: str, moment: lifecycle.Moment, by: str) -> lifecycle.Verdict:
         if event == "withdraw" and moment.phase != OPEN:
@@ -414,6 +414,6 @@ async def test_a_rule_written_in_a_handler_beside_the_table_is_caught(service, c
         return judge(event, moment, by)
 
     county = await _county(service, clock)
-    monkeypatch.setattr(conversation, "judge", closed_to_withdrawals)
+    monkeypatch.setattr(withdrawal, "judge", closed_to_withdrawals)
     failures = await _check(county, Situation("submitted", CLOSED), SCHOOL)
     assert any("allowed 'withdraw' typed" in f for f in failures), failures
