@@ -248,7 +248,7 @@ def asked_again_because(
     if problem is None:
         return None
     if q.type == "date" and q.date_expects(after) in _NOW_ASKS:
-        return f"{format_date(date.fromisoformat(value))} {_NOW_ASKS[q.date_expects(after)]}"
+        return f"{format_stored_date(value)} {_NOW_ASKS[q.date_expects(after)]}"  # a month is kept as 2027-09
     message = problem.message.plain if isinstance(problem.message, Text) else problem.message
     return message.split(". ")[0].rstrip(".")  # what is wrong, without the "for example" that follows
 

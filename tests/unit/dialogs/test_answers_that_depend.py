@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.service import open_service
 from dialogs.actions import Answer, ChangeAnswer
-from dialogs.answers import check_answer
+from dialogs.answers import AnswerContext, asked_again_because, check_answer
 from dialogs.demo import seed_demo
 from dialogs.eoi_dialog import EoiTurn, answer_context
 from dialogs.questions import QUESTIONS_FILE, eoi_questions, load_questions
@@ -314,3 +314,14 @@ async def _assert_submitted_eoi_keeps_every_rule(service: Any, urn: str) -> None
 def test_no_sequence_of_changes_at_the_review_submits_an_eoi_that_breaks_a_rule(data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(_scenario(data, folder))
+
+
+def test_a_meeting_month_still_to_come_is_asked_again_in_words_when_the_governors_have_approved() -> None:
+    """The governors' meeting was "September 2027" (kept as a month); the head then says they have approved it,
+    so a day that has passed is wanted: the reason names the month as the head gave it (a month once crashed
+    the review)."""
+    q = eoi_questions().get("governance_date")
+    assert q is not None
+    ctx = AnswerContext(today=NOW.date())
+    reason = asked_again_because(q, "2027-09", ctx, {"governance": "next_meeting"}, {"governance": "approved"})
+    assert reason == "September 2027 is still to come, and it now asks for a day that has passed"
