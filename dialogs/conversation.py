@@ -370,7 +370,7 @@ class Conversations:
         question asked (as `/eoi …` is), and given to its handler by field name as well as in words."""
         words = form.words
         notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(words) else []
-        if discussion_replies.waiting_for_times(person):
+        if isinstance(conversation_state.of(person), AwaitingTimes):
             discussion_replies.stop_waiting(person)  # a form instead: the question is dropped
         named = parse_command(form.command)
         cmd = Parsed(named.name, " ".join([named.rest, *(v for _, v in form.values if v)]).strip(), named.word)
