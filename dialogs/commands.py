@@ -286,25 +286,27 @@ PREFIX = re.compile(r"^\s*(?:/eoi\b|eoi\b)\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Command:
+class ParsedCommand:
     name: str  # "" when the text isn't a known command
     rest: str
     word: str  # what the user typed as the command word
 
 
-def parse_command(text: str) -> Command:
+def parse_command(text: str) -> ParsedCommand:
     body = PREFIX.sub("", text or "", count=1).strip()
     folded = " ".join(body.split()).casefold()
     for phrase in _PHRASES:
         if folded == phrase or folded.startswith(phrase + " "):
             words = len(phrase.split())
             parts = body.split(None, words)
-            return Command(_WORDS[phrase], parts[words].strip() if len(parts) > words else "", " ".join(parts[:words]))
+            return ParsedCommand(
+                _WORDS[phrase], parts[words].strip() if len(parts) > words else "", " ".join(parts[:words])
+            )
     word, rest = [*re.split(r"\s+", body, maxsplit=1), ""][:2]  # a command on its own line is still one
     name = _WORDS.get(word.casefold(), "")
     if not name:
-        return Command("", body, word)
-    return Command(name, rest.strip(), word)
+        return ParsedCommand("", body, word)
+    return ParsedCommand(name, rest.strip(), word)
 
 
 def has_prefix(text: str) -> bool:

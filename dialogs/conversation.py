@@ -32,8 +32,7 @@ from dialogs import (  # noqa: F401
 )
 from dialogs.actions import Action, Command, DiscussionReply, OpenForm, SubmitForm, Unreadable
 from dialogs.announcements import as_now
-from dialogs.commands import COMMANDS, OFFICER, has_prefix, parse_command
-from dialogs.commands import Command as Parsed
+from dialogs.commands import COMMANDS, OFFICER, ParsedCommand, has_prefix, parse_command
 from dialogs.conversation_state import AwaitingTimes, CheckingAnswer, ConfirmingCancel, FillingIn
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
@@ -274,14 +273,14 @@ class Conversations:
         text: str,
         now: datetime,
         *,
-        cmd: Parsed | None = None,
+        cmd: ParsedCommand | None = None,
         values: dict[str, str] | None = None,
     ) -> list[Reply]:
         """The command `text` names (or `cmd`, already read), run by its registered handler."""
         cmd = cmd or parse_command(text)
         key = f"{person.platform}:{person.user_id}"
         if not cmd.name and not text:
-            cmd = Parsed("help", "", "")
+            cmd = ParsedCommand("help", "", "")
         found = registered(cmd.name)
         if found is not None:
             t = CommandTurn(
@@ -373,7 +372,7 @@ class Conversations:
         if isinstance(conversation_state.of(person), AwaitingTimes):
             discussion_replies.stop_waiting(person)  # a form instead: the question is dropped
         named = parse_command(form.command)
-        cmd = Parsed(named.name, " ".join([named.rest, *(v for _, v in form.values if v)]).strip(), named.word)
+        cmd = ParsedCommand(named.name, " ".join([named.rest, *(v for _, v in form.values if v)]).strip(), named.word)
         return notes + await self._command(session, person, school, words, now, cmd=cmd, values=form.by_name)
 
     def _reply_turn(self, session: AsyncSession, person: Person, now: datetime) -> discussion_replies.ReplyTurn:

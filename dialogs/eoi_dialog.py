@@ -1227,7 +1227,7 @@ async def where_it_stands(
     """What is true of the EOI now and what the school can do, as the life table judges it at this moment
     (dialogs.lifecycle_words.for_school), naming a later window open now where a new EOI can begin. Given the
     `moment` already read this turn, it isn't read again."""
-    moment = moment or await eois.moment(session, eoi, now)
+    moment = moment or await transitions.moment(session, eoi, now)
     later = await open_window(session, now) if moment.phase == NEXT_OPEN else None
     return for_school_words(moment, next_window=window_name(later) if later else "", say_state=say_state)
 
@@ -1257,7 +1257,7 @@ async def status_reply(session: AsyncSession, eoi: EOI, school: School, now: dat
         )
         if actions:
             facts.append(Fact("Actions from the discussion", "\n".join(actions)))
-    moment = await eois.moment(session, eoi, now)
+    moment = await transitions.moment(session, eoi, now)
     choices = []
     if for_school and eoi.status != eois.DRAFT:
         choices.append(Choice("See the answers", Command("review")))

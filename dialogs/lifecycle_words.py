@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dialogs.dates import format_datetime
 from dialogs.rich import Text, md, rich, text_of
-from storage.eois import TooManyChanges
 from storage.lifecycle import (
     APPROVED,
     CLOSED,
@@ -42,6 +41,7 @@ from storage.lifecycle import (
     step,
     steps_from,
 )
+from storage.transitions import TooManyChanges
 
 PAST = {
     "submit": "submitted",
@@ -269,7 +269,7 @@ def refusal(refused: Refused) -> str | Text:
 
 
 def change_limit_words(refused: TooManyChanges) -> Text:
-    """The per-person limit on reopening EOIs (storage.eois.CHANGE_LIMIT), said from the rule itself."""
+    """The per-person limit on reopening EOIs (storage.transitions.CHANGE_LIMIT), said from the rule itself."""
     hours = refused.limit.per.total_seconds() / 3600
     per = "hour" if hours == 1 else f"{hours:g} hours"
     return md(

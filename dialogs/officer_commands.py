@@ -198,10 +198,10 @@ def _form_choice(
 
 async def officer_actions(session: AsyncSession, eoi: EOI, now: datetime) -> list[Choice]:
     """What an officer can do next with this EOI: a button for each step the life table allows them now
-    (storage.eois.verdicts), so no button offers what would be refused (a discussion that no longer stands
+    (storage.transitions.verdicts), so no button offers what would be refused (a discussion that no longer stands
     can't be cancelled, a decision past its reopen period can't be reopened)."""
     ref = eoi.ref or ""
-    allowed = {v.event for v in await eois.verdicts(session, eoi, by=OFFICER, now=now)}
+    allowed = {v.event for v in await transitions.verdicts(session, eoi, by=OFFICER, now=now)}
     choices = []
     if "shortlist" in allowed:
         choices.append(Choice("Shortlist", Command(f"shortlist {ref}"), style="primary"))
@@ -259,7 +259,7 @@ OFFERED_AS_BUTTONS = {
 
 async def what_next(t: OfficerTurn, eoi: EOI) -> Text:
     """What can happen next to the EOI now, for officers (the life table's verdicts, with their deadlines)."""
-    return for_officers(await eois.moment(t.session, eoi, t.now))
+    return for_officers(await transitions.moment(t.session, eoi, t.now))
 
 
 def schedule_form(ref: str) -> Form:
@@ -710,7 +710,7 @@ async def reopen_command(t: CommandTurn) -> list[Reply]:
     what = "decision on" if before in (eois.APPROVED, eois.DECLINED) else "shortlisting of"
     # A decline calls off a discussion still to come (storage.discussions.cancel_discussion): reopened, the EOI
     # is back at "discussion scheduled" with none booked until an officer schedules one.
-    stands = (await eois.moment(t.session, eoi, t.now)).discussion_at is not None
+    stands = (await transitions.moment(t.session, eoi, t.now)).discussion_at is not None
     then = (
         "ECC will be in touch about the discussion and a new decision."
         if stands

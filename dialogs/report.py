@@ -14,7 +14,7 @@ from dialogs.registry import handles
 from dialogs.replies import Fact, Reply, refuse
 from dialogs.rich import md
 from storage import audit
-from storage.report import STAGES, Count, Line, Report, for_window
+from storage.report import STAGES, Count, Line, NeedReport, for_window
 from storage.windows import LONDON, all_windows, current_or_next, find_window, window_code, window_name
 
 GROUPS = (("By quadrant", "quadrant"), ("By district", "district"), ("By need type", "need"))
@@ -46,7 +46,7 @@ def line_words(line: Line) -> str:
     )
 
 
-def facts(report: Report) -> list[Fact]:
+def facts(report: NeedReport) -> list[Fact]:
     found = [Fact("All", count_words(report.total()))]
     for label, key in GROUPS:
         found.append(Fact(label, "\n".join(f"{name}: {count_words(c)}" for name, c in report.by(key)) or "none"))
@@ -79,7 +79,7 @@ async def report_command(t: CommandTurn) -> list[Reply]:
     return [Reply(text=text, kind="summary", title=f"Report: {window_name(window)}", facts=facts(numbers), image=image)]
 
 
-def need_lines(report: Report) -> str:
+def need_lines(report: NeedReport) -> str:
     """The close-of-window summary's "Against identified need": one line per need row, then EOIs that answer no
     identified need."""
     return "\n".join(line_words(line) for line in report.lines) or "no need recorded"

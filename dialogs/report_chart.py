@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from storage.report import STAGES, Count, Report
+from storage.report import STAGES, Count, NeedReport
 from storage.windows import window_name
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def _values(count: Count, series: str) -> int:
     return count.identified if series == "identified" else count.places[series]
 
 
-def figure(report: Report) -> Figure:
+def figure(report: NeedReport) -> Figure:
     """The chart: for each group, a bar per series with its number of places on it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -72,7 +72,7 @@ def figure(report: Report) -> Figure:
     return chart
 
 
-def draw(report: Report) -> bytes:
+def draw(report: NeedReport) -> bytes:
     """The chart as PNG bytes (a pure function of the report's numbers)."""
     out = io.BytesIO()
     figure(report).savefig(out, format="png", dpi=DPI, metadata={"Software": None})

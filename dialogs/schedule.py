@@ -75,7 +75,7 @@ class WindowStep:
 
 
 @dataclass(frozen=True)
-class Step:
+class ScheduledStep:
     """A window's step still to come, and when it is due (those with `due <= now` are due now)."""
 
     window: Window
@@ -256,13 +256,13 @@ def _to_come(row: WindowStep, window: Window, now: datetime) -> bool:
     return (row.flag is None or getattr(window, row.flag) is None) and (row.until is None or now < row.until(window))
 
 
-def steps_to_come(window: Window, now: datetime) -> list[Step]:
+def steps_to_come(window: Window, now: datetime) -> list[ScheduledStep]:
     """The steps the window records (`flag`) not yet done, in the order they run; those with `due <= now` are due
     now. The scheduler (plan_due), `eoi-bot doctor` and the scheduler-lag metric all read this one list."""
     if window.cancelled_at is not None:
         return []
     return [
-        Step(window, row.what, row.due(window), row.days)
+        ScheduledStep(window, row.what, row.due(window), row.days)
         for row in WINDOW_STEPS
         if row.flag is not None and _to_come(row, window, now)
     ]

@@ -29,7 +29,7 @@ async def withdraw(t: eoi_dialog.EoiTurn, rest: str) -> list[Reply]:
     words = rest.split()
     if eoi is None:
         return [say(f"{t.school.name} has no EOI to withdraw.")]
-    moment = await eois.moment(t.session, eoi, t.now)
+    moment = await transitions.moment(t.session, eoi, t.now)
     verdict = judge("withdraw", moment, SCHOOL)
     if verdict.refused:  # said before asking to confirm something impossible
         return [refuse(refusal(eois.NotAllowed(eoi.ref or "", eoi.status, "withdraw", verdict.refused)))]

@@ -28,10 +28,10 @@ from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage
     SUBMITTED,
     UNDER_CONSIDERATION,
     WITHDRAWN,
+    LifeStep,
     Moment,
     NotAllowed,
     Refused,
-    Step,
     Verdict,
     choices,
     judge,
@@ -39,13 +39,7 @@ from storage.lifecycle import (  # noqa: F401  (the states, re-exported: storage
     step,
 )
 from storage.models import EOI, Decision, Discussion, FollowUp, School, Window
-from storage.transitions import (  # noqa: F401  (where an EOI stands and what it may do: read as storage.eois.moment)
-    CHANGE_LIMIT,
-    TooManyChanges,
-    moment,
-    transition,
-    verdicts,
-)
+from storage.transitions import transition
 from storage.windows import current_or_next, open_window_id, window_code
 
 PAGE_SIZE = 10

@@ -34,7 +34,7 @@ _TEMPLATE_KEYS = {"remind_days_before", "min_days_after_approval", "default_open
 
 
 @dataclass(frozen=True)
-class Step:
+class PlanStep:
     key: str
     title: str
     owner: str  # SCHOOL_OWNS | ECC_OWNS: responsible, and reminded
@@ -51,12 +51,12 @@ class Step:
 
 @dataclass(frozen=True)
 class Template:
-    steps: tuple[Step, ...]
+    steps: tuple[PlanStep, ...]
     remind_days_before: int
     min_days_after_approval: int
     default_opening_days: int
 
-    def step(self, key: str) -> Step | None:
+    def step(self, key: str) -> PlanStep | None:
         return next((s for s in self.steps if s.key == key), None)
 
     def before(self, key: str) -> set[str]:
@@ -72,7 +72,7 @@ class Template:
         return found
 
 
-def _checked(steps: list[Step], name: str) -> None:
+def _checked(steps: list[PlanStep], name: str) -> None:
     keys = {s.key for s in steps}
     if len(keys) != len(steps) or sum(s.last for s in steps) != 1:
         raise ValueError(f"{name}: milestone keys must differ, and exactly one is `last: true`")
@@ -109,7 +109,7 @@ def template(path: Path = TEMPLATE) -> Template:
         due = item["due"]
         after = item.get("after") or []
         who = str(item.get("who", ""))
-        found = Step(
+        found = PlanStep(
             str(item["key"]),
             str(item["title"]),
             str(item["owner"]),
@@ -204,10 +204,10 @@ def is_late(milestone: Milestone, now: datetime) -> bool:
     return milestone.done_at is None and milestone.due_at <= now
 
 
-def rule_of(milestone: Milestone) -> Step:
+def rule_of(milestone: Milestone) -> PlanStep:
     """The template's row for a stored milestone; one the template no longer has waits for nothing, and is
     marked as its owner's kind was before `who:` (ECC's by officers, the school's by either)."""
-    return template().step(milestone.key) or Step(
+    return template().step(milestone.key) or PlanStep(
         milestone.key,
         milestone.title,
         milestone.owner,

@@ -67,7 +67,7 @@ DISCUSSION_TO_COME = "a discussion to come"
 
 
 @dataclass(frozen=True)
-class Step:
+class LifeStep:
     event: str  # what happens: "submit", "shortlist"...
     source: str  # the state it happens in
     target: str  # the state it leads to
@@ -89,8 +89,8 @@ class Step:
         return self.event
 
 
-def _steps(event: str, sources: tuple[str, ...], target: str, by: str, **rules: object) -> list[Step]:
-    return [Step(event, source, target, by, **rules) for source in sources]  # type: ignore[arg-type]
+def _steps(event: str, sources: tuple[str, ...], target: str, by: str, **rules: object) -> list[LifeStep]:
+    return [LifeStep(event, source, target, by, **rules) for source in sources]  # type: ignore[arg-type]
 
 
 BEFORE_A_DECISION = (DRAFT, SUBMITTED, SHORTLISTED, SCHEDULED, UNDER_CONSIDERATION)
@@ -100,7 +100,7 @@ DECIDABLE = (SCHEDULED, UNDER_CONSIDERATION)
 MAY_HAVE_A_DISCUSSION = (SCHEDULED, UNDER_CONSIDERATION)
 WHILE_OPEN = (OPEN,)
 
-LIFE: tuple[Step, ...] = (
+LIFE: tuple[LifeStep, ...] = (
     *_steps("submit", (DRAFT,), SUBMITTED, SCHOOL, phases=WHILE_OPEN, tell_officers=True),
     # While its window is open and before shortlisting, a school may change a submitted EOI: it goes back to
     # draft and is submitted again under the same reference.
@@ -131,12 +131,12 @@ EVENTS = tuple(dict.fromkeys(step.event for step in LIFE))
 _BY_EVENT_AND_STATE = {(step.event, step.source): step for step in LIFE}
 
 
-def step(event: str, state: str) -> Step | None:
+def step(event: str, state: str) -> LifeStep | None:
     """The step `event` takes from `state`, or None when the table has no such step."""
     return _BY_EVENT_AND_STATE.get((event, state))
 
 
-def steps_from(state: str, by: str | None = None) -> list[Step]:
+def steps_from(state: str, by: str | None = None) -> list[LifeStep]:
     """What can happen next to an EOI in `state` (by one kind of person, or anyone), in the table's order."""
     return [s for s in LIFE if s.source == state and (by is None or s.by in (by, EITHER))]
 
@@ -165,7 +165,7 @@ class Verdict:
     calendar sets)."""
 
     event: str
-    step: Step | None
+    step: LifeStep | None
     refused: str = ""
     until: datetime | None = None
     until_why: str = ""  # "window" (it closes then) | "too late" (the reopen period ends then)

@@ -68,7 +68,7 @@ class Line:
 
 
 @dataclass
-class Report:
+class NeedReport:
     window: Window
     lines: list[Line]
 
@@ -106,7 +106,7 @@ def _answers(need: NeedRow, eoi: EOI, school: School) -> bool:
     )
 
 
-def build(window: Window, needs: list[NeedRow], found: list[tuple[EOI, School]]) -> Report:
+def build(window: Window, needs: list[NeedRow], found: list[tuple[EOI, School]]) -> NeedReport:
     lines = [
         Line(n.quadrant, n.district, n.need_type, n.phase, n.provision_type, n, Count(identified=n.places))
         for n in needs
@@ -125,8 +125,8 @@ def build(window: Window, needs: list[NeedRow], found: list[tuple[EOI, School]])
         for stage in stages:
             line.count.eois[stage] += 1
             line.count.places[stage] += places_offered(eoi)
-    return Report(window, lines + [outside[k] for k in sorted(outside)])
+    return NeedReport(window, lines + [outside[k] for k in sorted(outside)])
 
 
-async def for_window(session: AsyncSession, window: Window) -> Report:
+async def for_window(session: AsyncSession, window: Window) -> NeedReport:
     return build(window, await need_for(session, window), await eois_in(session, window))

@@ -131,7 +131,7 @@ class Outcome:
 
 
 @dataclass
-class Report:
+class RetentionReport:
     dry_run: bool
     outcomes: list[Outcome]
 
@@ -325,7 +325,7 @@ APPLY: dict[str, Callable[[AsyncSession, Outcome, datetime], Awaitable[None]]] =
 
 async def apply(
     session: AsyncSession, now: datetime, days: Mapping[str, int] | None = None, *, dry_run: bool = False
-) -> Report:
+) -> RetentionReport:
     """Remove what each rule says has outlived its period (or, dry run, only say what would go)."""
     days = days or {}
     outcomes = []
@@ -338,4 +338,4 @@ async def apply(
         await session.rollback()
     else:
         await session.commit()
-    return Report(dry_run, outcomes)
+    return RetentionReport(dry_run, outcomes)

@@ -16,10 +16,10 @@ from storage.lifecycle import (
     APPROVED,
     DECLINED,
     MAY_HAVE_A_DISCUSSION,
+    LifeStep,
     Moment,
     NotAllowed,
     Refused,
-    Step,
     Verdict,
     choices,
     judge,
@@ -69,7 +69,7 @@ async def verdicts(session: AsyncSession, eoi: EOI, *, by: str, now: datetime) -
     return choices(await moment(session, eoi, now), by)
 
 
-async def allowed(session: AsyncSession, eoi: EOI, event: str, *, by: str, now: datetime) -> Step:
+async def allowed(session: AsyncSession, eoi: EOI, event: str, *, by: str, now: datetime) -> LifeStep:
     """The step the table (storage.lifecycle.LIFE) allows now, or NotAllowed saying why not: the one check
     behind every status change, and behind offering one (a button shown only when it would work)."""
     at = await moment(session, eoi, now)
@@ -120,7 +120,7 @@ async def _within_change_limit(session: AsyncSession, event: str, actor: str, no
 
 async def transition(
     session: AsyncSession, eoi: EOI, event: str, *, by: str, actor: str, now: datetime, note: str = ""
-) -> Step:
+) -> LifeStep:
     """Move the EOI as the table says (`allowed`), or raise NotAllowed saying why not (TooManyChanges when this
     person has reopened EOIs for changes too often lately). Audited."""
     found = await allowed(session, eoi, event, by=by, now=now)

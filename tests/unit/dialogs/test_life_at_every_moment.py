@@ -25,7 +25,7 @@ from dialogs.officer_commands import OFFERED_AS_BUTTONS
 from dialogs.replies import Choice, Reply
 from dialogs.rich import Text
 from dialogs.turns import Turn
-from storage import eois, implementation, lifecycle
+from storage import eois, implementation, lifecycle, transitions
 from storage.lifecycle import (
     APPROVED,
     CLOSED,
@@ -186,7 +186,7 @@ class County:
         async with self.service.db.session() as session:
             found = await session.get(EOI, eoi_id)
             assert found is not None
-            return await eois.moment(session, found, self.clock.now())
+            return await transitions.moment(session, found, self.clock.now())
 
 
 def _buttons(replies: list[Reply], ref: str, role: str) -> dict[str, Choice]:
