@@ -88,9 +88,18 @@ def slack_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket-mode", action="store_true", help="the Socket Mode app (no request URLs)")
     parser.add_argument("--host", default="", help="the public HTTPS host of `eoi-bot serve`, for YOUR-HOST")
     args = parser.parse_args(argv)
+    host = re.sub(r"^https?://", "", args.host.strip()).rstrip("/")
+    if host and not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?", host):
+        print(f"eoi-bot slack-manifest: {args.host!r} is not a host name (for example bot.council.example)")
+        return 2
     name = SLACK_MANIFESTS[1] if args.socket_mode else SLACK_MANIFESTS[0]
     text = slack_manifest((MANIFEST_DIR / name).read_text(encoding="utf-8"))
-    print(text.replace("YOUR-HOST", args.host) if args.host else text, end="")
+    if host:  # the URLs only: the comments go on explaining YOUR-HOST
+        text = "".join(
+            line if line.lstrip().startswith("#") else line.replace("YOUR-HOST", host)
+            for line in text.splitlines(keepends=True)
+        )
+    print(text, end="")
     return 0
 
 

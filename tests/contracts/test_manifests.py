@@ -297,3 +297,18 @@ def test_every_command_in_a_menu_says_what_it_does_within_teams_limits() -> None
     for command in command_registry.menu():
         assert 0 < len(command.menu) <= teams_package.MAX_COMMAND_DESCRIPTION, command.name
         assert len(command.name) <= teams_package.MAX_COMMAND_TITLE
+
+
+def test_a_council_prints_its_slack_manifest_for_its_own_host(capsys: pytest.CaptureFixture[str]) -> None:
+    assert manifests.slack_main(["--host", "https://eoi.essex.example/"]) == 0
+    printed = capsys.readouterr().out
+    manifest = yaml.safe_load(printed)
+    assert manifest["settings"]["event_subscriptions"]["request_url"] == "https://eoi.essex.example/slack/events"
+    assert manifest["features"]["slash_commands"][0]["url"] == "https://eoi.essex.example/slack/events"
+    # The comments still explain what to replace, for whoever edits the file by hand later.
+    assert "# after replacing YOUR-HOST" in printed and "https://YOUR-HOST" not in printed
+
+
+def test_a_host_that_is_not_a_host_name_is_refused_with_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert manifests.slack_main(["--host", "eoi.essex.example/slack/events"]) == 2
+    assert "is not a host name" in capsys.readouterr().out
