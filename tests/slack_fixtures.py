@@ -19,12 +19,12 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
-from bot.service import Service, open_service
+from bot.service import Service
 from bot.slack_adapter import SLACK, SlackAdapter
 from storage.clock import Clock
 from storage.models import School
 from tests import block_kit_limits
-from tests.conftest import TestDatabase, make_settings
+from tests.conftest import TestDatabase, make_settings, service_on_copy
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_web_api import FakeSlackWebApi
 
@@ -286,7 +286,7 @@ async def _workspace(
         officers=(("slack", OFFICER_ID),),
         **more,
     )
-    service = await open_service(settings, clock=clock, db=db)
+    service = service_on_copy(settings, clock, db)
     fake_slack.add_user(HEAD_ID, head_email, "Pat Head")
     fake_slack.add_user(OFFICER_ID, "officer@essex.example", "Olu Officer")
     fake_slack.add_user("U0STRANGER", "someone@elsewhere.example", "Sam Stranger")

@@ -19,14 +19,14 @@ from bot import cli
 from bot.announce import run_once
 from bot.app import build_app, channel_summary
 from bot.config import load_settings
-from bot.service import Service, open_service
+from bot.service import Service
 from dialogs.replies import Reply
 from storage import people
 from storage.models import Delivery, Notice, School, Window
 from storage.windows import schools_in_scope
 from tests.chat import complete_eoi, headteacher, officer
 from tests.cli_db import use_test_database
-from tests.conftest import make_settings
+from tests.conftest import make_settings, service_on_copy
 from tests.fakes.recording_sender import RecordingSender
 from tests.fakes.smtp_server import Inbox, smtp_server  # noqa: F401
 
@@ -44,7 +44,7 @@ async def mailing(test_db, clock, smtp_server) -> AsyncIterator[tuple[Service, I
     channels, so every school is reached by email."""
     url, inbox = smtp_server
     db = await test_db.create(demo_at=clock.now())
-    service = await open_service(make_settings(test_db.url, smtp_url=url, mail_from=FROM), clock=clock, db=db)
+    service = service_on_copy(make_settings(test_db.url, smtp_url=url, mail_from=FROM), clock, db)
     build_app(service)  # registers the enabled channels' senders, email among them
     service.dispatcher.backoff = 0.01  # retries a hundred times sooner than in production
     yield service, inbox

@@ -224,9 +224,10 @@ async def teams_with(
 
 
 async def open_teams_service(test_db: conftest.TestDatabase, clock: Clock, *, seed: bool, **overrides: Any) -> Service:
-    db = await test_db.create(demo_at=clock.now()) if seed else test_db.open()
-    officers = (OFFICER, ("msteams", OFFICER_ID))
-    return await open_service(make_settings(test_db.url, officers=officers, **overrides), clock=clock, db=db)
+    settings = make_settings(test_db.url, officers=(OFFICER, ("msteams", OFFICER_ID)), **overrides)
+    if seed:
+        return conftest.service_on_copy(settings, clock, await test_db.create(demo_at=clock.now()))
+    return await open_service(settings, clock=clock, db=test_db.open())  # an empty database: migrated here
 
 
 @pytest.fixture
