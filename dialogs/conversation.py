@@ -33,7 +33,7 @@ from dialogs import (  # noqa: F401
 from dialogs.actions import Action, Command, DiscussionReply, OpenForm, SubmitForm, Unreadable
 from dialogs.announcements import as_now
 from dialogs.commands import COMMANDS, OFFICER, ParsedCommand, has_prefix, parse_command
-from dialogs.conversation_state import AwaitingTimes, CheckingAnswer, ConfirmingCancel, FillingIn
+from dialogs.conversation_state import AwaitingTimes, CheckingAnswer, CheckingStep, ConfirmingCancel, FillingIn
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
 from dialogs.officer_turn import CommandTurn
@@ -241,9 +241,24 @@ class Conversations:
             return [*await eoi_dialog.statuses(t, here), await eoi_dialog.resume(t, eoi)]
         return await eoi_dialog.on_text(t, eoi, text)
 
+    async def _step_check_takes(
+        self, session: AsyncSession, person: Person, school: School | None, text: str, explicit: bool, now: datetime
+    ) -> list[Reply] | None:
+        """An officer asked to check a step first (CheckingStep): yes or no typed does what its button does; any
+        other message is read afresh. Asked once: the question is dropped whatever comes."""
+        state = conversation_state.of(person)
+        assert isinstance(state, CheckingStep)
+        conversation_state.keep(person, conversation_state.idle(state))
+        said = " ".join(text.casefold().strip(" .!").split())
+        if explicit or said not in (*eoi_dialog.YES_WORDS, *eoi_dialog.NO_WORDS):
+            return None
+        command = state.yes if said in eoi_dialog.YES_WORDS else state.no
+        return await self._command(session, person, school, command, now)
+
     # Which conversation takes a message, by the state the person is in.
     _conversations: ClassVar[dict[type, Callable[..., Awaitable[list[Reply] | None]]]] = {
         AwaitingTimes: _times_take,
+        CheckingStep: _step_check_takes,
         FillingIn: _eoi_dialog_takes,
         CheckingAnswer: _eoi_dialog_takes,
         ConfirmingCancel: _eoi_dialog_takes,
@@ -251,6 +266,9 @@ class Conversations:
 
     async def _route(self, session: AsyncSession, person: Person, turn: Turn, now: datetime) -> list[Reply]:
         if turn.action:
+            state = conversation_state.of(person)
+            if isinstance(state, CheckingStep):  # answered by a button (or another pressed): asked once
+                conversation_state.keep(person, conversation_state.idle(state))
             return await self._on_action(session, person, turn.action, now)
         text = (turn.text or "").strip()
         notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(text) else []

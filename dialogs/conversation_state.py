@@ -2,10 +2,10 @@
 
 A person is in exactly one state. What their next message is for follows from it (`dialogs.conversation` asks
 `takes_text`): nothing in particular (`Idle`: a message is a command), the EOI dialog (`FillingIn`), a yes or no
-to a reading of their answer (`CheckingAnswer`) or to deleting their draft (`ConfirmingCancel`), or the times that
-would suit for a discussion (`AwaitingTimes`). Every state also remembers which EOI the person is working on (a
-school may have an RP and a PP in one window) and their place in its questions (`Place`), so `start` carries on
-where they left off, across restarts.
+to a reading of their answer (`CheckingAnswer`), to deleting their draft (`ConfirmingCancel`) or to an officer's
+step asked about first (`CheckingStep`), or the times that would suit for a discussion (`AwaitingTimes`). Every
+state also remembers which EOI the person is working on (a school may have an RP and a PP in one window) and their
+place in its questions (`Place`), so `start` carries on where they left off, across restarts.
 
 The JSON carries `"v"`. Rows written before this module (no `"v"`: the old `Person.pending` keys) still read, and
 a state this build doesn't know reads as `Idle`, with a log line, rather than stopping the person's turns.
@@ -95,7 +95,17 @@ class AwaitingTimes(_Kept):
     times_for: int
 
 
-State = Idle | FillingIn | CheckingAnswer | ConfirmingCancel | AwaitingTimes
+@dataclass(frozen=True, kw_only=True)
+class CheckingStep(_Kept):
+    """ "Please check: … Nothing is booked until you say yes": an officer's step asked about before it is done
+    (a discussion or a window's dates at an unusual time). Yes runs `yes` (the exact command, confirmed), no runs
+    `no`; anything else is read afresh, and the question is dropped either way."""
+
+    yes: str
+    no: str
+
+
+State = Idle | FillingIn | CheckingAnswer | ConfirmingCancel | AwaitingTimes | CheckingStep
 
 # The names states and places are stored under: never change one (rows hold them), add new ones.
 _STATES: dict[str, type[_Kept]] = {
@@ -104,6 +114,7 @@ _STATES: dict[str, type[_Kept]] = {
     "checking answer": CheckingAnswer,
     "confirming cancel": ConfirmingCancel,
     "awaiting times": AwaitingTimes,
+    "checking step": CheckingStep,
 }
 _PLACES: dict[str, type[Answering | Changing | Reviewing | Declaring]] = {
     "answering": Answering,
@@ -146,6 +157,10 @@ def awaiting_times(state: State, times_for: int) -> AwaitingTimes:
     return AwaitingTimes(eoi=state.eoi, place=state.place, times_for=times_for)
 
 
+def checking_step(state: State, *, yes: str, no: str) -> CheckingStep:
+    return CheckingStep(eoi=state.eoi, place=state.place, yes=yes, no=no)
+
+
 def place_in(state: State, eoi: int) -> Place | None:
     """Where the person is in EOI `eoi`: None when their place is in another EOI, or not known yet."""
     return state.place if state.eoi == eoi else None
@@ -170,6 +185,8 @@ def to_json(state: State) -> dict[str, Any]:
             }
         case AwaitingTimes():
             data["times_for"] = state.times_for
+        case CheckingStep():
+            data["step"] = {"yes": state.yes, "no": state.no}
     return data
 
 
@@ -210,6 +227,9 @@ def _from_v1(data: dict[str, Any]) -> State:
         )
     if kind is AwaitingTimes:
         return AwaitingTimes(eoi=eoi, place=place, times_for=int(data["times_for"]))
+    if kind is CheckingStep:
+        step = data["step"]
+        return CheckingStep(eoi=eoi, place=place, yes=str(step["yes"]), no=str(step["no"]))
     return kind(eoi=eoi, place=place)
 
 

@@ -28,7 +28,7 @@ from dialogs.lifecycle_words import for_officers, refusal
 from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, OfficerTurn, eoi_or_refuse, tell_school
 from dialogs.questions import eoi_questions
 from dialogs.references import about as _about
-from dialogs.replies import Choice, Fact, Form, FormField, Reply, check_first, refuse, say
+from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
 from dialogs.telling import tell
 from storage import audit, discussions, eois, panel, people, transitions
@@ -569,7 +569,7 @@ async def schedule_command(t: CommandTurn) -> list[Reply]:
         exact = f"schedule {eoi.ref} confirm {starts.astimezone(LONDON):%Y-%m-%d %H:%M} for {minutes} minutes{where}"
         exact += f" with {', '.join(attendees)}" if attendees else ""
         return [
-            check_first(
+            t.check_first(
                 f"{assumed} Book {eoi.ref} with {school.name} for {booking}?".strip(),
                 reasons,
                 "booked",

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import conversation_state, replies
+from dialogs.actions import Command
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
 from dialogs.references import eoi_named
-from dialogs.replies import Reply
+from dialogs.replies import Choice, Reply
 from dialogs.telling import tell
 from storage import people
 from storage.audiences import Reach
@@ -38,6 +40,16 @@ class OfficerTurn:
     @property
     def actor(self) -> str:
         return f"{self.person.platform}:{self.person.user_id}"
+
+    def check_first(self, asked: str, reasons: list[str], done: str, yes: Choice, no: Choice) -> Reply:
+        """A step asked about before it is done (replies.check_first), which says "until you say yes": so the
+        officer's conversation waits for that yes or no (CheckingStep), and typing it does what its button does."""
+        typed = [choice.action.text for choice in (yes, no) if isinstance(choice.action, Command)]
+        if len(typed) != 2:
+            raise TypeError("a step checked first offers commands, so that a typed yes or no can run them")
+        state = conversation_state.of(self.person)
+        conversation_state.keep(self.person, conversation_state.checking_step(state, yes=typed[0], no=typed[1]))
+        return replies.check_first(asked, reasons, done, yes, no)
 
 
 @dataclass

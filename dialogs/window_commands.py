@@ -30,7 +30,7 @@ from dialogs.dates import (
 )
 from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, OfficerTurn
 from dialogs.registry import handles
-from dialogs.replies import Choice, Fact, Reply, check_first, refuse, say
+from dialogs.replies import Choice, Fact, Reply, refuse, say
 from dialogs.rich import Text, md, rich
 from storage import audiences, notices, people
 from storage.models import EOI, School, Window
@@ -211,7 +211,7 @@ async def _add(t: OfficerTurn, tail: str) -> list[Reply]:
         named = f"{TERMS[term]} {year}"
         exact = f'window add "{named}" opens {_exact(opens)} closes {_exact(closes)} confirm'
         return [
-            check_first(
+            t.check_first(
                 f"Add {named}, opening {format_datetime(opens)} and closing {format_datetime(closes)}?",
                 reasons,
                 "added",
@@ -345,7 +345,7 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
             f"{word} {format_datetime(when)}" for word, when in (("open", opens), ("close", closes)) if when
         )
         return [
-            check_first(
+            t.check_first(
                 f"Change {window_name(window)} to {said}?",
                 reasons,
                 "changed",
@@ -395,7 +395,7 @@ async def _open_now(t: OfficerTurn, tail: str, reach: Reach | None) -> list[Repl
     reasons = [] if confirmed else _to_check(t, t.now, None) + ([] if need else [NOBODY_TOLD])
     if reasons:
         return [
-            check_first(
+            t.check_first(
                 f"Open {window_name(window)} now, until {format_datetime(window.closes_at)}?",
                 reasons,
                 "opened",

@@ -235,6 +235,34 @@ async def test_3am_is_not_booked_until_the_officer_confirms_that_exact_time(serv
     assert len(await _school_notices(service, "discussion")) == 1
 
 
+async def test_an_officer_asked_to_check_a_3am_meeting_types_yes_and_it_is_booked_once(service):
+    # The question says "Nothing is booked until you say yes": saying it books it, as the button does (the
+    # simulation's officers typed yes and were told "I don't know the command yes").
+    ref = await _shortlisted(service)
+    desk = officer(service)
+    assert "Nothing is booked until you say yes" in await desk.say(f"schedule {ref} 3/12 3am")
+    button = desk.find("Yes, book")
+    assert "Scheduled" in await desk.say("Yes.")
+    assert await _discussions(service) == [(london(2026, 12, 3, 3).astimezone(UTC), "invited")]
+    # Asked once: another yes is not a second booking, nor is the button pressed afterwards.
+    assert "I don't know the command" in await desk.say("yes")
+    again = await service.conversations.handle(Turn(desk.speaker, action=button.action))
+    assert "Nothing has changed" in again[0].text
+    assert len(await _discussions(service)) == 1 and len(await _school_notices(service, "discussion")) == 1
+
+
+async def test_no_typed_books_nothing_and_a_command_instead_drops_the_question(service):
+    ref = await _shortlisted(service)
+    desk = officer(service)
+    await desk.say(f"schedule {ref} 3/12 3am")
+    assert ref in await desk.say("no")  # what the No button does: the EOI shown again, nothing booked
+    assert await _discussions(service) == [] and await _status(service, ref) == "shortlisted"
+    await desk.say(f"schedule {ref} 3/12 3am")
+    assert ref in await desk.say(f"show {ref}")  # a command instead: run, and the question is dropped
+    assert "I don't know the command" in await desk.say("yes")
+    assert await _discussions(service) == []
+
+
 async def test_a_sunday_and_christmas_day_are_checked_and_no_books_nothing(service):
     ref = await _shortlisted(service)
     desk = officer(service)

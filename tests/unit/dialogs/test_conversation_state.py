@@ -15,6 +15,7 @@ from dialogs.conversation_state import (
     AwaitingTimes,
     Changing,
     CheckingAnswer,
+    CheckingStep,
     ConfirmingCancel,
     Declaring,
     FillingIn,
@@ -43,6 +44,8 @@ EVERY_STATE = [
     ConfirmingCancel(eoi=3, place=Reviewing()),
     AwaitingTimes(eoi=7, place=Answering("places"), times_for=9),
     AwaitingTimes(times_for=9),
+    CheckingStep(yes="schedule EOI-2627A-001 confirm 2026-12-03 03:00 for 60 minutes", no="show EOI-2627A-001"),
+    CheckingStep(eoi=7, place=Reviewing(), yes="window open 2627A confirm", no="window list"),
 ]
 
 
