@@ -63,19 +63,6 @@ class Sender(Protocol):
         ...
 
 
-async def _went_already(sender: Sender, item: Claimed) -> bool:
-    """After a crash mid-send, ask the platform whether the message went (senders that can tell implement
-    `already_sent(destination, key) -> bool | None`); otherwise it is sent again."""
-    check = getattr(sender, "already_sent", None)
-    if check is None:
-        return False
-    try:
-        return bool(await check(item.destination, item.key))
-    except Exception:
-        log.warning("could not check whether %s was already sent", item.key, exc_info=True)
-        return False
-
-
 @dataclass
 class DispatchStats:
     sent: int = 0
@@ -100,6 +87,7 @@ class Claimed:
     attempts: int
     school_urn: str | None
     reclaimed: bool = False  # a claim left by a process that stopped mid-send
+    sending_since: datetime | None = None  # when the first try began (real time): what a check looks back to
 
 
 SPACING_MARGIN = 0.005  # seconds added to a sender's min_interval, for jitter on the way
@@ -308,8 +296,17 @@ class Dispatcher:
                 return None
             reclaimed = row.status == "sending"
             row.status, row.claimed_at = "sending", self.lease_clock()
+            row.sending_since = row.sending_since or row.claimed_at
             claimed = Claimed(
-                row.id, row.key, row.kind, row.destination, row.payload, row.attempts, row.school_urn, reclaimed
+                row.id,
+                row.key,
+                row.kind,
+                row.destination,
+                row.payload,
+                row.attempts,
+                row.school_urn,
+                reclaimed,
+                row.sending_since,
             )
             await session.commit()
             return claimed
@@ -336,10 +333,15 @@ class Dispatcher:
         async with gate:
             last_answer: float | None = None
             while item := await self._claim_next(destination):
-                if item.reclaimed and sender and await _went_already(sender, item):
-                    await self._finish(item, "sent", item.attempts, "found already delivered after a restart")
-                    stats.sent += 1
-                    continue
+                if item.reclaimed and sender:
+                    went = await self._went_already(sender, item)
+                    if went is None:  # the platform could not say: finished as failed, officers told
+                        stats.failed += 1
+                        continue
+                    if went:
+                        await self._finish(item, "sent", item.attempts, "found already delivered after a restart")
+                        stats.sent += 1
+                        continue
                 if last_answer is not None and sender:
                     # Space sends from the platform's answer to the previous one (our own bookkeeping in between
                     # overlaps the wait), so a channel gets one a second, not one a second plus our overhead.
@@ -348,6 +350,35 @@ class Dispatcher:
                         await self.sleep(wait)
                 last_answer = await self._send_one(sender, item, stats)
         return stats
+
+    async def _went_already(self, sender: Sender, item: Claimed) -> bool | None:
+        """After a crash mid-send, whether the message went, asked of the platform (a sender that can tell has
+        `already_sent(destination, key, since=) -> bool | None`, None when it has no way to look). A check that
+        fails is "don't know yet": asked again after the platform's Retry-After or a back-off, bounded as sends
+        are, and never taken for "not sent" (which would send it twice). When it still can't be answered the
+        delivery is finished as failed, not sent again, and the officers are told to look: None."""
+        check = getattr(sender, "already_sent", None)
+        if check is None:
+            return False
+        tries = asked_to_wait = 0
+        while True:
+            try:
+                return await check(item.destination, item.key, since=item.sending_since) is True
+            except SendFailed as refused:
+                failure = refused
+            except Exception as error:  # a bug or a network error in a sender: still "don't know"
+                log.warning("could not check whether %s was already sent", item.key, exc_info=True)
+                failure = SendFailed(f"{type(error).__name__}: {error}")
+            tries += 1
+            if failure.retry_after is not None and not failure.permanent:
+                asked_to_wait += 1
+            if failure.permanent or tries - asked_to_wait >= self.max_attempts or asked_to_wait >= self.max_waits_asked:
+                await self._finish(item, "failed", item.attempts, failure.reason, unsure=True)
+                return None
+            wait = failure.retry_after if failure.retry_after is not None else self.backoff * 2 ** (tries - 1)
+            wait = min(wait, self.max_wait)
+            await self._note_attempt(item, item.attempts, f"checking whether it went: {failure.reason}", wait)
+            await self.sleep(wait)
 
     async def _send_one(self, sender: Sender | None, item: Claimed, stats: DispatchStats) -> float:
         """Send with retries; returns when (loop time) the platform answered the last attempt: the next send
@@ -405,9 +436,12 @@ class Dispatcher:
             )
             await session.commit()
 
-    async def _finish(self, item: Claimed, status: str, attempts: int, reason: str) -> None:
+    async def _finish(self, item: Claimed, status: str, attempts: int, reason: str, *, unsure: bool = False) -> None:
         metrics.DELIVERIES_FINISHED.labels(item.destination.split(":", 1)[0], status).inc()
         now = self.clock.now()
+        detail = reason  # the platform's words, for the officers
+        if unsure:
+            reason = f"not sent again: after a restart mid-send, could not check whether it went ({detail})"
         async with self.db.session() as session:
             await session.execute(
                 update(Delivery)
@@ -422,16 +456,24 @@ class Dispatcher:
             if status == "failed" and item.kind != "delivery failed":
                 # Officers see failures where they work; a failed failure-report is not reported again.
                 school = f" for school {item.school_urn}" if item.school_urn else ""
+                if unsure:
+                    words = (
+                        f"A message{school} to {item.destination} may not have arrived: the service stopped while "
+                        f"sending it, and the platform could not say whether it went ({detail}). "
+                        "It was not sent again, so that nobody gets it twice: look in that conversation, and send it "
+                        "by hand if it is not there."
+                    )
+                else:
+                    words = (
+                        f"A message{school} to {item.destination} could not be delivered after {attempts} "
+                        f"attempt{'s' if attempts != 1 else ''}: {reason}"
+                    )
                 await to_officers(
                     session,
                     kind="delivery failed",
                     now=now,
                     school_urn=item.school_urn,
-                    body=say(
-                        f"A message{school} to {item.destination} could not be delivered after {attempts} "
-                        f"attempt{'s' if attempts != 1 else ''}: {reason}",
-                        kind="notice",
-                    ).to_dict(),
+                    body=say(words, kind="notice").to_dict(),
                 )
             await session.commit()
 

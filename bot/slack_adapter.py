@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -116,6 +117,9 @@ def send_failure(error: Exception) -> SendFailed:
 
 
 DELIVERY_EVENT = "eoi_delivery"
+# Reading back after a crash: Slack's clock and ours may differ by this much, and at most this many pages of 200.
+CLOCK_MARGIN = timedelta(minutes=2)
+HISTORY_PAGES = 5
 
 
 async def dm_channel(client: AsyncWebClient, user_id: str) -> str:
@@ -177,21 +181,35 @@ class SlackSender:
             return False
         return True
 
-    async def already_sent(self, destination: str, key: str) -> bool | None:
-        """Whether a message with this delivery key is in the conversation's recent history: a channel's
-        (channels:history, groups:history) or, for a person, the DM we share with them (conversations.open
-        with im:write finds it; im:history reads it)."""
+    async def already_sent(self, destination: str, key: str, *, since: datetime | None = None) -> bool | None:
+        """Whether a message with this delivery key is in the conversation's history since `since` (when the
+        first try at sending it began): a channel's (channels:history, groups:history) or, for a person, the DM
+        we share with them (conversations.open with im:write finds it; im:history reads it). Slack limits
+        conversations.history hard for apps outside its Marketplace, so only that span is read (`oldest`, less
+        a margin for the two clocks), page by page. A failed or rate-limited read raises SendFailed: "don't
+        know yet", never "not sent". None: not a conversation whose history can be read."""
         channel = destination.partition(":")[2]
-        if channel[:1] in ("U", "W"):
-            channel = await dm_channel(self.client, channel)
-        if channel[:1] not in ("C", "G", "D"):
-            return None
-        response = await self.client.conversations_history(channel=channel, limit=200, include_all_metadata=True)
-        for message in response.get("messages", []):
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("key") == key:
-                return True
-        return False
+        try:
+            if channel[:1] in ("U", "W"):
+                channel = await dm_channel(self.client, channel)
+            if channel[:1] not in ("C", "G", "D"):
+                return None
+            oldest = {"oldest": f"{(since - CLOCK_MARGIN).timestamp():.6f}"} if since else {}
+            cursor = ""
+            for _ in range(HISTORY_PAGES):
+                response = await self.client.conversations_history(
+                    channel=channel, limit=200, include_all_metadata=True, cursor=cursor or None, **oldest
+                )
+                for message in response.get("messages", []):
+                    payload = (message.get("metadata") or {}).get("event_payload") or {}
+                    if payload.get("key") == key:
+                        return True
+                cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+                if not response.get("has_more") or not cursor:
+                    return False
+        except Exception as error:
+            raise send_failure(error) from error
+        raise SendFailed(f"more than {HISTORY_PAGES * 200} messages in {channel} since it was first sent")
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,9 @@ class Delivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the first try at sending it began (real time, kept through retries and take-overs): after a crash the
+    # platform is asked only about messages since then (bot.delivery, Sender.already_sent).
+    sending_since: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 

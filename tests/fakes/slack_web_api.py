@@ -516,14 +516,24 @@ class FakeSlackWebApi:
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _conversations_history(self, args: JsonDict) -> JsonDict:
-        """Newest first, like Slack; metadata only when include_all_metadata is asked for."""
+        """Newest first, like Slack; only messages after `oldest` when given (exclusive, as Slack's default);
+        pages of `limit` with a `next_cursor`; metadata only when include_all_metadata is asked for."""
         channel = str(args.get("channel") or "")
-        found = [m for (c, _), m in self.messages.items() if c == channel]
+        oldest = float(args.get("oldest") or 0)
+        found = [m for (c, _), m in self.messages.items() if c == channel and float(m["ts"]) > oldest]
         found.sort(key=lambda m: m["ts"], reverse=True)
         limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        messages = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found[:limit]]
-        return {"ok": True, "messages": messages, "has_more": len(found) > limit}
+        page = found[start : start + limit]
+        messages = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = len(found) > start + limit
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _chat_post_ephemeral(self, args: JsonDict) -> JsonDict:
         problem = self._check_message(args)

@@ -557,3 +557,54 @@ async def test_a_bot_that_died_just_after_dming_an_officer_does_not_dm_them_agai
     async with slack.service.db.session() as session:
         row = await session.scalar(select(Delivery).where(Delivery.destination == f"slack:{OFFICER_ID}"))
         assert row is not None and row.status == "sent"
+        first_try = row.sending_since
+    # Only the history since the first try was read (less two minutes for Slack's clock against ours), however
+    # long ago the lease was taken: Slack limits conversations.history hard for apps outside its Marketplace.
+    assert first_try is not None
+    oldest = float(slack.fake.recorded("conversations.history")[-1].args["oldest"])
+    assert oldest == pytest.approx((first_try - timedelta(minutes=2)).timestamp(), abs=0.001)
+
+
+async def _officer_dmed_then_the_bot_died(slack: Workspace) -> None:
+    """An officer DMed about a submission, and the process killed after Slack took the message but before the
+    send was recorded: the delivery is left claimed, its lease long run out."""
+    await submitted_eoi_and_drafts(slack, drafts=0)
+    await slack.deliver_notices()
+    assert len(slack.posted_to(OFFICER_ID)) == 1
+    async with slack.service.db.session() as session:
+        row = await session.scalar(select(Delivery).where(Delivery.destination == f"slack:{OFFICER_ID}"))
+        assert row is not None
+        row.status, row.sent_at = "sending", None
+        row.claimed_at = datetime.now(UTC) - timedelta(hours=1)
+        await session.commit()
+
+
+async def test_a_rate_limited_look_back_after_a_crash_is_asked_again_and_the_officer_is_not_dmed_twice(
+    slack: Workspace,
+) -> None:
+    await _officer_dmed_then_the_bot_died(slack)
+    slack.fake.fail_next("conversations.history", status=429, retry_after=1)
+    await slack.deliver_notices()
+    # "Don't know yet" is not "not sent": Slack was asked again after its Retry-After, and found the message.
+    assert [c.status for c in slack.fake.recorded("conversations.history")] == [429, 200]
+    assert len(slack.posted_to(OFFICER_ID)) == 1
+    async with slack.service.db.session() as session:
+        row = await session.scalar(select(Delivery).where(Delivery.destination == f"slack:{OFFICER_ID}"))
+        assert row is not None and row.status == "sent"
+
+
+async def test_a_look_back_slack_refuses_is_not_sent_again_and_the_officers_are_told_to_check(
+    slack: Workspace,
+) -> None:
+    await _officer_dmed_then_the_bot_died(slack)
+    slack.fake.fail_next("conversations.history", status=200, error="missing_scope")
+    await slack.deliver_notices()
+    async with slack.service.db.session() as session:
+        row = await session.scalar(select(Delivery).where(Delivery.destination == f"slack:{OFFICER_ID}"))
+        assert row is not None and row.status == "failed"
+        assert row.last_error.startswith("not sent again") and "missing_scope" in row.last_error
+    await slack.deliver_notices()  # the officers hear of it where they work
+    posted = slack.posted_to(OFFICER_ID)
+    assert len(posted) == 2 and "submitted" in text_of(posted[0])  # the submission's message went once
+    told = text_of(posted[1])
+    assert "may not have arrived" in told and "It was not sent again" in told and "missing_scope" in told
