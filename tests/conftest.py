@@ -86,7 +86,12 @@ class TestDatabase:
         return db
 
     def open(self) -> Database:
-        return Database(self.url, schema=self.schema if self.backend == "postgres" else None)
+        if self.backend == "postgres":
+            # Four test processes share one PostgreSQL (100 connections by default) with the scale-out test's
+            # servers: a test's pool is kept to 10 (production keeps 20, and 10 more under load), so a fan-out in
+            # every process at once can't run the server out of connections. More wait for one, as in production.
+            return Database(self.url, schema=self.schema, pool_size=5, max_overflow=5)
+        return Database(self.url)
 
     async def drop(self) -> None:
         if self.backend == "postgres":

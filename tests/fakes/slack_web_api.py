@@ -103,7 +103,7 @@ class FakeSlackWebApi:
         self._burst = 1
         self._tokens: dict[str, float] = {}  # per channel: posts it may make now (a token bucket, up to _burst)
         self._random_429: tuple[float, random.Random, tuple[str, ...], int] | None = None
-        self._ts_counter = itertools.count(1)
+        self._last_ts = 0  # microseconds
         self._view_counter = itertools.count(1)
         self._ts_base = int(time.time())
         self._runner: web.AppRunner | None = None
@@ -446,7 +446,11 @@ class FakeSlackWebApi:
         }
 
     def _next_ts(self) -> str:
-        return f"{self._ts_base}.{next(self._ts_counter):06d}"
+        """A message's ts, as Slack gives it: when it was posted (seconds and microseconds), unique in the
+        workspace, so `oldest` in conversations.history means what it means on Slack."""
+        micros = max(int(time.time() * 1_000_000), self._last_ts + 1)
+        self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _auth_test(self, _: JsonDict) -> JsonDict:
         return {
