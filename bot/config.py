@@ -29,7 +29,7 @@ class Settings:
     microsoft_app_id: str = ""
     microsoft_app_password: str = ""
     microsoft_app_tenant_id: str = ""
-    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_type: str = "SingleTenant"  # TEAMS_APP_TYPES: Azure makes no new multi-tenant bots
     # Teams without an app id, for the Bot Framework Emulator and tests: unauthenticated, loopback only.
     teams_emulator: bool = False
     # Tenant ids allowed to use the bot in Teams; empty means any tenant the Azure registration admits.
@@ -127,6 +127,31 @@ def parse_officers(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(entries)
 
 
+# The Azure Bot's type of app (botbuilder's APP_TYPE), by its lower-case spelling. Azure has created only
+# single-tenant and managed-identity bots since 31 July 2025, so SingleTenant is the default; MultiTenant stays
+# for a registration made before then (eoi-bot doctor warns about it).
+TEAMS_APP_TYPES = {"singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI", "multitenant": "MultiTenant"}
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+def teams_app(env: dict[str, str], app_id: str) -> tuple[str, str]:
+    """MICROSOFT_APP_TYPE and MICROSOFT_APP_TENANT_ID, checked: a single-tenant or managed-identity bot names its
+    tenant, or Bot Framework would refuse every token it asks for, at the first message rather than now."""
+    raw = (env.get("MICROSOFT_APP_TYPE") or "SingleTenant").strip()
+    app_type = TEAMS_APP_TYPES.get(raw.lower())
+    if app_type is None:
+        raise ValueError(f"MICROSOFT_APP_TYPE={raw!r}: use SingleTenant (the default), UserAssignedMSI or MultiTenant")
+    tenant = env.get("MICROSOFT_APP_TENANT_ID", "").strip()
+    if app_id and app_type != "MultiTenant" and not GUID.match(tenant):
+        raise ValueError(
+            f"MICROSOFT_APP_TENANT_ID must be the Directory (tenant) ID the {app_type} Azure Bot was made in"
+            f"{f', not {tenant[:40]!r}' if tenant else ''}. SingleTenant is the default, as Azure makes no new "
+            "multi-tenant bots; for a bot registered as multi-tenant before 31 July 2025, set "
+            "MICROSOFT_APP_TYPE=MultiTenant."
+        )
+    return app_type, tenant
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
     zone = env.get("EOI_TIMEZONE") or "Europe/London"
@@ -145,6 +170,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if emulator and app_id:
         # Two answers to "who may post to /api/messages": refuse rather than guess which was meant.
         raise ValueError("EOI_TEAMS_EMULATOR=1 is for running without MICROSOFT_APP_ID; unset one of them")
+    app_type, app_tenant = teams_app(env, app_id)
     raw_hours = env.get("EOI_WORKING_HOURS", "").strip()
     metrics, metrics_token = _metrics(env)
     log_format = (env.get("EOI_LOG_FORMAT") or "text").strip().lower()
@@ -171,8 +197,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         slack_app_token=app_token,
         microsoft_app_id=app_id,
         microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
-        microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", ""),
-        microsoft_app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
+        microsoft_app_tenant_id=app_tenant,
+        microsoft_app_type=app_type,
         teams_emulator=emulator,
         teams_tenants=tenants,
         delivery_stale_seconds=float(env.get("EOI_DELIVERY_STALE_SECONDS") or 60),

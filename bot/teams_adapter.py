@@ -68,7 +68,7 @@ class _Config:
 
     def __init__(self, app_id: str, password: str, tenant_id: str, app_type: str) -> None:
         self.APP_ID, self.APP_PASSWORD = app_id, password
-        self.APP_TENANTID, self.APP_TYPE = tenant_id, app_type or "MultiTenant"
+        self.APP_TENANTID, self.APP_TYPE = tenant_id, app_type or "SingleTenant"
 
 
 class _ClientCache:
@@ -278,7 +278,8 @@ class TeamsChannel:
             settings.microsoft_app_id,
             settings.microsoft_app_password,
             settings.microsoft_app_tenant_id,
-            settings.microsoft_app_type,
+            # Emulator mode has no app at all: botbuilder's anonymous credentials are its multi-tenant kind.
+            "MultiTenant" if self.emulator else settings.microsoft_app_type,
         )
         self.clients = _ClientCache()
         self.auth = _ReusingAuthentication(ConfigurationBotFrameworkAuthentication(config), self.clients)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
+from bot.config import GUID
+from bot.config import TEAMS_APP_TYPES as APP_TYPES
 from bot.config import _flag as flag  # the same reading of 1/0 as the service
 from bot.doctor.findings import FAIL, OFF, OK, WARN, Context, Finding
-
-GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI"}
 
 
 async def check_teams(ctx: Context) -> Finding:
@@ -34,7 +31,7 @@ async def check_teams(ctx: Context) -> Finding:
     if not GUID.match(app_id):
         problems.append(f"MICROSOFT_APP_ID {app_id[:40]!r} is not an app id (a GUID)")
         todo.append("copy the Microsoft App ID from the Azure Bot's Configuration page")
-    raw_type = env.get("MICROSOFT_APP_TYPE") or "MultiTenant"
+    raw_type = env.get("MICROSOFT_APP_TYPE") or "SingleTenant"
     app_type = APP_TYPES.get(raw_type.strip().lower())
     if app_type is None:
         problems.append(f"MICROSOFT_APP_TYPE={raw_type!r} is not one of {', '.join(APP_TYPES.values())}")
@@ -55,10 +52,12 @@ async def check_teams(ctx: Context) -> Finding:
         return Finding(FAIL, "; ".join(problems), "; ".join(todo))
     # Azure is not asked: the credentials are proved by the first message (a 401 in the log if they are wrong).
     where = f"tenant {tenant}" if tenant else "any tenant the Azure registration admits"
-    if not allowed and app_type == "MultiTenant":
+    if app_type == "MultiTenant":
+        anyone = "; users of any Microsoft 365 tenant can message the bot" if not allowed else ""
         return Finding(
             WARN,
-            f"app {app_id} ({app_type}): users of any Microsoft 365 tenant can message the bot",
-            "set EOI_TEAMS_TENANTS to the council's tenant id",
+            f"app {app_id} is MultiTenant, which Azure no longer creates (since 31 July 2025){anyone}",
+            "a registration made before then still works; a new one is SingleTenant (MICROSOFT_APP_TYPE, with "
+            "MICROSOFT_APP_TENANT_ID)" + ("" if allowed else "; set EOI_TEAMS_TENANTS to the council's tenant id"),
         )
     return Finding(OK, f"app {app_id} ({app_type}, {where}); secret present (proved by the first message)")

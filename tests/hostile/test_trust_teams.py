@@ -36,6 +36,7 @@ from tests.fakes.bot_connector import FakeBotConnector
 HEAD_EMAIL = "head114000@demo-school.example"
 MALLORY = "29:mallory"
 APP_ID = "3f2b6c1e-9a4d-4e7b-8c21-5d0f7a9b1c2e"
+TENANT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"  # the council's Directory (tenant) ID
 MICROSOFT = "https://smba.trafficmanager.net/emea/"
 ATTACKER = "https://attacker.invalid/"  # .invalid never resolves: no test can send traffic there
 
@@ -94,10 +95,27 @@ async def test_with_only_slack_configured_an_outsider_cannot_reach_teams_at_all(
         await service.close()
 
 
+def test_a_teams_bot_is_single_tenant_unless_told_otherwise_and_names_its_tenant() -> None:
+    settings = load_settings({"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_TENANT_ID": TENANT})
+    assert (settings.microsoft_app_type, settings.microsoft_app_tenant_id) == ("SingleTenant", TENANT)
+    with pytest.raises(ValueError, match="MICROSOFT_APP_TENANT_ID must be the Directory") as refused:
+        load_settings({"MICROSOFT_APP_ID": APP_ID})
+    assert "MICROSOFT_APP_TYPE=MultiTenant" in str(refused.value)  # the way out for an older registration
+    with pytest.raises(ValueError, match="not 'essex'"):
+        load_settings(
+            {"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_TYPE": "UserAssignedMSI", "MICROSOFT_APP_TENANT_ID": "essex"}
+        )
+    older = load_settings({"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_TYPE": "multitenant"})
+    assert older.microsoft_app_type == "MultiTenant"
+    with pytest.raises(ValueError, match="use SingleTenant"):
+        load_settings({"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_TYPE": "Tenantless"})
+    assert load_settings({}).microsoft_app_type == "SingleTenant"  # Teams off: nothing to name
+
+
 def test_teams_is_off_unless_an_app_id_or_emulator_mode_is_set() -> None:
     assert not load_settings({}).teams_enabled
     assert load_settings({"EOI_TEAMS_EMULATOR": "1"}).teams_enabled
-    assert load_settings({"MICROSOFT_APP_ID": APP_ID}).teams_enabled
+    assert load_settings({"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_TENANT_ID": TENANT}).teams_enabled
     with pytest.raises(ValueError, match="EOI_TEAMS_EMULATOR"):
         load_settings({"EOI_TEAMS_EMULATOR": "1", "MICROSOFT_APP_ID": APP_ID})
     with pytest.raises(ValueError, match="EOI_TEAMS_EMULATOR"):
@@ -181,7 +199,14 @@ def _token(key: Any, service_url: str) -> str:
 async def test_with_an_app_id_a_signed_token_must_name_this_service_url_and_a_microsoft_host(
     test_db: conftest.TestDatabase, clock: Clock, bot_framework_key: Any
 ) -> None:
-    service = await _service(test_db, clock, microsoft_app_id=APP_ID, teams_tenants=frozenset({"essex-tenant"}))
+    service = await _service(
+        test_db,
+        clock,
+        microsoft_app_id=APP_ID,
+        microsoft_app_password="a-client-secret",
+        microsoft_app_tenant_id=TENANT,
+        teams_tenants=frozenset({"essex-tenant"}),
+    )
     try:
         before = await _stored(service)
         async for http, url in _served(service):

@@ -557,7 +557,14 @@ async def test_an_eoi_started_in_teams_is_what_the_officer_sees_in_the_console(t
 async def test_a_request_without_a_valid_token_is_refused_when_an_app_id_is_set(
     test_db: conftest.TestDatabase, clock: Clock, connector: FakeBotConnector
 ) -> None:
-    service = await open_teams_service(test_db, clock, seed=True, microsoft_app_id=APP_ID)
+    service = await open_teams_service(
+        test_db,
+        clock,
+        seed=True,
+        microsoft_app_id=APP_ID,
+        microsoft_app_password="a-client-secret",
+        microsoft_app_tenant_id="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+    )
     forged = jwt.encode(
         {"iss": "https://evil.example", "aud": APP_ID, "exp": int(time.time()) + 600},
         "a-forger-s-secret-of-32-bytes-or-more",

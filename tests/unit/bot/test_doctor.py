@@ -314,6 +314,22 @@ async def test_teams_emulator_mode_is_warned_and_a_half_set_up_registration_fail
     assert "SingleTenant needs MICROSOFT_APP_TENANT_ID" in line and "MICROSOFT_APP_PASSWORD is unset" in line
     assert "Directory (tenant) ID" in line and "Manage Password" in line
 
+    # With no type named, the bot is single-tenant (Azure has made no multi-tenant bots since 31 July 2025).
+    monkeypatch.delenv("MICROSOFT_APP_TYPE")
+    monkeypatch.setenv("MICROSOFT_APP_PASSWORD", "a-client-secret")
+    state, line = (await doctor(capsys))[1]["teams"]
+    assert state == "FAIL" and "SingleTenant needs MICROSOFT_APP_TENANT_ID" in line
+
+    # A multi-tenant registration from before then still works, and is warned about, allow-list or not.
+    monkeypatch.setenv("MICROSOFT_APP_TYPE", "MultiTenant")
+    monkeypatch.delenv("EOI_TEAMS_TENANTS", raising=False)
+    state, line = (await doctor(capsys))[1]["teams"]
+    assert state == "warn" and "MultiTenant, which Azure no longer creates" in line
+    assert "any Microsoft 365 tenant can message the bot" in line
+    monkeypatch.setenv("EOI_TEAMS_TENANTS", TENANT)
+    state, line = (await doctor(capsys))[1]["teams"]
+    assert state == "warn" and "no longer creates" in line and "any Microsoft 365 tenant" not in line
+
 
 async def test_a_scheduler_that_is_not_running_is_warned(
     test_db: _TestDatabase, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], clock: Clock
