@@ -351,6 +351,14 @@ class Dispatcher:
                 last_answer = await self._send_one(sender, item, stats)
         return stats
 
+    def _wait_before_retry(self, failure: SendFailed, tries: int, asked_to_wait: int) -> float | None:
+        """Seconds to wait before trying again after `failure`, the `tries`th (`asked_to_wait` of them answers
+        saying "later"), or None to give up: a permanent failure, or either bound reached."""
+        if failure.permanent or tries - asked_to_wait >= self.max_attempts or asked_to_wait >= self.max_waits_asked:
+            return None
+        wait = failure.retry_after if failure.retry_after is not None else self.backoff * 2 ** (tries - 1)
+        return min(wait, self.max_wait)
+
     async def _went_already(self, sender: Sender, item: Claimed) -> bool | None:
         """After a crash mid-send, whether the message went, asked of the platform (a sender that can tell has
         `already_sent(destination, key, since=) -> bool | None`, None when it has no way to look). A check that
@@ -372,11 +380,10 @@ class Dispatcher:
             tries += 1
             if failure.retry_after is not None and not failure.permanent:
                 asked_to_wait += 1
-            if failure.permanent or tries - asked_to_wait >= self.max_attempts or asked_to_wait >= self.max_waits_asked:
+            wait = self._wait_before_retry(failure, tries, asked_to_wait)
+            if wait is None:
                 await self._finish(item, "failed", item.attempts, failure.reason, unsure=True)
                 return None
-            wait = failure.retry_after if failure.retry_after is not None else self.backoff * 2 ** (tries - 1)
-            wait = min(wait, self.max_wait)
             await self._note_attempt(item, item.attempts, f"checking whether it went: {failure.reason}", wait)
             await self.sleep(wait)
 
@@ -407,16 +414,11 @@ class Dispatcher:
                 return answered
             if failure.retry_after is not None and not failure.permanent:
                 asked_to_wait += 1
-            if (
-                failure.permanent
-                or attempts - asked_to_wait >= self.max_attempts
-                or asked_to_wait >= self.max_waits_asked
-            ):
+            wait = self._wait_before_retry(failure, attempts, asked_to_wait)
+            if wait is None:
                 await self._finish(item, "failed", attempts, failure.reason)
                 stats.failed += 1
                 return answered
-            wait = failure.retry_after if failure.retry_after is not None else self.backoff * 2 ** (attempts - 1)
-            wait = min(wait, self.max_wait)
             stats.retries += 1
             stats.waited += wait
             await self._note_attempt(item, attempts, failure.reason, wait)
