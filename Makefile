@@ -1,12 +1,16 @@
 # Two commands on a fresh machine: `make run` and `make test`. Both install exactly what requirements.lock pins,
-# each file checked against its sha256 (pip --require-hashes); `make lock` refreshes the lock from pyproject.toml.
+# each file checked against its sha256 (--require-hashes); `make lock` refreshes the lock from pyproject.toml.
+# uv installs it (about 5 s where pip takes 40, most of a fresh clone's install); uv itself comes from tools.lock,
+# by pip, checked against its hashes too.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
+TOOLS_LOCK := tools.lock
+UV := $(BIN)/uv pip install -q --python $(BIN)/python
 # uv writes the lock (a universal resolution: one file for Linux, macOS and Windows, Python 3.11+, with the hash
-# of every wheel and sdist). Only `make lock` needs it; it is installed into the venv from PyPI, pinned here.
+# of every wheel and sdist) and installs it. Its release is pinned here and, with its hashes, in tools.lock.
 UV_VERSION := 0.13.9
 # What the lock is made from: pyproject.toml's dependencies and the [test] extra, plus the build backend
 # ([build-system] requires) and pip, so that installing eoi-bot itself fetches nothing unpinned either.
@@ -17,9 +21,13 @@ LOCK_INPUTS := $(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(op
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(LOCK) pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
-	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+$(BIN)/uv: $(TOOLS_LOCK) | $(VENV)/bin/python
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r $(TOOLS_LOCK)
+	touch $(BIN)/uv
+
+$(STAMP): $(LOCK) pyproject.toml $(BIN)/uv
+	$(UV) --require-hashes -r $(LOCK)
+	$(UV) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -56,6 +64,8 @@ simulate-quick: $(STAMP)
 # requirements are resolved. `make lock UPGRADE=1` moves every pin to the newest release that fits.
 lock: | $(VENV)/bin/python
 	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+	echo uv==$(UV_VERSION) | $(BIN)/uv pip compile - --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" --quiet -o $(TOOLS_LOCK)
 	$(LOCK_INPUTS) | $(BIN)/uv pip compile pyproject.toml - --extra test --universal --python-version 3.11 \
 		--generate-hashes --custom-compile-command "make lock" \
 		$(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)

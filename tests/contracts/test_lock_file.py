@@ -1,6 +1,6 @@
 """The lock file installs what pyproject.toml asks for: a helper who adds, changes or removes a dependency in
 pyproject.toml without running `make lock` is told here, by name, before a fresh `make run` would install the
-wrong set (pip --require-hashes installs only what requirements.lock pins, so an unlocked dependency would be
+wrong set (--require-hashes installs only what requirements.lock pins, so an unlocked dependency would be
 missing at run time)."""
 
 from __future__ import annotations
@@ -89,8 +89,19 @@ def test_nothing_is_locked_for_a_dependency_pyproject_no_longer_asks_for() -> No
 
 
 def test_every_pin_carries_hashes() -> None:
-    # pip --require-hashes refuses a lock with any unhashed pin; say which one here, not at install time.
+    # --require-hashes refuses a lock with any unhashed pin; say which one here, not at install time.
     text = (ROOT / "requirements.lock").read_text(encoding="utf-8")
     entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
     unhashed = [entry.split(" ", 1)[0] for entry in entries if "==" in entry and "--hash=sha256:" not in entry]
     assert not unhashed, f"pins without hashes: {', '.join(unhashed)}; {RUN_MAKE_LOCK}"
+
+
+def test_the_installer_is_the_release_the_makefile_names_and_is_checked_by_hash_too() -> None:
+    # `make` installs the lock with uv, and uv from tools.lock (by pip, --require-hashes): the two must agree,
+    # or `make lock` and the install would run different releases.
+    named = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    assert named, "the Makefile no longer names UV_VERSION"
+    text = (ROOT / "tools.lock").read_text(encoding="utf-8")
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.MULTILINE)
+    assert pins == [("uv", named.group(1))], f"tools.lock pins {pins}, the Makefile uv=={named.group(1)}; run `make lock`"
+    assert text.count("--hash=sha256:") >= 1
