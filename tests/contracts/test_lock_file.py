@@ -103,5 +103,6 @@ def test_the_installer_is_the_release_the_makefile_names_and_is_checked_by_hash_
     assert named, "the Makefile no longer names UV_VERSION"
     text = (ROOT / "tools.lock").read_text(encoding="utf-8")
     pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.MULTILINE)
-    assert pins == [("uv", named.group(1))], f"tools.lock pins {pins}, the Makefile uv=={named.group(1)}; run `make lock`"
+    wanted = [("uv", named.group(1))]
+    assert pins == wanted, f"tools.lock pins {pins}, the Makefile uv=={named.group(1)}; run `make lock`"
     assert text.count("--hash=sha256:") >= 1
