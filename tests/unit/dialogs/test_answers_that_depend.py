@@ -206,19 +206,30 @@ DATES = ("September 2027", "January 2028", "12 November 2026", "next month", "1/
 CHANGEABLE = [q.id for q in eoi_questions().questions]
 
 
-async def _answer_what_is_asked(head: Chat, draw: Any) -> None:
-    """Answer the question on screen with a drawn answer (sometimes one the bot refuses and re-asks)."""
+async def _answer_what_is_asked(head: Chat, draw: Any, tried: dict[str, set[str]]) -> None:
+    """Answer the question on screen with a drawn answer (sometimes one the bot refuses and re-asks). A person
+    refused tries something else: a number or date already typed for this question is not drawn again (else
+    Hypothesis may draw the same refused date forty times over and the head never gets back to the review)."""
     reply = head.last
     options = [c for c in reply.choices if isinstance(c.action, Answer)]
+    typed = tried.setdefault(str(reply.question_id), set())
+
+    async def type_one_of(answers: tuple[str, ...]) -> None:
+        fresh = [a for a in answers if a not in typed]
+        assert fresh, f"every one of {answers} was refused for {reply.question_id}: {head.text}"
+        answer = draw(st.sampled_from(fresh))
+        typed.add(answer)
+        await head.say(answer)
+
     if reply.answer_type in ("single", "confirm", "yesno") and options:
         await head.press(options[draw(st.integers(0, len(options) - 1))].label)
     elif reply.answer_type == "multi":
         picks = [str(i + 1) for i in range(len(options)) if draw(st.booleans())]
         await head.say(", ".join(picks) or ("none" if any(c.label == "None" for c in options) else "1"))
     elif reply.answer_type == "number":
-        await head.say(draw(st.sampled_from(NUMBERS)))
+        await type_one_of(NUMBERS)
     elif reply.answer_type == "date":
-        await head.say(draw(st.sampled_from(DATES)))
+        await type_one_of(DATES)
     elif reply.question_id in TEXTS:
         await head.say(TEXTS[reply.question_id])
     else:
@@ -244,19 +255,21 @@ async def _scenario(data: st.DataObject, folder: str) -> None:
             if head.last.kind != "review" or change is None:
                 continue  # that question doesn't apply to these answers
             await head.press(change.label)
+            tried: dict[str, set[str]] = {}
             for _ in range(40):  # the change, then whatever it cleared, until back at the review
                 if head.last.kind == "review":
                     break
-                await _answer_what_is_asked(head, data.draw)
+                await _answer_what_is_asked(head, data.draw, tried)
             assert head.last.kind == "review", head.text
         await head.press("Submit")
+        tried: dict[str, set[str]] = {}
         for _ in range(40):  # a refused submit names the question to fix; answer until the declaration
             if head.last.question_id == "declaration":
                 break
             if head.last.kind == "review":
                 await head.press("Submit")
                 continue
-            await _answer_what_is_asked(head, data.draw)
+            await _answer_what_is_asked(head, data.draw, tried)
         await head.press("I confirm")
         await _assert_submitted_eoi_keeps_every_rule(service, urn)
     finally:
