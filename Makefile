@@ -50,11 +50,13 @@ screenshots: $(STAMP) render-tools
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# A whole window at county scale with faults (sim/); SEED=N picks another seed, SCHOOLS=N another register.
+# A whole window at county scale with faults (sim/); SEED=N picks another seed, SCHOOLS=N another register,
+# TEAMS_SDK=agents the Microsoft 365 Agents SDK for Teams (EOI_TEAMS_SDK).
 SEED ?= 1
 SCHOOLS ?= 550
+TEAMS_SDK ?= botbuilder
 simulate: $(STAMP)
-	$(BIN)/python -m sim --seed $(SEED) --schools $(SCHOOLS)
+	$(BIN)/python -m sim --seed $(SEED) --schools $(SCHOOLS) --teams-sdk $(TEAMS_SDK)
 
 # The small seed (30 schools, about a minute) as a test asserting every invariant but the timed one (also in `make test`).
 simulate-quick: $(STAMP)

@@ -50,6 +50,11 @@ TARGETS = {
 }
 
 
+# Teams on the Microsoft 365 Agents SDK (EOI_TEAMS_SDK=agents), measured beside botbuilder's "teams" against the
+# bare Agents SDK echo: the same activities, the same fake connector.
+AGENTS = "teams-agents"
+
+
 def plan(quick: bool) -> dict[str, Any]:
     if quick:
         return {
@@ -72,10 +77,11 @@ def plan(quick: bool) -> dict[str, Any]:
 
 async def bare_runs(fake: FakeSlackWebApi, connector: FakeBotConnector, users: list[int], log_dir: Path) -> list[dict]:
     out = []
-    for name, target in (("slack", "bare slack-bolt"), ("teams", "bare botbuilder")):
+    for name, target in (("slack", "bare slack-bolt"), ("teams", "bare botbuilder"), (AGENTS, "bare Agents SDK")):
         env = base_env("sqlite+aiosqlite:///:memory:", slack_api_url=fake.base_url)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        command = [sys.executable, "-m", "bench.bare_echo", name, "--port", "{port}"]
+        echo = "agents" if name == AGENTS else name
+        command = [sys.executable, "-m", "bench.bare_echo", echo, "--port", "{port}"]
         async with serve(env, command=command, log_dir=log_dir) as served:
             for n in users:
                 cpu = cpu_seconds(served.pid)
@@ -98,11 +104,13 @@ async def dialog_runs(
 ) -> list[dict]:
     out = []
     runs = [(n, 0.0) for n in users] + ([(max(users), think)] if think else [])
-    for name in ("slack", "teams"):
+    for name in ("slack", "teams", AGENTS):
         for n, pause in runs:
             url = await backend.fresh()
+            env = base_env(url, slack_api_url=fake.base_url)
+            env["EOI_TEAMS_SDK"] = "agents" if name == AGENTS else "botbuilder"
             try:
-                async with serve(base_env(url, slack_api_url=fake.base_url), log_dir=log_dir) as served:
+                async with serve(env, log_dir=log_dir) as served:
                     flat_out_max = n == max(users) and not pause
                     spy = profile / f"{backend.name}-{name}-{n}.txt" if profile and flat_out_max else None
                     cpu = cpu_seconds(served.pid)

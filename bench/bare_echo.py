@@ -4,6 +4,7 @@
                                                # chat.postMessage the text back to the user's DM
     python -m bench.bare_echo teams --port P   # botbuilder CloudAdapter at POST /api/messages (emulator mode):
                                                # send_activity the text back through the serviceUrl
+    python -m bench.bare_echo agents --port P  # the Microsoft 365 Agents SDK's CloudAdapter, anonymous, the same
 
 Environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL (the fake Web API). No database, no
 dialogs, no logging per request: only what the framework itself costs.
@@ -73,13 +74,37 @@ def teams_app() -> web.Application:
     return app
 
 
+def agents_app() -> web.Application:
+    """The Microsoft 365 Agents SDK's own echo, anonymous (as botbuilder's above, emulator mode)."""
+    from microsoft_agents.authentication.msal import MsalConnectionManager
+    from microsoft_agents.hosting.aiohttp import CloudAdapter
+    from microsoft_agents.hosting.core import ActivityHandler, TurnContext
+
+    connections = MsalConnectionManager(CONNECTIONS={"SERVICE_CONNECTION": {"SETTINGS": {"ANONYMOUS_ALLOWED": "true"}}})
+    adapter = CloudAdapter(connection_manager=connections)
+
+    class Echo(ActivityHandler):
+        async def on_message_activity(self, turn_context: TurnContext) -> None:
+            await turn_context.send_activity(turn_context.activity.text or "…")
+
+    bot = Echo()
+
+    async def messages(request: web.Request) -> web.Response:
+        return await adapter.process(request, bot)
+
+    app = web.Application()
+    app.router.add_post("/api/messages", messages)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bare_echo")
-    parser.add_argument("platform", choices=("slack", "teams"))
+    parser.add_argument("platform", choices=("slack", "teams", "agents"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    app = slack_app() if args.platform == "slack" else teams_app()
+    app = {"slack": slack_app, "teams": teams_app, "agents": agents_app}[args.platform]()
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
 
 

@@ -313,7 +313,7 @@ async def run_load(
     echo: bool = False,
     think: float = 0.0,
 ) -> LoadResult:
-    users = users_for(platform, n)
+    users = users_for(platform, n)  # "teams-agents" is Teams' load too, on the other SDK
     if platform == "slack":
         load: SlackLoad | TeamsLoad = SlackLoad(url, users, fake, echo=echo, think=think)
         fake.listeners.append(load.listener)  # type: ignore[arg-type]

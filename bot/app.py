@@ -45,9 +45,15 @@ def build_app(service: Service) -> web.Application:
 
         attach_slack(app, service)
     if service.settings.teams_enabled:
-        from bot.teams_adapter import attach_teams
+        from bot.teams_channel import TeamsChannel, attach_teams
 
-        attach_teams(app, service)
+        # Only the SDK asked for is imported (EOI_TEAMS_SDK): each is a second or so of start-up.
+        sdk: type[TeamsChannel]
+        if service.settings.teams_sdk == "agents":
+            from bot.teams_agents import AgentsTeams as sdk
+        else:
+            from bot.teams_adapter import BotbuilderTeams as sdk
+        attach_teams(app, service, sdk)
     if service.settings.email_enabled:
         from bot.email_sender import attach_email
 
@@ -66,12 +72,16 @@ def channel_summary(settings: Settings) -> list[str]:
             "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_BOT_TOKEN and SLACK_APP_TOKEN for "
             "Socket Mode)"
         )
+    sdk = {"botbuilder": "Bot Framework SDK", "agents": "Microsoft 365 Agents SDK"}[settings.teams_sdk]
     if settings.microsoft_app_id:
-        lines.append(f"Teams: on at POST /api/messages (Microsoft App ID {settings.microsoft_app_id})")
+        lines.append(
+            f"Teams: on at POST /api/messages (Microsoft App ID {settings.microsoft_app_id}, {sdk}: "
+            f"EOI_TEAMS_SDK={settings.teams_sdk})"
+        )
     elif settings.teams_emulator:
         lines.append(
             "WARNING: Teams in EMULATOR MODE (EOI_TEAMS_EMULATOR=1): POST /api/messages has NO AUTHENTICATION and "
-            "accepts only loopback serviceUrls. For local testing only: never expose this port."
+            f"accepts only loopback serviceUrls ({sdk}). For local testing only: never expose this port."
         )
     else:
         lines.append("Teams: off (set MICROSOFT_APP_ID, or EOI_TEAMS_EMULATOR=1 for local testing)")

@@ -32,6 +32,9 @@ class Settings:
     microsoft_app_type: str = "SingleTenant"  # TEAMS_APP_TYPES: Azure makes no new multi-tenant bots
     # Teams without an app id, for the Bot Framework Emulator and tests: unauthenticated, loopback only.
     teams_emulator: bool = False
+    # EOI_TEAMS_SDK (TEAMS_SDKS): which Microsoft SDK serves /api/messages. botbuilder until the Agents SDK
+    # channel has run in a real tenant.
+    teams_sdk: str = "botbuilder"
     # Tenant ids allowed to use the bot in Teams; empty means any tenant the Azure registration admits.
     teams_tenants: frozenset[str] = frozenset()
     # How long a delivery claimed by a process may go unfinished before another takes it over (after a crash).
@@ -152,6 +155,18 @@ def teams_app(env: dict[str, str], app_id: str) -> tuple[str, str]:
     return app_type, tenant
 
 
+# EOI_TEAMS_SDK: botbuilder (Bot Framework SDK 4.17, archived: support ended 31 December 2025; bot.teams_adapter)
+# or agents (the Microsoft 365 Agents SDK, its successor; bot.teams_agents). The same route, cards and rules.
+TEAMS_SDKS = ("botbuilder", "agents")
+
+
+def teams_sdk(env: dict[str, str]) -> str:
+    sdk = (env.get("EOI_TEAMS_SDK") or "botbuilder").strip().lower()
+    if sdk not in TEAMS_SDKS:
+        raise ValueError(f"EOI_TEAMS_SDK={env['EOI_TEAMS_SDK']!r}: use botbuilder (the default) or agents")
+    return sdk
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
     zone = env.get("EOI_TIMEZONE") or "Europe/London"
@@ -200,6 +215,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         microsoft_app_tenant_id=app_tenant,
         microsoft_app_type=app_type,
         teams_emulator=emulator,
+        teams_sdk=teams_sdk(env),
         teams_tenants=tenants,
         delivery_stale_seconds=float(env.get("EOI_DELIVERY_STALE_SECONDS") or 60),
         retention_days={rule.kind: parse_days(rule, env.get(rule.setting)) for rule in RULES},

@@ -9,7 +9,7 @@ What a card sends back (an Action.Submit's `data`, merged by Teams with the card
   (<action>: the choice's action encoded by dialogs.actions.encode; cards posted before held "kind|part" strings
   and {"eoi_multi": "<question id>"}, which are still read)
   {"eoi_form": "<Form.command>", "eoi_form_def": {...}, "f_<field>": "..."}   a form (schedule, decide...)
-bot.teams_adapter.action_for_value reads these back into neutral actions.
+bot.teams_channel.action_for_value reads these back into neutral actions.
 
 A file (an export) is offered with a file consent card in personal chat; its acceptContext carries the
 command that made it, {"eoi_export": "export ..."}, so that on "Allow" the file is made afresh for the

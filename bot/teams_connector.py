@@ -54,7 +54,7 @@ def _dumps(value: Any) -> str:
 
 
 class _Response:
-    """What teams_adapter.send_failed reads from a refused call (status and Retry-After), as msrest gives it."""
+    """What teams_channel.send_failed reads from a refused call (status and Retry-After), as msrest gives it."""
 
     def __init__(self, status: int, headers: Any, text: str) -> None:
         self.status_code = self.status = status

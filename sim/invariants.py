@@ -198,7 +198,7 @@ async def told_exactly_once(
     for conversation, n in teams_expected.items():
         got = teams_sent.get(conversation, 0) - platforms.teams_greetings.get(conversation, 0)
         if n < got <= n + teams_retaken[conversation]:
-            # The product's stated limit (bot/teams_adapter.py TeamsSender.send): the Bot Connector can't be asked
+            # The product's stated limit (bot/teams_channel.py TeamsSender.send): the Bot Connector can't be asked
             # whether a message went, so one in flight when the process was killed is sent again. Counted, not
             # failed; anything beyond that is a failure.
             resent += got - n

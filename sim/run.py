@@ -92,7 +92,7 @@ class Faults:
 
 
 class Simulation:
-    def __init__(self, seed: int, schools: int, quick: bool, workdir: Path) -> None:
+    def __init__(self, seed: int, schools: int, quick: bool, workdir: Path, teams_sdk: str = "botbuilder") -> None:
         self.seed, self.quick, self.workdir = seed, quick, workdir
         self.rng = random.Random(seed)
         self.schools = make_schools(self.rng, schools)
@@ -101,7 +101,8 @@ class Simulation:
         self.faults = Faults.draw(self.rng, schools)
         self.platforms = Platforms()
         self.db = Database()
-        self.service = Service(self.db, "", workdir)
+        self.teams_sdk = teams_sdk
+        self.service = Service(self.db, "", workdir, teams_sdk=teams_sdk)
         self.checks = inv.Checks()
         self.heads: list[Head] = []
         self.steps: list[dict[str, Any]] = []
@@ -680,6 +681,7 @@ class Simulation:
             "seed": self.seed,
             "schools": len(self.schools),
             "quick": self.quick,
+            "teams_sdk": self.teams_sdk,
             "in_scope": len(self.in_scope),
             "reach": dict(Counter(s.reach for s in self.schools)),
             "behaviours": dict(Counter(h.behaviour for h in self.heads)),
@@ -730,9 +732,11 @@ class Simulation:
         }
 
 
-async def simulate(seed: int, schools: int = 550, quick: bool = False, workdir: Path | None = None) -> dict[str, Any]:
+async def simulate(
+    seed: int, schools: int = 550, quick: bool = False, workdir: Path | None = None, teams_sdk: str = "botbuilder"
+) -> dict[str, Any]:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="eoi-sim-"))
-    return await Simulation(seed, schools, quick, workdir).run()
+    return await Simulation(seed, schools, quick, workdir, teams_sdk).run()
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -757,6 +761,7 @@ def table(report: dict[str, Any]) -> str:
         ("requests to the service", report["requests_to_service"]),
         ("faults injected", ", ".join(f"{k} {v}" for k, v in sorted(report["faults_injected"].items()))),
         ("service process starts (2 processes)", report["service_starts"]),
+        ("Teams SDK (EOI_TEAMS_SDK)", report.get("teams_sdk", "botbuilder")),
         ("invariant checks run / failed", f"{report['checks_run']} / {report['checks_failed']}"),
         ("duplicates", report["duplicates"]),
         ("Teams messages in flight at a SIGKILL, sent again", report["teams_resent_after_kill"]),

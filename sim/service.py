@@ -120,8 +120,11 @@ class Service:
     """Two `eoi-bot serve` processes on one PostgreSQL database (replicas behind a load balancer), at a "now"
     the simulation moves."""
 
-    def __init__(self, db: Database, slack_api_url: str, workdir: Path, replicas: int = 2) -> None:
+    def __init__(
+        self, db: Database, slack_api_url: str, workdir: Path, replicas: int = 2, *, teams_sdk: str = "botbuilder"
+    ) -> None:
         self.db, self.slack_api_url, self.workdir = db, slack_api_url, workdir
+        self.teams_sdk = teams_sdk  # EOI_TEAMS_SDK of the service processes
         self.replicas = [Replica(free_port()) for _ in range(replicas)]
         self.now: datetime | None = None
         self.smtp_url = ""
@@ -145,6 +148,7 @@ class Service:
             MICROSOFT_APP_ID="",
             MICROSOFT_APP_PASSWORD="",
             EOI_TEAMS_EMULATOR="1",
+            EOI_TEAMS_SDK=self.teams_sdk,
             NO_PROXY="127.0.0.1,localhost",
             PYTHONUNBUFFERED="1",
             SLACK_BOT_TOKEN=TOKEN,

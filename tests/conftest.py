@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import ExecuteStyle
 
-from bot.config import Settings
+from bot.config import TEAMS_SDKS, Settings
 from bot.service import Service, wire
 from dialogs.demo import seed_demo
 from storage.clock import Clock
@@ -377,6 +377,12 @@ async def test_db(backend: str, tmp_path: Path) -> AsyncIterator[TestDatabase]:
     holder = TestDatabase(backend, tmp_path)
     yield holder
     await holder.drop()
+
+
+@pytest.fixture(params=TEAMS_SDKS)
+def teams_sdk(request: pytest.FixtureRequest) -> str:
+    """Each Teams test runs on both Microsoft SDKs (EOI_TEAMS_SDK): the same activities in, the same out."""
+    return request.param
 
 
 @pytest.fixture

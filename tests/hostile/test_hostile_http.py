@@ -31,6 +31,13 @@ async def ws(test_db, clock) -> AsyncIterator[Workspace]:
         yield workspace
 
 
+@pytest.fixture
+async def ws_teams(test_db, clock, teams_sdk) -> AsyncIterator[Workspace]:
+    """The same service with Teams on each SDK, for what is posted to /api/messages."""
+    async with slack_workspace(test_db, clock, teams_sdk=teams_sdk) as workspace:
+        yield workspace
+
+
 async def _counts(ws: Workspace) -> dict[str, int]:
     async with ws.service.db.session() as session:
         return {t.__tablename__: await session.scalar(select(func.count()).select_from(t)) for t in TABLES}
@@ -89,35 +96,35 @@ async def test_hostile_slack_bodies_get_a_4xx_and_change_nothing(ws, case):
         ("oversized", json.dumps({"type": "message", "text": "x" * (MEGABYTE + 10)}).encode(), "application/json"),
     ],
 )
-async def test_hostile_bot_framework_bodies_get_a_4xx_and_change_nothing(ws, what, body, content_type):
-    before = await _counts(ws)
-    response = await ws.client.post("/api/messages", data=body, headers={"Content-Type": content_type})
+async def test_hostile_bot_framework_bodies_get_a_4xx_and_change_nothing(ws_teams, what, body, content_type):
+    before = await _counts(ws_teams)
+    response = await ws_teams.client.post("/api/messages", data=body, headers={"Content-Type": content_type})
     assert 400 <= response.status < 500, (what, response.status, await response.text())
-    assert await _counts(ws) == before, what
+    assert await _counts(ws_teams) == before, what
 
 
 DEEP = b"[" * 100_000  # 100 kB of `[`: json.loads recurses until Python's limit
 
 
-async def test_deeply_nested_json_gets_a_4xx_on_both_routes_before_or_after_authentication(ws):
-    before = await _counts(ws)
-    teams = await ws.client.post("/api/messages", data=DEEP, headers={"Content-Type": "application/json"})
+async def test_deeply_nested_json_gets_a_4xx_on_both_routes_before_or_after_authentication(ws_teams):
+    before = await _counts(ws_teams)
+    teams = await ws_teams.client.post("/api/messages", data=DEEP, headers={"Content-Type": "application/json"})
     assert teams.status == 400, await teams.text()
     payload = b"payload=" + b"%5B" * 30_000
     for body, content_type in ((DEEP, "application/json"), (payload, "application/x-www-form-urlencoded")):
         headers = sr.signed_headers(SECRET, body.decode())  # signed, so it reaches the parser
         headers["Content-Type"] = content_type
-        slack = await ws.client.post("/slack/events", data=body, headers=headers)
+        slack = await ws_teams.client.post("/slack/events", data=body, headers=headers)
         assert slack.status == 400, (content_type, slack.status, await slack.text())
-    unsigned = await ws.client.post("/slack/events", data=DEEP, headers={"Content-Type": "application/json"})
+    unsigned = await ws_teams.client.post("/slack/events", data=DEEP, headers={"Content-Type": "application/json"})
     assert unsigned.status == 401
-    assert await _counts(ws) == before
+    assert await _counts(ws_teams) == before
 
 
-async def test_an_unsigned_activity_naming_a_server_elsewhere_is_refused_before_anything_is_asked_of_it(ws):
+async def test_an_unsigned_activity_naming_a_server_elsewhere_is_refused_before_anything_is_asked_of_it(ws_teams):
     """Emulator mode (the tests' Teams) has no authentication, so it talks only to this machine: an outsider's
     serviceUrl would otherwise be asked for the member's email, and believed."""
-    before = await _counts(ws)
+    before = await _counts(ws_teams)
     for service_url in ("https://attacker.invalid/", "http://attacker.invalid:80/", "ftp://127.0.0.1/"):
         activity = {
             "type": "message",
@@ -129,9 +136,9 @@ async def test_an_unsigned_activity_naming_a_server_elsewhere_is_refused_before_
             "channelId": "msteams",
             "serviceUrl": service_url,
         }
-        response = await ws.client.post("/api/messages", json=activity)
+        response = await ws_teams.client.post("/api/messages", json=activity)
         assert response.status == 403, (service_url, response.status)
-    assert await _counts(ws) == before
+    assert await _counts(ws_teams) == before
 
 
 async def test_unknown_routes_and_methods_are_4xx(ws):

@@ -187,11 +187,11 @@ async def test_ten_thousand_turns_from_one_person_in_a_minute_are_turned_away_an
 
 
 # ---------------------------------------------------------------------------------- forged Teams cards
-async def test_forged_teams_card_submissions_are_refused_in_words_and_change_nothing(test_db, clock):
+async def test_forged_teams_card_submissions_are_refused_in_words_and_change_nothing(test_db, clock, teams_sdk):
     """A headteacher's Teams client sends card values it made up: another school's EOI, an officer's action, a
     form claiming to be an officer's command, and values far over any limit. Each is refused or bounded, with
     a 200 to Teams, and nothing changes."""
-    async with teams_with(test_db, clock, (HEAD_ID, HEAD_EMAIL, "Pat Head")) as teams:
+    async with teams_with(test_db, clock, (HEAD_ID, HEAD_EMAIL, "Pat Head"), teams_sdk=teams_sdk) as teams:
         service = teams.service
         other = await headteacher(service, urn="114001", user="head-b")
         theirs = re.search(r"EOI-2627A-\d{3}", await complete_eoi(other)).group(0)

@@ -20,6 +20,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from botframework.connector.auth import jwt_token_extractor
 from cryptography.hazmat.primitives.asymmetric import rsa
+from microsoft_agents.hosting.core.authorization.jwt.jwt_token_validator import _JwkClientManager
 from sqlalchemy import func, select
 
 from bot import teams_trust
@@ -125,9 +126,9 @@ def test_teams_is_off_unless_an_app_id_or_emulator_mode_is_set() -> None:
 
 
 async def test_emulator_mode_refuses_a_service_url_that_is_not_on_this_machine(
-    test_db: conftest.TestDatabase, clock: Clock
+    test_db: conftest.TestDatabase, clock: Clock, teams_sdk: str
 ) -> None:
-    service = await _service(test_db, clock)  # the tests' settings: emulator mode
+    service = await _service(test_db, clock, teams_sdk=teams_sdk)  # the tests' settings: emulator mode
     try:
         before = await _stored(service)
         async for http, url in _served(service):
@@ -174,14 +175,19 @@ def test_which_service_urls_the_bot_will_talk_to(url: str, emulator: bool, allow
 # ------------------------------------------------------------------------------ with an app id (production)
 @pytest.fixture
 def bot_framework_key(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Botbuilder validates tokens against the Bot Framework's published keys; here it gets this test's key
-    instead (no network), so a test can present a token that is correctly signed and examine the claims."""
+    """Both SDKs validate tokens against the Bot Framework's published keys; here they get this test's
+    key instead (no network), so a test can present a token that is correctly signed and examine the claims."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     async def published(self: Any, key_id: str) -> Any:
         return jwt_token_extractor._OpenIdConfig(key.public_key(), ["msteams"])
 
+    async def signing_key(self: Any, jwks_uri: str, header: dict[str, Any]) -> Any:
+        return key.public_key()
+
     monkeypatch.setattr(jwt_token_extractor._OpenIdMetadata, "get", published)
+    # The Agents SDK's validator asks its JWKS client for the key the token's header names.
+    monkeypatch.setattr(_JwkClientManager, "get_signing_key", signing_key)
     return key
 
 
@@ -197,11 +203,12 @@ def _token(key: Any, service_url: str) -> str:
 
 
 async def test_with_an_app_id_a_signed_token_must_name_this_service_url_and_a_microsoft_host(
-    test_db: conftest.TestDatabase, clock: Clock, bot_framework_key: Any
+    test_db: conftest.TestDatabase, clock: Clock, bot_framework_key: Any, teams_sdk: str
 ) -> None:
     service = await _service(
         test_db,
         clock,
+        teams_sdk=teams_sdk,
         microsoft_app_id=APP_ID,
         microsoft_app_password="a-client-secret",
         microsoft_app_tenant_id=TENANT,
@@ -216,7 +223,7 @@ async def test_with_an_app_id_a_signed_token_must_name_this_service_url_and_a_mi
                 bearer = f"Bearer {_token(bot_framework_key, claimed)}"
                 return await _post(http, url, activity, Authorization=bearer)
 
-            # Botbuilder's claim check, the first line: a token for one serviceUrl can't be used for another.
+            # The SDK's claim check, the first line: a token for one serviceUrl can't be used for another.
             assert await post(MICROSOFT, ATTACKER) == 401
             # The second line: a correctly signed token for a host that is not Microsoft's.
             assert await post(ATTACKER, ATTACKER) == 403
@@ -230,11 +237,12 @@ async def test_with_an_app_id_a_signed_token_must_name_this_service_url_and_a_mi
 
 # ------------------------------------------------------------------------------ tenants
 async def test_a_tenant_not_on_the_allow_list_gets_403_and_nothing_is_stored(
-    test_db: conftest.TestDatabase, clock: Clock
+    test_db: conftest.TestDatabase, clock: Clock, teams_sdk: str
 ) -> None:
     service = await _service(
         test_db,
         clock,
+        teams_sdk=teams_sdk,
         officers=(OFFICER, ("msteams", "29:officer")),
         teams_tenants=frozenset({ta.TENANT_ID.lower()}),
     )

@@ -37,8 +37,8 @@ async def slack(test_db: _TestDatabase, clock: Clock) -> AsyncIterator[Workspace
 
 
 @pytest.fixture
-async def teams(test_db: _TestDatabase, clock: Clock) -> AsyncIterator[Teams]:
-    async with teams_with(test_db, clock, (TEAMS_HEAD_ID, HEAD_EMAIL, LONG_NAME)) as harness:
+async def teams(test_db: _TestDatabase, clock: Clock, teams_sdk: str) -> AsyncIterator[Teams]:
+    async with teams_with(test_db, clock, (TEAMS_HEAD_ID, HEAD_EMAIL, LONG_NAME), teams_sdk=teams_sdk) as harness:
         yield harness
 
 

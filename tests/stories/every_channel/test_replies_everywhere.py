@@ -46,8 +46,8 @@ async def slack(test_db: conftest.TestDatabase, clock: Clock) -> AsyncIterator[W
 
 
 @pytest.fixture
-async def teams(test_db: conftest.TestDatabase, clock: Clock) -> AsyncIterator[Teams]:
-    async with teams_with(test_db, clock, (TEAMS_HEAD, TEAMS_HEAD_EMAIL, "Pat Head")) as harness:
+async def teams(test_db: conftest.TestDatabase, clock: Clock, teams_sdk: str) -> AsyncIterator[Teams]:
+    async with teams_with(test_db, clock, (TEAMS_HEAD, TEAMS_HEAD_EMAIL, "Pat Head"), teams_sdk=teams_sdk) as harness:
         yield harness
 
 

@@ -209,13 +209,13 @@ async def _start(service: Service, connector: FakeBotConnector, **headers: str) 
 
 @contextlib.asynccontextmanager
 async def teams_with(
-    test_db: conftest.TestDatabase, clock: Clock, *members: tuple[str, str, str]
+    test_db: conftest.TestDatabase, clock: Clock, *members: tuple[str, str, str], teams_sdk: str = "botbuilder"
 ) -> AsyncIterator[Teams]:
-    """The demo service behind a fake connector that knows these members (user id, email, name)."""
+    """The demo service, on this SDK, behind a fake connector that knows these members (user id, email, name)."""
     async with FakeBotConnector() as connector:
         for user_id, email, name in members:
             connector.add_member("*", user_id, email, name=name)
-        service = await open_teams_service(test_db, clock, seed=True)
+        service = await open_teams_service(test_db, clock, seed=True, teams_sdk=teams_sdk)
         try:
             async for harness in _start(service, connector):
                 yield harness
@@ -240,8 +240,8 @@ async def connector() -> AsyncIterator[FakeBotConnector]:
 
 
 @pytest.fixture
-async def svc(test_db: conftest.TestDatabase, clock: Clock) -> AsyncIterator[Service]:
-    service = await open_teams_service(test_db, clock, seed=True)
+async def svc(test_db: conftest.TestDatabase, clock: Clock, teams_sdk: str) -> AsyncIterator[Service]:
+    service = await open_teams_service(test_db, clock, seed=True, teams_sdk=teams_sdk)
     yield service
     await service.close()
 
@@ -478,9 +478,9 @@ async def test_list_pages_with_buttons(teams: Teams) -> None:
 
 
 async def test_school_team_hears_an_announcement_after_a_restart(
-    test_db: conftest.TestDatabase, clock: Clock, connector: FakeBotConnector
+    test_db: conftest.TestDatabase, clock: Clock, connector: FakeBotConnector, teams_sdk: str
 ) -> None:
-    service = await open_teams_service(test_db, clock, seed=True)
+    service = await open_teams_service(test_db, clock, seed=True, teams_sdk=teams_sdk)
     async with service.db.session() as session:
         school = await session.get(School, "114000")
         school.teams_channel_id = ta.TEAM_ID
@@ -492,7 +492,7 @@ async def test_school_team_hears_an_announcement_after_a_restart(
     await service.close()
 
     # A new process: nothing in memory, only the database.
-    service = await open_teams_service(test_db, clock, seed=False)
+    service = await open_teams_service(test_db, clock, seed=False, teams_sdk=teams_sdk)
     connector.reset()
     async for _teams in _start(service, connector):
         async with service.db.session() as session:
@@ -555,12 +555,13 @@ async def test_an_eoi_started_in_teams_is_what_the_officer_sees_in_the_console(t
 
 
 async def test_a_request_without_a_valid_token_is_refused_when_an_app_id_is_set(
-    test_db: conftest.TestDatabase, clock: Clock, connector: FakeBotConnector
+    test_db: conftest.TestDatabase, clock: Clock, connector: FakeBotConnector, teams_sdk: str
 ) -> None:
     service = await open_teams_service(
         test_db,
         clock,
         seed=True,
+        teams_sdk=teams_sdk,
         microsoft_app_id=APP_ID,
         microsoft_app_password="a-client-secret",
         microsoft_app_tenant_id="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",

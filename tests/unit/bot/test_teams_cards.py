@@ -7,9 +7,14 @@ import json
 import re
 from pathlib import Path
 
+import aiohttp
+import pytest
 from botbuilder.schema import Activity
+from microsoft_agents.activity import Activity as AgentsActivity
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
-from bot import teams_adapter, teams_cards
+from bot import teams_cards, teams_channel
 from bot.service import Service
 from dialogs.actions import Answer, ChangeAnswer, Command, KeepAnswer, OpenForm, Step, SubmitForm, encode
 from dialogs.commands import parse_command
@@ -65,9 +70,9 @@ def test_many_choices_become_a_drop_down() -> None:
     [picker] = [n for n in _walk(card) if n.get("id") == "eoi_choice"]
     assert len(picker["choices"]) == 12
     assert picker["choices"][3] == {"title": "N3", "value": encode(Answer("primary_need", "N3"))}
-    action, *_ = teams_adapter.action_for_value({"eoi_pick": 1, "eoi_choice": picker["choices"][3]["value"]})
+    action, *_ = teams_channel.action_for_value({"eoi_pick": 1, "eoi_choice": picker["choices"][3]["value"]})
     assert action == Answer("primary_need", "N3")
-    action, _, _, problem = teams_adapter.action_for_value({"eoi_pick": 1})
+    action, _, _, problem = teams_channel.action_for_value({"eoi_pick": 1})
     assert action is None and "Choose one" in problem
 
 
@@ -88,12 +93,12 @@ def test_multiple_choice_is_a_checkbox_list_with_done() -> None:
     assert [c["value"] for c in checks["choices"]] == ["KS1", "KS2"] and checks["value"] == "KS1"
     assert [a["title"] for a in card["actions"]] == ["Done", "Keep"]  # side by side, not Done above Keep
     [done] = [n for n in _walk(card) if n.get("title") == "Done"]
-    action, *_ = teams_adapter.action_for_value({**done["data"], "eoi_values": "KS1,KS2"})
+    action, *_ = teams_channel.action_for_value({**done["data"], "eoi_values": "KS1,KS2"})
     assert action == Answer("age_range", "KS1,KS2")
-    action, *_ = teams_adapter.action_for_value(done["data"])
+    action, *_ = teams_channel.action_for_value(done["data"])
     assert action == Answer("age_range", "")  # nothing ticked: the dialog asks again
     # A card posted before actions were typed named the question itself; it still works.
-    action, *_ = teams_adapter.action_for_value({"eoi_multi": "age_range", "eoi_values": "KS1,KS2"})
+    action, *_ = teams_channel.action_for_value({"eoi_multi": "age_range", "eoi_values": "KS1,KS2"})
     assert action == Answer("age_range", "KS1,KS2")
 
 
@@ -112,7 +117,7 @@ def test_a_form_opens_in_the_card_and_submits_its_values() -> None:
     assert show["type"] == "Action.ShowCard"
     submit = show["card"]["actions"][0]
     value = {**submit["data"], "f_outcome": "decline", "f_note": "  Not  this time "}
-    action, got, values, _ = teams_adapter.action_for_value(json.loads(json.dumps(value)))
+    action, got, values, _ = teams_channel.action_for_value(json.loads(json.dumps(value)))
     assert got == form and values == {"outcome": "decline", "note": "  Not  this time "}
     # The values by field name, as the dialog reads them; in words, as the command is typed.
     assert action == SubmitForm("decide EOI-2627A-001", (("outcome", "decline"), ("note", "Not this time")))
@@ -157,17 +162,43 @@ def test_a_county_sized_list_too_big_for_a_card_says_how_much_it_left_out() -> N
     assert f"number {kept - 1}, Colchester, ASD" in shown  # the last line kept is whole
 
 
-def test_the_bot_mention_is_stripped_from_channel_messages() -> None:
+# A Bot Framework activity as each SDK reads it (EOI_TEAMS_SDK): botbuilder's msrest model, the Agents SDK's pydantic.
+PARSERS = {"botbuilder": lambda raw: Activity().deserialize(raw), "agents": AgentsActivity.model_validate}
+
+
+@pytest.mark.parametrize("sdk", list(PARSERS))
+def test_the_bot_mention_is_stripped_from_channel_messages(sdk: str) -> None:
+    parse = PARSERS[sdk]
     raw = ta.message_activity("list submitted", "29:1o", conversation_type="channel")
     assert raw["text"].startswith("<at>EOI Bot</at>")
-    assert teams_adapter.strip_mentions(Activity().deserialize(raw)) == "list submitted"
+    assert teams_channel.strip_mentions(parse(raw)) == "list submitted"
     other = ta.message_activity(
         "<at>EOI Bot</at> show EOI-2627A-001 to <at>Sam</at>",
         "29:1o",
         conversation_type="channel",
         mentions=[ta.mention_entity(), ta.mention_entity("29:1sam", "Sam")],
     )
-    assert teams_adapter.strip_mentions(Activity().deserialize(other)) == "show EOI-2627A-001 to"
+    assert teams_channel.strip_mentions(parse(other)) == "show EOI-2627A-001 to"
+    # In a personal chat only the bot's own mention goes; another's stays, as typed.
+    personal = ta.message_activity(
+        "<at>EOI Bot</at> tell <at>Sam</at>",
+        "29:1o",
+        mentions=[ta.mention_entity(), ta.mention_entity("29:1sam", "Sam")],
+    )
+    assert teams_channel.strip_mentions(parse(personal)) == "tell <at>Sam</at>"
+
+
+def test_an_agents_sdk_connector_error_maps_as_botbuilders_does() -> None:
+    def refused(status: int, retry_after: str | None = None) -> aiohttp.ClientResponseError:
+        headers = CIMultiDictProxy(CIMultiDict({"Retry-After": retry_after} if retry_after else {}))
+        url = URL("http://127.0.0.1/v3/conversations/a:1/activities")
+        asked = aiohttp.RequestInfo(url, "POST", CIMultiDictProxy(CIMultiDict()), url)
+        return aiohttp.ClientResponseError(asked, (), status=status, message="refused", headers=headers)
+
+    throttled = teams_channel.send_failed(refused(429, "3"))
+    assert throttled.retry_after == 3 and not throttled.permanent
+    assert teams_channel.send_failed(refused(502)).permanent is False
+    assert teams_channel.send_failed(refused(404)).permanent
 
 
 def test_connector_errors_map_to_what_the_dispatcher_understands() -> None:
@@ -180,11 +211,11 @@ def test_connector_errors_map_to_what_the_dispatcher_understands() -> None:
             super().__init__(f"HTTP {status}")
             self.response = Response(status, retry_after)
 
-    throttled = teams_adapter.send_failed(Failure(429, "3"))
+    throttled = teams_channel.send_failed(Failure(429, "3"))
     assert throttled.retry_after == 3 and not throttled.permanent
-    assert teams_adapter.send_failed(Failure(503)).permanent is False
+    assert teams_channel.send_failed(Failure(503)).permanent is False
     for status in (403, 404, 413):
-        assert teams_adapter.send_failed(Failure(status)).permanent
+        assert teams_channel.send_failed(Failure(status)).permanent
 
 
 async def test_manifest_commands_are_commands_the_bot_understands(service: Service) -> None:
@@ -221,4 +252,4 @@ def test_paragraphs_typed_in_the_teams_message_box_are_kept() -> None:
     """Seen: a vision typed as paragraphs arrived as one line (every whitespace collapsed)."""
     raw = ta.message_activity("First   paragraph.\r\n\r\nSecond\tparagraph.\n\n\n\nThird.", "29:1head")
     kept = "First paragraph.\n\nSecond paragraph.\n\nThird."
-    assert Turn(SPEAKER, text=teams_adapter.strip_mentions(Activity().deserialize(raw))).text == kept
+    assert Turn(SPEAKER, text=teams_channel.strip_mentions(Activity().deserialize(raw))).text == kept

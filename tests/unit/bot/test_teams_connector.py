@@ -14,7 +14,7 @@ from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import MicrosoftAppCredentials
 from msrest.exceptions import HttpOperationError
 
-from bot.teams_adapter import send_failed
+from bot.teams_channel import send_failed
 from bot.teams_connector import ConnectorSession, FastConnectorClient
 
 

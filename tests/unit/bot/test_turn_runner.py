@@ -27,8 +27,8 @@ from tests.stories.teams.test_teams_e2e import HEAD_EMAIL, HEAD_ID, Teams, _star
 
 
 @pytest.fixture
-async def teams(test_db: conftest.TestDatabase, clock: Clock) -> AsyncIterator[Teams]:
-    service = await open_teams_service(test_db, clock, seed=True)
+async def teams(test_db: conftest.TestDatabase, clock: Clock, teams_sdk: str) -> AsyncIterator[Teams]:
+    service = await open_teams_service(test_db, clock, seed=True, teams_sdk=teams_sdk)
     async with FakeBotConnector() as connector:
         connector.add_member("*", HEAD_ID, HEAD_EMAIL, name="Pat Head")
         async for harness in _start(service, connector):
