@@ -42,6 +42,13 @@ MAX_TURNS = 40  # a whole EOI is about 24 turns; more means the script and the b
 _QUESTIONS = yaml.safe_load((Path(chat.__file__).parent.parent / "dialogs/questions/eoi.yaml").read_text())
 # (marker text, what it is), most specific first.
 _ASKS = [(" ".join(q["ask"].split()), q["id"]) for q in _QUESTIONS["questions"]]
+# A question asked in other words after some answers (ask_by_answer: "When did the governing body approve it?").
+_ASKS += [
+    (" ".join(ask.split()), q["id"])
+    for q in _QUESTIONS["questions"]
+    for by_answer in (q.get("ask_by_answer") or {}).values()
+    for ask in by_answer.values()
+]
 _ASKS.append((" ".join(_QUESTIONS["declaration"]["ask"].split())[:60], "declaration"))
 MARKERS: list[tuple[str, str]] = [
     *sorted(_ASKS, key=lambda m: -len(m[0])),
