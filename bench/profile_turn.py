@@ -1,6 +1,6 @@
 """`python -m bench.profile_turn`: where a dialog turn's time goes, in one process.
 
-    python -m bench.profile_turn [--backend sqlite|postgres] [--platform slack|teams] [--users 10]
+    python -m bench.profile_turn [--backend sqlite|postgres] [--platform slack|teams|teams-agents] [--users 10]
                                  [--html bench/results/profile-slack.html]
 
 Drives whole EOIs through the real HTTP routes (signed Slack events into /slack/events, or activities into
@@ -73,6 +73,7 @@ async def run(args: argparse.Namespace) -> None:
         slack_signing_secret=SECRET,
         slack_api_url=fake.base_url,
         teams_emulator=True,
+        teams_sdk="agents" if args.platform == "teams-agents" else "botbuilder",
         fixed_now=datetime.fromisoformat(EOI_NOW),
     )
     service = await open_service(settings, clock=Clock(datetime.fromisoformat(EOI_NOW)))
@@ -129,7 +130,7 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_turn", description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--platform", choices=("slack", "teams"), default="slack")
+    parser.add_argument("--platform", choices=("slack", "teams", "teams-agents"), default="slack")
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--html", type=Path, help="write pyinstrument's flame graph here")
     parser.add_argument("--text", action="store_true", help="and its call tree as text, beside it (.txt)")

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot import logs, metrics
-from bot.config import Settings
+from bot.config import TEAMS_SDK_NAMES, Settings
 from bot.service import Service, enforce_officers, open_service
 
 log = logging.getLogger("eoi-bot")
@@ -72,12 +72,9 @@ def channel_summary(settings: Settings) -> list[str]:
             "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_BOT_TOKEN and SLACK_APP_TOKEN for "
             "Socket Mode)"
         )
-    sdk = {"botbuilder": "Bot Framework SDK", "agents": "Microsoft 365 Agents SDK"}[settings.teams_sdk]
+    sdk = f"on {TEAMS_SDK_NAMES[settings.teams_sdk]}: EOI_TEAMS_SDK={settings.teams_sdk}"
     if settings.microsoft_app_id:
-        lines.append(
-            f"Teams: on at POST /api/messages (Microsoft App ID {settings.microsoft_app_id}, {sdk}: "
-            f"EOI_TEAMS_SDK={settings.teams_sdk})"
-        )
+        lines.append(f"Teams: on at POST /api/messages (Microsoft App ID {settings.microsoft_app_id}, {sdk})")
     elif settings.teams_emulator:
         lines.append(
             "WARNING: Teams in EMULATOR MODE (EOI_TEAMS_EMULATOR=1): POST /api/messages has NO AUTHENTICATION and "

@@ -158,6 +158,10 @@ def teams_app(env: dict[str, str], app_id: str) -> tuple[str, str]:
 # EOI_TEAMS_SDK: botbuilder (Bot Framework SDK 4.17, archived: support ended 31 December 2025; bot.teams_adapter)
 # or agents (the Microsoft 365 Agents SDK, its successor; bot.teams_agents). The same route, cards and rules.
 TEAMS_SDKS = ("botbuilder", "agents")
+TEAMS_SDK_NAMES = {
+    "botbuilder": "the Bot Framework SDK (support ended 31 December 2025)",
+    "agents": "the Microsoft 365 Agents SDK",
+}
 
 
 def teams_sdk(env: dict[str, str]) -> str:

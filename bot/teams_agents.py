@@ -77,8 +77,11 @@ class AgentsTeams(TeamsChannel):
         self.validator = JwtTokenValidator(self.auth_config)
         self.adapter = CloudAdapter(connection_manager=self.connections)
         self.adapter.on_turn_error = self._turn_error  # the SDK's own tells the user the exception's text
-        # The SDK logs each refusal of the connector (a 429, a 502) at ERROR and then raises it to us; what to do
-        # about it (wait, try again, give up and tell the officers) is ours, and logged as such.
+        # The SDK says at INFO what it does with every activity and reply (several lines a turn, a good part of a
+        # turn's CPU): its warnings and errors are what an operator needs. It logs each refusal of the connector
+        # (a 429, a 502) at ERROR and then raises it to us; what to do about it (wait, try again, give up and tell
+        # the officers) is ours, and logged as such.
+        logging.getLogger("microsoft_agents").setLevel(max(logging.WARNING, logging.getLogger().level))
         logging.getLogger("microsoft_agents.hosting.core.connector").setLevel(logging.CRITICAL)
         if self.emulator:  # "App ID is not provided", every turn: an emulator has none, by design
             logging.getLogger("microsoft_agents.hosting.core.connector.client.user_token_client").setLevel(

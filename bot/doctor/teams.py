@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.config import GUID
+from bot.config import GUID, TEAMS_SDK_NAMES, teams_sdk
 from bot.config import TEAMS_APP_TYPES as APP_TYPES
 from bot.config import _flag as flag  # the same reading of 1/0 as the service
 from bot.doctor.findings import FAIL, OFF, OK, WARN, Context, Finding
@@ -17,6 +17,10 @@ async def check_teams(ctx: Context) -> Finding:
         return Finding(FAIL, str(error), "set EOI_TEAMS_EMULATOR=0, or unset it")
     if not app_id and not emulator:
         return Finding(OFF, "Teams is off (MICROSOFT_APP_ID is unset)")
+    try:
+        on = f"on {TEAMS_SDK_NAMES[teams_sdk(env)]}"
+    except ValueError as error:
+        return Finding(FAIL, str(error), "set EOI_TEAMS_SDK=botbuilder (the default) or agents")
     if emulator and app_id:
         return Finding(FAIL, "EOI_TEAMS_EMULATOR=1 and MICROSOFT_APP_ID are both set", "unset EOI_TEAMS_EMULATOR")
     if emulator:
@@ -60,4 +64,5 @@ async def check_teams(ctx: Context) -> Finding:
             "a registration made before then still works; a new one is SingleTenant (MICROSOFT_APP_TYPE, with "
             "MICROSOFT_APP_TENANT_ID)" + ("" if allowed else "; set EOI_TEAMS_TENANTS to the council's tenant id"),
         )
-    return Finding(OK, f"app {app_id} ({app_type}, {where}); secret present (proved by the first message)")
+    proved = "secret present (proved by the first message)" if app_type != "UserAssignedMSI" else "managed identity"
+    return Finding(OK, f"app {app_id} ({app_type}, {where}) {on}; {proved}")

@@ -31,7 +31,15 @@ TENANT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SETTINGS = [
     *("DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "EOI_TIMEZONE", "EOI_OFFICERS"),
     *("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TENANT_ID", "MICROSOFT_APP_TYPE"),
-    *("EOI_TEAMS_EMULATOR", "EOI_TEAMS_TENANTS", "EOI_NOW", "EOI_METRICS", "EOI_METRICS_TOKEN", "EOI_LOG_FORMAT"),
+    *(
+        "EOI_TEAMS_EMULATOR",
+        "EOI_TEAMS_SDK",
+        "EOI_TEAMS_TENANTS",
+        "EOI_NOW",
+        "EOI_METRICS",
+        "EOI_METRICS_TOKEN",
+        "EOI_LOG_FORMAT",
+    ),
     *("SLACK_APP_TOKEN", "SMTP_URL", "EOI_MAIL_FROM", "EOI_MAIL_JOIN"),
 ]
 
@@ -329,6 +337,18 @@ async def test_teams_emulator_mode_is_warned_and_a_half_set_up_registration_fail
     monkeypatch.setenv("EOI_TEAMS_TENANTS", TENANT)
     state, line = (await doctor(capsys))[1]["teams"]
     assert state == "warn" and "no longer creates" in line and "any Microsoft 365 tenant" not in line
+
+    # Which SDK serves it is said; one that isn't either is refused, as the service would refuse it.
+    monkeypatch.setenv("MICROSOFT_APP_TYPE", "SingleTenant")
+    monkeypatch.setenv("MICROSOFT_APP_TENANT_ID", TENANT)
+    state, line = (await doctor(capsys))[1]["teams"]
+    assert state == "ok" and "on the Bot Framework SDK (support ended 31 December 2025)" in line
+    monkeypatch.setenv("EOI_TEAMS_SDK", "agents")
+    state, line = (await doctor(capsys))[1]["teams"]
+    assert state == "ok" and "on the Microsoft 365 Agents SDK" in line
+    monkeypatch.setenv("EOI_TEAMS_SDK", "bolt")
+    status, checks = await doctor(capsys)
+    assert status == 1 and checks["teams"][0] == "FAIL" and "EOI_TEAMS_SDK='bolt'" in checks["teams"][1]
 
 
 async def test_a_scheduler_that_is_not_running_is_warned(
