@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load demo data")
     seed.add_argument("--demo", action="store_true", required=True)
     seed.add_argument("--if-empty", action="store_true", help="only when the register is empty")
-    imp = sub.add_parser("import", help="import the school register or identified need from CSV")
+    imp = sub.add_parser(
+        "import", help="import the school register (ours, or the national register's establishment file) or need"
+    )
     imp.add_argument("what", choices=("schools", "need"))
     imp.add_argument("file", type=Path)
     imp.add_argument("--window", help="the window the need belongs to (default: open, else next)")
@@ -97,20 +99,33 @@ async def _seed(service: Service, if_empty: bool) -> int:
 
 
 async def _import(service: Service, what: str, file: Path, window_text: str | None) -> int:
+    from storage import national_register
     from storage.register import import_need, import_schools
     from storage.windows import current_or_next, find_window, window_name
 
     try:
+        with file.open("rb") as raw:
+            first = raw.readline(64 * 1024)
+        # The council's register, or the Department for Education's establishment file (its header says which),
+        # in Windows-1252 as published.
+        national = what == "schools" and national_register.is_national_register(first)
+        encoding = national_register.encoding_of(first) if national else "utf-8-sig"
         # Read as it is parsed, a line at a time: the import stops at its limits (storage.register), so a huge
         # file costs no more than the rows read.
-        text = file.open(encoding="utf-8-sig", newline="")
+        text = file.open(encoding=encoding, newline="")
     except OSError as error:
         print(f"Can't read {file}: {error}", file=sys.stderr)
         return 2
     now = service.clock.now()
     with text:
         async with service.db.session() as session:
-            if what == "schools":
+            if national:
+                la_code = service.settings.la_code
+                result = await national_register.import_national_register(
+                    session, text, la_code=la_code, actor="cli", now=now
+                )
+                label = f"open mainstream schools of local authority {la_code} from the national register"
+            elif what == "schools":
                 result = await import_schools(session, text, actor="cli", now=now)
                 label = "schools"
             else:
@@ -126,7 +141,7 @@ async def _import(service: Service, what: str, file: Path, window_text: str | No
             print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"Imported {result.rows} {label}.")
-    for line in result.links:  # headteachers the new register links or no longer links
+    for line in (*result.notes, *result.links):  # what was left out; headteachers the register links or no longer
         print(line)
     return 0
 

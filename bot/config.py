@@ -32,6 +32,9 @@ class Settings:
     microsoft_app_type: str = "SingleTenant"  # TEAMS_APP_TYPES: Azure makes no new multi-tenant bots
     # Teams without an app id, for the Bot Framework Emulator and tests: unauthenticated, loopback only.
     teams_emulator: bool = False
+    # EOI_LA_CODE: the council's local authority code in the national register (Essex 881): `import schools`
+    # keeps that authority's schools from the Department for Education's establishment file.
+    la_code: str = "881"
     # EOI_TEAMS_SDK (TEAMS_SDKS): which Microsoft SDK serves /api/messages. botbuilder until the Agents SDK
     # channel has run in a real tenant.
     teams_sdk: str = "botbuilder"
@@ -171,6 +174,13 @@ def teams_sdk(env: dict[str, str]) -> str:
     return sdk
 
 
+def la_code(env: dict[str, str]) -> str:
+    code = (env.get("EOI_LA_CODE") or "881").strip()
+    if not re.fullmatch(r"\d{3}", code):
+        raise ValueError(f"EOI_LA_CODE={code!r}: the council's 3-digit local authority code (Essex is 881)")
+    return code
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
     zone = env.get("EOI_TIMEZONE") or "Europe/London"
@@ -220,6 +230,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         microsoft_app_type=app_type,
         teams_emulator=emulator,
         teams_sdk=teams_sdk(env),
+        la_code=la_code(env),
         teams_tenants=tenants,
         delivery_stale_seconds=float(env.get("EOI_DELIVERY_STALE_SECONDS") or 60),
         retention_days={rule.kind: parse_days(rule, env.get(rule.setting)) for rule in RULES},

@@ -54,6 +54,18 @@ class School(Base):
     headteacher_email: Mapped[str] = mapped_column(String(320), default="", index=True)
     slack_channel_id: Mapped[str] = mapped_column(String(40), default="")
     teams_channel_id: Mapped[str] = mapped_column(String(200), default="")
+    # What the national register (Get Information About Schools) says of the school: storage.national_register.
+    establishment_type: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    establishment_group: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    statutory_low_age: Mapped[int | None] = mapped_column(Integer, default=None)
+    statutory_high_age: Mapped[int | None] = mapped_column(Integer, default=None)
+    pupils: Mapped[int | None] = mapped_column(Integer, default=None)
+    capacity: Mapped[int | None] = mapped_column(Integer, default=None)
+    trust: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    la_code: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    ofsted_rating: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    ofsted_inspected: Mapped[date | None] = mapped_column(Date, default=None)
 
 
 class Window(Base):

@@ -51,6 +51,8 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
     # Headteacher links the import changed (a new head's email, an old head's removed), one line each.
     links: list[str] = field(default_factory=list)
+    # Anything else to say about what was imported, one line each (what the national register's file left out).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

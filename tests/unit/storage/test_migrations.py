@@ -39,6 +39,7 @@ RELEASED = {
     "0006": "4c5578f49702cf92038c03ca6d06e21e43243e2d06b8aee4b7591c4c5bc503c6",
     "0007": "9fc312ff23dcd91cecc42759538a80200ed9c23f415c981e0e6858b6f6fb54d8",
     "0008": "4a5d0b7b1cd13174b9b1f02851e058e922a091f327e128244cb6937f7e34ad1f",
+    "0009": "526b2cad1872a2b218afcacde9a9f6452fc91464386b80c21c2136ad6fccac20",
 }
 NEVER_EDITED = "a released migration is never edited: add a new revision"
 
