@@ -26,7 +26,7 @@ async def check_teams(ctx: Context) -> Finding:
     if emulator:
         return Finding(
             WARN,
-            "EMULATOR MODE: /api/messages has no authentication (loopback serviceUrls only)",
+            f"EMULATOR MODE: /api/messages has no authentication (loopback serviceUrls only), {on}",
             "for local testing only; unset EOI_TEAMS_EMULATOR and set MICROSOFT_APP_ID before anyone else can reach "
             "this port",
         )
@@ -60,7 +60,7 @@ async def check_teams(ctx: Context) -> Finding:
         anyone = "; users of any Microsoft 365 tenant can message the bot" if not allowed else ""
         return Finding(
             WARN,
-            f"app {app_id} is MultiTenant, which Azure no longer creates (since 31 July 2025){anyone}",
+            f"app {app_id} is MultiTenant, which Azure no longer creates (since 31 July 2025), {on}{anyone}",
             "a registration made before then still works; a new one is SingleTenant (MICROSOFT_APP_TYPE, with "
             "MICROSOFT_APP_TENANT_ID)" + ("" if allowed else "; set EOI_TEAMS_TENANTS to the council's tenant id"),
         )
