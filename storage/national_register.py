@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, people
 from storage.models import School
-from storage.register import MOST_PROBLEMS, MOST_SCHOOLS, ImportResult
+from storage.register import MOST_PROBLEMS, MOST_SCHOOLS, ImportResult, rows_of
 from storage.stored_text import unstorable
 from storage.vocabulary import DISTRICTS
 
@@ -184,15 +184,10 @@ async def import_national_register(
     kept: dict[str, Facts] = {}
     left: Counter[str] = Counter()
     known = set(existing)
-    while len(result.problems) < MOST_PROBLEMS:
-        try:
-            row = next(reader, None)
-        except (csv.Error, UnicodeDecodeError) as error:
-            result.problems.append(f"line {reader.line_num + 1}: can't be read ({error}); stopped reading")
+    for line, row in rows_of(reader, result):
+        if len(result.problems) >= MOST_PROBLEMS:
+            result.problems.append(f"stopped reading at line {line}: fix these {MOST_PROBLEMS} problems first")
             break
-        if row is None:
-            break
-        line = reader.line_num
         if None in row:
             result.problems.append(f"line {line}: more values than the header has columns")
             continue
@@ -210,8 +205,6 @@ async def import_national_register(
         result.problems.extend(problems)
         if facts and not problems:
             kept[facts.urn] = facts
-    else:
-        result.problems.append(f"stopped reading: fix these {MOST_PROBLEMS} problems first")
     if not result.problems and not kept:
         result.problems.append(f"no open mainstream school of local authority {la_code} in the file (EOI_LA_CODE)")
     if result.problems:

@@ -73,6 +73,20 @@ def _enough_problems(result: ImportResult, line: int) -> bool:
     return True
 
 
+def rows_of(reader: csv.DictReader[str], result: ImportResult) -> Iterator[tuple[int, dict[str, str]]]:
+    """A CSV file's rows with their line numbers, as they are read, until its end or a line that can't be read (a
+    byte the encoding has no character for, a broken quote: said in `result`, and nothing more is read)."""
+    while True:
+        try:
+            row = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as error:
+            result.problems.append(f"line {reader.line_num + 1}: can't be read as CSV ({error}); stopped reading")
+            return
+        if row is None:
+            return
+        yield reader.line_num, row
+
+
 def _read_csv(
     text: str | Iterable[str], columns: tuple[str, ...], result: ImportResult, *, most: int, what: str
 ) -> Iterator[tuple[int, dict[str, str]]]:
@@ -95,15 +109,7 @@ def _read_csv(
         return
     reader.fieldnames = header
     count = 0
-    while True:
-        try:
-            row = next(reader, None)
-        except (csv.Error, UnicodeDecodeError) as error:
-            result.problems.append(f"line {reader.line_num + 1}: can't be read as CSV ({error}); stopped reading")
-            break
-        if row is None:
-            break
-        line = reader.line_num
+    for line, row in rows_of(reader, result):
         if _enough_problems(result, line):
             break
         if count >= most:
