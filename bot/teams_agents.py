@@ -73,8 +73,7 @@ class AgentsTeams(TeamsChannel):
     def __init__(self, service: Service) -> None:
         super().__init__(service)
         self.connections = MsalConnectionManager(**connections(service.settings, emulator=self.emulator))
-        self.auth_config = self.connections.get_default_connection_configuration()
-        self.validator = JwtTokenValidator(self.auth_config)
+        self.validator = JwtTokenValidator(self.connections.get_default_connection_configuration())
         self.adapter = CloudAdapter(connection_manager=self.connections)
         self.adapter.on_turn_error = self._turn_error  # the SDK's own tells the user the exception's text
         # The SDK says at INFO what it does with every activity and reply (several lines a turn, a good part of a

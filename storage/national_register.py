@@ -54,6 +54,8 @@ PHASES = {
 }
 # Text the national register may hold longer than a column does: refused by name, never cut short.
 LENGTHS = {NAME: 200, TYPE: 100, GROUP: 60, TRUST: 200, POSTCODE: 10, OFSTED: 60}
+# Every column read; the file's other hundred-odd are never looked at.
+READ = tuple(dict.fromkeys((*REQUIRED, *LENGTHS, *HEAD, LOW, HIGH, PUPILS, CAPACITY, INSPECTED)))
 
 
 def is_national_register(first_line: bytes) -> bool:
@@ -119,10 +121,8 @@ def _facts(row: dict[str, str], line: int, known: set[str]) -> tuple[Facts | Non
     for column, most in LENGTHS.items():
         if len(row.get(column, "")) > most:
             why.append(f"line {line}, column {column}: longer than {most} characters")
-    for column, value in row.items():
-        if column in (*REQUIRED, *LENGTHS, *HEAD, LOW, HIGH, PUPILS, CAPACITY, INSPECTED) and (
-            bad := unstorable(value)
-        ):
+    for column in READ:
+        if bad := unstorable(row.get(column, "")):
             why.append(f"line {line}, column {column}: has {bad}, which can't be kept")
     district = row[DISTRICT]
     if district not in DISTRICTS and urn not in known:
@@ -243,7 +243,7 @@ async def import_national_register(
     result.links = await people.recheck_register_links(session, now=now, actor=actor)
     await session.commit()
     result.rows = len(kept)
-    result.notes.append(f"{added} of them new to the register, with no headteacher email yet" if added else "")
+    if added:
+        result.notes.append(f"{added} of them new to the register, with no headteacher email yet")
     result.notes += [f"left out: {n} {why}" for why, n in sorted(left.items())]
-    result.notes = [note for note in result.notes if note]
     return result

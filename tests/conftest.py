@@ -289,6 +289,8 @@ class SchemaPool:
     async def learn(self, schema: str, demo_at: datetime | None) -> bool:
         """A schema just copied from the template: remember its structure and rows (once per template), and
         whether schemas can be reset at all. True if this one may be given back."""
+        if self.usable is not None and (not self.usable or (self.structure is not None and demo_at in self.rows)):
+            return self.usable  # all of it known already: no connection needed
         conn = await self._connect(schema)
         try:
             if self.usable is None:
