@@ -1,8 +1,10 @@
-"""The terminal channel: plain text out, one line in (README.md, "Try it in a terminal")."""
+"""The terminal channel: plain text out, one line in (README.md, "Try it in a terminal"); `attach PATH [PATH...]`
+sends files, as a file sent in Slack or Teams."""
 
 from __future__ import annotations
 
 import base64
+import shlex
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -12,8 +14,9 @@ from bot.service import Service
 from bot.turn_runner import Inbound
 from dialogs.replies import Choice, Reply
 from dialogs.rich import BULLET, Text
-from dialogs.turns import Speaker
+from dialogs.turns import ReceivedFile, Speaker
 from storage import people
+from storage.evidence import MAX_FILE_BYTES
 from storage.models import School
 
 
@@ -56,6 +59,8 @@ def render(reply: Reply, first: int = 1) -> tuple[str, list[Choice]]:
         lines.append(f"{n}) {choice.label}")
     if reply.multi:
         lines.append("(choose one or more: numbers or codes separated by commas)")
+    if reply.answer_type == "files":  # the terminal's way to send a file, as Slack and Teams have theirs
+        lines.append("(to send files here: attach PATH [PATH...])")
     return "\n".join(lines), choices
 
 
@@ -68,6 +73,46 @@ def pick(line: str, choices: list[Choice], *, answer_type: str) -> Choice | None
     if text.isdecimal() and answer_type not in NUMERIC_ANSWERS and 1 <= int(text) <= len(choices):
         return choices[int(text) - 1]
     return next((c for c in choices if c.label.casefold() == text.casefold()), None)
+
+
+ATTACH = "attach"  # `attach PATH [PATH...]`: send files, as a file sent in Slack or Teams
+
+
+def read_file(path: Path) -> ReceivedFile:
+    """A file named on the console, read as a channel fetches one: at most MAX_FILE_BYTES + 1 bytes, so a file over
+    the limit is known to be so without reading it all."""
+    with path.open("rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        return ReceivedFile(path.name, size=max(len(data), path.stat().st_size), problem="too_big")
+    return ReceivedFile(path.name, data=data, size=len(data))
+
+
+def attached(line: str) -> tuple[ReceivedFile, ...] | str:
+    """The files an `attach` line names (shell quoting, `~` expanded), or why nothing is sent."""
+    try:
+        words = shlex.split(line)
+    except ValueError as error:  # an unclosed quote
+        return f"I couldn't read that line ({error}). Nothing sent."
+    if len(words) < 2:
+        return "Type: attach PATH [PATH...] (quote a path with spaces). Nothing sent."
+    files = []
+    for word in words[1:]:
+        path = Path(word).expanduser()
+        if path.is_dir():
+            return f"{word} is a folder, not a file. Nothing sent."
+        if not path.is_file():  # missing, or a device or pipe that can't be read as a file
+            return f"There's no file at {word}. Nothing sent."
+        try:
+            files.append(read_file(path))
+        except OSError as error:
+            return f"I couldn't read {word}: {error.strerror or error}. Nothing sent."
+    return tuple(files)
+
+
+def is_attach(line: str) -> bool:
+    first = line.strip().split(maxsplit=1)
+    return bool(first) and first[0].casefold() == ATTACH
 
 
 class Console:
@@ -118,6 +163,9 @@ class Console:
             self.show([Reply.from_dict(notice.body)], heading=f"[message for {whom}]")  # buttons pickable by number
 
     async def send(self, line: str) -> None:
+        if is_attach(line):
+            await self.attach(line)
+            return
         choice = pick(line, self.choices, answer_type=self.answer_type)
         if choice and choice.form:
             fields = " ".join(
@@ -132,6 +180,17 @@ class Console:
             else Inbound(self.speaker.user_id, None, text=line)
         )
         await self.service.runner.run(self, inbound)
+        await self.show_notices()
+
+    async def attach(self, line: str) -> None:
+        """`attach PATH [PATH...]`: one turn with the files and no words, or, when a path can't be read, a word
+        here and nothing sent."""
+        files = attached(line)
+        if isinstance(files, str):
+            print(f"{files}\n", file=self.out)
+            return
+        self.choices, self.answer_type = [], ""
+        await self.service.runner.run(self, Inbound(self.speaker.user_id, None, files=files))
         await self.show_notices()
 
     async def identify(self, inbound: Inbound[None]) -> Speaker:

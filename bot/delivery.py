@@ -183,6 +183,9 @@ class Dispatcher:
                 elif notice.audience == "person":
                     person = audiences.for_person(notice.recipient)
                     destinations = await audiences.destinations(session, person, self.address)
+                elif notice.audience == notices.ADDRESS:
+                    where = audiences.for_address(notice.recipient)
+                    destinations = await audiences.destinations(session, where, self.address)
                 else:
                     if officer_destinations is None:
                         officer_destinations = await self.officer_destinations(session)

@@ -28,7 +28,7 @@ from bot.config import SmtpServer, mail_address
 from bot.delivery import SendFailed
 from bot.service import Service
 from dialogs.actions import Command
-from dialogs.replies import Choice, Reply
+from dialogs.replies import COPY, Choice, Reply
 from dialogs.rich import BULLET, Text, md, rich
 from storage.audiences import EMAIL
 
@@ -38,15 +38,19 @@ PLATFORM = EMAIL
 CONNECTIONS = 4
 
 
+COPY_FOOTER = rich(
+    "This email is from Essex County Council's EOI bot: a copy of your school's expression of interest, sent to the "
+    "contact email it gives. Nothing needs answering here."
+)
 CALENDAR_METHOD = re.compile(r"^METHOD:(REQUEST|CANCEL)\r?$", re.MULTILINE | re.IGNORECASE)
 
 
-def _maintype(name: str) -> str:
-    return "text" if name.endswith((".ics", ".csv")) else "application"
+# A file's MIME type by its name's ending, so a mail program opens it with the right application.
+MEDIA_TYPES = {".ics": ("text", "calendar"), ".csv": ("text", "csv"), ".pdf": ("application", "pdf")}
 
 
-def _subtype(name: str) -> str:
-    return {".ics": "calendar", ".csv": "csv"}.get(Path(name).suffix, "octet-stream")
+def _media_type(name: str) -> tuple[str, str]:
+    return MEDIA_TYPES.get(Path(name).suffix.lower(), ("application", "octet-stream"))
 
 
 def send_failure(error: Exception) -> SendFailed:
@@ -142,22 +146,27 @@ class EmailSender:
         message.add_alternative(self.html(reply), subtype="html")
         if reply.file:
             name, content = reply.file
-            method = CALENDAR_METHOD.search(content) if name.endswith(".ics") else None
-            if method:
+            method = CALENDAR_METHOD.search(content) if isinstance(content, str) and name.endswith(".ics") else None
+            if method and isinstance(content, str):
                 # The invitation itself as iTIP's text/calendar part (REQUEST, or CANCEL when it is called off),
                 # which Outlook and Gmail show as an event to add; and as a file, for mail programs that don't.
                 message.add_alternative(content, subtype="calendar", params={"method": method.group(1).upper()})
-            message.add_attachment(
-                content.encode("utf-8"), maintype=_maintype(name), subtype=_subtype(name), filename=name
-            )
+            maintype, subtype = _media_type(name)
+            data = content if isinstance(content, bytes) else content.encode("utf-8")
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
         return message
+
+    def footer(self, reply: Reply) -> Text:
+        """Why this came by email: a school's copy of what it sent goes to the contact it gave, whatever chat it
+        uses; anything else comes by email because no chat channel reaches the school."""
+        return COPY_FOOTER if reply.kind == COPY else self.join
 
     def plain(self, reply: Reply) -> str:
         lines = [plain(reply.text)]
         lines += [f"{f.label}: {f.value}" for f in reply.facts]
         if answer := how_to_answer(reply.choices):
             lines.append(plain(answer))
-        lines += ["", "--", plain(self.join)]
+        lines += ["", "--", plain(self.footer(reply))]
         return "\n".join(lines) + "\n"
 
     def html(self, reply: Reply) -> str:
@@ -172,7 +181,7 @@ class EmailSender:
             parts.append(f"<table>{rows}</table>")
         if answer := how_to_answer(reply.choices):
             parts.append(f"<p>{marked(answer)}</p>")
-        parts.append(f"<hr><p>{marked(self.join)}</p>")
+        parts.append(f"<hr><p>{marked(self.footer(reply))}</p>")
         return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>\n"
 
     async def send(self, destination: str, reply: Reply, *, key: str = "") -> None:

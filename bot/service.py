@@ -72,6 +72,7 @@ def wire(settings: Settings, db: Database, clock: Clock) -> Service:
         reach=dispatcher.school_destinations,
         working_hours=settings.working_hours,
         wake=dispatcher.kick,
+        email=settings.email_enabled,
     )
     runner = TurnRunner(conversations)
     return Service(

@@ -5,7 +5,8 @@ Slack request -> Turn -> Conversations.handle -> Replies -> Block Kit (bot.slack
 - Every request's signature is checked before anything else (401 otherwise); Bolt checks it again.
 - Slash commands and button clicks are acknowledged at once; the turn runs after the ack, one turn at a time
   per user so answers keep their order. A typed message is handled (committed) before the ack and answered
-  after it; replies to one person are posted in the order their turns ran.
+  after it; replies to one person are posted in the order their turns ran. A message with files in the DM
+  (file_share) is acknowledged first: its files are fetched (bot.downloads) and its turn runs after the ack.
 - Event retries (X-Slack-Retry-Num) and duplicate event_ids are handled once (storage.events.first_time).
 - A slash command, button press or form submission posted again (a replay inside the 5-minute signature
   window) is acknowledged and does nothing: each is keyed by its signature (request_key).
@@ -27,7 +28,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -42,7 +43,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import metrics
+from bot import downloads, metrics
 from bot import slack_blocks as kit
 from bot.delivery import SendFailed
 from bot.service import Service
@@ -50,9 +51,10 @@ from bot.slack_socket_mode import ENVELOPE_HEADER, connect_out
 from bot.turn_runner import Inbound
 from dialogs.actions import Action, Answer, decode
 from dialogs.replies import Reply, say
-from dialogs.turns import Speaker
+from dialogs.turns import ReceivedFile, Speaker
 from storage.db import failure_report
 from storage.events import first_time
+from storage.evidence import MAX_FILE_BYTES, MAX_FILES
 
 log = logging.getLogger("eoi-bot.slack")
 
@@ -80,6 +82,37 @@ PERMANENT_ERRORS = frozenset(
         "missing_scope",
     }
 )
+
+
+# A file sent in the DM (a message event of this subtype): its bytes come from Slack's file host, with the bot
+# token (files:read), and only from there. Fetching may take longer than Slack's 3 seconds, so it is done after the
+# 200 (SlackAdapter.on_message).
+FILE_SHARE = "file_share"
+FILE_HOSTS = ("files.slack.com",)
+FETCH_SECONDS = 60.0  # one file's files.info and download, after the 200
+
+
+def file_url_allowed(url: str, api_url: str = "") -> bool:
+    """May the bot send its token to `url` to fetch a file? HTTPS to Slack's file host; and, only when SLACK_API_URL
+    is set (the tests' fake Slack), that same scheme, host and port."""
+    try:
+        parts = urlsplit(url)
+        where = (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port)
+        configured = urlsplit(api_url) if api_url else None
+        ours = (configured.scheme.lower(), (configured.hostname or "").lower(), configured.port) if configured else None
+    except ValueError:
+        return False
+    if where[0] == "https" and where[1] in FILE_HOSTS and where[2] in (None, 443):
+        return True
+    return ours is not None and bool(ours[1]) and where == ours
+
+
+def shared_files(shared: Any) -> list[tuple[str, str]]:
+    """(file id, name) of each file of a file_share event, in the order sent: at most MAX_FILES + 1 (one more than
+    an EOI may hold is enough for the dialog to say there are too many; Slack allows ten a message)."""
+    listed = [f for f in shared if isinstance(f, dict)] if isinstance(shared, list) else []
+    found = [(f["id"], str(f.get("name") or "")) for f in listed if isinstance(f.get("id"), str) and f["id"]]
+    return found[: MAX_FILES + 1]
 
 
 def api_url(settings_url: str) -> str:
@@ -128,6 +161,12 @@ async def dm_channel(client: AsyncWebClient, user_id: str) -> str:
     return str((opened.get("channel") or {}).get("id") or "")
 
 
+def upload(content: str | bytes) -> dict[str, str | bytes]:
+    """files_upload_v2's argument for a file's content: text as `content`, bytes (a PDF) as `file`, which takes
+    bytes as the data itself (a str there would be read as a path on this machine)."""
+    return {"file": content} if isinstance(content, bytes) else {"content": content}
+
+
 class SlackSender:
     """bot.delivery.Sender for Slack: a register channel id or a person's user id is already an address."""
 
@@ -169,7 +208,7 @@ class SlackSender:
         try:
             where = await dm_channel(self.client, channel) if channel[:1] in ("U", "W") else channel
             await self.client.files_upload_v2(
-                channel=where, filename=name, title=name, content=content, initial_comment=kit.mrkdwn(reply.text)
+                channel=where, filename=name, title=name, **upload(content), initial_comment=kit.mrkdwn(reply.text)
             )
         except SlackApiError as error:
             if error.response.status_code == 429:  # rate limited: the dispatcher waits and sends it again
@@ -302,12 +341,21 @@ class SlackAdapter:
         await ack()
 
     async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
-            return  # edits, joins, bot posts (ours included) and anything outside the DM
+        subtype = event.get("subtype") or None
+        if event.get("channel_type") != "im" or subtype not in (None, FILE_SHARE) or event.get("bot_id"):
+            return  # edits, joins, bot posts (ours included), and anything outside the DM (a file shared there too)
         user, text = event.get("user"), event.get("text")
+        if subtype == FILE_SHARE and text is None:
+            text = ""  # a file sent without a word
         if not isinstance(user, str) or not isinstance(text, str):
             return
         where = Where(user_id=user, channel_id=str(event.get("channel", "")))
+        if subtype == FILE_SHARE:
+            # Fetching files can outlast Slack's 3 seconds: acknowledged first and handled after, as a slash
+            # command is, the event_id still recorded with the turn (a retry is handled once).
+            once = f"slack:{body.get('event_id') or ''}"
+            self._spawn(self._file_turn(where, html.unescape(text), event.get("files"), once))
+            return
         # Handled before Slack gets its 200 (process_before_response), with the event_id recorded in the
         # turn's own transaction: if we die mid-turn, Slack's retry is handled, and nothing twice. The replies
         # are queued (deliver), so they go after the 200: posting can wait on Slack's one-a-second limit, and
@@ -477,11 +525,59 @@ class SlackAdapter:
         task.add_done_callback(done)
 
     async def _turn(
-        self, where: Where, *, text: str = "", action: Action | None = None, command: bool = False, once: str = ""
+        self,
+        where: Where,
+        *,
+        text: str = "",
+        action: Action | None = None,
+        command: bool = False,
+        once: str = "",
+        files: tuple[ReceivedFile, ...] = (),
     ) -> None:
         key = once if once != "slack:" else ""
-        inbound = Inbound(where.user_id, where, text=text, action=action, command=command, key=key)
+        inbound = Inbound(where.user_id, where, text=text, action=action, command=command, key=key, files=files)
         await self.service.runner.run(self, inbound)
+
+    async def _file_turn(self, where: Where, text: str, shared: Any, once: str) -> None:
+        """A message with files in the DM: the files fetched, then one turn with them and the words sent along."""
+        wanted = shared_files(shared)
+        try:
+            files = await self.fetch_files(wanted)
+        except Exception as error:  # never a lost turn: each file is unreachable, the words still count
+            log.error("fetching files from %s failed: %s", where.user_id, failure_report(error))
+            files = tuple(ReceivedFile(name or file_id, problem=downloads.UNREACHABLE) for file_id, name in wanted)
+        await self._turn(where, text=text, once=once, files=files)
+
+    async def fetch_files(self, wanted: list[tuple[str, str]]) -> tuple[ReceivedFile, ...]:
+        """Each (file id, name) fetched at once, in the order sent."""
+        if not wanted:
+            return ()
+        async with downloads.session() as http:
+            return tuple(await asyncio.gather(*(self._fetch_file(http, file_id, name) for file_id, name in wanted)))
+
+    async def _fetch_file(self, http: aiohttp.ClientSession, file_id: str, named: str) -> ReceivedFile:
+        """One file: its name, size and download URL from files.info (files:read; Slack Connect files carry only
+        their id in the event), then its bytes, unless Slack's size is over the limit (never downloaded)."""
+        try:
+            async with asyncio.timeout(FETCH_SECONDS):
+                found = (await self.client.files_info(file=file_id)).get("file")
+        except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError, TimeoutError) as error:
+            log.warning("files.info for %s failed: %s", file_id, type(error).__name__)
+            return ReceivedFile(named or file_id, problem=downloads.UNREACHABLE)
+        info = found if isinstance(found, dict) else {}
+        name = str(info.get("name") or named or file_id)
+        size = info.get("size") if isinstance(info.get("size"), int) else 0
+        if size > MAX_FILE_BYTES:
+            return ReceivedFile(name, size=size, problem=downloads.TOO_BIG)
+        return await downloads.fetch(
+            http,
+            str(info.get("url_private_download") or ""),
+            name,
+            allowed=lambda url: file_url_allowed(url, self.service.settings.slack_api_url),
+            timeout=FETCH_SECONDS,
+            headers={"Authorization": f"Bearer {self.client.token}"},  # only ever to Slack's file host
+            size=max(size, 0),
+        )
 
     async def _post(self, where: Where, replies: list[Reply]) -> None:
         """Dialog replies go to the user's DM; others go where they asked, privately if that is a channel."""
@@ -524,7 +620,7 @@ class SlackAdapter:
                 channel=await dm_channel(self.client, user_id),
                 filename=name,
                 title=name,
-                content=content,
+                **upload(content),
                 initial_comment=kit.mrkdwn(reply.text),
             )
         except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError) as error:

@@ -150,6 +150,16 @@ def button(choice: Choice, n: int) -> Block:
     return element
 
 
+def _beside(choice: Choice, n: int) -> Block:
+    """A fact's own button (Change, Show), beside the fact it acts on: a label too long for a phone is its first
+    word, as the fact beside it names what, and a screen reader reads it whole (accessibility_label)."""
+    element = button(choice, n)
+    if len(choice.label) > READABLE_BUTTON:
+        element["text"] = _text(choice.label.split(" ", 1)[0])
+        element["accessibility_label"] = _cut(choice.label, MAX_BUTTON_TEXT)
+    return element
+
+
 def _pick(choices: list[Choice]) -> Block:
     """Choices with a label too long for a button, as a drop-down whose every label is read whole."""
     options = [{"text": _text(c.label), "value": encode(c.action)} for c in choices[:MAX_OPTIONS]]
@@ -212,8 +222,11 @@ def _multi_blocks(reply: Reply) -> tuple[list[Block], list[Choice]]:
     return blocks, rest
 
 
-def _file_blocks(name: str, content: str, room: int) -> list[Block]:
-    """A small file as code blocks; one that does not fit says so instead of being cut silently."""
+def _file_blocks(name: str, content: str | bytes, room: int) -> list[Block]:
+    """A small file as code blocks; one that does not fit says so instead of being cut silently. Bytes (a PDF) are
+    never shown as text: shown here only when the upload was refused, so the message says it is missing."""
+    if isinstance(content, bytes):
+        return [section(f"`{escape(name)}` could not be attached to this message.")]
     pieces = _chunks(escape_code(content.replace("\r\n", "\n").strip("\n")), MAX_SECTION - 8)
     if len(pieces) > room - 1:
         return [
@@ -250,7 +263,7 @@ def render(reply: Reply) -> tuple[str, list[Block]]:
         for i, (fact, parts) in enumerate(zip(reply.facts, pieces, strict=True)):
             block = section(parts[0])
             if fact.change:
-                block["accessory"] = button(fact.change, offset + i)
+                block["accessory"] = _beside(fact.change, offset + i)
             fact_blocks += [block, *(section(p) for p in parts[1:])]
     else:
         lines = "\n".join(_fact_line(f) for f in reply.facts)

@@ -31,6 +31,7 @@ CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 FILE_CONSENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
 FILE_INFO_TYPE = "application/vnd.microsoft.teams.card.file.info"
 EXPORT_CONTEXT = "eoi_export"
+FILE_CONTEXT = "eoi_file"  # which of the command's files a consent card offered (an EOI's files: one card each)
 # Where a file cannot be offered as a file (the Bot Framework Emulator), this much is shown in the message.
 MAX_INLINE_FILE = 20_000
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -311,6 +312,11 @@ def render(reply: Reply) -> dict[str, Any]:
 def _render(reply: Reply) -> dict[str, Any]:
     if reply.file:
         name, content = reply.file
+        if isinstance(content, bytes):
+            # Bytes (a PDF) are never shown as text: Teams takes a bot's file only through a consent card, which
+            # is offered only for a file its command can make again (bot.teams_channel.remade_on_allow).
+            note = f"**{escape(name)}** could not be attached to this message in Teams."
+            return {"type": "message", "text": markdown(reply.text) + "\n\n" + note, "textFormat": "markdown"}
         if len(content) > MAX_INLINE_FILE:
             note = (
                 f"**{name}** is too long to show here ({len(content):,} characters): in Teams I send it as a "
@@ -350,10 +356,10 @@ def file_consent(reply: Reply, command: str) -> dict[str, Any]:
     """Offer the reply's file: Teams asks the person to allow it into their OneDrive (personal chat only)."""
     assert reply.file is not None
     name, content = reply.file
-    context = {EXPORT_CONTEXT: command}
+    context = {EXPORT_CONTEXT: command, FILE_CONTEXT: name}
     consent = {
         "description": reply.text.plain[:200],
-        "sizeInBytes": len(content.encode("utf-8")),
+        "sizeInBytes": len(content if isinstance(content, bytes) else content.encode("utf-8")),
         "acceptContext": context,
         "declineContext": context,
     }
@@ -364,10 +370,11 @@ def file_consent(reply: Reply, command: str) -> dict[str, Any]:
     }
 
 
-def file_elsewhere(reply: Reply) -> dict[str, Any]:
-    """A file asked for in a channel or group chat: never shown there; it comes in personal chat."""
+def file_elsewhere(reply: Reply, command: str = "export") -> dict[str, Any]:
+    """A file asked for in a channel or group chat: never shown there; it comes in personal chat, by `command`."""
     assert reply.file is not None
-    note = f"I send files such as **{escape(reply.file[0])}** in our personal chat only: message me `export` there."
+    name, words = escape(reply.file[0]), command.replace("`", "'")
+    note = f"I send files such as **{name}** in our personal chat only: message me `{words}` there."
     return {"type": "message", "text": markdown(reply.text) + "\n\n" + note, "textFormat": "markdown"}
 
 

@@ -34,19 +34,20 @@ from aiohttp import web
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import metrics, teams_cards, teams_trust
+from bot import downloads, metrics, teams_cards, teams_trust
 from bot.delivery import SendFailed
 from bot.service import Service
 from bot.turn_runner import APOLOGY, Inbound
 from dialogs import help
-from dialogs.actions import Action, Answer, SubmitForm, decode
+from dialogs.actions import Action, Answer, Command, SubmitForm, decode
 from dialogs.cleaning import clean_text, tidy
 from dialogs.commands import parse_command
 from dialogs.replies import Form, Reply, refuse, say
 from dialogs.rich import md
-from dialogs.turns import Speaker
+from dialogs.turns import ReceivedFile, Speaker
 from storage import conversation_refs, events
 from storage.db import failure_report
+from storage.evidence import MAX_FILES
 
 log = logging.getLogger("eoi-bot.teams")
 
@@ -56,6 +57,11 @@ MAX_BODY = 256 * 1024
 REPLY_ATTEMPTS = 3
 MAX_REPLY_WAIT = 5.0
 _AT_TAG = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
+# A file sent in personal chat: an attachment of this type whose content's downloadUrl is a short-lived,
+# pre-authenticated OneDrive link (teams_trust.DOWNLOAD_HOSTS). Fetched before the turn, within the Bot
+# Framework's 15 seconds for an answer.
+FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
+FETCH_SECONDS = 10.0
 
 Activity = Any  # an SDK's activity model: botbuilder.schema.Activity or microsoft_agents.activity.Activity
 Context = Any  # an SDK's TurnContext
@@ -129,6 +135,20 @@ def strip_mentions(activity: Activity) -> str:
     if ((activity.conversation and activity.conversation.conversation_type) or "personal") != "personal":
         text = _AT_TAG.sub(" ", text)
     return text.replace("&nbsp;", " ").strip()  # the rest of tidying is every channel's (dialogs.cleaning.tidy)
+
+
+def sent_files(activity: Activity) -> list[tuple[str, str]]:
+    """(name, downloadUrl) of each file attached to a message, in the order sent: at most MAX_FILES + 1 (one more
+    than an EOI may hold is enough for the dialog to say there are too many). Pictures pasted inline (image/*,
+    on the Bot Framework's servers, needing the bot's token) are not among them."""
+    found = []
+    for attachment in activity.attachments or []:
+        if _field(attachment, "content_type") != FILE_DOWNLOAD_INFO:
+            continue
+        content = _field(attachment, "content")
+        url, name = _field(content, "downloadUrl"), _field(attachment, "name")
+        found.append((str(name or "") or "file", str(url or "")))
+    return found[: MAX_FILES + 1]
 
 
 def action_for_value(value: Any) -> tuple[Action | None, Form | None, dict[str, str], str]:
@@ -344,14 +364,50 @@ class TeamsChannel(ABC):
                 return
         else:
             text = strip_mentions(activity)
-        # What the replies are rendered for: the words typed, as the dialog reads them, or the form's.
-        said = action.words if isinstance(action, SubmitForm) else tidy(clean_text(text))
+        # What the replies are rendered for: the words typed, as the dialog reads them, the form's, or the command a
+        # button stands for (so a file it makes is offered as if the command were typed).
+        if isinstance(action, SubmitForm):
+            said = action.words
+        elif isinstance(action, Command):
+            said = tidy(clean_text(action.text))
+        else:
+            said = tidy(clean_text(text))
         where = TeamsWhere(context, said, form, values, personal)
         key = delivery_key(activity) if activity.id else ""
+        # Files only from personal chat (the Teams bot APIs give a team channel or group chat's files no download
+        # link the bot may use); there they are fetched before the turn.
+        files = await self.fetch_files(sent_files(activity)) if personal and action is None else ()
         inbound = Inbound(
-            user_id, where, text=text, action=action, command=not personal, key=key, keep=partial(self.keep, activity)
+            user_id,
+            where,
+            text=text,
+            action=action,
+            command=not personal,
+            key=key,
+            files=files,
+            keep=partial(self.keep, activity),
         )
         await self.service.runner.run(self, inbound)
+
+    async def fetch_files(self, sent: list[tuple[str, str]]) -> tuple[ReceivedFile, ...]:
+        """Each (name, downloadUrl) fetched at once, with no Authorization header (the link is pre-authenticated:
+        the bot's token never goes to it), only from OneDrive/SharePoint (loopback in emulator mode)."""
+        if not sent:
+            return ()
+        async with downloads.session() as http:
+            fetched = await asyncio.gather(
+                *(
+                    downloads.fetch(
+                        http,
+                        url,
+                        name,
+                        allowed=partial(teams_trust.download_url_allowed, emulator=self.emulator),
+                        timeout=FETCH_SECONDS,
+                    )
+                    for name, url in sent
+                )
+            )
+        return tuple(fetched)
 
     async def identify(self, inbound: Inbound[TeamsWhere]) -> Speaker:
         """Teams member information (email or UPN) for the speaker (where they can be reached later is kept in
@@ -373,10 +429,13 @@ class TeamsChannel(ABC):
             return teams_cards.render(reply)
         # Teams takes files from a bot in personal chat only, once the person allows it; a file (all the EOIs)
         # is never posted in a channel. The Emulator shows it in the message.
+        command = reply.remake or text
         if not personal:
-            return teams_cards.file_elsewhere(reply)
-        if in_teams and text:
-            return teams_cards.file_consent(reply, text)
+            return teams_cards.file_elsewhere(reply, command if command and remade_on_allow(command) else "export")
+        if in_teams and command and remade_on_allow(command):
+            return teams_cards.file_consent(reply, command)
+        # A file no command makes again (a school's PDF copy, made as it submits: allowing it must not submit
+        # again) can't go through Teams' consent: the message says so, and the file is never shown as text.
         return teams_cards.render(reply)
 
     async def _on_file_consent(self, context: Context) -> None:
@@ -389,10 +448,10 @@ class TeamsChannel(ABC):
         value = context.activity.value if isinstance(context.activity.value, dict) else {}
         offered = value.get("context") if isinstance(value.get("context"), dict) else {}
         command = offered.get(teams_cards.EXPORT_CONTEXT)
-        if not isinstance(command, str) or parse_command(command).name != "export":
+        if not isinstance(command, str) or not remade_on_allow(command):
             return await tell(refuse("I don't recognise that file any more."))
         if value.get("action") != "accept":
-            return await tell(say(md("No file sent. Ask for `export` again any time.")))
+            return await tell(say(md("No file sent. Ask for `{}` again any time.", command)))
         upload = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
         upload_url = str(upload.get("uploadUrl") or "")
         if not teams_trust.upload_url_allowed(upload_url, emulator=self.emulator):
@@ -407,13 +466,20 @@ class TeamsChannel(ABC):
             keep=partial(self.keep, context.activity),
         )
         replies = await self.service.runner.run(self, inbound, deliver=False) or []
-        made = next((r for r in replies if r.file), None)
+        files = [r for r in replies if r.file]
+        # The file this card offered, by its name (`show REF files` makes one reply per file); an export's name has
+        # the time it was made in it, and a card from before names none: then the only file made.
+        wanted = offered.get(teams_cards.FILE_CONTEXT)
+        alone = files[0] if len(files) == 1 and (wanted is None or parse_command(command).name == "export") else None
+        made = next((r for r in files if r.file and r.file[0] == wanted), alone)
         if made is None or made.file is None:  # no longer allowed, say: tell them why
-            return await tell(*replies)
+            return await tell(refuse("I don't recognise that file any more.")) if files else await tell(*replies)
         name, content = made.file
-        status = await _upload(upload_url, content.encode("utf-8"))
+        status = await _upload(upload_url, content if isinstance(content, bytes) else content.encode("utf-8"))
         if status not in (200, 201):
-            failed = md("I couldn't put {} in your OneDrive (it answered {}). Ask for `export` again.", name, status)
+            failed = md(
+                "I couldn't put {} in your OneDrive (it answered {}). Ask for `{}` again.", name, status, command
+            )
             return await tell(refuse(failed))
         card = teams_cards.file_info(
             made.text,
@@ -563,6 +629,20 @@ class TeamsChannel(ABC):
 
     def _stored(self, changed: dict[str, tuple[dict[str, Any], str]]) -> None:
         self.known_refs.update({key: fingerprint for key, (_, fingerprint) in changed.items()})
+
+
+# The commands whose file is offered with a consent card: on "Allow" the command runs again for whoever allowed it,
+# so only one that changes nothing may be here (`export`, `copy`, an officer's `show REF files`); a file made by a
+# step that changes something (submitting makes the school's PDF copy) is offered through the command that makes it
+# again (Reply.remake).
+REMADE_ON_ALLOW = ("export", "copy")
+
+
+def remade_on_allow(command: str) -> bool:
+    parsed = parse_command(command)
+    if parsed.name == "show":  # `show REF files`: an officer fetching an EOI's files (audited; nothing changes)
+        return parsed.rest.split()[1:2] in (["files"], ["file"])
+    return parsed.name in REMADE_ON_ALLOW
 
 
 async def _upload(url: str, data: bytes) -> int:

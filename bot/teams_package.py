@@ -171,6 +171,10 @@ def _bot_problems(manifest: Mapping[str, Any], app_id: str | None) -> list[str]:
         problems.append(f"bots[0].botId: {bot_id!r} differs from the app id {manifest['id']!r}")
     if not bot.get("scopes"):
         problems.append("bots[0].scopes: at least one scope is required")
+    if bot.get("supportsFiles") is not True:
+        # Without it Teams offers no way to attach a file in personal chat (evidence for an EOI), nor to take an
+        # export the bot offers.
+        problems.append("bots[0].supportsFiles: must be true (evidence files and exports in personal chat)")
     for i, command_list in enumerate(bot.get("commandLists") or []):
         commands = command_list.get("commands") or []
         where = f"bots[0].commandLists[{i}]"

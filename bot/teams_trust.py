@@ -29,6 +29,9 @@ CONNECTOR_HOSTS = (
 )
 # Where Teams says to PUT a file the person allowed (file consent's uploadInfo.uploadUrl): their OneDrive.
 UPLOAD_HOSTS = ("sharepoint.com", "sharepoint.us", "sharepoint.cn", "sharepoint-mil.us")
+# Where a file someone sent the bot in personal chat is fetched from (its file.download.info `downloadUrl`, a
+# short-lived pre-authenticated link to the sender's OneDrive): the same hosts. Never with the bot's token.
+DOWNLOAD_HOSTS = UPLOAD_HOSTS
 
 
 def _host(url: str) -> tuple[str, str]:
@@ -69,6 +72,10 @@ def service_url_allowed(url: str, *, emulator: bool) -> bool:
 
 def upload_url_allowed(url: str, *, emulator: bool) -> bool:
     return url_allowed(url, emulator=emulator, hosts=UPLOAD_HOSTS)
+
+
+def download_url_allowed(url: str, *, emulator: bool) -> bool:
+    return url_allowed(url, emulator=emulator, hosts=DOWNLOAD_HOSTS)
 
 
 def tenant_of(conversation_tenant: str | None, channel_data: Any) -> str:

@@ -29,7 +29,7 @@ from dialogs.actions import Action
 from dialogs.conversation import Conversations
 from dialogs.replies import Reply, refuse
 from dialogs.rich import md
-from dialogs.turns import Speaker, Turn
+from dialogs.turns import ReceivedFile, Speaker, Turn
 from storage.db import failure_report
 
 log = logging.getLogger("eoi-bot.turns")
@@ -112,6 +112,7 @@ class Inbound(Generic[Where]):
     action: Action | None = None  # a button pressed, as the channel decoded it (dialogs.actions.decode)
     command: bool = False  # invoked explicitly (`/eoi …`, in a Teams channel): never read as an answer
     key: str = ""  # the platform's id for this delivery ("slack:Ev…"): a redelivery is handled once
+    files: tuple[ReceivedFile, ...] = ()  # fetched by the channel before the turn, within the limits
     # The channel's own record of this delivery (Teams: where to reach the speaker later), written in the turn's
     # transaction: kept with the turn, or not at all.
     keep: Callable[[AsyncSession, datetime], Awaitable[None]] | None = None
@@ -182,7 +183,9 @@ class TurnRunner:
             # before the platform is asked who they are (that takes a moment, and could let it overtake).
             async with self._locks.hold(f"{channel.platform}:{inbound.user_id}"):
                 speaker = await channel.identify(inbound)
-                turn = Turn(speaker, text=inbound.text, action=inbound.action, command=inbound.command)
+                turn = Turn(
+                    speaker, text=inbound.text, action=inbound.action, command=inbound.command, files=inbound.files
+                )
                 replies = await self.conversations.handle_once(turn, inbound.key, keep=inbound.keep)
                 if replies is None:
                     outcome = "repeated"  # a redelivery, handled once already: logged below as such

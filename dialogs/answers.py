@@ -17,6 +17,8 @@ from rapidfuzz.distance import OSA
 from dialogs.cleaning import visible_length
 from dialogs.dates import date_to_store, format_date, format_stored_date, last_day, read_date_answer, stored_date
 from dialogs.glossary import EOI_NEED_TYPES, NEED_ALIASES, NEED_TYPES
+from dialogs.money import pounds, read_pounds
+from dialogs.places_plan import problem_with, read_plan, shown
 from dialogs.questions import Question
 from dialogs.rich import Text, md
 
@@ -35,6 +37,8 @@ class AnswerContext:
     # {"ASD/resourced/Colchester/primary": {"provision_type": "resourced", "primary_need": "ASD"}}
     option_facts: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)  # "school.headteacher_name" -> value
+    # The files an EOI holds, by id, as the school reads them: "site-plan.pdf (PDF, 1.2 MB)".
+    files: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def choices_for(q: Question, ctx: AnswerContext, answers: dict[str, Any] | None 
     """The options offered; given the answers so far, without the one an earlier answer already took
     (`except_answer`: no "other need" that is the primary need)."""
     answers = answers or {}
-    options = _all_choices(q, ctx)
+    options = [(v, label) for v, label in _all_choices(q, ctx) if q.offers(v, answers)]
     taken = answers.get(q.except_answer) if q.except_answer else None
     if taken:
         options = [(v, label) for v, label in options if v != taken]
@@ -204,6 +208,14 @@ def check_answer(q: Question, value: Any, ctx: AnswerContext, answers: dict[str,
             return Problem(f"Please give a whole number from {low:,} to {high:,}, for example {low + 4}.")
     elif q.type == "date":
         return _check_date(q, str(value), ctx, answers)
+    elif q.type == "money":
+        low, high = q.limits(answers)
+        if (low is not None and value < low) or (high is not None and value > high):
+            return Problem(f"Please give a sum in whole pounds from {pounds(low or 0)} to {pounds(high or 0)}.")
+    elif q.type == "places_by_year":
+        wrong = problem_with(value, answers)
+        if wrong:
+            return Problem(f"That plan won't do: {wrong}. For example {q.example}.")
     elif q.type in ("short_text", "long_text"):
         n = visible_length(value)  # zero-width and direction characters don't make an answer longer
         if q.min is not None and n < q.min:
@@ -244,6 +256,8 @@ def asked_again_because(
         if (low is None or value >= low) and (high is None or value <= high):
             return None
         return f"it must now be from {low:,} to {high:,}, and you said {value:,}"
+    if q.type == "places_by_year":
+        return problem_with(value, after) or None  # "the last year must reach the 14 places you proposed (…)"
     problem = check_answer(q, value, ctx, after)
     if problem is None:
         return None
@@ -275,6 +289,10 @@ def _how(q: Question, ctx: AnswerContext, answers: dict[str, Any]) -> str:
         return f"Please give an email address, for example {q.example or '“name@school.org.uk”'}."
     if q.type == "phone":
         return f"Please give a UK phone number, for example {q.example}."
+    if q.type == "money":
+        return f"Please give a sum in pounds, for example {q.example or '“£45,000”'}."
+    if q.type == "places_by_year":
+        return f"Please give the places in each academic year, for example {q.example}."
     return "Please type your answer."
 
 
@@ -315,13 +333,16 @@ def _choice_in_words(q: Question, text: str, options: list[tuple[str, str]], ans
             return Understood(value)  # "yes, fully"
         details = _details_question(q)
         if details is not None and details.applies({**answers, q.id: value}):
-            kept = _read_text(details, rest, AnswerContext(today=date.min), answers)
-            if check_answer(details, kept, AnswerContext(today=date.min), answers) is None:
+            # Read as that question reads its answers (a plan of places by year, or words kept as typed).
+            kept = _READERS[details.type](details, rest, AnswerContext(today=date.min), {**answers, q.id: value})
+            if not isinstance(kept, Problem | Understood) and (
+                check_answer(details, kept, AnswerContext(today=date.min), {**answers, q.id: value}) is None
+            ):
                 return Understood(
                     value,
                     note=md(
                         "I've kept “{}” as your answer to “{}” (type *back* to change it).",
-                        _clip(kept, 200),
+                        _clip(format_answer(details, kept, AnswerContext(today=date.min)), 200),
                         details.ask,
                     ),
                     also={details.id: kept},
@@ -506,6 +527,25 @@ def _read_text(q: Question, text: str, ctx: AnswerContext, answers: dict[str, An
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
+def _read_money(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    amount, roughly = read_pounds(text)
+    if amount is None:
+        return Problem(f"I couldn't read “{_clip(text)}” as a sum of money. {_how(q, ctx, answers)}")
+    return Understood(amount, confirm=f"Shall I put {pounds(amount)}?") if roughly else amount
+
+
+def _read_places_plan(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    plan = read_plan(text, answers)
+    if isinstance(plan, str):
+        return Problem(f"I couldn't read that plan: {plan}. {_how(q, ctx, answers)}")
+    return plan
+
+
+def _read_files(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
+    # Files come with a message, not in its words: the dialog keeps them as they arrive (dialogs.attachments).
+    return Problem(md("Please send the files here as attachments, or type *done* when you have sent them all."))
+
+
 def _read_email(q: Question, text: str, ctx: AnswerContext, answers: dict[str, Any]) -> Any:
     candidate = text.strip().strip("<>").removeprefix("mailto:")
     if "|" in candidate:  # Slack sends <mailto:a@b|a@b>
@@ -540,6 +580,12 @@ def format_answer(q: Question, value: Any, ctx: AnswerContext) -> str:
         return f"{value:,}"
     if q.type == "phone":
         return format_phone(str(value))
+    if q.type == "money":
+        return pounds(int(value))
+    if q.type == "places_by_year":
+        return shown(value)
+    if q.type == "files":
+        return "; ".join(ctx.files.get(int(i), "(a file since removed)") for i in value) if value else "None"
     return str(value)
 
 
@@ -571,4 +617,7 @@ _READERS = {
     "long_text": _read_text,
     "email": _read_email,
     "phone": _read_phone,
+    "money": _read_money,
+    "places_by_year": _read_places_plan,
+    "files": _read_files,
 }

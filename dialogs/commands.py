@@ -64,6 +64,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("review", HEADTEACHER, "review", "see your EOI's answers (and change them, while you still can)"),
     CommandSpec("amend", HEADTEACHER, "amend", "change a submitted EOI's answers, then submit it again"),
+    CommandSpec("copy", HEADTEACHER, "copy", "a PDF copy of the EOI your school sent, for your governors"),
     CommandSpec(
         "withdraw",
         HEADTEACHER,
@@ -122,7 +123,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "show",
         OFFICER,
         "show REF | URN | school name",
-        "answers, decision panel, implementation plan and history",
+        "answers, decision panel, implementation plan and history; show REF files fetches its files",
         example="show EOI-2627A-001",
         hint="show REF",
         menu="Officers: show one EOI in full, e.g. show EOI-2627A-007",

@@ -35,7 +35,7 @@ from dialogs.announcements import as_now
 from dialogs.commands import COMMANDS, OFFICER, ParsedCommand, has_prefix, parse_command
 from dialogs.conversation_state import AwaitingTimes, CheckingAnswer, CheckingStep, ConfirmingCancel, FillingIn
 from dialogs.dates import DEFAULT_WORKING_HOURS, WorkingHours
-from dialogs.glossary import ENHANCED_PROVISION_NOTE, mentions_enhanced_provision
+from dialogs.glossary import mentions_enhanced_provision, name_notes
 from dialogs.officer_turn import CommandTurn
 from dialogs.questions import QuestionSet, eoi_questions
 from dialogs.registry import Registered, registered, unhandled
@@ -76,8 +76,10 @@ class Conversations:
         reach: Reach | None = None,
         working_hours: WorkingHours = DEFAULT_WORKING_HOURS,
         wake: Callable[[], None] | None = None,
+        email: bool = False,
     ) -> None:
         self.db, self.clock, self.officers = db, clock, officers
+        self.email = email  # whether email is sent (a school's copy goes to its contact email too)
         self.wake = wake  # the dispatcher's kick: called after a turn that queued a notice or changed a window
         self.working_hours = working_hours
         self.questions = questions or eoi_questions()
@@ -196,7 +198,7 @@ class Conversations:
             replies = self._lost_schools(person)
             if school is not None:
                 status = await school_status.school_status(
-                    eoi_dialog.EoiTurn(session, person, school, now, self.questions)
+                    eoi_dialog.EoiTurn(session, person, school, now, self.questions, email=self.email)
                 )
                 replies += (await self._carried_forward(session, now)) + status
             elif person.role == people.HEADTEACHER:
@@ -230,7 +232,7 @@ class Conversations:
         if school is None or explicit or _switches_school(text) or mid:
             return None
         eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
-        t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
+        t = eoi_dialog.EoiTurn(session, person, school, now, self.questions, email=self.email)
         if eoi is None or eoi.status != eois.DRAFT:
             eoi_dialog.leave(t)
             return None
@@ -265,13 +267,15 @@ class Conversations:
     }
 
     async def _route(self, session: AsyncSession, person: Person, turn: Turn, now: datetime) -> list[Reply]:
+        if turn.files:
+            return await self._files(session, person, turn, now)
         if turn.action:
             state = conversation_state.of(person)
             if isinstance(state, CheckingStep):  # answered by a button (or another pressed): asked once
                 conversation_state.keep(person, conversation_state.idle(state))
             return await self._on_action(session, person, turn.action, now)
         text = (turn.text or "").strip()
-        notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(text) else []
+        notes = [say(note) for note in name_notes(text, answering=True)]
         school = await session.get(School, person.school_urn) if person.school_urn else None
         explicit = turn.command or has_prefix(text)
         # The conversation the person's state is in (dialogs.conversation_state) takes the message first; Idle is
@@ -282,6 +286,17 @@ class Conversations:
             if taken is not None:
                 return notes + taken
         return notes + await self._command(session, person, school, text, now)
+
+    async def _files(self, session: AsyncSession, person: Person, turn: Turn, now: datetime) -> list[Reply]:
+        """Files sent: evidence for the school's draft EOI, when it is asking for them (dialogs.eoi_dialog.on_files).
+        Any words sent with them are not read as an answer: the files are what the message was for."""
+        school = await session.get(School, person.school_urn) if person.school_urn else None
+        if school is None:
+            return [refuse("I keep files only as part of a school's EOI, so nothing was kept.")]
+        eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
+        return await eoi_dialog.on_files(
+            eoi_dialog.EoiTurn(session, person, school, now, self.questions, email=self.email), eoi, turn.files
+        )
 
     async def _command(
         self,
@@ -312,10 +327,11 @@ class Conversations:
                 officers=self.officers,
                 reach=self.reach,
                 values=values or {},
+                email=self.email,
             )
             return await self._run(found, t, text)
-        if not cmd.name and (mentions_enhanced_provision(text)):
-            return []
+        if not cmd.name and name_notes(text):
+            return [say(note) for note in name_notes(text) if not mentions_enhanced_provision(text)]
         if person.role == people.OFFICER:
             return [refuse(f"I don't know the command “{cmd.word}”."), help.officer_help()]
         if person.role == people.HEADTEACHER:
@@ -374,7 +390,7 @@ class Conversations:
                 help.stranger_help(key),
             ]
         eoi = shown or await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person))
-        t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
+        t = eoi_dialog.EoiTurn(session, person, school, now, self.questions, email=self.email)
         if eoi is None:
             # Nothing in this window to answer for: where things stand (a new EOI is begun only when asked for).
             return [say("That button is from an earlier message."), *await school_status.school_status(t)]
@@ -386,7 +402,7 @@ class Conversations:
         """A form's values, for the command the form is for: read as a command, never as an answer to the
         question asked (as `/eoi …` is), and given to its handler by field name as well as in words."""
         words = form.words
-        notes = [say(ENHANCED_PROVISION_NOTE)] if mentions_enhanced_provision(words) else []
+        notes = [say(note) for note in name_notes(words)]
         if isinstance(conversation_state.of(person), AwaitingTimes):
             discussion_replies.stop_waiting(person)  # a form instead: the question is dropped
         named = parse_command(form.command)
@@ -409,7 +425,7 @@ class Conversations:
             eoi = await eois.school_eoi(session, school, now, current=eoi_dialog.current_id(person)) if school else None
             if eoi is None or school is None:
                 return form
-            t = eoi_dialog.EoiTurn(session, person, school, now, self.questions)
+            t = eoi_dialog.EoiTurn(session, person, school, now, self.questions, email=self.email)
             return eoi_dialog.form_as_now(t, eoi, form)
 
     async def _discussion_reply(

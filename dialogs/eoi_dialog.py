@@ -10,6 +10,7 @@ controls that work in every state (`CONTROL_HANDLERS`: *help*, *back*, *skip*, *
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -17,7 +18,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import conversation_state, discussion_notices, discussion_outcomes, implementation, references
+from dialogs import (
+    attachments,
+    conversation_state,
+    discussion_notices,
+    discussion_outcomes,
+    implementation,
+    references,
+    school_copy,
+    school_facts,
+)
 from dialogs.actions import (
     Action,
     Answer,
@@ -57,12 +67,13 @@ from dialogs.glossary import KEY_STAGES_BY_PHASE, PROVISION_NAMES, need_label
 from dialogs.lifecycle_words import SHORTLISTING_RULE, refusal
 from dialogs.lifecycle_words import for_school as for_school_words
 from dialogs.officer_turn import CommandTurn
-from dialogs.questions import Question, QuestionSet
+from dialogs.questions import FACTS, Question, QuestionSet
 from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, italic, lines_of, md, rich
 from dialogs.telling import tell
-from storage import audit, eois, transitions
+from dialogs.turns import ReceivedFile
+from storage import audit, eois, evidence, transitions
 from storage.lifecycle import NEXT_OPEN, SCHOOL, Moment, judge
 from storage.models import EOI, Person, School, Window
 from storage.windows import LONDON, need_in_scope, need_key, open_window, window_name
@@ -91,6 +102,7 @@ class EoiTurn:
     questions: QuestionSet
     # The answer context depends only on the school, the window and the day: work it out once a turn.
     contexts: dict[int | None, AnswerContext] = field(default_factory=dict)
+    email: bool = False  # whether the service sends email (the school's copy goes to its contact email too)
 
     @property
     def actor(self) -> str:
@@ -100,7 +112,10 @@ class EoiTurn:
 async def answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
     if eoi.window_id not in t.contexts:
         t.contexts[eoi.window_id] = await _answer_context(t, eoi)
-    return t.contexts[eoi.window_id]
+    ctx = t.contexts[eoi.window_id]
+    if any(q.type == "files" and eoi.answers.get(q.id) for q in t.questions.questions):
+        ctx = replace(ctx, files=await attachments.labels(t.session, eoi.id))  # as they are now: they come and go
+    return ctx
 
 
 async def _answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
@@ -134,13 +149,19 @@ async def _answer_context(t: EoiTurn, eoi: EOI) -> AnswerContext:
 def known(t: EoiTurn, eoi: EOI) -> dict[str, Any]:
     """The answers that hold, with those skip rules fix (a Partnership Provision's need is SEMH): what an
     answer is checked against, and what decides the options offered."""
-    return t.questions.effective_answers(eoi.answers)
+    return t.questions.effective_answers(_known_to(t, eoi))
 
 
 # "change the date the governors discussed it" typed at a question changes that answer; a longer message that
 # happens to begin with "change" is an answer.
 CHANGE_WORDS = 10
 PROVISION_QUESTION = "provision_type"  # its answer is the EOI's offer: one EOI per provision per school and window
+
+
+def _known_to(t: EoiTurn, eoi: EOI) -> dict[str, Any]:
+    """The answers with what the register says of the school now (dialogs.questions.FACTS), which questions may
+    depend on like earlier answers (a trust's sign-off is asked of an academy); the facts are never stored."""
+    return {**eoi.answers, **school_facts.for_questions(t.school)}
 
 
 def _state(t: EoiTurn) -> State:
@@ -256,7 +277,8 @@ async def _offer_refused(t: EoiTurn, eoi: EOI, q: Question, value: Any) -> list[
 def _save(t: EoiTurn, eoi: EOI, answers: dict[str, Any], to: str, *, changing: bool | None = None) -> None:
     """Store the answers, and move this person to `to` (see `_go`)."""
     _go(t, eoi, to, changing=changing)
-    effective = t.questions.effective_answers(answers)
+    effective = t.questions.effective_answers({**answers, **school_facts.for_questions(t.school)})
+    answers = {k: v for k, v in answers.items() if k not in FACTS}  # the register's, not the school's answers
     eois.save_answers(
         eoi,
         answers,
@@ -282,10 +304,10 @@ def with_answer(
     checked again at once: one whose question no longer applies is removed, one that no longer holds or whose
     choices are different now is cleared so the dialog asks it again, and with it the detail that goes with it.
     A question answered for the first time is checked too: after an amend, later answers may already exist."""
-    answers = {**eoi.answers, q.id: value}
+    answers = {**_known_to(t, eoi), q.id: value}
     if q.id in eoi.answers and eoi.answers[q.id] == value:
         return answers, []
-    before = t.questions.effective_answers(eoi.answers)
+    before = t.questions.effective_answers(_known_to(t, eoi))
     cleared: list[Cleared] = []
     for dependent in t.questions.dependents(q.id):
         if dependent.id not in answers:
@@ -324,7 +346,7 @@ def _told(changed: Question, cleared: list[Cleared]) -> list[Reply]:
 
 def _position(t: EoiTurn, eoi: EOI, q: Question) -> tuple[str, int]:
     """("9a", 20): the question's number and how many main questions; follow-ups don't change the count."""
-    numbers, total = t.questions.numbered(eoi.answers)
+    numbers, total = t.questions.numbered(_known_to(t, eoi))
     return numbers.get(q.id, str(total)), total
 
 
@@ -341,7 +363,10 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | T
     if default and q.id not in eoi.answers:
         choices.append(Choice(f"Use {default}", Answer(q.id, default)))
     current = eoi.answers.get(q.id)
-    if q.id in eoi.answers:
+    if q.type == "files":
+        lines.append(_files_so_far(q, current, ctx))
+        choices.append(Choice("Done" if current else "No files to attach", Answer(q.id, "done"), style="primary"))
+    elif q.id in eoi.answers:
         shown = "(skipped)" if current is None else format_answer(q, current, ctx)
         lines.append(f"Current answer: {shown}")
         choices.append(Choice("Keep this answer", KeepAnswer(q.id)))
@@ -369,6 +394,14 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | T
         answer_type=q.type,
     )
     return shown_for(eoi, asked)
+
+
+def _files_so_far(q: Question, current: Any, ctx: AnswerContext) -> Text:
+    accepted = rich(italic(f"I accept {evidence.accepted_words()}."))  # storage.evidence's rule, in its words
+    if not current:
+        return md("{}\nSend each file as an attachment here, then press *Done* (or type *done*).", accepted)
+    listed = "\n".join(f"{n}. {ctx.files.get(i, '(a file since removed)')}" for n, i in enumerate(current, 1))
+    return md("Attached so far:\n{}\nSend more, type *remove* and a file's number to take it off, or *done*.", listed)
 
 
 def shown_for(eoi: EOI, reply: Reply) -> Reply:
@@ -416,7 +449,7 @@ def form_as_now(t: EoiTurn, eoi: EOI, form: Form) -> Form:
 async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     """What answer_form sends: the answer to the question being asked, or a change to an earlier one."""
     q = t.questions.get(qid)
-    if q is None or not q.applies(eoi.answers) or (qid != _at(t, eoi) and qid not in eoi.answers):
+    if q is None or not q.applies(_known_to(t, eoi)) or (qid != _at(t, eoi) and qid not in eoi.answers):
         return [say("That form is from an earlier message; here is where we are."), await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
     value = read_answer(q, text, ctx, known(t, eoi))
@@ -434,7 +467,7 @@ async def answer_from_form(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Re
 
 
 def _next_question(t: EoiTurn, answers: dict[str, Any], after: str | None, *, unanswered_only: bool) -> Question | None:
-    applicable = t.questions.applicable(answers)
+    applicable = t.questions.applicable({**answers, **school_facts.for_questions(t.school)})
     ids = [q.id for q in applicable]
     start = ids.index(after) + 1 if after in ids else 0
     for q in applicable[start:]:
@@ -552,14 +585,16 @@ async def _welcome(t: EoiTurn, eoi: EOI, earlier: EOI | None = None) -> Text:
         if earlier is not None and earlier.id != eoi.id and earlier.ref
         else ""
     )
+    known_as = school_facts.described(t.school)
     return md(
         "Let's start an expression of interest from {} to host a Resourced or Partnership Provision.{}{} {} Your "
-        "answers are saved after every step. {}",
+        "answers are saved after every step. {}{}",
         t.school.name,
         ref,
         before,
         when,
         CONTROLS,
+        f"\n{known_as}" if known_as else "",
     )
 
 
@@ -720,8 +755,8 @@ async def resume(t: EoiTurn, eoi: EOI, intro: str | Text = "") -> Reply:
     if at == DECLARATION:
         return ask_declaration(t, eoi, intro=intro)
     q = t.questions.get(at) if at else None
-    if q is None or not q.applies(eoi.answers):
-        q = _next_question(t, eoi.answers, None, unanswered_only=True)
+    if q is None or not q.applies(_known_to(t, eoi)):
+        q = _next_question(t, _known_to(t, eoi), None, unanswered_only=True)
         if q is None:
             _go(t, eoi, REVIEW)
             return await review(t, eoi, intro=intro)
@@ -741,7 +776,7 @@ def ask_declaration(t: EoiTurn, eoi: EOI, *, intro: str | Text = "") -> Reply:
 def _answer_facts(t: EoiTurn, eoi: EOI, ctx: AnswerContext) -> list[tuple[Question, str]]:
     """Each question that applies, with its answer as the school reads it."""
     shown_facts = []
-    for q in t.questions.applicable(eoi.answers):
+    for q in t.questions.applicable(_known_to(t, eoi)):
         if q.id in eoi.answers:
             value = eoi.answers[q.id]
             shown = "(skipped)" if value is None else format_answer(q, value, ctx)
@@ -899,6 +934,8 @@ async def _answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     q = t.questions.get(qid)
     if q is None:
         return [await resume(t, eoi)]
+    if q.type == "files":
+        return await _files_said(t, eoi, q, text)
     ctx = await answer_context(t, eoi)
     result = read_answer(q, text, ctx, known(t, eoi))
     if isinstance(result, Problem):
@@ -925,6 +962,58 @@ async def _store(t: EoiTurn, eoi: EOI, q: Question, result: Any, ctx: AnswerCont
         note = result.note if isinstance(result, Understood) else ""
         told.append(say(md("Got it: {}.{}", format_answer(q, value, ctx), md(" {}", note) if note else "")))
     return told + _told(q, cleared) + await _advance(t, eoi, last, answers)
+
+
+async def on_files(t: EoiTurn, eoi: EOI | None, files: tuple[ReceivedFile, ...]) -> list[Reply]:
+    """Files sent with a message: kept as the answer to the question asking for them, while it is asked (or being
+    changed); otherwise nothing is kept, and the headteacher is told where files go."""
+    q = t.questions.get(_at(t, eoi)) if eoi is not None and eoi.status == eois.DRAFT else None
+    if eoi is None or q is None or q.type != "files" or not q.applies(_known_to(t, eoi)):
+        asks = next((x for x in t.questions.questions if x.type == "files"), None)
+        if eoi is None or eoi.status != eois.DRAFT or asks is None or not asks.applies(_known_to(t, eoi)):
+            return [refuse("I keep files only as part of a draft EOI, when it asks for them. Nothing was kept.")]
+        _enter(t)
+        return [
+            refuse(
+                md(
+                    "I keep files as the answer to the question about attachments, so nothing was kept. I'll ask it "
+                    "when we get there, or type *change {}* to send them now.",
+                    asks.label.lower(),
+                )
+            ),
+            await resume(t, eoi),
+        ]
+    _enter(t)
+    said = await attachments.keep(t.session, eoi, files, by=t.actor, now=t.now)
+    await _keep_files_answer(t, eoi, q)
+    return [say(lines_of(said)), await resume(t, eoi)]
+
+
+async def _keep_files_answer(t: EoiTurn, eoi: EOI, q: Question) -> None:
+    """The answer to a files question is the files the EOI holds (by id), kept as they come, at the question."""
+    ids = [f.id for f in await evidence.files_of(t.session, eoi.id)]
+    _save(t, eoi, {**eoi.answers, q.id: ids}, q.id)
+
+
+async def _files_said(t: EoiTurn, eoi: EOI, q: Question, text: str) -> list[Reply]:
+    """Words at a files question: *done* (or no files), or which file to remove; anything else is told how."""
+    word = text.strip().casefold().rstrip(".!")
+    if word in attachments.DONE_WORDS:
+        return await _files_done(t, eoi, q)
+    which = attachments.removal(text)
+    if which is not None:
+        said = await attachments.remove(t.session, eoi, which, by=t.actor, now=t.now)
+        await _keep_files_answer(t, eoi, q)
+        return [say(said), await resume(t, eoi)]
+    ctx = await answer_context(t, eoi)
+    problem = read_answer(q, text, ctx, known(t, eoi))
+    message = problem.message if isinstance(problem, Problem) else ""
+    return [refuse(message), ask(t, eoi, q, ctx)]
+
+
+async def _files_done(t: EoiTurn, eoi: EOI, q: Question) -> list[Reply]:
+    ids = [f.id for f in await evidence.files_of(t.session, eoi.id)]
+    return await _advance(t, eoi, q.id, {**eoi.answers, q.id: ids})
 
 
 def _ask_to_confirm(t: EoiTurn, eoi: EOI, q: Question, understood: Understood) -> Reply:
@@ -960,7 +1049,7 @@ def _reading(t: EoiTurn) -> CheckingAnswer:
 async def _confirmed(t: EoiTurn, eoi: EOI) -> list[Reply]:
     pending = _reading(t)
     q = t.questions.get(pending.question)
-    if q is None or q.id != _at(t, eoi) or not q.applies(eoi.answers):
+    if q is None or q.id != _at(t, eoi) or not q.applies(_known_to(t, eoi)):
         return [say("That was about an earlier question; here is where we are."), await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
     value = pending.value
@@ -990,7 +1079,7 @@ async def _advance(t: EoiTurn, eoi: EOI, qid: str, answers: dict[str, Any]) -> l
 
 async def _stale_answer(t: EoiTurn, eoi: EOI, qid: str, text: str) -> list[Reply]:
     q = t.questions.get(qid)
-    if q is None or not q.applies(eoi.answers) or qid not in eoi.answers:
+    if q is None or not q.applies(_known_to(t, eoi)) or qid not in eoi.answers:
         return [say("That button is from an earlier message; here is where we are."), await resume(t, eoi)]
     ctx = await answer_context(t, eoi)
     value = read_answer(q, text, ctx, known(t, eoi))
@@ -1022,7 +1111,8 @@ async def _ask_cleared(t: EoiTurn, eoi: EOI, answers: dict[str, Any], cleared: l
 async def _change_named(t: EoiTurn, eoi: EOI, text: str) -> list[Reply] | None:
     """ "change the date the governors discussed it": the answer named by the question's label, words or id; with
     two equally named, a button for each. None when nothing answered is named."""
-    named = references.questions_named(text, [q for q in t.questions.applicable(eoi.answers) if q.id in eoi.answers])
+    answered = [q for q in t.questions.applicable(_known_to(t, eoi)) if q.id in eoi.answers]
+    named = references.questions_named(text, answered)
     if len(named) == 1:
         return await _change(t, eoi, named[0].id)
     if not named:
@@ -1039,7 +1129,7 @@ async def _change_named(t: EoiTurn, eoi: EOI, text: str) -> list[Reply] | None:
 
 async def _change(t: EoiTurn, eoi: EOI, qid: str) -> list[Reply]:
     q = t.questions.get(qid)
-    if q is None or not q.applies(eoi.answers):
+    if q is None or not q.applies(_known_to(t, eoi)):
         return [say("That question doesn't apply any more."), await resume(t, eoi)]
     _save(t, eoi, eoi.answers, q.id, changing=True)
     return [await resume(t, eoi)]
@@ -1052,7 +1142,7 @@ async def _help(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 
 async def _back(t: EoiTurn, eoi: EOI) -> list[Reply]:
-    applicable = t.questions.applicable(eoi.answers)
+    applicable = t.questions.applicable(_known_to(t, eoi))
     ids = [q.id for q in applicable]
     at = _at(t, eoi)
     if at in (REVIEW, DECLARATION):
@@ -1067,6 +1157,8 @@ async def _back(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 async def _skip(t: EoiTurn, eoi: EOI) -> list[Reply]:
     q = t.questions.get(_at(t, eoi))
+    if q is not None and q.type == "files":  # the files already sent stay: skipping is being done
+        return await _files_done(t, eoi, q)
     if q is None or not q.optional:
         return [refuse("This question needs an answer, so it can't be skipped."), await resume(t, eoi)]
     return await _advance(t, eoi, q.id, {**eoi.answers, q.id: None})
@@ -1142,7 +1234,7 @@ async def _cancel(t: EoiTurn, eoi: EOI) -> list[Reply]:
 
 async def _submit(t: EoiTurn, eoi: EOI) -> list[Reply]:
     ctx = await answer_context(t, eoi)
-    for q in t.questions.applicable(eoi.answers):
+    for q in t.questions.applicable(_known_to(t, eoi)):
         if q.id not in eoi.answers:
             _save(t, eoi, eoi.answers, q.id)
             return [say("Before you submit, this question needs an answer."), await resume(t, eoi)]
@@ -1189,6 +1281,18 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
     else:
         await _tell_officers(t, "submit", eois.DRAFT, eoi, "submitted", f"{t.school.name} submitted {eoi.ref}.")
     closes = format_date(window.closes_at.astimezone(LONDON).date())
+    answers_shown, files = await _as_sent(t, eoi)
+    copy = await school_copy.send_school_copy(
+        t.session,
+        eoi=eoi,
+        school=t.school,
+        answers=answers_shown,
+        files=files,
+        now=t.now,
+        email_configured=t.email,
+        resubmitted=again,
+    )
+    copy.remake = f"copy {eoi.ref}"
     return [
         Reply(
             kind="summary",
@@ -1206,8 +1310,45 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
                     closes,
                 )
             ),
-        )
+        ),
+        copy,
     ]
+
+
+async def _as_sent(t: EoiTurn, eoi: EOI) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:
+    """The answers as the review shows them (label, answer), and the files (name, type, size): the school's copy."""
+    ctx = await answer_context(t, eoi)
+    answers = [
+        (q.label_for(eoi.answers.get(q.id), ctx.today), shown)
+        for q, shown in _answer_facts(t, eoi, ctx)
+        if q.id in eoi.answers  # what was sent: a question added since it was submitted isn't in it
+    ]
+    files = [(f.name, evidence.kind_label(f.kind), f.size) for f in await evidence.files_of(t.session, eoi.id)]
+    return answers, files
+
+
+async def copy_of(t: EoiTurn, rest: str = "") -> list[Reply]:
+    """`copy`: the PDF of the EOI as the school last sent it, again (read-only: nothing is sent anywhere else)."""
+    eoi = await named_or_current(t, rest)
+    if isinstance(eoi, Reply):
+        return [eoi]
+    if eoi is None or eoi.submitted_at is None:
+        return [say(md("{} hasn't sent an EOI yet: a copy is made when you submit one.", t.school.name))]
+    if eoi.status == eois.DRAFT:
+        return [say(md("{} is being changed: the copy comes when you submit it again.", eoi.ref))]
+    answers_shown, files = await _as_sent(t, eoi)
+    pdf = await asyncio.to_thread(
+        school_copy.school_copy,
+        school_name=t.school.name,
+        urn=t.school.urn,
+        reference=eoi.ref or "",
+        submitted_at=eoi.submitted_at,
+        answers=answers_shown,
+        files=files,
+    )
+    copy = school_copy.copy_reply(eoi.ref or "", pdf)
+    copy.remake = f"copy {eoi.ref}"
+    return [copy]
 
 
 def submissions_closed(upcoming: Window | None) -> str:
@@ -1314,7 +1455,7 @@ def at_school(t: CommandTurn) -> EoiTurn:
     """A command's turn at the school the person acts for now (the router runs `at_school` handlers only once
     they have chosen one)."""
     assert t.school is not None and t.questions is not None
-    return EoiTurn(t.session, t.person, t.school, t.now, t.questions)
+    return EoiTurn(t.session, t.person, t.school, t.now, t.questions, email=t.email)
 
 
 @handles("start", HEADTEACHER, at_school=True)
@@ -1325,6 +1466,11 @@ async def start_command(t: CommandTurn) -> list[Reply]:
 @handles("review", HEADTEACHER, at_school=True)
 async def review_at_school(t: CommandTurn) -> list[Reply]:
     return await review_command(at_school(t), t.rest)
+
+
+@handles("copy", HEADTEACHER, at_school=True)
+async def copy_command(t: CommandTurn) -> list[Reply]:
+    return await copy_of(at_school(t), t.rest)
 
 
 @handles("amend", HEADTEACHER, at_school=True)

@@ -15,9 +15,12 @@ from storage.lifecycle import OFFICER
 @registry.handles("show", commands.OFFICER)
 async def show_command(t: CommandTurn) -> list[Reply]:
     """`show REF`, `show 114000` or `show Oakfield`: one EOI in full; a school with several, or several schools,
-    a list to choose from (dialogs.references, the way every command names an EOI)."""
+    a list to choose from (dialogs.references, the way every command names an EOI). `show REF files`: its files."""
     rest = t.rest
     wanted = " ".join(rest.split())
+    first, _, then = wanted.partition(" ")
+    if references.looks_like_ref(first) and then.split(" ")[0].casefold() in ("files", "file"):
+        return await officer_commands.show_command(t, wanted)  # the EOI's files, fetched into this chat
     if not wanted or references.looks_like_ref(wanted.split()[0]):
         return await _show_one(t, wanted.split()[0] if wanted else "")
     found = await references.matching(t.session, wanted)

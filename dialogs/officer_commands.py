@@ -6,10 +6,19 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import commands, discussion_notices, discussion_outcomes, implementation, registry
+from dialogs import (
+    attachments,
+    commands,
+    discussion_notices,
+    discussion_outcomes,
+    implementation,
+    registry,
+    school_facts,
+)
 from dialogs.actions import Command, OpenForm
 from dialogs.answers import AnswerContext, format_answer
 from dialogs.dates import (
@@ -26,7 +35,7 @@ from dialogs.dates import (
 from dialogs.glossary import DISTRICTS, KEY_STAGES_BY_PHASE, NEED_ALIASES, NEED_TYPES, PHASES, QUADRANTS
 from dialogs.lifecycle_words import for_officers, refusal
 from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, OfficerTurn, eoi_or_refuse, tell_school
-from dialogs.questions import eoi_questions
+from dialogs.questions import Question, eoi_questions
 from dialogs.references import about as _about
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
@@ -299,20 +308,28 @@ def _london_times(note: str) -> str:
 
 
 async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
-    found = await eoi_or_refuse(t, rest.split()[0] if rest.split() else "")
+    words = rest.split()
+    found = await eoi_or_refuse(t, words[0] if words else "")
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
+    if words[1:2] == ["files"] or words[1:2] == ["file"]:  # `show REF files`, or one: `show REF file 2`
+        return await attachments.fetched(t.session, eoi, " ".join(words[2:]), actor=t.actor, now=t.now)
     questions = eoi_questions()
-    ctx = AnswerContext(today=t.now.astimezone(LONDON).date(), key_stages=KEY_STAGES_BY_PHASE.get(school.phase, ()))
+    ctx = AnswerContext(
+        today=t.now.astimezone(LONDON).date(),
+        key_stages=KEY_STAGES_BY_PHASE.get(school.phase, ()),
+        files=await attachments.labels(t.session, eoi.id),
+    )
     facts = [
         Fact("School", f"{school.name} (URN {school.urn}), {school.district}, {school.quadrant}, {school.phase}"),
+        *(Fact(label, value) for label, value in school_facts.for_officers(school)),
         Fact("Status", eoi.status),
     ]
     window = await t.session.get(Window, eoi.window_id) if eoi.window_id else None
     if window:
         facts.append(Fact("Window", window_name(window)))
-    effective = questions.effective_answers(eoi.answers)
+    effective = questions.effective_answers({**eoi.answers, **school_facts.for_questions(school)})
     for q in questions.questions:
         if q.id in effective:
             value = effective[q.id]
@@ -340,9 +357,13 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
             kind="summary",
             title=eoi.ref or "Draft",
             facts=facts,
-            choices=await officer_actions(t.session, eoi, t.now) + more,
+            choices=await officer_actions(t.session, eoi, t.now) + more + _fetch_files(eoi, ctx),
         )
     ]
+
+
+def _fetch_files(eoi: EOI, ctx: AnswerContext) -> list[Choice]:
+    return [Choice("Fetch the files", Command(f"show {eoi.ref} files"))] if ctx.files and eoi.ref else []
 
 
 def _priority_label(qid: str, value: object) -> str:
@@ -785,15 +806,18 @@ async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
     questions = eoi_questions()
     windows = {w.id: w for w in await all_windows(session)}
     buffer = io.StringIO()
-    header = [*EXPORT_COLUMNS, *(q.id for q in questions.questions), *EXPORT_LAST_COLUMNS]
+    first = [q for q in questions.questions if q.version == 1]
+    later = [q for q in questions.questions if q.version > 1]  # added since: at the end, so columns never move
+    header = [*EXPORT_COLUMNS, *(q.id for q in first), *EXPORT_LAST_COLUMNS, *(q.id for q in later)]
     csv.writer(buffer).writerow(header)  # our own names
     # Every data cell quoted, so a separator or quote inside an answer can never start a cell of its own.
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     rows = await eois.all_for_export(session, filters)
+    files = await attachments.names_for(session, [eoi.id for eoi, _ in rows])
     decisions = await panel.latest_decisions(session, [eoi.id for eoi, _ in rows])
     discussed = await discussions.standing(session, [eoi.id for eoi, _ in rows])
     for eoi, school in rows:
-        effective = questions.effective_answers(eoi.answers)
+        effective = questions.effective_answers({**eoi.answers, **school_facts.for_questions(school)})
         window = windows.get(eoi.window_id or -1)
         row = [
             eoi.ref or "",
@@ -806,15 +830,26 @@ async def export_csv(session: AsyncSession, filters: eois.Filters) -> str:
             eoi.status,
             export_time(eoi.submitted_at),
         ]
-        for q in questions.questions:
-            value = effective.get(q.id)
-            row.append(";".join(value) if isinstance(value, list) else "" if value is None else str(value))
+        row += [_cell(q, effective.get(q.id), files) for q in first]
         decision = decisions.get(eoi.id) if eoi.status in DECIDED else None
         discussion = discussed.get(eoi.id)
         row += [decision.outcome, decision.note] if decision else ["", ""]
         row += [export_time(discussion.starts_at), discussion.place] if discussion else ["", ""]
+        row += [_cell(q, effective.get(q.id), files) for q in later]
         writer.writerow([spreadsheet_text(cell) for cell in row])  # every cell: answers, register names, all
     return buffer.getvalue()
+
+
+def _cell(q: Question, value: Any, files: dict[int, str]) -> str:
+    """An answer as the export writes it: a list joined with `;` (places by year as `2027/28:6;2028/29:12`, files
+    by their names), a sum of money in whole pounds, anything else as stored."""
+    if value is None:
+        return ""
+    if q.type == "places_by_year" and isinstance(value, list):
+        return ";".join(f"{year}:{n}" for year, n in value)
+    if q.type == "files" and isinstance(value, list):
+        return ";".join(files[i] for i in value if i in files)
+    return ";".join(value) if isinstance(value, list) else str(value)
 
 
 @registry.handles("export", commands.OFFICER)

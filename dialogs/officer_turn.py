@@ -66,6 +66,7 @@ class CommandTurn(OfficerTurn):
     officers: tuple[tuple[str, str], ...] = ()
     reach: Reach | None = None
     values: dict[str, str] = field(default_factory=dict)
+    email: bool = False  # whether the service sends email
 
 
 async def eoi_or_refuse(t: OfficerTurn, ref: str, command: str = "show", tail: str = "") -> tuple[EOI, School] | Reply:

@@ -262,4 +262,7 @@ def questions_named(text: str, questions: Iterable[Question]) -> list[Question]:
     if not scored:
         return []
     best = max(score for score, _ in scored)
-    return [q for score, q in scored if score == best]
+    found = [q for score, q in scored if score == best]
+    # "places" names the question labelled Places, not also "Places open": a label said in full wins.
+    exact = [q for q in found if set(_words(q.label)) == set(said)]
+    return exact if len(exact) == 1 else found

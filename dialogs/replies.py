@@ -4,6 +4,7 @@ which comes back as the next turn."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,10 +67,15 @@ class Fact:
     change: Choice | None = None
 
 
+# A Reply of this kind is a copy of what someone sent, for their records (a school's PDF of its EOI): an email of it
+# says so, rather than why the school is written to by email (bot.email_sender).
+COPY = "copy"
+
+
 @dataclass
 class Reply:
     text: Text  # a str given here is taken as literal text
-    kind: str = "message"  # "question" | "review" | "summary" | "list" | "notice" | "error" | "message"
+    kind: str = "message"  # "question" | "review" | "summary" | "list" | "notice" | "error" | "message" | COPY
     title: str = ""
     choices: list[Choice] = field(default_factory=list)
     multi: bool = False  # choose several, then Done
@@ -78,9 +84,13 @@ class Reply:
     question_id: str = ""
     answer_type: str = ""  # the question's type (dialogs.questions.TYPES) when this reply asks one
     field_errors: dict[str, str] = field(default_factory=dict)  # a Text given here keeps its marks as plain text
-    file: tuple[str, str] | None = None  # (filename, content) e.g. an export
+    # (filename, content): text (an export's CSV, an .ics) or bytes (a school's PDF copy of its EOI)
+    file: tuple[str, str | bytes] | None = None
     # (filename, PNG as base64, a description of the picture): a chart, shown as an image where the platform can
     image: tuple[str, str, str] | None = None
+    # The command that makes this reply's file again and changes nothing (`copy EOI-…`), for a platform that takes a
+    # file only once the person allows it (Teams): "" when the command that asked (an export) does that itself.
+    remake: str = ""
 
     def __post_init__(self) -> None:
         self.text = text_of(self.text)
@@ -113,6 +123,9 @@ class Reply:
         """As JSON (a queued notice's body): the text's runs, and each action encoded as on a button."""
         data = asdict(self)
         data["text"] = self.text.to_json()
+        if self.file is not None and isinstance(self.file[1], bytes):
+            # JSON holds no bytes: base64 under its own key, so no text file's content is ever read as bytes.
+            data["file"] = {"name": self.file[0], "base64": base64.b64encode(self.file[1]).decode("ascii")}
         for c, stored in zip(self.choices, data["choices"], strict=True):
             stored["action"] = encode(c.action)
         for f, stored in zip(self.facts, data["facts"], strict=True):
@@ -129,8 +142,10 @@ class Reply:
             Fact(f["label"], f["value"], _choice(f["change"]) if f.get("change") else None)
             for f in data.get("facts", [])
         ]
-        if data.get("file"):
-            data["file"] = tuple(data["file"])
+        if isinstance(data.get("file"), dict):
+            data["file"] = (data["file"]["name"], base64.b64decode(data["file"]["base64"]))
+        elif data.get("file"):
+            data["file"] = tuple(data["file"])  # (name, text), as every file was stored before bytes
         if data.get("image"):
             data["image"] = tuple(data["image"])
         return cls(**data)

@@ -9,12 +9,13 @@ import base64
 
 from dialogs import report_chart
 from dialogs.commands import OFFICER
+from dialogs.money import pounds
 from dialogs.officer_turn import CommandTurn
 from dialogs.registry import handles
 from dialogs.replies import Fact, Reply, refuse
 from dialogs.rich import md
 from storage import audit
-from storage.report import STAGES, Count, Line, NeedReport, for_window
+from storage.report import STAGES, Count, Line, NeedReport, Offers, for_window
 from storage.windows import LONDON, all_windows, current_or_next, find_window, window_code, window_name
 
 GROUPS = (("By quadrant", "quadrant"), ("By district", "district"), ("By need type", "need"))
@@ -50,6 +51,31 @@ def facts(report: NeedReport) -> list[Fact]:
     found = [Fact("All", count_words(report.total()))]
     for label, key in GROUPS:
         found.append(Fact(label, "\n".join(f"{name}: {count_words(c)}" for name, c in report.by(key)) or "none"))
+    return found + offers_facts(report.offers)
+
+
+OUTREACH_WORDS = (("yes", "yes"), ("later", "possibly later"), ("no", "no"))
+
+
+def offers_facts(offers: Offers) -> list[Fact]:
+    """What the EOIs offered bring besides places: when places open, building work, outreach, trusts' sign-off."""
+    found = []
+    if offers.by_year:
+        found.append(Fact("Places open by year", " · ".join(f"{y}: {n}" for y, n in sorted(offers.by_year.items()))))
+    if offers.needing_work:
+        n = offers.needing_work
+        work = f"{n} offer{'s need' if n != 1 else ' needs'} building work"
+        if offers.costed:
+            work += f"; {offers.costed} estimated {pounds(offers.estimated_cost)} in all"
+        if offers.contributions:
+            work += f"; schools or trusts could put in {pounds(offers.contributions)}"
+        found.append(Fact("Building work", work))
+    if offers.outreach:
+        found.append(Fact("Outreach", " · ".join(f"{words} {offers.outreach[v]}" for v, words in OUTREACH_WORDS)))
+    if offers.trusts_asked:
+        found.append(
+            Fact("Trust sign-off", f"{offers.trusts_agreed} of {offers.trusts_asked} academies or free schools agreed")
+        )
     return found
 
 

@@ -27,6 +27,24 @@ class Speaker:
 
 
 @dataclass(frozen=True)
+class ReceivedFile:
+    """A file sent with a message, as the channel fetched it: the name it was sent with and its bytes, or why the
+    bytes are not here (`problem`: "too_big" when the platform's declared `size` was over the limit, so nothing
+    was fetched; "unreachable" when the download failed or was cut short). What the bytes are is checked by the
+    dialog, from their content, never from the name."""
+
+    name: str
+    data: bytes = b""
+    size: int = 0  # as the platform declared it (the bytes' own length is what counts once fetched)
+    problem: str = ""
+
+    def __post_init__(self) -> None:
+        # Only the last part of a path: a name is shown, and a fetched copy saved, never as somewhere to go.
+        base = self.name.replace("\\", "/").rsplit("/", 1)[-1]
+        object.__setattr__(self, "name", clean_name(base).lstrip(".") or "file")
+
+
+@dataclass(frozen=True)
 class Turn:
     speaker: Speaker
     text: str = ""
@@ -34,6 +52,7 @@ class Turn:
     # True when the user invoked a command explicitly (`/eoi ...`, a Teams channel message): never read as an
     # answer. A form's values come as an action (SubmitForm).
     command: bool = False
+    files: tuple[ReceivedFile, ...] = ()  # sent with the message (Slack, Teams) or named by path (console)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", tidy(clean_text(self.text)))

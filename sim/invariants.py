@@ -122,11 +122,12 @@ async def told_exactly_once(
     problems = []
     rows = await db.fetch("SELECT key, destination, status, last_error, payload FROM deliveries")
     # A calendar invitation goes to Slack as a file shared in the channel or DM (files.completeUploadExternal),
-    # which carries no delivery key: those are counted per channel.
+    # which carries no delivery key: those are counted per channel. A file shared as a turn's reply (the school's
+    # PDF copy on submitting) is no delivery: only invitations (.ics) are counted.
     uploads: Counter[str] = Counter(
         str(c.args.get("channel_id", ""))
         for c in platforms.slack.calls
-        if c.method == "files.completeUploadExternal" and c.ok
+        if c.method == "files.completeUploadExternal" and c.ok and ".ics" in str(c.args.get("files", ""))
     )
     uploads_expected: Counter[str] = Counter()
     uploads_retaken: Counter[str] = Counter()

@@ -67,6 +67,14 @@ def for_person(recipient: str) -> Audience:
     return Audience(people=((platform, user_id),) if user_id else ())
 
 
+def for_address(recipient: str) -> Audience:
+    """One address outside chat ("email:office@school.org", as a notice's recipient names it): a school's copy of
+    what it submitted goes to the contact email its answers give, which may not be the register's. Reached as a
+    register channel on that platform is (for email: only when email is configured and the address is one)."""
+    platform, _, where = recipient.partition(":")
+    return Audience(channels=((platform, where),) if where else ())
+
+
 async def destinations(session: AsyncSession, audience: Audience, address: Address) -> list[str]:
     """Every member of the audience that an enabled channel can reach, as destinations; the fallback only when
     nothing else can be reached."""

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -169,6 +170,26 @@ class EOI(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class EvidenceFile(Base):
+    """A file a school sent with its EOI (a site plan, photos, minutes, a letter of support), kept privately in the
+    database (storage.evidence decides what is accepted). Its bytes load only when asked for: a list of an EOI's
+    files reads names and sizes, not megabytes. It goes with its EOI (retention, erasure)."""
+
+    __tablename__ = "evidence_files"
+    # The same bytes once per EOI: a file sent twice is refused, whatever it is called.
+    __table_args__ = (UniqueConstraint("eoi_id", "sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eoi_id: Mapped[int] = mapped_column(ForeignKey("eois.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))  # as it was sent, only ever shown: what it is is `kind`
+    kind: Mapped[str] = mapped_column(String(10))  # storage.evidence.ACCEPTED's code, read from the content
+    size: Mapped[int] = mapped_column(Integer)  # bytes
+    sha256: Mapped[str] = mapped_column(String(64))  # hex
+    # deferred_raiseload: reading the bytes by accident (a lazy load cannot happen in an async session) raises.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
+    sent_at: Mapped[datetime]
+    sent_by: Mapped[str] = mapped_column(String(230))  # "platform:user_id", as the audit log names people
+
+
 class Discussion(Base):
     __tablename__ = "discussions"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -294,8 +315,9 @@ class Notice(Base):
     # Set for automatic notices ("announce:3:114000") so planning them twice records them once.
     key: Mapped[str | None] = mapped_column(String(300), unique=True, default=None)
     window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True, default=None)
-    audience: Mapped[str] = mapped_column(String(20), index=True)  # "school" | "officers" | "person"
-    # For audience "person": who ("platform:user_id"), e.g. a decision panel's stakeholder.
+    audience: Mapped[str] = mapped_column(String(20), index=True)  # "school" | "officers" | "person" | "address"
+    # For audience "person": who ("platform:user_id"), e.g. a decision panel's stakeholder; for "address", where
+    # ("email:office@school.org"): a school's copy of its EOI.
     recipient: Mapped[str] = mapped_column(String(230), default="", server_default="")
     school_urn: Mapped[str | None] = mapped_column(ForeignKey("schools.urn"), index=True, default=None)
     eoi_id: Mapped[int | None] = mapped_column(ForeignKey("eois.id"), default=None)

@@ -24,6 +24,8 @@ EOI_STATE_KINDS = ("submitted", "resubmitted", "changing", "restarted", "withdra
 # A delivery not sent because a newer notice about the same EOI replaced it; one held for an officer's daily
 # digest; one sent inside a digest.
 SUPERSEDED, DIGEST, IN_DIGEST = "superseded", "digest", "in digest"
+# The audience of a notice for one address outside chat (its `recipient`, "email:office@school.org").
+ADDRESS = "address"
 
 
 def _is_state(notice: type[Notice] | Notice) -> ColumnElement[bool]:
@@ -92,12 +94,12 @@ async def plan(
     window_id: int | None = None,
 ) -> int | None:
     """The one way a message is planned: a Notice for its `audience` ("school": `school_urn`'s destinations;
-    "officers"; "person": `recipient`, "platform:user_id"), which the dispatcher (bot/delivery.py) delivers once to
-    each destination. A turn's notice has no key (the turn itself happens once). A scheduled one has a `key`
-    naming what it is about ("announce:3:114000", "milestone-due:7"): the unique key is the one "only once" rule,
-    an insert that does nothing when the key is already recorded (an earlier round, a restart, another replica),
-    on SQLite and PostgreSQL alike. Returns the new notice's id, or None when its key was recorded before; words
-    given as a function (`Words`) are written only then."""
+    "officers"; "person": `recipient`, "platform:user_id"; "address": `recipient`, "email:someone@…"), which the
+    dispatcher (bot/delivery.py) delivers once to each destination. A turn's notice has no key (the turn itself
+    happens once). A scheduled one has a `key` naming what it is about ("announce:3:114000", "milestone-due:7"):
+    the unique key is the one "only once" rule, an insert that does nothing when the key is already recorded (an
+    earlier round, a restart, another replica), on SQLite and PostgreSQL alike. Returns the new notice's id, or
+    None when its key was recorded before; words given as a function (`Words`) are written only then."""
     write = None if isinstance(body, dict) else body
     row = {
         "key": key,
@@ -166,6 +168,34 @@ async def to_person(
     return _planned(
         await plan(
             session, key=None, audience="person", recipient=recipient, eoi_id=eoi_id, kind=kind, body=body, now=now
+        )
+    )
+
+
+async def to_address(
+    session: AsyncSession,
+    *,
+    recipient: str,
+    kind: str,
+    body: dict[str, Any],
+    now: datetime,
+    school_urn: str | None = None,
+    eoi_id: int | None = None,
+) -> int:
+    """A message for one address outside chat ("email:office@school.org"): a school's copy of its EOI, to the
+    contact email its answers give. Delivered once, retried and recorded like any notice; none when nothing enabled
+    can reach the address (no email configured)."""
+    return _planned(
+        await plan(
+            session,
+            key=None,
+            audience=ADDRESS,
+            recipient=recipient,
+            school_urn=school_urn,
+            eoi_id=eoi_id,
+            kind=kind,
+            body=body,
+            now=now,
         )
     )
 

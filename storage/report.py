@@ -8,8 +8,10 @@ school's quadrant and district with nothing identified, so nothing offered goes 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,10 +69,58 @@ class Line:
     count: Count = field(default_factory=Count)
 
 
+def academic_year_of(start: Any) -> str:
+    """ "2027/28" for a stored date ("2027-09" or "2028-01-05"): the academic year runs September to August. ""
+    when it isn't a stored date."""
+    text = str(start or "")
+    try:
+        year, month = int(text[:4]), int(text[5:7])
+    except ValueError:
+        return ""
+    first = year if month >= 9 else year - 1
+    return f"{first}/{(first + 1) % 100:02d}"
+
+
+@dataclass
+class Offers:
+    """What the EOIs offered bring besides their places (version 2 of the questions): the places open in each
+    academic year, the building work needed and its estimated cost, outreach, and trusts' sign-off."""
+
+    by_year: Counter[str] = field(default_factory=Counter)
+    needing_work: int = 0
+    costed: int = 0  # of those needing work, how many gave a cost
+    estimated_cost: int = 0
+    contributions: int = 0  # pounds the schools or trusts said they could put in
+    outreach: Counter[str] = field(default_factory=Counter)
+    trusts_asked: int = 0
+    trusts_agreed: int = 0
+
+    def add(self, answers: dict[str, Any]) -> None:
+        plan = answers.get("places_plan")
+        if isinstance(plan, list) and answers.get("places_by_year") == "build_up":
+            for year, places in plan:
+                self.by_year[str(year)] += int(places)
+        elif academic_year_of(answers.get("start")):
+            self.by_year[academic_year_of(answers.get("start"))] += places_in(answers)
+        if answers.get("works_estimate"):
+            self.needing_work += 1
+            if isinstance(answers.get("works_cost"), int):
+                self.costed += 1
+                self.estimated_cost += answers["works_cost"]
+        if answers.get("school_contribution") == "yes" and isinstance(answers.get("school_contribution_amount"), int):
+            self.contributions += answers["school_contribution_amount"]
+        if answers.get("outreach"):
+            self.outreach[str(answers["outreach"])] += 1
+        if answers.get("trust_signoff") in ("yes", "not_yet"):
+            self.trusts_asked += 1
+            self.trusts_agreed += answers["trust_signoff"] == "yes"
+
+
 @dataclass
 class NeedReport:
     window: Window
     lines: list[Line]
+    offers: Offers = field(default_factory=Offers)
 
     def total(self) -> Count:
         total = Count()
@@ -92,8 +142,12 @@ class NeedReport:
 
 
 def places_offered(eoi: EOI) -> int:
+    return places_in(eoi.answers)
+
+
+def places_in(answers: dict[str, Any]) -> int:
     try:
-        return max(0, int(eoi.answers.get("places") or 0))
+        return max(0, int(answers.get("places") or 0))
     except (TypeError, ValueError):
         return 0
 
@@ -114,10 +168,12 @@ def build(window: Window, needs: list[NeedRow], found: list[tuple[EOI, School]])
     # A district's own row first, then its quadrant's: each EOI counts once.
     ordered = sorted(lines, key=lambda line: line.district == "")
     outside: dict[tuple[str, str, str, str, str], Line] = {}
+    offers = Offers()
     for eoi, school in found:
         stages = [s for s in STAGES if eoi.status in REACHED[s]]
         if not stages:
             continue
+        offers.add(eoi.answers)
         line = next((x for x in ordered if x.need is not None and _answers(x.need, eoi, school)), None)
         if line is None:
             key = (school.quadrant, school.district, eoi.primary_need, school.phase, eoi.offer)
@@ -125,7 +181,7 @@ def build(window: Window, needs: list[NeedRow], found: list[tuple[EOI, School]])
         for stage in stages:
             line.count.eois[stage] += 1
             line.count.places[stage] += places_offered(eoi)
-    return NeedReport(window, lines + [outside[k] for k in sorted(outside)])
+    return NeedReport(window, lines + [outside[k] for k in sorted(outside)], offers)
 
 
 async def for_window(session: AsyncSession, window: Window) -> NeedReport:

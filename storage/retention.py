@@ -25,6 +25,7 @@ from storage.models import (
     Delivery,
     Discussion,
     DiscussionOutcome,
+    EvidenceFile,
     FollowUp,
     Milestone,
     Notice,
@@ -40,6 +41,10 @@ ACTOR = "retention"
 UNFINISHED = ("pending", "sending", "digest")
 
 
+# What goes with a removed EOI, counted in the order its audit note and the outcome line name them.
+WITH_AN_EOI = ("audit entries", "notices", "deliveries", "discussions", "decisions", "files")
+
+
 @dataclass(frozen=True)
 class Rule:
     kind: str  # the name people read in the output, and the key of its period in Settings.retention_days
@@ -53,7 +58,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule(
         kind="drafts never submitted",
-        rows="EOIs still in draft (with their discussions, decisions, notices, deliveries and audit entries)",
+        rows="EOIs still in draft (with their files, discussions, decisions, notices, deliveries and audit entries)",
         measured_from="the later of the close of the draft's window and its last change",
         setting="EOI_RETAIN_DRAFTS_DAYS",
         default_days=365,
@@ -149,9 +154,7 @@ async def _count_delete(session: AsyncSession, model: type, where: ColumnElement
 async def remove_eois(session: AsyncSession, ids: list[int]) -> dict[int, dict[str, int]]:
     """Delete these EOIs and everything that refers to them, children first so foreign keys hold on every
     database; returns what went with each EOI. In batches, so a first run over years of data stays quick."""
-    counted: dict[int, dict[str, int]] = {
-        i: {"audit entries": 0, "notices": 0, "deliveries": 0, "discussions": 0, "decisions": 0} for i in ids
-    }
+    counted: dict[int, dict[str, int]] = {i: dict.fromkeys(WITH_AN_EOI, 0) for i in ids}
     for start in range(0, len(ids), 500):
         batch = ids[start : start + 500]
         per_eoi = {
@@ -163,6 +166,7 @@ async def remove_eois(session: AsyncSession, ids: list[int]) -> dict[int, dict[s
             .where(Notice.eoi_id.in_(batch)),
             "discussions": select(Discussion.eoi_id, func.count()).where(Discussion.eoi_id.in_(batch)),
             "decisions": select(Decision.eoi_id, func.count()).where(Decision.eoi_id.in_(batch)),
+            "files": select(EvidenceFile.eoi_id, func.count()).where(EvidenceFile.eoi_id.in_(batch)),
         }
         for what, query in per_eoi.items():
             for eoi_id, n in await session.execute(query.group_by(query.selected_columns[0])):
@@ -171,8 +175,20 @@ async def remove_eois(session: AsyncSession, ids: list[int]) -> dict[int, dict[s
         await _count_delete(session, Delivery, Delivery.notice_id.in_(notices))
         # A panel's recommendations refer to its decision, so they go first; a discussion's outcomes and
         # follow-ups go before it. (Approved EOIs, the only ones with milestones, are never removed; the plan is
-        # listed so that stays true if that rule changes.)
-        for model in (Notice, DiscussionOutcome, FollowUp, Discussion, Recommendation, Milestone, Decision, AuditEntry):
+        # listed so that stays true if that rule changes.) The files would go with the EOI by its foreign key's
+        # ON DELETE CASCADE (SQLite enforces it: foreign_keys=ON); deleted here all the same, to be counted.
+        models = (
+            Notice,
+            DiscussionOutcome,
+            FollowUp,
+            Discussion,
+            Recommendation,
+            Milestone,
+            Decision,
+            AuditEntry,
+            EvidenceFile,
+        )
+        for model in models:
             await _count_delete(session, model, model.eoi_id.in_(batch))
         await _count_delete(session, EOI, EOI.id.in_(batch))
     return counted
@@ -188,7 +204,7 @@ async def _remove_eois(session: AsyncSession, outcome: Outcome, query: ColumnEle
         )
     ).all()
     counted = await remove_eois(session, [row.id for row in found])
-    totals = {"EOIs": len(found), "audit entries": 0, "notices": 0, "deliveries": 0, "discussions": 0, "decisions": 0}
+    totals = {"EOIs": len(found), **dict.fromkeys(WITH_AN_EOI, 0)}
     for row in found:
         label = row.ref or f"an unreferenced draft of school {row.school_urn}"
         outcome.refs.append(label)

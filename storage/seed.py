@@ -66,6 +66,23 @@ def demo_schools_csv() -> str:
     return out.getvalue()
 
 
+def _national_register_facts(school: School) -> None:
+    """What the national register would say of a demo school (storage.national_register): its primaries are
+    community schools; its secondaries academies, each in a (fictional) trust, whose heads are asked for the
+    trust's sign-off."""
+    if school.establishment_group:
+        return  # imported from the national register: as it says
+    rng = random.Random(school.urn)
+    secondary = school.phase == "secondary"
+    school.establishment_type = "Academy converter" if secondary else "Community school"
+    school.establishment_group = "Academies" if secondary else "Local authority maintained schools"
+    school.trust = f"{school.district} Learning Trust" if secondary else ""
+    school.statutory_low_age, school.statutory_high_age = (11, 16) if secondary else (4, 11)
+    school.capacity = rng.choice((900, 1050, 1200)) if secondary else rng.choice((210, 315, 420))
+    school.pupils = school.capacity - rng.randint(0, school.capacity // 10)
+    school.la_code = "881"
+
+
 def demo_need_csv() -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -85,6 +102,8 @@ async def seed_register(
     window already recorded for its year and term. Returns what was seeded, and the window."""
     schools = await import_schools(session, demo_schools_csv(), actor=actor, now=now)
     assert schools.ok, schools.problems
+    for school in (await session.scalars(select(School))).all():
+        _national_register_facts(school)
     existing = await session.scalar(
         select(Window).where(Window.academic_year == window.academic_year, Window.term == window.term)
     )

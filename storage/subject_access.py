@@ -4,28 +4,42 @@ A person is known by their email, by each chat identity (`platform:user_id`) tha
 they went by (the register's headteacher name, each platform's display name, the contact name they gave). What is
 held about them: their `people` rows, the register rows naming them as headteacher, EOIs they are the contact for
 or started, audit entries they are the actor of, messages sent to their direct messages, stored conversation
-references, and any other text that mentions their email, an identity or a name (found by scanning every text
-column, so a column added later is covered too, and reading stored calendar files unfolded, where a long line
-may split a name or an address in two).
+references, the files sent as evidence with their EOIs (and any they sent to another), and any other text that
+mentions their email, an identity or a name (found by scanning every text column, so a column added later is
+covered too, and reading stored calendar files unfolded, where a long line may split a name or an address in two).
 
 Erasure keeps the EOIs (they are the school's) and the audit trail (it is the council's record of decisions)
 meaningful: the person's identity becomes `[erased person 17]` (17 = their people.id), which reads the same
-everywhere it appears and matches nothing they could sign in with.
+everywhere it appears and matches nothing they could sign in with. Files are the exception: their content can't
+be pseudonymised (a signed letter, a photo), so the files the export gives them are removed (`_their_files`).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, String, Table, Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
-from storage import audiences, audit
-from storage.models import EOI, AuditEntry, Base, ConversationRef, Delivery, Person, ProcessedEvent, School
+from storage import audiences, audit, evidence
+from storage.models import (
+    EOI,
+    AuditEntry,
+    Base,
+    ConversationRef,
+    Delivery,
+    EvidenceFile,
+    Person,
+    ProcessedEvent,
+    School,
+)
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ERASED = "[erased]"
@@ -191,6 +205,27 @@ def _names_contact(eoi: EOI, email: str) -> bool:
     return str((eoi.answers or {}).get("contact_email") or "").strip().lower() == email
 
 
+def _their_files(eoi_ids: list[int], actors: list[str]) -> Any:
+    """The files held as theirs: every file of an EOI they started or are the contact for (whoever sent it: a
+    letter of support may name them), and any file they sent to another EOI. The export gives exactly these, and
+    erasure removes exactly these."""
+    return or_(EvidenceFile.eoi_id.in_(eoi_ids), EvidenceFile.sent_by.in_(actors))
+
+
+def _file(file: EvidenceFile, ref: str | None) -> dict[str, Any]:
+    return {
+        "eoi": ref,
+        "name": file.name,
+        "type": evidence.kind_label(file.kind),
+        "media_type": kind.media_type if (kind := evidence.kind_named(file.kind)) else "application/octet-stream",
+        "size": file.size,
+        "sha256": file.sha256,
+        "sent_at": file.sent_at.isoformat(),
+        "sent_by": file.sent_by,
+        "content_base64": base64.b64encode(file.data).decode("ascii"),  # the file itself: it is their data too
+    }
+
+
 async def export(session: AsyncSession, subject: Subject, *, now: datetime) -> dict[str, Any]:
     """Everything held about the subject, as plain JSON-ready data."""
     identities = await _identities(session, subject)
@@ -222,6 +257,18 @@ async def export(session: AsyncSession, subject: Subject, *, now: datetime) -> d
     schools = await session.scalars(
         select(School).where(func.lower(School.headteacher_email) == subject.email).order_by(School.urn)
     )
+    files = list(
+        await session.scalars(
+            select(EvidenceFile)
+            .where(_their_files([e.id for e in eois], actors))
+            .options(undefer(EvidenceFile.data))
+            .order_by(EvidenceFile.eoi_id, EvidenceFile.sent_at, EvidenceFile.id)
+        )
+    )
+    file_refs = {**refs, **{e.id: e.ref for e in eois}}
+    missing = {f.eoi_id for f in files} - file_refs.keys()  # a file they sent to an EOI not otherwise theirs
+    if missing:
+        file_refs.update((await session.execute(select(EOI.id, EOI.ref).where(EOI.id.in_(missing)))).tuples().all())
     return {
         "subject": {"email": subject.email, "identities": actors},
         "generated_at": now.isoformat(),
@@ -255,6 +302,7 @@ async def export(session: AsyncSession, subject: Subject, *, now: datetime) -> d
             }
             for e in eois
         ],
+        "files": [_file(f, file_refs.get(f.eoi_id)) for f in files],
         "audit": [
             {**_row(a, skip=("id", "eoi_id")), "eoi": refs.get(a.eoi_id) if a.eoi_id else None} for a in audit_rows
         ],
@@ -415,6 +463,26 @@ async def erase(session: AsyncSession, subject: Subject, *, actor: str, now: dat
                 answers[name] = ERASED
         eoi.answers = answers
         result.contact_eois.append(eoi.ref or f"the draft of school {eoi.school_urn}")
+
+    # Files: the EOI keeps its answers, but a file can't have a name or a face taken out of it, so the files held
+    # as theirs (the export's: those of EOIs they started or are the contact for, and any they sent) are removed.
+    # Another's file on another EOI of their school stays: erasing the head erases what is about the head, not
+    # the school's record. Read before the audit and `started_by` are rewritten below.
+    started = select(EOI.id).where(EOI.started_by.in_(actors))
+    their_eois = [e.id for e in contact_eois] + list(await session.scalars(started))
+    per_eoi = Counter(await session.scalars(select(EvidenceFile.eoi_id).where(_their_files(their_eois, actors))))
+    await session.execute(delete(EvidenceFile).where(_their_files(their_eois, actors)))
+    for eoi_id, n in sorted(per_eoi.items()):
+        # On the EOI's own history, by count only (an officer sees why its files went).
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="files erased",
+            eoi_id=eoi_id,
+            note=f"{n} file{'' if n == 1 else 's'} erased",
+        )
+    result.counts["files"] = sum(per_eoi.values())
     await session.flush()
 
     # Everything else that names them (audit actors and notes, who started an EOI, notices, their name in a

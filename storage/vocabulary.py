@@ -29,3 +29,16 @@ QUADRANTS: dict[str, tuple[str, ...]] = {
 }
 DISTRICTS: dict[str, str] = {d: q for q, ds in QUADRANTS.items() for d in ds}
 PHASES = ("primary", "secondary", "all-through")
+
+# The national register's establishment type groups, as the questions name them (school.type_group): an academy
+# or free school answers to its trust as well as its governors.
+TYPE_GROUPS: dict[str, str] = {
+    "Local authority maintained schools": "maintained",
+    "Academies": "academy",
+    "Free Schools": "free_school",
+}
+TYPE_GROUP_NAMES: dict[str, str] = {
+    "maintained": "maintained school",
+    "academy": "academy",
+    "free_school": "free school",
+}

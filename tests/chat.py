@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from bot.console import render
 from bot.service import Service
 from dialogs.replies import Choice, Reply
-from dialogs.turns import Speaker, Turn
+from dialogs.turns import ReceivedFile, Speaker, Turn
 from storage import people
 from storage.models import School
 
@@ -28,6 +28,11 @@ class Chat:
 
     async def say(self, text: str, *, command: bool = False) -> str:
         self.replies = await self.service.conversations.handle(Turn(self.speaker, text=text, command=command))
+        return self.text
+
+    async def send(self, *files: ReceivedFile, text: str = "") -> str:
+        """Send files (as a channel hands them over, fetched), with words or none."""
+        self.replies = await self.service.conversations.handle(Turn(self.speaker, text=text, files=files))
         return self.text
 
     async def press(self, label: str) -> str:
@@ -63,6 +68,7 @@ LONG_VISION = (
     "Every child belongs here. The provision would sit at the heart of the school, with shared lunch, "
     "assemblies and mainstream lessons whenever pupils are ready; success means confident, happy learners."
 )
+STAFFING = "A qualified teacher in charge, with one teaching assistant for every three pupils."
 # A whole EOI as typed answers, in question order, for a primary school choosing a Resourced Provision.
 RESOURCED_ANSWERS = [
     "Resourced Provision",
@@ -71,15 +77,19 @@ RESOURCED_ANSWERS = [
     "KS1, KS2",
     "12",
     "September 2027",
+    "All at once",
     "1",
     "Dedicated space available now",
     "Two adjoining classrooms on the ground floor, with a sensory room and garden.",
     "Yes",
     "Yes",
     "Our SENCo and two TAs hold Level 3 autism training; all staff have annual Zones of Regulation training.",
+    STAFFING,
+    "Possibly later, once the provision is established",
     "14",
     "38",
     LONG_VISION,
+    "done",
     "Yes, approved",
     "12 November 2026",
     "Sam Patel",

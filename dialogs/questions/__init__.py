@@ -13,8 +13,15 @@ import yaml
 from dialogs.dates import EXPECTS, stored_date
 
 QUESTIONS_FILE = Path(__file__).with_name("eoi.yaml")
-TYPES = {"single", "multi", "yesno", "number", "date", "short_text", "long_text", "email", "phone", "confirm"}
+TYPES = {
+    *("single", "multi", "yesno", "number", "date", "short_text", "long_text", "email", "phone", "confirm"),
+    *("money", "places_by_year", "files"),
+}
 SOURCES = {"need_types", "key_stages", "priority_needs"}
+# What the register says of the school, which a question may depend on like an earlier answer (a trust's sign-off
+# is asked of academies and free schools): known before the first question, kept with the answers as they were
+# when last answered (dialogs.eoi_dialog.school_facts), "" when the register doesn't say.
+FACTS = frozenset({"school.type_group"})
 
 
 @dataclass(frozen=True)
@@ -52,13 +59,21 @@ class Question:
     # A date question's name once its answer is still to come ("Planned for", where "Discussed on" would say
     # it has happened).
     label_when_future: str = ""
+    # Options offered only when a condition holds, by value ({"not_applicable": {"school.type_group": ""}}).
+    choice_when: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Earlier answers this one is checked against (places by year must add up to `places`).
+    checked_against: tuple[str, ...] = ()
+    # The question set's version that added it: an export keeps version 1's columns where they were, and puts
+    # later questions' columns at the end.
+    version: int = 1
 
     @property
     def depends_on(self) -> frozenset[str]:
         """The answers this question's asking, choices, limits or words depend on: when one of them changes,
         this question's answer is checked again."""
         ids = {*self.ask_when, *self.skip_when, *self.range_when, *self.choices_match, *self.ask_by_answer}
-        ids |= set(self.dates.get("expects_by_answer", {}))
+        ids |= set(self.dates.get("expects_by_answer", {})) | set(self.checked_against)
+        ids |= {answer_id for condition in self.choice_when.values() for answer_id in condition}
         if self.except_answer:
             ids.add(self.except_answer)
         return frozenset(ids)
@@ -99,6 +114,11 @@ class Question:
             return False
         return not (self.skip_when and _matches(self.skip_when, answers))
 
+    def offers(self, value: str, answers: dict[str, Any]) -> bool:
+        """Whether the option `value` is offered, given the answers so far (its `when`, if it has one)."""
+        condition = self.choice_when.get(value)
+        return condition is None or _matches(condition, answers)
+
     def limits(self, answers: dict[str, Any]) -> tuple[int | None, int | None]:
         for answer_id, by_value in self.range_when.items():
             rng = by_value.get(str(answers.get(answer_id)))
@@ -110,7 +130,7 @@ class Question:
 def _matches(condition: dict[str, Any], answers: dict[str, Any]) -> bool:
     for answer_id, wanted in condition.items():
         options = wanted if isinstance(wanted, list) else [wanted]
-        if answers.get(answer_id) not in options:
+        if answers.get(answer_id, "" if answer_id in FACTS else None) not in options:
             return False
     return True
 
@@ -131,7 +151,7 @@ class QuestionSet:
     def is_follow_up(self, q: Question) -> bool:
         """Asked or skipped by an earlier answer other than the first (which sets the form's shape): numbered
         as part of the question before it ("Question 9a"), so the count of questions doesn't move."""
-        conditions = {*q.ask_when, *q.skip_when}
+        conditions = {*q.ask_when, *q.skip_when} - FACTS  # the register's facts set the form's shape too
         return bool(conditions) and self.questions[0].id not in conditions
 
     def numbered(self, answers: dict[str, Any]) -> tuple[dict[str, str], int]:
@@ -161,8 +181,9 @@ class QuestionSet:
         return found
 
     def effective_answers(self, answers: dict[str, Any]) -> dict[str, Any]:
-        """What is submitted: answers to questions that apply, plus the values fixed by skip rules."""
-        result: dict[str, Any] = {}
+        """What is submitted: answers to questions that apply, plus the values fixed by skip rules (and the
+        register's facts given, which the choices offered may still depend on)."""
+        result: dict[str, Any] = {k: v for k, v in answers.items() if k in FACTS}
         for q in self.questions:
             if q.applies(answers):
                 if q.id in answers:
@@ -181,7 +202,9 @@ def _question(raw: dict[str, Any]) -> Question:
     choices = data.get("choices", [])
     data["choices"] = tuple((str(c["value"]), str(c["label"])) for c in choices)
     data["aliases"] = tuple((str(a), str(c["value"])) for c in choices for a in c.get("aliases", []))
+    data["choice_when"] = {str(c["value"]): dict(c["when"]) for c in choices if c.get("when")}
     data["choices_match"] = tuple(data.get("choices_match", ()))
+    data["checked_against"] = tuple(data.get("checked_against", ()))
     dates = data.get("dates") or {}
     by_answer = dates.get("expects_by_answer", {}).values()
     expected = [dates.get("expects", "past_or_future"), *(v for by in by_answer for v in by.values())]
@@ -201,7 +224,7 @@ def load_questions(path: Path = QUESTIONS_FILE) -> QuestionSet:
     for position, q in enumerate([*questions, declaration]):
         # A question may depend only on answers asked before it: then the dialog's order is also the order
         # in which a change is re-checked, and asking again never loops.
-        later = sorted(q.depends_on - set(ids[:position]))
+        later = sorted(q.depends_on - set(ids[:position]) - FACTS)
         if later:
             raise ValueError(f"question {q.id!r} depends on {later}, which are not asked before it")
         if q.details_to and q.details_to not in ids[position + 1 :]:

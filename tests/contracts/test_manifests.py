@@ -28,6 +28,7 @@ APP_ID = "3f2b6c1e-9a4d-4e7b-8c21-5d0f7a9b1c2e"
 COMMANDS = [c.name for c in command_registry.menu()]
 SLACK_BOT_SCOPES = {
     "commands",
+    "files:read",
     "chat:write",
     "channels:history",
     "groups:history",

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes import file_bodies
+
 JsonDict = dict[str, Any]
 
 ANY_CONVERSATION = "*"
@@ -64,6 +66,12 @@ class FakeBotConnector:
         self.team_channels: dict[str, list[JsonDict]] = {}
         # Files PUT to upload_url() (OneDrive upload sessions offered with a file consent card): name -> bytes.
         self.uploads: dict[str, bytes] = {}
+        # Files people sent the bot in personal chat, at download_url() (OneDrive's pre-authenticated links):
+        # item -> bytes; bytes sent before the connection drops (mid-body), per item; and every download asked for
+        # (item, path, headers), answered or not.
+        self.sent_files: dict[str, bytes] = {}
+        self._drop_after: dict[str, int] = {}
+        self.downloads: list[JsonDict] = []
         # conversation id (or "*") -> member id -> TeamsChannelAccount JSON.
         self.members: dict[str, dict[str, JsonDict]] = {}
         self._failures: deque[_Failure] = deque()
@@ -92,6 +100,7 @@ class FakeBotConnector:
         r.add_get("/v3/teams/{tid}", self._get_team)
         r.add_get("/v3/teams/{tid}/conversations", self._get_team_channels)
         r.add_put("/onedrive/upload/{name}", self._upload)
+        r.add_get("/onedrive/download/{item}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
@@ -205,6 +214,26 @@ class FakeBotConnector:
             },
         }
 
+    def download_url(self, item: str) -> str:
+        """A OneDrive-like pre-authenticated download link, as Teams puts in a file.download.info attachment."""
+        return f"{self.service_url}onedrive/download/{item}?tempauth=pre-authenticated"
+
+    def file_sent(self, name: str, data: bytes, *, drop_after: int | None = None, url: str | None = None) -> JsonDict:
+        """The attachment Teams puts on a message when someone sends the bot a file in personal chat; its
+        downloadUrl serves `data` (cut off after `drop_after` bytes, the connection dropped, when given), unless
+        `url` names somewhere else."""
+        item = f"01ITEM{len(self.sent_files):04d}"
+        self.sent_files[item] = data
+        if drop_after is not None:
+            self._drop_after[item] = drop_after
+        file_type = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        return {
+            "contentType": "application/vnd.microsoft.teams.file.download.info",
+            "contentUrl": f"https://contoso-my.sharepoint.com/personal/user/Documents/{name}",
+            "name": name,
+            "content": {"downloadUrl": url or self.download_url(item), "uniqueId": item, "fileType": file_type},
+        }
+
     def reset(self) -> None:
         """Forget activities, requests, failures and limits (members are kept)."""
         self.activities.clear()
@@ -316,6 +345,17 @@ class FakeBotConnector:
         self.uploads[request.match_info["name"]] = data
         self._log(request, 201, {"length": len(data)})
         return web.json_response({"id": "01ITEM", "name": request.match_info["name"], "size": len(data)}, status=201)
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """A sent file's bytes, as its pre-authenticated link serves them (no token asked for)."""
+        item = request.match_info["item"]
+        self.downloads.append({"item": item, "path": request.path_qs, "headers": dict(request.headers)})
+        data = self.sent_files.get(item)
+        if data is None:
+            self._log(request, 404, {"item": item})
+            return self._error(404, "itemNotFound")
+        self._log(request, 200, {"item": item, "length": len(data)})
+        return await file_bodies.serve(request, data, drop_after=self._drop_after.get(item))
 
     async def _update(self, request: web.Request) -> web.Response:
         cid, aid = request.match_info["cid"], request.match_info["aid"]

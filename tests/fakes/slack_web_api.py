@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import yaml
 from aiohttp import web
+
+from tests.fakes import file_bodies
 
 JsonDict = dict[str, Any]
 
@@ -44,6 +46,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "users.lookupByEmail": ("users:read.email",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
+    "files.info": ("files:read",),
     "reactions.add": ("reactions:write",),
 }
 HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
@@ -96,6 +99,10 @@ class FakeSlackWebApi:
         self.messages: dict[tuple[str, str], JsonDict] = {}
         self.uploads: dict[str, bytes] = {}  # file id -> the bytes POSTed to its upload URL
         self.files: dict[str, JsonDict] = {}  # file id -> the shared file (channel, name, title, content)
+        # Files people sent (add_user_file): file id -> files.info's object, and the bytes its download serves.
+        self.user_files: dict[str, JsonDict] = {}
+        self.user_file_bytes: dict[str, bytes] = {}
+        self._drop_after: dict[str, int] = {}  # file id -> bytes sent before its download's connection drops
         self._file_counter = itertools.count(1)
         self._failures: dict[str, list[_Failure]] = {}
         self._rate_limit_seconds: float | None = None
@@ -119,6 +126,7 @@ class FakeSlackWebApi:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/response/{name}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/files-pri/{team_file}/download/{name}", self._handle_download)
         app.router.add_route("*", "/{method}", self._handle_api)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         self._runner = web.AppRunner(app, access_log=None)
@@ -185,6 +193,43 @@ class FakeSlackWebApi:
         self.users[user_id] = user
         return user
 
+    def add_user_file(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        user: str = "",
+        size: int | None = None,
+        drop_after: int | None = None,
+        mimetype: str = "application/octet-stream",
+    ) -> JsonDict:
+        """A file someone sent: files.info describes it (`size` as Slack declares it, the bytes' length unless
+        given) and its url_private_download serves `data` (cut off after `drop_after` bytes, the connection
+        dropped, when given). Returns the object a file_share event carries in its `files`."""
+        file_id = f"F{next(self._file_counter):09d}"
+        url = f"{self.base_url}files-pri/{self.team_id}-{file_id}/download/{quote(name)}"
+        self.user_files[file_id] = {
+            "id": file_id,
+            "created": self._ts_base,
+            "timestamp": self._ts_base,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1].lower() if "." in name else "binary",
+            "user": user,
+            "user_team": self.team_id,
+            "size": len(data) if size is None else size,
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": False,
+            "url_private": url.replace("/download/", "/"),
+            "url_private_download": url,
+        }
+        self.user_file_bytes[file_id] = data
+        if drop_after is not None:
+            self._drop_after[file_id] = drop_after
+        return dict(self.user_files[file_id])
+
     def fail_no_more(self) -> None:
         """Forget the failures fail_next asked for that have not happened yet."""
         self._failures.clear()
@@ -237,6 +282,10 @@ class FakeSlackWebApi:
     def recorded(self, method: str) -> list[RecordedCall]:
         """Full records of every call to ``method``."""
         return [c for c in self.calls if c.method == method]
+
+    def downloads(self, file_id: str | None = None) -> list[RecordedCall]:
+        """Every request for a sent file's bytes (of this file), answered or not, oldest first."""
+        return [c for c in self.calls if c.method == "download" and file_id in (None, c.args.get("file_id"))]
 
     def shared_files(self, channel: str) -> list[JsonDict]:
         """Files shared in this channel (or DM id), oldest first."""
@@ -317,6 +366,27 @@ class FakeSlackWebApi:
         record.status, record.response = 200, {"ok": True}
         self._notify(record)
         return web.Response(text=f"OK - {len(data)}")
+
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
+        """A sent file's url_private_download. As Slack: without a bot token that may read files (files:read) the
+        answer is its sign-in page, 200 and HTML, not the file."""
+        file_id = request.match_info["team_file"].rpartition("-")[2]
+        token = _bearer(dict(request.headers))
+        record = RecordedCall("download", {"file_id": file_id}, dict(request.headers), "GET")
+        self.calls.append(record)
+        data = self.user_file_bytes.get(file_id)
+        if data is None:
+            record.status = 404
+            self._notify(record)
+            return web.Response(status=404, text="file not found")
+        allowed = token.startswith(("xoxb-", "xoxp-")) and token not in self.invalid_tokens
+        if not allowed or "files:read" not in self.scopes:
+            record.status, record.response = 200, {"ok": False, "error": "sign-in page"}
+            self._notify(record)
+            return web.Response(text="<html><body>Sign in to Slack</body></html>", content_type="text/html")
+        record.status, record.response = 200, {"ok": True, "length": len(data)}
+        self._notify(record)
+        return await file_bodies.serve(request, data, drop_after=self._drop_after.get(file_id))
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -437,6 +507,7 @@ class FakeSlackWebApi:
             "conversations.history": self._conversations_history,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "files.info": self._files_info,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": lambda a: self._view(a, "views.open"),
@@ -615,6 +686,13 @@ class FakeSlackWebApi:
             message["files"] = shared
             self.messages[(channel, ts)] = message
         return {"ok": True, "files": shared}
+
+    def _files_info(self, args: JsonDict) -> JsonDict:
+        """A file someone sent (add_user_file), as files.info describes it."""
+        found = self.user_files.get(str(args.get("file", "")))
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": dict(found), "comments": [], "response_metadata": {"next_cursor": ""}}
 
     def _users_info(self, args: JsonDict) -> JsonDict:
         user = self.users.get(str(args.get("user", "")))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from dialogs.actions import encode
@@ -15,6 +16,14 @@ def button(choice: Choice) -> dict[str, Any]:
         fields = " ".join(f"[{f.prefix}{f.name.upper()}]" if f.optional else f.name.upper() for f in choice.form.fields)
         shown["type"] = f"{choice.form.command} {fields}"
     return shown
+
+
+def file(attached: tuple[str, str | bytes]) -> dict[str, Any]:
+    """A file as JSON: text as it is, bytes (a PDF) as base64 under their own key, for the page to download."""
+    name, content = attached
+    if isinstance(content, bytes):
+        return {"name": name, "base64": base64.b64encode(content).decode("ascii")}
+    return {"name": name, "content": content}
 
 
 def render(reply: Reply) -> dict[str, Any]:
@@ -31,5 +40,5 @@ def render(reply: Reply) -> dict[str, Any]:
             {"label": f.label, "value": f.value, "change": button(f.change) if f.change else None} for f in reply.facts
         ],
         "problems": reply.field_errors,
-        "file": {"name": reply.file[0], "content": reply.file[1]} if reply.file else None,
+        "file": file(reply.file) if reply.file else None,
     }

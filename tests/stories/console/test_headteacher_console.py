@@ -26,9 +26,9 @@ async def test_a_headteacher_completes_an_eoi_from_first_question_to_reference(s
 async def test_a_headteacher_resumes_a_half_finished_eoi_after_a_restart(service, test_db, clock):
     head = await headteacher(service)
     await head.say("start")
-    for answer in RESOURCED_ANSWERS[:6]:
+    for answer in RESOURCED_ANSWERS[:7]:
         await head.say(answer)
-    assert "Question 7 of" in head.text
+    assert "Question 8 of" in head.text
     await head.say("save")
     await service.close()
 
@@ -37,7 +37,7 @@ async def test_a_headteacher_resumes_a_half_finished_eoi_after_a_restart(service
         again = await headteacher(restarted)
         text = await again.say("start")
         assert "Welcome back" in text
-        assert "Question 7 of" in text and "priority need" in text
+        assert "Question 8 of" in text and "priority need" in text
         await again.say("review")
         facts = {f.label: f.value for f in again.last.facts}
         assert facts["Places"] == "12"

@@ -48,7 +48,7 @@ async def test_sept_27_for_the_opening_is_asked_back_as_september_2027_and_store
     told = await head.say("yes")
     assert "Got it: September 2027." in told  # a month, kept as one
     assert (await _answers(service))["start"] == "2027-09"
-    assert head.last.question_id == "priority_need"
+    assert head.last.question_id == "places_by_year"
 
 
 async def test_sep_dash_27_is_september_2027_too_and_no_lets_the_head_type_it_again(service):

@@ -75,7 +75,7 @@ async def test_invisible_characters_do_not_make_a_vision_long_enough(service: Se
     said = await head.say(INVISIBLE + "Belonging!")
     assert "at least 100 characters (you wrote 10)" in said
     assert "vision for inclusion" in head.text  # still asked: nothing was recorded
-    assert "Question 16 of" in await head.say(chat.LONG_VISION)
+    assert "Question 19 of" in await head.say(chat.LONG_VISION)  # the files, after the vision
 
 
 async def test_invisible_and_direction_characters_are_stripped_from_names(service: Service) -> None:

@@ -35,7 +35,7 @@ async def test_the_question_count_stays_the_same_when_follow_up_questions_come_a
     """Seen: "Question 7 of 21", then "of 22", then "of 23" as answers brought follow-up questions."""
     head = await chat.headteacher(service)
     counts, numbers = set(), []
-    answers = [*chat.RESOURCED_ANSWERS[:6], "Another need (explain)", chat.OTHER_NEED_EXPLAINED]
+    answers = [*chat.RESOURCED_ANSWERS[:7], "Another need (explain)", chat.OTHER_NEED_EXPLAINED]
     answers += ["Dedicated space available now", "Two adjoining classrooms on the ground floor.", "Partly"]
     await head.say("start")
     for value in answers:
@@ -44,8 +44,8 @@ async def test_the_question_count_stays_the_same_when_follow_up_questions_come_a
         assert found, said
         numbers.append(found.group(1))
         counts.add(found.group(2))
-    assert counts == {"20"}, counts
-    assert numbers[6:] == ["7a", "8", "9", "10", "10a"]  # a follow-up is numbered with its question
+    assert counts == {"24"}, counts
+    assert numbers[7:] == ["8a", "9", "10", "11", "11a"]  # a follow-up is numbered with its question
 
 
 async def test_changing_a_long_answer_in_teams_opens_the_box_with_the_answer_in_it(teams: Teams) -> None:  # noqa: F811

@@ -131,7 +131,7 @@ async def test_headteacher_completes_an_eoi_in_the_dm_with_buttons_and_typed_ans
 async def test_a_long_answer_can_be_written_in_a_modal_and_a_problem_shows_on_the_field(slack: Workspace) -> None:
     head = slack.person(HEAD_ID)
     await head.slash("start")
-    for value in chat.RESOURCED_ANSWERS[:8]:
+    for value in chat.RESOURCED_ANSWERS[:9]:
         await answer(head, value)
     assert "Describe the space" in head.text
     await head.press("Write it in a larger box")
@@ -146,7 +146,7 @@ async def test_a_long_answer_can_be_written_in_a_modal_and_a_problem_shows_on_th
     space = "Two adjoining classrooms on the ground floor.\n\nA sensory room and a fenced garden next to them."
     done = await head.submit_modal({"answer": {"value": space}})
     assert done.status == 200 and not await done.text()  # the modal closes
-    assert "Question 10 of" in head.text  # the next question, in the DM
+    assert "Question 11 of" in head.text  # the next question, in the DM
     stored = (await school_eoi(slack)).answers["accommodation_details"]
     assert stored.splitlines()[0] == "Two adjoining classrooms on the ground floor." and "fenced garden" in stored
 

@@ -313,7 +313,7 @@ async def test_why_a_question_is_asked_is_in_italics_on_the_card_not_escaped_und
 
 async def test_a_headteacher_writes_a_long_answer_on_the_card_and_a_problem_keeps_the_text(teams: Teams) -> None:
     head = teams.user(HEAD_ID, "Pat Head")
-    await complete_in_teams(head, chat.RESOURCED_ANSWERS[:8])
+    await complete_in_teams(head, chat.RESOURCED_ANSWERS[:9])
     assert "Describe the space" in head.text
     await head.fill("Write it in a larger box", answer="A room.")
     assert "at least 20 characters" in head.text
@@ -322,7 +322,7 @@ async def test_a_headteacher_writes_a_long_answer_on_the_card_and_a_problem_keep
     assert typed["value"] == "A room." and typed["isMultiline"] is True  # what was typed, shown again
 
     await head.fill("Write it in a larger box", answer="Two classrooms on the ground floor.\n\nAnd a garden.")
-    assert "Question 10 of" in head.text
+    assert "Question 11 of" in head.text
     async with teams.service.db.session() as session:
         eoi = await eois.school_eoi(session, await session.get(School, "114000"), teams.service.clock.now())
         assert eoi is not None and eoi.answers["accommodation_details"].splitlines()[-1] == "And a garden."

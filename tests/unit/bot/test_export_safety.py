@@ -70,6 +70,7 @@ async def test_a_formula_typed_as_an_answer_reaches_the_officers_console_export_
 def test_a_formula_typed_as_an_answer_reaches_the_command_line_export_as_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], to_file: bool
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the console saves the school's PDF copy where it runs
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'eoi-bot.db'}")
     monkeypatch.setenv("EOI_NOW", "2026-11-30T10:00:00+00:00")
     assert cli.main(["seed", "--demo"]) == 0

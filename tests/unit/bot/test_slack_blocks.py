@@ -90,6 +90,16 @@ def test_review_has_a_change_button_beside_each_answer_and_submit() -> None:
     assert submit["style"] == "primary" and blocks[-1]["elements"] == [submit]
 
 
+def test_a_change_button_too_long_for_a_phone_beside_its_answer_is_the_verb_read_whole_by_a_screen_reader() -> None:
+    change = Choice("Change The school or trust's contribution", ChangeAnswer("school_contribution"))
+    reply = Reply(text="Here is everything", kind="review", facts=[Fact("Contribution", "Yes", change)])
+    _, blocks = kit.render(reply)
+    (beside,) = [b["accessory"] for b in blocks if b.get("accessory")]
+    assert beside["text"]["text"] == "Change"
+    assert beside["accessibility_label"] == "Change The school or trust's contribution"
+    assert beside["value"] == encode(ChangeAnswer("school_contribution"))
+
+
 def test_multiple_choice_becomes_checkbox_groups_of_ten_and_done() -> None:
     codes = [f"N{n}" for n in range(12)]
     choices = [Choice(f"{c}: need", Answer("needs", c)) for c in codes] + [Choice("None", Answer("needs", "none"))]

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.service import open_service
+from dialogs import school_facts
 from dialogs.actions import Answer, ChangeAnswer
 from dialogs.answers import AnswerContext, asked_again_because, check_answer
 from dialogs.demo import seed_demo
@@ -30,7 +31,8 @@ from storage import eois
 from storage.clock import Clock
 from storage.db import Database
 from storage.models import EOI, Person, School
-from tests.chat import RESOURCED_ANSWERS, Chat, headteacher, officer
+from storage.report import academic_year_of
+from tests.chat import LONG_VISION, RESOURCED_ANSWERS, Chat, headteacher, officer
 from tests.conftest import NOW, make_settings
 
 COLCHESTER_PRIMARY, COLCHESTER_SECONDARY = "114000", "114003"
@@ -85,12 +87,12 @@ async def test_a_head_who_amends_a_partnership_back_to_resourced_is_asked_the_pr
     one, and Colchester has an identified ASD RP need: the head is asked again, and the old words go."""
     head = await headteacher(service, urn=COLCHESTER_PRIMARY)
     await head.say("start")
-    for answer in ["Partnership Provision", *RESOURCED_ANSWERS[2:6]]:
+    for answer in ["Partnership Provision", *RESOURCED_ANSWERS[2:7]]:
         await head.say(answer)
     assert _question_choices(head) == ["Another need (explain)"]  # no identified PP need in Colchester
     await head.say("1")
     await head.say("Exclusions for SEMH are rising across our partner primaries this year.")
-    for answer in RESOURCED_ANSWERS[7:]:
+    for answer in RESOURCED_ANSWERS[8:]:
         await head.say(answer)
     await head.press("Submit")
     ref = re.search(r"EOI-\w+-\d{3}", await head.press("I confirm")).group(0)
@@ -133,13 +135,13 @@ async def test_a_head_who_changes_to_partnership_is_told_plainly_what_is_asked_a
 async def test_a_colchester_secondary_offering_an_autism_rp_is_offered_only_needs_that_fit(service):
     head = await headteacher(service, urn=COLCHESTER_SECONDARY)
     await head.say("start")
-    for answer in ("Resourced Provision", "ASD", "none", "KS3", "12", "September 2027"):
+    for answer in ("Resourced Provision", "ASD", "none", "KS3", "12", "September 2027", "All at once"):
         await head.say(answer)
     assert head.last.question_id == "priority_need"
     # The only identified need in scope is an SEMH Partnership Provision: it doesn't fit an ASD RP.
     assert _question_choices(head) == ["Another need (explain)"]
     # Offering a Partnership Provision instead, the SEMH need is offered.
-    for _ in range(6):
+    for _ in range(7):
         await head.say("back")
     assert head.last.question_id == "provision_type"
     await head.say("Partnership Provision")
@@ -194,14 +196,19 @@ TEXTS = {
     "priority_need_other": "Local special schools report a waiting list for this need in our district.",
     "accommodation_details": "Two adjoining classrooms on the ground floor, with a sensory room and garden.",
     "accessible_site_details": "A ramp at the side entrance.",
+    "works_estimate": "Knock two classrooms into one and add an accessible toilet; the council's contractor.",
+    "staffing_model": "A qualified teacher in charge, with one teaching assistant for every three pupils.",
+    "outreach_details": "Our SENCo already advises two nearby primaries.",
+    "trust_signoff_by": "Jane Smith, CEO",
     "staff_expertise": "Our SENCo and two TAs hold Level 3 autism training; all staff have annual training.",
-    "inclusion_vision": RESOURCED_ANSWERS[14],
+    "inclusion_vision": LONG_VISION,
     "contact_name": "Sam Patel",
     "contact_role": "Headteacher",
     "contact_email": "sam.patel@school.example",
     "contact_phone": "01245 123456",
 }
 NUMBERS = ("2", "4", "12", "16", "20", "30", "31", "0", "38")
+SUMS = ("£10,000", "60k", "nothing", "£12,000,000")
 DATES = ("September 2027", "January 2028", "12 November 2026", "next month", "1/9/27", "2031")
 CHANGEABLE = [q.id for q in eoi_questions().questions]
 
@@ -230,6 +237,10 @@ async def _answer_what_is_asked(head: Chat, draw: Any, tried: dict[str, set[str]
         await type_one_of(NUMBERS)
     elif reply.answer_type == "date":
         await type_one_of(DATES)
+    elif reply.answer_type == "money":
+        await type_one_of(SUMS)
+    elif reply.answer_type == "places_by_year":
+        await head.say(await _a_plan(head))
     elif reply.question_id in TEXTS:
         await head.say(TEXTS[reply.question_id])
     else:
@@ -276,18 +287,34 @@ async def _scenario(data: st.DataObject, folder: str) -> None:
         await service.close()
 
 
+async def _a_plan(head: Chat) -> str:
+    """Places that build up to those proposed, from the year the provision opens: a plan that holds."""
+    async with head.service.db.session() as session:
+        eoi = await session.scalar(select(EOI).where(EOI.status == eois.DRAFT))
+        answers = dict(eoi.answers) if eoi else {}
+    first = int(academic_year_of(answers.get("start"))[:4] or 2027)
+    places = int(answers.get("places") or 12)
+    return f"{first}/{(first + 1) % 100:02d}: {places // 2}, {first + 1}/{(first + 2) % 100:02d}: {places}"
+
+
 async def complete_eoi_to_review(head: Chat) -> None:
     await head.say("start")
     for _ in range(80):
         if head.last.kind == "review":
             return
         qid = head.last.question_id
-        answer = {"provision_type": "1", "primary_need": "ASD", "other_needs": "none", "places": "12"}.get(qid)
+        answer = {
+            "provision_type": "1",
+            "primary_need": "ASD",
+            "other_needs": "none",
+            "places": "12",
+            "attachments": "done",
+        }.get(qid)
         if answer is None and qid in TEXTS:
             answer = TEXTS[qid]
         if answer is None:
-            answer = {"date": "September 2027", "number": "14"}.get(head.last.answer_type, "1")
-            if qid == "governance_date":
+            answer = {"date": "September 2027", "number": "14", "money": "£10,000"}.get(head.last.answer_type, "1")
+            if qid in ("governance_date", "trust_signoff_date"):
                 answer = "12 November 2026"
             if head.last.answer_type == "multi":
                 answer = "all"
@@ -304,11 +331,12 @@ async def _assert_submitted_eoi_keeps_every_rule(service: Any, urn: str) -> None
         assert eoi is not None and school is not None and person is not None
         assert eoi.status == eois.SUBMITTED, eoi.status
         ctx = await answer_context(EoiTurn(session, person, school, service.clock.now(), questions), eoi)
-    effective = questions.effective_answers(eoi.answers)
-    applicable = {q.id for q in questions.applicable(eoi.answers)}
+    known = {**eoi.answers, **school_facts.for_questions(school)}  # the register's facts, as the dialog knows them
+    effective = questions.effective_answers(known)
+    applicable = {q.id for q in questions.applicable(known)}
     stale = set(eoi.answers) - applicable - {questions.declaration.id}
     assert not stale, f"answers kept for questions that don't apply: {stale}"
-    for q in questions.applicable(eoi.answers):
+    for q in questions.applicable(known):
         assert q.id in eoi.answers, f"{q.id} unanswered"
         value = eoi.answers[q.id]
         if value is None:

@@ -116,6 +116,8 @@ class County:
                     district=model.district,
                     headteacher_name=f"Head {urn}",
                     headteacher_email=f"head{urn}@test-school.example",
+                    establishment_type=model.establishment_type,  # the same kind of school, so the same questions
+                    establishment_group=model.establishment_group,
                 )
             )
             await session.commit()

@@ -132,7 +132,7 @@ async def test_two_members_of_staff_answering_different_questions_at_once_both_k
         person = await session.scalar(select(Person).where(Person.user_id == head.speaker.user_id))
     at = conversation_state.of(person).place  # where the head is in the questions
     assert eoi.answers["places"] == 14
-    assert eoi.answers["start"] and at == Answering("priority_need"), (eoi.answers, at)
+    assert eoi.answers["start"] and at == Answering("places_by_year"), (eoi.answers, at)
 
 
 async def test_two_starts_at_once_make_one_draft_and_both_are_asked_the_first_question(service, monkeypatch):

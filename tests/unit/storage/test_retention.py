@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from bot import cli
 from bot.app import housekeeping
-from storage.models import EOI, AuditEntry, Decision, Delivery, Discussion, Notice
+from storage import eois, evidence
+from storage.models import EOI, AuditEntry, Decision, Delivery, Discussion, EvidenceFile, Notice
 from tests.chat import complete_eoi, headteacher, officer
 from tests.cli_db import use_test_database
 
@@ -115,8 +116,10 @@ async def test_unsuccessful_eois_and_old_drafts_go_after_their_periods_and_appro
     assert set(notes) == {refs["draft"], refs["not shortlisted"], refs["withdrawn"]}
     withdrawn = notes[refs["withdrawn"]]
     assert withdrawn.actor == "retention" and withdrawn.from_status == "withdrawn"
-    assert withdrawn.note.endswith("removed with 3 audit entries, 2 notices, 0 deliveries, 0 discussions, 0 decisions")
-    told = "removed with 3 audit entries, 2 notices, 1 deliveries, 0 discussions, 0 decisions"
+    assert withdrawn.note.endswith(
+        "removed with 3 audit entries, 2 notices, 0 deliveries, 0 discussions, 0 decisions, 0 files"
+    )
+    told = "removed with 3 audit entries, 2 notices, 1 deliveries, 0 discussions, 0 decisions, 0 files"
     assert notes[refs["not shortlisted"]].note.endswith(told)
     assert "@" not in withdrawn.note and "console:" not in withdrawn.note  # by reference and count only
 
@@ -131,6 +134,44 @@ async def test_unsuccessful_eois_and_old_drafts_go_after_their_periods_and_appro
     # The approved EOI still reads whole for an officer.
     show = await officer(service).say(f"show {refs['approved']}")
     assert "approved" in show and "approve by console:officer-1" in show
+
+
+async def test_a_draft_never_submitted_goes_with_its_files_and_a_submitted_eoi_keeps_its_own(
+    service, test_db, monkeypatch, capsys
+):
+    """A school attached a site plan and a photo to a draft it never submitted; another submitted its EOI with its
+    minutes. A year after the window closed the draft goes, and its files with it (counted, by number only); the
+    submitted EOI's file stays, byte for byte."""
+    from storage.lifecycle import SCHOOL
+    from storage.models import School
+    from storage.transitions import transition
+    from tests.unit.storage.test_evidence import MINUTES, PHOTO, SITE_PLAN
+
+    now = service.clock.now()
+    async with service.db.session() as session:
+        meadow = await eois.start_draft(
+            session, await session.get(School, "114000"), actor="console:head-a", now=now, offer="resourced"
+        )
+        await transition(session, meadow, "submit", by=SCHOOL, actor="console:head-a", now=now)
+        draft = await eois.start_draft(
+            session, await session.get(School, "114002"), actor="console:head-e", now=now, offer="resourced"
+        )
+        for eoi, name, data in (
+            (meadow, "Governors minutes.docx", MINUTES),
+            (draft, "Site plan.pdf", SITE_PLAN),
+            (draft, "library.png", PHOTO),
+        ):
+            await evidence.keep_file(session, eoi, name=name, data=data, by=eoi.started_by, now=now)
+        await session.commit()
+
+    text = await _retention(monkeypatch, capsys, test_db, now + timedelta(days=400))
+    assert re.search(rf"drafts never submitted .*: 1 EOIs, 3 audit entries, 2 files: {draft.ref}$", text, re.M), text
+    async with service.db.session() as session:
+        note = await session.scalar(select(AuditEntry.note).where(AuditEntry.note.like(f"{draft.ref} (drafts%")))
+        kept = list(await session.scalars(select(EvidenceFile)))
+        data = await evidence.file_data(session, kept[0].id)
+    assert note.endswith(", 2 files") and "Site plan" not in note  # by number only
+    assert [(f.eoi_id, f.name) for f in kept] == [(meadow.id, "Governors minutes.docx")] and data == MINUTES
 
 
 async def test_the_audit_period_is_set_by_environment_and_a_bad_value_is_refused(service, test_db, monkeypatch, capsys):

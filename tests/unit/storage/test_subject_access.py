@@ -31,7 +31,8 @@ async def _ann_fills_in_her_eoi_in_slack_and_the_console(service) -> str:
     # She carries on at the console (`eoi-bot chat --as headteacher --school 114000` links it to the school).
     console = await headteacher(service, urn="114000", user=CONSOLE)
     await console.say("start")
-    answers = [*RESOURCED_ANSWERS[5:17], "Ann Head", "Headteacher", EMAIL, "01245 123456"]
+    # The contact's four questions come last: hers in place of the usual contact's.
+    answers = [*RESOURCED_ANSWERS[5:-4], "Ann Head", "Headteacher", EMAIL, "01245 123456"]
     for answer in answers:
         await console.say(answer)
     assert console.last.kind == "review", console.text
@@ -215,3 +216,78 @@ async def test_what_a_head_was_asked_is_exported_and_erased_with_her(service):
         erased = await session.get(Person, row["id"])
         assert erased.conversation == {}
         assert conversation_state.of(erased) == Idle()
+
+
+async def test_a_heads_files_are_given_to_her_in_full_and_go_when_she_is_erased(service):
+    """Ann attached a letter that names her and a deputy a photo to her EOI, and as executive head she sent minutes
+    to the other school's EOI. She asks what is held: each file comes with its type, size, SHA-256 and its bytes.
+    Then she is erased: the EOI is kept, but those three files go (a file can't have her name taken out of it);
+    the other head's own file stays, and nothing left names her."""
+    import base64
+    import hashlib
+
+    from storage import eois, evidence
+    from storage.models import EvidenceFile
+    from tests.unit.storage.test_evidence import COSTS, MINUTES, PHOTO, pdf
+
+    letter = pdf("Letter of support from Ann Head, headteacher")
+    now = service.clock.now()
+    ann = f"slack:{SLACK}"
+    async with service.db.session() as session:
+        session.add(Person(platform="slack", user_id=SLACK, display_name="Ann Head", email=EMAIL, role="headteacher"))
+        contact = {"contact_name": "Ann Head", "contact_role": "Headteacher", "contact_email": EMAIL}
+        hers = await eois.start_draft(
+            session, await session.get(School, "114000"), actor=ann, now=now, offer="resourced", answers=contact
+        )
+        other = await eois.start_draft(
+            session, await session.get(School, "114001"), actor="console:head-114001", now=now, offer="resourced"
+        )
+        for eoi, name, data, by in (
+            (hers, "Letter from Ann Head.pdf", letter, ann),
+            (hers, "library.png", PHOTO, "console:deputy-114000"),
+            (other, "joint governors minutes.docx", MINUTES, ann),
+            (other, "costs.xlsx", COSTS, "console:head-114001"),
+        ):
+            await evidence.keep_file(session, eoi, name=name, data=data, by=by, now=now)
+        await session.commit()
+        refs = {hers.id: hers.ref, other.id: other.ref}
+
+    subject = subject_access.Subject.parse(EMAIL)
+    async with service.db.session() as session:
+        held = await subject_access.export(session, subject, now=now)
+    files = {f["name"]: f for f in held["files"]}
+    assert sorted(files) == ["Letter from Ann Head.pdf", "joint governors minutes.docx", "library.png"]
+    sent = files["Letter from Ann Head.pdf"]
+    assert (sent["eoi"], sent["type"], sent["media_type"], sent["size"]) == (
+        hers.ref,
+        "PDF",
+        "application/pdf",
+        len(letter),
+    )
+    assert sent["sha256"] == hashlib.sha256(letter).hexdigest() and sent["sent_by"] == ann
+    assert sent["sent_at"] == now.isoformat()
+    assert base64.b64decode(sent["content_base64"]) == letter  # the file itself, not only its description
+    assert base64.b64decode(files["library.png"]["content_base64"]) == PHOTO  # her EOI's, whoever sent it
+    assert files["joint governors minutes.docx"]["eoi"] == other.ref  # one she sent to another EOI
+    json.dumps(held)  # all of it writes out as JSON
+
+    async with service.db.session() as session:  # without confirm: said, and nothing changed
+        told = await subject_access.erase(session, subject, actor="console:dpo", now=now, confirm=False)
+    assert told.counts["files"] == 3 and any("3 files" in line for line in told.lines)
+    async with service.db.session() as session:
+        assert len(list(await session.scalars(select(EvidenceFile.id)))) == 4
+
+    async with service.db.session() as session:
+        erased = await subject_access.erase(session, subject, actor="console:dpo", now=now, confirm=True)
+    assert erased.counts["files"] == 3 and not erased.left
+    async with service.db.session() as session:
+        left = [(f.eoi_id, f.name, f.sent_by) for f in await session.scalars(select(EvidenceFile))]
+        kept = await session.get(EOI, hers.id)
+        why = {
+            refs[e.eoi_id]: e.note
+            for e in await session.scalars(select(AuditEntry).where(AuditEntry.action == "files erased"))
+        }
+    assert left == [(other.id, "costs.xlsx", "console:head-114001")]
+    assert kept.answers["contact_email"] == "[erased]" and kept.status == "draft"  # the EOI is the school's
+    assert why == {hers.ref: "2 files erased", other.ref: "1 file erased"}  # by count: no name, no file name
+    assert await _mentions(service, [EMAIL, SLACK, "Ann Head"]) == []
