@@ -370,7 +370,7 @@ def ask(t: EoiTurn, eoi: EOI, q: Question, ctx: AnswerContext, *, intro: str | T
         shown = "(skipped)" if current is None else format_answer(q, current, ctx)
         lines.append(f"Current answer: {shown}")
         choices.append(Choice("Keep this answer", KeepAnswer(q.id)))
-    if q.type in ("short_text", "long_text", "email", "phone", "date", "number"):
+    if q.type in ("short_text", "long_text", "email", "phone", "date", "number", "money", "places_by_year"):
         limit = f" ({q.min:,}–{q.max:,} characters)" if q.type == "long_text" and q.min and q.max else ""
         lines.append(
             f"Type your answer{limit}."
