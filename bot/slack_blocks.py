@@ -313,11 +313,11 @@ def form_view(form: Form, metadata: dict[str, Any]) -> Block:
         blocks.append(section(f"*{escape(form.title)}*"))
     for f in form.fields:
         if f.options:
-            element: Block = {
-                "type": "static_select",
-                "action_id": INPUT,
-                "options": [{"text": _text(o.capitalize()), "value": o} for o in f.options],  # "Approve"
-            }
+            options = [{"text": _text(o.capitalize()), "value": o} for o in f.options]  # "Approve"
+            element: Block = {"type": "static_select", "action_id": INPUT, "options": options}
+            chosen = next((o for o in options if o["value"] == f.value), None)
+            if chosen is not None:  # what the field holds now (an officer's score so far)
+                element["initial_option"] = chosen
         else:
             element = {"type": "plain_text_input", "action_id": INPUT, "multiline": f.multiline}
             if f.max_length:

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.actions import Command
 from dialogs.dates import format_datetime
 from dialogs.glossary import PROVISION_NAMES, need_label
+from dialogs.information_session import in_announcement
+from dialogs.questions_left import left_words
 from dialogs.replies import Choice, Fact, Reply
 from dialogs.report import need_lines
 from dialogs.rich import Text, md, rich
@@ -82,7 +84,9 @@ def priority_lines(needs: list[NeedRow]) -> list[str]:
     return lines
 
 
-def announcement(window: Window, school: School, needs: list[NeedRow]) -> Reply:
+def announcement(window: Window, school: School, needs: list[NeedRow], *, now: datetime | None = None) -> Reply:
+    """`now`: when it is sent, which names the window's information session if it is still to come then."""
+    session = in_announcement(window, now) if now is not None else None
     return Reply(
         kind="notice",
         title=f"{window_name(window)}: expressions of interest are open",
@@ -95,6 +99,7 @@ def announcement(window: Window, school: School, needs: list[NeedRow]) -> Reply:
                 "type *start*) to begin; it takes about 20 minutes and saves as you go.",
                 format_datetime(window.closes_at),
             )
+            + (session or "")
         ),
         choices=[Choice("Start an EOI", Command("start"), style="primary")],
     )
@@ -207,28 +212,29 @@ def opened_for_officers(
 
 
 def reminder(window: Window, school: School, *, days: int, drafts: list[EOI], after: Window | None) -> Reply:
-    """A closing reminder; a school holding a draft is told what happens to it if it isn't submitted in time
+    """A closing reminder, saying what the school has left to do: it hasn't started, or each draft's questions
+    still unanswered (dialogs.questions_left); and what happens to a draft not submitted in time
     (storage.eois.school_eoi moves it to the next window under a new reference when the school next uses the
     bot)."""
     when = "tomorrow" if days == 1 else f"in {days} days"
     closes = format_datetime(window.closes_at)
     if drafts:
-        refs = " and ".join(e.ref or "your draft" for e in drafts)
+        left = [" ".join(filter(None, (e.ref, left_words(e, school)))) for e in drafts]
         one = len(drafts) == 1
         where = f"the next window, {window_name(after)}," if after else "the next window"
+        status = f"Your draft {left[0]}." if one else f"Your drafts haven't been submitted yet: {'; '.join(left)}."
         doing = (
-            f"Your school has {'a draft' if one else 'drafts'} that {'hasn' if one else 'haven'}'t been "
-            f"submitted yet: {refs}. If {'it isn' if one else 'they aren'}'t submitted by the close, "
+            f"{status} If {'it isn' if one else 'they aren'}'t submitted by the close, "
             f"{closes}, your answers are kept and move to {where} under {_new_reference(after)}"
             + ("" if after else " once ECC sets one")
             + "; nothing reaches ECC until you submit it there."
         )
     else:
-        doing = f"We haven't had an expression of interest from your school yet. The window closes {closes}."
+        doing = f"You haven't started an EOI for {window_name(window)} yet. The window closes {closes}."
     return Reply(
         kind="notice",
         title=f"{window_name(window)} closes {when}",
-        text=md("{} Type *start* to carry on.", doing),
+        text=md("{} Type *start* to carry on.", doing) if drafts else md("{} Type *start* to begin.", doing),
         choices=[Choice("Continue my EOI" if drafts else "Start an EOI", Command("start"), style="primary")],
     )
 
@@ -368,7 +374,7 @@ def closing_summary(window: Window, eois: list[tuple[EOI, School]], needs: list[
 
 
 # A window's notices that say it is open: true while it is, stale once it has closed or was cancelled.
-WHILE_OPEN = ("announcement", "reminder")
+WHILE_OPEN = ("announcement", "reminder", "nudge")
 
 
 def has_closed(window: Window, after: Window | None, now: datetime) -> Reply:

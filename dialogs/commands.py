@@ -97,6 +97,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
     # What a long answer written in a form (a Slack modal, a Teams card) sends.
     CommandSpec("answer", HEADTEACHER, "answer QID TEXT", "a long answer written in a form", hidden=True),
     CommandSpec(
+        "plan",
+        OFFICER,
+        "plan REF maintained|academy",
+        "which implementation plan an EOI follows: a maintained school's prescribed alteration or an academy's "
+        "significant change (the register's school type unless set)",
+        example="plan EOI-2627A-001 academy",
+    ),
+    CommandSpec(
         "done",
         SHARED,
         "done REF MILESTONE [undo]",
@@ -110,10 +118,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "list",
         OFFICER,
-        "list [status] [RP or PP] [quadrant or district] [need type] [phase] [window] [page N] | list implementing",
+        "list [status] [RP or PP] [quadrant or district] [need type] [phase] [window] [by score] [page N] | "
+        "list implementing | list not-started | list drafts",
         md(
-            "EOIs, filtered (need types as headteachers say them too: *autism*); *list implementing*: approved "
-            "EOIs' plans, late milestones first"
+            "EOIs, filtered (need types as headteachers say them too: *autism*), *by score* highest first; *list "
+            "implementing*: approved EOIs' plans, late milestones first; *list not-started* and *list drafts*: "
+            "in-scope schools yet to submit, when each was last told"
         ),
         example="list submitted ASD Colchester",
         hint="list",
@@ -136,6 +146,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
         example="shortlist EOI-2627A-001 Strong offer",
         hint="shortlist REF",
         menu="Officers: shortlist an EOI, e.g. shortlist EOI-2627A-007",
+    ),
+    CommandSpec(
+        "score",
+        OFFICER,
+        "score REF [CRITERION 0-3 REASON; …]",
+        "score a submitted EOI against the council's shortlisting criteria, each 0-3 with a reason (a form, or "
+        "typed one or several at a time); show has every officer's scores and the mean",
+        example="score EOI-2627A-001 need 3 matches the ASD need; travel 2 on the bus route",
+        aliases=("scores",),
     ),
     CommandSpec(
         "not-shortlisted",
@@ -215,12 +234,23 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "window",
         OFFICER,
-        "window list | add | plan | preview | open | change | cancel | deliveries",
+        "window list | add | plan | preview | open | change | cancel | deliveries | session",
         "submission windows",
         example="window list",
         aliases=("windows",),
         hint="window",
         menu="Officers: show, open or change submission windows (Autumn Term 1, Spring Term 2).",
+    ),
+    CommandSpec(
+        "nudge",
+        OFFICER,
+        "nudge SCHOOL|all [message]",
+        md(
+            "remind a school yet to submit (a URN or name as *show* takes), or *all* of them, now: what it has left "
+            "to do and your words; once a school a day (*list not-started* and *list drafts* show who)"
+        ),
+        example="nudge all We would welcome an offer from you",
+        aliases=("chase",),
     ),
     CommandSpec(
         "export",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # Every module that registers a command's handler (dialogs.registry.handles), imported so that it has.
 from dialogs import (  # noqa: F401
+    chasing,
     conversation_state,
     decision_commands,
     digest,
@@ -27,6 +28,7 @@ from dialogs import (  # noqa: F401
     report,
     school_status,
     schools,
+    shortlisting,
     window_commands,
     withdrawal,
 )
@@ -416,6 +418,12 @@ class Conversations:
         """A form filled in with what is known now (a question's larger box holds its current answer). For a
         channel whose buttons can't carry a long answer (Slack's 2,000 characters), asked when one is pressed.
         Reads only: nothing is committed."""
+        if form.command.startswith(("score ", "not-shortlisted ")):
+            async with self.db.session() as session:
+                person = await self._identify(session, speaker, self.clock.now())
+                if person.role != people.OFFICER:
+                    return form  # an officer's form: nothing of it for anyone else
+                return await shortlisting.form_as_now(session, f"{person.platform}:{person.user_id}", form)
         if not form.command.startswith("answer "):
             return form
         async with self.db.session() as session:

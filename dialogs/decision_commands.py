@@ -17,7 +17,7 @@ from dialogs.officer_commands import officer_actions
 from dialogs.officer_turn import PLATFORM_NAMES, CommandTurn, eoi_or_refuse, tell_school
 from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
-from dialogs.rich import Text, md, text_of
+from dialogs.rich import Text, md, rich, text_of
 from dialogs.telling import tell
 from storage import audit, eois, notices, panel, people
 from storage.lifecycle import SCHOOL, UNDER_CONSIDERATION
@@ -341,4 +341,8 @@ async def decide_command(t: CommandTurn) -> list[Reply]:
     await tell(t.session, decided.event, before, eoi, school, now=t.now, school_hears=told)
     if outcome == "approve":
         replies[0].text += md(" Its implementation plan has started: `show {}`, or `list implementing`.", eoi.ref)
+        if decided.planned is not None:
+            warned = implementation.flags(decided.planned, eoi)
+            if warned.plain:
+                replies[0].text += rich("\n", warned)
     return replies

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import references
 from dialogs.actions import Command
+from dialogs.commands import OFFICER as OFFICERS_ONLY
 from dialogs.commands import SHARED
 from dialogs.dates import format_date
 from dialogs.glossary import PROVISION_NAMES
@@ -18,9 +19,9 @@ from dialogs.lifecycle_words import refusal
 from dialogs.officer_turn import CommandTurn
 from dialogs.registry import handles
 from dialogs.replies import Choice, Fact, Reply, refuse, say
-from dialogs.rich import Text, lines_of, md, text_of
+from dialogs.rich import Text, lines_of, md, rich, text_of
 from dialogs.telling import tell
-from storage import audit, eois, implementation, notices, people
+from storage import audit, eois, implementation, notices, panel, people
 from storage.implementation import ECC_OWNS, SCHOOL_OWNS
 from storage.lifecycle import APPROVED, OFFICER, OPENED, REOPEN_DAYS, SCHOOL
 from storage.models import EOI, Milestone, Person, School
@@ -57,7 +58,79 @@ async def plan_facts(session: AsyncSession, eoi: EOI, now: datetime) -> list[Fac
     milestones = await implementation.plan_of(session, eoi.id)
     if not milestones:
         return []
-    return [Fact("Implementation plan", "\n".join(milestone_line(m, now) for m in milestones))]
+    plan_type, _ = implementation.plan_type_of(eoi, await session.get(School, eoi.school_urn))
+    label = f"Implementation plan ({implementation.template().described(plan_type)})"
+    return [Fact(label, "\n".join(milestone_line(m, now) for m in milestones))]
+
+
+def flags(planned: implementation.Planned, eoi: EOI) -> Text:
+    """What an officer must know of a plan just made: milestones already past their date (late from the start, not
+    moved), a school type the register doesn't give, and dates that rest on an estimate."""
+    said: list[Text] = []
+    if planned.past:
+        late = "; ".join(f"{m.title} (was due {_due(m)})" for m in planned.past)
+        said.append(
+            md(
+                "⚠ Already past its date at approval, so late from the start: {}. Agree new dates with those "
+                "concerned (and, for the place change, the DfE).",
+                late,
+            )
+        )
+    if not planned.from_register:
+        said.append(
+            md(
+                "⚠ The register doesn't say what kind of school this is, so the plan is {}: `plan {} academy` "
+                "if it is an academy or free school.",
+                implementation.template().described(planned.plan_type),
+                eoi.ref,
+            )
+        )
+    said += [md("⚠ Note: {}.", note) for note in planned.estimated]
+    return lines_of(said) if said else text_of("")
+
+
+@handles("plan", OFFICERS_ONLY)
+async def plan_command(t: CommandTurn) -> list[Reply]:
+    """`plan REF maintained|academy`: the plan an EOI follows, whatever the register says; an approved EOI's plan
+    is made again (milestones done stay, the other plan's not done go), and the school is told."""
+    ref, _, wanted = t.rest.strip().partition(" ")
+    found = await references.eoi_named(t.session, ref, "plan", wanted)
+    if isinstance(found, Reply):
+        return [found]
+    eoi, school = found
+    plan_type = wanted.strip().casefold().replace("academy or free school", "academy")
+    plan_type = {"free school": "academy", "free_school": "academy", "trust": "academy"}.get(plan_type, plan_type)
+    if plan_type not in implementation.PLAN_TYPES:
+        return [
+            refuse(md("Say which: `plan {} maintained` or `plan {} academy`. Nothing has changed.", eoi.ref, eoi.ref))
+        ]
+    before, _ = implementation.plan_type_of(eoi, school)
+    eoi.plan_type = plan_type
+    audit.record(t.session, at=t.now, actor=t.actor, action="plan", eoi_id=eoi.id, note=f"{before} -> {plan_type}")
+    described = implementation.template().described(plan_type)
+    approved_at = await _approved_at(t.session, eoi)
+    if approved_at is None or eoi.status != APPROVED:
+        return [say(md("{} will follow {} once approved.", eoi.ref, described))]
+    planned = await implementation.make_plan(t.session, eoi, approved_at=approved_at, school=school, now=t.now)
+    facts = await plan_facts(t.session, eoi, t.now)
+    news = Reply(
+        kind="notice",
+        title=f"{eoi.ref}: your implementation plan",
+        text=md("ECC has set {}'s implementation plan to {}. `status` shows your next steps.", school.name, described),
+        facts=facts,
+    )
+    await notices.to_school(
+        t.session, school_urn=school.urn, eoi_id=eoi.id, kind="plan", now=t.now, body=news.to_dict()
+    )
+    said = md("{} now follows {}; {} has been told.", eoi.ref, described, school.name)
+    warned = flags(planned, eoi)
+    return [say(rich(said, "\n", warned) if warned.plain else said, facts=facts)]
+
+
+async def _approved_at(session: AsyncSession, eoi: EOI) -> datetime | None:
+    """When the decision that stands approved it (the plan's dates count from it)."""
+    decided = (await panel.latest_decisions(session, [eoi.id])).get(eoi.id)
+    return decided.decided_at if decided is not None else None
 
 
 def _waiting(milestones: list[Milestone], owner: str | None = None) -> list[Milestone]:

@@ -53,10 +53,15 @@ async def _show_one(t: OfficerTurn, ref: str) -> list[Reply]:
 
 @registry.handles("list", commands.OFFICER)
 async def list_command(t: CommandTurn) -> list[Reply]:
-    """`list implementing` is the implementation portfolio; anything else, the EOIs filtered."""
+    """`list implementing` is the implementation portfolio; `list not-started` and `list drafts` who hasn't
+    submitted (dialogs.chasing); anything else, the EOIs filtered."""
+    from dialogs import chasing  # only the two chasing listings need it
+
     rest = t.rest
     if rest.strip().casefold() in ("implementing", "implementation", "plans"):
         return await implementation.implementing_command(t.session, t.now)
+    if chasing_asked := chasing.listing_asked(rest):
+        return await chasing.listing(t, *chasing_asked)
     return await officer_commands.list_command(t, rest)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from dialogs import (
     implementation,
     registry,
     school_facts,
+    shortlisting,
 )
 from dialogs.actions import Command, OpenForm
 from dialogs.answers import AnswerContext, format_answer
@@ -40,7 +42,7 @@ from dialogs.references import about as _about
 from dialogs.replies import Choice, Fact, Form, FormField, Reply, refuse, say
 from dialogs.rich import Text, code, md, rich, text_of
 from dialogs.telling import tell
-from storage import audit, discussions, eois, panel, people, transitions
+from storage import audit, discussions, eois, panel, people, scores, transitions
 from storage.lifecycle import OFFICER
 from storage.models import EOI, School, Window
 from storage.windows import LONDON, all_windows, find_window, window_code, window_name
@@ -164,19 +166,25 @@ async def parse_filters(session: AsyncSession, text: str) -> tuple[eois.Filters,
 
 
 async def list_command(t: OfficerTurn, rest: str) -> list[Reply]:
+    rest, by_score = shortlisting.by_score(rest)  # `list submitted by score`: highest mean total first
     filters, page, problem = await parse_filters(t.session, rest)
     if problem:
         return [refuse(problem)]
-    rows, total = await eois.list_eois(t.session, filters, page=page)
+    totals: dict[int, float] = {}
+    if by_score:
+        rows, total, totals = await shortlisting.ranked(t.session, filters, page=page)
+    else:
+        rows, total = await eois.list_eois(t.session, filters, page=page)
     pages = max(1, -(-total // eois.PAGE_SIZE))
     base = re.sub(r"\bpage\s*[=:]?\s*\d+", "", rest, flags=re.IGNORECASE).strip()
+    base = f"{base} by score".strip() if by_score else base
     if not rows:
         text = "No EOIs match." if page == 1 else f"There is no page {page}; there are {pages}."
         return [say(text, kind="list")]
     facts = [
         Fact(
             eoi.ref or "(draft)",
-            _about(eoi, school),
+            _about(eoi, school) + (f" · {shortlisting.total_words(totals.get(eoi.id))}" if by_score else ""),
             Choice("Show", Command(f"show {eoi.ref}")) if eoi.ref else None,
         )
         for eoi, school in rows
@@ -215,7 +223,11 @@ async def officer_actions(session: AsyncSession, eoi: EOI, now: datetime) -> lis
     if "shortlist" in allowed:
         choices.append(Choice("Shortlist", Command(f"shortlist {ref}"), style="primary"))
     if "not-shortlist" in allowed:
-        feedback = FormField("note", "Feedback for the school", "What would strengthen a future EOI", multiline=True)
+        # Scored, it holds the reasons for the lowest scores, to edit before sending (dialogs.shortlisting).
+        drawn = await shortlisting.drawn_feedback(session, eoi)
+        feedback = FormField(
+            "note", "Feedback for the school", "What would strengthen a future EOI", multiline=True, value=drawn
+        )
         choices.append(
             _form_choice("Not shortlisted", "not-shortlisted", ref, "Not shortlisted", "Send feedback", feedback)
         )
@@ -348,16 +360,21 @@ async def show_command(t: OfficerTurn, rest: str) -> list[Reply]:
         + (f": {_london_times(h.note)}" if h.note else "")
         for h in entries
     ]
+    facts += await shortlisting.score_facts(t.session, eoi)  # each officer's scores, and their mean
     discussed, more = await discussion_outcomes.show_facts(t, eoi)
     facts += discussed
     facts.append(Fact("History", "\n".join(history) or "(none)"))
+    mine = (await scores.of_eoi(t.session, eoi.id)).by_officer.get(t.actor, {})
     return [
         Reply(
             text=ref_line(eoi, school),
             kind="summary",
             title=eoi.ref or "Draft",
             facts=facts,
-            choices=await officer_actions(t.session, eoi, t.now) + more + _fetch_files(eoi, ctx),
+            choices=await officer_actions(t.session, eoi, t.now)
+            + shortlisting.score_choices(eoi, mine)
+            + more
+            + _fetch_files(eoi, ctx),
         )
     ]
 
@@ -424,6 +441,15 @@ async def not_shortlisted_command(t: CommandTurn) -> list[Reply]:
     if isinstance(found, Reply):
         return [found]
     eoi, school = found
+    drawn = "" if note.strip() else await shortlisting.drawn_feedback(t.session, eoi)
+    if drawn:  # scored: the reasons for its lowest scores, offered to send as they are or to edit first
+        try:
+            await transitions.allowed(t.session, eoi, "not-shortlist", by=OFFICER, now=t.now)
+        except eois.NotAllowed as refused:
+            return [refuse(refusal(refused))]
+        choices = await officer_actions(t.session, eoi, t.now)
+        edit = next(c for c in choices if c.label == "Not shortlisted")
+        return [shortlisting.feedback_offered(eoi, school, drawn, replace(edit, label="Edit the feedback"))]
     if len(note.strip()) < 5:
         return [
             refuse(

@@ -1,11 +1,12 @@
 """What the bot says unprompted, and when (docs/ARCHITECTURE.md, "Scheduled messages").
 
-Three tables say it: a window's steps (a week before it opens, when it opens, 7 and 1 days before it closes, when it
-closes), an implementation milestone's (before it is due, once it is late) and a discussion follow-up's (before it
-is due, once it is overdue). Each row says when, relative to its window, milestone or follow-up, who hears, and the
-words. `plan_due` plans every message due now with `storage.notices.plan`, each under a key naming what it is about,
-so each goes once whoever plans it (an earlier round, a restart, another replica); the dispatcher (bot/delivery.py)
-then delivers them. bot/ only runs it: every few seconds inside `eoi-bot serve`, or from cron as `eoi-bot announce`.
+Three tables say it: a window's steps (a week before it opens, when it opens, 7 and 1 days before it closes, two days
+before its information session, when it closes), an implementation milestone's (before it is due, once it is late) and a
+discussion follow-up's (before it is due, once it is overdue). Each row says when, relative to its window, milestone or
+follow-up, who hears, and the words. `plan_due` plans every message due now with `storage.notices.plan`, each under a
+key naming what it is about, so each goes once whoever plans it (an earlier round, a restart, another replica); the
+dispatcher (bot/delivery.py) then delivers them. bot/ only runs it: every few seconds inside `eoi-bot serve`, or from
+cron as `eoi-bot announce`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import announcements, discussion_outcomes
+from dialogs import announcements, discussion_outcomes, information_session
 from dialogs import implementation as milestone_words
 from dialogs.replies import Reply
 from storage import audiences, discussions, eois, implementation, notices, people
@@ -65,7 +66,7 @@ class WindowStep:
     scheduler-lag metric read it); a step without one (the heads-up before opening) is recorded by its notice's
     key alone. `plan` plans its notices and says whether the step ran."""
 
-    what: str  # "before opening", "announce", "remind", "summary"
+    what: str  # "before opening", "announce", "remind", "session reminder", "summary"
     due: Callable[[Window], datetime]
     until: Callable[[Window], datetime] | None  # not at or after this: an announcement after the close would mislead
     flag: str | None
@@ -125,25 +126,49 @@ async def _before_opening(r: Round, window: Window) -> bool:
     return True
 
 
+async def _session_calendar(r: Round, window: Window) -> dict[str, Any]:
+    """The .ics of the window's information session as it stands, as a notice's body."""
+    assert window.session_at is not None
+    sequence = await information_session.sequence(r.session, window)
+    return information_session.calendar_reply(
+        window, at=window.session_at, where=window.session_where, sequence=sequence, now=r.now
+    ).to_dict()
+
+
 async def _announce(r: Round, window: Window) -> bool:
-    """Each school in scope hears the window is open, with its own priority needs; officers hear how many did."""
+    """Each school in scope hears the window is open, with its own priority needs and the information session
+    still to come (its .ics first, so the announcement with its button is the last thing the school sees);
+    officers hear how many did."""
     in_scope = await schools_in_scope(r.session, window)
     missed = None
     if r.reach is not None:
         missed = await audiences.without_destination(r.session, [s for s, _ in in_scope], r.reach)
+    session = window.session_at is not None and information_session.in_announcement(window, r.now) is not None
+    calendar = await _session_calendar(r, window) if session else None
     for school, needs in in_scope:
+        if calendar is not None:
+            await r.plan(
+                key=f"announce-session:{window.id}:{school.urn}",
+                audience="school",
+                school_urn=school.urn,
+                window_id=window.id,
+                kind="calendar",
+                body=calendar,
+            )
         await r.plan(
             key=f"announce:{window.id}:{school.urn}",
             audience="school",
             school_urn=school.urn,
             window_id=window.id,
             kind="announcement",
-            body=announcements.announcement(window, school, needs).to_dict(),
+            body=announcements.announcement(window, school, needs, now=r.now).to_dict(),
         )
     r.planned.lines.append(
         f"{window_name(window)} opened: announcing to {len(in_scope)} schools in scope" + _missed_line(missed or [])
     )
     window.announced_at = r.now  # before the officers' words, which say what was done ("nobody was told")
+    if session and window.session_at is not None and window.session_at - information_session.SESSION_REMINDER <= r.now:
+        window.session_reminded_at = r.now  # announced this close to the session: that is its reminder
     need = bool(in_scope) or bool(await need_for(r.session, window))
     body = announcements.opened_for_officers(window, len(in_scope), missed, need=need).to_dict()
     await r.plan(key=f"opened:{window.id}", audience="officers", window_id=window.id, kind="window opened", body=body)
@@ -187,6 +212,43 @@ def _remind(days: int) -> Callable[[Round, Window], Awaitable[bool]]:
         return True
 
     return remind
+
+
+async def _remind_of_session(r: Round, window: Window) -> bool:
+    """Two days before the window's information session, each school in scope is reminded, with its .ics; once
+    (session_reminded_at, and a key naming the session's time). A session the announcement still to go will name
+    waits for it."""
+    at = window.session_at
+    if at is None or window.session_reminded_at is not None:
+        return False
+    if information_session.carried_by_announcement(window, at):
+        return False
+    in_scope = [school for school, _ in await schools_in_scope(r.session, window)]
+    calendar = await _session_calendar(r, window)
+    words = information_session.reminder(window, r.now).to_dict()
+    stamp = f"{at:%Y%m%dT%H%M}"
+    for school in in_scope:
+        for kind, body in (("calendar", calendar), ("information session", words)):
+            await r.plan(
+                key=f"session-{'ics' if kind == 'calendar' else 'reminder'}:{window.id}:{stamp}:{school.urn}",
+                audience="school",
+                school_urn=school.urn,
+                window_id=window.id,
+                kind=kind,
+                body=body,
+            )
+    window.session_reminded_at = r.now
+    missed = await audiences.without_destination(r.session, in_scope, r.reach) if r.reach else []
+    r.planned.lines.append(
+        f"{window_name(window)}: information session in two days: reminding {len(in_scope)} schools"
+        + _missed_line(missed)
+    )
+    return True
+
+
+def _session_due(window: Window) -> datetime:
+    # A window without a session has nothing due: its closing is as good as never (the step lapses then).
+    return window.session_at - information_session.SESSION_REMINDER if window.session_at else window.closes_at
 
 
 async def _summary(r: Round, window: Window) -> bool:
@@ -239,6 +301,14 @@ WINDOW_STEPS: tuple[WindowStep, ...] = (
         flag="reminded_1_at",
         hears="schools in scope that put nothing forward, and any school with a draft in the window",
         plan=_remind(1),
+    ),
+    WindowStep(
+        "session reminder",
+        due=_session_due,
+        until=lambda w: w.session_at or w.closes_at,
+        flag=None,  # planned once by its own record, session_reminded_at, which a moved session clears
+        hears="each school in scope: the information session in two days, with its .ics",
+        plan=_remind_of_session,
     ),
     WindowStep(
         "summary",

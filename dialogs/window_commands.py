@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import information_session
 from dialogs.actions import Command
 from dialogs.announcements import (
     NOBODY_TOLD,
@@ -174,14 +175,15 @@ async def window_command(t: OfficerTurn, rest: str, reach: Reach | None = None) 
         "cancel": lambda: _cancel(t, tail),
         "preview": lambda: _preview(t, tail, reach),
         "deliveries": lambda: deliveries_command(t, tail, reach),
+        "session": lambda: _session(t, tail),
     }
     if sub not in handlers:
         return [
             refuse(
                 md(
                     "`window {}` isn't a window command. Try `window list`, {}, `window plan 2027/28`, `window change "
-                    "CODE closes DATE`, `window open CODE`, `window cancel CODE`, `window preview CODE` or `window "
-                    "deliveries CODE`.",
+                    "CODE closes DATE`, `window open CODE`, `window cancel CODE`, `window preview CODE`, `window "
+                    "deliveries CODE` or `window session CODE WHEN at WHERE`.",
                     sub,
                     ADD_EXAMPLE,
                 )
@@ -312,6 +314,16 @@ async def _window_or_refuse(t: OfficerTurn, code: str) -> Window:
     return window
 
 
+async def _session(t: OfficerTurn, tail: str) -> list[Reply]:
+    """`window session CODE [WHEN at WHERE | cancel]`: the window's information session for schools."""
+    tail, confirmed = _confirmed(tail)
+    code, _, words = tail.strip().partition(" ")
+    if not code:
+        return [refuse(md("Say which window, for example `window session 2627S {}`.", information_session.EXAMPLE))]
+    window = await _window_or_refuse(t, code)
+    return await information_session.session_command(t, window, words, confirmed=confirmed)
+
+
 async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
     tail, confirmed = _confirmed(tail)
     code, opens_text, closes_text = _parts(tail)
@@ -338,6 +350,19 @@ async def _change(t: OfficerTurn, tail: str) -> list[Reply]:
             )
         ]
     await may_change(t.session, window, opens=opens, closes=closes, now=t.now)
+    if closes is not None and information_session.still_to_come_by(window, closes, t.now) is False:
+        assert window.session_at is not None
+        return [
+            refuse(
+                md(
+                    "The information session is {}, after that close: move it first (`window session {} WHEN at "
+                    "WHERE`) or cancel it (`window session {} cancel`).",
+                    format_datetime(window.session_at),
+                    window_code(window),
+                    window_code(window),
+                )
+            )
+        ]
     reasons = [] if confirmed else _to_check(t, opens, closes)
     if reasons:
         moved = " ".join(f"{word} {_exact(when)}" for word, when in (("opens", opens), ("closes", closes)) if when)
@@ -447,6 +472,7 @@ async def _cancel(t: OfficerTurn, tail: str) -> list[Reply]:
         ]
     announced = window.announced_at is not None
     await cancel_window(t.session, window, actor=t.actor, now=t.now)
+    await information_session.goes_with_window(t, window)  # its calendar event is removed too
     # Each school hears what is true for its own EOIs in the window: every school in scope once it was
     # announced, and any school holding an EOI in it (a draft can belong to a window planned next).
     told: dict[str, tuple[School, list[EOI]]] = {}

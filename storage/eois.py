@@ -479,6 +479,7 @@ async def cancel_discussion(
 class Decided:
     decision: Decision
     called_off: Discussion | None  # a discussion still pending that a decline cancelled
+    planned: Any = None  # an approval's implementation plan (storage.implementation.Planned)
 
     @property
     def event(self) -> str:
@@ -504,9 +505,9 @@ async def decide(session: AsyncSession, eoi: EOI, *, outcome: str, note: str, ac
     await session.flush()
     for row in await panel.open_panel(session, eoi.id):
         row.decision_id = decision.id
-    called_off = None
+    called_off = planned = None
     if decision.outcome == DECLINED:
         called_off = await discussions.cancel_discussion(session, eoi, by=actor, reason="declined", now=now)
     else:
-        await implementation.make_plan(session, eoi, approved_at=now)
-    return Decided(decision, called_off)
+        planned = await implementation.make_plan(session, eoi, approved_at=now)
+    return Decided(decision, called_off, planned)

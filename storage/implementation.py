@@ -8,7 +8,7 @@ officer may undo a milestone, and reopen an opened provision (LIFE's "reopen") w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -21,16 +21,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import audit, lifecycle, transitions
 from storage.lifecycle import APPROVED, EITHER, OFFICER, OPENED, SCHOOL, Refused
 from storage.models import EOI, Milestone, School
+from storage.vocabulary import TYPE_GROUPS
 from storage.windows import LONDON
 
 TEMPLATE = Path(__file__).with_name("implementation_plan.yaml")
 SCHOOL_OWNS, ECC_OWNS = "school", "ecc"
 # `who:` in the template, as the life table's kinds of person: who may mark a milestone done.
 MARKED_BY = {"school": SCHOOL, "ecc": OFFICER, "either": EITHER}
-BASES = ("approval", "opening")
+MAINTAINED, ACADEMY = "maintained", "academy"
+PLAN_TYPES = (MAINTAINED, ACADEMY)
+# The register's type groups (storage.vocabulary.TYPE_GROUPS) whose new provision is an academy's significant change.
+ACADEMY_GROUPS = ("academy", "free_school")
+APPROVAL, OPENING, PLACE_CHANGE, RESIGNATION = "approval", "opening", "place_change", "resignation"
+BASES = (APPROVAL, OPENING, PLACE_CHANGE, RESIGNATION)  # or another milestone's key
 DUE_HOUR = time(9, 0)  # a milestone is due at the start of its day, London time
-_MILESTONE_KEYS = {"key", "title", "owner", "who", "after", "due", "last", "confirm"}
-_TEMPLATE_KEYS = {"remind_days_before", "min_days_after_approval", "default_opening_days", "milestones"}
+_MILESTONE_KEYS = {"key", "title", "owner", "who", "for", "when", "after", "due", "last", "confirm"}
+_TEMPLATE_KEYS = {
+    *("remind_days_before", "default_opening_days", "plans", "place_change_deadlines", "resignation_dates"),
+    "milestones",
+}
 
 
 @dataclass(frozen=True)
@@ -38,23 +47,30 @@ class PlanStep:
     key: str
     title: str
     owner: str  # SCHOOL_OWNS | ECC_OWNS: responsible, and reminded
-    base: str  # "approval" | "opening"
+    base: str  # one of BASES, or the key of the milestone its date is counted from
     days: int
     last: bool = False
     who: str = EITHER  # storage.lifecycle SCHOOL | OFFICER | EITHER: who may mark it done
     after: tuple[str, ...] = ()  # keys of the milestones done before it
     confirm: bool = False  # marking it done is confirmed first
+    plans: tuple[str, ...] = PLAN_TYPES  # the plans it is in
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (answer id, values): only when the answers say so
 
     def may_mark(self, by: str) -> bool:
         return self.who in (by, EITHER)
+
+    def in_plan(self, plan_type: str, answers: dict[str, Any]) -> bool:
+        return plan_type in self.plans and all(str(answers.get(q)) in values for q, values in self.when)
 
 
 @dataclass(frozen=True)
 class Template:
     steps: tuple[PlanStep, ...]
     remind_days_before: int
-    min_days_after_approval: int
     default_opening_days: int
+    plan_names: tuple[tuple[str, str], ...] = ()  # (type, what the plan is, in words)
+    place_change_deadlines: tuple[tuple[str, date], ...] = ()  # (academic year, the DfE's deadline)
+    resignation_dates: tuple[tuple[str, str], ...] = ()  # (MM-DD resign by, MM-DD start)
 
     def step(self, key: str) -> PlanStep | None:
         return next((s for s in self.steps if s.key == key), None)
@@ -71,6 +87,17 @@ class Template:
                     frontier.append(earlier)
         return found
 
+    def plan(self, plan_type: str, answers: dict[str, Any]) -> Template:
+        """The milestones of one EOI's plan: those of its type that its answers call for, each waiting only for
+        milestones in the same plan."""
+        chosen = [s for s in self.steps if s.in_plan(plan_type, answers)]
+        keys = {s.key for s in chosen}
+        kept = tuple(replace(s, after=tuple(k for k in s.after if k in keys)) for s in chosen)
+        return replace(self, steps=kept)
+
+    def described(self, plan_type: str) -> str:
+        return dict(self.plan_names).get(plan_type, plan_type)
+
 
 def _checked(steps: list[PlanStep], name: str) -> None:
     keys = {s.key for s in steps}
@@ -80,7 +107,7 @@ def _checked(steps: list[PlanStep], name: str) -> None:
         unknown = [k for k in found.after if k not in keys or k == found.key]
         if unknown:
             raise ValueError(f"{name}: milestone {found.key!r} comes after unknown milestones {unknown}")
-    plan = Template(tuple(steps), 0, 0, 0)
+    plan = Template(tuple(steps), 0, 0)
     # A milestone that waits (through others) for itself could never be marked done.
     cycle = sorted(k for k in keys if k in plan.before(k))
     if cycle:
@@ -94,50 +121,108 @@ def _checked(steps: list[PlanStep], name: str) -> None:
         )
 
 
+def _checked_dates(steps: tuple[PlanStep, ...], name: str) -> None:
+    """Each due date counts from a base or from a milestone of the same plan, never round in a circle."""
+    by_key = {s.key: s for s in steps}
+    for found in steps:
+        seen, base = {found.key}, found.base
+        while base not in BASES:
+            if base not in by_key or base in seen:
+                raise ValueError(
+                    f"{name}: milestone {found.key!r} is due from {base!r}, which isn't a base or a "
+                    f"milestone of the same plan counted from one"
+                )
+            seen.add(base)
+            base = by_key[base].base
+
+
+def _step(item: dict[str, Any], name: str) -> PlanStep:
+    if set(item) - _MILESTONE_KEYS:
+        raise ValueError(
+            f"{name}: milestone {item.get('key')!r} has unknown keys {sorted(set(item) - _MILESTONE_KEYS)}"
+        )
+    due = item["due"]
+    after = item.get("after") or []
+    who = str(item.get("who", ""))
+    plans = tuple(str(p) for p in item.get("for") or PLAN_TYPES)
+    found = PlanStep(
+        str(item["key"]),
+        str(item["title"]),
+        str(item["owner"]),
+        str(due["from"]),
+        int(due["days"]),
+        bool(item.get("last", False)),
+        MARKED_BY.get(who, ""),
+        tuple(str(k) for k in (after if isinstance(after, list) else [after])),
+        bool(item.get("confirm", False)),
+        plans,
+        tuple((str(q), tuple(str(v) for v in values)) for q, values in (item.get("when") or {}).items()),
+    )
+    if found.owner not in (SCHOOL_OWNS, ECC_OWNS) or len(found.key) > 40 or not found.who:
+        raise ValueError(f"{name}: milestone {found.key!r} needs owner school|ecc and who {'|'.join(MARKED_BY)}")
+    if set(plans) - set(PLAN_TYPES):
+        raise ValueError(f"{name}: milestone {found.key!r} is for plans {sorted(set(plans) - set(PLAN_TYPES))}")
+    return found
+
+
 @cache
 def template(path: Path = TEMPLATE) -> Template:
-    """The plan template, checked as it is read: a bad template stops the service starting, not a decision."""
+    """The plan template, checked as it is read: a bad template stops the service starting, not a decision. Every
+    plan it can make (each type, with and without each `when`) is checked as a plan of its own."""
     raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     if set(raw) - _TEMPLATE_KEYS:
         raise ValueError(f"{path.name}: unknown keys {sorted(set(raw) - _TEMPLATE_KEYS)}")
-    steps = []
-    for item in raw["milestones"]:
-        if set(item) - _MILESTONE_KEYS:
-            raise ValueError(
-                f"{path.name}: milestone {item.get('key')!r} has unknown keys {sorted(set(item) - _MILESTONE_KEYS)}"
-            )
-        due = item["due"]
-        after = item.get("after") or []
-        who = str(item.get("who", ""))
-        found = PlanStep(
-            str(item["key"]),
-            str(item["title"]),
-            str(item["owner"]),
-            str(due["from"]),
-            int(due["days"]),
-            bool(item.get("last", False)),
-            MARKED_BY.get(who, ""),
-            tuple(str(k) for k in (after if isinstance(after, list) else [after])),
-            bool(item.get("confirm", False)),
-        )
-        if (
-            found.owner not in (SCHOOL_OWNS, ECC_OWNS)
-            or found.base not in BASES
-            or len(found.key) > 40
-            or not found.who
-        ):
-            raise ValueError(
-                f"{path.name}: milestone {found.key!r} needs owner school|ecc, who {'|'.join(MARKED_BY)} and "
-                f"due.from {BASES}"
-            )
-        steps.append(found)
-    _checked(steps, path.name)
-    return Template(
+    steps = [_step(item, path.name) for item in raw["milestones"]]
+    _checked_keys_only(steps, path.name)
+    found = Template(
         tuple(steps),
         int(raw["remind_days_before"]),
-        int(raw["min_days_after_approval"]),
         int(raw["default_opening_days"]),
+        tuple((str(k), str(v)) for k, v in (raw.get("plans") or {}).items()),
+        tuple((str(k), _a_date(v, path.name)) for k, v in (raw.get("place_change_deadlines") or {}).items()),
+        tuple((str(r["by"]), str(r["starts"])) for r in raw.get("resignation_dates") or ()),
     )
+    conditions = sorted({q for s in steps for q, _ in s.when})
+    for plan_type in PLAN_TYPES:
+        for met in range(2 ** len(conditions)):  # every combination of the conditions being met or not
+            answers = {q: _meets(steps, q) if met >> i & 1 else "" for i, q in enumerate(conditions)}
+            plan = found.plan(plan_type, answers)
+            _checked(list(plan.steps), f"{path.name} ({plan_type} plan, {answers or 'as asked'})")
+            _checked_dates(plan.steps, f"{path.name} ({plan_type} plan)")
+    return found
+
+
+def _checked_keys_only(steps: list[PlanStep], name: str) -> None:
+    keys = [s.key for s in steps]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"{name}: milestone keys must differ")
+    for found in steps:
+        unknown = [k for k in found.after if k not in keys or k == found.key]
+        if unknown:
+            raise ValueError(f"{name}: milestone {found.key!r} comes after unknown milestones {unknown}")
+
+
+def _meets(steps: list[PlanStep], question: str) -> str:
+    """A value of `question` that meets the template's conditions on it (every condition names the same ones)."""
+    return next(values[0] for s in steps for q, values in s.when if q == question)
+
+
+def _a_date(value: Any, name: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as error:
+        raise ValueError(f"{name}: {value!r} isn't a date like 2026-12-04") from error
+
+
+def plan_type_of(eoi: EOI, school: School | None) -> tuple[str, bool]:
+    """(maintained | academy, whether the register said so): an officer's choice first, then the register's type
+    group; a school the register says nothing about follows the maintained school's plan (and officers are told)."""
+    if eoi.plan_type in PLAN_TYPES:
+        return eoi.plan_type, True
+    group = TYPE_GROUPS.get(school.establishment_group, "") if school is not None else ""
+    return (ACADEMY if group in ACADEMY_GROUPS else MAINTAINED), bool(group)
 
 
 def _opening(eoi: EOI, approved: date, plan: Template) -> date:
@@ -149,26 +234,84 @@ def _opening(eoi: EOI, approved: date, plan: Template) -> date:
         return approved + timedelta(days=plan.default_opening_days)
 
 
+def place_change_deadline(opening: date, plan: Template) -> tuple[date, bool]:
+    """The DfE's high-needs place-change deadline for the academic year `opening` falls in, and whether it is the
+    published one (else the first Friday of December before that year, an estimate)."""
+    first = opening.year if opening.month >= 9 else opening.year - 1
+    year = f"{first}/{(first + 1) % 100:02d}"
+    published = dict(plan.place_change_deadlines).get(year)
+    if published is not None:
+        return published, True
+    december = date(first - 1, 12, 1)
+    return december + timedelta(days=(4 - december.weekday()) % 7), False
+
+
+def resignation_deadline(opening: date, plan: Template) -> date:
+    """The last day a teacher may resign and still be free to start by `opening` (31 May for September)."""
+    found = []
+    for by, starts in plan.resignation_dates:
+        for year in (opening.year - 1, opening.year):
+            start = date.fromisoformat(f"{year}-{starts}")
+            resign = date.fromisoformat(f"{year if by < starts else year - 1}-{by}")
+            if start <= opening:
+                found.append(resign)
+    return max(found) if found else opening - timedelta(days=90)
+
+
 def due_dates(eoi: EOI, approved_at: datetime, plan: Template | None = None) -> dict[str, datetime]:
-    """Each milestone's due time: its day (from the approval or the opening date, at least
-    min_days_after_approval after the approval) at 9am London time, as UTC."""
+    """Each milestone's due time: its day (from the approval, the opening date, the place-change deadline, the
+    teachers' resignation date, or another milestone's, worked backwards) at 9am London time, as UTC. A day
+    already past at approval stays as it is: `past_at_approval` names it."""
     plan = plan or template()
     approved = approved_at.astimezone(LONDON).date()
     opening = _opening(eoi, approved, plan)
-    earliest = approved + timedelta(days=plan.min_days_after_approval)
-    found = {}
-    for step in plan.steps:
-        day = (approved if step.base == "approval" else opening) + timedelta(days=step.days)
-        found[step.key] = datetime.combine(max(day, earliest), DUE_HOUR, tzinfo=LONDON)
-    return found
+    bases = {
+        APPROVAL: approved,
+        OPENING: opening,
+        PLACE_CHANGE: place_change_deadline(opening, plan)[0],
+        RESIGNATION: resignation_deadline(opening, plan),
+    }
+    days: dict[str, date] = {}
+
+    def day_of(step: PlanStep) -> date:
+        if step.key not in days:
+            base = bases.get(step.base)
+            counted = base if base is not None else day_of(plan.step(step.base))  # type: ignore[arg-type]
+            days[step.key] = counted + timedelta(days=step.days)
+        return days[step.key]
+
+    return {s.key: datetime.combine(day_of(s), DUE_HOUR, tzinfo=LONDON) for s in plan.steps}
 
 
-async def make_plan(session: AsyncSession, eoi: EOI, *, approved_at: datetime) -> list[Milestone]:
-    """The EOI's plan from the template. An EOI approved again after a reopen keeps the milestones it has."""
-    have = {m.key for m in await plan_of(session, eoi.id)}
-    dues = due_dates(eoi, approved_at)
-    for position, step in enumerate(template().steps, 1):
-        if step.key not in have:
+@dataclass(frozen=True)
+class Planned:
+    """An EOI's plan as made: its milestones, which plan, whether the register said the school's type, and the
+    milestones already past their date when it was made (flagged to officers at once)."""
+
+    milestones: list[Milestone]
+    plan_type: str
+    from_register: bool
+    past: list[Milestone]
+    estimated: list[str]  # what the dates rest on that is an estimate, in words
+
+
+async def make_plan(
+    session: AsyncSession, eoi: EOI, *, approved_at: datetime, school: School | None = None, now: datetime | None = None
+) -> Planned:
+    """The EOI's plan for its school's type. An EOI approved again after a reopen keeps the milestones it has; an
+    officer's change of plan (`plan REF TYPE`) takes away the other plan's milestones not done yet."""
+    school = school or await session.get(School, eoi.school_urn)
+    plan_type, from_register = plan_type_of(eoi, school)
+    plan = template().plan(plan_type, eoi.answers)
+    have = {m.key: m for m in await plan_of(session, eoi.id)}
+    for key, milestone in have.items():
+        if plan.step(key) is None and milestone.done_at is None:
+            await session.delete(milestone)
+    dues = due_dates(eoi, approved_at, plan)
+    for position, step in enumerate(plan.steps, 1):
+        if step.key in have:
+            have[step.key].position = position
+        else:
             session.add(
                 Milestone(
                     eoi_id=eoi.id,
@@ -181,7 +324,22 @@ async def make_plan(session: AsyncSession, eoi: EOI, *, approved_at: datetime) -
                 )
             )
     await session.flush()
-    return await plan_of(session, eoi.id)
+    milestones = await plan_of(session, eoi.id)
+    past = [m for m in milestones if m.done_at is None and m.due_at < (now or approved_at)]
+    opening = _opening(eoi, approved_at.astimezone(LONDON).date(), plan)
+    deadline, published = place_change_deadline(opening, plan)
+    estimated = (
+        []
+        if published or plan.step("place_change") is None
+        else [f"the place-change deadline ({format_day(deadline)}) is an estimate: the DfE hasn't published it yet"]
+    )
+    if not str(eoi.answers.get("start") or ""):
+        estimated.append(f"no opening date was given: {plan.default_opening_days} days after approval stands for it")
+    return Planned(milestones, plan_type, from_register, past, estimated)
+
+
+def format_day(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
 
 
 async def plan_of(session: AsyncSession, eoi_id: int) -> list[Milestone]:

@@ -87,6 +87,11 @@ class Window(Base):
     created_by: Mapped[str] = mapped_column(String(230), default="")
     # Raised by every need import: processes keep the window's need in memory under it (storage.windows).
     need_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # An information session for schools before or during the window (`window session CODE WHEN at WHERE`): in
+    # the announcement, and a reminder two days before (planned once: session_reminded_at).
+    session_at: Mapped[datetime | None] = mapped_column(default=None)
+    session_where: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    session_reminded_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class NeedRow(Base):
@@ -168,6 +173,24 @@ class EOI(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Which implementation plan it follows once approved: "" for the one its school's type calls for (the
+    # register), or an officer's choice (`plan REF maintained|academy`).
+    plan_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
+
+
+class Score(Base):
+    """One officer's score of one EOI against one shortlisting criterion (dialogs/shortlisting_criteria.yaml): 0-3
+    with the reason, which a school not shortlisted may be given as feedback. Scoring again replaces it."""
+
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("eoi_id", "officer", "criterion"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eoi_id: Mapped[int] = mapped_column(ForeignKey("eois.id", ondelete="CASCADE"), index=True)
+    officer: Mapped[str] = mapped_column(String(230))  # "platform:user_id"
+    criterion: Mapped[str] = mapped_column(String(40))
+    score: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    scored_at: Mapped[datetime]
 
 
 class EvidenceFile(Base):

@@ -23,10 +23,14 @@ from tests.stories.console.test_decision_story import _status, _submitted, text,
 
 ALL_BEFORE_FIRST_PUPILS = (
     "Service level agreement signed (ECC)",
+    "Statutory proposal published (prescribed alteration) (ECC)",
+    "Four-week representation period closed (ECC)",
+    "High-needs place change notified to the DfE (ECC)",
     "Staffing recruited (school)",
     "Admissions agreed with the SEND team (ECC)",
     "Accommodation ready (school)",
 )
+ECC_STATUTORY = ("proposal", "representation", "decision", "place change")  # a maintained school's, and ECC's
 
 
 async def _approved(service, clock) -> tuple[str, Chat, Chat]:
@@ -45,6 +49,8 @@ async def _approved(service, clock) -> tuple[str, Chat, Chat]:
 async def _everything_but_first_pupils(ref: str, head: Chat, desk: Chat) -> None:
     await desk.say(f"done {ref} sla")
     await desk.say(f"done {ref} admissions")
+    for milestone in ECC_STATUTORY:
+        await desk.say(f"done {ref} {milestone}")
     await head.say("done staffing")
     await head.say("done accommodation")
 
@@ -69,7 +75,7 @@ async def test_first_pupils_the_day_after_approval_is_refused_naming_everything_
     ref, head, desk = await _approved(service, clock)
 
     # Typed by name or by number, and by the head: refused, and nothing opens.
-    for typed in (f"done {ref} first pupils", f"done {ref} 5"):
+    for typed in (f"done {ref} first pupils", f"done {ref} 9"):
         said = await desk.say(typed)
         assert "can't be marked done" in said and "The provision is open" not in said
         assert all(name in said for name in ALL_BEFORE_FIRST_PUPILS), said
@@ -82,7 +88,11 @@ async def test_first_pupils_the_day_after_approval_is_refused_naming_everything_
     assert "Service level agreement signed" in status and "Admissions agreed" in status
     first = next(f for f in desk.last.facts if "First pupils" in f.value)
     assert "waits for" in first.value and first.change is None
-    assert _done_buttons(desk) == ["Done: Service level agreement signed"]  # the only one ECC can mark now
+    assert _done_buttons(desk) == [  # those ECC can mark now, soonest first: the place change was due in December
+        "Done: High-needs place change notified to the DfE",
+        "Done: Service level agreement signed",
+        "Done: Statutory proposal published (prescribed alteration)",
+    ]
     assert ref in await desk.say("list implementing")
     report = await desk.say("report")
     assert "approved 12 (1)" in report and "opened 0 (0)" in report
@@ -93,7 +103,7 @@ async def test_a_head_is_offered_and_may_mark_only_the_schools_milestones_whose_
 
     await head.say("status")
     assert _done_buttons(head) == ["Done: Accommodation ready"]  # staffing waits for the SLA
-    assert "5. First pupils (school; ECC marks it done)" in await desk.say(f"show {ref}")
+    assert "9. First pupils (school; ECC marks it done)" in await desk.say(f"show {ref}")
     said = await head.say("done staffing")
     assert "can't be marked done" in said and "Service level agreement signed (ECC)" in said
     assert "ECC's to mark done" in await head.say(f"done {ref} sla")

@@ -98,10 +98,11 @@ async def test_a_panel_decision_and_an_implementation_plan_to_first_pupils_in_sl
     assert await _status(slack) == "approved"
 
     # ECC marks its own and the school hears, with the button for the step that has now come.
-    for key in ("sla", "admissions"):
+    # (a community school: a maintained school's statutory steps are ECC's too)
+    for key in ("sla", "admissions", "proposal", "representation", "decision", "place change"):
         await officer.slash(f"done {ref} {key}")
     await slack.deliver_notices()
-    assert "Admissions agreed with the SEND team done" in school_heard(slack)
+    assert "High-needs place change notified to the DfE done" in school_heard(slack)
     head.seen.append(slack.posted_to(HEAD_ID)[-1])
     await head.press("Done: Staffing recruited")
     assert "Marked done: Staffing recruited" in head.text

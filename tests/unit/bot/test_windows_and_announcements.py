@@ -193,7 +193,8 @@ async def test_reminders_skip_schools_that_have_submitted_and_include_drafts(ser
     await _announce(service, sender)
     reminded = {d.removeprefix("fake:"): r for d, r in sender.received if "closes in 7 days" in r.title}
     assert "114000" not in reminded
-    assert "draft that hasn't been submitted" in reminded["114001"].text
+    assert re.search(r"Your draft EOI-2627A-\d{3} has \d+ questions left\.", reminded["114001"].text.plain)
+    assert "You haven't started an EOI for Autumn Term 1 2026/27 yet." in reminded["114002"].text
     assert len(reminded) == len(await _in_scope(service)) - 1
     clock.set(closes - timedelta(hours=20))
     await _announce(service, sender)
