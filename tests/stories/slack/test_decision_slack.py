@@ -83,6 +83,10 @@ async def test_a_panel_decision_and_an_implementation_plan_to_first_pupils_in_sl
     decision = school_heard(slack)
     assert "approved" in decision and "The panel supports the offer" in decision
     assert "Staffing recruited (school)" in decision
+    # A community school's plan: the prescribed alteration's statutory steps, worked back from a September opening.
+    assert "Implementation plan (a maintained school's prescribed alteration)" in decision
+    assert "representation period) (ECC): due 4 April 2027" in decision  # the statutory decision
+    assert "Staffing recruited (school): due 31 May 2027" in decision and "Significant change" not in decision
 
     # The school's next steps in status, with a Done button only for what it may mark now (staffing waits for the
     # SLA); first pupils, the day after the decision, is refused to the officer, naming everything still to do.
