@@ -73,6 +73,7 @@ class WindowStep:
     hears: str  # in words: who is told
     plan: Callable[[Round, Window], Awaitable[bool]]
     days: int = 0  # a reminder: days before the close
+    applies: Callable[[Window], bool] = lambda _window: True  # a window without an information session has no reminder
 
 
 @dataclass(frozen=True)
@@ -306,9 +307,10 @@ WINDOW_STEPS: tuple[WindowStep, ...] = (
         "session reminder",
         due=_session_due,
         until=lambda w: w.session_at or w.closes_at,
-        flag=None,  # planned once by its own record, session_reminded_at, which a moved session clears
+        flag="session_reminded_at",  # cleared when the session moves: the new time is reminded of
         hears="each school in scope: the information session in two days, with its .ics",
         plan=_remind_of_session,
+        applies=lambda w: w.session_at is not None,
     ),
     WindowStep(
         "summary",
@@ -323,7 +325,8 @@ WINDOW_STEPS: tuple[WindowStep, ...] = (
 
 def _to_come(row: WindowStep, window: Window, now: datetime) -> bool:
     """Whether the row is still to come for the window: not recorded as run, and not lapsed."""
-    return (row.flag is None or getattr(window, row.flag) is None) and (row.until is None or now < row.until(window))
+    recorded = row.flag is not None and getattr(window, row.flag) is not None
+    return row.applies(window) and not recorded and (row.until is None or now < row.until(window))
 
 
 def steps_to_come(window: Window, now: datetime) -> list[ScheduledStep]:

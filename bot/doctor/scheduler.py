@@ -38,6 +38,7 @@ async def check_scheduler(ctx: Context) -> Finding:
         what = {
             "announce": "announcement of",
             "remind": f"{step.days}-day reminder for",
+            "session reminder": "information session reminder for",
             "summary": "close summary of",
         }[step.what]
         return f"{what} {window_name(step.window)}, {format_datetime(step.due)}"

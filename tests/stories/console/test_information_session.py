@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.console import Console
-from dialogs.schedule import plan_due
+from dialogs.schedule import plan_due, steps_to_come
 from dialogs.turns import Speaker
 from storage.models import AuditEntry, School, Window
 from tests.chat import RESOURCED_ANSWERS, add_spring_window, complete_eoi, headteacher
@@ -70,6 +70,10 @@ async def test_an_information_session_reaches_the_announcement_and_a_reminder_tw
     async with service.db.session() as session:
         (audited,) = await session.scalars(select(AuditEntry).where(AuditEntry.action == "window session"))
         assert audited.actor == "console:officer-1" and "2026-12-08T16:00:00+00:00 at County Hall" in audited.note
+        window = await session.scalar(select(Window))
+    # The reminder is one of the window's steps to come, as `eoi-bot doctor` and the scheduler-lag metric read them.
+    (reminder,) = [s for s in steps_to_come(window, clock.now()) if s.what == "session reminder"]
+    assert reminder.due == datetime(2026, 12, 6, 16, 0, tzinfo=LONDON)
 
     # The window opens: the school's announcement names the session, and its calendar invitation comes with it.
     await _run_schedule(service)
