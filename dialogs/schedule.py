@@ -217,14 +217,16 @@ def _remind(days: int) -> Callable[[Round, Window], Awaitable[bool]]:
 
 async def _remind_of_session(r: Round, window: Window) -> bool:
     """Two days before the window's information session, each school in scope is reminded, with its .ics; once
-    (session_reminded_at, and a key naming the session's time). A session the announcement still to go will name
-    waits for it."""
+    (the step's flag, session_reminded_at, and a key naming the session's time). A session the announcement still to
+    go will name waits for it, and so does one with no school in scope yet."""
     at = window.session_at
     if at is None or window.session_reminded_at is not None:
         return False
     if information_session.carried_by_announcement(window, at):
         return False
     in_scope = [school for school, _ in await schools_in_scope(r.session, window)]
+    if not in_scope:
+        return False  # no need imported yet: those it puts in scope are reminded once it is, until the session
     calendar = await _session_calendar(r, window)
     words = information_session.reminder(window, r.now).to_dict()
     stamp = f"{at:%Y%m%dT%H%M}"
@@ -238,7 +240,6 @@ async def _remind_of_session(r: Round, window: Window) -> bool:
                 kind=kind,
                 body=body,
             )
-    window.session_reminded_at = r.now
     missed = await audiences.without_destination(r.session, in_scope, r.reach) if r.reach else []
     r.planned.lines.append(
         f"{window_name(window)}: information session in two days: reminding {len(in_scope)} schools"

@@ -233,3 +233,29 @@ async def test_a_session_before_its_window_opens_is_told_at_once_and_reminded_tw
     # A window already closed takes no session.
     refused = await desk.type("window session 2627A Tuesday 12 January 4pm at County Hall")
     assert "Autumn Term 1 2026/27 has already closed." in refused
+
+
+async def test_a_session_set_before_any_need_is_imported_is_reminded_once_the_need_puts_schools_in_scope(
+    service, clock, tmp_path: Path
+):
+    """Seen: the reminder step ran with nobody in scope, and the schools the need brought in later never heard."""
+    from storage.register import import_need
+    from storage.seed import demo_need_csv
+    from storage.windows import find_window
+
+    desk, (head,) = await _at_consoles(service, "114000")
+    said = await desk.type('window add "Spring Term 2 2026/27" opens 22 Feb 2027 closes 25 Mar 2027')
+    assert "Added" in said
+    said = await desk.type("window session 2627S Tuesday 12 January 4pm at County Hall, Chelmsford")
+    assert "the schools in scope once it is imported are reminded two days before" in said
+    clock.set(datetime(2027, 1, 10, 17, 0, tzinfo=LONDON))
+    await _run_schedule(service)  # two days before, nobody in scope: nothing to remind, and nothing spent
+    assert "A reminder" not in await head.look()
+
+    async with service.db.session() as session:
+        window = await find_window(session, "2627S")
+        await import_need(session, demo_need_csv(), window=window, actor="test", now=clock.now())
+        await session.commit()
+    clock.set(datetime(2027, 1, 10, 18, 0, tzinfo=LONDON))
+    await _run_schedule(service)
+    assert "A reminder: ECC's information session for schools about Spring Term 2 2026/27" in await head.look()
