@@ -54,6 +54,10 @@ def build_app(service: Service) -> web.Application:
         else:
             from bot.teams_adapter import BotbuilderTeams as sdk
         attach_teams(app, service, sdk)
+    if service.settings.web_enabled:
+        from bot.web_channel import attach_web
+
+        attach_web(app, service)
     if service.settings.email_enabled:
         from bot.email_sender import attach_email
 
@@ -91,6 +95,10 @@ def channel_summary(settings: Settings) -> list[str]:
         )
     else:
         lines.append("Email: off (set SMTP_URL and EOI_MAIL_FROM to write to schools no chat channel reaches)")
+    if settings.web_enabled:
+        lines.append(f"Web form: on at {settings.web_base_url}/web, for schools no chat reaches (signed emailed links)")
+    else:
+        lines.append("Web form: off (set EOI_WEB_BASE_URL and EOI_WEB_SECRET to let schools answer in a browser)")
     if settings.teams_enabled and settings.teams_tenants:
         lines.append(f"Teams tenants allowed: {', '.join(sorted(settings.teams_tenants))}")
     if settings.metrics:

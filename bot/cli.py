@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
             metavar="PLATFORM:USER",
             help="also a chat identity with no email on record (e.g. console:head-114000); repeatable",
         )
+    web_link = sub.add_parser("web-link", help="print a fresh sign-in link to the web form for a school")
+    web_link.add_argument("urn")
+    web_cmd = sub.add_parser("web", help="the web form's sign-ins")
+    web_sub = web_cmd.add_subparsers(dest="web_command", required=True)
+    revoke = web_sub.add_parser("revoke", help="end every session and sign-in link of a school")
+    revoke.add_argument("urn")
     sub.add_parser("doctor", help="check the configuration, database, Slack, Teams and scheduler; exit 1 on a failure")
     sub.add_parser("migrate", help="create or upgrade the database's tables to this version (back up first)")
     package = sub.add_parser("teams-package", help="build the Teams app package")
@@ -236,6 +242,51 @@ async def _person(
     return 1 if result.left else 0
 
 
+async def _web_link(service: Service, urn: str) -> int:
+    """A fresh link for an officer to send by hand, to the address the register holds (say so: only its owner may
+    use it)."""
+    from bot.web_links import WebLinks, school_link
+    from storage.models import School
+
+    settings = service.settings
+    if not settings.web_enabled:
+        print("eoi-bot: the web form is off: set EOI_WEB_BASE_URL and EOI_WEB_SECRET", file=sys.stderr)
+        return 2
+    async with service.db.session() as session:
+        school = await session.get(School, urn.strip())
+        if school is None:
+            print(f"eoi-bot: no school with URN {urn} on the register", file=sys.stderr)
+            return 2
+        url = await school_link(
+            session, WebLinks(settings.web_base_url, settings.web_secret), school, service.clock.now()
+        )
+    if url is None:
+        print(f"eoi-bot: the register gives no headteacher email for {school.name}: a link names one", file=sys.stderr)
+        return 2
+    print(url)
+    print(
+        f"For {school.name} ({school.urn}), signing in as {school.headteacher_email}; it works for 14 days. Send it "
+        "only to that address: anyone with it can act for the school.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _web_revoke(service: Service, urn: str) -> int:
+    from storage import web_sessions
+    from storage.models import School
+
+    async with service.db.session() as session:
+        school = await session.get(School, urn.strip())
+        if school is None:
+            print(f"eoi-bot: no school with URN {urn} on the register", file=sys.stderr)
+            return 2
+        ended = await web_sessions.revoke(session, school.urn, now=service.clock.now(), by="cli")
+        await session.commit()
+    print(f"Every web link sent to {school.name} ({school.urn}) stops working now; {ended} session(s) ended.")
+    return 0
+
+
 async def _migrate() -> int:
     """Upgrade the database to this version's migrations, saying from which to which (docs/DEPLOYMENT.md)."""
     from alembic.migration import MigrationContext
@@ -313,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(doctor.run(dict(os.environ)))
         if args.command == "migrate":
             return asyncio.run(_migrate())
+        if args.command == "web-link":
+            return asyncio.run(_with_service(_web_link, args.urn))
+        if args.command == "web":
+            return asyncio.run(_with_service(_web_revoke, args.urn))
         if args.command == "chat":
             return asyncio.run(_with_service(_chat, args.role, args.user, args.school))
         if args.command == "seed":

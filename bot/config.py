@@ -56,6 +56,14 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = ""
     mail_join: str = ""
+    # The web form for schools no chat reaches (bot/web_channel.py): where it is served as people see it (behind the
+    # council's TLS proxy) and the key its sign-in links are signed with. On only when both are set.
+    web_base_url: str = ""
+    web_secret: str = ""
+
+    @property
+    def web_enabled(self) -> bool:
+        return bool(self.web_base_url and self.web_secret)
 
     @property
     def slack_enabled(self) -> bool:
@@ -101,6 +109,30 @@ def _flag(env: dict[str, str], name: str) -> bool:
 
 
 METRICS_TOKEN_MIN = 16
+WEB_SECRET_MIN = 32
+
+
+def _web(env: dict[str, str]) -> tuple[str, str]:
+    """EOI_WEB_BASE_URL and EOI_WEB_SECRET, checked: both or neither, an http(s) address with no query, and a secret
+    long enough that a sign-in link can't be forged by guessing."""
+    base, secret = env.get("EOI_WEB_BASE_URL", "").strip().rstrip("/"), env.get("EOI_WEB_SECRET", "").strip()
+    if not base and not secret:
+        return "", ""
+    if not base or not secret:
+        raise ValueError("The web form needs both EOI_WEB_BASE_URL and EOI_WEB_SECRET (or neither, to leave it off)")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(
+            f"EOI_WEB_BASE_URL={base[:80]!r}: the address people open the form at, e.g. https://eoi.essex.gov.uk"
+        )
+    if len(secret) < WEB_SECRET_MIN:
+        raise ValueError(
+            f"EOI_WEB_SECRET must be at least {WEB_SECRET_MIN} characters (e.g. `openssl rand -hex 32`): it signs "
+            "every school's sign-in link"
+        )
+    return base, secret
+
+
 LOG_FORMATS = ("text", "json")
 
 
@@ -215,6 +247,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if not mail_address(mail_from):
             raise ValueError(f"SMTP_URL is set: EOI_MAIL_FROM must be the address emails come from, not {mail_from!r}")
     tenants = frozenset(t.strip().lower() for t in env.get("EOI_TEAMS_TENANTS", "").split(",") if t.strip())
+    web_base_url, web_secret = _web(env)
     return Settings(
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         timezone=tz,
@@ -241,6 +274,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_url=smtp_url,
         mail_from=mail_from,
         mail_join=env.get("EOI_MAIL_JOIN", "").strip(),
+        web_base_url=web_base_url,
+        web_secret=web_secret,
     )
 
 

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import html
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -29,7 +30,7 @@ from bot.delivery import SendFailed
 from bot.service import Service
 from dialogs.actions import Command
 from dialogs.replies import COPY, Choice, Reply
-from dialogs.rich import BULLET, Text, md, rich
+from dialogs.rich import BULLET, Text, link, md, rich
 from storage.audiences import EMAIL
 
 PLATFORM = EMAIL
@@ -43,6 +44,25 @@ COPY_FOOTER = rich(
     "contact email it gives. Nothing needs answering here."
 )
 CALENDAR_METHOD = re.compile(r"^METHOD:(REQUEST|CANCEL)\r?$", re.MULTILINE | re.IGNORECASE)
+
+
+# (school name, its personal link to the web form) for each school whose register email is this address
+# (bot.web_links.links_for_address): every email to a school carries them when the web form is on.
+Links = Callable[[str], Awaitable[list[tuple[str, str]]]]
+LINK_WORDS = "It works for 14 days. Anyone with it can act for the school, so please don't forward this email."
+
+
+def link_lines(links: list[tuple[str, str]]) -> list[Text]:
+    """The email's way in to the web form, one line per school the address heads."""
+    if not links:
+        return []
+    if len(links) == 1:
+        return [
+            rich("To answer, open ", link("your school's form", links[0][1]), " in a web browser."),
+            rich(LINK_WORDS),
+        ]
+    found = [rich(BULLET, link(f"the form for {name}", url)) for name, url in links]
+    return [rich("To answer, open your school's form in a web browser:"), *found, rich(LINK_WORDS)]
 
 
 # A file's MIME type by its name's ending, so a mail program opens it with the right application.
@@ -120,8 +140,11 @@ class EmailSender:
     platform = PLATFORM
     min_interval = 0.0  # nothing to space: each email goes to its own mailbox
 
-    def __init__(self, server: SmtpServer, mail_from: str, *, join: Text, timeout: float = 30.0) -> None:
+    def __init__(
+        self, server: SmtpServer, mail_from: str, *, join: Text, timeout: float = 30.0, links: Links | None = None
+    ) -> None:
         self.server, self.mail_from, self.join, self.timeout = server, mail_from, join, timeout
+        self.links = links
         self._gate = asyncio.Semaphore(CONNECTIONS)
 
     async def channel_address(self, session: AsyncSession, address: str) -> str | None:
@@ -131,7 +154,7 @@ class EmailSender:
     async def person_address(self, session: AsyncSession, user_id: str) -> str | None:
         return None  # people are reached on their chat platform; email is only ever a school's register address
 
-    def message(self, to: str, reply: Reply, *, key: str) -> EmailMessage:
+    def message(self, to: str, reply: Reply, *, key: str, links: list[tuple[str, str]] | None = None) -> EmailMessage:
         """The reply as an email: plain text and HTML, saying how to answer in chat. The Message-ID comes from
         the delivery key, so a copy sent again after a dropped connection is recognisably the same message."""
         message = EmailMessage()
@@ -142,8 +165,8 @@ class EmailSender:
         domain = Address(addr_spec=self.mail_from).domain
         message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies are not sent back
-        message.set_content(self.plain(reply), cte="quoted-printable")  # readable as it travels, not base64
-        message.add_alternative(self.html(reply), subtype="html")
+        message.set_content(self.plain(reply, links), cte="quoted-printable")  # readable as it travels, not base64
+        message.add_alternative(self.html(reply, links), subtype="html")
         if reply.file:
             name, content = reply.file
             method = CALENDAR_METHOD.search(content) if isinstance(content, str) and name.endswith(".ics") else None
@@ -161,15 +184,17 @@ class EmailSender:
         uses; anything else comes by email because no chat channel reaches the school."""
         return COPY_FOOTER if reply.kind == COPY else self.join
 
-    def plain(self, reply: Reply) -> str:
+    def plain(self, reply: Reply, links: list[tuple[str, str]] | None = None) -> str:
         lines = [plain(reply.text)]
         lines += [f"{f.label}: {f.value}" for f in reply.facts]
-        if answer := how_to_answer(reply.choices):
+        if links:
+            lines += ["", *(plain(line) for line in link_lines(links))]
+        elif answer := how_to_answer(reply.choices):
             lines.append(plain(answer))
         lines += ["", "--", plain(self.footer(reply))]
         return "\n".join(lines) + "\n"
 
-    def html(self, reply: Reply) -> str:
+    def html(self, reply: Reply, links: list[tuple[str, str]] | None = None) -> str:
         parts = [f"<h2>{html.escape(reply.title)}</h2>"] if reply.title else []
         parts.append(f"<p>{marked(reply.text)}</p>")
         if reply.facts:
@@ -179,7 +204,9 @@ class EmailSender:
                 for f in reply.facts
             )
             parts.append(f"<table>{rows}</table>")
-        if answer := how_to_answer(reply.choices):
+        if links:
+            parts += [f"<p>{marked(line)}</p>" for line in link_lines(links)]
+        elif answer := how_to_answer(reply.choices):
             parts.append(f"<p>{marked(answer)}</p>")
         parts.append(f"<hr><p>{marked(self.footer(reply))}</p>")
         return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>\n"
@@ -188,7 +215,8 @@ class EmailSender:
         platform, _, to = destination.partition(":")
         if platform != PLATFORM or not mail_address(to):
             raise SendFailed(f"not an email destination: {destination}", permanent=True)
-        message = self.message(to, reply, key=key or destination)
+        links = await self.links(to) if self.links else []
+        message = self.message(to, reply, key=key or destination, links=links)
         server = self.server
         try:
             async with self._gate:
@@ -218,6 +246,15 @@ def join_words(service: Service) -> Text:
         ways.append("in the council's Slack workspace, open the EOI bot (under Apps) and send it a message")
     if settings.teams_enabled:
         ways.append("in Microsoft Teams, open the EOI bot (under Apps) and send it a message")
+    if settings.web_enabled:
+        words = rich(
+            "This email is from Essex County Council's EOI bot. We write by email because your school has no Slack or "
+            "Teams channel with us. Your school answers on the council's web form, with the personal link in this "
+            "email; if it has expired, ask for a new one at ",
+            link("the form's sign-in page", f"{settings.web_base_url}/web/new-link"),
+            ".",
+        )
+        return rich(words, " ", settings.mail_join) if settings.mail_join else words
     where = " or ".join(ways) or "through the EOI bot in the council's Slack or Microsoft Teams"
     words = md(
         "This email is from Essex County Council's EOI bot. We write by email because your school has no Slack or "
@@ -228,9 +265,26 @@ def join_words(service: Service) -> Text:
     return rich(words, " ", settings.mail_join) if settings.mail_join else words
 
 
+def web_links(service: Service) -> Links | None:
+    """Each school's personal link to the web form, made as its email is sent (when the web form is on)."""
+    if not service.settings.web_enabled:
+        return None
+    from bot.web_links import WebLinks, links_for_address
+
+    made = WebLinks(service.settings.web_base_url, service.settings.web_secret)
+
+    async def links(address: str) -> list[tuple[str, str]]:
+        async with service.db.session() as session:
+            return await links_for_address(session, made, address, service.clock.now())
+
+    return links
+
+
 def attach_email(service: Service) -> EmailSender:
     """Register the email sender (only when SMTP_URL is set: see bot.app.build_app)."""
     settings = service.settings
-    sender = EmailSender(SmtpServer.parse(settings.smtp_url), settings.mail_from, join=join_words(service))
+    sender = EmailSender(
+        SmtpServer.parse(settings.smtp_url), settings.mail_from, join=join_words(service), links=web_links(service)
+    )
     service.senders.append(sender)
     return sender

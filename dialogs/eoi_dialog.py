@@ -1297,6 +1297,7 @@ async def _declare(t: EoiTurn, eoi: EOI, text: str) -> list[Reply]:
         Reply(
             kind="summary",
             title=f"{'Resubmitted' if again else 'Submitted'}: {eoi.ref}",
+            reference=eoi.ref or "",
             text=(
                 md(
                     "Thank you. {}: your expression of interest is {}. Your reference is *{}*.\nWhat happens "

@@ -91,6 +91,8 @@ class Reply:
     # The command that makes this reply's file again and changes nothing (`copy EOI-…`), for a platform that takes a
     # file only once the person allows it (Teams): "" when the command that asked (an export) does that itself.
     remake: str = ""
+    # The reference this reply confirms (an EOI just sent): the web form shows it in a confirmation panel.
+    reference: str = ""
 
     def __post_init__(self) -> None:
         self.text = text_of(self.text)

@@ -398,3 +398,41 @@ class ProcessedEvent(Base):
     __tablename__ = "processed_events"
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A school signed in to the web form (bot/web_channel.py) with its emailed link: the cookie's hash (never the
+    cookie), the school and the register email the link named, when it began and was last used (8 hours idle ends
+    it), the token every POST must carry (CSRF), and the page the school is on (the last turn's replies), so a
+    reload, the back button or a second tab shows where the EOI is rather than doing anything again."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the cookie's value
+    school_urn: Mapped[str] = mapped_column(String(20), index=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    page: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"key": …, "replies": [Reply.to_dict()], …}
+
+
+class WebRevocation(Base):
+    """How many times a school's sign-in links have been revoked (`eoi-bot web revoke`, an erasure): a link carries
+    the count it was made under and stands only while that is still the count (a counter, not a time, so a link
+    made the moment after a revocation works whatever the clock says). Its sessions are deleted at the same moment."""
+
+    __tablename__ = "web_revocations"
+    school_urn: Mapped[str] = mapped_column(String(20), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[datetime]
+
+
+class WebLinkRequest(Base):
+    """A "send me a new link" request, by the address's hash (the page answers the same whether or not the address
+    is on the register, so the table must not become a list of addresses tried): at most 3 an hour per address."""
+
+    __tablename__ = "web_link_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]

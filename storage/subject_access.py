@@ -28,7 +28,7 @@ from sqlalchemy import JSON, String, Table, Text, and_, cast, delete, func, or_,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from storage import audiences, audit, evidence
+from storage import audiences, audit, evidence, web_sessions
 from storage.models import (
     EOI,
     AuditEntry,
@@ -318,6 +318,11 @@ async def export(session: AsyncSession, subject: Subject, *, now: datetime) -> d
                 select(ConversationRef).where(_their_conversations(actors)).order_by(ConversationRef.id)
             )
         ],
+        # Signed in to the web form with their address: when, for which school (never the cookie, which isn't kept).
+        "web_sessions": [
+            {"school_urn": w.school_urn, "started_at": w.started_at.isoformat(), "last_used": w.seen_at.isoformat()}
+            for w in await web_sessions.of_email(session, subject.email)
+        ],
         # Every place their email or an identity appears, including the sections above.
         "mentions": [{"table": m.table, "column": m.column, "row": m.key} for m in mentions],
     }
@@ -428,6 +433,8 @@ async def erase(session: AsyncSession, subject: Subject, *, actor: str, now: dat
         ).rowcount or 0
     result.counts["conversation references"] = refs
     result.counts["platform event ids"] = events
+    # Web form sessions signed in with their address end, and every link to their schools stops working.
+    result.counts["web form sessions"] = await web_sessions.erase_email(session, subject.email, now=now, by=actor)
 
     # Every name they went by, read before the rows that hold them are blanked.
     schools = list(
