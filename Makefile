@@ -30,9 +30,15 @@ $(STAMP): $(LOCK) pyproject.toml $(BIN)/uv
 	$(UV) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The demo serves the web form too (docs/WEB-FORM.md): its signing secret is made once, kept in .web-demo-secret,
+# and a sign-in link for a demo school that no chat reaches is printed before the service starts.
+WEB_DEMO_SECRET := .web-demo-secret
 run: $(STAMP)
 	$(BIN)/eoi-bot seed --demo --if-empty
-	$(BIN)/eoi-bot serve
+	test -s $(WEB_DEMO_SECRET) || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(WEB_DEMO_SECRET))
+	EOI_WEB_BASE_URL="$${EOI_WEB_BASE_URL:-http://127.0.0.1:3978}" EOI_WEB_SECRET="$${EOI_WEB_SECRET:-$$(cat $(WEB_DEMO_SECRET))}" \
+		sh -c 'echo "The web form for a demo school no chat reaches (Hillcrest Primary School, 114001): open"; \
+		$(BIN)/eoi-bot web-link 114001 2>/dev/null && exec $(BIN)/eoi-bot serve'
 
 # Chromium and Microsoft's Adaptive Cards renderer for the card tests (tests/render/): installed when missing.
 render-tools:
@@ -73,4 +79,4 @@ lock: | $(VENV)/bin/python
 		$(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
 
 clean:
-	rm -rf $(VENV) eoi-bot.db tests/render/node_modules
+	rm -rf $(VENV) eoi-bot.db tests/render/node_modules $(WEB_DEMO_SECRET)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import mimetypes
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -111,7 +112,7 @@ class WebChannel:
     async def _headers(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if not request.path.startswith("/web"):
+        if request.path != "/web" and not request.path.startswith("/web/"):
             return await handler(request)
         static = request.path.startswith("/web/static/")
         try:
@@ -506,19 +507,7 @@ class WebChannel:
             )
         name, content = reply.file
         body = content if isinstance(content, bytes) else content.encode("utf-8")
-        kind = (
-            "application/pdf"
-            if name.lower().endswith(".pdf")
-            else "text/plain"
-            if name.endswith(".txt")
-            else (
-                "text/calendar"
-                if name.endswith(".ics")
-                else "text/csv"
-                if name.endswith(".csv")
-                else "application/octet-stream"
-            )
-        )
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:120] or "file"
         return web.Response(
             body=body, content_type=kind, headers={"Content-Disposition": f'attachment; filename="{safe}"'}

@@ -20,7 +20,7 @@ from bot.doctor.findings import FAIL, OK, SKIP, WARN, Context, Finding, Skip, lo
 from bot.doctor.officers import check_officers
 from bot.doctor.reach import check_schools_reached, check_smtp
 from bot.doctor.scheduler import check_scheduler
-from bot.doctor.settings import check_metrics, check_settings, check_time_zone
+from bot.doctor.settings import check_metrics, check_settings, check_time_zone, check_web_form
 from bot.doctor.slack import check_slack_scopes, check_slack_signing_secret, check_slack_token
 from bot.doctor.teams import check_teams
 
@@ -40,6 +40,7 @@ CHECKS: list[Check] = [
     Check("slack signing secret", check_slack_signing_secret),
     Check("teams", check_teams),
     Check("smtp", check_smtp),
+    Check("web form", check_web_form),
     Check("metrics", check_metrics),
     Check("time zone", check_time_zone),
     Check("officers", check_officers),

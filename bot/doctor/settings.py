@@ -24,6 +24,28 @@ async def check_metrics(ctx: Context) -> Finding:
     )
 
 
+async def check_web_form(ctx: Context) -> Finding:
+    settings = ctx.settings
+    if settings is None:
+        raise Skip("the settings did not read")
+    if not settings.web_enabled:
+        return Finding(OFF, "the web form is off (EOI_WEB_BASE_URL and EOI_WEB_SECRET unset)")
+    if not settings.email_enabled:
+        return Finding(
+            WARN,
+            f"the web form is on at {settings.web_base_url}/web, but email is off: no school is sent its link",
+            "set SMTP_URL and EOI_MAIL_FROM, or send links by hand (`eoi-bot web-link URN`)",
+        )
+    if not settings.web_base_url.startswith("https://"):
+        return Finding(
+            WARN,
+            f"EOI_WEB_BASE_URL={settings.web_base_url} is not https: links and session cookies would cross the "
+            "network in the clear",
+            "serve it behind the council's TLS proxy and give its https:// address (docs/DEPLOYMENT.md, section 5)",
+        )
+    return Finding(OK, f"the web form is on at {settings.web_base_url}/web; every email to a school carries its link")
+
+
 # ------------------------------------------------------------------------------------------------- time
 async def check_time_zone(ctx: Context) -> Finding:
     from dialogs.dates import format_datetime

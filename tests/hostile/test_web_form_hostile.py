@@ -243,3 +243,23 @@ async def test_asking_for_a_new_link_answers_the_same_for_any_address_and_at_mos
 def test_the_web_form_is_refused_with_a_short_secret_or_half_configured(env, problem):
     with pytest.raises(ValueError, match=problem):
         load_settings(env)
+
+
+async def test_subject_access_lists_a_heads_web_sessions_and_erasure_ends_them_and_every_link(site: Site):
+    from storage import subject_access
+
+    link = await site.link()
+    await sign_in(site, link)
+    assert "Hillcrest" in await page(site)
+    subject = subject_access.Subject.parse(HEAD)
+    async with site.service.db.session() as session:
+        held = await subject_access.export(session, subject, now=site.service.clock.now())
+    assert [w["school_urn"] for w in held["web_sessions"]] == [SCHOOL]
+    assert "token" not in str(held["web_sessions"]) and "csrf" not in str(held["web_sessions"])
+    async with site.service.db.session() as session:
+        erased = await subject_access.erase(session, subject, actor="cli", now=site.service.clock.now(), confirm=True)
+    assert erased.counts["web form sessions"] == 1
+    assert (await site.client.get("/web")).status == 401
+    assert (await sign_in(site, link)).status == 403
+    async with site.service.db.session() as session:
+        assert not list(await session.scalars(select(WebSession)))

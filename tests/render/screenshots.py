@@ -1,5 +1,6 @@
 """`make screenshots`: the Teams cards of a headteacher's and an officer's day (tests/render/journey.py), drawn
-by Microsoft's Adaptive Cards renderer in headless Chromium, as PNGs in docs/screenshots/ for the README.
+by Microsoft's Adaptive Cards renderer in headless Chromium, and the web form's pages at a laptop's and a phone's
+width (tests/render/web_screenshots.py), as PNGs in docs/screenshots/ for the README.
 
     python -m tests.render.screenshots [FOLDER]
 """
@@ -57,6 +58,15 @@ def main(argv: list[str]) -> int:
     for name, moment in SHOTS.items():
         path = renderer.screenshot(journey.moments[moment], WIDTH, out / name)
         print(path)
+    from tests import web_browser
+    from tests.render.web_screenshots import web_pages
+
+    if web_browser.missing():
+        print(f"can't draw the web form: {web_browser.missing()}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="eoi-web-screenshots-") as tmp:
+        for path in asyncio.run(web_pages(Path(tmp), out)):
+            print(path)
     return 0
 
 

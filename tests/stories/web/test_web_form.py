@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot.announce import run_once
-from tests import web_browser
+from tests import real_files, web_browser
 from tests.fakes.smtp_server import Inbox, smtp_server  # noqa: F401
 from tests.slack_fixtures import OFFICER_ID, Workspace, slack_workspace
 
@@ -43,8 +43,16 @@ def on_test_server(ws: Workspace, link: str) -> str:
 
 async def walk_to_the_review(page) -> list[str]:  # type: ignore[no-untyped-def]
     asked = []
+    attached = False
     for _ in range(60):
         before = await page.inner_text("main")
+        if not attached and await page.locator("form[data-question=attachments]").count():
+            # A site plan, sent from the computer's files: the page's file box, posted as multipart.
+            plan = {"name": "site-plan.pdf", "mimeType": "application/pdf", "buffer": real_files.pdf()}
+            await page.set_input_files("#answer", files=[plan])
+            await page.get_by_role("button", name="Upload").click()
+            assert "site-plan.pdf" in await page.inner_text("main")
+            attached = True
         question = await web_browser.answer_question(page)
         if not question:
             return asked
@@ -76,13 +84,17 @@ async def test_a_school_only_email_reaches_sends_its_eoi_from_the_emailed_link_a
         asked = await walk_to_the_review(page)
         assert asked[0] == "provision_type" and "contact_phone" in asked and len(asked) >= 20
         assert await page.inner_text("h1") == "Check your answers"
-        assert "Headteacher" in await page.inner_text("main")
+        assert "Headteacher" in await page.inner_text("main") and "site-plan.pdf" in await page.inner_text("main")
         await page.get_by_role("button", name="Submit").click()
         await web_browser.answer_question(page)  # "I confirm and submit"
         panel = await page.inner_text(".govuk-panel")
         reference = re.search(r"EOI-\w+-\d+", panel)
         assert reference and "Expression of interest sent" in panel
         walked = time.monotonic() - started
+        async with page.expect_download() as downloading:  # the PDF copy for the governors
+            await page.get_by_role("link", name=re.compile(r"Download .*\.pdf")).click()
+        copy = await (await downloading.value).path()
+        assert open(copy, "rb").read(5) == b"%PDF-"
 
         # The school changes an answer and sends it again, from its status page.
         await page.get_by_role("button", name="Status").click()

@@ -381,3 +381,39 @@ async def test_a_signing_secret_of_the_wrong_length_is_questioned(
         "not the Client Secret or the Verification Token",
     )
     assert status == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "status", "words"),
+    [
+        ({}, "off", "the web form is off"),
+        ({"EOI_WEB_BASE_URL": "https://eoi.essex.example", "EOI_WEB_SECRET": "s" * 32}, "warn", "email is off"),
+        (
+            {
+                "EOI_WEB_BASE_URL": "http://eoi.essex.example",
+                "EOI_WEB_SECRET": "s" * 32,
+                "SMTP_URL": "smtp://127.0.0.1:25",
+                "EOI_MAIL_FROM": "eoi@essex.example",
+            },
+            "warn",
+            "is not https",
+        ),
+        (
+            {
+                "EOI_WEB_BASE_URL": "https://eoi.essex.example",
+                "EOI_WEB_SECRET": "s" * 32,
+                "SMTP_URL": "smtp://127.0.0.1:25",
+                "EOI_MAIL_FROM": "eoi@essex.example",
+            },
+            "ok",
+            "every email to a school carries its link",
+        ),
+    ],
+)
+async def test_the_web_form_is_checked_for_https_and_for_email_to_carry_its_links(env, status, words):
+    from bot.config import load_settings
+    from bot.doctor.findings import Context
+    from bot.doctor.settings import check_web_form
+
+    found = await check_web_form(Context(env=env, settings=load_settings(env)))
+    assert found.status == status and words in found.says

@@ -42,6 +42,7 @@ RELEASED = {
     "0009": "526b2cad1872a2b218afcacde9a9f6452fc91464386b80c21c2136ad6fccac20",
     "0010": "0a23393ea86adb9f6e6c0fd6e5a60571c2e8b608e3b5ffe46dc8ad5eb332b5eb",
     "0011": "981c10bb6a9fc75d2ee557ff37ce8ec0f0b6300ab741bca1b48db1a33aae802e",
+    "0012": "015a6890ec1453ac965861bedbcbd38410a9fc0c0a10ca20c099f649a1bb7a68",
 }
 NEVER_EDITED = "a released migration is never edited: add a new revision"
 
