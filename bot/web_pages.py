@@ -217,6 +217,8 @@ def _question(reply: Reply, index: int) -> Question:
         return Question(asked(reply.text), "radios", radios, buttons=buttons)
     if reply.answer_type == "files":
         return Question(asked(reply.text), "files", buttons=buttons)
+    if not reply.question_id:  # asked in words, answered in words (which times suit, say)
+        return Question(asked(reply.text), "area", buttons=buttons)
     typed = reply.answer_type in (*AREAS, "short_text", "email", "phone", "date", "number", "money")
     if not typed:
         return Question(asked(reply.text), "none", buttons=buttons)
@@ -265,7 +267,12 @@ def _heading(reply: Reply) -> str:
 def view(replies: list[Reply], *, problem: str = "", typed: str = "") -> PageView:
     """The page for a turn's replies; `problem` is the page's own complaint (nothing chosen, nothing typed), `typed`
     what was typed when the answer was refused (kept in the box)."""
-    asking = max((n for n, r in enumerate(replies) if r.kind == "question" and r.question_id), default=None)
+    # The question is the last reply that asks one: of the EOI (it has its id), or one answered in words alone (no
+    # buttons: "which times would suit?"), which gets a text box. A question with buttons and no id (yes or no)
+    # stays a section with its buttons.
+    asking = max(
+        (n for n, r in enumerate(replies) if r.kind == "question" and (r.question_id or not r.choices)), default=None
+    )
     # Without a question or a confirmation panel, the first reply that isn't a problem heads the page (its title).
     confirms = any(r.reference for r in replies)
     heads = (
