@@ -32,7 +32,7 @@ from bot.service import Service
 from bot.turn_runner import Inbound
 from bot.web_links import PREFIX, Unusable, WebLinks
 from bot.web_pages import render, view
-from dialogs.actions import Action, Answer, Command, Step, SubmitForm, decode, encode
+from dialogs.actions import Action, Answer, Command, Step, decode, encode
 from dialogs.replies import Reply
 from dialogs.turns import ReceivedFile, Speaker
 from storage import audiences, notices, people, web_sessions
@@ -99,8 +99,6 @@ class WebChannel:
         app.router.add_get("/web", self.home)
         app.router.add_get(PREFIX + "{token}", self.sign_in)
         app.router.add_post("/web/turn", self.turn)
-        app.router.add_get("/web/form/{reply:\\d+}/{choice:-?\\d+}", self.form_page)
-        app.router.add_post("/web/form/{reply:\\d+}/{choice:-?\\d+}", self.form_submit)
         app.router.add_get("/web/file/{reply:\\d+}", self.file)
         app.router.add_get("/web/new-link", self.new_link)
         app.router.add_post("/web/new-link", self.new_link_sent)
@@ -438,61 +436,7 @@ class WebChannel:
             link=("Go back to your school's form", "/web"),
         )
 
-    # -- a reply's form and file --------------------------------------------------------------------------------
-
-    def _choice_form(self, visit: Visit, request: web.Request) -> Any:
-        """The form a button on the current page opens (a reply's choice, or a fact's change), if there is one."""
-        replies = visit.page.get("replies", [])
-        n, c = int(request.match_info["reply"]), int(request.match_info["choice"])
-        if n >= len(replies):
-            return None
-        reply = Reply.from_dict(replies[n])
-        choice = reply.choices[c] if 0 <= c < len(reply.choices) else None
-        if c < 0 and -1 - c < len(reply.facts):
-            choice = reply.facts[-1 - c].change
-        return choice.form if choice is not None else None
-
-    async def form_page(self, request: web.Request) -> web.Response:
-        visit = await self._visit(request)
-        if visit is None:
-            return self._ended()
-        form = self._choice_form(visit, request)
-        if form is None:
-            return self._refused(404, "That form has moved on", ["The page it was on has changed."], visit)
-        return self._page("form.html", visit=visit, form=form, problems={}, action=request.path, title=form.title)
-
-    async def form_submit(self, request: web.Request) -> web.Response:
-        posted, _, problem = await self._form(request)
-        visit = await self._visit(request)
-        if posted is None:
-            return self._refused(413, "That was too much to send", [f"Nothing was changed ({problem})."], visit)
-        if visit is None:
-            return self._ended()
-        refused = self._check(posted, visit)
-        if refused is not None:
-            return refused
-        form = self._choice_form(visit, request)
-        key = str(posted.get("page", ""))
-        if form is None or key != visit.page.get("key", ""):
-            await self._keep_page(visit, {**visit.page, "flash": ["That form was out of date: nothing was changed."]})
-            raise web.HTTPSeeOther("/web")
-        values = {f.name: str(posted.get(f.name, "")) for f in form.fields}
-        missing = {
-            f.name: f"Enter {f.label.lower()}" for f in form.fields if not f.optional and not values[f.name].strip()
-        }
-        if missing:
-            return self._page(
-                "form.html",
-                status=400,
-                visit=visit,
-                form=form,
-                problems=missing,
-                action=request.path,
-                title=f"Error: {form.title}",
-            )
-        submitted: SubmitForm = form.submitted(values)
-        await self._run(visit, submitted, key=f"web:{visit.urn}:{key}")
-        raise web.HTTPSeeOther("/web")
+    # -- a reply's file --------------------------------------------------------------------------------------
 
     async def file(self, request: web.Request) -> web.Response:
         visit = await self._visit(request)

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from dialogs.actions import Answer, OpenForm, encode
+from dialogs.actions import Answer, encode
 from dialogs.replies import Choice, Fact, Form, Reply
 from dialogs.rich import BULLET, Span, Text
 
@@ -126,7 +126,6 @@ class Button:
     label: str
     value: str  # the encoded action
     style: str = ""  # "primary" | "danger" | "secondary"
-    form_url: str = ""  # a choice that opens a form: a link to its page instead
 
 
 @dataclass
@@ -174,23 +173,23 @@ class PageView:
     reference: str = ""  # the confirmation panel's reference, once an EOI is sent
 
 
-def _button(choice: Choice, at: tuple[int, int]) -> Button:
-    if choice.form is not None and isinstance(choice.action, OpenForm):
-        return Button(choice.label, "", "secondary", form_url=f"/web/form/{at[0]}/{at[1]}")
+def _button(choice: Choice) -> Button:
+    # A button that opens a form (an officer's, where a platform has forms) posts its action like any other: no
+    # headteacher's reply carries one but the larger answer box, which here is the page itself.
     style = choice.style if choice.style in ("primary", "danger") else "secondary"
     return Button(choice.label, encode(choice.action), style)
 
 
-def _fact(fact: Fact, at: tuple[int, int]) -> tuple[str, str, Button | None]:
-    return (fact.label, fact.value, _button(fact.change, at) if fact.change else None)
+def _fact(fact: Fact) -> tuple[str, str, Button | None]:
+    return (fact.label, fact.value, _button(fact.change) if fact.change else None)
 
 
-def _question(reply: Reply, index: int) -> Question:
+def _question(reply: Reply) -> Question:
     options, others = reply.options() if reply.multi else ([], [])
     buttons: list[Button] = []
     radios: list[tuple[str, str, bool]] = []
     area: Form | None = None
-    for n, choice in enumerate(reply.choices if not reply.multi else others):
+    for choice in reply.choices if not reply.multi else others:
         act = choice.action
         if choice.form is not None and choice.form.command.startswith("answer"):
             area = choice.form  # "write it in a larger box": here the box is the page
@@ -203,7 +202,7 @@ def _question(reply: Reply, index: int) -> Question:
         ):
             radios.append((encode(act), choice.label, False))
         else:
-            buttons.append(_button(choice, (index, n)))
+            buttons.append(_button(choice))
     if reply.multi:
         ticked = set(reply.selected)
         return Question(
@@ -239,8 +238,8 @@ def _section(reply: Reply, index: int, *, heads: bool = False) -> Section:
     if reply.image:
         name, png, description = reply.image
         image = (f"data:image/png;base64,{png}", description or name)
-    buttons = [_button(c, (index, n)) for n, c in enumerate(reply.choices)]
-    if heads and len(buttons) == 1 and not buttons[0].form_url:
+    buttons = [_button(c) for c in reply.choices]
+    if heads and len(buttons) == 1:
         buttons[0].style = "primary"  # a page's one call to action is its main one
     return Section(
         kind=reply.kind,
@@ -248,7 +247,7 @@ def _section(reply: Reply, index: int, *, heads: bool = False) -> Section:
         text=rich_html(reply.text),
         heading=Markup(escape(_heading(reply))) if heads else Markup(""),
         caption=reply.title if heads and reply.kind == "review" else "",
-        facts=[_fact(f, (index, -1 - n)) for n, f in enumerate(reply.facts)],
+        facts=[_fact(f) for f in reply.facts],
         buttons=buttons,
         file=index if reply.file else None,
         file_name=reply.file[0] if reply.file else "",
@@ -281,7 +280,7 @@ def view(replies: list[Reply], *, problem: str = "", typed: str = "") -> PageVie
     page = PageView(title=SERVICE_NAME)
     for n, reply in enumerate(replies):
         if n == asking:
-            page.question = _question(reply, n)
+            page.question = _question(reply)
             page.question.question_id, page.question.answer_type = reply.question_id, reply.answer_type
             continue
         section = _section(reply, n, heads=n == heads)
@@ -305,10 +304,6 @@ def view(replies: list[Reply], *, problem: str = "", typed: str = "") -> PageVie
     if page.errors:
         page.title = f"Error: {page.title}"
     return page
-
-
-def form_view(form: Form, problems: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"form": form, "problems": problems or {}}
 
 
 def render(template: str, **values: Any) -> str:

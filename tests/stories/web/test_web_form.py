@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -94,7 +95,7 @@ async def test_a_school_only_email_reaches_sends_its_eoi_from_the_emailed_link_a
         async with page.expect_download() as downloading:  # the PDF copy for the governors
             await page.get_by_role("link", name=re.compile(r"Download .*\.pdf")).click()
         copy = await (await downloading.value).path()
-        assert open(copy, "rb").read(5) == b"%PDF-"
+        assert Path(copy).read_bytes()[:5] == b"%PDF-"
 
         # The school changes an answer and sends it again, from its status page.
         await page.get_by_role("button", name="Status").click()
