@@ -365,7 +365,7 @@ class WebChannel:
             answer = decode(done)
             ticked = [str(v) for v in posted.getall("ticked", [])]
             if isinstance(answer, Answer) and not ticked:
-                return None, "", "Select at least one option, or the button below for none of them"
+                return None, "", "Select at least one option"
             return (answer.ticked(ticked) if isinstance(answer, Answer) else answer), "", ""
         if files:
             return None, "", ""
@@ -403,10 +403,12 @@ class WebChannel:
             if not isinstance(part, BodyPartReader):
                 return None, (), "the form was not one the page sends"
             if part.filename is None:
-                value = await part.read()
-                if len(value) > FORM_MAX_BYTES:
-                    return None, (), "the writing was too long"
-                fields.add(part.name or "", value.decode("utf-8", "replace"))
+                value = bytearray()
+                while chunk := await part.read_chunk(8 * 1024):
+                    value += chunk
+                    if len(value) > FORM_MAX_BYTES:
+                        return None, (), "the writing was too long"
+                fields.add(part.name or "", part.decode(bytes(value)).decode("utf-8", "replace"))
                 continue
             if not part.filename:
                 await part.release()  # the file box left empty

@@ -263,3 +263,23 @@ async def test_subject_access_lists_a_heads_web_sessions_and_erasure_ends_them_a
     assert (await sign_in(site, link)).status == 403
     async with site.service.db.session() as session:
         assert not list(await session.scalars(select(WebSession)))
+
+
+async def test_a_file_post_with_too_much_writing_or_too_many_files_is_refused_whole(site: Site):
+    from aiohttp import FormData
+
+    await sign_in(site)
+    form = fields(await page(site))
+
+    def multipart(text: str, files: int) -> FormData:
+        data = FormData()
+        for name, value in {**form, "text": text}.items():
+            data.add_field(name, value)
+        for n in range(files):
+            data.add_field("files", b"%PDF-1.4 tiny", filename=f"plan-{n}.pdf", content_type="application/pdf")
+        return data
+
+    for data in (multipart("x" * 100_000, 1), multipart("hello", 6)):
+        response = await site.client.post("/web/turn", data=data)
+        assert response.status == 413 and "Nothing was changed" in await read(response)
+    assert await eois(site) == 0
