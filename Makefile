@@ -35,8 +35,8 @@ $(STAMP): $(LOCK) pyproject.toml $(BIN)/uv
 WEB_DEMO_SECRET := .web-demo-secret
 run: $(STAMP)
 	$(BIN)/eoi-bot seed --demo --if-empty
-	test -s $(WEB_DEMO_SECRET) || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(WEB_DEMO_SECRET))
-	EOI_WEB_BASE_URL="$${EOI_WEB_BASE_URL:-http://127.0.0.1:3978}" EOI_WEB_SECRET="$${EOI_WEB_SECRET:-$$(cat $(WEB_DEMO_SECRET))}" \
+	@test -s $(WEB_DEMO_SECRET) || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(WEB_DEMO_SECRET))
+	@EOI_WEB_BASE_URL="$${EOI_WEB_BASE_URL:-http://127.0.0.1:3978}" EOI_WEB_SECRET="$${EOI_WEB_SECRET:-$$(cat $(WEB_DEMO_SECRET))}" \
 		sh -c 'echo "The web form for a demo school no chat reaches (Hillcrest Primary School, 114001): open"; \
 		$(BIN)/eoi-bot web-link 114001 2>/dev/null && exec $(BIN)/eoi-bot serve'
 
