@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot import logs, metrics
 from bot.config import TEAMS_SDK_NAMES, Settings
 from bot.service import Service, enforce_officers, open_service
+from storage.scheduler_lease import SchedulerLease
 
 log = logging.getLogger("eoi-bot")
 SERVICE = web.AppKey("service", Service)
@@ -119,18 +120,37 @@ async def recheck_school_links(service: Service) -> list[str]:
     return lines
 
 
-def housekeeping(service: Service):  # type: ignore[no-untyped-def]
-    """What the scheduler does before each delivery round: plan due announcements, forget platform delivery ids
-    hourly, and once a day (and at start-up) re-check headteachers' register links and apply the retention
-    periods (storage.retention)."""
+def housekeeping(service: Service, lease: SchedulerLease | None = None):  # type: ignore[no-untyped-def]
+    """What the scheduler does before each delivery round: plan due announcements, reminders, milestones and
+    follow-ups, forget platform delivery ids hourly, and once a day (and at start-up) re-check headteachers'
+    register links and apply the retention periods (storage.retention). Only in the process holding the
+    schedule's lease (storage.scheduler_lease: one per deployment, taken over when its holder dies); every process
+    still sends what is due (bot.delivery claims each delivery once)."""
     from dialogs.schedule import plan_due
     from storage import events, retention
 
     pruned_at = 0.0
     retained_at: datetime | None = None
+    running = False
 
     async def due() -> None:
-        nonlocal pruned_at, retained_at
+        nonlocal pruned_at, retained_at, running
+        if lease is not None:
+            try:
+                holds = await lease.held()
+            except Exception as error:  # the database is away: the delivery round reports it too
+                log.warning("could not ask who runs the schedule (%s)", type(error).__name__)
+                holds = False
+            if holds != running:
+                running = holds
+                if holds:
+                    log.info("this process (pid %d) runs the schedule", os.getpid())
+                    metrics.SCHEDULER_HELD.set(1)
+                else:
+                    log.info("another process runs the schedule now")
+                    metrics.SCHEDULER_HELD.set(0)
+            if not holds:
+                return
         async with service.db.session() as session:
             planned = await plan_due(session, service.clock.now(), reach=service.dispatcher.school_destinations)
         for line in planned.lines:
@@ -157,19 +177,22 @@ def background(service: Service):  # type: ignore[no-untyped-def]
     """The scheduler and the delivery loop, running for as long as the web service runs."""
 
     async def loop(_: web.Application):  # type: ignore[no-untyped-def]
-        task = asyncio.create_task(service.dispatcher.run_forever(before_each=housekeeping(service)))
+        lease = SchedulerLease(service.db)
+        task = asyncio.create_task(service.dispatcher.run_forever(before_each=housekeeping(service, lease)))
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        with contextlib.suppress(Exception):  # hand the schedule on at once; a crash hands it on anyway
+            await lease.release()
 
     return loop
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int = 1, worker: bool = False) -> int:
     """The web service; with `workers` > 1, that many processes serving one port (SO_REUSEPORT: the kernel
-    spreads connections between them), each with its own scheduler and dispatcher, which already take turns
-    through PostgreSQL as replicas do."""
+    spreads connections between them), each with its own dispatcher (deliveries are claimed once through
+    PostgreSQL, as between replicas); one of them, the holder of the schedule's lease, runs the schedule."""
     if workers > 1:
         return _serve_workers(settings, host=host, port=port, workers=workers)
     logs.configure(settings.log_format)
@@ -216,10 +239,13 @@ def _serve_worker(settings: Settings, host: str, port: int) -> None:
 
 
 def _serve_workers(settings: Settings, *, host: str, port: int, workers: int) -> int:
-    """Migrate and settle the officers once, then start `workers` processes on one port and wait; a signal
-    stops them all, and so does any one of them exiting."""
+    """Migrate and settle the officers once, then start `workers` processes on one port and wait. A signal stops
+    them all; a worker killed from outside is replaced (another takes the schedule over); a worker that exits by
+    itself, or dies as it starts, stops them all."""
     import multiprocessing
+    import multiprocessing.process
     import signal
+    import time
 
     if not settings.database_url.startswith("postgresql"):
         raise ValueError(
@@ -239,14 +265,20 @@ def _serve_workers(settings: Settings, *, host: str, port: int, workers: int) ->
     for line in channel_summary(settings):
         print(line)
     context = multiprocessing.get_context("spawn")  # a fresh interpreter each: no event loop or pool inherited
-    processes = [
-        context.Process(target=_serve_worker, args=(settings, host, port), name=f"eoi-bot worker {n + 1}")
-        for n in range(workers)
-    ]
-    for process in processes:
+    started: dict[int, float] = {}  # process sentinel -> when it started (monotonic)
+
+    def start(n: int) -> multiprocessing.process.BaseProcess:
+        process = context.Process(target=_serve_worker, args=(settings, host, port), name=f"eoi-bot worker {n + 1}")
         process.start()
+        started[process.sentinel] = time.monotonic()
+        return process
+
+    processes = [start(n) for n in range(workers)]
+    stopping = False
 
     def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
         for process in processes:
             if process.is_alive() and process.pid:
                 os.kill(process.pid, signal.SIGTERM)
@@ -256,7 +288,20 @@ def _serve_workers(settings: Settings, *, host: str, port: int, workers: int) ->
     print(f"Serving on http://{host}:{port} with {workers} worker processes  (health: /healthz)", flush=True)
     from multiprocessing.connection import wait
 
-    wait([p.sentinel for p in processes])  # the first to end (a signal, or a worker that failed) ends them all
+    while not stopping:
+        ended = wait([p.sentinel for p in processes])
+        if stopping:
+            break
+        dead = next(p for p in processes if p.sentinel in ended)
+        dead.join()
+        # A worker killed from outside (the OOM killer, a SIGKILL) after it had been serving is replaced, and the
+        # schedule passes to another worker (storage.scheduler_lease). One that exits by itself, or dies as it
+        # starts, is a fault that a new one would repeat: that ends them all, as before.
+        if dead.exitcode is not None and dead.exitcode < 0 and time.monotonic() - started[dead.sentinel] > 5:
+            log.warning("%s (pid %s) was killed (signal %d): starting another", dead.name, dead.pid, -dead.exitcode)
+            processes[processes.index(dead)] = start(processes.index(dead))
+            continue
+        break
     stop(signal.SIGTERM, None)
     for process in processes:
         process.join(15)

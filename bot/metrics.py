@@ -82,6 +82,11 @@ SCHEDULER_RAN = Gauge(
     "When this process's scheduler last finished a round (Unix time)",
     registry=REGISTRY,
 )
+SCHEDULER_HELD = Gauge(
+    "eoi_scheduler_held",
+    "1 in the one process of the deployment that runs the schedule (it holds the lease), else 0",
+    registry=REGISTRY,
+)
 DATABASE_UP = Gauge("eoi_database_up", "1 when the database answered this scrape, else 0", registry=REGISTRY)
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
 
