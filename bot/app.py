@@ -234,6 +234,14 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1, worker:
     return 0
 
 
+def _forget_worker(pid: int | None) -> None:
+    """A worker gone: its live gauges (who holds the schedule) no longer count in /metrics."""
+    if pid and os.environ.get(metrics.MULTIPROCESS_DIR):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
 def _serve_worker(settings: Settings, host: str, port: int) -> None:
     raise SystemExit(serve(settings, host=host, port=port, worker=True))
 
@@ -244,7 +252,9 @@ def _serve_workers(settings: Settings, *, host: str, port: int, workers: int) ->
     itself, or dies as it starts, stops them all."""
     import multiprocessing
     import multiprocessing.process
+    import shutil
     import signal
+    import tempfile
     import time
 
     if not settings.database_url.startswith("postgresql"):
@@ -264,6 +274,10 @@ def _serve_workers(settings: Settings, *, host: str, port: int, workers: int) ->
     asyncio.run(prepare())
     for line in channel_summary(settings):
         print(line)
+    if settings.metrics:
+        # Every worker counts into this folder, and a scrape of any one reports them all (bot/metrics.py). Set
+        # before the workers start: prometheus-client reads it when it is first imported, in each new interpreter.
+        os.environ[metrics.MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="eoi-bot-metrics-")
     context = multiprocessing.get_context("spawn")  # a fresh interpreter each: no event loop or pool inherited
     started: dict[int, float] = {}  # process sentinel -> when it started (monotonic)
 
@@ -294,6 +308,7 @@ def _serve_workers(settings: Settings, *, host: str, port: int, workers: int) ->
             break
         dead = next(p for p in processes if p.sentinel in ended)
         dead.join()
+        _forget_worker(dead.pid)
         # A worker killed from outside (the OOM killer, a SIGKILL) after it had been serving is replaced, and the
         # schedule passes to another worker (storage.scheduler_lease). One that exits by itself, or dies as it
         # starts, is a fault that a new one would repeat: that ends them all, as before.
@@ -308,4 +323,6 @@ def _serve_workers(settings: Settings, *, host: str, port: int, workers: int) ->
         if process.is_alive():
             process.kill()
             process.join()
+    if os.environ.get(metrics.MULTIPROCESS_DIR):
+        shutil.rmtree(os.environ[metrics.MULTIPROCESS_DIR], ignore_errors=True)
     return next((abs(p.exitcode) for p in processes if p.exitcode), 0)

@@ -5,6 +5,12 @@ happens; what the database knows (deliveries on record by status, how late the w
 each scrape, so every replica reports the same numbers for those: sum the counters over replicas, take max() of
 the database gauges.
 
+With `serve --workers N` each worker counts into files in one folder (prometheus-client's multiprocess mode: the
+parent sets PROMETHEUS_MULTIPROC_DIR before it starts them), and whichever worker answers a scrape reports them all:
+counters and histograms summed over the workers, `eoi_scheduler_held` summed over the live ones (1: exactly one
+runs the schedule), the database's gauges as last read. Process metrics (memory, CPU) are then left out, as they
+would describe only the worker that happened to answer.
+
 Never public: the route exists only with EOI_METRICS=1, and answers only a request carrying
 `Authorization: Bearer <EOI_METRICS_TOKEN>` (401 otherwise). A loopback-only rule would not do: behind a reverse
 proxy on the same machine every request, from anywhere, arrives from 127.0.0.1.
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from datetime import datetime
 
 from aiohttp import web
@@ -27,6 +34,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 
 from dialogs.schedule import steps_to_come
@@ -38,6 +46,7 @@ log = logging.getLogger("eoi-bot.metrics")
 
 # One registry for the process (turns are counted whichever Service runs them); not prometheus-client's global
 # default, so importing this module adds nothing to anyone else's.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # set by `serve --workers` for its workers
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
@@ -70,24 +79,34 @@ DELIVERIES = Gauge(
     "Proactive messages on record, by status (pending, sending, sent, failed); read from the database",
     ["status"],
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 SCHEDULER_OVERDUE = Gauge(
     "eoi_scheduler_overdue_seconds",
     "How long the oldest due window step (announcement, reminder, close summary) has waited; 0 when none is "
     "due. Read from the database: above a minute or so, no scheduler is running",
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 SCHEDULER_RAN = Gauge(
     "eoi_scheduler_last_run_timestamp_seconds",
-    "When this process's scheduler last finished a round (Unix time)",
+    "When the schedule last finished a round here (Unix time; the latest of the workers')",
     registry=REGISTRY,
+    multiprocess_mode="max",
 )
 SCHEDULER_HELD = Gauge(
     "eoi_scheduler_held",
-    "1 in the one process of the deployment that runs the schedule (it holds the lease), else 0",
+    "1 in the one process of the deployment that runs the schedule (it holds the lease), else 0; with workers, "
+    "summed over the live ones",
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
-DATABASE_UP = Gauge("eoi_database_up", "1 when the database answered this scrape, else 0", registry=REGISTRY)
+DATABASE_UP = Gauge(
+    "eoi_database_up",
+    "1 when the database answered this scrape, else 0",
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
 
 
@@ -100,6 +119,15 @@ async def read_database(db: Database, now: datetime) -> None:
     for status in DELIVERY_STATUSES:
         DELIVERIES.labels(status).set(counts.get(status, 0))
     SCHEDULER_OVERDUE.set(max(0.0, (now - min(due)).total_seconds()) if due else 0.0)
+
+
+def scraped() -> CollectorRegistry:
+    """What a scrape reports: this process's registry, or every worker's (multiprocess mode)."""
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return REGISTRY
+    every_worker = CollectorRegistry()
+    MultiProcessCollector(every_worker)
+    return every_worker
 
 
 def _authorised(request: web.Request, token: str) -> bool:
@@ -125,6 +153,6 @@ def attach_metrics(app: web.Application, *, db: Database, clock: Clock, token: s
         except Exception as error:  # a scrape reports the database down rather than failing
             log.warning("metrics: the database did not answer (%s)", type(error).__name__)
             DATABASE_UP.set(0)
-        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=generate_latest(scraped()), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.router.add_get("/metrics", serve_metrics)

@@ -17,25 +17,39 @@ import aiohttp
 import pytest
 
 from tests.conftest import POSTGRES
+from tests.fakes import slack_requests as sr
 from tests.fakes.slack_web_api import FakeSlackWebApi
-from tests.hostile.test_hostile_restart import ROOT, _env, _free_port
+from tests.hostile.test_hostile_restart import ROOT, SECRET, _env, _free_port
 from tests.unit.bot.test_scale_out import _settled, _workers_of, database  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(not POSTGRES, reason="PostgreSQL not answering")
+TOKEN = "a-metrics-token-for-the-test"
+TURNS = 8
+
+
+def _turns(scraped: dict[str, float]) -> float:
+    return sum(value for name, value in scraped.items() if name.startswith("eoi_turns_total{"))
+
+
 RUNS = re.compile(r"this process \(pid (\d+)\) runs the schedule")
 
 
 class Served:
     """`eoi-bot serve [--workers N]` with its log lines collected as they come."""
 
-    def __init__(self, url: str, slack: FakeSlackWebApi, *extra: str) -> None:
+    def __init__(self, url: str, slack: FakeSlackWebApi, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.more_env = env or {}
         self.url, self.slack, self.extra, self.lines = url, slack, extra, []  # type: ignore[var-annotated]
         self.port = _free_port()
         self.proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        env = {**_env(self.url, self.slack), "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = {
+            **_env(self.url, self.slack),
+            **self.more_env,
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        }
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "serve", "--port", str(self.port), *self.extra,
             env=env, cwd=str(ROOT), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
@@ -58,6 +72,20 @@ class Served:
         except aiohttp.ClientError:
             return False
 
+    async def metrics(self) -> dict[str, float]:
+        """One scrape of /metrics, on a connection of its own (either worker may answer): sample -> value."""
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+            http.get(f"http://127.0.0.1:{self.port}/metrics", headers=headers) as response,
+        ):
+            assert response.status == 200
+            text = await response.text()
+        return {
+            name: float(value)
+            for name, value in (line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+        }
+
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.terminate()
@@ -76,7 +104,7 @@ async def slack() -> AsyncIterator[FakeSlackWebApi]:
 
 async def test_two_workers_run_one_schedule_and_another_takes_it_over_when_its_holder_is_killed(database, slack):  # noqa: F811
     _, url = database
-    served = Served(url, slack, "--workers", "2")
+    served = Served(url, slack, "--workers", "2", env={"EOI_METRICS": "1", "EOI_METRICS_TOKEN": TOKEN})
     await served.start()
     try:
         assert served.proc is not None
@@ -89,6 +117,26 @@ async def test_two_workers_run_one_schedule_and_another_takes_it_over_when_its_h
         workers = set(_workers_of(served.proc.pid))
         assert len(served.holders()) == 1 and served.holders()[0] in workers, "".join(served.lines)
         assert sum("opened: announcing" in line for line in served.lines) == 1  # the schedule's work, once
+        # /metrics reports every worker, whichever answers: exactly one holds the schedule; the turns of both.
+        slack.add_user("U0HEAD114000", "head114000@demo-school.example", "Head Teacher")
+        for n in range(TURNS):
+            body = sr.message_im_event_body("U0HEAD114000", "help", event_id=f"Ev{n}")
+            async with (
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+                http.post(
+                    f"http://127.0.0.1:{served.port}/slack/events", data=body, headers=sr.signed_headers(SECRET, body)
+                ) as response,
+            ):
+                assert response.status == 200
+
+        async def counted() -> bool:
+            return _turns(await served.metrics()) == TURNS
+
+        await _settled(counted, "every turn counted")
+        for _ in range(6):
+            scraped = await served.metrics()
+            assert scraped["eoi_scheduler_held"] == 1.0 and _turns(scraped) == TURNS
+            assert "process_resident_memory_bytes" not in scraped  # one worker's memory would mislead
 
         holder = served.holders()[0]
         os.kill(holder, signal.SIGKILL)
@@ -99,6 +147,7 @@ async def test_two_workers_run_one_schedule_and_another_takes_it_over_when_its_h
 
         await _settled(taken_over, "the schedule taken over, and the killed worker replaced")
         assert served.holders()[1] != holder
+        assert (await served.metrics())["eoi_scheduler_held"] == 1.0  # the dead worker's 1 no longer counts
         assert any("was killed (signal 9): starting another" in line for line in served.lines)
         assert await served.healthy()
     finally:
