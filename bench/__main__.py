@@ -27,6 +27,7 @@ from bench.common import (
     base_env,
     cpu_seconds,
     eoi_bot_command,
+    named_cpu_seconds,
     postgres_answers,
     profiled,
     serve,
@@ -143,13 +144,29 @@ async def scale_runs(
         try:
             command = [*eoi_bot_command(), "serve", "--host", HOST, "--port", "{port}", "--workers", str(workers)]
             async with serve(base_env(url, slack_api_url=fake.base_url), command=command, log_dir=log_dir) as served:
-                cpu = tree_cpu_seconds(served.pid)
+                # Everything on the machine's cores during the run: the service (parent and workers), the load
+                # generator with the fake Slack (this process), and PostgreSQL.
+                cpu, load, database = tree_cpu_seconds(served.pid), time.process_time(), named_cpu_seconds("postgres")
+                started = time.monotonic()
                 result = await run_load("slack", served.url, users, fake, connector, target=f"{workers} worker(s)")
+                wall = time.monotonic() - started
                 result.cpu_seconds = tree_cpu_seconds(served.pid) - cpu
+                load, database = time.process_time() - load, named_cpu_seconds("postgres") - database
                 service_errors = served.errors()
         finally:
             await backend.drop(url)
-        row = {"backend": backend.name, "workers": workers, **result.to_dict(), "service_errors": service_errors}
+        turns = max(result.turns, 1)
+        row = {
+            "backend": backend.name,
+            "workers": workers,
+            **result.to_dict(),
+            "load_cpu_ms_per_turn": round(load * 1000 / turns, 2),
+            "postgres_cpu_ms_per_turn": round(database * 1000 / turns, 2),
+            # How busy the machine's cores were, all three together (2.0 = both cores flat out).
+            "cores_busy": round((result.cpu_seconds + load + database) / wall, 2) if wall else None,
+            "cores": os.cpu_count(),
+            "service_errors": service_errors,
+        }
         out.append(row)
         print(
             f"  {backend.name:8} slack N={users} workers {workers}: {row['turns_per_second']:7.1f} turns/s  "
@@ -321,19 +338,34 @@ def report(results: dict[str, Any]) -> str:
     one = next((r["turns_per_second"] for r in results.get("scale", []) if r["workers"] == 1), None)
     parts.append(
         table(
-            ["db", "workers", "N", "EOIs done", "turns", "turns/s", "x 1 worker", "p50 ms", "p99 ms", "CPU ms/turn"],
+            [
+                "db",
+                "workers",
+                "N",
+                "EOIs done",
+                "turns/s",
+                "x 1 worker",
+                "p50 ms",
+                "p99 ms",
+                "service CPU ms/turn",
+                "load gen ms/turn",
+                "PostgreSQL ms/turn",
+                "cores busy",
+            ],
             [
                 [
                     r["backend"],
                     r["workers"],
                     r["concurrent_users"],
                     f"{r['completed']}/{r['concurrent_users']}",
-                    r["turns"],
                     r["turns_per_second"],
                     round(r["turns_per_second"] / one, 2) if one else None,
                     r["latency"]["p50_ms"],
                     r["latency"]["p99_ms"],
                     r["server_cpu_ms_per_turn"],
+                    r.get("load_cpu_ms_per_turn"),
+                    r.get("postgres_cpu_ms_per_turn"),
+                    f"{r.get('cores_busy')} of {r.get('cores')}",
                 ]
                 for r in results.get("scale", [])
             ],

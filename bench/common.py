@@ -83,6 +83,22 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def named_cpu_seconds(name: str) -> float:
+    """CPU time so far of every process called `name` (`postgres`: the server and its backends, which share the
+    machine's cores with the service and the load generator). A backend that exits between two readings takes its
+    time with it, so this undercounts a little."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if stat.split("(", 1)[1].rsplit(")", 1)[0] == name:
+                total += cpu_seconds(int(entry.name))
+    return total
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """VmHWM (peak resident set) of a live process, in MB."""
     try:
