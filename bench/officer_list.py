@@ -32,6 +32,7 @@ from storage.windows import window_code
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_web_api import FakeSlackWebApi, RecordedCall
 
+OFFICERS = [OFFICER_SLACK, f"{OFFICER_SLACK}2", f"{OFFICER_SLACK}3"]
 QUERIES = [
     "list",
     "list submitted",
@@ -162,7 +163,7 @@ async def over_http(url: str, fake: FakeSlackWebApi, rounds: int, log_dir: Any) 
 
     def listener(call: RecordedCall) -> None:
         nonlocal last_text
-        if call.method != "chat.postMessage" or call.args.get("channel") != OFFICER_SLACK:
+        if call.method != "chat.postMessage" or call.args.get("channel") not in OFFICERS:
             return
         blob = str(call.args.get("text", ""))
         blocks = call.args.get("blocks")
@@ -171,18 +172,25 @@ async def over_http(url: str, fake: FakeSlackWebApi, rounds: int, log_dir: Any) 
         if waiter is not None and not waiter.done() and LIST_REPLY.search(blob):
             waiter.set_result(time.perf_counter())
 
-    fake.add_user(OFFICER_SLACK, "officer@essex.example", "Olu Officer")
+    for n, officer in enumerate(OFFICERS):
+        fake.add_user(officer, f"officer{n}@essex.example", f"Olu Officer {n}")
     per_query: dict[str, list[float]] = {q: [] for q in QUERIES}
     fake.listeners.append(listener)
+    env = base_env(url, slack_api_url=fake.base_url)
+    env["EOI_OFFICERS"] += "".join(f",slack:{officer}" for officer in OFFICERS[1:])
+    asked = 0
     try:
-        async with serve(base_env(url, slack_api_url=fake.base_url), log_dir=log_dir) as served:
+        async with serve(env, log_dir=log_dir) as served:
             events = served.url + "/slack/events"
             async with aiohttp.ClientSession() as http:
 
                 async def ask(q: str) -> float:
-                    nonlocal waiter
+                    nonlocal waiter, asked
                     waiter = asyncio.get_running_loop().create_future()
-                    body = sr.message_im_event_body(OFFICER_SLACK, q)
+                    # Officers in turn: one alone would pass the 120 turns a minute a person may start
+                    # (bot.turn_runner.TurnLimit) and be told to slow down.
+                    body = sr.message_im_event_body(OFFICERS[asked % len(OFFICERS)], q)
+                    asked += 1
                     started = time.perf_counter()
                     async with http.post(events, data=body.encode(), headers=sr.signed_headers(SECRET, body)) as r:
                         await r.read()
