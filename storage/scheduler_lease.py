@@ -67,6 +67,8 @@ class SchedulerLease:
         try:
             await self._held.execute(_UNLOCK, {"class": LOCK_CLASS})
             await self._held.commit()
+        except Exception:  # the connection is gone already, and the lock went with it
+            log.info("the schedule's lock went with its connection")
         finally:
             await self._drop()
 
