@@ -28,6 +28,7 @@ REVIEW_HEADING = "Check your answers"
 AREAS = ("long_text", "places_by_year")
 INPUT_MODES = {"number": "numeric", "money": "decimal", "phone": "tel", "email": "email"}
 AUTOCOMPLETE = {"email": "email", "phone": "tel"}
+SAFE_LINKS = ("https://", "http://", "mailto:")  # what a link on a page may open (a meeting, an email)
 
 _env = Environment(
     loader=PackageLoader("bot", "web_templates"),
@@ -47,8 +48,10 @@ def _line_html(spans: list[Span]) -> Markup:
             out += Markup('<span class="app-aside">%s</span>') % words
         elif span.style == "code":
             out += Markup("<code>%s</code>") % words
-        elif span.style == "link":
+        elif span.style == "link" and span.url.lower().startswith(SAFE_LINKS):
             out += Markup('<a class="govuk-link" href="%s">%s</a>') % (span.url, words)
+        elif span.style == "link":  # a link to anything else (javascript:, data:) is shown, never followed
+            out += words + Markup(" (%s)") % span.url
         else:
             out += words
     return out

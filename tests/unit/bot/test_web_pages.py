@@ -114,3 +114,13 @@ def test_rich_text_becomes_paragraphs_and_lists_with_emphasis_as_tags():
     drawn = str(rich_html(text))
     assert drawn.count("<li>") == 2 and '<ul class="govuk-list govuk-list--bullet">' in drawn
     assert "<strong>bold</strong>" in drawn and drawn.count('<p class="govuk-body">') == 2
+
+
+def test_a_link_opens_only_a_web_address_or_an_email_and_anything_else_is_shown_as_words():
+    from dialogs.rich import link
+
+    drawn = str(
+        rich_html(rich(link("the meeting", "https://teams.example/j/1"), " ", link("x", "javascript:alert(1)")))
+    )
+    assert '<a class="govuk-link" href="https://teams.example/j/1">the meeting</a>' in drawn
+    assert 'href="javascript' not in drawn and "x (javascript:alert(1))" in drawn
