@@ -570,8 +570,12 @@ def _steps() -> list[tuple[str, str]]:
 
 def _asking(visit: Visit) -> str:
     """The type of the question the current page asks ("" when it asks none)."""
-    asked = [r for r in visit.page.get("replies", []) if r.get("kind") == "question" and r.get("question_id")]
-    return str(asked[-1].get("answer_type") or "choice") if asked else ""
+    asked = [
+        r
+        for r in visit.page.get("replies", [])
+        if r.get("kind") == "question" and (r.get("question_id") or not r.get("choices"))
+    ]
+    return str(asked[-1].get("answer_type") or "words") if asked else ""
 
 
 def attach_web(app: web.Application, service: Service) -> WebChannel:
