@@ -114,6 +114,7 @@ class Replica:
 
 METRICS_TOKEN = "sim-metrics-token"
 SCHEDULER_RAN = re.compile(r"^eoi_scheduler_last_run_timestamp_seconds (\S+)$", re.MULTILINE)
+SCHEDULER_HELD = re.compile(r"^eoi_scheduler_held (\S+)$", re.MULTILINE)
 
 
 class Service:
@@ -247,21 +248,25 @@ class Service:
         await self.start()
 
     async def scheduler_ran(self, timeout: float = 120) -> None:
-        """Wait until the scheduler of every running replica has finished a round since it started: what was
-        due at this "now" is then on record (a real completion condition, not a pause)."""
+        """Wait until the deployment's scheduler has finished a round since it started: the one running replica
+        that holds the schedule's lease (storage/scheduler_lease.py). What was due at this "now" is then on
+        record (a real completion condition, not a pause)."""
         deadline = time.monotonic() + timeout
         headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
         async with aiohttp.ClientSession() as http:
-            for replica in self.replicas:
-                while replica.up:
+            while True:
+                for replica in self.replicas:
+                    if not replica.up:
+                        continue
                     with contextlib.suppress(aiohttp.ClientError, OSError):
                         async with http.get(replica.url + "/metrics", headers=headers) as response:
-                            found = SCHEDULER_RAN.search(await response.text())
-                            if found and float(found.group(1)) >= replica.started:
-                                break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"the scheduler on port {replica.port} did not run in {timeout} s")
-                    await asyncio.sleep(0.05)
+                            text = await response.text()
+                        held, ran = SCHEDULER_HELD.search(text), SCHEDULER_RAN.search(text)
+                        if held and float(held.group(1)) == 1 and ran and float(ran.group(1)) >= replica.started:
+                            return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no replica ran the schedule in {timeout} s")
+                await asyncio.sleep(0.05)
 
     def errors(self) -> list[str]:
         found = []
