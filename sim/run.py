@@ -135,7 +135,7 @@ class Simulation:
         )
 
     async def drained(self, timeout: float = 240) -> None:
-        """Wait until each replica's scheduler has run at this "now" (what was due is on record), then until every
+        """Wait until the deployment's scheduler has run at this "now" (what was due is on record), then until every
         notice is planned and every delivery sent or given up, including those waiting out a Retry-After (they
         stay 'sending')."""
         deadline = time.monotonic() + timeout

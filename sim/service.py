@@ -160,7 +160,7 @@ class Service:
             EOI_DELIVERY_STALE_SECONDS="3",
             # The run spans six months; the delivery log (90 days by default) must outlive it to be checked.
             EOI_RETAIN_DELIVERY_LOG_DAYS="3650",
-            # /metrics says when each process's scheduler last ran: a step waits for that, not for time.
+            # /metrics says which process runs the schedule and when it last ran: a step waits for that, not for time.
             EOI_METRICS="1",
             EOI_METRICS_TOKEN=METRICS_TOKEN,
         )
