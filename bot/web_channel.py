@@ -26,18 +26,20 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 from multidict import MultiDict, MultiDictProxy
+from sqlalchemy import select
 
 from bot.config import mail_address
 from bot.service import Service
 from bot.turn_runner import Inbound
 from bot.web_links import PREFIX, Unusable, WebLinks
 from bot.web_pages import render, view
+from dialogs import conversation_state
 from dialogs.actions import Action, Answer, Command, Step, decode, encode
 from dialogs.replies import Reply
 from dialogs.turns import ReceivedFile, Speaker
 from storage import audiences, notices, people, web_sessions
 from storage.evidence import MAX_FILE_BYTES, MAX_FILES
-from storage.models import School
+from storage.models import Person, School
 
 log = logging.getLogger("eoi-bot.web")
 
@@ -275,6 +277,19 @@ class WebChannel:
         response.set_cookie(self.cookie, started.cookie, httponly=True, samesite="Lax", secure=self.secure, path="/")
         raise response
 
+    async def _asked_now(self, visit: Visit) -> str:
+        """The question the school's dialog is asking now ("" when none: the review, a command)."""
+        async with self.service.db.session() as session:
+            person = await session.scalar(
+                select(Person).where(Person.platform == PLATFORM, Person.user_id == visit.urn)
+            )
+            state = conversation_state.of(person) if person is not None else None
+        if isinstance(state, conversation_state.FillingIn) and isinstance(
+            state.place, conversation_state.Answering | conversation_state.Changing
+        ):
+            return state.place.question
+        return ""
+
     # -- turns --------------------------------------------------------------------------------------------------
 
     async def _run(
@@ -331,6 +346,20 @@ class WebChannel:
             await self._keep_page(visit, {**visit.page, "flash": flash})
             raise web.HTTPSeeOther("/web")
         action, text, complaint = self._read(posted, files, visit)
+        shown, asked_now = _question_on(visit), await self._asked_now(visit)
+        if text and shown and asked_now and shown != asked_now:
+            # Another window of the school (a colleague with the same link) moved the EOI on since this page was
+            # drawn: typed words would answer whichever question is asked now, so they answer none.
+            await self._run(visit, Command("start"), key="")
+            refreshed = await self._visit(request)
+            if refreshed is not None:
+                flash = [
+                    "Someone at your school answered that question in another window meanwhile, so your answer "
+                    "was not saved. This is the question asked now.",
+                    f"What you sent, so you can copy it: {typed}",
+                ]
+                await self._keep_page(refreshed, {**refreshed.page, "flash": flash})
+            raise web.HTTPSeeOther("/web")
         if complaint:
             replies = [Reply.from_dict(r) for r in visit.page.get("replies", [])]
             page = view(replies, problem=complaint)
@@ -566,6 +595,12 @@ def _secure(headers: Any, static: bool) -> None:
 
 def _steps() -> list[tuple[str, str]]:
     return [(label, encode(step)) for label, step in STEPS]
+
+
+def _question_on(visit: Visit) -> str:
+    """The id of the EOI question the session's page asks ("" when it asks none)."""
+    asked = [r for r in visit.page.get("replies", []) if r.get("kind") == "question" and r.get("question_id")]
+    return str(asked[-1]["question_id"]) if asked else ""
 
 
 def _asking(visit: Visit) -> str:

@@ -283,3 +283,45 @@ async def test_a_file_post_with_too_much_writing_or_too_many_files_is_refused_wh
         response = await site.client.post("/web/turn", data=data)
         assert response.status == 413 and "Nothing was changed" in await read(response)
     assert await eois(site) == 0
+
+
+async def test_two_windows_of_one_school_never_file_an_answer_under_the_wrong_question(site: Site):
+    """A colleague opens the same link in another browser and answers the question first: the answer typed in the
+    first window, drawn for that question, is shown back rather than taken as the answer to the next one."""
+    from aiohttp import ClientSession, CookieJar
+
+    await sign_in(site)
+    first = await page(site)
+    await site.client.post("/web/turn", data={**fields(first), "action": button(first, "Start")})
+    asked = await page(site)  # question 1 (a choice): answered in this window by its radio
+    choice = re.search(r'name="choice" type="radio" value="([^"]*)"', asked)
+    assert choice
+    await site.client.post("/web/turn", data={**fields(asked), "choice": html.unescape(choice.group(1))})
+    here = await page(site)
+    assert "Question 2 of" in html.unescape(here)
+
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as other:  # the colleague's browser
+
+        async def there_now() -> str:
+            return await (await other.get(site.client.make_url("/web"))).text()
+
+        await other.get(site.client.make_url(await site.link()), allow_redirects=False)
+        there = await there_now()
+        await other.post(site.client.make_url("/web/turn"), data={**fields(there), "action": button(there, "Your EOI")})
+        there = await there_now()
+        assert "Question 2 of" in html.unescape(there)
+        colleague = re.search(r'name="choice" type="radio" value="([^"]*)"', there)
+        assert colleague
+        await other.post(
+            site.client.make_url("/web/turn"), data={**fields(there), "choice": html.unescape(colleague.group(1))}
+        )
+        assert "Question 3 of" in html.unescape(await there_now())
+
+    # This window still shows question 2 (a choice), posted as typed words: they must not answer question 3.
+    response = await site.client.post("/web/turn", data={**fields(here), "text": "12"})
+    shown = await read(response)
+    assert "answered that question in another window" in shown and "12" in shown
+    assert "Question 3 of" in shown
+    async with site.service.db.session() as session:
+        eoi = await session.scalar(select(EOI).where(EOI.school_urn == SCHOOL))
+        assert eoi is not None and len(eoi.answers) == 2  # the two choices, nothing filed under question 3
