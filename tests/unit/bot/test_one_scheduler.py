@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from tests.conftest import POSTGRES
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_web_api import FakeSlackWebApi
-from tests.hostile.test_hostile_restart import ROOT, SECRET, _env, _free_port
+from tests.hostile.test_hostile_restart import ROOT, SECRET, _env, _free_port, slack  # noqa: F401  (the fixture)
 from tests.unit.bot.test_scale_out import _settled, _workers_of, database  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(not POSTGRES, reason="PostgreSQL not answering")
@@ -37,9 +36,9 @@ RUNS = re.compile(r"this process \(pid (\d+)\) runs the schedule")
 class Served:
     """`eoi-bot serve [--workers N]` with its log lines collected as they come."""
 
-    def __init__(self, url: str, slack: FakeSlackWebApi, *extra: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, url: str, fake: FakeSlackWebApi, *extra: str, env: dict[str, str] | None = None) -> None:
         self.more_env = env or {}
-        self.url, self.slack, self.extra, self.lines = url, slack, extra, []  # type: ignore[var-annotated]
+        self.url, self.slack, self.extra, self.lines = url, fake, extra, []  # type: ignore[var-annotated]
         self.port = _free_port()
         self.proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -92,14 +91,6 @@ class Served:
             await asyncio.wait_for(self.proc.wait(), 20)
         if self._reader is not None:
             await asyncio.wait_for(self._reader, 5)
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlackWebApi]:
-    fake = FakeSlackWebApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_two_workers_run_one_schedule_and_another_takes_it_over_when_its_holder_is_killed(database, slack):  # noqa: F811
