@@ -32,7 +32,7 @@ from bot.config import mail_address
 from bot.service import Service
 from bot.turn_runner import Inbound
 from bot.web_links import PREFIX, Unusable, WebLinks
-from bot.web_pages import render, view
+from bot.web_pages import question_at, render, view
 from dialogs import conversation_state
 from dialogs.actions import Action, Answer, Command, Step, decode, encode
 from dialogs.replies import Reply
@@ -74,6 +74,17 @@ class Visit:
     page: dict[str, Any]
     school_name: str
     headteacher: str
+
+    @property
+    def replies(self) -> list[Reply]:
+        """The page's replies, as the turn that made it gave them."""
+        return [Reply.from_dict(r) for r in self.page.get("replies", [])]
+
+    def asked(self) -> Reply | None:
+        """The question the page asks (bot.web_pages.question_at), if it asks one."""
+        replies = self.replies
+        at = question_at(replies)
+        return replies[at] if at is not None else None
 
 
 @dataclass
@@ -221,17 +232,16 @@ class WebChannel:
             visit = await self._visit(request)
             if visit is None:
                 return self._ended()
-        replies = [Reply.from_dict(r) for r in visit.page.get("replies", [])]
         flash = visit.page.get("flash") or []
         if flash:
             await self._keep_page(visit, {**visit.page, "flash": []})  # said once
         return self._page(
             "turn.html",
             visit=visit,
-            page=view(replies, typed=visit.page.get("typed", "")),
+            page=(page := view(visit.replies, typed=visit.page.get("typed", ""))),
             flash=flash,
             steps=_steps(),
-            title=view(replies).title,
+            title=page.title,
         )
 
     async def sign_in(self, request: web.Request) -> web.Response:
@@ -346,8 +356,8 @@ class WebChannel:
             await self._keep_page(visit, {**visit.page, "flash": flash})
             raise web.HTTPSeeOther("/web")
         action, text, complaint = self._read(posted, files, visit)
-        shown, asked_now = _question_on(visit), await self._asked_now(visit)
-        if text and shown and asked_now and shown != asked_now:
+        shown = asked.question_id if (asked := visit.asked()) else ""
+        if text and shown and (asked_now := await self._asked_now(visit)) and asked_now != shown:
             # Another window of the school (a colleague with the same link) moved the EOI on since this page was
             # drawn: typed words would answer whichever question is asked now, so they answer none.
             await self._run(visit, Command("start"), key="")
@@ -361,8 +371,7 @@ class WebChannel:
                 await self._keep_page(refreshed, {**refreshed.page, "flash": flash})
             raise web.HTTPSeeOther("/web")
         if complaint:
-            replies = [Reply.from_dict(r) for r in visit.page.get("replies", [])]
-            page = view(replies, problem=complaint)
+            page = view(visit.replies, problem=complaint)
             return self._page(
                 "turn.html", status=400, visit=visit, page=page, flash=[], title=page.title, steps=_steps()
             )
@@ -398,14 +407,15 @@ class WebChannel:
             return (answer.ticked(ticked) if isinstance(answer, Answer) else answer), "", ""
         if files:
             return None, "", ""
+        asked = visit.asked()
         if "text" in posted:
             text = str(posted.get("text", ""))
             if text.strip():
                 return None, text, ""
-            return None, "", "Enter your answer" if _asking(visit) else "Type what you would like to do"
-        if _asking(visit) == "files":
+            return None, "", "Enter your answer" if asked else "Type what you would like to do"
+        if asked is not None and asked.answer_type == "files":
             return None, "", "Choose a file to upload, or press the button for no more files"
-        return None, "", "Select an option" if _asking(visit) else "Choose one of the buttons"
+        return None, "", "Select an option" if asked else "Choose one of the buttons"
 
     async def _form(self, request: web.Request) -> tuple[MultiDictProxy[Any] | None, tuple[ReceivedFile, ...], str]:
         """The posted fields and any files, or (None, (), why) when they are more than a page may send."""
@@ -595,22 +605,6 @@ def _secure(headers: Any, static: bool) -> None:
 
 def _steps() -> list[tuple[str, str]]:
     return [(label, encode(step)) for label, step in STEPS]
-
-
-def _question_on(visit: Visit) -> str:
-    """The id of the EOI question the session's page asks ("" when it asks none)."""
-    asked = [r for r in visit.page.get("replies", []) if r.get("kind") == "question" and r.get("question_id")]
-    return str(asked[-1]["question_id"]) if asked else ""
-
-
-def _asking(visit: Visit) -> str:
-    """The type of the question the current page asks ("" when it asks none)."""
-    asked = [
-        r
-        for r in visit.page.get("replies", [])
-        if r.get("kind") == "question" and (r.get("question_id") or not r.get("choices"))
-    ]
-    return str(asked[-1].get("answer_type") or "words") if asked else ""
 
 
 def attach_web(app: web.Application, service: Service) -> WebChannel:

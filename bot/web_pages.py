@@ -266,15 +266,19 @@ def _heading(reply: Reply) -> str:
     return reply.title or SCHOOLS_HEADING
 
 
+def question_at(replies: list[Reply]) -> int | None:
+    """Which reply is the page's question: the last that asks one, of the EOI (it has its id) or answered in words
+    alone (no buttons: "which times would suit?", which gets a text box). A question with buttons and no id (yes or
+    no) stays a section with its buttons."""
+    return max(
+        (n for n, r in enumerate(replies) if r.kind == "question" and (r.question_id or not r.choices)), default=None
+    )
+
+
 def view(replies: list[Reply], *, problem: str = "", typed: str = "") -> PageView:
     """The page for a turn's replies; `problem` is the page's own complaint (nothing chosen, nothing typed), `typed`
     what was typed when the answer was refused (kept in the box)."""
-    # The question is the last reply that asks one: of the EOI (it has its id), or one answered in words alone (no
-    # buttons: "which times would suit?"), which gets a text box. A question with buttons and no id (yes or no)
-    # stays a section with its buttons.
-    asking = max(
-        (n for n, r in enumerate(replies) if r.kind == "question" and (r.question_id or not r.choices)), default=None
-    )
+    asking = question_at(replies)
     # Without a question or a confirmation panel, the first reply that isn't a problem heads the page (its title).
     confirms = any(r.reference for r in replies)
     heads = (
