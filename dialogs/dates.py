@@ -35,6 +35,7 @@ from dateparser.date import DateDataParser
 from dateutil.easter import easter
 
 from dialogs.rich import Text, code, md, rich
+from storage.vocabulary import academic_year
 
 __all__ = [
     "DATE_EXAMPLES",
@@ -265,14 +266,14 @@ def essex_terms(path: Path = TERM_DATES_FILE) -> tuple[Term, ...]:
     return tuple(sorted(terms, key=lambda t: t.first_day))
 
 
-def _academic_year_of(term: str, calendar_year: int) -> str:
-    first = calendar_year if term == "autumn" else calendar_year - 1
-    return f"{first}/{(first + 1) % 100:02d}"
+def academic_year_of_term(term: str, calendar_year: int) -> str:
+    """The academic year a term of `calendar_year` belongs to: autumn begins it, spring and summer follow."""
+    return academic_year(calendar_year if term == "autumn" else calendar_year - 1)
 
 
 def published_term(term: str, calendar_year: int) -> Term | None:
     """The term as Essex published it, or None for a year not in term_dates.yaml."""
-    year = _academic_year_of(term, calendar_year)
+    year = academic_year_of_term(term, calendar_year)
     return next((t for t in essex_terms() if t.name == term and t.academic_year == year), None)
 
 
@@ -836,7 +837,7 @@ def _term_answer(match: re.Match[str], today: date, expects: str) -> DateAnswer:
     doubt = "" if " term" in match.group(0) else f"the start of the {term} term, {format_date(start)}"
     if not estimated:
         return DateAnswer(start, doubt=doubt)
-    academic = _academic_year_of(term, year)
+    academic = academic_year_of_term(term, year)
     return DateAnswer(
         start,
         doubt=doubt + (f" (an estimate: Essex hasn't published its {academic} term dates yet)" if doubt else ""),

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.dates import LONDON, format_datetime, term_dates, working_day
+from dialogs.dates import LONDON, academic_year_of_term, format_datetime, term_dates, working_day
 from storage.models import Window
 from storage.seed import seed_register
 from storage.windows import window_name
@@ -47,11 +47,6 @@ def _working_day_on_or_after(day: date) -> date:
     return day
 
 
-def _academic_year(term: str, first_day: date) -> str:
-    start = first_day.year if term == "autumn" else first_day.year - 1
-    return f"{start}/{str(start + 1)[-2:]}"
-
-
 def demo_window(now: datetime) -> tuple[Window, bool]:
     """The demo's window, open at `now`, and whether it lies in its term. In term time (with a day of it left)
     it is the window of the term under way: open from a fortnight ago (or the term's first day) at 9am, closing
@@ -69,7 +64,7 @@ def demo_window(now: datetime) -> tuple[Window, bool]:
         opens = _at(_working_day_on_or_before(today - OPEN_FOR), 9)
         closes = _at(_working_day_on_or_after(today + OUTSIDE_TERM), 17)
     window = Window(
-        academic_year=_academic_year(term, first),
+        academic_year=academic_year_of_term(term, first.year),
         term=WINDOW_OF_TERM[term],
         opens_at=min(opens, local.replace(minute=0, second=0, microsecond=0)),  # open by now, even before 9am
         closes_at=closes,

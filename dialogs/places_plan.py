@@ -10,7 +10,8 @@ import itertools
 import re
 from typing import Any
 
-from storage.report import academic_year_of
+from storage.report import academic_year_of_answer
+from storage.vocabulary import academic_year
 
 # "2027/28", "2027-28", "2027 to 2028", "2027/2028"
 _YEAR = re.compile(r"\b(20\d\d)\s*(?:/|-|–|to)\s*(?:20)?(\d\d)\b")
@@ -24,13 +25,9 @@ MAX_YEARS = 5
 EXAMPLE = '"2027/28: 6, 2028/29: 12"'
 
 
-def academic_year(start_year: int) -> str:
-    return f"{start_year}/{(start_year + 1) % 100:02d}"
-
-
 def opening_year(start: Any) -> int | None:
     """The academic year (by its first calendar year) of the `start` answer: September to August."""
-    year = academic_year_of(start)
+    year = academic_year_of_answer(start)
     return int(year[:4]) if year else None
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import audit, lifecycle, transitions
 from storage.lifecycle import APPROVED, EITHER, OFFICER, OPENED, SCHOOL, Refused
 from storage.models import EOI, Milestone, School
-from storage.vocabulary import TYPE_GROUPS
+from storage.vocabulary import TYPE_GROUPS, academic_year_of
 from storage.windows import LONDON
 
 TEMPLATE = Path(__file__).with_name("implementation_plan.yaml")
@@ -234,12 +234,11 @@ def _opening(eoi: EOI, approved: date, plan: Template) -> date:
 def place_change_deadline(opening: date, plan: Template) -> tuple[date, bool]:
     """The DfE's high-needs place-change deadline for the academic year `opening` falls in, and whether it is the
     published one (else the first Friday of December before that year, an estimate)."""
-    first = opening.year if opening.month >= 9 else opening.year - 1
-    year = f"{first}/{(first + 1) % 100:02d}"
+    year = academic_year_of(opening)
     published = dict(plan.place_change_deadlines).get(year)
     if published is not None:
         return published, True
-    december = date(first - 1, 12, 1)
+    december = date(int(year[:4]) - 1, 12, 1)
     return december + timedelta(days=(4 - december.weekday()) % 7), False
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,7 @@ from storage.lifecycle import (
     WITHDRAWN,
 )
 from storage.models import EOI, NeedRow, School, Window
+from storage.vocabulary import academic_year_of
 from storage.windows import covers, eois_in, need_for
 
 STAGES = ("offered", "shortlisted", "approved", "opened")
@@ -69,16 +71,14 @@ class Line:
     count: Count = field(default_factory=Count)
 
 
-def academic_year_of(start: Any) -> str:
+def academic_year_of_answer(start: Any) -> str:
     """ "2027/28" for a stored date ("2027-09" or "2028-01-05"): the academic year runs September to August. ""
     when it isn't a stored date."""
     text = str(start or "")
     try:
-        year, month = int(text[:4]), int(text[5:7])
+        return academic_year_of(date(int(text[:4]), int(text[5:7]), 1))
     except ValueError:
         return ""
-    first = year if month >= 9 else year - 1
-    return f"{first}/{(first + 1) % 100:02d}"
 
 
 @dataclass
@@ -100,8 +100,8 @@ class Offers:
         if isinstance(plan, list) and answers.get("places_by_year") == "build_up":
             for year, places in plan:
                 self.by_year[str(year)] += int(places)
-        elif academic_year_of(answers.get("start")):
-            self.by_year[academic_year_of(answers.get("start"))] += places_in(answers)
+        elif academic_year_of_answer(answers.get("start")):
+            self.by_year[academic_year_of_answer(answers.get("start"))] += places_in(answers)
         if answers.get("works_estimate"):
             self.needing_work += 1
             if isinstance(answers.get("works_cost"), int):

@@ -6,6 +6,8 @@ Kept with the record, not the conversation: the register and the need rows are c
 
 from __future__ import annotations
 
+from datetime import date
+
 NEED_TYPES: dict[str, str] = {
     "ASD": "Autistic Spectrum Disorder",
     "SLCN": "Speech, Language and Communication Needs",
@@ -42,3 +44,13 @@ TYPE_GROUP_NAMES: dict[str, str] = {
     "academy": "academy",
     "free_school": "free school",
 }
+
+
+def academic_year(first: int) -> str:
+    """ "2027/28": the academic year that begins in September of `first`, as ECC writes it."""
+    return f"{first}/{(first + 1) % 100:02d}"
+
+
+def academic_year_of(day: date) -> str:
+    """The academic year `day` falls in: September to August."""
+    return academic_year(day.year if day.month >= 9 else day.year - 1)

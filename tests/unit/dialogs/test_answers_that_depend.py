@@ -31,7 +31,7 @@ from storage import eois
 from storage.clock import Clock
 from storage.db import Database
 from storage.models import EOI, Person, School
-from storage.report import academic_year_of
+from storage.report import academic_year_of_answer
 from tests.chat import LONG_VISION, RESOURCED_ANSWERS, Chat, headteacher, officer
 from tests.conftest import NOW, make_settings
 
@@ -292,7 +292,7 @@ async def _a_plan(head: Chat) -> str:
     async with head.service.db.session() as session:
         eoi = await session.scalar(select(EOI).where(EOI.status == eois.DRAFT))
         answers = dict(eoi.answers) if eoi else {}
-    first = int(academic_year_of(answers.get("start"))[:4] or 2027)
+    first = int(academic_year_of_answer(answers.get("start"))[:4] or 2027)
     places = int(answers.get("places") or 12)
     return f"{first}/{(first + 1) % 100:02d}: {places // 2}, {first + 1}/{(first + 2) % 100:02d}: {places}"
 
